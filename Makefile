@@ -1,0 +1,100 @@
+# Bulkhead: `make` builds the image, `make run` boots the demo, `make test` runs every test.
+PLATFORM ?= qemu-virt
+CROSS_COMPILE ?= aarch64-linux-gnu-
+DEPS_DIR ?= /var/cache/bulkhead
+PYTHON ?= python3
+
+BUILD := build/$(PLATFORM)
+CC := $(CROSS_COMPILE)gcc
+LD := $(CROSS_COMPILE)ld
+OBJCOPY := $(CROSS_COMPILE)objcopy
+NM := $(CROSS_COMPILE)nm
+SIZE := $(CROSS_COMPILE)size
+HOSTCC ?= gcc
+
+include platform/$(PLATFORM)/platform.mk
+
+LIBFDT_ROOT := $(DEPS_DIR)/arm64/root/usr
+LIBFDT_A := $(LIBFDT_ROOT)/lib/aarch64-linux-gnu/libfdt.a
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wvla -Wswitch-default \
+            -Wstrict-prototypes -Wpointer-arith
+# Hypervisor code: freestanding, position independent (it relocates itself), no FP/SIMD.
+HV_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
+             -mgeneral-regs-only -mstrict-align -fpie -fno-plt -fno-stack-protector \
+             -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -O2 -g $(WARNINGS) \
+             -Iinclude -Iinclude/target -I$(LIBFDT_ROOT)/include -Iplatform/$(PLATFORM) \
+             -DPLATFORM=\"$(PLATFORM)\" -MMD -MP
+HV_ASFLAGS := -Iinclude -D__ASSEMBLY__ -MMD -MP
+HV_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z norelro -z noexecstack \
+              --no-warn-rwx-segments -T el2/bulkhead.ld
+
+HV_DIRS := el2 stage2 config vdev drivers lib platform/$(PLATFORM)
+HV_SRC := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S))
+HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
+
+IMAGE := $(BUILD)/bulkhead.img
+ELF := $(BUILD)/bulkhead.elf
+
+.PHONY: all deps run run-v2 test test-host test-qemu bench guests clean help
+all: $(IMAGE)
+
+# Install what is missing (idempotent, a no-op on a ready machine).
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_ASFLAGS) -c $< -o $@
+
+# Backtraces name functions: the first link finds the text symbols, the second embeds them in
+# .ksyms, which sits after all code and data so that no text address moves between the two.
+$(BUILD)/ksyms-empty.S:
+	@mkdir -p $(dir $@)
+	@printf '.section .ksyms,"a"\n.balign 8\n.global ksyms_count\nksyms_count: .quad 0\n.global ksyms_table\nksyms_table:\n' > $@
+
+$(BUILD)/bulkhead.pass1.elf: $(HV_OBJ) $(BUILD)/ksyms-empty.S.o el2/bulkhead.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJ) $(BUILD)/ksyms-empty.S.o $(LIBFDT_A)
+
+$(BUILD)/ksyms.S: $(BUILD)/bulkhead.pass1.elf scripts/gen-ksyms.sh
+	bash scripts/gen-ksyms.sh $(NM) $< > $@
+
+$(ELF): $(HV_OBJ) $(BUILD)/ksyms.S.o el2/bulkhead.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJ) $(BUILD)/ksyms.S.o $(LIBFDT_A)
+	@$(NM) -n $@ | grep -q ' T primary_entry' || (echo "link: no entry" && false)
+
+$(BUILD)/ksyms-empty.S.o: $(BUILD)/ksyms-empty.S
+	$(CC) $(HV_ASFLAGS) -c $< -o $@
+$(BUILD)/ksyms.S.o: $(BUILD)/ksyms.S
+	$(CC) $(HV_ASFLAGS) -c $< -o $@
+
+$(IMAGE): $(ELF)
+	$(OBJCOPY) -O binary $< $@
+	@bash scripts/check-ksyms.sh $(NM) $(BUILD)/bulkhead.pass1.elf $<
+	@$(SIZE) $<
+
+-include $(HV_OBJ:.o=.d)
+
+include tests/guest/guest.mk
+include tests/host/host.mk
+
+# The demo: two bare-metal guests of ours, each on its own console prefix.
+run: deps
+	@$(MAKE) --no-print-directory all guests
+	@$(PYTHON) tests/qemu/run_demo.py --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) --cpu $(QEMU_CPU)
+
+test: deps
+	@$(MAKE) --no-print-directory all guests host-tests
+	@$(PYTHON) tests/run_all.py --build $(BUILD)
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make [PLATFORM=qemu-virt|raspi4b]  build $(IMAGE)"
+	@echo "make run                           boot the demo on QEMU (exits when the guests power off)"
+	@echo "make test                          host unit tests + QEMU boot tests, ends with 'N passed, N failed'"

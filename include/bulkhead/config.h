@@ -1,0 +1,114 @@
+/*
+ * The board and the VMs, as read once from the host device tree at boot. Nothing reads the FDT
+ * after boot: these validated structs are the only description the rest of the hypervisor uses.
+ * This file and config/ are pure C, compiled for the host too.
+ */
+#ifndef BULKHEAD_CONFIG_H
+#define BULKHEAD_CONFIG_H
+
+#include "types.h"
+
+#define MAX_CPUS 8
+#define MAX_VMS 8
+#define MAX_VCPUS MAX_CPUS
+#define MAX_RAM_BANKS 8
+#define MAX_RESERVED 24
+#define NAME_LEN 32
+#define BOOTARGS_LEN 512
+
+struct mem_range {
+    uint64_t base;
+    uint64_t size;
+};
+
+enum cpu_enable_method { CPU_ENABLE_NONE, CPU_ENABLE_PSCI, CPU_ENABLE_SPIN_TABLE };
+enum psci_conduit { PSCI_CONDUIT_NONE, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
+enum gic_version { GIC_NONE = 0, GIC_V2 = 2, GIC_V3 = 3 };
+
+struct board_cpu {
+    uint64_t mpidr; /* the cpu node's reg: affinity fields only */
+    enum cpu_enable_method enable_method;
+    uint64_t release_addr; /* spin-table only */
+};
+
+struct board_gic {
+    enum gic_version version;
+    struct mem_range dist;   /* GICD */
+    struct mem_range cpuif;  /* v2: GICC */
+    struct mem_range hyp;    /* v2: GICH */
+    struct mem_range vcpu;   /* v2: GICV */
+    struct mem_range redist; /* v3: GICR region (one, covering all CPUs) */
+    uint32_t maint_irq;      /* PPI number (0..15) from the DT, 16 added by the GIC code */
+};
+
+struct board_timer {
+    uint32_t irq_sec_phys, irq_phys, irq_virt, irq_hyp; /* PPI numbers as in the DT */
+    uint32_t freq;                                     /* clock-frequency, 0 if absent */
+};
+
+struct board_uart {
+    struct mem_range regs;
+    uint32_t spi;         /* interrupt as the DT gives it (SPI number), 0 if unknown */
+    char path[64];        /* node path, for messages */
+};
+
+struct board {
+    char model[64];
+    struct mem_range ram[MAX_RAM_BANKS];
+    unsigned nr_ram;
+    /* Memory that must never be handed to a VM: /memreserve/, /reserved-memory, the host DTB
+     * itself and every /chosen module. The hypervisor image is added by the caller. */
+    struct mem_range reserved[MAX_RESERVED];
+    unsigned nr_reserved;
+    struct board_cpu cpus[MAX_CPUS];
+    unsigned nr_cpus;
+    enum psci_conduit psci;
+    struct board_gic gic;
+    struct board_timer timer;
+    struct board_uart uart;
+    char bootargs[BOOTARGS_LEN]; /* the hypervisor's own: /chosen/bootargs */
+};
+
+struct vm_module {
+    uint64_t base; /* physical address where firmware (or the guest-loader) left it */
+    uint64_t size; /* 0: absent */
+};
+
+struct vm_config {
+    char name[NAME_LEN];       /* "vm0", or the VM node's name */
+    char node[NAME_LEN * 2];   /* DT path the VM came from, for messages */
+    struct vm_module kernel;
+    struct vm_module ramdisk;
+    char bootargs[BOOTARGS_LEN];
+    uint64_t mem_size;         /* bytes, multiple of 2 MiB */
+    unsigned nr_vcpus;
+    uint8_t pcpu[MAX_VCPUS];   /* physical CPU index (into board.cpus) each vCPU is pinned to */
+};
+
+/* Defaults the hypervisor's own bootargs can change: "bulkhead.vm-memory=256M
+ * bulkhead.vm-cpus=1". Zero means "choose as described in config/vmconfig.c". */
+struct vm_defaults {
+    uint64_t mem_size;
+    unsigned nr_vcpus;
+};
+
+/*
+ * Reads the board from the host FDT. Returns 0, or -1 after printing an error that names the
+ * offending node. Missing optional parts (GIC, timer, PSCI) are left zero.
+ */
+int board_parse(const void *fdt, struct board *board);
+
+/* Parses "bulkhead.*" options out of the hypervisor's bootargs. Returns 0 or -1 (message printed). */
+int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults);
+
+/*
+ * Reads the VMs from /chosen: explicit VM nodes (compatible "bulkhead,vm" or Xen's
+ * "xen,domain") with their module children, and top-level "multiboot,kernel" modules, each of
+ * which becomes one VM with defaults (a lone VM gets every CPU, several get one CPU each, in
+ * order). A malformed VM node gets a message naming it and is skipped; the others are kept.
+ * Memory sizes are not checked against free RAM here (see layout). Returns the number of VMs.
+ */
+unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm_defaults *defaults,
+                     struct vm_config vms[MAX_VMS]);
+
+#endif

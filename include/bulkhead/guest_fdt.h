@@ -1,0 +1,19 @@
+/* Writes a VM's own device tree from its description. Pure C (libfdt), host-tested. */
+#ifndef BULKHEAD_GUEST_FDT_H
+#define BULKHEAD_GUEST_FDT_H
+
+#include "layout.h"
+
+/*
+ * Builds the DTB a VM boots with into buf: /memory (the VM's RAM only), /cpus with one cpu per
+ * vCPU (enable-method "psci", reg = vCPU index as MPIDR Aff0), /psci (method "hvc", PSCI 1.0
+ * function IDs), the GIC node matching board->gic.version at the board's addresses (v2: GICD +
+ * GICV mapped as the guest's GICC; v3: GICD + a redistributor region for nr_vcpus), the timer
+ * node with the board's PPIs, the PL011 (with a fixed apb_pclk clock) at the board's UART address,
+ * and /chosen with bootargs, stdout-path and linux,initrd-start/end when there is an initrd.
+ * Nothing else of the host's DT is copied. Returns 0, or -1 if buf is too small.
+ */
+int guest_fdt_build(void *buf, size_t size, const struct board *board, const struct vm_config *vm,
+                    const struct vm_layout *layout);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * Where each VM lives: which host RAM backs it and where its kernel, initrd and DTB go in its
+ * guest-physical (IPA) space. Pure C, host-tested.
+ *
+ * A VM's IPA map mirrors the board: its RAM starts at the board's first RAM bank base (0x4000_0000
+ * on QEMU virt), and its devices (GIC, PL011) sit at the board's addresses, so a guest that runs on
+ * the bare board runs unchanged in a VM.
+ */
+#ifndef BULKHEAD_LAYOUT_H
+#define BULKHEAD_LAYOUT_H
+
+#include "config.h"
+
+#define VM_RAM_ALIGN MiB(2)          /* so stage-2 can use 2 MiB blocks */
+#define RAW_IMAGE_OFFSET 0x80000     /* where QEMU puts a kernel without an Image header */
+#define GUEST_DTB_MAX MiB(2)         /* the arm64 boot protocol's limit */
+
+/* The arm64 Linux Image header (Documentation/arch/arm64/booting.rst). */
+struct arm64_image_header {
+    uint32_t code0, code1;
+    uint64_t text_offset;
+    uint64_t image_size;
+    uint64_t flags;
+    uint64_t res2, res3, res4;
+    uint32_t magic; /* ARM64_IMAGE_MAGIC */
+    uint32_t res5;
+};
+#define ARM64_IMAGE_MAGIC 0x644d5241u /* "ARM\x64" */
+
+struct vm_layout {
+    paddr_t ram_pa;  /* host-physical base of the VM's RAM */
+    ipa_t ram_ipa;   /* its guest-physical base */
+    uint64_t ram_size;
+    ipa_t kernel_ipa;     /* where the kernel module is copied and entered */
+    uint64_t kernel_size; /* bytes copied */
+    ipa_t initrd_ipa;
+    uint64_t initrd_size;
+    ipa_t dtb_ipa;
+};
+
+/* Host RAM not yet given out: the board's RAM minus reserved ranges and earlier allocations. */
+struct ram_pool {
+    struct mem_range free[MAX_RAM_BANKS + MAX_RESERVED + MAX_VMS + 2];
+    unsigned nr_free;
+};
+
+/* Builds the pool from board->ram minus board->reserved minus extra[] (e.g. the hypervisor). */
+void ram_pool_init(struct ram_pool *pool, const struct board *board, const struct mem_range *extra,
+                   unsigned nr_extra);
+
+/* Largest VM_RAM_ALIGN-aligned size that one allocation could get now. */
+uint64_t ram_pool_largest(const struct ram_pool *pool);
+
+/* Takes size bytes (VM_RAM_ALIGN-aligned, from the top of the highest range that fits).
+ * Returns 0 and *pa, or -1 when nothing fits. */
+int ram_pool_alloc(struct ram_pool *pool, uint64_t size, paddr_t *pa);
+
+/*
+ * Decides where the kernel, initrd and DTB go inside a VM of vm->mem_size bytes whose RAM is at
+ * ram_pa, given the first bytes of the kernel module (at least 64, for the Image header).
+ * A kernel with an Image header goes at RAM base + text_offset (2 MiB-aligned base, as the boot
+ * protocol says); a raw binary at RAM base + RAW_IMAGE_OFFSET, as QEMU places it. The DTB goes in
+ * the last 2 MiB of RAM, the initrd just below it. Returns 0, or -1 after printing why the VM does
+ * not fit (naming vm->node).
+ */
+int layout_vm(const struct board *board, const struct vm_config *vm, paddr_t ram_pa,
+              const void *kernel_head, uint64_t kernel_head_len, struct vm_layout *out);
+
+#endif

@@ -1,0 +1,5 @@
+# QEMU's virt machine. Everything about the board comes from its DTB; this only says how to run it.
+QEMU_MACHINE_V2 := virt,virtualization=on,gic-version=2
+QEMU_MACHINE_V3 := virt,virtualization=on,gic-version=3
+QEMU_MACHINE := $(QEMU_MACHINE_V3)
+QEMU_CPU := cortex-a72

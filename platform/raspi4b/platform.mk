@@ -1,0 +1,3 @@
+# Raspberry Pi 4 (QEMU raspi4b, QEMU 9+). Secondary CPUs wait on the DTB's spin table.
+QEMU_MACHINE := raspi4b
+QEMU_CPU :=
