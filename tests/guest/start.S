@@ -1,0 +1,182 @@
+/*
+ * Entry of the bare-metal test guests, at EL1h, loaded raw at 0x4008_0000 with x0 = DTB address.
+ * Sets the stack and vectors, enables FP/SIMD (libfdt uses it), zeroes .bss, turns on the EL1 MMU
+ * with an identity map (so that libfdt's unaligned accesses work), then calls main(dtb).
+ *
+ * Identity map: one level-1 table of 1 GiB blocks (TCR_EL1.T0SZ = 25: 39-bit VAs, 4K granule).
+ *   GiB 0 (0x0000_0000..0x3FFF_FFFF): Device-nGnRE, never executable (UART, GIC, flash)
+ *   GiB 1..3 (0x4000_0000..0xFFFF_FFFF): Normal write-back cacheable (RAM, and what lies just
+ *   above it, so that a test can touch an address past the end of its RAM)
+ * Anything higher is unmapped.
+ */
+
+#define MAIR_DEVICE_nGnRE 0x04
+#define MAIR_NORMAL_WB 0xff
+#define ATTR_DEVICE 0
+#define ATTR_NORMAL 1
+
+#define PTE_BLOCK 0x1
+#define PTE_ATTR(i) ((i) << 2)
+#define PTE_SH_INNER (3 << 8)
+#define PTE_AF (1 << 10)
+#define PTE_PXN (1 << 53)
+#define PTE_UXN (1 << 54)
+
+/* T0SZ=25, IRGN0/ORGN0 = WB WA, SH0 inner, TG0 4K, EPD1 (no TTBR1 walks); IPS filled in below */
+#define TCR_VALUE ((25 << 0) | (1 << 8) | (1 << 10) | (3 << 12) | (0 << 14) | (1 << 23))
+
+/* RES1 bits of SCTLR_EL1, plus M (MMU), C (data cache), SA (SP alignment), I (i-cache).
+ * A (alignment check) stays 0: unaligned accesses to Normal memory are allowed. */
+#define SCTLR_RES1 ((1 << 11) | (1 << 20) | (1 << 22) | (1 << 23) | (1 << 28) | (1 << 29))
+#define SCTLR_VALUE (SCTLR_RES1 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12))
+
+    .section .text.entry, "ax"
+    .global _start
+_start:
+    msr     daifset, #0xf
+    mov     x19, x0                     /* DTB address, kept for main */
+
+    ldr     x1, =__stack_top
+    mov     sp, x1
+
+    ldr     x1, =guest_vectors
+    msr     vbar_el1, x1
+
+    mov     x1, #(3 << 20)              /* CPACR_EL1.FPEN = 0b11: no FP/SIMD traps at EL1 */
+    msr     cpacr_el1, x1
+    isb
+
+    /* Zero .bss (it holds the stack and the page table too). */
+    ldr     x1, =__bss_start
+    ldr     x2, =__bss_end
+1:  cmp     x1, x2
+    b.hs    2f
+    stp     xzr, xzr, [x1], #16
+    b       1b
+2:
+    /* Level-1 table: entry 0 device, entries 1..3 normal memory. */
+    ldr     x1, =guest_l1_table
+    ldr     x2, =(PTE_BLOCK | PTE_ATTR(ATTR_DEVICE) | PTE_AF | PTE_PXN | PTE_UXN)
+    str     x2, [x1]
+    ldr     x2, =(PTE_BLOCK | PTE_ATTR(ATTR_NORMAL) | PTE_SH_INNER | PTE_AF)
+    mov     x3, #1
+3:  orr     x4, x2, x3, lsl #30
+    str     x4, [x1, x3, lsl #3]
+    add     x3, x3, #1
+    cmp     x3, #4
+    b.lo    3b
+    /* The table was written with the MMU (and caches) off: make sure no stale line hides it. */
+    mov     x3, x1
+    add     x4, x1, #4096
+4:  dc      civac, x3
+    add     x3, x3, #64
+    cmp     x3, x4
+    b.lo    4b
+    dsb     sy
+
+    ldr     x2, =((MAIR_NORMAL_WB << (8 * ATTR_NORMAL)) | (MAIR_DEVICE_nGnRE << (8 * ATTR_DEVICE)))
+    msr     mair_el1, x2
+    ldr     x2, =TCR_VALUE
+    mrs     x3, id_aa64mmfr0_el1        /* IPS = the PA size this CPU reports */
+    and     x3, x3, #7
+    cmp     x3, #5                      /* at most 48 bits (values above need 52-bit support) */
+    mov     x4, #5
+    csel    x3, x3, x4, ls
+    bfi     x2, x3, #32, #3
+    msr     tcr_el1, x2
+    msr     ttbr0_el1, x1
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    ldr     x2, =SCTLR_VALUE
+    msr     sctlr_el1, x2
+    isb
+    ic      iallu
+    dsb     nsh
+    isb
+
+    mov     x0, x19
+    bl      main
+    bl      guest_halt
+5:  wfi
+    b       5b
+
+/*
+ * Exception vectors. Every entry saves the caller-saved registers and calls
+ * guest_exception(kind, frame); a synchronous exception from the current EL with SP_ELx is kind 0,
+ * the others are reported as unexpected by the C code. The C code may change ELR_EL1 (to skip an
+ * instruction) before we return with eret.
+ */
+.macro vector kind
+    .balign 0x80
+    sub     sp, sp, #192
+    stp     x0, x1, [sp, #0]
+    mov     x0, #\kind
+    b       vector_common
+.endm
+
+    .section .text.vectors, "ax"
+    .balign 0x800
+    .global guest_vectors
+guest_vectors:
+    vector 0x10     /* current EL, SP_EL0: sync */
+    vector 0x11
+    vector 0x12
+    vector 0x13
+    vector 0x00     /* current EL, SP_ELx: sync */
+    vector 0x01     /* irq */
+    vector 0x02     /* fiq */
+    vector 0x03     /* serror */
+    vector 0x20     /* lower EL, AArch64 */
+    vector 0x21
+    vector 0x22
+    vector 0x23
+    vector 0x30     /* lower EL, AArch32 */
+    vector 0x31
+    vector 0x32
+    vector 0x33
+
+vector_common:
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x29, [sp, #144]
+    str     x30, [sp, #160]
+    mov     x1, sp                      /* x0 = kind; the frame holds x0..x18, x29, x30 */
+    bl      guest_exception
+    ldp     x2, x3, [sp, #16]
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+    ldp     x18, x29, [sp, #144]
+    ldr     x30, [sp, #160]
+    ldp     x0, x1, [sp, #0]
+    add     sp, sp, #192
+    eret
+
+/* Calls into the firmware or hypervisor; x0..x3 in, x0..x3 out (SMCCC: x4..x17 may change). */
+    .section .text, "ax"
+    .global guest_hvc
+guest_hvc:
+    hvc     #0
+    ret
+    .global guest_smc
+guest_smc:
+    smc     #0
+    ret
+
+    .section .bss.pagetable, "aw", %nobits
+    .balign 4096
+    .global guest_l1_table
+guest_l1_table:
+    .space 4096
