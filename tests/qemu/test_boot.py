@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Boot tests of the hypervisor on QEMU virt, for GICv2 and GICv3, plus the test guest on the bare
+board. Each test is one function returning a qemu.Result; `cases(build)` lists them by name
+("v3/selftest", ...). Run alone: tests/qemu/test_boot.py [--build build/qemu-virt] [--only RE].
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+HEX = r"0x[0-9a-fA-F]+"
+TIME_LIMIT = 120  # seconds per QEMU run; a passing one takes a few
+
+# What the test guest checks under the hypervisor, on its second boot (after the reset).
+SELFTEST_CHECKS = ("hvc_null", "psci_version", "psci_features", "smccc_version", "uart_mmio",
+                   "ram_rw", "outside_ram", "reset_pristine")
+# ... and on the bare board.
+BARE_CHECKS = ("psci_version", "psci_features", "uart_mmio", "ram_rw", "outside_ram")
+
+TICKER = "mode=ticker count=30"
+
+
+class Ctx:
+    """Paths of one build: the hypervisor image and the guests."""
+
+    def __init__(self, build):
+        self.build = build
+        self.image = os.path.join(build, "bulkhead.img")
+        self.testguest = os.path.join(build, "guests", "testguest.bin")
+        self.demo = os.path.join(build, "guests", "demo.bin")
+
+    def missing(self, *paths):
+        for p in paths:
+            if not os.path.isfile(p):
+                return f"{p} not found (run make all guests)"
+        return None
+
+
+def esc(s):
+    return re.escape(s)
+
+
+def vm_line(vm, line_re):
+    """A guest's console line as the hypervisor prints it: "[NAME] L"."""
+    return r"^\[" + esc(vm) + r"\] " + line_re
+
+
+def hv_runs(ctx, name, modules, machine, dtb=None):
+    missing = ctx.missing(ctx.image, *[m.kernel for m in modules])
+    if missing:
+        return None, missing
+    cmd = qemu.command(ctx.image, modules, machine=machine, dtb=dtb)
+    return qemu.run(name, cmd, TIME_LIMIT), None
+
+
+def ends_cleanly(text, run_, vms):
+    """Every VM powered off, the hypervisor said so and QEMU left by itself."""
+    reasons = [qemu.expect_all(text, [r"^bulkhead: " + esc(vm) + r": started" for vm in vms])]
+    reasons += [qemu.expect_all(text, [r"^bulkhead: " + esc(vm) + r": powered off" for vm in vms])]
+    reasons.append(qemu.expect_all(text, [r"^bulkhead: no VM running, powering off"]))
+    reasons.append(qemu.expect_exit(run_))
+    return reasons
+
+
+# ---- (a) selftest: vm0 checks the hypervisor and resets once; vm1 ticks on meanwhile ----
+
+def test_selftest(ctx, gic):
+    name = f"v{gic}/selftest"
+    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    run_, err = hv_runs(ctx, name, [qemu.Module(ctx.testguest, "mode=selftest hyp=1"),
+                                    qemu.Module(ctx.testguest, TICKER)], machine)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reset_line = r"^bulkhead: vm0: reset\b"
+    done = re.search(vm_line("vm0", r"DONE passed=(\d+) failed=(\d+)"), t, re.MULTILINE)
+    reasons = [
+        qemu.expect_none(t, [vm_line("vm0", r"FAIL\b.*"), vm_line("vm1", r"FAIL\b.*")]),
+        qemu.expect_all(t, [vm_line("vm0", r"PASS " + esc(c) + r"\s*$") for c in SELFTEST_CHECKS]),
+        None if done else "missing /[vm0] DONE passed=N failed=M/",
+        None if not done or done.group(2) == "0" else f"vm0 reports {done.group(2)} failures",
+        None if not done or int(done.group(1)) >= len(SELFTEST_CHECKS)
+        else f"vm0 passed only {done.group(1)} checks, expected {len(SELFTEST_CHECKS)}",
+        # The outside-RAM accesses are reported, naming vm0 (0x1000 is one of them).
+        qemu.expect_all(t, [r"^bulkhead: vm0: no RAM or device at IPA " + HEX + r" \(pc=" + HEX
+                            + r" esr=" + HEX + r"\), abort injected",
+                            r"^bulkhead: vm0: no RAM or device at IPA 0x0*1000 "]),
+        qemu.expect_count(t, reset_line, 1),
+        qemu.expect_ordered(t, [vm_line("vm0", "resetting"), reset_line,
+                                vm_line("vm0", r"DONE passed=")]),
+        # vm1 kept running through vm0's reset.
+        qemu.expect_ordered(t, [reset_line, vm_line("vm1", r"tick \d+")]),
+        qemu.expect_all(t, [vm_line("vm1", "ticker done")]),
+    ]
+    return qemu.verdict(name, run_, *reasons, *ends_cleanly(t, run_, ("vm0", "vm1")))
+
+
+# ---- (b) crash: vm0 does an access the hypervisor cannot emulate; vm1 is not affected ----
+
+def test_crash(ctx, gic):
+    name = f"v{gic}/crash"
+    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    run_, err = hv_runs(ctx, name, [qemu.Module(ctx.testguest, "mode=crash"),
+                                    qemu.Module(ctx.testguest, TICKER)], machine)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    stopped = (r"^bulkhead: vm0: stopped: .+ \(pc=" + HEX + r" esr=" + HEX + r" far=" + HEX
+               + r"\)")
+    reasons = [
+        qemu.expect_ordered(t, [r"^bulkhead: vm0: started", vm_line("vm0", "about to crash"),
+                                stopped]),
+        # far is the UART the LDP touched.
+        qemu.expect_all(t, [r"^bulkhead: vm0: stopped: .* far=0x0*9000000\)"]),
+        qemu.expect_none(t, [vm_line("vm0", "FAIL crash survived"), vm_line("vm1", r"FAIL\b.*"),
+                             r"^bulkhead: vm0: powered off"]),
+        qemu.expect_all(t, [r"^bulkhead: vm1: started", vm_line("vm1", "tick 30"),
+                            vm_line("vm1", "ticker done"), r"^bulkhead: vm1: powered off",
+                            r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+# ---- (c) bad_config: a malformed VM node in the host DT is refused; the others run ----
+
+BAD_VM = """
+\t\tbad-vm {
+\t\t\tcompatible = "bulkhead,vm";
+\t\t\tcpus = <64>;
+\t\t\tmemory-size = <0x0 0x8000000>;
+\t\t\tmodule@47000000 {
+\t\t\t\tcompatible = "multiboot,kernel", "multiboot,module";
+\t\t\t\treg = <0x0 0x47000000 0x0 0x10000>;
+\t\t\t};
+\t\t};
+"""
+
+
+def make_bad_dtb(ctx, modules, machine, workdir):
+    """Dumps the DTB QEMU would pass (guest-loader nodes included), adds /chosen/bad-vm.
+    Returns (path, None) or (None, reason)."""
+    dumped = os.path.join(workdir, "host.dtb")
+    cmd = qemu.command(ctx.image, modules, machine=machine,
+                       extra=["-machine", "dumpdtb=" + dumped])
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60)
+    except subprocess.TimeoutExpired:
+        return None, "dumpdtb: QEMU did not exit"
+    if not os.path.isfile(dumped):
+        return None, f"dumpdtb failed: {(p.stdout + p.stderr).strip()[-300:]}"
+    if not qemu.which("dtc"):
+        return None, "dtc not found"
+    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dumped], capture_output=True,
+                       text=True)
+    if p.returncode:
+        return None, f"dtc -I dtb failed: {p.stderr.strip()[-300:]}"
+    dts = p.stdout
+    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
+    if not m or "module@" not in dts:
+        return None, "dumped DTB has no /chosen with guest-loader modules"
+    # After the chosen node's existing contents: find its closing brace at the same indent.
+    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
+    if not close:
+        return None, "cannot find the end of /chosen in the decompiled DTB"
+    dts = dts[:close.start()] + BAD_VM.lstrip("\n") + dts[close.start():]
+    src = os.path.join(workdir, "bad.dts")
+    out = os.path.join(workdir, "bad.dtb")
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(dts)
+    p = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, src],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return None, f"dtc -I dts failed: {p.stderr.strip()[-300:]}"
+    return out, None
+
+
+def test_bad_config(ctx, gic):
+    name = f"v{gic}/bad_config"
+    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    modules = [qemu.Module(ctx.testguest, "mode=ticker count=5"),
+               qemu.Module(ctx.testguest, "mode=ticker count=5")]
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = make_bad_dtb(ctx, modules, machine, work)
+        if err:
+            return qemu.failure(name, err)
+        run_, err = hv_runs(ctx, name, modules, machine, dtb=dtb)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [
+        qemu.expect_all(t, [r"^error: /chosen/bad-vm\b",
+                            r"^bulkhead: /chosen/bad-vm: VM not started"]),
+        qemu.expect_none(t, [r"^bulkhead: (bad-vm|/chosen/bad-vm): started"]),
+        # The two good VMs (named vm0 and vm1, as the modules come in that order) run to their end.
+        *ends_cleanly(t, run_, ("vm0", "vm1")),
+        qemu.expect_all(t, [vm_line("vm0", "ticker done"), vm_line("vm1", "ticker done")]),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+# ---- (d) the test guest itself, on the bare board (no hypervisor) ----
+
+def bare(ctx, name, kernel, append):
+    missing = ctx.missing(kernel)
+    if missing:
+        return None, missing
+    cmd = qemu.command(kernel, (), machine="virt", smp=1, append=append)
+    return qemu.run(name, cmd, TIME_LIMIT), None
+
+
+def test_guests_bare(ctx):
+    name = "guests_bare"
+    run_, err = bare(ctx, name, ctx.testguest, "mode=selftest")
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [
+        qemu.expect_none(t, [r"^FAIL\b.*", r"^guest: unexpected"]),
+        qemu.expect_all(t, [r"^PASS " + esc(c) + r"\s*$" for c in BARE_CHECKS]),
+        qemu.expect_all(t, [r"^DONE passed=%d failed=0\s*$" % len(BARE_CHECKS)]),
+        qemu.expect_exit(run_),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+def test_demo_bare(ctx):
+    name = "demo_bare"
+    run_, err = bare(ctx, name, ctx.demo, "name=alpha")
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [
+        qemu.expect_ordered(t, [r"^Hello from alpha\b", r"1024 MiB of RAM", r"bootargs \"name=alpha\"",
+                                r"^alpha counts 5", r"^alpha says goodbye"]),
+        qemu.expect_exit(run_),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+def cases(build):
+    """[(name, callable returning a Result)], the bare-board guest tests first (they are quick)."""
+    ctx = Ctx(build)
+    out = [("guests_bare", lambda: test_guests_bare(ctx)),
+           ("demo_bare", lambda: test_demo_bare(ctx))]
+    for gic in (3, 2):
+        out += [(f"v{gic}/selftest", lambda g=gic: test_selftest(ctx, g)),
+                (f"v{gic}/crash", lambda g=gic: test_crash(ctx, g)),
+                (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g))]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--only", default="", help="regex on the test names")
+    args = ap.parse_args()
+    passed = failed = 0
+    for name, fn in cases(args.build):
+        if args.only and not re.search(args.only, name):
+            continue
+        r = fn()
+        print(r.report(), flush=True)
+        passed += r.ok
+        failed += not r.ok
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Runs every test of Bulkhead and ends with one line "N passed, N failed".
+
+1. The host unit tests: every build/host/test_* binary (cmocka). Each test case counts: a binary's
+   "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
+   that crashes or exits non-zero without reporting a failure count is one failure.
+2. The QEMU boot tests (tests/qemu/test_boot.py), two at a time, each QEMU run with a time limit.
+   A line is printed as each one finishes.
+
+Exit status 1 if anything failed (or nothing ran). Options: --build DIR (default build/qemu-virt),
+--only REGEX (runs only the tests whose names match it: a host binary is "host/test_x", a boot
+test "v3/selftest", "guests_bare", ...).
+"""
+
+import argparse
+import concurrent.futures
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+import test_boot  # noqa: E402
+
+HOST_DIR = os.path.join("build", "host")
+HOST_TIME_LIMIT = 300
+QEMU_WORKERS = 2
+
+PASSED_RE = re.compile(r"^\[  PASSED  \] (\d+) test\(s\)\.", re.MULTILINE)
+FAILED_RE = re.compile(r"^\[  FAILED  \] (\d+) test\(s\), listed below:", re.MULTILINE)
+CASE_OK_RE = re.compile(r"^\[       OK \] (\S+)", re.MULTILINE)
+CASE_FAIL_RE = re.compile(r"^\[  FAILED  \] (\S+)\s*$", re.MULTILINE)
+
+
+def out(line=""):
+    print(line, flush=True)
+
+
+def tail(text, n=20):
+    return "\n".join("    | " + l for l in text.splitlines()[-n:])
+
+
+def host_binaries():
+    bins = []
+    for path in sorted(glob.glob(os.path.join(HOST_DIR, "test_*"))):
+        if os.path.isfile(path) and os.access(path, os.X_OK) and "." not in os.path.basename(path):
+            bins.append(path)
+    return bins
+
+
+def run_host(path, only):
+    """Runs one cmocka binary; returns (passed, failed, printed lines)."""
+    name = "host/" + os.path.basename(path)
+    env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="stdout")
+    env.pop("CMOCKA_XML_FILE", None)
+    cmd = [os.path.abspath(path)]
+    start = time.monotonic()
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=env, timeout=HOST_TIME_LIMIT)
+        text = p.stdout.decode("utf-8", "replace")
+        code = p.returncode
+    except subprocess.TimeoutExpired as e:
+        text = (e.stdout or b"").decode("utf-8", "replace")
+        code = None
+    seconds = time.monotonic() - start
+    passed = sum(int(n) for n in PASSED_RE.findall(text))
+    failed = sum(int(n) for n in FAILED_RE.findall(text))
+    lines = [f"PASS: {name}/{c}" for c in CASE_OK_RE.findall(text)]
+    failed_cases = [c for c in CASE_FAIL_RE.findall(text)]
+    lines += [f"FAIL: {name}/{c}" for c in dict.fromkeys(failed_cases)]
+    if code is None:
+        failed += 1
+        lines.append(f"FAIL: {name}: killed after {HOST_TIME_LIMIT} s\n{tail(text)}")
+    elif code != 0 and failed == 0:
+        failed += 1
+        why = f"exited with status {code}" if code > 0 else f"killed by signal {-code}"
+        lines.append(f"FAIL: {name}: {why} without a failure count\n{tail(text)}")
+    elif code == 0 and passed == 0 and failed == 0:
+        failed += 1
+        lines.append(f"FAIL: {name}: ran no test (no cmocka summary)\n{tail(text)}")
+    elif failed:
+        lines.append(f"    {name}: {failed} failed; its output ends:\n{tail(text)}")
+    lines.append(f"    {name}: passed {passed}, failed {failed} ({seconds:.1f} s)")
+    return passed, failed, lines
+
+
+def run_qemu_tests(build, only):
+    """Runs the boot tests in a pool; prints each result as it comes. Returns (passed, failed)."""
+    platform = os.path.basename(os.path.normpath(build))
+    if platform != "qemu-virt":
+        out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
+        return 0, 0
+    todo = [(n, fn) for n, fn in test_boot.cases(build) if not only or re.search(only, n)]
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=QEMU_WORKERS) as pool:
+        futures = {pool.submit(fn): n for n, fn in todo}
+        for fut in concurrent.futures.as_completed(futures):
+            name = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as e:  # a bug in the test itself is a failure, not a crash
+                r = test_boot.qemu.failure(name, f"test raised {type(e).__name__}: {e}")
+            out(r.report() + (f"  ({r.seconds:.1f} s)" if r.ok and r.seconds else ""))
+            passed += r.ok
+            failed += not r.ok
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--only", default="", help="regex on test names")
+    args = ap.parse_args()
+    os.chdir(ROOT)
+
+    passed = failed = 0
+    bins = host_binaries()
+    if not bins and not args.only:
+        out(f"note: no host unit tests in {HOST_DIR} (make host-tests builds them)")
+    for path in bins:
+        if args.only and not re.search(args.only, "host/" + os.path.basename(path)):
+            continue
+        p, f, lines = run_host(path, args.only)
+        for l in lines:
+            out(l)
+        passed += p
+        failed += f
+
+    p, f = run_qemu_tests(args.build, args.only)
+    passed += p
+    failed += f
+    if passed + failed == 0:
+        out("note: no test ran")
+    out(f"{passed} passed, {failed} failed")
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
