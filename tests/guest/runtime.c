@@ -99,6 +99,16 @@ static void find_memory(const void *fdt)
     int node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof("memory"));
     uint64_t base, size;
 
+    if (node < 0) { /* device_type is required, but a node named memory@... says enough */
+        int child;
+        fdt_for_each_subnode(child, fdt, 0) {
+            if (strncmp(fdt_get_name(fdt, child, NULL), "memory", 6) == 0) {
+                node = child;
+                break;
+            }
+        }
+    }
+
     if (node >= 0 && node_reg(fdt, node, &base, &size)) {
         guest.ram_base = base;
         guest.ram_size = size;
@@ -109,6 +119,9 @@ static void find_psci(const void *fdt)
 {
     int node = fdt_path_offset(fdt, "/psci");
 
+    if (node < 0) {
+        node = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-1.0");
+    }
     if (node < 0) {
         node = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-0.2");
     }
