@@ -80,7 +80,7 @@ struct vm_config {
     struct vm_module kernel;
     struct vm_module ramdisk;
     char bootargs[BOOTARGS_LEN];
-    uint64_t mem_size;         /* bytes, multiple of 2 MiB */
+    uint64_t mem_size;         /* bytes, multiple of 2 MiB; 0: not given, see layout_default_memory() */
     unsigned nr_vcpus;
     uint8_t pcpu[MAX_VCPUS];   /* physical CPU index (into board.cpus) each vCPU is pinned to */
 };
@@ -107,8 +107,63 @@ int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults);
  * which becomes one VM with defaults (a lone VM gets every CPU, several get one CPU each, in
  * order). A malformed VM node gets a message naming it and is skipped; the others are kept.
  * Memory sizes are not checked against free RAM here (see layout). Returns the number of VMs.
+ *
+ * Order: explicit VM nodes first, in DT order, then the top-level kernel modules in the order they
+ * were added to the tree, which is the reverse of DT order: QEMU's guest-loader (and U-Boot's
+ * `fdt mknode`) insert each new node as the first child of /chosen. So `-device guest-loader`
+ * number N on QEMU's command line becomes VM N, and a top-level "multiboot,ramdisk" belongs to the
+ * kernel added just before it (the one that follows it in DT order). With a single top-level
+ * kernel, a ramdisk belongs to it wherever it is. An implicit VM's mem_size is 0 unless
+ * bulkhead.vm-memory says otherwise: layout_default_memory() then shares out the free RAM.
+ * Full binding: docs/CONFIG.md.
  */
 unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm_defaults *defaults,
                      struct vm_config vms[MAX_VMS]);
+
+/*
+ * Device-tree readers shared by the parsers in config/ (defined in config/board.c). Nodes are
+ * libfdt offsets. Whatever is malformed is reported with config_node_err(), which names the node.
+ */
+
+/* Prints "error: <node path>: <message>". */
+void config_node_err(const void *fdt, int node, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/* The node's full path (truncated to size, never fails). */
+void config_node_path(const void *fdt, int node, char *buf, size_t size);
+
+/* The property as a NUL-terminated string; NULL if absent or not a string (reported). */
+const char *config_get_string(const void *fdt, int node, const char *prop);
+
+/* Is compat one of the strings of the node's compatible list? */
+bool config_is_compatible(const void *fdt, int node, const char *compat);
+
+/* Is the node usable: no status, or status "okay"/"ok"? */
+bool config_node_enabled(const void *fdt, int node);
+
+/* A property of 1 or 2 cells (u32 or u64, by its length). 1: read, 0: absent, -1: malformed. */
+int config_read_u64(const void *fdt, int node, const char *prop, uint64_t *val);
+
+/* A property of exactly one cell. 1: read, 0: absent, -1: malformed (reported). */
+int config_read_u32(const void *fdt, int node, const char *prop, uint32_t *val);
+
+/*
+ * Reads up to max <address size> pairs of prop (addr_cells and size_cells are 0..2). Returns the
+ * number of pairs in the property (may be more than max; only max are stored), 0 if absent, or
+ * -1 if malformed (reported). No `ranges` translation: see board.c for that.
+ */
+int config_read_pairs(const void *fdt, int node, const char *prop, int addr_cells, int size_cells,
+                      struct mem_range *out, unsigned max);
+
+/*
+ * The reg of a boot module (a node under /chosen or under a VM node in /chosen). Its cells are
+ * those of its parent: a VM node's own #address-cells/#size-cells (2/2 if absent, Xen's
+ * dom0less default); for /chosen, inherited from the nearest ancestor that has them, as QEMU's
+ * guest-loader writes reg in the root's cells into a /chosen that has none. 1: read, 0: no reg,
+ * -1: malformed (reported). Only one <address size> entry is allowed.
+ */
+int config_module_reg(const void *fdt, int module, struct vm_module *out);
+
+/* Is the node a boot module: any compatible string beginning with "multiboot,"? */
+bool config_is_module(const void *fdt, int node);
 
 #endif

@@ -56,6 +56,18 @@ uint64_t ram_pool_largest(const struct ram_pool *pool);
 int ram_pool_alloc(struct ram_pool *pool, uint64_t size, paddr_t *pa);
 
 /*
+ * Decides the size of every VM whose mem_size is 0 (none given: see vmcfg_parse) from what the
+ * pool can still give. A lone such VM gets the largest block the pool holds; several get equal
+ * shares: the largest VM_RAM_ALIGN multiple such that all VMs, allocated in vms[] order with
+ * ram_pool_alloc() (those with a size of their own too), still fit. So call it with the pool as it
+ * will be right before the VMs are allocated in that order, everything else taken out already.
+ * A VM with a size of its own that does not fit is left to fail at its own allocation. Pure: the
+ * pool is not changed. Returns 0, or -1 after naming the VMs that cannot get even 2 MiB (their
+ * mem_size stays 0).
+ */
+int layout_default_memory(const struct ram_pool *pool, struct vm_config *vms, unsigned nr_vms);
+
+/*
  * Decides where the kernel, initrd and DTB go inside a VM of vm->mem_size bytes whose RAM is at
  * ram_pa, given the first bytes of the kernel module (at least 64, for the Image header).
  * A kernel with an Image header goes at RAM base + text_offset (2 MiB-aligned base, as the boot

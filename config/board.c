@@ -1,0 +1,892 @@
+/*
+ * The board, read once from the host DTB at boot. Everything the rest of the hypervisor needs is
+ * copied into struct board here, so that nothing has to walk the FDT later. A malformed property
+ * is reported naming its node; only what the hypervisor cannot run without (a sane header, some
+ * RAM, some CPUs, an intact list of reserved memory) fails the whole parse.
+ *
+ * Also home of the small DT readers that the other config/ parsers share (see config.h).
+ */
+#include <libfdt.h>
+#include <stdarg.h>
+
+#include "bulkhead/config.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/string.h"
+
+#define PATH_LEN 128
+#define MPIDR_AFF_MASK 0xff00ffffffULL /* Aff3, Aff2, Aff1, Aff0 */
+#define GIC_MAX_REGS 16
+#define INTR_CELLS 3       /* the GIC binding's <type number flags> */
+#define INTR_TYPE_SPI 0
+#define INTR_TYPE_PPI 1
+#define NR_PPIS 16
+#define NR_TIMER_IRQS 4
+/* Default cells of a VM node's reg, as Xen's dom0less binding assumes. */
+#define VM_NODE_ADDR_CELLS 2
+#define VM_NODE_SIZE_CELLS 2
+/* The DT spec's defaults when a node has no #address-cells / #size-cells. */
+#define DT_DEFAULT_ADDR_CELLS 2
+#define DT_DEFAULT_SIZE_CELLS 1
+
+/* ---- DT readers shared by config/ ---- */
+
+void config_node_path(const void *fdt, int node, char *buf, size_t size)
+{
+    if (fdt_get_path(fdt, node, buf, (int)size) < 0) {
+        /* Deeper than the buffer: the node's own name still says which one it is. */
+        const char *name = fdt_get_name(fdt, node, NULL);
+        strlcpy(buf, name ? name : "?", size);
+    }
+}
+
+void config_node_err(const void *fdt, int node, const char *fmt, ...)
+{
+    char path[PATH_LEN];
+    char msg[192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    config_node_path(fdt, node, path, sizeof(path));
+    pr_err("%s: %s\n", path, msg);
+}
+
+const char *config_get_string(const void *fdt, int node, const char *prop)
+{
+    int len;
+    const char *s = fdt_getprop(fdt, node, prop, &len);
+
+    if (!s) {
+        return NULL;
+    }
+    if (len <= 0 || s[len - 1] != '\0') {
+        config_node_err(fdt, node, "%s is not a string", prop);
+        return NULL;
+    }
+    return s;
+}
+
+bool config_is_compatible(const void *fdt, int node, const char *compat)
+{
+    return fdt_node_check_compatible(fdt, node, compat) == 0;
+}
+
+bool config_node_enabled(const void *fdt, int node)
+{
+    int len;
+    const char *status = fdt_getprop(fdt, node, "status", &len);
+
+    if (!status) {
+        return true;
+    }
+    return (len == 5 && memcmp(status, "okay", 5) == 0) || (len == 3 && memcmp(status, "ok", 3) == 0);
+}
+
+/* A number of 0, 1 or 2 big-endian cells. */
+static uint64_t read_cells(const fdt32_t *p, int cells)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < cells; i++) {
+        v = (v << 32) | fdt32_ld(&p[i]);
+    }
+    return v;
+}
+
+int config_read_u64(const void *fdt, int node, const char *prop, uint64_t *val)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, prop, &len);
+
+    if (!p) {
+        return 0;
+    }
+    if (len != 4 && len != 8) {
+        config_node_err(fdt, node, "%s must be 1 or 2 cells, not %d bytes", prop, len);
+        return -1;
+    }
+    *val = read_cells(p, len / 4);
+    return 1;
+}
+
+int config_read_u32(const void *fdt, int node, const char *prop, uint32_t *val)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, prop, &len);
+
+    if (!p) {
+        return 0;
+    }
+    if (len != 4) {
+        config_node_err(fdt, node, "%s must be 1 cell, not %d bytes", prop, len);
+        return -1;
+    }
+    *val = fdt32_ld(p);
+    return 1;
+}
+
+int config_read_pairs(const void *fdt, int node, const char *prop, int addr_cells, int size_cells,
+                      struct mem_range *out, unsigned max)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, prop, &len);
+
+    if (!p) {
+        return 0;
+    }
+    if (addr_cells < 0 || addr_cells > 2 || size_cells < 0 || size_cells > 2) {
+        config_node_err(fdt, node, "%s: %d address and %d size cells are not supported", prop,
+                        addr_cells, size_cells);
+        return -1;
+    }
+    int entry = (addr_cells + size_cells) * 4;
+    if (entry == 0 || len == 0 || len % entry != 0) {
+        config_node_err(fdt, node, "%s is %d bytes, not a multiple of %d (%d address + %d size cells)",
+                        prop, len, entry, addr_cells, size_cells);
+        return -1;
+    }
+    unsigned n = (unsigned)(len / entry);
+    for (unsigned i = 0; i < n && i < max; i++) {
+        const fdt32_t *e = p + i * (unsigned)(addr_cells + size_cells);
+        out[i].base = read_cells(e, addr_cells);
+        out[i].size = read_cells(e + addr_cells, size_cells);
+    }
+    return (int)n;
+}
+
+/* #address-cells or #size-cells of node itself; dflt if absent; -1 if malformed (reported). */
+static int own_cells(const void *fdt, int node, const char *name, int dflt)
+{
+    uint32_t v;
+    int r = config_read_u32(fdt, node, name, &v);
+
+    if (r < 0) {
+        return -1;
+    }
+    if (r == 0) {
+        return dflt;
+    }
+    if (v > 2) {
+        config_node_err(fdt, node, "%s = %u is not supported (at most 2)", name, v);
+        return -1;
+    }
+    return (int)v;
+}
+
+/* As own_cells, but a node without the property takes its nearest ancestor's. */
+static int inherited_cells(const void *fdt, int node, const char *name, int dflt)
+{
+    for (int n = node; n >= 0; n = fdt_parent_offset(fdt, n)) {
+        if (fdt_getprop(fdt, n, name, NULL)) {
+            return own_cells(fdt, n, name, dflt);
+        }
+        if (n == 0) {
+            break;
+        }
+    }
+    return dflt;
+}
+
+bool config_is_module(const void *fdt, int node)
+{
+    int len;
+    const char *list = fdt_getprop(fdt, node, "compatible", &len);
+
+    for (int i = 0; list && i < len;) {
+        const char *s = list + i;
+        size_t n = strnlen(s, (size_t)(len - i));
+        if ((n >= 10 && memcmp(s, "multiboot,", 10) == 0)
+            || (n == 20 && memcmp(s, "xen,multiboot-module", 20) == 0)) {
+            return true;
+        }
+        i += (int)n + 1;
+    }
+    return false;
+}
+
+int config_module_reg(const void *fdt, int module, struct vm_module *out)
+{
+    int parent = fdt_parent_offset(fdt, module);
+    int ac, sc;
+    struct mem_range r;
+
+    if (parent < 0) {
+        return -1;
+    }
+    if (config_is_compatible(fdt, parent, "bulkhead,vm")
+        || config_is_compatible(fdt, parent, "xen,domain")) {
+        ac = own_cells(fdt, parent, "#address-cells", VM_NODE_ADDR_CELLS);
+        sc = own_cells(fdt, parent, "#size-cells", VM_NODE_SIZE_CELLS);
+    } else {
+        ac = inherited_cells(fdt, parent, "#address-cells", DT_DEFAULT_ADDR_CELLS);
+        sc = inherited_cells(fdt, parent, "#size-cells", DT_DEFAULT_SIZE_CELLS);
+    }
+    if (ac < 0 || sc < 0) {
+        return -1;
+    }
+    int n = config_read_pairs(fdt, module, "reg", ac, sc, &r, 1);
+    if (n <= 0) {
+        return n;
+    }
+    if (n != 1) {
+        config_node_err(fdt, module, "reg has %d entries, a module has one", n);
+        return -1;
+    }
+    if (r.size && r.size - 1 > UINT64_MAX - r.base) {
+        config_node_err(fdt, module, "reg 0x%lx+0x%lx wraps around", r.base, r.size);
+        return -1;
+    }
+    out->base = r.base;
+    out->size = r.size;
+    return 1;
+}
+
+/* ---- Address translation ---- */
+
+/* Applies one bus's `ranges` to addr. 0, or -1 (reported) when addr is outside every range. */
+static int apply_ranges(const void *fdt, int bus, int bus_parent, uint64_t *addr)
+{
+    int len;
+    const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+
+    if (!r || len == 0) {
+        /* Empty ranges is an identity map; none at all is treated alike, as sloppy trees
+         * that omit it on simple buses still mean it. */
+        return 0;
+    }
+    int cac = own_cells(fdt, bus, "#address-cells", DT_DEFAULT_ADDR_CELLS);
+    int csc = own_cells(fdt, bus, "#size-cells", DT_DEFAULT_SIZE_CELLS);
+    int pac = own_cells(fdt, bus_parent, "#address-cells", DT_DEFAULT_ADDR_CELLS);
+    if (cac < 0 || csc < 0 || pac < 0) {
+        return -1;
+    }
+    int entry = cac + pac + csc;
+    if (len % (entry * 4) != 0) {
+        config_node_err(fdt, bus, "ranges is %d bytes, not a multiple of %d cells", len, entry);
+        return -1;
+    }
+    for (int i = 0; i < len / 4; i += entry) {
+        uint64_t child = read_cells(r + i, cac);
+        uint64_t parent = read_cells(r + i + cac, pac);
+        uint64_t size = read_cells(r + i + cac + pac, csc);
+        if (*addr >= child && *addr - child < size) {
+            *addr = *addr - child + parent;
+            return 0;
+        }
+    }
+    config_node_err(fdt, bus, "address 0x%lx is outside its ranges", *addr);
+    return -1;
+}
+
+/* Turns a bus address of node's reg into a CPU physical address, through every ancestor bus. */
+static int translate(const void *fdt, int node, uint64_t *addr)
+{
+    int bus = fdt_parent_offset(fdt, node);
+
+    while (bus > 0) {
+        int parent = fdt_parent_offset(fdt, bus);
+        if (parent < 0 || apply_ranges(fdt, bus, parent, addr) < 0) {
+            return -1;
+        }
+        bus = parent;
+    }
+    return 0;
+}
+
+/*
+ * Reads a device node's reg in its parent's cells, translated to physical addresses. Returns the
+ * number of entries (only max stored), 0 if there is no reg, -1 if malformed (reported).
+ */
+static int read_reg(const void *fdt, int node, struct mem_range *out, unsigned max)
+{
+    int parent = fdt_parent_offset(fdt, node);
+
+    if (parent < 0) {
+        return -1;
+    }
+    int ac = own_cells(fdt, parent, "#address-cells", DT_DEFAULT_ADDR_CELLS);
+    int sc = own_cells(fdt, parent, "#size-cells", DT_DEFAULT_SIZE_CELLS);
+    if (ac < 0 || sc < 0) {
+        return -1;
+    }
+    int n = config_read_pairs(fdt, node, "reg", ac, sc, out, max);
+    for (int i = 0; i < n && (unsigned)i < max; i++) {
+        if (out[i].size && out[i].size - 1 > UINT64_MAX - out[i].base) {
+            config_node_err(fdt, node, "reg entry %d wraps around the address space", i);
+            return -1;
+        }
+        if (translate(fdt, node, &out[i].base) < 0) {
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* Reads interrupt specifier `index` of a 3-cell GIC `interrupts`. -1 if malformed (reported). */
+static int read_irq(const void *fdt, int node, int index, uint32_t *type, uint32_t *num)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
+
+    if (!p) {
+        config_node_err(fdt, node, "no interrupts");
+        return -1;
+    }
+    if (len % (INTR_CELLS * 4) != 0 || len / (INTR_CELLS * 4) <= index) {
+        config_node_err(fdt, node, "interrupts is %d bytes: no 3-cell specifier %d", len, index);
+        return -1;
+    }
+    *type = fdt32_ld(&p[index * INTR_CELLS]);
+    *num = fdt32_ld(&p[index * INTR_CELLS + 1]);
+    return 0;
+}
+
+static int read_ppi(const void *fdt, int node, int index, uint32_t *ppi)
+{
+    uint32_t type, num;
+
+    if (read_irq(fdt, node, index, &type, &num) < 0) {
+        return -1;
+    }
+    if (type != INTR_TYPE_PPI || num >= NR_PPIS) {
+        config_node_err(fdt, node, "interrupt %d is <%u %u ...>, not a PPI", index, type, num);
+        return -1;
+    }
+    *ppi = num;
+    return 0;
+}
+
+/* The first enabled node compatible with any of compats, or -1. */
+static int find_compatible(const void *fdt, const char *const *compats, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        int node = fdt_node_offset_by_compatible(fdt, -1, compats[i]);
+        while (node >= 0 && !config_node_enabled(fdt, node)) {
+            node = fdt_node_offset_by_compatible(fdt, node, compats[i]);
+        }
+        if (node >= 0) {
+            return node;
+        }
+    }
+    return -1;
+}
+
+static bool range_wraps(const struct mem_range *r)
+{
+    return r->size && r->size - 1 > UINT64_MAX - r->base;
+}
+
+/* ---- Memory ---- */
+
+static void add_ram(struct board *board, const void *fdt, int node, struct mem_range r)
+{
+    if (board->nr_ram == MAX_RAM_BANKS) {
+        config_node_err(fdt, node, "more than %d RAM banks: 0x%lx+0x%lx is not used",
+                        MAX_RAM_BANKS, r.base, r.size);
+        return;
+    }
+    /* Insertion sort: ram[0] is the lowest bank, which is where every VM's RAM starts. */
+    unsigned i = board->nr_ram++;
+    for (; i > 0 && board->ram[i - 1].base > r.base; i--) {
+        board->ram[i] = board->ram[i - 1];
+    }
+    board->ram[i] = r;
+}
+
+static bool is_memory_node(const void *fdt, int node)
+{
+    int len;
+    const char *type = fdt_getprop(fdt, node, "device_type", &len);
+    const char *name = fdt_get_name(fdt, node, NULL);
+
+    if (type) {
+        return len == 7 && memcmp(type, "memory", 7) == 0;
+    }
+    /* Some old trees have no device_type on their memory nodes. */
+    return name && (strcmp(name, "memory") == 0 || strncmp(name, "memory@", 7) == 0);
+}
+
+static int parse_memory(const void *fdt, struct board *board)
+{
+    int node;
+
+    fdt_for_each_subnode(node, fdt, 0) {
+        struct mem_range banks[MAX_RAM_BANKS];
+
+        if (!is_memory_node(fdt, node) || !config_node_enabled(fdt, node)) {
+            continue;
+        }
+        int n = read_reg(fdt, node, banks, MAX_RAM_BANKS);
+        if (n == 0) {
+            config_node_err(fdt, node, "memory node without reg");
+        }
+        if (n > MAX_RAM_BANKS) {
+            config_node_err(fdt, node, "%d banks: only the first %d are used", n, MAX_RAM_BANKS);
+            n = MAX_RAM_BANKS;
+        }
+        for (int i = 0; i < n; i++) {
+            if (banks[i].size) {
+                add_ram(board, fdt, node, banks[i]);
+            }
+        }
+    }
+    if (board->nr_ram == 0) {
+        pr_err("host DTB: no usable /memory node\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- Reserved memory ---- */
+
+static int add_reserved(struct board *board, uint64_t base, uint64_t size, const char *what)
+{
+    if (size == 0) {
+        return 0;
+    }
+    if (board->nr_reserved == MAX_RESERVED) {
+        /* Dropping one would let a VM overwrite it: better not to start at all. */
+        pr_err("more than %d reserved ranges: cannot keep 0x%lx+0x%lx (%s) away from VMs\n",
+               MAX_RESERVED, base, size, what);
+        return -1;
+    }
+    board->reserved[board->nr_reserved].base = base;
+    board->reserved[board->nr_reserved].size = size;
+    board->nr_reserved++;
+    return 0;
+}
+
+static int parse_memreserve(const void *fdt, struct board *board)
+{
+    int n = fdt_num_mem_rsv(fdt);
+
+    if (n < 0) {
+        pr_err("host DTB: bad /memreserve/ block (%s)\n", fdt_strerror(n));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        struct mem_range r;
+        if (fdt_get_mem_rsv(fdt, i, &r.base, &r.size) < 0 || range_wraps(&r)) {
+            pr_err("host DTB: bad /memreserve/ entry %d\n", i);
+            return -1;
+        }
+        if (add_reserved(board, r.base, r.size, "/memreserve/") < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_reserved_memory(const void *fdt, struct board *board)
+{
+    int parent = fdt_path_offset(fdt, "/reserved-memory");
+    int node;
+
+    if (parent < 0) {
+        return 0;
+    }
+    fdt_for_each_subnode(node, fdt, parent) {
+        struct mem_range regs[MAX_RESERVED];
+
+        if (!config_node_enabled(fdt, node)) {
+            continue;
+        }
+        /* Without reg it is a size for the OS to allocate (e.g. linux,cma): nothing fixed. */
+        int n = read_reg(fdt, node, regs, MAX_RESERVED);
+        if (n < 0) {
+            /* We cannot tell what it protects: refuse rather than hand it to a VM. */
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (i >= MAX_RESERVED || add_reserved(board, regs[i].base, regs[i].size, "reserved-memory") < 0) {
+                config_node_err(fdt, node, "too many reserved ranges");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Boot modules sit in RAM where firmware or QEMU left them: no VM may be given that RAM. */
+static int parse_modules(const void *fdt, struct board *board)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    int depth = 0;
+
+    if (chosen < 0) {
+        return 0;
+    }
+    for (int node = fdt_next_node(fdt, chosen, &depth); node >= 0 && depth > 0;
+         node = fdt_next_node(fdt, node, &depth)) {
+        struct vm_module m;
+
+        if (!config_is_module(fdt, node)) {
+            continue;
+        }
+        /* Without a valid reg there is nothing to protect, and vmcfg_parse skips the VM that
+         * needed the module (the message about the malformed reg is already out). */
+        if (config_module_reg(fdt, node, &m) <= 0) {
+            continue;
+        }
+        if (add_reserved(board, m.base, m.size, "boot module") < 0) {
+            config_node_err(fdt, node, "module cannot be reserved");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_reserved(const void *fdt, struct board *board)
+{
+    if (parse_memreserve(fdt, board) < 0 || parse_reserved_memory(fdt, board) < 0) {
+        return -1;
+    }
+    if (add_reserved(board, (uintptr_t)fdt, fdt_totalsize(fdt), "host DTB") < 0) {
+        return -1;
+    }
+    return parse_modules(fdt, board);
+}
+
+/* ---- CPUs and PSCI ---- */
+
+static bool is_cpu_node(const void *fdt, int node)
+{
+    int len;
+    const char *type = fdt_getprop(fdt, node, "device_type", &len);
+    const char *name = fdt_get_name(fdt, node, NULL);
+
+    if (type) {
+        return len == 4 && memcmp(type, "cpu", 4) == 0;
+    }
+    /* Some old trees have no device_type on their cpu nodes. */
+    return name && strncmp(name, "cpu@", 4) == 0;
+}
+
+static void parse_enable_method(const void *fdt, int node, struct board_cpu *cpu)
+{
+    const char *method = config_get_string(fdt, node, "enable-method");
+    uint64_t addr;
+
+    cpu->enable_method = CPU_ENABLE_NONE;
+    if (!method) {
+        return; /* typically the boot CPU, which needs no enabling */
+    }
+    if (strcmp(method, "psci") == 0) {
+        cpu->enable_method = CPU_ENABLE_PSCI;
+    } else if (strcmp(method, "spin-table") == 0) {
+        int r = config_read_u64(fdt, node, "cpu-release-addr", &addr);
+        if (r == 0) {
+            config_node_err(fdt, node, "spin-table without cpu-release-addr");
+        }
+        if (r > 0) {
+            cpu->enable_method = CPU_ENABLE_SPIN_TABLE;
+            cpu->release_addr = addr;
+        }
+    } else {
+        config_node_err(fdt, node, "unsupported enable-method \"%s\"", method);
+    }
+}
+
+static bool mpidr_known(const struct board *board, uint64_t mpidr)
+{
+    for (unsigned i = 0; i < board->nr_cpus; i++) {
+        if (board->cpus[i].mpidr == mpidr) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void parse_cpu(const void *fdt, int node, int addr_cells, struct board *board)
+{
+    int len;
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+    if (!reg || len != addr_cells * 4) {
+        config_node_err(fdt, node, "reg must be %d cell(s) of MPIDR affinity", addr_cells);
+        return;
+    }
+    uint64_t mpidr = read_cells(reg, addr_cells) & MPIDR_AFF_MASK;
+    if (mpidr_known(board, mpidr)) {
+        config_node_err(fdt, node, "MPIDR 0x%lx is already used by another cpu node", mpidr);
+        return;
+    }
+    if (board->nr_cpus == MAX_CPUS) {
+        config_node_err(fdt, node, "more than %d CPUs: not used", MAX_CPUS);
+        return;
+    }
+    struct board_cpu *cpu = &board->cpus[board->nr_cpus++];
+    cpu->mpidr = mpidr;
+    parse_enable_method(fdt, node, cpu);
+}
+
+static int parse_cpus(const void *fdt, struct board *board)
+{
+    int cpus = fdt_path_offset(fdt, "/cpus");
+    int node;
+
+    if (cpus < 0) {
+        pr_err("host DTB: no /cpus node\n");
+        return -1;
+    }
+    int ac = own_cells(fdt, cpus, "#address-cells", 1);
+    if (ac < 1) {
+        config_node_err(fdt, cpus, "#address-cells must be 1 or 2");
+        return -1;
+    }
+    fdt_for_each_subnode(node, fdt, cpus) {
+        if (is_cpu_node(fdt, node) && config_node_enabled(fdt, node)) {
+            parse_cpu(fdt, node, ac, board);
+        }
+    }
+    if (board->nr_cpus == 0) {
+        config_node_err(fdt, cpus, "no usable cpu node");
+        return -1;
+    }
+    return 0;
+}
+
+static void parse_psci(const void *fdt, struct board *board)
+{
+    static const char *const compats[] = { "arm,psci-1.0", "arm,psci-0.2", "arm,psci" };
+    int node = fdt_path_offset(fdt, "/psci");
+
+    if (node < 0) {
+        node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
+    }
+    if (node < 0) {
+        return;
+    }
+    const char *method = config_get_string(fdt, node, "method");
+    if (method && strcmp(method, "smc") == 0) {
+        board->psci = PSCI_CONDUIT_SMC;
+    } else if (method && strcmp(method, "hvc") == 0) {
+        board->psci = PSCI_CONDUIT_HVC;
+    } else {
+        config_node_err(fdt, node, "method must be \"smc\" or \"hvc\"");
+    }
+}
+
+/* ---- GIC and timer ---- */
+
+static int parse_gic_v3(const void *fdt, int node, struct board_gic *gic)
+{
+    struct mem_range regs[GIC_MAX_REGS];
+    uint32_t nr_redist = 1;
+
+    if (config_read_u32(fdt, node, "#redistributor-regions", &nr_redist) < 0) {
+        return -1;
+    }
+    int n = read_reg(fdt, node, regs, GIC_MAX_REGS);
+    if (n > GIC_MAX_REGS) {
+        n = GIC_MAX_REGS;
+    }
+    if (nr_redist == 0 || nr_redist >= GIC_MAX_REGS || n < 1 + (int)nr_redist) {
+        config_node_err(fdt, node, "reg needs GICD and %u redistributor region(s)", nr_redist);
+        return -1;
+    }
+    gic->dist = regs[0];
+    gic->redist = regs[1];
+    /* Regions laid end to end are one region for us; a gap we cannot describe in one range. */
+    for (uint32_t i = 2; i <= nr_redist; i++) {
+        if (regs[i].base != gic->redist.base + gic->redist.size) {
+            config_node_err(fdt, node, "redistributor region %u is not contiguous: only the first "
+                            "%u are used", i - 1, i - 1);
+            break;
+        }
+        gic->redist.size += regs[i].size;
+    }
+    struct mem_range *v2 = &regs[1 + nr_redist];
+    int nr_v2 = n - 1 - (int)nr_redist;
+    gic->cpuif = nr_v2 > 0 ? v2[0] : (struct mem_range){ 0, 0 };
+    gic->hyp = nr_v2 > 1 ? v2[1] : (struct mem_range){ 0, 0 };
+    gic->vcpu = nr_v2 > 2 ? v2[2] : (struct mem_range){ 0, 0 };
+    return 0;
+}
+
+static int parse_gic_v2(const void *fdt, int node, struct board_gic *gic)
+{
+    struct mem_range regs[4];
+    int n = read_reg(fdt, node, regs, 4);
+
+    if (n < 0) {
+        return -1;
+    }
+    if (n < 4) {
+        /* Without GICH and GICV there is no virtual CPU interface to give guests. */
+        config_node_err(fdt, node, "reg needs GICD, GICC, GICH and GICV (%d entries)", n);
+        return -1;
+    }
+    gic->dist = regs[0];
+    gic->cpuif = regs[1];
+    gic->hyp = regs[2];
+    gic->vcpu = regs[3];
+    return 0;
+}
+
+static void parse_gic(const void *fdt, struct board *board)
+{
+    static const char *const v3[] = { "arm,gic-v3" };
+    static const char *const v2[] = { "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic" };
+    struct board_gic gic = { 0 };
+    uint32_t cells = INTR_CELLS;
+    int node = find_compatible(fdt, v3, ARRAY_SIZE(v3));
+    int r;
+
+    if (node >= 0) {
+        gic.version = GIC_V3;
+        r = parse_gic_v3(fdt, node, &gic);
+    } else {
+        node = find_compatible(fdt, v2, ARRAY_SIZE(v2));
+        if (node < 0) {
+            return;
+        }
+        gic.version = GIC_V2;
+        r = parse_gic_v2(fdt, node, &gic);
+    }
+    if (r < 0) {
+        return;
+    }
+    if (config_read_u32(fdt, node, "#interrupt-cells", &cells) < 0 || cells != INTR_CELLS) {
+        config_node_err(fdt, node, "#interrupt-cells must be 3");
+        return;
+    }
+    if (!fdt_getprop(fdt, node, "interrupts", NULL)) {
+        /* PPI 9 (INTID 25) is the one the SBSA asks for, and what QEMU and the Pi use. */
+        config_node_err(fdt, node, "no maintenance interrupt: assuming PPI 9");
+        gic.maint_irq = 9;
+    } else if (read_ppi(fdt, node, 0, &gic.maint_irq) < 0) {
+        return;
+    }
+    board->gic = gic;
+}
+
+static void parse_timer(const void *fdt, struct board *board)
+{
+    static const char *const compats[] = { "arm,armv8-timer" };
+    int node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
+    uint32_t irq[NR_TIMER_IRQS];
+    uint32_t freq = 0;
+
+    if (node < 0) {
+        return;
+    }
+    for (int i = 0; i < NR_TIMER_IRQS; i++) {
+        if (read_ppi(fdt, node, i, &irq[i]) < 0) {
+            return;
+        }
+    }
+    if (config_read_u32(fdt, node, "clock-frequency", &freq) < 0) {
+        freq = 0;
+    }
+    board->timer.irq_sec_phys = irq[0];
+    board->timer.irq_phys = irq[1];
+    board->timer.irq_virt = irq[2];
+    board->timer.irq_hyp = irq[3];
+    board->timer.freq = freq;
+}
+
+/* ---- Console UART ---- */
+
+/* The node /chosen/stdout-path names (a path or an alias, perhaps with ":options"), or -1. */
+static int stdout_node(const void *fdt)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen");
+
+    if (chosen < 0) {
+        return -1;
+    }
+    const char *path = config_get_string(fdt, chosen, "stdout-path");
+    if (!path) {
+        path = config_get_string(fdt, chosen, "linux,stdout-path");
+    }
+    if (!path) {
+        return -1;
+    }
+    const char *colon = strchr(path, ':');
+    int len = colon ? (int)(colon - path) : (int)strlen(path);
+    int node = fdt_path_offset_namelen(fdt, path, len);
+    if (node < 0) {
+        config_node_err(fdt, chosen, "stdout-path \"%s\" names no node", path);
+        return -1;
+    }
+    if (!config_is_compatible(fdt, node, "arm,pl011")) {
+        config_node_err(fdt, chosen, "stdout-path \"%s\" is not a PL011: not used", path);
+        return -1;
+    }
+    return node;
+}
+
+static void parse_uart(const void *fdt, struct board *board)
+{
+    static const char *const compats[] = { "arm,pl011" };
+    struct board_uart *uart = &board->uart;
+    struct mem_range regs[1];
+    uint32_t type, num;
+    int node = stdout_node(fdt);
+
+    if (node < 0) {
+        node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
+    }
+    if (node < 0) {
+        return;
+    }
+    int n = read_reg(fdt, node, regs, 1);
+    if (n <= 0) {
+        if (n == 0) {
+            config_node_err(fdt, node, "UART without reg");
+        }
+        return;
+    }
+    uart->regs = regs[0];
+    config_node_path(fdt, node, uart->path, sizeof(uart->path));
+    if (read_irq(fdt, node, 0, &type, &num) < 0) {
+        return;
+    }
+    if (type != INTR_TYPE_SPI) {
+        config_node_err(fdt, node, "interrupt <%u %u ...> is not an SPI", type, num);
+        return;
+    }
+    uart->spi = num;
+}
+
+/* ---- Strings ---- */
+
+static void copy_string(const void *fdt, int node, const char *prop, char *dst, size_t size)
+{
+    const char *s = config_get_string(fdt, node, prop);
+
+    if (s && strlcpy(dst, s, size) >= size) {
+        config_node_err(fdt, node, "%s is longer than %zu bytes: truncated", prop, size - 1);
+    }
+}
+
+int board_parse(const void *fdt, struct board *board)
+{
+    int err = fdt_check_header(fdt);
+
+    memset(board, 0, sizeof(*board));
+    if (err == 0) {
+        /* One full walk now means every later libfdt call sees a well-formed structure. */
+        err = fdt_check_full(fdt, fdt_totalsize(fdt));
+    }
+    if (err) {
+        pr_err("host DTB: bad header (%s)\n", fdt_strerror(err));
+        return -1;
+    }
+    copy_string(fdt, 0, "model", board->model, sizeof(board->model));
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    if (chosen >= 0) {
+        copy_string(fdt, chosen, "bootargs", board->bootargs, sizeof(board->bootargs));
+    }
+    if (parse_memory(fdt, board) < 0 || parse_reserved(fdt, board) < 0
+        || parse_cpus(fdt, board) < 0) {
+        return -1;
+    }
+    parse_psci(fdt, board);
+    parse_gic(fdt, board);
+    parse_timer(fdt, board);
+    parse_uart(fdt, board);
+    return 0;
+}

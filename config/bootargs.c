@@ -1,0 +1,160 @@
+/*
+ * The hypervisor's own command line (/chosen/bootargs): the "bulkhead.*" options that change the
+ * defaults of VMs described without sizes. Every other token belongs to someone else (or to
+ * nobody) and is ignored.
+ */
+#include "bulkhead/config.h"
+#include "bulkhead/layout.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/string.h"
+
+#define TOKEN_MSG_LEN 64 /* how much of a bad token an error message quotes */
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n';
+}
+
+/*
+ * Parses all of [s, end) as an unsigned number: decimal, or hex with "0x". Our strtoull has no
+ * overflow detection, hence our own. Returns false if anything else is there or it overflows.
+ */
+static bool parse_number(const char *s, const char *end, uint64_t *val)
+{
+    unsigned base = 10;
+    uint64_t v = 0;
+
+    if (end - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (s == end) {
+        return false;
+    }
+    for (; s < end; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9') {
+            d = (unsigned)(*s - '0');
+        } else if (base == 16 && *s >= 'a' && *s <= 'f') {
+            d = (unsigned)(*s - 'a' + 10);
+        } else if (base == 16 && *s >= 'A' && *s <= 'F') {
+            d = (unsigned)(*s - 'A' + 10);
+        } else {
+            return false;
+        }
+        if (v > (UINT64_MAX - d) / base) {
+            return false;
+        }
+        v = v * base + d;
+    }
+    *val = v;
+    return true;
+}
+
+/* A size: a number with an optional K, M or G suffix (either case). */
+static bool parse_size(const char *s, const char *end, uint64_t *size)
+{
+    unsigned shift = 0;
+
+    if (end > s) {
+        switch (end[-1]) {
+        case 'k':
+        case 'K':
+            shift = 10;
+            break;
+        case 'm':
+        case 'M':
+            shift = 20;
+            break;
+        case 'g':
+        case 'G':
+            shift = 30;
+            break;
+        default:
+            break;
+        }
+    }
+    if (shift) {
+        end--;
+    }
+    if (!parse_number(s, end, size) || *size > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    *size <<= shift;
+    return true;
+}
+
+static void token_err(const char *token, const char *end, const char *why)
+{
+    char copy[TOKEN_MSG_LEN];
+    size_t len = (size_t)(end - token);
+
+    /* Our printf has no "%.*s": quote a terminated copy. */
+    if (len >= sizeof(copy)) {
+        len = sizeof(copy) - 1;
+    }
+    memcpy(copy, token, len);
+    copy[len] = '\0';
+    pr_err("bootargs: \"%s\": %s\n", copy, why);
+}
+
+/* If [token, end) is "key=...", returns where the value starts, else NULL. */
+static const char *option_value(const char *token, const char *end, const char *key)
+{
+    size_t len = strlen(key);
+
+    if ((size_t)(end - token) > len && memcmp(token, key, len) == 0 && token[len] == '=') {
+        return token + len + 1;
+    }
+    return NULL;
+}
+
+static int parse_token(const char *token, const char *end, struct vm_defaults *defaults)
+{
+    const char *value;
+    uint64_t v;
+
+    if ((value = option_value(token, end, "bulkhead.vm-memory"))) {
+        if (!parse_size(value, end, &v) || v == 0) {
+            token_err(token, end, "not a size (a number with an optional K, M or G suffix)");
+            return -1;
+        }
+        if (!IS_ALIGNED(v, VM_RAM_ALIGN)) {
+            token_err(token, end, "VM memory must be a multiple of 2M");
+            return -1;
+        }
+        defaults->mem_size = v;
+    } else if ((value = option_value(token, end, "bulkhead.vm-cpus"))) {
+        if (!parse_number(value, end, &v) || v < 1 || v > MAX_VCPUS) {
+            char why[48];
+            snprintf(why, sizeof(why), "not a vCPU count from 1 to %d", MAX_VCPUS);
+            token_err(token, end, why);
+            return -1;
+        }
+        defaults->nr_vcpus = (unsigned)v;
+    }
+    return 0;
+}
+
+/* Every token is looked at, so that all mistakes are reported at once; the valid ones apply. */
+int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults)
+{
+    const char *p = bootargs;
+    int ret = 0;
+
+    memset(defaults, 0, sizeof(*defaults));
+    while (p && *p) {
+        while (is_space(*p)) {
+            p++;
+        }
+        const char *end = p;
+        while (*end && !is_space(*end)) {
+            end++;
+        }
+        if (end > p && parse_token(p, end, defaults) < 0) {
+            ret = -1;
+        }
+        p = end;
+    }
+    return ret;
+}

@@ -1,0 +1,295 @@
+/*
+ * A VM's device tree, written from scratch with libfdt's sequential-write API: only what the VM
+ * really has (its RAM, its vCPUs, the virtual GIC and timer, the PL011), never a copy of the
+ * host's tree, so nothing of the host leaks in and nothing is there that the VM cannot use.
+ */
+#include <libfdt.h>
+
+#include "bulkhead/guest_fdt.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/string.h"
+
+#define PHANDLE_GIC 1
+#define PHANDLE_APB_PCLK 2
+#define APB_PCLK_HZ 24000000
+#define GICV2_DIST_SIZE 0x1000
+#define GICV2_CPUIF_SIZE 0x2000
+#define GICV3_DIST_SIZE 0x10000
+#define GICV3_REDIST_STRIDE 0x20000 /* RD_base + SGI_base frames per vCPU */
+#define IRQ_TYPE_SPI 0
+#define IRQ_TYPE_PPI 1
+#define IRQ_LEVEL_HIGH 4
+#define NODE_NAME_LEN 48
+#define MAX_PROP_CELLS 12
+
+/* PSCI 0.2 function IDs, for guests that only know the "arm,psci" (0.1) binding. */
+#define PSCI_FN_CPU_SUSPEND 0xc4000001u
+#define PSCI_FN_CPU_OFF 0x84000002u
+#define PSCI_FN_CPU_ON 0xc4000003u
+#define PSCI_FN_MIGRATE 0xc4000005u
+
+/* The sequential-write calls, made no-ops after the first failure so the builder reads straight. */
+struct writer {
+    void *fdt;
+    int err;
+};
+
+static void begin(struct writer *w, const char *name)
+{
+    if (!w->err) {
+        w->err = fdt_begin_node(w->fdt, name);
+    }
+}
+
+static void end(struct writer *w)
+{
+    if (!w->err) {
+        w->err = fdt_end_node(w->fdt);
+    }
+}
+
+static void prop(struct writer *w, const char *name, const void *val, int len)
+{
+    if (!w->err) {
+        w->err = fdt_property(w->fdt, name, val, len);
+    }
+}
+
+/* A string list given as one literal with embedded NULs: its sizeof is its length. */
+#define PROP_STRINGS(w, name, lit) prop((w), (name), (lit), (int)sizeof(lit))
+
+static void prop_string(struct writer *w, const char *name, const char *s)
+{
+    prop(w, name, s, (int)strlen(s) + 1);
+}
+
+static void prop_u32(struct writer *w, const char *name, uint32_t v)
+{
+    if (!w->err) {
+        w->err = fdt_property_u32(w->fdt, name, v);
+    }
+}
+
+static void prop_u64(struct writer *w, const char *name, uint64_t v)
+{
+    if (!w->err) {
+        w->err = fdt_property_u64(w->fdt, name, v);
+    }
+}
+
+static void prop_empty(struct writer *w, const char *name)
+{
+    prop(w, name, "", 0);
+}
+
+static void prop_cells(struct writer *w, const char *name, const uint32_t *cells, unsigned n)
+{
+    fdt32_t be[MAX_PROP_CELLS];
+
+    for (unsigned i = 0; i < n && i < MAX_PROP_CELLS; i++) {
+        be[i] = cpu_to_fdt32(cells[i]);
+    }
+    prop(w, name, be, (int)(MIN(n, MAX_PROP_CELLS) * sizeof(be[0])));
+}
+
+/* reg of <address size> pairs, in the root's 2 + 2 cells. */
+static void prop_reg(struct writer *w, const struct mem_range *ranges, unsigned n)
+{
+    uint32_t cells[MAX_PROP_CELLS];
+
+    for (unsigned i = 0; i < n && i < MAX_PROP_CELLS / 4; i++) {
+        cells[i * 4] = (uint32_t)(ranges[i].base >> 32);
+        cells[i * 4 + 1] = (uint32_t)ranges[i].base;
+        cells[i * 4 + 2] = (uint32_t)(ranges[i].size >> 32);
+        cells[i * 4 + 3] = (uint32_t)ranges[i].size;
+    }
+    prop_cells(w, "reg", cells, MIN(n, MAX_PROP_CELLS / 4) * 4);
+}
+
+static void write_root_props(struct writer *w, const struct board *board)
+{
+    prop_u32(w, "#address-cells", 2);
+    prop_u32(w, "#size-cells", 2);
+    prop_string(w, "compatible", "linux,dummy-virt");
+    prop_string(w, "model", "Bulkhead VM");
+    if (board->gic.version != GIC_NONE) {
+        prop_u32(w, "interrupt-parent", PHANDLE_GIC);
+    }
+}
+
+static void write_memory(struct writer *w, const struct vm_layout *layout)
+{
+    char name[NODE_NAME_LEN];
+    struct mem_range ram = { layout->ram_ipa, layout->ram_size };
+
+    snprintf(name, sizeof(name), "memory@%lx", layout->ram_ipa);
+    begin(w, name);
+    prop_string(w, "device_type", "memory");
+    prop_reg(w, &ram, 1);
+    end(w);
+}
+
+static void write_cpus(struct writer *w, const struct vm_config *vm)
+{
+    begin(w, "cpus");
+    prop_u32(w, "#address-cells", 1);
+    prop_u32(w, "#size-cells", 0);
+    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+        char name[NODE_NAME_LEN];
+        snprintf(name, sizeof(name), "cpu@%u", i);
+        begin(w, name);
+        prop_string(w, "device_type", "cpu");
+        prop_string(w, "compatible", "arm,armv8");
+        prop_u32(w, "reg", i);
+        prop_string(w, "enable-method", "psci");
+        end(w);
+    }
+    end(w);
+}
+
+static void write_psci(struct writer *w)
+{
+    begin(w, "psci");
+    PROP_STRINGS(w, "compatible", "arm,psci-1.0\0arm,psci-0.2\0arm,psci");
+    prop_string(w, "method", "hvc");
+    prop_u32(w, "cpu_suspend", PSCI_FN_CPU_SUSPEND);
+    prop_u32(w, "cpu_off", PSCI_FN_CPU_OFF);
+    prop_u32(w, "cpu_on", PSCI_FN_CPU_ON);
+    prop_u32(w, "migrate", PSCI_FN_MIGRATE);
+    end(w);
+}
+
+static void write_gic(struct writer *w, const struct board *board, const struct vm_config *vm)
+{
+    const struct board_gic *gic = &board->gic;
+    char name[NODE_NAME_LEN];
+
+    snprintf(name, sizeof(name), "intc@%lx", gic->dist.base);
+    begin(w, name);
+    if (gic->version == GIC_V3) {
+        struct mem_range regs[] = {
+            { gic->dist.base, GICV3_DIST_SIZE },
+            { gic->redist.base, (uint64_t)GICV3_REDIST_STRIDE * vm->nr_vcpus },
+        };
+        prop_string(w, "compatible", "arm,gic-v3");
+        prop_reg(w, regs, ARRAY_SIZE(regs));
+        prop_u32(w, "#redistributor-regions", 1);
+    } else {
+        /* The hypervisor maps the GICV frame where the board's GICC is: the guest sees a GICC. */
+        struct mem_range regs[] = {
+            { gic->dist.base, GICV2_DIST_SIZE },
+            { gic->cpuif.base, GICV2_CPUIF_SIZE },
+        };
+        prop_string(w, "compatible", "arm,cortex-a15-gic");
+        prop_reg(w, regs, ARRAY_SIZE(regs));
+    }
+    prop_u32(w, "#interrupt-cells", 3);
+    prop_u32(w, "#address-cells", 0);
+    prop_empty(w, "interrupt-controller");
+    prop_u32(w, "phandle", PHANDLE_GIC);
+    end(w);
+}
+
+static void write_timer(struct writer *w, const struct board *board, const struct vm_config *vm)
+{
+    const struct board_timer *t = &board->timer;
+    uint32_t flags = IRQ_LEVEL_HIGH;
+
+    if (board->gic.version == GIC_V2) {
+        /* GICv2 PPI specifiers carry the mask of the CPUs the PPI is wired to. */
+        flags |= (uint32_t)((BIT(vm->nr_vcpus) - 1) << 8);
+    }
+    uint32_t irqs[] = {
+        IRQ_TYPE_PPI, t->irq_sec_phys, flags, IRQ_TYPE_PPI, t->irq_phys, flags,
+        IRQ_TYPE_PPI, t->irq_virt, flags, IRQ_TYPE_PPI, t->irq_hyp, flags,
+    };
+    begin(w, "timer");
+    prop_string(w, "compatible", "arm,armv8-timer");
+    prop_cells(w, "interrupts", irqs, ARRAY_SIZE(irqs));
+    if (t->freq) {
+        prop_u32(w, "clock-frequency", t->freq);
+    }
+    prop_empty(w, "always-on");
+    end(w);
+}
+
+static void write_uart(struct writer *w, const struct board *board, const char *name)
+{
+    static const uint32_t clocks[] = { PHANDLE_APB_PCLK, PHANDLE_APB_PCLK };
+
+    begin(w, "apb-pclk");
+    prop_string(w, "compatible", "fixed-clock");
+    prop_u32(w, "#clock-cells", 0);
+    prop_u32(w, "clock-frequency", APB_PCLK_HZ);
+    prop_string(w, "clock-output-names", "clk24mhz");
+    prop_u32(w, "phandle", PHANDLE_APB_PCLK);
+    end(w);
+
+    begin(w, name);
+    PROP_STRINGS(w, "compatible", "arm,pl011\0arm,primecell");
+    prop_reg(w, &board->uart.regs, 1);
+    if (board->uart.spi && board->gic.version != GIC_NONE) {
+        uint32_t irq[] = { IRQ_TYPE_SPI, board->uart.spi, IRQ_LEVEL_HIGH };
+        prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+    }
+    prop_cells(w, "clocks", clocks, ARRAY_SIZE(clocks));
+    PROP_STRINGS(w, "clock-names", "uartclk\0apb_pclk");
+    end(w);
+}
+
+static void write_chosen(struct writer *w, const struct vm_config *vm,
+                         const struct vm_layout *layout, const char *stdout_path)
+{
+    begin(w, "chosen");
+    prop_string(w, "bootargs", vm->bootargs);
+    if (stdout_path) {
+        prop_string(w, "stdout-path", stdout_path);
+    }
+    if (layout->initrd_size) {
+        prop_u64(w, "linux,initrd-start", layout->initrd_ipa);
+        prop_u64(w, "linux,initrd-end", layout->initrd_ipa + layout->initrd_size);
+    }
+    end(w);
+    if (stdout_path) {
+        begin(w, "aliases");
+        prop_string(w, "serial0", stdout_path);
+        end(w);
+    }
+}
+
+int guest_fdt_build(void *buf, size_t size, const struct board *board, const struct vm_config *vm,
+                    const struct vm_layout *layout)
+{
+    struct writer w = { buf, 0 };
+    char uart[NODE_NAME_LEN], uart_path[NODE_NAME_LEN + 1];
+    bool has_uart = board->uart.regs.size != 0;
+    bool has_timer = board->timer.irq_phys || board->timer.irq_virt;
+
+    w.err = fdt_create(buf, (int)MIN(size, (size_t)INT32_MAX));
+    if (!w.err) {
+        w.err = fdt_finish_reservemap(buf);
+    }
+    snprintf(uart, sizeof(uart), "pl011@%lx", board->uart.regs.base);
+    snprintf(uart_path, sizeof(uart_path), "/%s", uart);
+
+    begin(&w, "");
+    write_root_props(&w, board);
+    write_memory(&w, layout);
+    write_cpus(&w, vm);
+    write_psci(&w);
+    if (board->gic.version != GIC_NONE) {
+        write_gic(&w, board, vm);
+    }
+    if (has_timer) {
+        write_timer(&w, board, vm);
+    }
+    if (has_uart) {
+        write_uart(&w, board, uart);
+    }
+    write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
+    end(&w);
+    if (!w.err) {
+        w.err = fdt_finish(buf);
+    }
+    return w.err ? -1 : 0;
+}

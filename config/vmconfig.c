@@ -1,0 +1,405 @@
+/*
+ * The VMs, read once from the host DTB's /chosen (binding: docs/CONFIG.md). A VM that is
+ * described wrongly is reported, naming its node, and left out; the others still start, so that
+ * one typo does not take the whole machine down.
+ */
+#include <libfdt.h>
+
+#include "bulkhead/config.h"
+#include "bulkhead/layout.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/string.h"
+
+#define MAX_SOURCES (4 * MAX_VMS)     /* VM nodes and kernel modules looked at; the rest refused */
+#define MAX_TOP_MODULES (4 * MAX_VMS) /* top-level kernel and ramdisk modules */
+
+_Static_assert(MAX_CPUS <= 32, "the pCPU sets below are 32-bit masks");
+
+/* Where a VM comes from: a VM node, or a top-level kernel module (and its ramdisk). */
+struct vm_source {
+    int node;
+    int ramdisk; /* implicit VMs only: the ramdisk module, or -1 */
+    bool implicit;
+};
+
+/* What vmcfg_parse remembers about each parsed VM until the end. */
+struct vm_slot {
+    bool implicit;
+    bool pinned; /* pcpu[] came from the node's pcpus */
+    bool valid;
+};
+
+struct top_module {
+    int node;
+    bool kernel;
+    int source; /* kernels: index into the sources */
+};
+
+static bool is_vm_node(const void *fdt, int node)
+{
+    return config_is_compatible(fdt, node, "bulkhead,vm")
+           || config_is_compatible(fdt, node, "xen,domain");
+}
+
+static bool add_source(const void *fdt, struct vm_source *src, unsigned *nr, int node, bool implicit)
+{
+    if (*nr == MAX_SOURCES) {
+        config_node_err(fdt, node, "more than %d VMs: not started", MAX_VMS);
+        return false;
+    }
+    src[*nr].node = node;
+    src[*nr].ramdisk = -1;
+    src[*nr].implicit = implicit;
+    (*nr)++;
+    return true;
+}
+
+/*
+ * Gives each top-level ramdisk to its kernel: the nearest one after it in DT order, which is the
+ * one added to the tree just before it (see vmcfg_parse in config.h); or the only kernel there is.
+ */
+static void attach_ramdisks(const void *fdt, const struct top_module *mods, unsigned nr_mods,
+                            unsigned nr_kernels, int only_kernel, struct vm_source *src)
+{
+    int following = -1;
+
+    for (unsigned i = nr_mods; i-- > 0;) {
+        if (mods[i].kernel) {
+            following = mods[i].source;
+            continue;
+        }
+        int target = following >= 0 ? following : (nr_kernels == 1 ? only_kernel : -1);
+        if (target < 0) {
+            config_node_err(fdt, mods[i].node, "ramdisk module has no kernel module: ignored");
+        } else if (src[target].ramdisk >= 0) {
+            config_node_err(fdt, mods[i].node, "a second ramdisk for one kernel module: ignored");
+        } else {
+            src[target].ramdisk = mods[i].node;
+        }
+    }
+}
+
+/* The VM sources in VM order: VM nodes in DT order, then kernel modules in the order added. */
+static unsigned collect_sources(const void *fdt, struct vm_source *src)
+{
+    struct top_module mods[MAX_TOP_MODULES];
+    unsigned nr_mods = 0, nr_kernels = 0, nr_src = 0;
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    int node, only_kernel = -1;
+
+    if (chosen < 0) {
+        return 0;
+    }
+    fdt_for_each_subnode(node, fdt, chosen) {
+        if (!config_node_enabled(fdt, node)) {
+            continue;
+        }
+        bool kernel = config_is_compatible(fdt, node, "multiboot,kernel");
+        if (is_vm_node(fdt, node)) {
+            add_source(fdt, src, &nr_src, node, false);
+        } else if (kernel || config_is_compatible(fdt, node, "multiboot,ramdisk")) {
+            if (nr_mods == MAX_TOP_MODULES) {
+                config_node_err(fdt, node, "more than %d boot modules: ignored", MAX_TOP_MODULES);
+                continue;
+            }
+            mods[nr_mods].node = node;
+            mods[nr_mods].kernel = kernel;
+            mods[nr_mods].source = -1;
+            nr_mods++;
+        }
+    }
+    for (unsigned i = nr_mods; i-- > 0;) {
+        if (mods[i].kernel) {
+            nr_kernels++;
+            if (add_source(fdt, src, &nr_src, mods[i].node, true)) {
+                mods[i].source = (int)nr_src - 1;
+                only_kernel = mods[i].source;
+            }
+        }
+    }
+    attach_ramdisks(fdt, mods, nr_mods, nr_kernels, only_kernel, src);
+    return nr_src;
+}
+
+/* A module's reg, which must be there and not empty. */
+static bool read_module(const void *fdt, int node, const char *what, struct vm_module *m)
+{
+    int r = config_module_reg(fdt, node, m);
+
+    if (r == 0 || (r > 0 && m->size == 0)) {
+        config_node_err(fdt, node, "%s module without reg, or of size 0", what);
+    }
+    return r > 0 && m->size != 0;
+}
+
+static bool copy_bootargs(const void *fdt, int node, struct vm_config *vm)
+{
+    const char *args = config_get_string(fdt, node, "bootargs");
+
+    if (args && strlcpy(vm->bootargs, args, sizeof(vm->bootargs)) >= sizeof(vm->bootargs)) {
+        config_node_err(fdt, node, "bootargs longer than %zu bytes", sizeof(vm->bootargs) - 1);
+        return false;
+    }
+    return true;
+}
+
+static bool check_vcpus(const void *fdt, int node, const struct board *board, uint64_t n)
+{
+    if (n == 0 || n > MAX_VCPUS || n > board->nr_cpus) {
+        config_node_err(fdt, node, "%lu vCPUs asked: the board has %u CPUs (at most %d per VM)",
+                        n, board->nr_cpus, MAX_VCPUS);
+        return false;
+    }
+    return true;
+}
+
+/* The memory size of a VM node: ours in bytes, Xen's in KiB. */
+static bool read_memory(const void *fdt, int node, const struct vm_defaults *defaults,
+                        uint64_t *mem)
+{
+    bool xen = !config_is_compatible(fdt, node, "bulkhead,vm");
+    const char *prop = xen ? "memory" : "memory-size";
+    int r = config_read_u64(fdt, node, prop, mem);
+
+    if (r < 0) {
+        return false;
+    }
+    if (r == 0) {
+        *mem = defaults->mem_size;
+        if (*mem == 0) {
+            config_node_err(fdt, node, "no %s (nor bulkhead.vm-memory= in the bootargs)", prop);
+            return false;
+        }
+    } else if (xen) {
+        if (*mem > (UINT64_MAX >> 10)) {
+            config_node_err(fdt, node, "memory (KiB) is too large");
+            return false;
+        }
+        *mem <<= 10;
+    }
+    if (*mem == 0 || !IS_ALIGNED(*mem, VM_RAM_ALIGN)) {
+        config_node_err(fdt, node, "memory size 0x%lx is not a non-zero multiple of 2 MiB", *mem);
+        return false;
+    }
+    return true;
+}
+
+static bool read_pcpus(const void *fdt, int node, const struct board *board, struct vm_config *vm,
+                       bool *pinned)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, "pcpus", &len);
+
+    *pinned = p != NULL;
+    if (!p) {
+        return true;
+    }
+    if (len != (int)vm->nr_vcpus * 4) {
+        config_node_err(fdt, node, "pcpus has %d cells, one per vCPU (%u) is needed", len / 4,
+                        vm->nr_vcpus);
+        return false;
+    }
+    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+        uint32_t cpu = fdt32_ld(&p[i]);
+        if (cpu >= board->nr_cpus) {
+            config_node_err(fdt, node, "pcpu %u is out of range (the board has %u CPUs)", cpu,
+                            board->nr_cpus);
+            return false;
+        }
+        vm->pcpu[i] = (uint8_t)cpu;
+    }
+    return true;
+}
+
+/* The kernel and ramdisk children of a VM node (other children are not ours: ignored). */
+static bool read_vm_modules(const void *fdt, int node, struct vm_config *vm)
+{
+    int child, kernel = -1, ramdisk = -1;
+
+    fdt_for_each_subnode(child, fdt, node) {
+        if (!config_node_enabled(fdt, child)) {
+            continue;
+        }
+        bool is_kernel = config_is_compatible(fdt, child, "multiboot,kernel");
+        if (!is_kernel && !config_is_compatible(fdt, child, "multiboot,ramdisk")) {
+            continue;
+        }
+        int *seen = is_kernel ? &kernel : &ramdisk;
+        if (*seen >= 0) {
+            config_node_err(fdt, child, "a second %s module", is_kernel ? "kernel" : "ramdisk");
+            return false;
+        }
+        *seen = child;
+        if (!read_module(fdt, child, is_kernel ? "kernel" : "ramdisk",
+                         is_kernel ? &vm->kernel : &vm->ramdisk)) {
+            return false;
+        }
+    }
+    if (kernel < 0) {
+        config_node_err(fdt, node, "no \"multiboot,kernel\" module");
+        return false;
+    }
+    /* The kernel module's bootargs, as in Xen's binding; else the VM node's. */
+    int args = fdt_getprop(fdt, kernel, "bootargs", NULL) ? kernel : node;
+    return copy_bootargs(fdt, args, vm);
+}
+
+static bool parse_vm_node(const void *fdt, int node, const struct board *board,
+                          const struct vm_defaults *defaults, struct vm_config *vm, bool *pinned)
+{
+    const char *name = config_get_string(fdt, node, "name");
+    uint32_t cpus = 1;
+
+    if (!name) {
+        name = fdt_get_name(fdt, node, NULL);
+    }
+    strlcpy(vm->name, name ? name : "?", sizeof(vm->name));
+    if (config_read_u32(fdt, node, "cpus", &cpus) < 0 || !check_vcpus(fdt, node, board, cpus)) {
+        return false;
+    }
+    vm->nr_vcpus = cpus;
+    return read_memory(fdt, node, defaults, &vm->mem_size)
+           && read_pcpus(fdt, node, board, vm, pinned) && read_vm_modules(fdt, node, vm);
+}
+
+static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bool lone,
+                                const struct board *board, const struct vm_defaults *defaults,
+                                struct vm_config *vm)
+{
+    unsigned cpus = defaults->nr_vcpus ? defaults->nr_vcpus : (lone ? board->nr_cpus : 1);
+
+    if (!check_vcpus(fdt, src->node, board, cpus)) {
+        return false;
+    }
+    vm->nr_vcpus = cpus;
+    vm->mem_size = defaults->mem_size; /* 0: layout_default_memory() decides */
+    if (!read_module(fdt, src->node, "kernel", &vm->kernel)) {
+        return false;
+    }
+    if (src->ramdisk >= 0 && !read_module(fdt, src->ramdisk, "ramdisk", &vm->ramdisk)) {
+        return false;
+    }
+    return copy_bootargs(fdt, src->node, vm);
+}
+
+static unsigned count_bits(uint32_t x)
+{
+    unsigned n = 0;
+
+    /* No __builtin_popcount: without SIMD registers it becomes a libgcc call we do not link. */
+    for (; x; x &= x - 1) {
+        n++;
+    }
+    return n;
+}
+
+/* Claims the CPUs that VMs pinned with pcpus; the first VM to claim a CPU keeps it. */
+static uint32_t claim_pinned(struct vm_config *vms, struct vm_slot *slots, unsigned nr)
+{
+    uint32_t taken = 0;
+
+    for (unsigned i = 0; i < nr; i++) {
+        uint32_t mine = 0;
+        if (!slots[i].pinned) {
+            continue;
+        }
+        for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid; v++) {
+            uint32_t bit = (uint32_t)BIT(vms[i].pcpu[v]);
+            if ((taken | mine) & bit) {
+                pr_err("%s: pcpu %u is already taken: VM not started\n", vms[i].node,
+                       vms[i].pcpu[v]);
+                slots[i].valid = false;
+            }
+            mine |= bit;
+        }
+        if (slots[i].valid) {
+            taken |= mine;
+        }
+    }
+    return taken;
+}
+
+/* The other VMs take the next free CPUs, round robin, in VM order. */
+static void assign_free(const struct board *board, struct vm_config *vms, struct vm_slot *slots,
+                        unsigned nr, uint32_t taken)
+{
+    unsigned cursor = 0;
+
+    for (unsigned i = 0; i < nr; i++) {
+        if (slots[i].pinned || !slots[i].valid) {
+            continue;
+        }
+        unsigned nr_free = board->nr_cpus - count_bits(taken);
+        if (vms[i].nr_vcpus > nr_free) {
+            pr_err("%s: needs %u CPUs but only %u are free: VM not started\n", vms[i].node,
+                   vms[i].nr_vcpus, nr_free);
+            slots[i].valid = false;
+            continue;
+        }
+        for (unsigned v = 0; v < vms[i].nr_vcpus; v++) {
+            while (taken & BIT(cursor)) {
+                cursor = (cursor + 1) % board->nr_cpus;
+            }
+            vms[i].pcpu[v] = (uint8_t)cursor;
+            taken |= (uint32_t)BIT(cursor);
+            cursor = (cursor + 1) % board->nr_cpus;
+        }
+    }
+}
+
+/* Drops the VMs marked invalid, keeping the order; names implicit VMs after their index. */
+static unsigned compact(struct vm_config *vms, struct vm_slot *slots, unsigned nr)
+{
+    unsigned out = 0;
+
+    for (unsigned i = 0; i < nr; i++) {
+        if (!slots[i].valid) {
+            continue;
+        }
+        if (out != i) {
+            vms[out] = vms[i];
+            slots[out] = slots[i];
+        }
+        if (slots[out].implicit) {
+            snprintf(vms[out].name, sizeof(vms[out].name), "vm%u", out);
+        }
+        out++;
+    }
+    return out;
+}
+
+unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm_defaults *defaults,
+                     struct vm_config vms[MAX_VMS])
+{
+    struct vm_source src[MAX_SOURCES];
+    struct vm_slot slots[MAX_VMS];
+    unsigned nr_src = collect_sources(fdt, src);
+    unsigned nr = 0;
+
+    for (unsigned i = 0; i < nr_src; i++) {
+        struct vm_config *vm = &vms[nr];
+        bool pinned = false, ok;
+
+        if (nr == MAX_VMS) {
+            config_node_err(fdt, src[i].node, "more than %d VMs: not started", MAX_VMS);
+            continue;
+        }
+        memset(vm, 0, sizeof(*vm));
+        config_node_path(fdt, src[i].node, vm->node, sizeof(vm->node));
+        if (src[i].implicit) {
+            ok = parse_kernel_module(fdt, &src[i], nr_src == 1, board, defaults, vm);
+        } else {
+            ok = parse_vm_node(fdt, src[i].node, board, defaults, vm, &pinned);
+        }
+        if (!ok) {
+            config_node_err(fdt, src[i].node, "VM not started");
+            continue;
+        }
+        slots[nr].implicit = src[i].implicit;
+        slots[nr].pinned = pinned;
+        slots[nr].valid = true;
+        nr++;
+    }
+    assign_free(board, vms, slots, nr, claim_pinned(vms, slots, nr));
+    return compact(vms, slots, nr);
+}
