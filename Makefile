@@ -21,7 +21,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wvla -Wswitch-d
             -Wstrict-prototypes -Wpointer-arith
 # Hypervisor code: freestanding, position independent (it relocates itself), no FP/SIMD.
 HV_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
-             -mgeneral-regs-only -mstrict-align -fpie -fno-plt -fno-stack-protector \
+             -mgeneral-regs-only -mstrict-align -mno-outline-atomics -fpie -fno-plt -fno-stack-protector \
              -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -O2 -g $(WARNINGS) \
              -Iinclude -Iinclude/target -I$(LIBFDT_ROOT)/include -Iplatform/$(PLATFORM) \
              -DPLATFORM=\"$(PLATFORM)\" -MMD -MP
@@ -43,13 +43,18 @@ all: $(IMAGE)
 deps:
 	@bash scripts/install-deps.sh
 
-$(BUILD)/%.c.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -c $< -o $@
+# V=1 shows whole command lines.
+Q := $(if $(V),,@)
 
-$(BUILD)/%.S.o: %.S
+$(BUILD)/%.c.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_ASFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.S.o: %.S Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(HV_ASFLAGS) -c $< -o $@
 
 # Backtraces name functions: the first link finds the text symbols, the second embeds them in
 # .ksyms, which sits after all code and data so that no text address moves between the two.
@@ -58,22 +63,24 @@ $(BUILD)/ksyms-empty.S:
 	@printf '.section .ksyms,"a"\n.balign 8\n.global ksyms_count\nksyms_count: .quad 0\n.global ksyms_table\nksyms_table:\n' > $@
 
 $(BUILD)/bulkhead.pass1.elf: $(HV_OBJ) $(BUILD)/ksyms-empty.S.o el2/bulkhead.ld
-	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJ) $(BUILD)/ksyms-empty.S.o $(LIBFDT_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJ) $(BUILD)/ksyms-empty.S.o $(LIBFDT_A)
 
 $(BUILD)/ksyms.S: $(BUILD)/bulkhead.pass1.elf scripts/gen-ksyms.sh
-	bash scripts/gen-ksyms.sh $(NM) $< > $@
+	$(Q)bash scripts/gen-ksyms.sh $(NM) $< > $@
 
 $(ELF): $(HV_OBJ) $(BUILD)/ksyms.S.o el2/bulkhead.ld
-	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJ) $(BUILD)/ksyms.S.o $(LIBFDT_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJ) $(BUILD)/ksyms.S.o $(LIBFDT_A)
 	@$(NM) -n $@ | grep -q ' T primary_entry' || (echo "link: no entry" && false)
 
 $(BUILD)/ksyms-empty.S.o: $(BUILD)/ksyms-empty.S
-	$(CC) $(HV_ASFLAGS) -c $< -o $@
+	$(Q)$(CC) $(HV_ASFLAGS) -c $< -o $@
 $(BUILD)/ksyms.S.o: $(BUILD)/ksyms.S
-	$(CC) $(HV_ASFLAGS) -c $< -o $@
+	$(Q)$(CC) $(HV_ASFLAGS) -c $< -o $@
 
 $(IMAGE): $(ELF)
-	$(OBJCOPY) -O binary $< $@
+	$(Q)$(OBJCOPY) -O binary $< $@
 	@bash scripts/check-ksyms.sh $(NM) $(BUILD)/bulkhead.pass1.elf $<
 	@$(SIZE) $<
 

@@ -1,0 +1,70 @@
+/* ESR_EL2 decoding. Pure: compiled for the host too. */
+#include "bulkhead/esr.h"
+
+void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out)
+{
+    uint32_t iss = ESR_ISS(esr);
+
+    out->isv = iss & BIT(24);
+    out->s1ptw = iss & BIT(7);
+    out->write = iss & BIT(6);
+    out->fsc = (uint8_t)BITS(iss, 5, 0);
+    out->access = (struct mmio_access){ .ipa = ipa };
+    if (!out->isv) {
+        return;
+    }
+    out->access.size = (uint8_t)(1u << BITS(iss, 23, 22));
+    out->access.sign_extend = iss & BIT(21);
+    out->access.reg = (uint8_t)BITS(iss, 20, 16);
+    out->access.reg64 = iss & BIT(15);
+    out->access.write = out->write;
+}
+
+void esr_decode_sysreg(uint64_t esr, struct sysreg_access *out)
+{
+    uint32_t iss = ESR_ISS(esr);
+
+    out->encoding = SYSREG_ENC(BITS(iss, 21, 20), BITS(iss, 16, 14), BITS(iss, 13, 10),
+                               BITS(iss, 4, 1), BITS(iss, 19, 17));
+    out->reg = (uint8_t)BITS(iss, 9, 5);
+    out->read = iss & BIT(0);
+}
+
+uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw)
+{
+    unsigned bits = a->size * 8u;
+    uint64_t v = bits < 64 ? raw & ((1ULL << bits) - 1) : raw;
+
+    if (a->sign_extend && bits < 64 && (v & (1ULL << (bits - 1)))) {
+        v |= ~0ULL << bits;
+    }
+    if (!a->reg64) {
+        v &= 0xffffffffULL;
+    }
+    return v;
+}
+
+const char *esr_class_name(unsigned ec)
+{
+    switch (ec) {
+    case EC_UNKNOWN: return "unknown instruction";
+    case EC_WFX: return "WFI/WFE";
+    case EC_FP_ASIMD: return "FP/SIMD access";
+    case EC_ILLEGAL: return "illegal execution state";
+    case EC_HVC64: return "HVC";
+    case EC_SMC64: return "SMC";
+    case EC_SYS64: return "system register access";
+    case EC_SVE: return "SVE access";
+    case EC_IABT_LOW: return "instruction abort";
+    case EC_PC_ALIGN: return "PC alignment fault";
+    case EC_DABT_LOW: return "data abort";
+    case EC_SP_ALIGN: return "SP alignment fault";
+    case EC_SERROR: return "SError";
+    case EC_BRK64: return "BRK";
+    default:
+        if (ec >= EC_CP15_32 && ec <= EC_SMC32) {
+            return "AArch32 trap";
+        }
+        return "unexpected exception class";
+    }
+}

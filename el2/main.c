@@ -1,0 +1,173 @@
+/* Boot: from firmware's hand-off to every VM running. */
+#include "arch/sysreg.h"
+#include "bulkhead/console.h"
+#include "bulkhead/firmware.h"
+#include "bulkhead/hvcall.h"
+#include "bulkhead/layout.h"
+#include "bulkhead/mm.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/stage2.h"
+#include "bulkhead/vm.h"
+
+#define FDT_MAGIC 0xd00dfeedu
+
+struct pcpu pcpus[MAX_CPUS];
+uint8_t cpu_stacks[MAX_CPUS][CPU_STACK_SIZE] __attribute__((aligned(16)));
+struct board board;
+struct vm vms[MAX_VMS];
+unsigned nr_vms;
+paddr_t hyp_load_base;
+
+extern char el2_vectors[];
+void hyp_main(paddr_t dtb, paddr_t load_base) NORETURN;
+void cpu_init(unsigned index);
+
+void cpu_init(unsigned index)
+{
+    struct pcpu *p = &pcpus[index];
+
+    p->index = index;
+    p->stack_top = (uint64_t)(uintptr_t)&cpu_stacks[index + 1][0];
+    write_tpidr_el2((uint64_t)(uintptr_t)p);
+    write_vbar_el2((uint64_t)(uintptr_t)el2_vectors);
+    /* Until a guest runs: no stage 2, no traps, and FP usable (libfdt uses SIMD registers). */
+    write_hcr_el2(HCR_RW);
+    write_cptr_el2(CPTR_EL2_GUEST);
+    write_mdcr_el2(BITS(read_mdcr_el2(), 4, 0));
+    write_hstr_el2(0);
+    write_cnthctl_el2(CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+    isb();
+}
+
+static uint32_t fdt_header_word(paddr_t dtb, unsigned index)
+{
+    return __builtin_bswap32(((const volatile uint32_t *)(uintptr_t)dtb)[index]);
+}
+
+static void NORETURN halt(void)
+{
+    for (;;) {
+        wfi();
+    }
+}
+
+static void map_board_devices(void)
+{
+    const struct board_gic *gic = &board.gic;
+    const struct mem_range *dev[] = { &board.uart.regs, &gic->dist, &gic->cpuif, &gic->hyp,
+                                      &gic->vcpu, &gic->redist };
+
+    for (unsigned i = 0; i < ARRAY_SIZE(dev); i++) {
+        if (dev[i]->size) {
+            mmu_map_device(ALIGN_DOWN(dev[i]->base, PAGE_SIZE),
+                           ALIGN_UP(dev[i]->size + (dev[i]->base & (PAGE_SIZE - 1)), PAGE_SIZE));
+        }
+    }
+}
+
+static void print_banner(paddr_t dtb)
+{
+    uint64_t ram = 0;
+
+    for (unsigned i = 0; i < board.nr_ram; i++) {
+        ram += board.ram[i].size;
+    }
+    printk("\nBulkhead hypervisor (" PLATFORM ") at 0x%llx, DTB at 0x%llx\n",
+           (unsigned long long)hyp_load_base, (unsigned long long)dtb);
+    printk("bulkhead: board \"%s\": %u CPUs, %llu MiB RAM, GICv%u, IPA %u bits\n", board.model,
+           board.nr_cpus, (unsigned long long)(ram >> 20), (unsigned)board.gic.version,
+           s2_ipa_bits());
+}
+
+/* Sizes the VMs that did not ask for an amount: a lone VM gets all the free RAM, several share
+ * what the others left equally. */
+static void assign_default_memory(struct vm_config *cfgs, unsigned n, const struct ram_pool *pool)
+{
+    uint64_t asked = 0;
+    unsigned unsized = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        asked += cfgs[i].mem_size;
+        unsized += cfgs[i].mem_size == 0;
+    }
+    if (!unsized) {
+        return;
+    }
+    uint64_t free = ram_pool_largest(pool);
+    uint64_t share = free > asked ? ALIGN_DOWN((free - asked) / unsized, VM_RAM_ALIGN) : 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!cfgs[i].mem_size) {
+            cfgs[i].mem_size = share;
+        }
+    }
+}
+
+static void create_vms(const void *fdt)
+{
+    static struct vm_config cfgs[MAX_VMS];
+    struct vm_defaults defaults = { 0 };
+    struct ram_pool pool;
+    struct mem_range image = { hyp_load_base, (paddr_t)__image_end - hyp_load_base };
+
+    if (vm_defaults_parse(board.bootargs, &defaults) != 0) {
+        defaults = (struct vm_defaults){ 0 };
+    }
+    unsigned n = vmcfg_parse(fdt, &board, &defaults, cfgs);
+    ram_pool_init(&pool, &board, &image, 1);
+    assign_default_memory(cfgs, n, &pool);
+
+    for (unsigned i = 0; i < n; i++) {
+        paddr_t pa;
+        struct vm *vm = &vms[nr_vms];
+        if (!cfgs[i].mem_size || ram_pool_alloc(&pool, cfgs[i].mem_size, &pa) != 0) {
+            pr_err("%s: not enough free RAM for %llu MiB\n", cfgs[i].node,
+                   (unsigned long long)(cfgs[i].mem_size >> 20));
+            printk("bulkhead: %s: VM not started\n", cfgs[i].node);
+            continue;
+        }
+        if (vm_create(vm, nr_vms, &cfgs[i], pa) != 0) {
+            printk("bulkhead: %s: VM not started\n", cfgs[i].node);
+            continue;
+        }
+        nr_vms++;
+    }
+}
+
+void hyp_main(paddr_t dtb, paddr_t load_base)
+{
+    hyp_load_base = load_base;
+    cpu_init(0);
+    if (!dtb || fdt_header_word(dtb, 0) != FDT_MAGIC) {
+        halt(); /* no DTB: no console either */
+    }
+    mmu_init(dtb, fdt_header_word(dtb, 1));
+
+    const void *fdt = (const void *)(uintptr_t)dtb;
+    int rc = board_parse(fdt, &board);
+    if (board.uart.regs.size) {
+        mmu_map_device(ALIGN_DOWN(board.uart.regs.base, PAGE_SIZE), PAGE_SIZE);
+        console_init(board.uart.regs.base);
+    }
+    if (rc != 0) {
+        printk("bulkhead: cannot run on this board: its device tree is unusable\n");
+        halt();
+    }
+    for (unsigned i = 0; i < board.nr_ram; i++) {
+        mmu_map_ram(board.ram[i].base, board.ram[i].size);
+    }
+    map_board_devices();
+    s2_global_init();
+    s2_cpu_init();
+    print_banner(dtb);
+
+    create_vms(fdt);
+    if (!nr_vms) {
+        printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
+        machine_power_off();
+    }
+    smp_boot_secondaries();
+    for (unsigned i = 0; i < nr_vms; i++) {
+        vm_start(&vms[i]);
+    }
+    pcpu_schedule();
+}

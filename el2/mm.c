@@ -1,0 +1,138 @@
+/* EL2 stage-1 identity map and the page-table page pool. */
+#include "bulkhead/mm.h"
+
+#include "arch/sysreg.h"
+#include "bulkhead/string.h"
+
+#define TABLE_POOL_PAGES 512
+#define EL2_VA_BITS 48
+
+static uint8_t table_pool[TABLE_POOL_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static unsigned table_pool_next;
+static uint64_t *el2_root;
+static struct pt el2_pt;
+
+/* Read by secondary CPUs with their MMU off; kept in .data so they are in the image. */
+static uint64_t el2_tcr __attribute__((section(".data")));
+static uint64_t el2_ttbr __attribute__((section(".data")));
+
+void *table_pages_alloc(unsigned count)
+{
+    unsigned first, next;
+
+    do {
+        next = __atomic_load_n(&table_pool_next, __ATOMIC_RELAXED);
+        first = next;
+        /* The pool is page-aligned; align the index to count (a power of two). */
+        while (!IS_ALIGNED((uint64_t)(uintptr_t)table_pool[first], count * PAGE_SIZE)) {
+            first++;
+        }
+        if (first + count > TABLE_POOL_PAGES) {
+            return NULL;
+        }
+    } while (!__atomic_compare_exchange_n(&table_pool_next, &next, first + count, false,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    memset(table_pool[first], 0, count * PAGE_SIZE);
+    return table_pool[first];
+}
+
+void *table_page_alloc(void *unused)
+{
+    (void)unused;
+    return table_pages_alloc(1);
+}
+
+unsigned table_pages_used(void)
+{
+    return MIN(table_pool_next, TABLE_POOL_PAGES);
+}
+
+static void el2_tlb_invalidate(void *ctx, uint64_t va, uint64_t size)
+{
+    (void)ctx;
+    (void)va;
+    (void)size;
+    __asm__ volatile("dsb ishst\n tlbi alle2is\n dsb ish\n isb" ::: "memory");
+}
+
+static unsigned pa_range_code(void)
+{
+    return (unsigned)BITS(read_id_aa64mmfr0_el1(), 3, 0);
+}
+
+static void map_image(void)
+{
+    paddr_t text = (paddr_t)__image_start;
+    paddr_t ro = (paddr_t)__text_end;
+    paddr_t rw = (paddr_t)__rodata_end;
+    paddr_t end = ALIGN_UP((paddr_t)__image_end, PAGE_SIZE);
+
+    pt_map(&el2_pt, text, text, ro - text, PT_R | PT_X, PT_MEM_NORMAL);
+    pt_map(&el2_pt, ro, ro, rw - ro, PT_R, PT_MEM_NORMAL);
+    pt_map(&el2_pt, rw, rw, end - rw, PT_R | PT_W, PT_MEM_NORMAL);
+}
+
+/* Maps [base, base+size) with prot, leaving the image's own pages as map_image() set them. */
+static int map_around_image(paddr_t base, uint64_t size, unsigned prot, enum pt_mem mem)
+{
+    paddr_t img = (paddr_t)__image_start;
+    paddr_t img_end = ALIGN_UP((paddr_t)__image_end, PAGE_SIZE);
+    paddr_t end = ALIGN_UP(base + size, PAGE_SIZE);
+    int rc = 0;
+
+    base = ALIGN_DOWN(base, PAGE_SIZE);
+    if (base < img) {
+        rc |= pt_map(&el2_pt, base, base, MIN(end, img) - base, prot, mem);
+    }
+    if (end > img_end) {
+        paddr_t from = MAX(base, img_end);
+        rc |= pt_map(&el2_pt, from, from, end - from, prot, mem);
+    }
+    return rc;
+}
+
+static void mmu_load_and_enable(void)
+{
+    write_mair_el2(MAIR_EL2_VALUE);
+    write_tcr_el2(el2_tcr);
+    write_ttbr0_el2(el2_ttbr);
+    isb();
+    __asm__ volatile("tlbi alle2\n dsb nsh\n isb" ::: "memory");
+    write_sctlr_el2(SCTLR_EL2_RES1 | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_SA | SCTLR_WXN);
+    isb();
+}
+
+void mmu_init(paddr_t dtb, uint64_t dtb_size)
+{
+    struct pt_ops ops = { .alloc_table = table_page_alloc, .invalidate = el2_tlb_invalidate };
+
+    el2_root = table_page_alloc(NULL);
+    pt_init(&el2_pt, PT_STAGE1_EL2, EL2_VA_BITS, 0, el2_root, &ops);
+    map_image();
+    map_around_image(dtb, dtb_size, PT_R, PT_MEM_NORMAL);
+
+    /* T0SZ=16 (48-bit VA), WB-WA inner/outer, inner shareable, 4 KiB granule, RES1 bits 23, 31. */
+    el2_tcr = 16 | (1ULL << 8) | (1ULL << 10) | (3ULL << 12) |
+              ((uint64_t)MIN(pa_range_code(), 5u) << 16) | BIT(23) | BIT(31);
+    el2_ttbr = (uint64_t)(uintptr_t)el2_root;
+    mmu_load_and_enable();
+}
+
+void mmu_enable_secondary(void)
+{
+    mmu_load_and_enable();
+}
+
+int mmu_map_ram(paddr_t base, uint64_t size)
+{
+    int rc = map_around_image(base, size, PT_R | PT_W, PT_MEM_NORMAL);
+    el2_tlb_invalidate(NULL, 0, 0);
+    return rc;
+}
+
+int mmu_map_device(paddr_t base, uint64_t size)
+{
+    int rc = map_around_image(base, size, PT_R | PT_W, PT_MEM_DEVICE);
+    el2_tlb_invalidate(NULL, 0, 0);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * The one place guest exits arrive: dispatch on ESR_EL2.EC through a table. A handler returns
+ * true to resume the vCPU, false when it must not run again (off, or its VM stopped). Nothing a
+ * guest does may stop the hypervisor: what cannot be handled stops that VM only.
+ */
+#include "arch/sysreg.h"
+#include "bulkhead/esr.h"
+#include "bulkhead/hvcall.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/vm.h"
+
+typedef bool (*exit_handler_fn)(struct vcpu *vcpu, uint64_t esr);
+
+static uint64_t reg_read(const struct vcpu *vcpu, unsigned reg)
+{
+    return reg == 31 ? 0 : vcpu->regs.x[reg];
+}
+
+static void reg_write(struct vcpu *vcpu, unsigned reg, uint64_t val)
+{
+    if (reg != 31) {
+        vcpu->regs.x[reg] = val;
+    }
+}
+
+static void skip_instruction(struct vcpu *vcpu)
+{
+    vcpu->regs.elr += 4;
+}
+
+static bool stop_vm(struct vcpu *vcpu, const char *reason, uint64_t esr)
+{
+    vm_stop(vcpu->vm, vcpu, reason, esr, read_far_el2());
+    return false;
+}
+
+static bool handle_wfx(struct vcpu *vcpu, uint64_t esr)
+{
+    (void)esr;
+    /* Nothing can become pending while no interrupt is virtualized: a WFI that returns at once
+     * is allowed by the architecture (a spurious wake-up). */
+    skip_instruction(vcpu);
+    return true;
+}
+
+static bool handle_hvc(struct vcpu *vcpu, uint64_t esr)
+{
+    if (ESR_ISS(esr) & 0xffff) {
+        /* SMCCC uses only HVC #0; other immediates answer "not supported". */
+        vcpu->regs.x[0] = SMCCC_RET_NOT_SUPPORTED;
+        return true;
+    }
+    return smccc_handle(vcpu);
+}
+
+static bool handle_smc(struct vcpu *vcpu, uint64_t esr)
+{
+    (void)esr;
+    /* A trapped SMC leaves ELR at the SMC itself. */
+    skip_instruction(vcpu);
+    return smccc_handle(vcpu);
+}
+
+static bool is_dc_set_way(uint32_t encoding)
+{
+    /* DC ISW, DC CSW, DC CISW: op0=1 op1=0 CRn=7 CRm=6/10/14 op2=2 */
+    return encoding == SYSREG_ENC(1, 0, 7, 6, 2) || encoding == SYSREG_ENC(1, 0, 7, 10, 2) ||
+           encoding == SYSREG_ENC(1, 0, 7, 14, 2);
+}
+
+static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
+{
+    struct sysreg_access sr;
+
+    esr_decode_sysreg(esr, &sr);
+    if (is_dc_set_way(sr.encoding)) {
+        /* Set/way maintenance is meaningless for a guest that does not own the caches: a guest
+         * uses it to flush before turning its MMU off, and our RAM stays coherent for it. */
+        dsb_sy();
+        skip_instruction(vcpu);
+        return true;
+    }
+    printk("bulkhead: %s: unhandled system register %s op0=%u op1=%u CRn=%u CRm=%u op2=%u "
+           "(pc=0x%llx), undefined instruction injected\n",
+           vcpu->vm->cfg.name, sr.read ? "read" : "write", (unsigned)BITS(sr.encoding, 15, 14),
+           (unsigned)BITS(sr.encoding, 13, 11), (unsigned)BITS(sr.encoding, 10, 7),
+           (unsigned)BITS(sr.encoding, 6, 3), (unsigned)BITS(sr.encoding, 2, 0),
+           (unsigned long long)vcpu->regs.elr);
+    inject_undef(vcpu);
+    return true;
+}
+
+static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
+{
+    printk("bulkhead: %s: no RAM or device at IPA 0x%llx (pc=0x%llx esr=0x%llx), abort injected\n",
+           vcpu->vm->cfg.name, (unsigned long long)ipa, (unsigned long long)vcpu->regs.elr,
+           (unsigned long long)esr);
+}
+
+static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
+{
+    struct vm *vm = vcpu->vm;
+    uint64_t far = read_far_el2();
+    ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
+    struct dabt_info d;
+
+    esr_decode_dabt(esr, ipa, &d);
+    if (d.s1ptw || !mmio_bus_find(&vm->bus, ipa)) {
+        report_unmapped(vcpu, ipa, esr);
+        inject_dabt(vcpu, far);
+        return true;
+    }
+    if (!d.isv) {
+        return stop_vm(vcpu, "device access that cannot be emulated (no syndrome)", esr);
+    }
+
+    uint64_t val = reg_read(vcpu, d.access.reg);
+    spin_lock(&vm->lock);
+    enum mmio_result res = mmio_bus_access(&vm->bus, &d.access, &val);
+    spin_unlock(&vm->lock);
+    switch (res) {
+    case MMIO_OK:
+        if (!d.access.write) {
+            reg_write(vcpu, d.access.reg, mmio_load_value(&d.access, val));
+        }
+        skip_instruction(vcpu);
+        return true;
+    case MMIO_UNMAPPED:
+        report_unmapped(vcpu, ipa, esr);
+        inject_dabt(vcpu, far);
+        return true;
+    case MMIO_ABORT:
+    default:
+        inject_dabt(vcpu, far);
+        return true;
+    }
+}
+
+static bool handle_iabt(struct vcpu *vcpu, uint64_t esr)
+{
+    uint64_t far = read_far_el2();
+    ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
+
+    /* Executing from a device or from nothing: hardware would abort the fetch. */
+    report_unmapped(vcpu, ipa, esr);
+    inject_iabt(vcpu, far);
+    return true;
+}
+
+static bool handle_hidden_feature(struct vcpu *vcpu, uint64_t esr)
+{
+    (void)esr;
+    /* SVE, SME and pointer-authentication traps: features the guest was told it lacks. */
+    inject_undef(vcpu);
+    return true;
+}
+
+static bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)
+{
+    return stop_vm(vcpu, esr_class_name(ESR_EC(esr)), esr);
+}
+
+static const exit_handler_fn exit_handlers[EC_MAX + 1] = {
+    [EC_WFX] = handle_wfx,
+    [EC_HVC64] = handle_hvc,
+    [EC_SMC64] = handle_smc,
+    [EC_SYS64] = handle_sysreg,
+    [EC_SVE] = handle_hidden_feature,
+    [EC_PAC] = handle_hidden_feature,
+    [EC_DABT_LOW] = handle_dabt,
+    [EC_IABT_LOW] = handle_iabt,
+};
+
+static bool handle_sync(struct vcpu *vcpu)
+{
+    uint64_t esr = read_esr_el2();
+    exit_handler_fn fn = exit_handlers[ESR_EC(esr)];
+
+    return (fn ? fn : handle_unexpected)(vcpu, esr);
+}
+
+struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
+{
+    bool resume;
+
+    switch (kind) {
+    case EXIT_SYNC:
+        resume = handle_sync(vcpu);
+        break;
+    case EXIT_IRQ:
+    case EXIT_FIQ:
+        /* No physical interrupt is enabled yet; one arriving is spurious. */
+        resume = true;
+        break;
+    case EXIT_SERROR:
+        resume = stop_vm(vcpu, "SError", read_esr_el2());
+        break;
+    case EXIT_AARCH32:
+    default:
+        resume = stop_vm(vcpu, "exception from AArch32", read_esr_el2());
+        break;
+    }
+    if (!resume || !vcpu_should_run(vcpu)) {
+        pcpu_schedule();
+    }
+    return vcpu;
+}

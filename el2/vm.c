@@ -1,0 +1,306 @@
+/* VM life cycle: creation from a validated description, start, reset, power-off and stop. */
+#include "arch/sysreg.h"
+#include "bulkhead/console.h"
+#include "bulkhead/guest_fdt.h"
+#include "bulkhead/mm.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/stage2.h"
+#include "bulkhead/string.h"
+#include "bulkhead/vdev.h"
+
+#define GUEST_DTB_BUF KiB(64)
+
+static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
+
+_Static_assert(offsetof(struct vcpu, regs) == 0, "exit path saves into vcpu->regs");
+_Static_assert(offsetof(struct guest_regs, x[0]) == REGS_X(0), "REGS_X");
+_Static_assert(offsetof(struct guest_regs, elr) == REGS_ELR, "REGS_ELR");
+_Static_assert(offsetof(struct guest_regs, spsr) == REGS_SPSR, "REGS_SPSR");
+_Static_assert(offsetof(struct pcpu, vcpu) == PCPU_VCPU, "PCPU_VCPU");
+_Static_assert(offsetof(struct pcpu, stack_top) == PCPU_STACK_TOP, "PCPU_STACK_TOP");
+
+static void *guest_ram(const struct vm *vm, ipa_t ipa)
+{
+    return (void *)(uintptr_t)(vm->layout.ram_pa + (ipa - vm->layout.ram_ipa));
+}
+
+/* Zeroes RAM a block at a time with DC ZVA and cleans it to the point of coherency, so that a
+ * guest starting with its MMU and caches off sees zeroes and the images we copy. */
+static void zero_and_clean(void *p, uint64_t size)
+{
+    uint64_t dczid;
+    __asm__ volatile("mrs %0, dczid_el0" : "=r"(dczid));
+    uint64_t block = 4ULL << BITS(dczid, 3, 0);
+    uintptr_t a = (uintptr_t)p, end = a + size;
+
+    if ((dczid & BIT(4)) || !IS_ALIGNED(a, block) || !IS_ALIGNED(size, block)) {
+        memset(p, 0, size);
+    } else {
+        for (; a < end; a += block) {
+            __asm__ volatile("dc zva, %0" : : "r"(a) : "memory");
+        }
+    }
+}
+
+static void clean_to_poc(const void *p, uint64_t size)
+{
+    uint64_t ctr;
+    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    uint64_t line = 4ULL << BITS(ctr, 19, 16);
+    uintptr_t a = ALIGN_DOWN((uintptr_t)p, line), end = (uintptr_t)p + size;
+
+    for (; a < end; a += line) {
+        __asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
+    }
+    dsb_sy();
+}
+
+static void copy_to_guest(struct vm *vm, ipa_t ipa, const void *src, uint64_t size)
+{
+    void *dst = guest_ram(vm, ipa);
+    memcpy(dst, src, size);
+    clean_to_poc(dst, size);
+}
+
+/* Puts pristine images in the VM's RAM and marks its boot vCPU ready to run. */
+static void vm_load(struct vm *vm)
+{
+    const struct vm_layout *l = &vm->layout;
+
+    zero_and_clean(guest_ram(vm, l->ram_ipa), l->ram_size);
+    clean_to_poc(guest_ram(vm, l->ram_ipa), l->ram_size);
+    copy_to_guest(vm, l->kernel_ipa, (const void *)(uintptr_t)vm->cfg.kernel.base,
+                  l->kernel_size);
+    if (l->initrd_size) {
+        copy_to_guest(vm, l->initrd_ipa, (const void *)(uintptr_t)vm->cfg.ramdisk.base,
+                      l->initrd_size);
+    }
+    copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
+    vm->line_len = 0;
+    vpl011_init(&vm->uart, vm_console_putc, vm);
+
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        vm->vcpus[i].state = VCPU_OFF;
+    }
+    vm->vcpus[0].entry = l->kernel_ipa;
+    vm->vcpus[0].context_id = l->dtb_ipa;
+    vm->state = VM_RUNNING;
+    __atomic_store_n(&vm->vcpus[0].state, VCPU_ON_PENDING, __ATOMIC_RELEASE);
+    __asm__ volatile("dsb ish\n sev" ::: "memory");
+}
+
+static int vm_create_devices(struct vm *vm)
+{
+    struct vdev_desc uart = {
+        .compatible = "arm,pl011",
+        .base = board.uart.regs.base,
+        .size = VPL011_SIZE,
+        .spi = board.uart.spi,
+    };
+
+    return vdev_create(vm, &uart);
+}
+
+int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa)
+{
+    vm->cfg = *cfg;
+    vm->id = id;
+    vm->state = VM_OFF;
+    if (layout_vm(&board, cfg, ram_pa, (const void *)(uintptr_t)cfg->kernel.base,
+                  cfg->kernel.size, &vm->layout) != 0) {
+        return -1;
+    }
+    if (guest_fdt_build(dtb_store[id], GUEST_DTB_BUF, &board, cfg, &vm->layout) != 0) {
+        pr_err("%s: guest device tree does not fit in %llu KiB\n", cfg->node,
+               (unsigned long long)(GUEST_DTB_BUF >> 10));
+        return -1;
+    }
+    vm->dtb = dtb_store[id];
+    vm->dtb_size = __builtin_bswap32(((const uint32_t *)vm->dtb)[1]);
+
+    if (s2_create(&vm->s2, id + 1, &vm->vttbr) != 0 ||
+        pt_map(&vm->s2, vm->layout.ram_ipa, ram_pa, vm->layout.ram_size, PT_R | PT_W | PT_X,
+               PT_MEM_NORMAL) != 0) {
+        pr_err("%s: out of page-table memory for stage 2\n", cfg->node);
+        return -1;
+    }
+    if (vm_create_devices(vm) != 0) {
+        return -1;
+    }
+    for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        *v = (struct vcpu){ .vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF };
+        pcpus[v->pcpu].vcpu = v;
+    }
+    printk("bulkhead: %s: %u vCPU, %llu MiB RAM at 0x%llx (IPA 0x%llx), kernel at IPA 0x%llx, "
+           "from %s\n",
+           cfg->name, cfg->nr_vcpus, (unsigned long long)(vm->layout.ram_size >> 20),
+           (unsigned long long)ram_pa, (unsigned long long)vm->layout.ram_ipa,
+           (unsigned long long)vm->layout.kernel_ipa, cfg->node);
+    return 0;
+}
+
+void vm_start(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    vm_load(vm);
+    spin_unlock(&vm->lock);
+    printk("bulkhead: %s: started\n", vm->cfg.name);
+}
+
+static void console_flush_line(struct vm *vm)
+{
+    char out[CONSOLE_LINE + NAME_LEN + 8];
+
+    if (!vm->line_len) {
+        return;
+    }
+    size_t n = (size_t)snprintf(out, sizeof(out), "[%s] ", vm->cfg.name);
+    memcpy(out + n, vm->line, vm->line_len);
+    out[n + vm->line_len] = '\n';
+    console_write(out, n + vm->line_len + 1);
+    vm->line_len = 0;
+}
+
+/* The vPL011's sink: whole lines with the VM's prefix, so that VMs' output never interleaves
+ * within a line. Called with vm->lock held. */
+void vm_console_putc(void *opaque, char c)
+{
+    struct vm *vm = opaque;
+
+    if (c == '\n') {
+        console_flush_line(vm);
+        return;
+    }
+    if (c == '\r') {
+        return;
+    }
+    vm->line[vm->line_len++] = c;
+    if (vm->line_len == CONSOLE_LINE) {
+        console_flush_line(vm);
+    }
+}
+
+static bool any_vm_running(void)
+{
+    for (unsigned i = 0; i < nr_vms; i++) {
+        if (vms[i].state == VM_RUNNING) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Marks every vCPU of vm off. Called with vm->lock held. Other vCPUs still in the guest leave at
+ * their next exit (vcpu_should_run). */
+static void vm_halt_vcpus(struct vm *vm, enum vm_state state)
+{
+    vm->state = state;
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
+    }
+    console_flush_line(vm);
+}
+
+static void power_off_if_idle(void)
+{
+    static bool powering_off;
+
+    /* Two VMs ending at once must not both report it. */
+    if (!any_vm_running() && !__atomic_exchange_n(&powering_off, true, __ATOMIC_ACQ_REL)) {
+        printk("bulkhead: no VM running, powering off\n");
+        machine_power_off();
+    }
+}
+
+void vm_power_off(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    vm_halt_vcpus(vm, VM_OFF);
+    spin_unlock(&vm->lock);
+    printk("bulkhead: %s: powered off\n", vm->cfg.name);
+    power_off_if_idle();
+}
+
+void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far)
+{
+    spin_lock(&vm->lock);
+    vm_halt_vcpus(vm, VM_STOPPED);
+    spin_unlock(&vm->lock);
+    printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name, reason,
+           (unsigned long long)vcpu->regs.elr, (unsigned long long)esr,
+           (unsigned long long)far);
+    power_off_if_idle();
+}
+
+void vm_reset(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    vm_halt_vcpus(vm, VM_RUNNING);
+    vm->boot_count++;
+    printk("bulkhead: %s: reset\n", vm->cfg.name);
+    vm_load(vm);
+    spin_unlock(&vm->lock);
+}
+
+bool vcpu_should_run(const struct vcpu *vcpu)
+{
+    return vcpu->vm->state == VM_RUNNING && vcpu->state == VCPU_ON;
+}
+
+static void reset_el1_state(void)
+{
+    write_sctlr_el1(SCTLR_EL1_RESET);
+    write_tcr_el1(0);
+    write_ttbr0_el1(0);
+    write_ttbr1_el1(0);
+    write_mair_el1(0);
+    write_amair_el1(0);
+    write_vbar_el1(0);
+    write_cpacr_el1(0);
+    write_contextidr_el1(0);
+    write_tpidr_el1(0);
+    write_tpidr_el0(0);
+    write_tpidrro_el0(0);
+    write_sp_el1(0);
+    write_sp_el0(0);
+    write_elr_el1(0);
+    write_spsr_el1(0);
+    write_esr_el1(0);
+    write_far_el1(0);
+    write_afsr0_el1(0);
+    write_afsr1_el1(0);
+    write_par_el1(0);
+    write_cntkctl_el1(0);
+    write_cntv_ctl_el0(0);
+    write_cntp_ctl_el0(0);
+    write_mdscr_el1(0);
+}
+
+#define HCR_GUEST                                                                             \
+    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TWI |         \
+     HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API)
+
+/* Makes this CPU ready to run vcpu from its entry point, with EL1 as after a reset. */
+void vcpu_load(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+
+    memset(&vcpu->regs, 0, sizeof(vcpu->regs));
+    vcpu->regs.x[0] = vcpu->context_id;
+    vcpu->regs.elr = vcpu->entry;
+    vcpu->regs.spsr = SPSR_DAIF | SPSR_MODE_EL1H;
+
+    reset_el1_state();
+    write_vpidr_el2(read_midr_el1());
+    write_vmpidr_el2(BIT(31) | vcpu->index);
+    write_vttbr_el2(vm->vttbr);
+    write_hcr_el2(HCR_GUEST);
+    write_cptr_el2(CPTR_EL2_GUEST);
+    write_cntvoff_el2(0);
+    write_cnthctl_el2(CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+    isb();
+    /* A new VMID's or a reset VM's stale translations must not survive. */
+    __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
+    __atomic_store_n(&vcpu->state, VCPU_ON, __ATOMIC_RELEASE);
+}

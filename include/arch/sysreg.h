@@ -1,0 +1,141 @@
+/*
+ * System-register access, the one place the hypervisor writes `mrs`/`msr`. Host builds never
+ * include this file: code that needs a register value gets it as a parameter.
+ */
+#ifndef ARCH_SYSREG_H
+#define ARCH_SYSREG_H
+
+#include "bulkhead/types.h"
+
+#define SYSREG_READ(name)                                                                     \
+    static inline uint64_t read_##name(void)                                                  \
+    {                                                                                         \
+        uint64_t v;                                                                           \
+        __asm__ volatile("mrs %0, " #name : "=r"(v));                                         \
+        return v;                                                                             \
+    }
+#define SYSREG_WRITE(name)                                                                    \
+    static inline void write_##name(uint64_t v)                                               \
+    {                                                                                         \
+        __asm__ volatile("msr " #name ", %0" : : "r"(v) : "memory");                          \
+    }
+#define SYSREG_RW(name) SYSREG_READ(name) SYSREG_WRITE(name)
+
+SYSREG_READ(currentel)
+SYSREG_READ(mpidr_el1)
+SYSREG_READ(midr_el1)
+SYSREG_READ(id_aa64mmfr0_el1)
+SYSREG_READ(id_aa64pfr0_el1)
+SYSREG_READ(esr_el2)
+SYSREG_READ(far_el2)
+SYSREG_READ(hpfar_el2)
+SYSREG_READ(cntpct_el0)
+SYSREG_READ(cntfrq_el0)
+SYSREG_RW(elr_el2)
+SYSREG_RW(spsr_el2)
+SYSREG_RW(tpidr_el2)
+SYSREG_RW(vbar_el2)
+SYSREG_RW(sctlr_el2)
+SYSREG_RW(tcr_el2)
+SYSREG_RW(mair_el2)
+SYSREG_RW(ttbr0_el2)
+SYSREG_RW(hcr_el2)
+SYSREG_RW(cptr_el2)
+SYSREG_RW(mdcr_el2)
+SYSREG_RW(hstr_el2)
+SYSREG_RW(cnthctl_el2)
+SYSREG_RW(cntvoff_el2)
+SYSREG_RW(vtcr_el2)
+SYSREG_RW(vttbr_el2)
+SYSREG_RW(vpidr_el2)
+SYSREG_RW(vmpidr_el2)
+SYSREG_RW(sctlr_el1)
+SYSREG_RW(tcr_el1)
+SYSREG_RW(ttbr0_el1)
+SYSREG_RW(ttbr1_el1)
+SYSREG_RW(mair_el1)
+SYSREG_RW(amair_el1)
+SYSREG_RW(vbar_el1)
+SYSREG_RW(cpacr_el1)
+SYSREG_RW(contextidr_el1)
+SYSREG_RW(tpidr_el1)
+SYSREG_RW(tpidr_el0)
+SYSREG_RW(tpidrro_el0)
+SYSREG_RW(sp_el1)
+SYSREG_RW(sp_el0)
+SYSREG_RW(elr_el1)
+SYSREG_RW(spsr_el1)
+SYSREG_RW(esr_el1)
+SYSREG_RW(far_el1)
+SYSREG_RW(afsr0_el1)
+SYSREG_RW(afsr1_el1)
+SYSREG_RW(par_el1)
+SYSREG_RW(cntkctl_el1)
+SYSREG_RW(cntv_ctl_el0)
+SYSREG_RW(cntv_cval_el0)
+SYSREG_RW(cntp_ctl_el0)
+SYSREG_RW(mdscr_el1)
+
+static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
+static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }
+static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
+static inline void dsb_ishst(void) { __asm__ volatile("dsb ishst" ::: "memory"); }
+static inline void sev(void) { __asm__ volatile("sev" ::: "memory"); }
+static inline void wfe(void) { __asm__ volatile("wfe" ::: "memory"); }
+static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+
+/* Current EL register values. */
+#define CURRENTEL_EL2 (2u << 2)
+
+/* HCR_EL2 */
+#define HCR_VM BIT(0)
+#define HCR_SWIO BIT(1)
+#define HCR_FMO BIT(3)
+#define HCR_IMO BIT(4)
+#define HCR_AMO BIT(5)
+#define HCR_VF BIT(6)
+#define HCR_VI BIT(7)
+#define HCR_VSE BIT(8)
+#define HCR_FB BIT(9)
+#define HCR_BSU_IS (1ULL << 10)
+#define HCR_TWI BIT(13)
+#define HCR_TWE BIT(14)
+#define HCR_TID3 BIT(18)
+#define HCR_TSC BIT(19)
+#define HCR_TIDCP BIT(20)
+#define HCR_TACR BIT(21)
+#define HCR_TSW BIT(22)
+#define HCR_TVM BIT(26)
+#define HCR_RW BIT(31)
+#define HCR_TLOR BIT(35)
+#define HCR_APK BIT(40)
+#define HCR_API BIT(41)
+
+/* SCTLR_ELx */
+#define SCTLR_M BIT(0)
+#define SCTLR_A BIT(1)
+#define SCTLR_C BIT(2)
+#define SCTLR_SA BIT(3)
+#define SCTLR_I BIT(12)
+#define SCTLR_WXN BIT(19)
+#define SCTLR_EL2_RES1 (BIT(4) | BIT(5) | BIT(11) | BIT(16) | BIT(18) | BIT(22) | BIT(23) | \
+                        BIT(28) | BIT(29))
+/* SCTLR_EL1 at reset as a guest expects it: MMU and caches off, RES1 bits set. */
+#define SCTLR_EL1_RESET 0x30D00800ULL
+
+/* CPTR_EL2 (E2H=0): RES1 bits 13:12 and 9:0 (bit 8 is TZ, trapping SVE); FP/SIMD not trapped. */
+#define CPTR_EL2_GUEST 0x33FFULL
+
+/* CNTHCTL_EL2 (E2H=0) */
+#define CNTHCTL_EL1PCTEN BIT(0)
+#define CNTHCTL_EL1PCEN BIT(1)
+
+/* SPSR: M[3:0] and the DAIF masks */
+#define SPSR_MODE_MASK 0xfULL
+#define SPSR_MODE_EL0T 0x0ULL
+#define SPSR_MODE_EL1T 0x4ULL
+#define SPSR_MODE_EL1H 0x5ULL
+#define SPSR_AARCH32 BIT(4)
+#define SPSR_DAIF (0xfULL << 6)
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * ESR_EL2 syndrome decoding, done once per exit into plain structs. Pure C, host-tested:
+ * device models never see an ESR.
+ */
+#ifndef BULKHEAD_ESR_H
+#define BULKHEAD_ESR_H
+
+#include "types.h"
+
+#define ESR_EC(esr) ((unsigned)BITS(esr, 31, 26))
+#define ESR_IL BIT(25)
+#define ESR_ISS(esr) ((uint32_t)BITS(esr, 24, 0))
+
+enum esr_class {
+    EC_UNKNOWN = 0x00,
+    EC_WFX = 0x01,
+    EC_CP15_32 = 0x03,
+    EC_CP15_64 = 0x04,
+    EC_CP14_MR = 0x05,
+    EC_CP14_LS = 0x06,
+    EC_FP_ASIMD = 0x07,
+    EC_CP10_ID = 0x08,
+    EC_PAC = 0x09,
+    EC_CP14_64 = 0x0C,
+    EC_ILLEGAL = 0x0E,
+    EC_SVC32 = 0x11,
+    EC_HVC32 = 0x12,
+    EC_SMC32 = 0x13,
+    EC_SVC64 = 0x15,
+    EC_HVC64 = 0x16,
+    EC_SMC64 = 0x17,
+    EC_SYS64 = 0x18,
+    EC_SVE = 0x19,
+    EC_IABT_LOW = 0x20,
+    EC_IABT_CUR = 0x21,
+    EC_PC_ALIGN = 0x22,
+    EC_DABT_LOW = 0x24,
+    EC_DABT_CUR = 0x25,
+    EC_SP_ALIGN = 0x26,
+    EC_SERROR = 0x2F,
+    EC_BREAKPT_LOW = 0x30,
+    EC_SOFTSTP_LOW = 0x32,
+    EC_WATCHPT_LOW = 0x34,
+    EC_BRK64 = 0x3C,
+    EC_MAX = 0x3F,
+};
+
+/* Fault status codes (DFSC/IFSC) we act on. */
+#define FSC_TYPE_MASK 0x3cu
+#define FSC_TRANSLATION 0x04u /* low two bits: level */
+#define FSC_ACCESS_FLAG 0x08u
+#define FSC_PERMISSION 0x0cu
+#define FSC_SYNC_EXTERNAL 0x10u
+
+/* A guest's data access that stage 2 stopped, as a device model needs it. */
+struct mmio_access {
+    ipa_t ipa;
+    uint8_t size;      /* bytes: 1, 2, 4 or 8 */
+    uint8_t reg;       /* Rt; 31 is xzr */
+    bool write;
+    bool sign_extend;  /* loads only */
+    bool reg64;        /* SF: Rt is an X register */
+};
+
+struct dabt_info {
+    bool isv;          /* the syndrome describes the access (else: no emulation possible) */
+    bool s1ptw;        /* the fault happened on the guest's own page-table walk */
+    bool write;
+    uint8_t fsc;
+    struct mmio_access access; /* valid when isv */
+};
+
+/* IPA of a stage-2 fault: HPFAR_EL2.FIPA gives bits 51:12, FAR_EL2 the page offset. */
+static inline ipa_t fault_ipa(uint64_t hpfar, uint64_t far)
+{
+    return (BITS(hpfar, 43, 4) << 12) | (far & 0xfff);
+}
+
+/* Decodes the ISS of a data abort (EC 0x24/0x25) taken to EL2. */
+void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out);
+
+/* MSR/MRS trap (EC 0x18): the register, as op0:op1:CRn:CRm:op2, and the direction. */
+struct sysreg_access {
+    uint32_t encoding; /* SYSREG_ENC(op0, op1, crn, crm, op2) */
+    uint8_t reg;       /* Rt */
+    bool read;         /* MRS */
+};
+#define SYSREG_ENC(op0, op1, crn, crm, op2)                                                   \
+    (((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
+
+void esr_decode_sysreg(uint64_t esr, struct sysreg_access *out);
+
+/* Adjusts a value loaded by a trapped access as the load instruction would have: sign-extends
+ * from the access size when asked, and truncates to 32 bits for a W register. */
+uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw);
+
+/* A short name for an exception class, for messages. */
+const char *esr_class_name(unsigned ec);
+
+#endif

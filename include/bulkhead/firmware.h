@@ -1,0 +1,11 @@
+/* Calls from the hypervisor to the board's firmware (PSCI over SMC). */
+#ifndef BULKHEAD_FIRMWARE_H
+#define BULKHEAD_FIRMWARE_H
+
+#include "config.h"
+
+/* Returns firmware's x0, or PSCI_RET_NOT_SUPPORTED when the board has no usable conduit. */
+int64_t firmware_psci(enum psci_conduit conduit, uint32_t fid, uint64_t a1, uint64_t a2,
+                      uint64_t a3);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * VMs and vCPUs at run time. Each vCPU is pinned to one physical CPU, which runs nothing else:
+ * EL1 state therefore lives in the CPU's registers and is only reset, never switched.
+ *
+ * Lock order: vm->lock, then the console lock. A vCPU's state changes under its VM's lock;
+ * the pinned physical CPU reads it without the lock and is woken with SEV.
+ */
+#ifndef BULKHEAD_VM_H
+#define BULKHEAD_VM_H
+
+#include "asm.h"
+#include "config.h"
+#include "layout.h"
+#include "mmio.h"
+#include "pt.h"
+#include "spinlock.h"
+#include "vpl011.h"
+
+struct guest_regs {
+    uint64_t x[31];
+    uint64_t elr;
+    uint64_t spsr;
+};
+
+enum vcpu_state {
+    VCPU_OFF,
+    VCPU_ON_PENDING, /* CPU_ON or VM start asked; its physical CPU will pick it up */
+    VCPU_ON,
+};
+
+struct vm;
+
+struct vcpu {
+    struct guest_regs regs; /* first: the exit path saves straight into it */
+    struct vm *vm;
+    unsigned index;         /* within the VM; also the guest's MPIDR Aff0 */
+    unsigned pcpu;
+    volatile enum vcpu_state state;
+    uint64_t entry, context_id; /* for the next start */
+};
+
+enum vm_state {
+    VM_RUNNING,
+    VM_OFF,     /* powered off by the guest */
+    VM_STOPPED, /* stopped by the hypervisor after an error */
+};
+
+#define CONSOLE_LINE 256
+
+struct vm {
+    struct vm_config cfg;
+    struct vm_layout layout;
+    unsigned id;            /* index in vms[]; VMID is id + 1 */
+    volatile enum vm_state state;
+    uint64_t boot_count;    /* resets since the hypervisor booted */
+    spinlock_t lock;
+    struct pt s2;
+    uint64_t vttbr;
+    struct mmio_bus bus;
+    struct vpl011 uart;
+    char line[CONSOLE_LINE];
+    unsigned line_len;
+    const void *dtb;        /* pristine guest DTB, copied into RAM at each (re)start */
+    uint64_t dtb_size;
+    struct vcpu vcpus[MAX_VCPUS];
+};
+
+struct pcpu {
+    struct vcpu *vcpu;      /* PCPU_VCPU: the vCPU this CPU runs, or NULL */
+    uint64_t stack_top;     /* PCPU_STACK_TOP */
+    unsigned index;
+    volatile bool online;
+};
+
+extern struct pcpu pcpus[MAX_CPUS];
+extern struct vm vms[MAX_VMS];
+extern unsigned nr_vms;
+extern struct board board;
+
+static inline struct pcpu *this_pcpu(void)
+{
+    struct pcpu *p;
+    __asm__ volatile("mrs %0, tpidr_el2" : "=r"(p));
+    return p;
+}
+
+/* el2/vectors.S */
+void guest_enter(struct vcpu *vcpu) NORETURN;
+/* el2/head.S */
+void run_on_stack(uint64_t stack_top, void (*fn)(void *), void *arg) NORETURN;
+
+/* el2/vm.c */
+int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa);
+void vm_start(struct vm *vm);
+void vm_reset(struct vm *vm);
+void vm_power_off(struct vm *vm);
+void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
+void vm_console_putc(void *vm, char c);
+void vcpu_load(struct vcpu *vcpu);
+bool vcpu_should_run(const struct vcpu *vcpu);
+
+/* el2/smp.c: the per-CPU loop that waits for its vCPU and runs it. */
+void pcpu_run(void *unused) NORETURN;
+void pcpu_schedule(void) NORETURN;
+void smp_boot_secondaries(void);
+void machine_power_off(void) NORETURN;
+
+/* el2/traps.c */
+struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind);
+
+/* el2/psci.c: SMCCC calls from a guest (HVC or trapped SMC). Returns false if the vCPU must
+ * not be resumed (it was turned off or its VM stopped). */
+bool smccc_handle(struct vcpu *vcpu);
+
+/* el2/inject.c */
+void inject_undef(struct vcpu *vcpu);
+void inject_dabt(struct vcpu *vcpu, uint64_t far);
+void inject_iabt(struct vcpu *vcpu, uint64_t far);
+
+#endif

@@ -1,0 +1,63 @@
+/* MMIO routing for one VM. Pure: see include/bulkhead/mmio.h. */
+#include "bulkhead/mmio.h"
+
+int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region)
+{
+    unsigned pos = 0;
+
+    if (bus->count == MAX_MMIO_REGIONS || !region->size || region->base + region->size < region->base) {
+        return -1;
+    }
+    for (unsigned i = 0; i < bus->count; i++) {
+        const struct mmio_region *r = &bus->regions[i];
+        if (ranges_overlap(r->base, r->size, region->base, region->size)) {
+            return -1;
+        }
+        if (r->base < region->base) {
+            pos = i + 1;
+        }
+    }
+    for (unsigned i = bus->count; i > pos; i--) {
+        bus->regions[i] = bus->regions[i - 1];
+    }
+    bus->regions[pos] = *region;
+    bus->count++;
+    return 0;
+}
+
+const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa)
+{
+    unsigned lo = 0, hi = bus->count;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        const struct mmio_region *r = &bus->regions[mid];
+        if (ipa < r->base) {
+            hi = mid;
+        } else if (ipa - r->base >= r->size) {
+            lo = mid + 1;
+        } else {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+enum mmio_result mmio_bus_access(const struct mmio_bus *bus, const struct mmio_access *a,
+                                 uint64_t *val)
+{
+    const struct mmio_region *r = mmio_bus_find(bus, a->ipa);
+
+    if (!r) {
+        return MMIO_UNMAPPED;
+    }
+    uint64_t offset = a->ipa - r->base;
+    if (offset + a->size > r->size) {
+        return MMIO_ABORT;
+    }
+    if (a->write) {
+        return r->ops->write ? r->ops->write(r->dev, offset, a->size, *val) : MMIO_OK;
+    }
+    *val = 0;
+    return r->ops->read ? r->ops->read(r->dev, offset, a->size, val) : MMIO_OK;
+}
