@@ -51,10 +51,12 @@ void inject_undef(struct vcpu *vcpu)
     inject_sync(vcpu, ((uint64_t)EC_UNKNOWN << 26) | ESR_IL, 0, false);
 }
 
-void inject_dabt(struct vcpu *vcpu, uint64_t far)
+void inject_dabt(struct vcpu *vcpu, uint64_t far, bool write)
 {
     unsigned ec = from_el0(vcpu) ? EC_DABT_LOW : EC_DABT_CUR;
-    inject_sync(vcpu, ((uint64_t)ec << 26) | ESR_IL | FSC_SYNC_EXTERNAL, far, true);
+    uint64_t wnr = write ? ESR_DABT_WNR : 0;
+
+    inject_sync(vcpu, ((uint64_t)ec << 26) | ESR_IL | wnr | FSC_SYNC_EXTERNAL, far, true);
 }
 
 void inject_iabt(struct vcpu *vcpu, uint64_t far)

@@ -107,7 +107,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
     esr_decode_dabt(esr, ipa, &d);
     if (d.s1ptw || !mmio_bus_find(&vm->bus, ipa)) {
         report_unmapped(vcpu, ipa, esr);
-        inject_dabt(vcpu, far);
+        inject_dabt(vcpu, far, d.write);
         return true;
     }
     if (!d.isv) {
@@ -127,11 +127,11 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
         return true;
     case MMIO_UNMAPPED:
         report_unmapped(vcpu, ipa, esr);
-        inject_dabt(vcpu, far);
+        inject_dabt(vcpu, far, d.write);
         return true;
     case MMIO_ABORT:
     default:
-        inject_dabt(vcpu, far);
+        inject_dabt(vcpu, far, d.write);
         return true;
     }
 }

@@ -10,6 +10,7 @@
 #define ESR_EC(esr) ((unsigned)BITS(esr, 31, 26))
 #define ESR_IL BIT(25)
 #define ESR_ISS(esr) ((uint32_t)BITS(esr, 24, 0))
+#define ESR_DABT_WNR BIT(6)
 
 enum esr_class {
     EC_UNKNOWN = 0x00,

@@ -114,7 +114,7 @@ bool smccc_handle(struct vcpu *vcpu);
 
 /* el2/inject.c */
 void inject_undef(struct vcpu *vcpu);
-void inject_dabt(struct vcpu *vcpu, uint64_t far);
+void inject_dabt(struct vcpu *vcpu, uint64_t far, bool write);
 void inject_iabt(struct vcpu *vcpu, uint64_t far);
 
 #endif
