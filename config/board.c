@@ -872,7 +872,7 @@ int board_parse(const void *fdt, struct board *board)
         err = fdt_check_full(fdt, fdt_totalsize(fdt));
     }
     if (err) {
-        pr_err("host DTB: bad header (%s)\n", fdt_strerror(err));
+        pr_err("host DTB: malformed (%s)\n", fdt_strerror(err));
         return -1;
     }
     copy_string(fdt, 0, "model", board->model, sizeof(board->model));

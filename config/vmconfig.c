@@ -247,9 +247,14 @@ static bool read_vm_modules(const void *fdt, int node, struct vm_config *vm)
 static bool parse_vm_node(const void *fdt, int node, const struct board *board,
                           const struct vm_defaults *defaults, struct vm_config *vm, bool *pinned)
 {
-    const char *name = config_get_string(fdt, node, "name");
+    /* dtc refuses a "name" unlike the node's (an Open Firmware leftover): "bulkhead,name" is the
+     * spelling that goes through it; "name" still works in trees built otherwise. */
+    const char *name = config_get_string(fdt, node, "bulkhead,name");
     uint32_t cpus = 1;
 
+    if (!name) {
+        name = config_get_string(fdt, node, "name");
+    }
     if (!name) {
         name = fdt_get_name(fdt, node, NULL);
     }
