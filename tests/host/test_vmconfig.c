@@ -1,0 +1,341 @@
+/* vmcfg_parse(): our binding, Xen's dom0less, QEMU's guest-loader, defaults, pinning, mistakes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libfdt.h>
+
+#include "bulkhead/config.h"
+#include "support/capture.h"
+#include "support/dtb_file.h"
+
+#define SLACK 4096 /* room for the edits some tests make */
+
+static struct board board;
+static struct vm_config vms[MAX_VMS];
+static void *fdt;
+
+static int setup(void **state)
+{
+    (void)state;
+    fdt = NULL;
+    memset(vms, 0xa5, sizeof(vms)); /* whatever vmcfg_parse does not set shows */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(fdt);
+    return 0;
+}
+
+/* Loads a test tree (kept in the global for edits) and its board. */
+static void load(const char *name)
+{
+    fdt = dtb_load(name, SLACK);
+    assert_int_equal(fdt_open_into(fdt, fdt, (int)fdt_totalsize(fdt) + SLACK), 0);
+    assert_int_equal(board_parse(fdt, &board), 0);
+}
+
+static unsigned parse(uint64_t mem_size, unsigned nr_vcpus)
+{
+    struct vm_defaults defaults = { mem_size, nr_vcpus };
+
+    capture_reset();
+    return vmcfg_parse(fdt, &board, &defaults, vms);
+}
+
+static void assert_pcpus(const struct vm_config *vm, unsigned n, const uint8_t *expected)
+{
+    assert_int_equal(vm->nr_vcpus, n);
+    assert_memory_equal(vm->pcpu, expected, n);
+}
+
+static int node(const char *path)
+{
+    int off = fdt_path_offset(fdt, path);
+
+    assert_true(off >= 0);
+    return off;
+}
+
+static void test_explicit_nodes(void **state)
+{
+    (void)state;
+    load("vms-explicit");
+    assert_int_equal(parse(0, 0), 3);
+
+    assert_string_equal(vms[0].name, "alpha");
+    assert_string_equal(vms[0].node, "/chosen/vm@0");
+    assert_int_equal(vms[0].mem_size, 256 << 20);
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 2, 3 });
+    assert_int_equal(vms[0].kernel.base, 0x48000000);
+    assert_int_equal(vms[0].kernel.size, 0x200000);
+    assert_int_equal(vms[0].ramdisk.base, 0x49000000);
+    assert_int_equal(vms[0].ramdisk.size, 0x100000);
+    assert_string_equal(vms[0].bootargs, "console=ttyAMA0 root=/dev/ram");
+
+    /* 1 + 1 cells, no name, bootargs from the VM node, the first free CPU. */
+    assert_string_equal(vms[1].name, "vm@1");
+    assert_int_equal(vms[1].mem_size, 128 << 20);
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 0 });
+    assert_int_equal(vms[1].kernel.base, 0x4a000000);
+    assert_int_equal(vms[1].kernel.size, 0x100000);
+    assert_int_equal(vms[1].ramdisk.size, 0);
+    assert_string_equal(vms[1].bootargs, "from the vm node");
+
+    assert_string_equal(vms[2].name, "gamma-with-a-name-longer-than-t");
+    assert_string_equal(vms[2].node, "/chosen/vm@2");
+    assert_int_equal(vms[2].mem_size, 64 << 20);
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){ 1 });
+    assert_string_equal(vms[2].bootargs, "");
+
+    /* Each refused VM is named, with its reason. */
+    assert_true(capture_contains("/chosen/nokernel: no \"multiboot,kernel\" module"));
+    assert_true(capture_contains("/chosen/nokernel: VM not started"));
+    assert_true(capture_contains("/chosen/oddmemory: memory size 0x8100000 is not a non-zero "
+                                 "multiple of 2 MiB"));
+    assert_true(capture_contains("/chosen/toomanycpus: 5 vCPUs asked: the board has 4 CPUs"));
+    assert_true(capture_contains("/chosen/duppcpu: pcpu 3 is already taken: VM not started"));
+    assert_true(capture_contains("/chosen/noreg/kernel: kernel module without reg"));
+    assert_true(capture_contains("/chosen/noreg: VM not started"));
+    assert_false(capture_contains("/chosen/off"));
+    assert_int_equal(capture_count("error:"), 9);
+}
+
+static void test_explicit_memory_default(void **state)
+{
+    int vm1;
+    (void)state;
+    load("vms-explicit");
+    vm1 = node("/chosen/vm@1");
+    assert_int_equal(fdt_delprop(fdt, vm1, "memory-size"), 0);
+
+    assert_int_equal(parse(32 << 20, 0), 3);
+    assert_int_equal(vms[1].mem_size, 32 << 20);
+    /* Explicit nodes take 1 vCPU, not bulkhead.vm-cpus, when they say nothing. */
+    assert_int_equal(parse(32 << 20, 3), 3);
+    assert_int_equal(vms[1].nr_vcpus, 1);
+
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("/chosen/vm@1: no memory-size (nor bulkhead.vm-memory= in the "
+                                 "bootargs)"));
+}
+
+static void test_explicit_pcpus_mistakes(void **state)
+{
+    int vm0;
+    (void)state;
+    load("vms-explicit");
+    vm0 = node("/chosen/vm@0");
+
+    /* Each time alpha is refused, which leaves CPU 3 to duppcpu. */
+    assert_int_equal(fdt_setprop_u32(fdt, vm0, "pcpus", 2), 0);
+    assert_int_equal(parse(0, 0), 3);
+    assert_true(capture_contains("/chosen/vm@0: pcpus has 1 cells, one per vCPU (2) is needed"));
+
+    assert_int_equal(fdt_appendprop_u32(fdt, vm0, "pcpus", 4), 0);
+    assert_int_equal(parse(0, 0), 3);
+    assert_true(capture_contains("/chosen/vm@0: pcpu 4 is out of range (the board has 4 CPUs)"));
+
+    /* Both vCPUs on one CPU. */
+    assert_int_equal(fdt_setprop_u32(fdt, vm0, "pcpus", 2), 0);
+    assert_int_equal(fdt_appendprop_u32(fdt, vm0, "pcpus", 2), 0);
+    assert_int_equal(parse(0, 0), 3);
+    assert_true(capture_contains("/chosen/vm@0: pcpu 2 is already taken"));
+    assert_string_equal(vms[0].name, "vm@1");
+    assert_string_equal(vms[1].node, "/chosen/duppcpu");
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 3 });
+}
+
+static void test_explicit_module_mistakes(void **state)
+{
+    char args[BOOTARGS_LEN + 1];
+    int vm1, extra;
+    (void)state;
+    load("vms-explicit");
+    vm1 = node("/chosen/vm@1");
+
+    extra = fdt_add_subnode(fdt, vm1, "again");
+    assert_true(extra >= 0);
+    assert_int_equal(fdt_setprop_string(fdt, extra, "compatible", "multiboot,kernel"), 0);
+    assert_int_equal(fdt_setprop_u64(fdt, extra, "reg", 0x4a800000ULL << 32 | 0x1000), 0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("/chosen/vm@1/kernel@4a000000: a second kernel module"));
+    assert_true(capture_contains("/chosen/vm@1: VM not started"));
+
+    assert_int_equal(fdt_del_node(fdt, node("/chosen/vm@1/again")), 0);
+    memset(args, 'x', sizeof(args) - 1);
+    args[sizeof(args) - 1] = '\0';
+    assert_int_equal(fdt_setprop_string(fdt, node("/chosen/vm@1"), "bootargs", args), 0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("/chosen/vm@1: bootargs longer than 511 bytes"));
+
+    assert_int_equal(fdt_setprop_u64(fdt, node("/chosen/vm@1"), "cpus", 1), 0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("/chosen/vm@1: cpus must be 1 cell, not 8 bytes"));
+}
+
+static void test_xen_dom0less(void **state)
+{
+    (void)state;
+    load("vms-xen");
+    assert_int_equal(parse(64 << 20, 0), 3);
+
+    assert_string_equal(vms[0].name, "domU1");
+    assert_int_equal(vms[0].mem_size, 128 << 20); /* <0 131072> KiB */
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 0, 1 });
+    assert_int_equal(vms[0].kernel.base, 0x4a000000);
+    assert_int_equal(vms[0].kernel.size, 0xffffff);
+    assert_int_equal(vms[0].ramdisk.base, 0x4b000000);
+    assert_int_equal(vms[0].ramdisk.size, 0x80000);
+    assert_string_equal(vms[0].bootargs, "console=ttyAMA0");
+
+    assert_string_equal(vms[1].name, "domU2");
+    assert_int_equal(vms[1].mem_size, 64 << 20); /* <65536> KiB, 1 cell */
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 2 });
+    assert_int_equal(vms[1].kernel.base, 0x4c000000);
+    assert_int_equal(vms[1].kernel.size, 0x400000);
+
+    /* dom0's top-level kernel: after the VM nodes, with its ramdisk and bulkhead.vm-memory. */
+    assert_string_equal(vms[2].name, "vm2");
+    assert_string_equal(vms[2].node, "/chosen/module@60000000");
+    assert_int_equal(vms[2].mem_size, 64 << 20);
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){ 3 });
+    assert_int_equal(vms[2].kernel.size, 0x800000);
+    assert_int_equal(vms[2].ramdisk.base, 0x61000000);
+    assert_int_equal(vms[2].ramdisk.size, 0x200000);
+    assert_string_equal(vms[2].bootargs, "console=hvc0");
+
+    assert_true(capture_contains("/chosen/domU3: memory size 0xfa000 is not"));
+    assert_int_equal(capture_count("error:"), 2);
+
+    /* Without bulkhead.vm-memory the implicit VM leaves its size to layout. */
+    assert_int_equal(parse(0, 0), 3);
+    assert_int_equal(vms[2].mem_size, 0);
+}
+
+static void test_guest_loader(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+    assert_int_equal(parse(0, 0), 2);
+
+    /* Command-line order, which is the reverse of /chosen's. */
+    assert_string_equal(vms[0].name, "vm0");
+    assert_string_equal(vms[0].node, "/chosen/module@0x48000000");
+    assert_int_equal(vms[0].kernel.base, 0x48000000);
+    assert_int_equal(vms[0].kernel.size, 3000000);
+    assert_int_equal(vms[0].ramdisk.base, 0x49000000);
+    assert_int_equal(vms[0].ramdisk.size, 700000);
+    assert_string_equal(vms[0].bootargs, "console=ttyAMA0 vm=one");
+    assert_int_equal(vms[0].mem_size, 0);
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){ 0 });
+
+    assert_string_equal(vms[1].name, "vm1");
+    assert_int_equal(vms[1].kernel.base, 0x4a000000);
+    assert_int_equal(vms[1].ramdisk.size, 0);
+    assert_string_equal(vms[1].bootargs, "vm=two");
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 1 });
+    assert_string_equal(capture_text(), "");
+}
+
+static void test_guest_loader_defaults(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+
+    assert_int_equal(parse(128 << 20, 2), 2);
+    assert_int_equal(vms[0].mem_size, 128 << 20);
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 0, 1 });
+    assert_pcpus(&vms[1], 2, (const uint8_t[]){ 2, 3 });
+
+    /* 3 + 3 > 4: the second VM is refused, the first kept. */
+    assert_int_equal(parse(0, 3), 1);
+    assert_pcpus(&vms[0], 3, (const uint8_t[]){ 0, 1, 2 });
+    assert_true(capture_contains("/chosen/module@0x4a000000: needs 3 CPUs but only 1 are free"));
+}
+
+static void test_lone_guest_gets_every_cpu(void **state)
+{
+    (void)state;
+    load("qemu-virt-v2");
+    assert_int_equal(parse(0, 0), 1);
+    assert_string_equal(vms[0].name, "vm0");
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 0, 1 });
+    assert_int_equal(vms[0].ramdisk.base, 0x4a000000); /* before its kernel in /chosen */
+    assert_string_equal(vms[0].bootargs, "console=ttyAMA0");
+
+    assert_int_equal(parse(0, 1), 1); /* unless bulkhead.vm-cpus says otherwise */
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){ 0 });
+}
+
+static void test_guest_loader_mistakes(void **state)
+{
+    (void)state;
+    load("vms-loader");
+    assert_int_equal(parse(0, 0), 2);
+
+    assert_string_equal(vms[0].bootargs, "A");
+    assert_int_equal(vms[0].ramdisk.base, 0x49000000);
+    assert_int_equal(vms[0].ramdisk.size, 0x2000);
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){ 0 });
+    /* B is refused; C still starts, named after its index. */
+    assert_string_equal(vms[1].name, "vm1");
+    assert_string_equal(vms[1].bootargs, "C");
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 1 });
+
+    assert_true(capture_contains("/chosen/module@0x47000000: ramdisk module has no kernel module"));
+    assert_true(capture_contains("/chosen/module@0x49800000: a second ramdisk for one kernel"));
+    assert_true(capture_contains("/chosen/module@0x4a000000: kernel module without reg, or of "
+                                 "size 0"));
+    assert_int_equal(capture_count("error:"), 4);
+}
+
+static void test_too_many_vms(void **state)
+{
+    char args[4];
+    (void)state;
+    load("vms-many");
+    assert_int_equal(parse(0, 0), MAX_VMS);
+    for (unsigned i = 0; i < MAX_VMS; i++) {
+        snprintf(args, sizeof(args), "k%u", i);
+        assert_string_equal(vms[i].bootargs, args);
+        assert_pcpus(&vms[i], 1, (const uint8_t[]){ (uint8_t)i });
+    }
+    assert_true(capture_contains("/chosen/module@0x50000000: more than 8 VMs: not started"));
+    assert_int_equal(capture_count("error:"), 1);
+}
+
+static void test_no_vms(void **state)
+{
+    (void)state;
+    load("raspi4b");
+    assert_int_equal(parse(0, 0), 0);
+    assert_string_equal(capture_text(), "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_explicit_nodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_memory_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_pcpus_mistakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_module_mistakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xen_dom0less, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_loader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_loader_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lone_guest_gets_every_cpu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_loader_mistakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_many_vms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_vms, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
