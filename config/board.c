@@ -80,7 +80,8 @@ bool config_node_enabled(const void *fdt, int node)
     if (!status) {
         return true;
     }
-    return (len == 5 && memcmp(status, "okay", 5) == 0) || (len == 3 && memcmp(status, "ok", 3) == 0);
+    return (len == 5 && memcmp(status, "okay", 5) == 0)
+           || (len == 3 && memcmp(status, "ok", 3) == 0);
 }
 
 /* A number of 0, 1 or 2 big-endian cells. */
@@ -142,8 +143,8 @@ int config_read_pairs(const void *fdt, int node, const char *prop, int addr_cell
     }
     int entry = (addr_cells + size_cells) * 4;
     if (entry == 0 || len == 0 || len % entry != 0) {
-        config_node_err(fdt, node, "%s is %d bytes, not a multiple of %d (%d address + %d size cells)",
-                        prop, len, entry, addr_cells, size_cells);
+        config_node_err(fdt, node, "%s is %d bytes, not a multiple of %d (%d address + %d size "
+                        "cells)", prop, len, entry, addr_cells, size_cells);
         return -1;
     }
     unsigned n = (unsigned)(len / entry);
@@ -499,7 +500,8 @@ static int parse_reserved_memory(const void *fdt, struct board *board)
             return -1;
         }
         for (int i = 0; i < n; i++) {
-            if (i >= MAX_RESERVED || add_reserved(board, regs[i].base, regs[i].size, "reserved-memory") < 0) {
+            if (i >= MAX_RESERVED
+                || add_reserved(board, regs[i].base, regs[i].size, "reserved-memory") < 0) {
                 config_node_err(fdt, node, "too many reserved ranges");
                 return -1;
             }

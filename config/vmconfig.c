@@ -41,7 +41,8 @@ static bool is_vm_node(const void *fdt, int node)
            || config_is_compatible(fdt, node, "xen,domain");
 }
 
-static bool add_source(const void *fdt, struct vm_source *src, unsigned *nr, int node, bool implicit)
+static bool add_source(const void *fdt, struct vm_source *src, unsigned *nr, int node,
+                       bool implicit)
 {
     if (*nr == MAX_SOURCES) {
         config_node_err(fdt, node, "more than %d VMs: not started", MAX_VMS);

@@ -80,7 +80,7 @@ struct vm_config {
     struct vm_module kernel;
     struct vm_module ramdisk;
     char bootargs[BOOTARGS_LEN];
-    uint64_t mem_size;         /* bytes, multiple of 2 MiB; 0: not given, see layout_default_memory() */
+    uint64_t mem_size;         /* bytes, multiple of 2 MiB; 0: none given, layout_default_memory() */
     unsigned nr_vcpus;
     uint8_t pcpu[MAX_VCPUS];   /* physical CPU index (into board.cpus) each vCPU is pinned to */
 };

@@ -93,7 +93,8 @@ static void test_bad_values_name_the_token(void **state)
 static void test_all_mistakes_reported_and_good_ones_kept(void **state)
 {
     (void)state;
-    assert_int_equal(parse("bulkhead.vm-memory=3M quiet bulkhead.vm-cpus=2 bulkhead.vm-cpus=99"), -1);
+    assert_int_equal(parse("bulkhead.vm-memory=3M quiet bulkhead.vm-cpus=2 bulkhead.vm-cpus=99"),
+                     -1);
     assert_int_equal(capture_count("error:"), 2);
     assert_true(capture_contains("\"bulkhead.vm-memory=3M\": VM memory must be a multiple of 2M"));
     assert_true(capture_contains("\"bulkhead.vm-cpus=99\": not a vCPU count from 1 to 8"));
