@@ -29,7 +29,7 @@ HV_ASFLAGS := -Iinclude -D__ASSEMBLY__ -MMD -MP
 HV_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z norelro -z noexecstack \
               --no-warn-rwx-segments -T el2/bulkhead.ld
 
-HV_DIRS := el2 stage2 config vdev drivers lib platform/$(PLATFORM)
+HV_DIRS := el2 stage2 vgic vtimer config vdev drivers lib platform/$(PLATFORM)
 HV_SRC := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S))
 HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 

@@ -2,6 +2,7 @@
 #include "arch/sysreg.h"
 #include "bulkhead/console.h"
 #include "bulkhead/firmware.h"
+#include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/mm.h"
@@ -158,6 +159,8 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     map_board_devices();
     s2_global_init();
     s2_cpu_init();
+    gic_init(&board.gic);
+    gic_cpu_init(0);
     print_banner(dtb);
 
     create_vms(fdt);

@@ -5,6 +5,7 @@
  */
 #include "arch/sysreg.h"
 #include "bulkhead/firmware.h"
+#include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
@@ -86,6 +87,7 @@ void secondary_main(unsigned index)
     mmu_enable_secondary();
     cpu_init(index);
     s2_cpu_init();
+    gic_cpu_init(index);
     __atomic_store_n(&pcpus[index].online, true, __ATOMIC_RELEASE);
     pcpu_schedule();
 }
@@ -100,6 +102,9 @@ static void schedule_loop(void *unused)
         if (v && __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
             v->vm->state == VM_RUNNING) {
             vcpu_load(v);
+            if (board.gic.version != GIC_NONE) {
+                vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
+            }
             guest_enter(v);
         }
         wfe();

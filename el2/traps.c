@@ -5,6 +5,7 @@
  */
 #include "arch/sysreg.h"
 #include "bulkhead/esr.h"
+#include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/vm.h"
@@ -34,12 +35,45 @@ static bool stop_vm(struct vcpu *vcpu, const char *reason, uint64_t esr)
     return false;
 }
 
+void handle_physical_irqs(struct vcpu *current)
+{
+    /* Bounded: an interrupt storm must not keep a vCPU out forever. */
+    for (unsigned n = 0; n < 16; n++) {
+        unsigned intid = gic_ack();
+        if (intid >= 1020) {
+            return;
+        }
+        gic_eoi(intid);
+        if (intid == vtimer_virq() && current) {
+            /* Hardware-linked: the guest's EOI of the virtual one deactivates this one. */
+            vgic_inject_edge(&current->vm->vgic, current->index, intid);
+            continue;
+        }
+        gic_deactivate(intid);
+        if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && current) {
+            vtimer_ptimer_sync(current);
+        }
+        /* SGI_KICK and the maintenance interrupt only needed to bring us here. */
+    }
+}
+
+/* WFI: the physical CPU sleeps until its vCPU has an interrupt to take. */
+static void vcpu_block(struct vcpu *vcpu)
+{
+    struct vgic_dist *vgic = &vcpu->vm->vgic;
+
+    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(vgic, vcpu->index)) {
+        wfi();
+        handle_physical_irqs(vcpu);
+    }
+}
+
 static bool handle_wfx(struct vcpu *vcpu, uint64_t esr)
 {
-    (void)esr;
-    /* Nothing can become pending while no interrupt is virtualized: a WFI that returns at once
-     * is allowed by the architecture (a spurious wake-up). */
     skip_instruction(vcpu);
+    if (!(ESR_ISS(esr) & 1) && board.gic.version != GIC_NONE) {
+        vcpu_block(vcpu);
+    }
     return true;
 }
 
@@ -68,11 +102,30 @@ static bool is_dc_set_way(uint32_t encoding)
            encoding == SYSREG_ENC(1, 0, 7, 14, 2);
 }
 
+#define ENC_ICC_SGI1R SYSREG_ENC(3, 0, 12, 11, 5)
+#define ENC_ICC_ASGI1R SYSREG_ENC(3, 1, 12, 11, 6)
+#define ENC_ICC_SGI0R SYSREG_ENC(3, 2, 12, 11, 7)
+
 static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 {
     struct sysreg_access sr;
+    uint64_t val;
 
     esr_decode_sysreg(esr, &sr);
+    val = reg_read(vcpu, sr.reg);
+    if (vtimer_handle_sysreg(vcpu, sr.encoding, sr.read, &val)) {
+        if (sr.read) {
+            reg_write(vcpu, sr.reg, val);
+        }
+        skip_instruction(vcpu);
+        return true;
+    }
+    if (!sr.read && (sr.encoding == ENC_ICC_SGI1R || sr.encoding == ENC_ICC_ASGI1R ||
+                     sr.encoding == ENC_ICC_SGI0R)) {
+        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, val);
+        skip_instruction(vcpu);
+        return true;
+    }
     if (is_dc_set_way(sr.encoding)) {
         /* Set/way maintenance is meaningless for a guest that does not own the caches: a guest
          * uses it to flush before turning its MMU off, and our RAM stays coherent for it. */
@@ -116,7 +169,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
 
     uint64_t val = reg_read(vcpu, d.access.reg);
     spin_lock(&vm->lock);
-    enum mmio_result res = mmio_bus_access(&vm->bus, &d.access, &val);
+    enum mmio_result res = mmio_bus_access(&vm->bus, vcpu->index, &d.access, &val);
     spin_unlock(&vm->lock);
     switch (res) {
     case MMIO_OK:
@@ -181,15 +234,20 @@ static bool handle_sync(struct vcpu *vcpu)
 
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
 {
+    struct vgic_dist *vgic = &vcpu->vm->vgic;
+    bool has_gic = board.gic.version != GIC_NONE;
     bool resume;
 
+    if (has_gic) {
+        vgic_sync(vgic, vcpu->index, &gic_lr_ops);
+    }
     switch (kind) {
     case EXIT_SYNC:
         resume = handle_sync(vcpu);
         break;
     case EXIT_IRQ:
     case EXIT_FIQ:
-        /* No physical interrupt is enabled yet; one arriving is spurious. */
+        handle_physical_irqs(vcpu);
         resume = true;
         break;
     case EXIT_SERROR:
@@ -202,6 +260,9 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
     }
     if (!resume || !vcpu_should_run(vcpu)) {
         pcpu_schedule();
+    }
+    if (has_gic) {
+        vgic_flush(vgic, vcpu->index, &gic_lr_ops);
     }
     return vcpu;
 }

@@ -1,6 +1,7 @@
 /* VM life cycle: creation from a validated description, start, reset, power-off and stop. */
 #include "arch/sysreg.h"
 #include "bulkhead/console.h"
+#include "bulkhead/gic.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
@@ -9,6 +10,7 @@
 #include "bulkhead/vdev.h"
 
 #define GUEST_DTB_BUF KiB(64)
+#define VM_NR_IRQS 128 /* SGIs, PPIs and SPIs 32..127 */
 
 static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
 
@@ -78,15 +80,39 @@ static void vm_load(struct vm *vm)
     copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
     vm->line_len = 0;
     vpl011_init(&vm->uart, vm_console_putc, vm);
+    vgic_reset(&vm->vgic);
 
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         vm->vcpus[i].state = VCPU_OFF;
+        vm->vcpus[i].ptimer = (struct ptimer){ 0 };
+        vgic_link_hw(&vm->vgic, i, vtimer_virq(), vtimer_virq());
     }
     vm->vcpus[0].entry = l->kernel_ipa;
     vm->vcpus[0].context_id = l->dtb_ipa;
     vm->state = VM_RUNNING;
     __atomic_store_n(&vm->vcpus[0].state, VCPU_ON_PENDING, __ATOMIC_RELEASE);
     __asm__ volatile("dsb ish\n sev" ::: "memory");
+}
+
+/* Asks the physical CPU running vCPU idx to look at it again (new interrupt, stop, reset). */
+static void vm_kick(void *ctx, unsigned idx)
+{
+    struct vm *vm = ctx;
+    const struct vcpu *v = &vm->vcpus[idx];
+
+    if (v->pcpu != this_pcpu()->index) {
+        gic_send_sgi(v->pcpu, SGI_KICK);
+    }
+}
+
+static void vm_init_vgic(struct vm *vm)
+{
+    vgic_dist_init(&vm->vgic, board.gic.version, VM_NR_IRQS, vm->cfg.nr_vcpus);
+    vm->vgic.kick = vm_kick;
+    vm->vgic.kick_ctx = vm;
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, gic_nr_lrs());
+    }
 }
 
 static int vm_create_devices(struct vm *vm)
@@ -97,7 +123,15 @@ static int vm_create_devices(struct vm *vm)
         .size = VPL011_SIZE,
         .spi = board.uart.spi,
     };
+    struct vdev_desc gic = {
+        .compatible = board.gic.version == GIC_V3 ? "arm,gic-v3" : "arm,cortex-a15-gic",
+        .base = board.gic.dist.base,
+        .size = board.gic.dist.size,
+    };
 
+    if (board.gic.version != GIC_NONE && vdev_create(vm, &gic) != 0) {
+        return -1;
+    }
     return vdev_create(vm, &uart);
 }
 
@@ -124,13 +158,16 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
         pr_err("%s: out of page-table memory for stage 2\n", cfg->node);
         return -1;
     }
+    for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        *v = (struct vcpu){ .vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF };
+    }
+    vm_init_vgic(vm);
     if (vm_create_devices(vm) != 0) {
         return -1;
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-        *v = (struct vcpu){ .vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF };
-        pcpus[v->pcpu].vcpu = v;
+        pcpus[cfg->pcpu[i]].vcpu = &vm->vcpus[i];
     }
     printk("bulkhead: %s: %u vCPU, %llu MiB RAM at 0x%llx (IPA 0x%llx), kernel at IPA 0x%llx, "
            "from %s\n",
@@ -198,6 +235,7 @@ static void vm_halt_vcpus(struct vm *vm, enum vm_state state)
     vm->state = state;
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
+        vm_kick(vm, i);
     }
     console_flush_line(vm);
 }
@@ -241,6 +279,16 @@ void vm_reset(struct vm *vm)
     printk("bulkhead: %s: reset\n", vm->cfg.name);
     vm_load(vm);
     spin_unlock(&vm->lock);
+}
+
+unsigned vtimer_virq(void)
+{
+    return board.timer.irq_virt + VGIC_NR_SGIS;
+}
+
+unsigned ptimer_virq(void)
+{
+    return board.timer.irq_phys + VGIC_NR_SGIS;
 }
 
 bool vcpu_should_run(const struct vcpu *vcpu)
@@ -298,7 +346,12 @@ void vcpu_load(struct vcpu *vcpu)
     write_hcr_el2(HCR_GUEST);
     write_cptr_el2(CPTR_EL2_GUEST);
     write_cntvoff_el2(0);
-    write_cnthctl_el2(CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+    /* The physical counter is the guest's; its physical timer is emulated (vtimer/). */
+    write_cnthctl_el2(CNTHCTL_EL1PCTEN);
+    write_cnthp_ctl_el2(0);
+    gic_vcpu_reset();
+    /* A virtual timer interrupt left active by the vCPU's previous life would never fire again. */
+    gic_clear_active(vtimer_virq());
     isb();
     /* A new VMID's or a reset VM's stale translations must not survive. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");

@@ -5,7 +5,8 @@ int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region)
 {
     unsigned pos = 0;
 
-    if (bus->count == MAX_MMIO_REGIONS || !region->size || region->base + region->size < region->base) {
+    if (bus->count == MAX_MMIO_REGIONS || !region->size ||
+        region->base + region->size < region->base) {
         return -1;
     }
     for (unsigned i = 0; i < bus->count; i++) {
@@ -43,8 +44,8 @@ const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa)
     return NULL;
 }
 
-enum mmio_result mmio_bus_access(const struct mmio_bus *bus, const struct mmio_access *a,
-                                 uint64_t *val)
+enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
+                                 const struct mmio_access *a, uint64_t *val)
 {
     const struct mmio_region *r = mmio_bus_find(bus, a->ipa);
 
@@ -56,8 +57,8 @@ enum mmio_result mmio_bus_access(const struct mmio_bus *bus, const struct mmio_a
         return MMIO_ABORT;
     }
     if (a->write) {
-        return r->ops->write ? r->ops->write(r->dev, offset, a->size, *val) : MMIO_OK;
+        return r->ops->write ? r->ops->write(r->dev, vcpu, offset, a->size, *val) : MMIO_OK;
     }
     *val = 0;
-    return r->ops->read ? r->ops->read(r->dev, offset, a->size, val) : MMIO_OK;
+    return r->ops->read ? r->ops->read(r->dev, vcpu, offset, a->size, val) : MMIO_OK;
 }

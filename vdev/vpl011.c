@@ -66,11 +66,13 @@ static uint32_t pop_rx(struct vpl011 *u)
     return c;
 }
 
-static enum mmio_result vpl011_read(void *dev, uint64_t offset, unsigned size, uint64_t *val)
+static enum mmio_result vpl011_read(void *dev, unsigned vcpu, uint64_t offset, unsigned size,
+                                    uint64_t *val)
 {
     struct vpl011 *u = dev;
     uint64_t reg = offset & ~3ULL;
 
+    (void)vcpu;
     (void)size;
     switch (reg) {
     case UARTDR: *val = pop_rx(u); break;
@@ -99,11 +101,13 @@ static enum mmio_result vpl011_read(void *dev, uint64_t offset, unsigned size, u
     return MMIO_OK;
 }
 
-static enum mmio_result vpl011_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
+static enum mmio_result vpl011_write(void *dev, unsigned vcpu, uint64_t offset, unsigned size,
+                                     uint64_t val)
 {
     struct vpl011 *u = dev;
     uint32_t v = (uint32_t)val;
 
+    (void)vcpu;
     (void)size;
     switch (offset) {
     case UARTDR:

@@ -75,6 +75,8 @@ SYSREG_RW(cntv_ctl_el0)
 SYSREG_RW(cntv_cval_el0)
 SYSREG_RW(cntp_ctl_el0)
 SYSREG_RW(mdscr_el1)
+SYSREG_RW(cnthp_ctl_el2)
+SYSREG_RW(cnthp_cval_el2)
 
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }

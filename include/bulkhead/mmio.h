@@ -16,9 +16,12 @@ enum mmio_result {
     MMIO_ABORT,    /* the device refuses this access: the guest gets an external abort */
 };
 
+/* vcpu: index of the accessing vCPU in its VM (the GIC banks registers per CPU). */
 struct mmio_ops {
-    enum mmio_result (*read)(void *dev, uint64_t offset, unsigned size, uint64_t *val);
-    enum mmio_result (*write)(void *dev, uint64_t offset, unsigned size, uint64_t val);
+    enum mmio_result (*read)(void *dev, unsigned vcpu, uint64_t offset, unsigned size,
+                             uint64_t *val);
+    enum mmio_result (*write)(void *dev, unsigned vcpu, uint64_t offset, unsigned size,
+                              uint64_t val);
 };
 
 struct mmio_region {
@@ -42,7 +45,7 @@ const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa);
 
 /* Routes one access. For a write *val is the value stored; for a read it receives the value
  * (not yet sign-extended: see mmio_load_value()). */
-enum mmio_result mmio_bus_access(const struct mmio_bus *bus, const struct mmio_access *a,
-                                 uint64_t *val);
+enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
+                                 const struct mmio_access *a, uint64_t *val);
 
 #endif

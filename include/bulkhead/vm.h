@@ -14,7 +14,9 @@
 #include "mmio.h"
 #include "pt.h"
 #include "spinlock.h"
+#include "vgic.h"
 #include "vpl011.h"
+#include "vtimer.h"
 
 struct guest_regs {
     uint64_t x[31];
@@ -37,6 +39,8 @@ struct vcpu {
     unsigned pcpu;
     volatile enum vcpu_state state;
     uint64_t entry, context_id; /* for the next start */
+    struct vgic_cpu vgic;
+    struct ptimer ptimer;
 };
 
 enum vm_state {
@@ -57,7 +61,9 @@ struct vm {
     struct pt s2;
     uint64_t vttbr;
     struct mmio_bus bus;
+    struct vgic_dist vgic;
     struct vpl011 uart;
+    unsigned uart_intid;
     char line[CONSOLE_LINE];
     unsigned line_len;
     const void *dtb;        /* pristine guest DTB, copied into RAM at each (re)start */
@@ -107,6 +113,12 @@ void machine_power_off(void) NORETURN;
 
 /* el2/traps.c */
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind);
+/* Takes the physical interrupts pending on this CPU; current is the vCPU it runs, or NULL. */
+void handle_physical_irqs(struct vcpu *current);
+
+/* The guest's PPIs: as the board's DT gives them, so a guest sees the numbers it expects. */
+unsigned vtimer_virq(void);
+unsigned ptimer_virq(void);
 
 /* el2/psci.c: SMCCC calls from a guest (HVC or trapped SMC). Returns false if the vCPU must
  * not be resumed (it was turned off or its VM stopped). */

@@ -1,0 +1,31 @@
+/*
+ * The physical GIC (v2 or v3) as the hypervisor drives it, and the virtual CPU interface of the
+ * calling CPU (GICH_* or ICH_*_EL2). The hypervisor never takes IRQs through its vector: it
+ * polls the CPU interface after a guest exits on an IRQ and after WFI wakes it.
+ */
+#ifndef BULKHEAD_GIC_H
+#define BULKHEAD_GIC_H
+
+#include "vgic.h"
+
+#define SGI_KICK 0 /* "look at your vCPU again" between physical CPUs */
+#define GIC_SPURIOUS 1023
+
+/* Boot CPU: distributor. Every CPU: its redistributor / banked registers and CPU interface. */
+void gic_init(const struct board_gic *gic);
+void gic_cpu_init(unsigned cpu);
+
+/* Acknowledge (returns the INTID, >= 1020 when nothing is pending), priority drop, deactivate. */
+unsigned gic_ack(void);
+void gic_eoi(unsigned intid);
+void gic_deactivate(unsigned intid);
+/* Clears an interrupt's active state (private to this CPU for INTIDs below 32). */
+void gic_clear_active(unsigned intid);
+void gic_send_sgi(unsigned pcpu, unsigned sgi);
+
+/* The virtual CPU interface of this CPU. */
+unsigned gic_nr_lrs(void);
+void gic_vcpu_reset(void);
+extern const struct vgic_hw_ops gic_lr_ops;
+
+#endif

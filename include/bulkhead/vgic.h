@@ -1,0 +1,149 @@
+/*
+ * The virtual GIC model, shared by the GICv2 and GICv3 front ends. Pure C, host-tested: the
+ * hardware side (list registers, the physical GIC) is reached only through struct vgic_hw_ops.
+ *
+ * Model (after KVM's): every interrupt of a VM has one struct virq: the SGIs and PPIs of each
+ * vCPU, the SPIs of the VM. Before a vCPU enters, vgic_flush() puts its highest-priority
+ * deliverable interrupts in the list registers; after it exits, vgic_sync() folds the list
+ * registers' state back. More candidates than list registers: the underflow maintenance
+ * interrupt brings the vCPU out to refill them. Level-triggered emulated interrupts ask for an
+ * EOI maintenance interrupt, so a line still high after the guest's EOI is delivered again.
+ * Hardware-linked interrupts (the virtual timer, passed-through SPIs) carry the physical INTID,
+ * so the guest's deactivation deactivates the physical interrupt without an exit.
+ *
+ * Locking: vgic_dist.lock protects every virq of the VM and each vCPU's LR shadow. The caller of
+ * vgic_flush()/vgic_sync() runs on the vCPU's own physical CPU.
+ */
+#ifndef BULKHEAD_VGIC_H
+#define BULKHEAD_VGIC_H
+
+#include "config.h"
+#include "spinlock.h"
+
+#define VGIC_NR_SGIS 16
+#define VGIC_NR_PRIVATE 32
+#define VGIC_MAX_IRQS 256 /* SPIs 32..255 */
+#define VGIC_MAX_LRS 16
+#define VGIC_PRIO_BITS 5  /* the virtual CPU interface implements 32 levels */
+#define VGIC_SPURIOUS 1023
+
+struct virq {
+    uint16_t intid;
+    uint16_t pintid;       /* physical INTID when hw */
+    uint8_t priority;
+    uint8_t targets;       /* GICv2 ITARGETSR: vCPU mask */
+    uint8_t sgi_sources;   /* GICv2 SGIs: which vCPUs have it pending */
+    uint8_t active_source; /* GICv2 SGIs: the source of the active one */
+    uint64_t irouter;      /* GICv3 IROUTER */
+    bool enabled;
+    bool group1;
+    bool level;            /* level-sensitive (else edge) */
+    bool line;             /* input line, for level-sensitive */
+    bool pending_latch;    /* edge seen, or set by the guest through ISPENDR */
+    bool active;
+    bool hw;
+    int8_t lr;             /* list register holding it, -1 if none */
+};
+
+struct lr_state {
+    uint32_t intid;
+    uint32_t pintid;
+    uint8_t priority; /* 8-bit GIC priority */
+    uint8_t source;   /* GICv2 SGI source vCPU */
+    bool pending, active, group1, hw, eoi_maint;
+};
+
+/* Hardware access for one physical CPU's virtual interface; host tests pass a fake. */
+struct vgic_hw_ops {
+    void (*write_lr)(unsigned n, const struct lr_state *lr);
+    void (*read_lr)(unsigned n, struct lr_state *lr);
+    void (*set_underflow)(bool on); /* maintenance interrupt when LRs drain */
+};
+
+struct vgic_cpu {
+    struct virq private_irqs[VGIC_NR_PRIVATE];
+    uint16_t lr_intid[VGIC_MAX_LRS]; /* what each LR holds; VGIC_SPURIOUS when free */
+    uint8_t lr_source[VGIC_MAX_LRS];
+    unsigned nr_lrs;
+    unsigned index;                  /* vCPU index in the VM */
+    uint64_t mpidr;                  /* the guest's MPIDR: Aff0 = index */
+    bool redist_waker_asleep;        /* GICv3 GICR_WAKER.ProcessorSleep */
+};
+
+struct vgic_dist {
+    spinlock_t lock;
+    enum gic_version version;
+    unsigned nr_irqs;    /* 32 + SPIs */
+    unsigned nr_vcpus;
+    bool enable_grp0, enable_grp1;
+    bool are;            /* GICv3 affinity routing (always on for our v3 guests) */
+    struct virq spis[VGIC_MAX_IRQS - VGIC_NR_PRIVATE];
+    struct vgic_cpu *cpus[MAX_VCPUS];
+    /* Called (dist lock held) when vCPU `cpu` has something new to take: kick it. */
+    void (*kick)(void *ctx, unsigned cpu);
+    void *kick_ctx;
+};
+
+void vgic_dist_init(struct vgic_dist *d, enum gic_version version, unsigned nr_irqs,
+                    unsigned nr_vcpus);
+void vgic_cpu_init(struct vgic_dist *d, struct vgic_cpu *c, unsigned index, unsigned nr_lrs);
+/* Every interrupt back to its reset state (a VM reset); hardware links must be made again. */
+void vgic_reset(struct vgic_dist *d);
+
+/* The virq for intid as seen by vCPU cpu (private IRQs are per vCPU), or NULL if out of range. */
+struct virq *vgic_get_irq(struct vgic_dist *d, unsigned cpu, unsigned intid);
+
+/* The vCPU an SPI is routed to (GICv2: lowest set ITARGETSR bit; GICv3: IROUTER Aff0, or
+ * vCPU 0 for 1-of-N). Returns -1 if it targets no vCPU. */
+int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq);
+
+/* Input side (lock taken inside). Level for level-sensitive lines; an edge pends once. */
+void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level);
+void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
+/* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
+void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
+void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
+/* Links a private interrupt to a physical one (hardware deactivation). */
+void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid);
+
+/* True if vCPU cpu has an enabled, pending interrupt it could take (WFI wake-up condition). */
+bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);
+
+/* Entry and exit of vCPU cpu on its physical CPU (lock taken inside). */
+void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+
+/* Pending as the architecture defines it for a virq. */
+static inline bool virq_pending(const struct virq *irq)
+{
+    return irq->pending_latch || (irq->level && irq->line) || irq->sgi_sources;
+}
+
+/* List-register encodings (vgic/lr.c). */
+uint32_t vgic_v2_lr_encode(const struct lr_state *lr);
+void vgic_v2_lr_decode(uint32_t val, struct lr_state *lr);
+uint64_t vgic_v3_lr_encode(const struct lr_state *lr);
+void vgic_v3_lr_decode(uint64_t val, struct lr_state *lr);
+
+/* Distributor and redistributor register emulation (vgic/vgic_mmio_v2.c, vgic_mmio_v3.c).
+ * offset is from the frame base; size 1, 2, 4 or 8. Return true if the access is valid (a
+ * reserved register reads as zero and ignores writes, which is also "valid"). */
+bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
+                       uint64_t *val);
+bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
+                        uint64_t val);
+bool vgic_v3_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
+                       uint64_t *val);
+bool vgic_v3_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
+                        uint64_t val);
+/* One redistributor (RD + SGI frames, 0x20000 bytes) of vCPU target. */
+bool vgic_v3_redist_read(struct vgic_dist *d, unsigned target, uint64_t offset, unsigned size,
+                         uint64_t *val);
+bool vgic_v3_redist_write(struct vgic_dist *d, unsigned target, uint64_t offset, unsigned size,
+                          uint64_t val);
+/* ICC_SGI1R_EL1 write from vCPU cpu. */
+void vgic_v3_sgi1r_write(struct vgic_dist *d, unsigned cpu, uint64_t val);
+
+#define GICV3_REDIST_SIZE 0x20000
+
+#endif

@@ -1,0 +1,343 @@
+/* The virtual GIC's interrupt state and list-register policy. Pure: see include/bulkhead/vgic.h. */
+#include "bulkhead/vgic.h"
+
+#include "bulkhead/string.h"
+
+#define IROUTER_IRM BIT(31)
+#define IROUTER_AFF_MASK 0xff00ffffffULL
+
+static void virq_reset(struct virq *irq, unsigned intid)
+{
+    *irq = (struct virq){ .intid = (uint16_t)intid, .lr = -1 };
+}
+
+static void spis_reset(struct vgic_dist *d)
+{
+    d->enable_grp0 = false;
+    d->enable_grp1 = false;
+    for (unsigned i = VGIC_NR_PRIVATE; i < d->nr_irqs; i++) {
+        virq_reset(&d->spis[i - VGIC_NR_PRIVATE], i);
+    }
+}
+
+static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
+{
+    c->redist_waker_asleep = true;
+    for (unsigned i = 0; i < VGIC_NR_PRIVATE; i++) {
+        struct virq *irq = &c->private_irqs[i];
+        virq_reset(irq, i);
+        /* SGIs are edge-triggered and (GICv2) always enabled; PPIs here are level. */
+        irq->enabled = i < VGIC_NR_SGIS && d->version == GIC_V2;
+        irq->level = i >= VGIC_NR_SGIS;
+        irq->targets = (uint8_t)(1u << c->index);
+    }
+    for (unsigned i = 0; i < VGIC_MAX_LRS; i++) {
+        c->lr_intid[i] = VGIC_SPURIOUS;
+    }
+}
+
+void vgic_dist_init(struct vgic_dist *d, enum gic_version version, unsigned nr_irqs,
+                    unsigned nr_vcpus)
+{
+    memset(d, 0, sizeof(*d));
+    d->version = version;
+    d->nr_irqs = MIN(ALIGN_UP(MAX(nr_irqs, 64u), 32), (unsigned)VGIC_MAX_IRQS);
+    d->nr_vcpus = nr_vcpus;
+    d->are = version == GIC_V3;
+    spis_reset(d);
+}
+
+void vgic_cpu_init(struct vgic_dist *d, struct vgic_cpu *c, unsigned index, unsigned nr_lrs)
+{
+    memset(c, 0, sizeof(*c));
+    c->index = index;
+    c->mpidr = index;
+    c->nr_lrs = MIN(nr_lrs, (unsigned)VGIC_MAX_LRS);
+    cpu_reset(d, c);
+    d->cpus[index] = c;
+}
+
+void vgic_reset(struct vgic_dist *d)
+{
+    spin_lock(&d->lock);
+    spis_reset(d);
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        if (d->cpus[i]) {
+            cpu_reset(d, d->cpus[i]);
+        }
+    }
+    spin_unlock(&d->lock);
+}
+
+struct virq *vgic_get_irq(struct vgic_dist *d, unsigned cpu, unsigned intid)
+{
+    if (intid < VGIC_NR_PRIVATE) {
+        return cpu < d->nr_vcpus && d->cpus[cpu] ? &d->cpus[cpu]->private_irqs[intid] : NULL;
+    }
+    return intid < d->nr_irqs ? &d->spis[intid - VGIC_NR_PRIVATE] : NULL;
+}
+
+int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq)
+{
+    if (d->version == GIC_V3) {
+        if (irq->irouter & IROUTER_IRM) {
+            return 0;
+        }
+        uint64_t aff = irq->irouter & IROUTER_AFF_MASK;
+        return aff < d->nr_vcpus ? (int)aff : -1;
+    }
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        if (irq->targets & (1u << i)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* The vCPU that takes irq; private IRQs belong to the vCPU they were looked up for. */
+static int irq_owner(const struct vgic_dist *d, unsigned cpu, const struct virq *irq)
+{
+    return irq->intid < VGIC_NR_PRIVATE ? (int)cpu : vgic_spi_target(d, irq);
+}
+
+static bool group_enabled(const struct vgic_dist *d, const struct virq *irq)
+{
+    return irq->group1 ? d->enable_grp1 : d->enable_grp0;
+}
+
+static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
+{
+    return irq->enabled && virq_pending(irq) && !irq->active && group_enabled(d, irq);
+}
+
+static void kick(struct vgic_dist *d, int cpu)
+{
+    if (cpu >= 0 && d->kick) {
+        d->kick(d->kick_ctx, (unsigned)cpu);
+    }
+}
+
+void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level)
+{
+    spin_lock(&d->lock);
+    struct virq *irq = vgic_get_irq(d, cpu, intid);
+    int owner = -1;
+    if (irq) {
+        if (!irq->level && level && !irq->line) {
+            irq->pending_latch = true;
+        }
+        irq->line = level;
+        if (deliverable(d, irq)) {
+            owner = irq_owner(d, cpu, irq);
+        }
+    }
+    if (owner >= 0) {
+        kick(d, owner);
+    }
+    spin_unlock(&d->lock);
+}
+
+void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
+{
+    spin_lock(&d->lock);
+    struct virq *irq = vgic_get_irq(d, cpu, intid);
+    if (irq) {
+        irq->pending_latch = true;
+        if (deliverable(d, irq)) {
+            kick(d, irq_owner(d, cpu, irq));
+        }
+    }
+    spin_unlock(&d->lock);
+}
+
+void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
+{
+    spin_lock(&d->lock);
+    vgic_send_sgi_locked(d, source, target, sgi);
+    spin_unlock(&d->lock);
+}
+
+void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
+{
+    struct virq *irq = vgic_get_irq(d, target, sgi & 0xf);
+    if (irq) {
+        if (d->version == GIC_V2) {
+            irq->sgi_sources |= (uint8_t)(1u << source);
+        } else {
+            irq->pending_latch = true;
+        }
+        if (deliverable(d, irq)) {
+            kick(d, (int)target);
+        }
+    }
+}
+
+void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid)
+{
+    spin_lock(&d->lock);
+    struct virq *irq = vgic_get_irq(d, cpu, intid);
+    if (irq) {
+        irq->hw = true;
+        irq->pintid = (uint16_t)pintid;
+    }
+    spin_unlock(&d->lock);
+}
+
+/* Visits every virq vCPU cpu could take: its private ones and the SPIs routed to it. */
+#define for_each_irq_of(d, cpu, irq, body)                                                    \
+    do {                                                                                      \
+        for (unsigned i_ = 0; i_ < (d)->nr_irqs; i_++) {                                      \
+            struct virq *irq = vgic_get_irq((d), (cpu), i_);                                  \
+            if (i_ >= VGIC_NR_PRIVATE && vgic_spi_target((d), irq) != (int)(cpu)) {           \
+                continue;                                                                     \
+            }                                                                                 \
+            body                                                                              \
+        }                                                                                     \
+    } while (0)
+
+bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
+{
+    bool found = false;
+
+    spin_lock(&d->lock);
+    for_each_irq_of(d, cpu, irq, {
+        if (deliverable(d, irq)) {
+            found = true;
+            break;
+        }
+    });
+    spin_unlock(&d->lock);
+    return found;
+}
+
+static bool wants_lr(const struct vgic_dist *d, const struct virq *irq)
+{
+    return irq->active || (irq->enabled && virq_pending(irq) && group_enabled(d, irq));
+}
+
+/* Orders candidates: active ones first (they must stay visible to be deactivated), then by
+ * priority, then by INTID. */
+static bool lr_before(const struct virq *a, const struct virq *b)
+{
+    if (a->active != b->active) {
+        return a->active;
+    }
+    if (a->priority != b->priority) {
+        return a->priority < b->priority;
+    }
+    return a->intid < b->intid;
+}
+
+static unsigned lowest_bit(unsigned v)
+{
+    return (unsigned)__builtin_ctz(v);
+}
+
+static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const struct vgic_hw_ops *hw)
+{
+    struct lr_state lr = {
+        .intid = irq->intid,
+        .pintid = irq->pintid,
+        .priority = irq->priority,
+        .group1 = irq->group1,
+        .hw = irq->hw,
+        .active = irq->active,
+    };
+
+    if (irq->sgi_sources && !irq->active) {
+        /* A GICv2 SGI pending from several vCPUs is delivered once per source. */
+        lr.source = (uint8_t)lowest_bit(irq->sgi_sources);
+        irq->sgi_sources &= (uint8_t)~(1u << lr.source);
+        lr.pending = true;
+    } else if (irq->active && irq->intid < VGIC_NR_SGIS) {
+        lr.source = irq->active_source;
+    }
+    if (irq->pending_latch && !(irq->hw && irq->active)) {
+        /* The pending state moves into the list register; sync brings it back. */
+        irq->pending_latch = false;
+        lr.pending = true;
+    }
+    if (irq->level && irq->line && !irq->hw) {
+        lr.pending = true;
+        /* Told when the guest EOIs, to deliver a line that is still high again. */
+        lr.eoi_maint = true;
+    }
+    irq->lr = (int8_t)n;
+    c->lr_intid[n] = irq->intid;
+    c->lr_source[n] = lr.source;
+    hw->write_lr(n, &lr);
+}
+
+void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    struct virq *chosen[VGIC_MAX_LRS];
+    unsigned nr = 0;
+    bool more = false;
+
+    spin_lock(&d->lock);
+    struct vgic_cpu *c = d->cpus[cpu];
+    /* Insertion into a short sorted array: the LR count is small (4 to 16). */
+    for_each_irq_of(d, cpu, irq, {
+        if (!wants_lr(d, irq)) {
+            continue;
+        }
+        unsigned pos = nr;
+        while (pos > 0 && lr_before(irq, chosen[pos - 1])) {
+            pos--;
+        }
+        if (pos >= c->nr_lrs) {
+            more = true;
+            continue;
+        }
+        if (nr == c->nr_lrs) {
+            more = true;
+            nr--;
+        }
+        memmove(&chosen[pos + 1], &chosen[pos], (nr - pos) * sizeof(chosen[0]));
+        chosen[pos] = irq;
+        nr++;
+    });
+    for (unsigned n = 0; n < c->nr_lrs; n++) {
+        if (n < nr) {
+            fill_lr(c, n, chosen[n], hw);
+        } else {
+            struct lr_state empty = { 0 };
+            c->lr_intid[n] = VGIC_SPURIOUS;
+            hw->write_lr(n, &empty);
+        }
+    }
+    /* A GICv2 SGI with further sources still pending also needs a refill. */
+    for (unsigned n = 0; n < nr && !more; n++) {
+        more = chosen[n]->sgi_sources != 0;
+    }
+    hw->set_underflow(more);
+    spin_unlock(&d->lock);
+}
+
+void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    spin_lock(&d->lock);
+    struct vgic_cpu *c = d->cpus[cpu];
+    for (unsigned n = 0; n < c->nr_lrs; n++) {
+        if (c->lr_intid[n] == VGIC_SPURIOUS) {
+            continue;
+        }
+        struct lr_state lr;
+        struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
+        hw->read_lr(n, &lr);
+        irq->active = lr.active;
+        if (lr.active && irq->intid < VGIC_NR_SGIS) {
+            irq->active_source = c->lr_source[n];
+        }
+        if (lr.pending && (!irq->level || irq->hw)) {
+            if (irq->intid < VGIC_NR_SGIS && d->version == GIC_V2) {
+                irq->sgi_sources |= (uint8_t)(1u << c->lr_source[n]);
+            } else {
+                irq->pending_latch = true;
+            }
+        }
+        irq->lr = -1;
+        c->lr_intid[n] = VGIC_SPURIOUS;
+    }
+    spin_unlock(&d->lock);
+}

@@ -1,0 +1,68 @@
+/* The trapped EL1 physical timer, backed by EL2's physical timer (CNTHP) on the vCPU's CPU. */
+#include "arch/sysreg.h"
+#include "bulkhead/esr.h"
+#include "bulkhead/vm.h"
+
+#define ENC_CNTP_TVAL SYSREG_ENC(3, 3, 14, 2, 0)
+#define ENC_CNTP_CTL SYSREG_ENC(3, 3, 14, 2, 1)
+#define ENC_CNTP_CVAL SYSREG_ENC(3, 3, 14, 2, 2)
+
+void vtimer_ptimer_sync(struct vcpu *vcpu)
+{
+    struct ptimer *t = &vcpu->ptimer;
+    uint64_t now = read_cntpct_el0();
+    bool line = ptimer_line(t, now);
+
+    vgic_set_line(&vcpu->vm->vgic, vcpu->index, ptimer_virq(), line);
+    /* Armed only while a future expiry matters; once the line is up, the guest's own register
+     * writes (trapped) are what can lower it. */
+    if ((t->ctl & CNT_CTL_ENABLE) && !(t->ctl & CNT_CTL_IMASK) && !line) {
+        write_cnthp_cval_el2(t->cval);
+        write_cnthp_ctl_el2(CNT_CTL_ENABLE);
+    } else {
+        write_cnthp_ctl_el2(0);
+    }
+    isb();
+}
+
+bool vtimer_handle_sysreg(struct vcpu *vcpu, uint32_t encoding, bool read, uint64_t *val)
+{
+    struct ptimer *t = &vcpu->ptimer;
+    uint64_t now = read_cntpct_el0();
+
+    switch (encoding) {
+    case ENC_CNTP_TVAL:
+        if (read) {
+            *val = ptimer_read_tval(t, now);
+        } else {
+            ptimer_write_tval(t, *val, now);
+        }
+        break;
+    case ENC_CNTP_CTL:
+        if (read) {
+            *val = ptimer_read_ctl(t, now);
+        } else {
+            ptimer_write_ctl(t, *val);
+        }
+        break;
+    case ENC_CNTP_CVAL:
+        if (read) {
+            *val = t->cval;
+        } else {
+            t->cval = *val;
+        }
+        break;
+    default:
+        return false;
+    }
+    if (!read) {
+        vtimer_ptimer_sync(vcpu);
+    }
+    return true;
+}
+
+void vtimer_vcpu_reset(struct vcpu *vcpu)
+{
+    vcpu->ptimer = (struct ptimer){ 0 };
+    write_cnthp_ctl_el2(0);
+}
