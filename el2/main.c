@@ -80,29 +80,6 @@ static void print_banner(paddr_t dtb)
            s2_ipa_bits());
 }
 
-/* Sizes the VMs that did not ask for an amount: a lone VM gets all the free RAM, several share
- * what the others left equally. */
-static void assign_default_memory(struct vm_config *cfgs, unsigned n, const struct ram_pool *pool)
-{
-    uint64_t asked = 0;
-    unsigned unsized = 0;
-
-    for (unsigned i = 0; i < n; i++) {
-        asked += cfgs[i].mem_size;
-        unsized += cfgs[i].mem_size == 0;
-    }
-    if (!unsized) {
-        return;
-    }
-    uint64_t free = ram_pool_largest(pool);
-    uint64_t share = free > asked ? ALIGN_DOWN((free - asked) / unsized, VM_RAM_ALIGN) : 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (!cfgs[i].mem_size) {
-            cfgs[i].mem_size = share;
-        }
-    }
-}
-
 static void create_vms(const void *fdt)
 {
     static struct vm_config cfgs[MAX_VMS];
@@ -115,7 +92,7 @@ static void create_vms(const void *fdt)
     }
     unsigned n = vmcfg_parse(fdt, &board, &defaults, cfgs);
     ram_pool_init(&pool, &board, &image, 1);
-    assign_default_memory(cfgs, n, &pool);
+    layout_default_memory(&pool, cfgs, n);
 
     for (unsigned i = 0; i < n; i++) {
         paddr_t pa;
