@@ -61,10 +61,16 @@ const char *esr_class_name(unsigned ec)
     case EC_SP_ALIGN: return "SP alignment fault";
     case EC_SERROR: return "SError";
     case EC_BRK64: return "BRK";
-    default:
-        if (ec >= EC_CP15_32 && ec <= EC_SMC32) {
-            return "AArch32 trap";
-        }
-        return "unexpected exception class";
+    case EC_PAC: return "pointer authentication trap";
+    case EC_CP15_32:
+    case EC_CP15_64:
+    case EC_CP14_MR:
+    case EC_CP14_LS:
+    case EC_CP10_ID:
+    case EC_CP14_64:
+    case EC_SVC32:
+    case EC_HVC32:
+    case EC_SMC32: return "AArch32 trap";
+    default: return "unexpected exception class";
     }
 }

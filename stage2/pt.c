@@ -11,6 +11,7 @@
 
 #define S1_ATTRIDX(i) ((uint64_t)(i) << 2)
 #define S1_AP_RO BIT(7)
+#define S1_AP1_RES1 BIT(6) /* a regime with one exception level: AP[1] is RES1 */
 #define S1_XN BIT(54)
 
 #define S2_MEMATTR_NORMAL_WB (0xfULL << 2)
@@ -71,7 +72,7 @@ uint64_t pt_leaf_attrs(enum pt_format format, unsigned prot, enum pt_mem mem)
 
     if (format == PT_STAGE1_EL2) {
         d |= S1_ATTRIDX(mem == PT_MEM_NORMAL ? MAIR_IDX_NORMAL : MAIR_IDX_DEVICE_nGnRE);
-        d |= DESC_SH_INNER;
+        d |= DESC_SH_INNER | S1_AP1_RES1;
         if (!(prot & PT_W)) {
             d |= S1_AP_RO;
         }

@@ -20,6 +20,7 @@ enum {
 };
 
 #define FR_RXFE BIT(4)
+#define FR_RXFF BIT(6)
 #define FR_TXFE BIT(7)
 #define INT_RX BIT(4)
 #define INT_TX BIT(5)
@@ -77,7 +78,10 @@ static enum mmio_result vpl011_read(void *dev, unsigned vcpu, uint64_t offset, u
     switch (reg) {
     case UARTDR: *val = pop_rx(u); break;
     case UARTRSR: *val = 0; break;
-    case UARTFR: *val = FR_TXFE | (u->rx_count ? 0 : FR_RXFE); break;
+    case UARTFR:
+        *val = FR_TXFE | (u->rx_count ? 0 : FR_RXFE) |
+               (u->rx_count == VPL011_RX_FIFO ? FR_RXFF : 0);
+        break;
     case UARTILPR: *val = 0; break;
     case UARTIBRD: *val = u->ibrd; break;
     case UARTFBRD: *val = u->fbrd; break;

@@ -7,7 +7,8 @@ HOST_CFLAGS := -std=c11 -g -O1 -DBULKHEAD_HOST -D_GNU_SOURCE -Iinclude -Itests/h
 HOST_LDLIBS := -lcmocka -lfdt
 
 # Pure hypervisor sources: they must compile unchanged here.
-HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c stage2/pt.c el2/esr.c vdev/mmio.c vdev/vpl011.c
+HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c stage2/pt.c el2/esr.c vdev/mmio.c vdev/vpl011.c \
+                  vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vtimer/ptimer.c
 HOST_PURE_SRCS := $(filter $(wildcard $(HOST_PURE_SRCS)),$(HOST_PURE_SRCS))
 HOST_SUPPORT_SRCS := $(wildcard tests/host/support/*.c)
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOST_BUILD)/%,$(wildcard tests/host/test_*.c))
@@ -19,7 +20,8 @@ host-tests: $(HOST_TESTS) $(HOST_DTB)
 
 $(HOST_BUILD)/test_%: tests/host/test_%.c $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) $(wildcard include/bulkhead/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) $(HOST_LDLIBS)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) $(HOST_LDLIBS)
 
 # Test device trees; some are malformed on purpose, so dtc's own warnings are not errors here, and
 # a VM node's "name" property (see docs/CONFIG.md) is allowed to differ from the node's name.
