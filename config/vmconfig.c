@@ -10,6 +10,12 @@
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
 
+/* The line every rejected VM gets after the reason, so that a user (and a test) finds it. */
+static void report_not_started(const char *node)
+{
+    printk("bulkhead: %s: VM not started\n", node);
+}
+
 #define MAX_SOURCES (4 * MAX_VMS)     /* VM nodes and kernel modules looked at; the rest refused */
 #define MAX_TOP_MODULES (4 * MAX_VMS) /* top-level kernel and ramdisk modules */
 
@@ -312,8 +318,8 @@ static uint32_t claim_pinned(struct vm_config *vms, struct vm_slot *slots, unsig
         for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid; v++) {
             uint32_t bit = (uint32_t)BIT(vms[i].pcpu[v]);
             if ((taken | mine) & bit) {
-                pr_err("%s: pcpu %u is already taken: VM not started\n", vms[i].node,
-                       vms[i].pcpu[v]);
+                pr_err("%s: pcpu %u is already taken\n", vms[i].node, vms[i].pcpu[v]);
+                report_not_started(vms[i].node);
                 slots[i].valid = false;
             }
             mine |= bit;
@@ -337,8 +343,9 @@ static void assign_free(const struct board *board, struct vm_config *vms, struct
         }
         unsigned nr_free = board->nr_cpus - count_bits(taken);
         if (vms[i].nr_vcpus > nr_free) {
-            pr_err("%s: needs %u CPUs but only %u are free: VM not started\n", vms[i].node,
-                   vms[i].nr_vcpus, nr_free);
+            pr_err("%s: needs %u CPUs but only %u are free\n", vms[i].node, vms[i].nr_vcpus,
+                   nr_free);
+            report_not_started(vms[i].node);
             slots[i].valid = false;
             continue;
         }
@@ -398,7 +405,7 @@ unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm
             ok = parse_vm_node(fdt, src[i].node, board, defaults, vm, &pinned);
         }
         if (!ok) {
-            config_node_err(fdt, src[i].node, "VM not started");
+            report_not_started(vm->node);
             continue;
         }
         slots[nr].implicit = src[i].implicit;
