@@ -21,6 +21,9 @@
 #define ESR_WNR BIT(6)
 #define DFSC_SEA 0x10 /* synchronous external abort, not on a table walk */
 
+/* CPUs the runtime can run (start.S has a stack for each); /cpus may list more. */
+#define GUEST_MAX_CPUS 4
+
 /* What the guest learnt from its DTB (guest_init fills it). */
 struct guest_info {
     const void *fdt;
@@ -32,6 +35,7 @@ struct guest_info {
     bool psci_smc;               /* conduit: SMC if /psci says "smc", HVC otherwise */
     bool psci_found;
     const char *bootargs;        /* "" when absent */
+    uint64_t cpu_mpidr[GUEST_MAX_CPUS]; /* /cpus/cpu@N reg (MPIDR affinity), in DTB order */
 };
 
 extern struct guest_info guest;
@@ -81,6 +85,48 @@ static inline void delay_loop(unsigned long n)
 /* Waits about ms milliseconds of the generic timer's virtual count (a busy loop if the
  * counter frequency is unknown): emulated CPUs run loops at very different speeds. */
 void delay_ms(unsigned long ms);
+
+/*
+ * SMP. CPU 0 is the one that booted (main's); guest_cpu_start() starts CPU index (1 to
+ * MIN(nr_cpus, GUEST_MAX_CPUS) - 1, whose MPIDR is guest.cpu_mpidr[index]) with PSCI CPU_ON:
+ * it gets the boot CPU's vectors, FP/SIMD and MMU set-up, a 16 KiB stack of its own, IRQs
+ * masked, and runs fn(index, arg); when fn returns it calls PSCI CPU_OFF. Returns the PSCI
+ * status (PSCI_RET_SUCCESS, ...). printf may be called from any CPU (whole calls do not mix).
+ */
+int64_t guest_cpu_start(unsigned index, void (*fn)(unsigned index, void *arg), void *arg);
+void guest_secondary_entry(void); /* start.S: the CPU_ON entry point, x0 = index */
+
+/* This CPU's index (start.S keeps it in TPIDR_EL1). */
+static inline unsigned guest_cpu_index(void)
+{
+    uint64_t v;
+    asm volatile("mrs %0, tpidr_el1" : "=r"(v));
+    return (unsigned)v;
+}
+
+/* A spinlock for code running on several CPUs (MMU on: exclusives need cacheable memory). */
+typedef struct {
+    volatile uint32_t v;
+} guest_lock_t;
+
+static inline void guest_lock(guest_lock_t *l)
+{
+    uint32_t tmp, one = 1;
+    asm volatile("sevl\n"
+                 "1: wfe\n"
+                 "2: ldaxr %w0, [%1]\n"
+                 "   cbnz %w0, 1b\n"
+                 "   stxr %w0, %w2, [%1]\n"
+                 "   cbnz %w0, 2b\n"
+                 : "=&r"(tmp)
+                 : "r"(&l->v), "r"(one)
+                 : "memory");
+}
+
+static inline void guest_unlock(guest_lock_t *l)
+{
+    asm volatile("stlr wzr, [%0]" : : "r"(&l->v) : "memory");
+}
 
 /*
  * Provoked exceptions. Between trap_expect() and trap_take(), a synchronous exception at EL1 is

@@ -29,6 +29,11 @@ static void uart_putc(char c)
     mmio_write32(guest.uart + PL011_DR, (uint8_t)c);
 }
 
+/* Whole printf calls from several CPUs do not mix. A CPU that already holds the lock (an
+ * exception report in the middle of its own printf) prints without it. */
+static guest_lock_t console_lock;
+static volatile int console_owner = -1;
+
 int printf(const char *fmt, ...)
 {
     char buf[512];
@@ -37,8 +42,18 @@ int printf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    int me = (int)guest_cpu_index();
+    bool nested = console_owner == me;
+    if (!nested) {
+        guest_lock(&console_lock);
+        console_owner = me;
+    }
     for (const char *p = buf; *p; p++) {
         uart_putc(*p);
+    }
+    if (!nested) {
+        console_owner = -1;
+        guest_unlock(&console_lock);
     }
     return n;
 }
@@ -150,6 +165,10 @@ static void count_cpus(const void *fdt)
     fdt_for_each_subnode(node, fdt, cpus) {
         const char *type = fdt_getprop(fdt, node, "device_type", NULL);
         if (type && strcmp(type, "cpu") == 0) {
+            uint64_t mpidr, unused;
+            if (n < GUEST_MAX_CPUS && node_reg(fdt, node, &mpidr, &unused)) {
+                guest.cpu_mpidr[n] = mpidr;
+            }
             n++;
         }
     }
@@ -236,6 +255,37 @@ void delay_ms(unsigned long ms)
     do {
         asm volatile("isb; mrs %0, cntvct_el0" : "=r"(now) : : "memory");
     } while (now - start < ticks);
+}
+
+/* ---- SMP ---- */
+
+static struct {
+    void (*fn)(unsigned index, void *arg);
+    void *arg;
+} cpu_boot[GUEST_MAX_CPUS];
+
+void guest_secondary_main(unsigned index);
+void guest_secondary_main(unsigned index)
+{
+    asm volatile("dmb ish" ::: "memory");
+    cpu_boot[index].fn(index, cpu_boot[index].arg);
+    uint64_t ret = smccc_call(PSCI_0_2_FN_CPU_OFF, 0, 0, 0);
+    printf("guest: CPU %u: CPU_OFF returned %ld\n", index, (long)ret);
+    for (;;) {
+        asm volatile("wfi");
+    }
+}
+
+int64_t guest_cpu_start(unsigned index, void (*fn)(unsigned index, void *arg), void *arg)
+{
+    if (index == 0 || index >= GUEST_MAX_CPUS || index >= guest.nr_cpus || !fn) {
+        return PSCI_RET_INVALID_PARAMS;
+    }
+    cpu_boot[index].fn = fn;
+    cpu_boot[index].arg = arg;
+    asm volatile("dsb ish" ::: "memory");
+    return (int32_t)smccc_call(PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT, guest.cpu_mpidr[index],
+                               (uintptr_t)guest_secondary_entry, index);
 }
 
 void guest_halt(void)

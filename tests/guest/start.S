@@ -41,6 +41,7 @@ _start:
 
     ldr     x1, =guest_vectors
     msr     vbar_el1, x1
+    msr     tpidr_el1, xzr              /* CPU index 0 (guest_cpu_index) */
 
     mov     x1, #(3 << 20)              /* CPACR_EL1.FPEN = 0b11: no FP/SIMD traps at EL1 */
     msr     cpacr_el1, x1
@@ -174,6 +175,70 @@ guest_hvc:
 guest_smc:
     smc     #0
     ret
+
+/*
+ * Secondary CPUs, started by guest_cpu_start() with PSCI CPU_ON: x0 (the context id) is the CPU
+ * index, 1..GUEST_MAX_CPUS-1. They get the boot CPU's EL1 state (vectors, FP/SIMD, the MMU on
+ * the same identity map and attributes), a stack of their own and TPIDR_EL1 = index, then run
+ * guest_secondary_main(index) (runtime.c). Nothing touches memory before the MMU is on, so that
+ * every access is coherent with the boot CPU's caches.
+ */
+#define GUEST_MAX_CPUS 4
+#define SECONDARY_STACK_SIZE 0x4000
+
+    .section .text, "ax"
+    .global guest_secondary_entry
+guest_secondary_entry:
+    msr     daifset, #0xf
+    mov     x19, x0
+    cbz     x19, 9f                     /* index 0 is the boot CPU's: never a secondary */
+    cmp     x19, #GUEST_MAX_CPUS
+    b.hs    9f
+
+    ldr     x1, =guest_secondary_stacks  /* CPU i's stack is slot i-1; SP at its top */
+    mov     x2, #SECONDARY_STACK_SIZE
+    madd    x1, x19, x2, x1
+    mov     sp, x1
+    msr     tpidr_el1, x19
+
+    ldr     x1, =guest_vectors
+    msr     vbar_el1, x1
+    mov     x1, #(3 << 20)              /* CPACR_EL1.FPEN = 0b11 */
+    msr     cpacr_el1, x1
+    isb
+
+    ldr     x1, =guest_l1_table         /* written and cleaned to PoC by the boot CPU */
+    ldr     x2, =((MAIR_NORMAL_WB << (8 * ATTR_NORMAL)) | (MAIR_DEVICE_nGnRE << (8 * ATTR_DEVICE)))
+    msr     mair_el1, x2
+    ldr     x2, =TCR_VALUE
+    mrs     x3, id_aa64mmfr0_el1
+    and     x3, x3, #7
+    cmp     x3, #5
+    mov     x4, #5
+    csel    x3, x3, x4, ls
+    bfi     x2, x3, #32, #3
+    msr     tcr_el1, x2
+    msr     ttbr0_el1, x1
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    ldr     x2, =SCTLR_VALUE
+    msr     sctlr_el1, x2
+    isb
+    ic      iallu
+    dsb     nsh
+    isb
+
+    mov     x0, x19
+    bl      guest_secondary_main
+9:  wfi
+    b       9b
+
+    .section .bss.stacks, "aw", %nobits
+    .balign 16
+guest_secondary_stacks:
+    .space  SECONDARY_STACK_SIZE * (GUEST_MAX_CPUS - 1)
 
     .section .bss.pagetable, "aw", %nobits
     .balign 4096
