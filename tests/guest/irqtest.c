@@ -1,0 +1,1612 @@
+/*
+ * irqtest: the interrupt test guest (GitHub issue 3). Runs on 2 CPUs (PSCI CPU_ON) with the GIC,
+ * timers and UART the DTB describes, under the hypervisor or on the bare board, and prints one
+ * "PASS <check>" or "FAIL <check>: <detail>" line per check, then "DONE passed=N failed=M" and
+ * calls PSCI SYSTEM_OFF. The bootargs choose the mode:
+ *
+ *   mode=all (default)  vtimer, ptimer, sgi_0_to_1, sgi_1_to_0, spi_routing, priority,
+ *                       many_pending, wfi_wakes (each described at its function)
+ *   mode=isolation vm=K two such VMs run at once (K = 0 and 1): each sends SGIs between and to
+ *                       its own CPUs, runs periodic timers and takes its UART's interrupt, and
+ *                       checks it takes exactly its own interrupts: isolation_sgi,
+ *                       isolation_timer, isolation_spi
+ *
+ * Options: tol_ms=N (timer lateness tolerance, default TIMER_TOLERANCE_MS).
+ *
+ * GICv2: GICD and GICC from the DTB; every interrupt in group 0, signalled as IRQ (GICC_CTLR
+ * EnableGrp0, FIQEn clear). GICv3: GICD and the redistributors from the DTB, affinity routing,
+ * every interrupt in group 1, the CPU interface through the ICC_* system registers.
+ *
+ * The IRQ vector (irqtest_vectors, below) saves ELR_EL1/SPSR_EL1 too, so that a handler may
+ * unmask IRQs and be preempted. This whole file is built without FP/SIMD registers: a handler
+ * runs on top of code (printf, libfdt) that holds live FP/SIMD values, and the vector saves only
+ * the general registers. Handlers never print.
+ */
+#include <stdarg.h>
+
+#include <libfdt.h>
+
+#include "guest.h"
+
+#pragma GCC target("general-regs-only")
+
+/* The generic timer may fire this much after its deadline and still pass (TCG on a loaded host:
+ * the vCPU thread may wait for a host core). "tol_ms=" changes it. It is never allowed early. */
+#define TIMER_TOLERANCE_MS 25
+#define TIMER_DELAY_MS 10   /* vtimer/ptimer: the programmed delay */
+#define TIMER_ROUNDS 5
+#define WFI_DELAY_MS 2      /* wfi_wakes */
+#define WFI_ROUNDS 3
+#define SGI_ROUNDS 10       /* sgi_0_to_1, sgi_1_to_0 */
+#define WAIT_MS 1000        /* how long any expected interrupt may take before we give up */
+#define SETTLE_MS 10        /* after the expected ones: time for any extra one to show up */
+
+#define PRIO_DEFAULT 0x80
+#define PMR_OPEN 0xff
+
+/* ---- GIC registers ---- */
+
+#define GICD_CTLR 0x000
+#define GICD_TYPER 0x004
+#define GICD_IGROUPR 0x080
+#define GICD_ISENABLER 0x100
+#define GICD_ICENABLER 0x180
+#define GICD_ISPENDR 0x200
+#define GICD_ICPENDR 0x280
+#define GICD_ICACTIVER 0x380
+#define GICD_IPRIORITYR 0x400
+#define GICD_ITARGETSR 0x800
+#define GICD_ICFGR 0xc00
+#define GICD_SGIR 0xf00
+#define GICD_SPENDSGIR 0xf20
+#define GICD_IROUTER 0x6000
+#define GICD_CTLR_RWP BIT(31)
+#define GICD_CTLR_ARE BIT(4)
+#define GICD_CTLR_GRP1 BIT(1)
+#define GICD_CTLR_GRP0 BIT(0)
+
+#define GICC_CTLR 0x00
+#define GICC_PMR 0x04
+#define GICC_BPR 0x08
+#define GICC_IAR 0x0c
+#define GICC_EOIR 0x10
+
+#define GICR_TYPER 0x0008
+#define GICR_WAKER 0x0014
+#define GICR_WAKER_SLEEP BIT(1)
+#define GICR_WAKER_CHILDREN_ASLEEP BIT(2)
+#define GICR_TYPER_VLPIS BIT(1)
+#define GICR_TYPER_LAST BIT(4)
+#define GICR_SGI 0x10000 /* the SGI frame: GICD-like registers for INTIDs 0..31 */
+
+#define SPURIOUS 1020 /* INTIDs from here up are special */
+
+#define ICC_REG(name, enc) \
+    static inline uint64_t read_##name(void) \
+    { \
+        uint64_t v; \
+        asm volatile("mrs %0, " enc : "=r"(v)); \
+        return v; \
+    } \
+    static inline void write_##name(uint64_t v) \
+    { \
+        asm volatile("msr " enc ", %0" : : "r"(v) : "memory"); \
+    }
+
+ICC_REG(icc_pmr, "S3_0_C4_C6_0")
+ICC_REG(icc_iar1, "S3_0_C12_C12_0")
+ICC_REG(icc_eoir1, "S3_0_C12_C12_1")
+ICC_REG(icc_bpr1, "S3_0_C12_C12_3")
+ICC_REG(icc_ctlr, "S3_0_C12_C12_4")
+ICC_REG(icc_sre, "S3_0_C12_C12_5")
+ICC_REG(icc_igrpen1, "S3_0_C12_C12_7")
+ICC_REG(icc_sgi1r, "S3_0_C12_C11_5")
+ICC_REG(cntv_ctl, "cntv_ctl_el0")
+ICC_REG(cntv_cval, "cntv_cval_el0")
+ICC_REG(cntp_ctl, "cntp_ctl_el0")
+ICC_REG(cntp_cval, "cntp_cval_el0")
+
+#define CNT_CTL_ENABLE BIT(0)
+#define CNT_CTL_IMASK BIT(1)
+#define CNT_CTL_ISTATUS BIT(2)
+
+#define UART_IMSC 0x38
+#define UART_RIS 0x3c
+#define UART_MIS 0x40
+#define UART_TXIM BIT(5)
+
+static inline void isb(void)
+{
+    asm volatile("isb" ::: "memory");
+}
+
+static inline void dsb(void)
+{
+    asm volatile("dsb sy" ::: "memory");
+}
+
+static inline void irqs_on(void)
+{
+    asm volatile("msr daifclr, #2" ::: "memory");
+}
+
+static inline void irqs_off(void)
+{
+    asm volatile("msr daifset, #2" ::: "memory");
+}
+
+static inline uint64_t cntvct(void)
+{
+    uint64_t v;
+    asm volatile("isb; mrs %0, cntvct_el0" : "=r"(v) : : "memory");
+    return v;
+}
+
+static inline uint64_t cntpct(void)
+{
+    uint64_t v;
+    asm volatile("isb; mrs %0, cntpct_el0" : "=r"(v) : : "memory");
+    return v;
+}
+
+static inline uint64_t read_mpidr(void)
+{
+    uint64_t v;
+    asm volatile("mrs %0, mpidr_el1" : "=r"(v));
+    return v & 0xff00ffffffull;
+}
+
+/* Generic-timer frequency: ticks per ms / us. */
+static uint64_t ticks_per_ms, ticks_per_us;
+
+static uint64_t ms_to_ticks(uint64_t ms)
+{
+    return ms * ticks_per_ms;
+}
+
+static uint64_t ticks_to_us(uint64_t t)
+{
+    return t / ticks_per_us;
+}
+
+/* ---- the GIC, as the DTB describes it ---- */
+
+static struct {
+    unsigned version;                 /* 2 or 3; 0: none found */
+    uintptr_t gicd, gicc;             /* gicc: GICv2 only */
+    uintptr_t gicr_base;              /* GICv3: the first redistributor region */
+    uint64_t gicr_size;
+    unsigned nr_irqs;                 /* GICD_TYPER.ITLinesNumber */
+    uintptr_t rd[GUEST_MAX_CPUS];     /* GICv3: each CPU's redistributor */
+    uint8_t cpu_if[GUEST_MAX_CPUS];   /* GICv2: each CPU's interface mask (ITARGETSR0) */
+    uint64_t mpidr[GUEST_MAX_CPUS];   /* as each CPU reads it */
+} gic;
+
+static unsigned nr_cpus;
+
+/* The n-th (address, size) pair of a node's reg, in its parent's cells. */
+static bool reg_n(const void *fdt, int node, int n, uint64_t *base, uint64_t *size)
+{
+    int parent = fdt_parent_offset(fdt, node);
+    int ac = parent >= 0 ? fdt_address_cells(fdt, parent) : 2;
+    int sc = parent >= 0 ? fdt_size_cells(fdt, parent) : 1;
+    int len;
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+    if (!reg || ac < 1 || ac > 2 || sc < 0 || sc > 2 ||
+        len < (int)sizeof(fdt32_t) * (ac + sc) * (n + 1)) {
+        return false;
+    }
+    reg += (ac + sc) * n;
+    uint64_t v = 0;
+    for (int i = 0; i < ac; i++) {
+        v = (v << 32) | fdt32_to_cpu(reg[i]);
+    }
+    *base = v;
+    v = 0;
+    for (int i = 0; i < sc; i++) {
+        v = (v << 32) | fdt32_to_cpu(reg[ac + i]);
+    }
+    *size = v;
+    return true;
+}
+
+static bool find_gic(const void *fdt)
+{
+    static const char *const v2_compat[] = { "arm,cortex-a15-gic", "arm,gic-400",
+                                              "arm,cortex-a9-gic", "arm,cortex-a7-gic" };
+    uint64_t base, size;
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+
+    if (node >= 0) {
+        if (!reg_n(fdt, node, 0, &base, &size)) {
+            return false;
+        }
+        gic.gicd = (uintptr_t)base;
+        if (!reg_n(fdt, node, 1, &base, &size)) {
+            return false;
+        }
+        gic.gicr_base = (uintptr_t)base;
+        gic.gicr_size = size;
+        gic.version = 3;
+        return true;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(v2_compat); i++) {
+        node = fdt_node_offset_by_compatible(fdt, -1, v2_compat[i]);
+        if (node >= 0) {
+            break;
+        }
+    }
+    if (node < 0 || !reg_n(fdt, node, 0, &base, &size)) {
+        return false;
+    }
+    gic.gicd = (uintptr_t)base;
+    if (!reg_n(fdt, node, 1, &base, &size)) {
+        return false;
+    }
+    gic.gicc = (uintptr_t)base;
+    gic.version = 2;
+    return true;
+}
+
+/* INTIDs of the timers and the UART, from the DTB (the architected defaults otherwise). */
+static unsigned vtimer_intid = 27, ptimer_intid = 30, uart_intid = 33;
+
+/* The INTID of a node's idx-th interrupt specifier (GIC binding: type, number, flags). */
+static int dt_intid(const void *fdt, int node, int idx)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
+
+    if (!p || len < (int)sizeof(fdt32_t) * 3 * (idx + 1)) {
+        return -1;
+    }
+    uint32_t type = fdt32_to_cpu(p[3 * idx]), num = fdt32_to_cpu(p[3 * idx + 1]);
+    return type == 1 ? (int)(16 + num) : (int)(32 + num);
+}
+
+static void find_intids(const void *fdt)
+{
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
+    int v;
+
+    /* Secure physical, non-secure physical, virtual, hypervisor. */
+    if (node >= 0 && (v = dt_intid(fdt, node, 1)) > 0) {
+        ptimer_intid = (unsigned)v;
+    }
+    if (node >= 0 && (v = dt_intid(fdt, node, 2)) > 0) {
+        vtimer_intid = (unsigned)v;
+    }
+    node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
+    while (node >= 0) {
+        uint64_t base, size;
+        if (reg_n(fdt, node, 0, &base, &size) && base == guest.uart) {
+            if ((v = dt_intid(fdt, node, 0)) > 0) {
+                uart_intid = (unsigned)v;
+            }
+            break;
+        }
+        node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011");
+    }
+}
+
+/* Registers of INTID intid's bank: the GICD for SPIs (and GICv2's banked private ones), this
+ * CPU's redistributor SGI frame for a GICv3 private one. */
+static uintptr_t bank(unsigned intid)
+{
+    if (gic.version == 3 && intid < 32) {
+        return gic.rd[guest_cpu_index()] + GICR_SGI;
+    }
+    return gic.gicd;
+}
+
+static void bit_write(unsigned reg, unsigned intid)
+{
+    mmio_write32(bank(intid) + reg + intid / 32 * 4, 1u << (intid % 32));
+}
+
+static bool bit_read(unsigned reg, unsigned intid)
+{
+    return (mmio_read32(bank(intid) + reg + intid / 32 * 4) >> (intid % 32)) & 1;
+}
+
+/* One byte of a byte-per-interrupt register, by a word read-modify-write. */
+static void byte_write(unsigned reg, unsigned intid, uint8_t v)
+{
+    uintptr_t a = bank(intid) + reg + (intid & ~3u);
+    unsigned shift = (intid & 3) * 8;
+    uint32_t w = mmio_read32(a);
+    mmio_write32(a, (w & ~(0xffu << shift)) | ((uint32_t)v << shift));
+}
+
+static void irq_enable(unsigned intid, bool on)
+{
+    bit_write(on ? GICD_ISENABLER : GICD_ICENABLER, intid);
+}
+
+static void irq_priority(unsigned intid, uint8_t prio)
+{
+    byte_write(GICD_IPRIORITYR, intid, prio);
+}
+
+static void irq_set_pending(unsigned intid, bool on)
+{
+    bit_write(on ? GICD_ISPENDR : GICD_ICPENDR, intid);
+}
+
+static bool irq_pending(unsigned intid)
+{
+    return bit_read(GICD_ISPENDR, intid);
+}
+
+/* Level-sensitive (ICFGR Int_config[1] = 0) or edge. */
+static void irq_level(unsigned intid, bool level)
+{
+    uintptr_t a = bank(intid) + GICD_ICFGR + intid / 16 * 4;
+    unsigned shift = (intid % 16) * 2 + 1;
+    uint32_t w = mmio_read32(a);
+    mmio_write32(a, level ? w & ~(1u << shift) : w | (1u << shift));
+}
+
+static void gicd_wait_rwp(void)
+{
+    for (unsigned i = 0; i < 1000000 && (mmio_read32(gic.gicd + GICD_CTLR) & GICD_CTLR_RWP); i++) {
+    }
+}
+
+static uint64_t irouter_aff(uint64_t mpidr)
+{
+    return mpidr & 0xff00ffffffull;
+}
+
+/* Routes SPI intid to CPU cpu: GICv2 ITARGETSR, GICv3 IROUTER (Interrupt_Routing_Mode 0). */
+static void spi_route(unsigned intid, unsigned cpu)
+{
+    if (gic.version == 2) {
+        byte_write(GICD_ITARGETSR, intid, gic.cpu_if[cpu]);
+    } else {
+        uintptr_t a = gic.gicd + GICD_IROUTER + intid * 8;
+        uint64_t v = irouter_aff(gic.mpidr[cpu]);
+        mmio_write32(a, (uint32_t)v);
+        mmio_write32(a + 4, (uint32_t)(v >> 32));
+    }
+}
+
+static uint64_t spi_route_read(unsigned intid)
+{
+    if (gic.version == 2) {
+        return (mmio_read32(gic.gicd + GICD_ITARGETSR + (intid & ~3u)) >> ((intid & 3) * 8)) &
+               0xff;
+    }
+    uintptr_t a = gic.gicd + GICD_IROUTER + intid * 8;
+    return mmio_read32(a) | (uint64_t)mmio_read32(a + 4) << 32;
+}
+
+/* ICC_SGI1R_EL1 for one target CPU (affinity routing, no range selector beyond Aff0/16). */
+static uint64_t sgi1r_value(unsigned sgi, uint64_t mpidr)
+{
+    uint64_t aff0 = mpidr & 0xff, aff1 = (mpidr >> 8) & 0xff, aff2 = (mpidr >> 16) & 0xff,
+             aff3 = (mpidr >> 32) & 0xff;
+    return (aff3 << 48) | (aff2 << 32) | ((aff0 >> 4) << 44) | (aff1 << 16) |
+           ((uint64_t)sgi << 24) | (1ull << (aff0 & 0xf));
+}
+
+static void send_sgi(unsigned sgi, unsigned cpu)
+{
+    if (gic.version == 2) {
+        mmio_write32(gic.gicd + GICD_SGIR, ((uint32_t)gic.cpu_if[cpu] << 16) | sgi);
+    } else {
+        write_icc_sgi1r(sgi1r_value(sgi, gic.mpidr[cpu]));
+        isb();
+    }
+}
+
+/* Makes SGI sgi pending on this CPU through the pending registers, as if sent by this CPU:
+ * GICD_SPENDSGIR (GICv2), GICR_ISPENDR0 (GICv3). */
+static void sgi_set_pending_reg(unsigned sgi)
+{
+    unsigned me = guest_cpu_index();
+
+    if (gic.version == 2) {
+        /* A byte write: QEMU's GICv2 marks an SGI pending (with no source) for every byte of
+         * GICD_SPENDSGIR written, zeros included, and then asserts when it is acknowledged. */
+        uint8_t v = gic.cpu_if[me];
+        asm volatile("strb %w0, [%1]" : : "r"(v), "r"(gic.gicd + GICD_SPENDSGIR + sgi) : "memory");
+    } else {
+        irq_set_pending(sgi, true);
+    }
+}
+
+static void set_pmr(uint8_t v)
+{
+    if (gic.version == 2) {
+        mmio_write32(gic.gicc + GICC_PMR, v);
+    } else {
+        write_icc_pmr(v);
+        isb();
+    }
+}
+
+static uint32_t gic_ack(void)
+{
+    if (gic.version == 2) {
+        return mmio_read32(gic.gicc + GICC_IAR);
+    }
+    uint32_t v = (uint32_t)read_icc_iar1();
+    asm volatile("dsb sy" ::: "memory");
+    return v;
+}
+
+static unsigned iar_intid(uint32_t iar)
+{
+    return gic.version == 2 ? iar & 0x3ff : iar & 0xffffff;
+}
+
+static void gic_eoi(uint32_t iar)
+{
+    if (gic.version == 2) {
+        mmio_write32(gic.gicc + GICC_EOIR, iar);
+    } else {
+        write_icc_eoir1(iar);
+        isb();
+    }
+}
+
+/* The distributor: every SPI disabled, not pending, priority PRIO_DEFAULT, routed to CPU 0,
+ * group 0 (v2) / group 1 (v3); then the distributor on. Boot CPU only, before the others. */
+static void gic_dist_init(void)
+{
+    uint32_t typer = mmio_read32(gic.gicd + GICD_TYPER);
+
+    gic.nr_irqs = MIN(((typer & 0x1f) + 1) * 32, 1020u);
+    mmio_write32(gic.gicd + GICD_CTLR, 0);
+    if (gic.version == 3) {
+        gicd_wait_rwp();
+    }
+    for (unsigned i = 32; i < gic.nr_irqs; i += 32) {
+        mmio_write32(gic.gicd + GICD_ICENABLER + i / 8, 0xffffffff);
+        mmio_write32(gic.gicd + GICD_ICPENDR + i / 8, 0xffffffff);
+        mmio_write32(gic.gicd + GICD_ICACTIVER + i / 8, 0xffffffff);
+        mmio_write32(gic.gicd + GICD_IGROUPR + i / 8, gic.version == 3 ? 0xffffffff : 0);
+    }
+    for (unsigned i = 32; i < gic.nr_irqs; i += 4) {
+        mmio_write32(gic.gicd + GICD_IPRIORITYR + i, PRIO_DEFAULT * 0x01010101u);
+    }
+    if (gic.version == 3) {
+        gicd_wait_rwp();
+        mmio_write32(gic.gicd + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_GRP1);
+        gicd_wait_rwp();
+    } else {
+        mmio_write32(gic.gicd + GICD_CTLR, GICD_CTLR_GRP0);
+    }
+}
+
+/* This CPU's GICv3 redistributor: the frame whose GICR_TYPER affinity is our MPIDR's. */
+static uintptr_t find_redist(uint64_t mpidr)
+{
+    uint32_t want = (uint32_t)(((mpidr >> 8) & 0xff000000) | (mpidr & 0xffffff));
+    uintptr_t a = gic.gicr_base;
+
+    while (a + 0x20000 <= gic.gicr_base + gic.gicr_size) {
+        uint32_t lo = mmio_read32(a + GICR_TYPER), hi = mmio_read32(a + GICR_TYPER + 4);
+        if (hi == want) {
+            return a;
+        }
+        if (lo & GICR_TYPER_LAST) {
+            break;
+        }
+        a += (lo & GICR_TYPER_VLPIS) ? 0x40000 : 0x20000;
+    }
+    return 0;
+}
+
+/* This CPU's side: its private interrupts (SGIs enabled, PPIs disabled, priority PRIO_DEFAULT)
+ * and its CPU interface (PMR open, smallest binary point, EOImode 0, the group on). */
+static bool gic_cpu_init(unsigned cpu)
+{
+    gic.mpidr[cpu] = read_mpidr();
+    if (gic.version == 2) {
+        gic.cpu_if[cpu] = (uint8_t)mmio_read32(gic.gicd + GICD_ITARGETSR);
+        mmio_write32(gic.gicd + GICD_ICENABLER, 0xffff0000);
+        mmio_write32(gic.gicd + GICD_ICPENDR, 0xffffffff);
+        mmio_write32(gic.gicd + GICD_ICACTIVER, 0xffffffff);
+        for (unsigned i = 0; i < 32; i += 4) {
+            mmio_write32(gic.gicd + GICD_IPRIORITYR + i, PRIO_DEFAULT * 0x01010101u);
+        }
+        mmio_write32(gic.gicd + GICD_ISENABLER, 0x0000ffff);
+        mmio_write32(gic.gicc + GICC_PMR, PMR_OPEN);
+        mmio_write32(gic.gicc + GICC_BPR, 0);
+        mmio_write32(gic.gicc + GICC_CTLR, 1); /* EnableGrp0; FIQEn = 0: group 0 is IRQ */
+        return gic.cpu_if[cpu] != 0;
+    }
+    uintptr_t rd = find_redist(gic.mpidr[cpu]);
+    gic.rd[cpu] = rd;
+    if (!rd) {
+        return false;
+    }
+    mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~GICR_WAKER_SLEEP);
+    for (unsigned i = 0; i < 1000000 && (mmio_read32(rd + GICR_WAKER) &
+                                         GICR_WAKER_CHILDREN_ASLEEP); i++) {
+    }
+    uintptr_t sgi = rd + GICR_SGI;
+    mmio_write32(sgi + GICD_ICENABLER, 0xffffffff);
+    mmio_write32(sgi + GICD_ICPENDR, 0xffffffff);
+    mmio_write32(sgi + GICD_ICACTIVER, 0xffffffff);
+    mmio_write32(sgi + GICD_IGROUPR, 0xffffffff);
+    for (unsigned i = 0; i < 32; i += 4) {
+        mmio_write32(sgi + GICD_IPRIORITYR + i, PRIO_DEFAULT * 0x01010101u);
+    }
+    mmio_write32(sgi + GICD_ISENABLER, 0x0000ffff);
+    write_icc_sre(read_icc_sre() | 1);
+    isb();
+    write_icc_pmr(PMR_OPEN);
+    write_icc_bpr1(0);
+    write_icc_ctlr(0);
+    write_icc_igrpen1(1);
+    isb();
+    return true;
+}
+
+/* ---- what the IRQ handler saw, per CPU ---- */
+
+#define NR_TRACKED 64 /* INTIDs counted one by one; the rest are "other" */
+#define LOG_LEN 64
+#define LOG_EXIT 0x1000 /* log marker: a handler ended (| its INTID) */
+
+struct cpu_stats {
+    volatile uint32_t count[NR_TRACKED];
+    volatile uint32_t other, other_last, spurious;
+    volatile uint32_t sgi_source[16]; /* GICv2: the CPUID field of the last one */
+    volatile uint32_t log[LOG_LEN];
+    volatile uint32_t nlog;
+};
+
+static struct cpu_stats stats[GUEST_MAX_CPUS];
+
+typedef void (*irq_action_t)(unsigned cpu, unsigned intid);
+static irq_action_t volatile actions[NR_TRACKED];
+
+static void stats_clear(void)
+{
+    for (unsigned c = 0; c < GUEST_MAX_CPUS; c++) {
+        struct cpu_stats *s = &stats[c];
+        for (unsigned i = 0; i < NR_TRACKED; i++) {
+            s->count[i] = 0;
+        }
+        for (unsigned i = 0; i < 16; i++) {
+            s->sgi_source[i] = 0;
+        }
+        s->other = s->other_last = s->spurious = s->nlog = 0;
+    }
+    dsb();
+}
+
+static void log_event(unsigned cpu, uint32_t what)
+{
+    struct cpu_stats *s = &stats[cpu];
+    uint32_t n = s->nlog;
+    if (n < LOG_LEN) {
+        s->log[n] = what;
+    }
+    s->nlog = n + 1;
+}
+
+void irq_entry(void);
+void irq_entry(void)
+{
+    unsigned cpu = guest_cpu_index();
+    struct cpu_stats *s = &stats[cpu];
+    uint32_t iar = gic_ack();
+    unsigned intid = iar_intid(iar);
+
+    if (intid >= SPURIOUS) {
+        s->spurious++;
+        return;
+    }
+    log_event(cpu, intid);
+    if (intid < NR_TRACKED) {
+        s->count[intid]++;
+        if (intid < 16) {
+            s->sgi_source[intid] = (iar >> 10) & 7;
+        }
+        irq_action_t act = actions[intid];
+        if (act) {
+            act(cpu, intid);
+        }
+    } else {
+        s->other++;
+        s->other_last = intid;
+    }
+    dsb();
+    gic_eoi(iar);
+}
+
+/*
+ * The vector table: the IRQ from the current EL goes to irq_entry with x0-x18, x29, x30,
+ * ELR_EL1 and SPSR_EL1 saved (IRQs are masked again before they are restored); every other
+ * vector goes on to the runtime's (start.S), which saves what it needs itself.
+ */
+#define VEC_OTHER(off) "    .balign 0x80\n    b guest_vectors + " #off "\n"
+asm("    .section .text.irqtest_vectors, \"ax\"\n"
+    "    .balign 0x800\n"
+    "    .global irqtest_vectors\n"
+    "irqtest_vectors:\n"
+    VEC_OTHER(0x000) VEC_OTHER(0x080) VEC_OTHER(0x100) VEC_OTHER(0x180)
+    VEC_OTHER(0x200)
+    "    .balign 0x80\n    b irqtest_irq\n"
+    VEC_OTHER(0x300) VEC_OTHER(0x380)
+    VEC_OTHER(0x400) VEC_OTHER(0x480) VEC_OTHER(0x500) VEC_OTHER(0x580)
+    VEC_OTHER(0x600) VEC_OTHER(0x680) VEC_OTHER(0x700) VEC_OTHER(0x780)
+    "irqtest_irq:\n"
+    "    sub sp, sp, #192\n"
+    "    stp x0, x1, [sp, #0]\n"
+    "    stp x2, x3, [sp, #16]\n"
+    "    stp x4, x5, [sp, #32]\n"
+    "    stp x6, x7, [sp, #48]\n"
+    "    stp x8, x9, [sp, #64]\n"
+    "    stp x10, x11, [sp, #80]\n"
+    "    stp x12, x13, [sp, #96]\n"
+    "    stp x14, x15, [sp, #112]\n"
+    "    stp x16, x17, [sp, #128]\n"
+    "    stp x18, x29, [sp, #144]\n"
+    "    mrs x0, elr_el1\n"
+    "    mrs x1, spsr_el1\n"
+    "    stp x30, x0, [sp, #160]\n"
+    "    str x1, [sp, #176]\n"
+    "    bl irq_entry\n"
+    "    msr daifset, #2\n"
+    "    ldp x30, x0, [sp, #160]\n"
+    "    ldr x1, [sp, #176]\n"
+    "    msr elr_el1, x0\n"
+    "    msr spsr_el1, x1\n"
+    "    ldp x2, x3, [sp, #16]\n"
+    "    ldp x4, x5, [sp, #32]\n"
+    "    ldp x6, x7, [sp, #48]\n"
+    "    ldp x8, x9, [sp, #64]\n"
+    "    ldp x10, x11, [sp, #80]\n"
+    "    ldp x12, x13, [sp, #96]\n"
+    "    ldp x14, x15, [sp, #112]\n"
+    "    ldp x16, x17, [sp, #128]\n"
+    "    ldp x18, x29, [sp, #144]\n"
+    "    ldp x0, x1, [sp, #0]\n"
+    "    add sp, sp, #192\n"
+    "    eret\n"
+    "    .text\n");
+
+extern char irqtest_vectors[];
+
+static void install_vectors(void)
+{
+    asm volatile("msr vbar_el1, %0; isb" : : "r"(irqtest_vectors) : "memory");
+}
+
+/* ---- waiting ---- */
+
+/* Spins (IRQs as they are) until *p >= want or ms milliseconds pass. True if reached. */
+static bool wait_count(volatile uint32_t *p, uint32_t want, unsigned long ms)
+{
+    uint64_t end = cntvct() + ms_to_ticks(ms);
+
+    while (*p < want) {
+        if (cntvct() > end) {
+            return *p >= want;
+        }
+    }
+    return true;
+}
+
+static void spin_ms(unsigned long ms)
+{
+    uint64_t end = cntvct() + ms_to_ticks(ms);
+    while (cntvct() < end) {
+    }
+}
+
+/* ---- the other CPUs: each runs commands from its mailbox, IRQs unmasked ---- */
+
+enum { CMD_NONE, CMD_SEND_SGI, CMD_TIMER_PERIODIC, CMD_PMR };
+
+static struct mailbox {
+    volatile uint32_t seq, done;
+    volatile uint32_t cmd, a, b, c;
+    volatile bool ready;
+} mbox[GUEST_MAX_CPUS];
+
+static void timer_periodic(unsigned which, uint64_t period_ms, uint32_t count);
+
+static void secondary_main(unsigned cpu, void *arg)
+{
+    (void)arg;
+    install_vectors();
+    bool ok = gic_cpu_init(cpu);
+    struct mailbox *m = &mbox[cpu];
+    if (!ok) {
+        printf("irqtest: CPU %u: no GIC redistributor or CPU interface for MPIDR 0x%lx\n", cpu,
+               (unsigned long)read_mpidr());
+        return;
+    }
+    dsb();
+    m->ready = true;
+    irqs_on();
+    for (;;) {
+        uint32_t seq = m->seq;
+        if (seq == m->done) {
+            continue;
+        }
+        asm volatile("dmb ish" ::: "memory");
+        switch (m->cmd) {
+        case CMD_SEND_SGI:
+            send_sgi(m->a, m->b);
+            break;
+        case CMD_TIMER_PERIODIC:
+            timer_periodic(m->a, m->b, m->c);
+            break;
+        case CMD_PMR:
+            set_pmr((uint8_t)m->a);
+            break;
+        default:
+            break;
+        }
+        asm volatile("dmb ish" ::: "memory");
+        m->done = seq;
+    }
+}
+
+/* Runs a command on CPU cpu and waits until it has run it. False if it did not within 1 s. */
+static bool remote(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t c)
+{
+    struct mailbox *m = &mbox[cpu];
+    m->cmd = cmd;
+    m->a = a;
+    m->b = b;
+    m->c = c;
+    asm volatile("dmb ish" ::: "memory");
+    uint32_t seq = m->seq + 1;
+    m->seq = seq;
+    uint64_t end = cntvct() + ms_to_ticks(WAIT_MS);
+    while (m->done != seq) {
+        if (cntvct() > end) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- results ---- */
+
+static unsigned passed, failed;
+
+static void pass(const char *check)
+{
+    printf("PASS %s\n", check);
+    passed++;
+}
+
+static void fail(const char *check, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void fail(const char *check, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    printf("FAIL %s: %s\n", check, detail);
+    failed++;
+}
+
+static NORETURN void finish(void)
+{
+    printf("DONE passed=%u failed=%u\n", passed, failed);
+    guest_halt();
+}
+
+/* Every interrupt a CPU took that is not in the expected INTID list: "" if none, else a short
+ * description in buf. */
+static const char *unexpected(unsigned cpu, const unsigned *ok, size_t nok, char *buf, size_t len)
+{
+    struct cpu_stats *s = &stats[cpu];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < NR_TRACKED; i++) {
+        bool expected = false;
+        for (size_t k = 0; k < nok; k++) {
+            expected |= ok[k] == i;
+        }
+        if (!expected && s->count[i] && n + 24 < len) {
+            n += (size_t)snprintf(buf + n, len - n, "%sINTID %u x%u", n ? ", " : "", i,
+                                  s->count[i]);
+        }
+    }
+    if (s->other && n + 32 < len) {
+        n += (size_t)snprintf(buf + n, len - n, "%s%u others (last INTID %u)", n ? ", " : "",
+                              s->other, s->other_last);
+    }
+    return buf;
+}
+
+/* ---- timers ---- */
+
+enum { VTIMER, PTIMER };
+static const char *const timer_name[] = { "vtimer", "ptimer" };
+
+static unsigned timer_intid(unsigned which)
+{
+    return which == VTIMER ? vtimer_intid : ptimer_intid;
+}
+
+static uint64_t timer_now(unsigned which)
+{
+    return which == VTIMER ? cntvct() : cntpct();
+}
+
+static void timer_write(unsigned which, uint64_t ctl, uint64_t cval)
+{
+    if (which == VTIMER) {
+        write_cntv_cval(cval);
+        write_cntv_ctl(ctl);
+    } else {
+        write_cntp_cval(cval);
+        write_cntp_ctl(ctl);
+    }
+    isb();
+}
+
+static void timer_ctl(unsigned which, uint64_t ctl)
+{
+    if (which == VTIMER) {
+        write_cntv_ctl(ctl);
+    } else {
+        write_cntp_ctl(ctl);
+    }
+    isb();
+}
+
+static uint64_t timer_read_ctl(unsigned which)
+{
+    return which == VTIMER ? read_cntv_ctl() : read_cntp_ctl();
+}
+
+static uint64_t timer_read_cval(unsigned which)
+{
+    return which == VTIMER ? read_cntv_cval() : read_cntp_cval();
+}
+
+/* What a timer's handler saw, per CPU. */
+static struct timer_state {
+    volatile uint64_t fired_at;  /* the timer's counter when its handler ran */
+    volatile uint64_t ctl, cval; /* CNTx_CTL and CVAL then */
+    volatile uint32_t left;      /* periodic: interrupts still to take */
+    uint64_t period;             /* periodic: ticks between deadlines; 0: one shot */
+} tstate[2][GUEST_MAX_CPUS];
+
+/* The timers' handler: records, then either programs the next period or disables the timer
+ * (which lowers its level-sensitive output before the EOI). */
+static void timer_action(unsigned cpu, unsigned intid)
+{
+    unsigned which = intid == vtimer_intid ? VTIMER : PTIMER;
+    struct timer_state *t = &tstate[which][cpu];
+
+    t->fired_at = timer_now(which);
+    t->ctl = timer_read_ctl(which);
+    t->cval = timer_read_cval(which);
+    if (t->period && t->left > 1) {
+        t->left--;
+        timer_write(which, CNT_CTL_ENABLE, t->cval + t->period);
+    } else {
+        t->left = 0;
+        timer_ctl(which, 0);
+    }
+}
+
+/* Starts a periodic timer on this CPU (its PPI enabled): count interrupts, period_ms apart. */
+static void timer_periodic(unsigned which, uint64_t period_ms, uint32_t count)
+{
+    struct timer_state *t = &tstate[which][guest_cpu_index()];
+
+    irq_enable(timer_intid(which), true);
+    t->period = ms_to_ticks(period_ms);
+    t->left = count;
+    dsb();
+    timer_write(which, CNT_CTL_ENABLE, timer_now(which) + t->period);
+}
+
+static unsigned long tolerance_ms = TIMER_TOLERANCE_MS;
+
+/*
+ * vtimer / ptimer: TIMER_ROUNDS times, the timer is programmed TIMER_DELAY_MS ahead (CVAL) and
+ * must interrupt CPU 0 (INTID 27 / 30, a PPI: never CPU 1), not before the deadline (the
+ * counter read in the handler is >= CVAL, and CTL.ISTATUS is set) and at most tolerance_ms
+ * after it.
+ */
+static void check_timer(unsigned which)
+{
+    const char *name = timer_name[which];
+    unsigned intid = timer_intid(which);
+    struct timer_state *t = &tstate[which][0];
+    uint64_t worst = 0, total = 0;
+
+    stats_clear();
+    actions[intid] = timer_action;
+    irq_priority(intid, PRIO_DEFAULT);
+    irq_enable(intid, true);
+    for (unsigned r = 0; r < TIMER_ROUNDS; r++) {
+        t->period = 0;
+        t->fired_at = 0;
+        uint64_t cval = timer_now(which) + ms_to_ticks(TIMER_DELAY_MS);
+        timer_write(which, CNT_CTL_ENABLE, cval);
+        if (!wait_count(&stats[0].count[intid], r + 1, TIMER_DELAY_MS + WAIT_MS)) {
+            uint64_t ctl = timer_read_ctl(which);
+            bool pend = irq_pending(intid);
+            timer_ctl(which, 0);
+            fail(name, "round %u: no interrupt %u ms after the %u ms deadline (CTL=0x%lx, "
+                 "INTID %u %spending, CPU 1 took it %u times)", r + 1, WAIT_MS, TIMER_DELAY_MS,
+                 (unsigned long)ctl, intid, pend ? "" : "not ", stats[1].count[intid]);
+            goto out;
+        }
+        if (t->fired_at < cval || !(t->ctl & CNT_CTL_ISTATUS)) {
+            fail(name, "round %u: interrupt taken %lu us before the deadline (CTL=0x%lx)",
+                 r + 1, (unsigned long)ticks_to_us(cval - t->fired_at), (unsigned long)t->ctl);
+            goto out;
+        }
+        uint64_t late = t->fired_at - cval;
+        worst = MAX(worst, late);
+        total += late;
+        if (late > ms_to_ticks(tolerance_ms)) {
+            fail(name, "round %u: interrupt taken %lu us after the deadline (tolerance %lu ms)",
+                 r + 1, (unsigned long)ticks_to_us(late), tolerance_ms);
+            goto out;
+        }
+    }
+    spin_ms(SETTLE_MS);
+    char buf[160];
+    const unsigned ok0[] = { intid };
+    if (stats[0].count[intid] != TIMER_ROUNDS || stats[1].count[intid] ||
+        *unexpected(0, ok0, 1, buf, sizeof(buf))) {
+        fail(name, "CPU 0 took INTID %u %u times, expected %u; CPU 1 %u times; other: %s",
+             intid, stats[0].count[intid], TIMER_ROUNDS, stats[1].count[intid],
+             unexpected(0, ok0, 1, buf, sizeof(buf))[0] ? buf : "none");
+        goto out;
+    }
+    printf("%s: %u interrupts %u ms after programming, late by %lu us on average, %lu us at "
+           "most (tolerance %lu ms)\n", name, TIMER_ROUNDS, TIMER_DELAY_MS,
+           (unsigned long)ticks_to_us(total / TIMER_ROUNDS), (unsigned long)ticks_to_us(worst),
+           tolerance_ms);
+    pass(name);
+out:
+    timer_ctl(which, 0);
+    irq_enable(intid, false);
+    actions[intid] = NULL;
+}
+
+/* ---- SGIs between the CPUs ---- */
+
+#define SGI_0_TO_1 1
+#define SGI_1_TO_0 2
+
+/*
+ * sgi_0_to_1 / sgi_1_to_0: SGI_ROUNDS SGIs, one at a time, from one CPU to the other (GICD_SGIR
+ * on GICv2, ICC_SGI1R_EL1 on GICv3): each is taken once by the target, never by the sender; on
+ * GICv2 the IAR's CPUID field names the sender's interface.
+ */
+static void check_sgi(unsigned from, unsigned to)
+{
+    const char *name = from == 0 ? "sgi_0_to_1" : "sgi_1_to_0";
+    unsigned sgi = from == 0 ? SGI_0_TO_1 : SGI_1_TO_0;
+    char buf[160];
+
+    stats_clear();
+    for (unsigned r = 0; r < SGI_ROUNDS; r++) {
+        if (from == 0) {
+            send_sgi(sgi, to);
+        } else if (!remote(from, CMD_SEND_SGI, sgi, to, 0)) {
+            fail(name, "CPU %u does not answer", from);
+            return;
+        }
+        if (!wait_count(&stats[to].count[sgi], r + 1, WAIT_MS)) {
+            fail(name, "SGI %u #%u not taken by CPU %u within %u ms (CPU %u took it %u times)",
+                 sgi, r + 1, to, WAIT_MS, from, stats[from].count[sgi]);
+            return;
+        }
+    }
+    spin_ms(SETTLE_MS);
+    const unsigned ok[] = { sgi };
+    if (stats[to].count[sgi] != SGI_ROUNDS || stats[from].count[sgi]) {
+        fail(name, "SGI %u taken %u times by CPU %u (expected %u), %u times by CPU %u", sgi,
+             stats[to].count[sgi], to, SGI_ROUNDS, stats[from].count[sgi], from);
+    } else if (*unexpected(to, ok, 1, buf, sizeof(buf)) || *unexpected(from, NULL, 0, buf,
+                                                                           sizeof(buf))) {
+        fail(name, "unexpected interrupts: CPU %u: %s", to, buf);
+    } else if (gic.version == 2 &&
+               stats[to].sgi_source[sgi] != (unsigned)__builtin_ctz(gic.cpu_if[from])) {
+        fail(name, "GICC_IAR CPUID %u, expected %u (the sender's interface)",
+             stats[to].sgi_source[sgi], __builtin_ctz(gic.cpu_if[from]));
+    } else {
+        pass(name);
+    }
+}
+
+/* ---- spi_routing ---- */
+
+static void uart_tx_mask_action(unsigned cpu, unsigned intid)
+{
+    (void)cpu;
+    (void)intid;
+    mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) & ~UART_TXIM);
+}
+
+/* Unmasks the UART's TX interrupt (level: up as long as the TX FIFO is empty and TXIM is set;
+ * the handler masks it again) and waits for CPU `to` to take it. Checks that only it did. */
+static bool spi_round(const char *name, unsigned to, unsigned other)
+{
+    unsigned intid = uart_intid;
+    char buf[160];
+
+    stats_clear();
+    spi_route(intid, to);
+    uint64_t route = spi_route_read(intid);
+    mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) | UART_TXIM);
+    if (!wait_count(&stats[to].count[intid], 1, WAIT_MS)) {
+        uint32_t ris = mmio_read32(guest.uart + UART_RIS), mis = mmio_read32(guest.uart + UART_MIS);
+        bool pend = irq_pending(intid);
+        mmio_write32(guest.uart + UART_IMSC, 0);
+        fail(name, "routed to CPU %u (%s=0x%lx), INTID %u not taken by it within %u ms; CPU %u "
+             "took it %u times (UARTRIS=0x%x UARTMIS=0x%x, %spending)", to,
+             gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid, WAIT_MS,
+             other, stats[other].count[intid], ris, mis, pend ? "" : "not ");
+        return false;
+    }
+    spin_ms(SETTLE_MS);
+    const unsigned ok[] = { intid };
+    if (stats[to].count[intid] != 1 || stats[other].count[intid]) {
+        fail(name, "routed to CPU %u (%s=0x%lx): INTID %u taken %u times by CPU %u, %u times "
+             "by CPU %u; expected once by CPU %u", to,
+             gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid,
+             stats[to].count[intid], to, stats[other].count[intid], other, to);
+        return false;
+    }
+    if (*unexpected(to, ok, 1, buf, sizeof(buf)) || *unexpected(other, NULL, 0, buf, sizeof(buf))) {
+        fail(name, "routed to CPU %u: unexpected interrupts: %s", to, buf);
+        return false;
+    }
+    if (mmio_read32(guest.uart + UART_IMSC) & UART_TXIM) {
+        fail(name, "the handler's write to UARTIMSC did not stick");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * spi_routing: the PL011's TX interrupt (SPI, INTID 33 on QEMU virt), routed to CPU 1 by
+ * ITARGETSR (GICv2) / IROUTER (GICv3), is taken once by CPU 1 and never by CPU 0; re-routed to
+ * CPU 0, the other way round.
+ */
+static void check_spi_routing(void)
+{
+    const char *name = "spi_routing";
+    unsigned intid = uart_intid;
+
+    mmio_write32(guest.uart + UART_IMSC, 0);
+    actions[intid] = uart_tx_mask_action;
+    irq_level(intid, true);
+    irq_priority(intid, PRIO_DEFAULT);
+    irq_enable(intid, true);
+    if (spi_round(name, 1, 0) && spi_round(name, 0, 1)) {
+        pass(name);
+    }
+    mmio_write32(guest.uart + UART_IMSC, 0);
+    irq_enable(intid, false);
+    spi_route(intid, 0);
+    actions[intid] = NULL;
+}
+
+/* ---- priority ---- */
+
+#define SGI_LOW 3      /* priority 0xa0 */
+#define SGI_HIGH 4     /* priority 0x40 */
+#define SGI_PREEMPTED 5
+#define SGI_PREEMPTOR 6
+#define SGI_BLOCKER 7  /* priority 0x40, runs with IRQs unmasked */
+#define SGI_BLOCKED 8  /* priority 0x80: must wait for SGI_BLOCKER's EOI */
+
+static volatile uint32_t nested_seen, blocked_seen, masked_seen;
+
+/* Runs with its own priority active: sends `other` to itself, checks it is not taken while IRQs
+ * are masked, then unmasks IRQs for a while and records whether `other` came in meanwhile. */
+static void nesting_action(unsigned cpu, unsigned intid, unsigned other, volatile uint32_t *seen,
+                           unsigned long ms)
+{
+    send_sgi(other, cpu);
+    dsb();
+    spin_ms(2);
+    masked_seen = stats[cpu].count[other];
+    irqs_on();
+    uint64_t end = cntvct() + ms_to_ticks(ms);
+    while (!stats[cpu].count[other] && cntvct() < end) {
+    }
+    irqs_off();
+    *seen = stats[cpu].count[other];
+    log_event(cpu, LOG_EXIT | intid);
+}
+
+static void preempted_action(unsigned cpu, unsigned intid)
+{
+    nesting_action(cpu, intid, SGI_PREEMPTOR, &nested_seen, 200);
+}
+
+static void blocker_action(unsigned cpu, unsigned intid)
+{
+    nesting_action(cpu, intid, SGI_BLOCKED, &blocked_seen, 20);
+}
+
+static void format_log(unsigned cpu, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < stats[cpu].nlog && i < LOG_LEN && n + 12 < len; i++) {
+        uint32_t e = stats[cpu].log[i];
+        n += (size_t)snprintf(buf + n, len - n, "%s%s%u", i ? " " : "",
+                              (e & LOG_EXIT) ? "end" : "", e & ~LOG_EXIT);
+    }
+}
+
+static bool log_is(unsigned cpu, const uint32_t *want, uint32_t n)
+{
+    if (stats[cpu].nlog != n) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (stats[cpu].log[i] != want[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * priority, on CPU 0 with SGIs to itself:
+ *  (a) SGI_LOW (0xa0) then SGI_HIGH (0x40) made pending with IRQs masked: on unmasking, SGI_HIGH
+ *      is taken first;
+ *  (b) with PMR 0x80, SGI_LOW (0xa0) stays pending and is not taken; PMR raised to 0xb0, it is;
+ *  (c) the handler of SGI_PREEMPTED (0xa0) sends SGI_PREEMPTOR (0x40) to its CPU: not taken
+ *      while the handler keeps IRQs masked; taken inside the handler once it unmasks them;
+ *  (d) the handler of SGI_BLOCKER (0x40) sends SGI_BLOCKED (0x80) and unmasks IRQs: SGI_BLOCKED
+ *      is not taken (the running priority is higher) until SGI_BLOCKER's EOI.
+ */
+static void check_priority(void)
+{
+    const char *name = "priority";
+    char buf[200];
+
+    irq_priority(SGI_LOW, 0xa0);
+    irq_priority(SGI_HIGH, 0x40);
+    irq_priority(SGI_PREEMPTED, 0xa0);
+    irq_priority(SGI_PREEMPTOR, 0x40);
+    irq_priority(SGI_BLOCKER, 0x40);
+    irq_priority(SGI_BLOCKED, 0x80);
+
+    /* (a) */
+    stats_clear();
+    irqs_off();
+    send_sgi(SGI_LOW, 0);
+    send_sgi(SGI_HIGH, 0);
+    dsb();
+    spin_ms(2);
+    irqs_on();
+    wait_count(&stats[0].nlog, 2, WAIT_MS);
+    spin_ms(SETTLE_MS);
+    const uint32_t want_a[] = { SGI_HIGH, SGI_LOW };
+    if (!log_is(0, want_a, 2)) {
+        format_log(0, buf, sizeof(buf));
+        fail(name, "SGI %u (0xa0) and SGI %u (0x40) pending together: taken in the order [%s], "
+             "expected [%u %u]", SGI_LOW, SGI_HIGH, buf, SGI_HIGH, SGI_LOW);
+        goto out;
+    }
+
+    /* (b) */
+    stats_clear();
+    set_pmr(0x80);
+    send_sgi(SGI_LOW, 0);
+    spin_ms(SETTLE_MS);
+    bool pend = irq_pending(SGI_LOW);
+    if (stats[0].count[SGI_LOW]) {
+        fail(name, "SGI %u (priority 0xa0) taken with PMR 0x80", SGI_LOW);
+        goto out;
+    }
+    set_pmr(0xb0);
+    if (!wait_count(&stats[0].count[SGI_LOW], 1, WAIT_MS)) {
+        fail(name, "SGI %u (priority 0xa0) masked by PMR 0x80 (%s): not taken %u ms after PMR "
+             "was raised to 0xb0", SGI_LOW, pend ? "pending" : "not pending", WAIT_MS);
+        goto out;
+    }
+    set_pmr(PMR_OPEN);
+
+    /* (c) */
+    stats_clear();
+    nested_seen = masked_seen = 0;
+    actions[SGI_PREEMPTED] = preempted_action;
+    send_sgi(SGI_PREEMPTED, 0);
+    wait_count(&stats[0].nlog, 3, WAIT_MS);
+    spin_ms(SETTLE_MS);
+    const uint32_t want_c[] = { SGI_PREEMPTED, SGI_PREEMPTOR, LOG_EXIT | SGI_PREEMPTED };
+    if (masked_seen || !nested_seen || !log_is(0, want_c, 3)) {
+        format_log(0, buf, sizeof(buf));
+        fail(name, "preemption: SGI %u (0x40) sent from the handler of SGI %u (0xa0): taken "
+             "%s while IRQs were masked, %s after they were unmasked; events [%s], expected "
+             "[%u %u end%u]", SGI_PREEMPTOR, SGI_PREEMPTED, masked_seen ? "already" : "not",
+             nested_seen ? "taken" : "not taken", buf, SGI_PREEMPTED, SGI_PREEMPTOR,
+             SGI_PREEMPTED);
+        goto out;
+    }
+
+    /* (d) */
+    stats_clear();
+    blocked_seen = masked_seen = 0;
+    actions[SGI_BLOCKER] = blocker_action;
+    send_sgi(SGI_BLOCKER, 0);
+    wait_count(&stats[0].nlog, 3, WAIT_MS);
+    spin_ms(SETTLE_MS);
+    const uint32_t want_d[] = { SGI_BLOCKER, LOG_EXIT | SGI_BLOCKER, SGI_BLOCKED };
+    if (blocked_seen || !log_is(0, want_d, 3)) {
+        format_log(0, buf, sizeof(buf));
+        fail(name, "running priority: SGI %u (0x80) sent from the handler of SGI %u (0x40) "
+             "with IRQs unmasked: events [%s], expected [%u end%u %u]", SGI_BLOCKED, SGI_BLOCKER,
+             buf, SGI_BLOCKER, SGI_BLOCKER, SGI_BLOCKED);
+        goto out;
+    }
+    const unsigned ok[] = { SGI_BLOCKER, SGI_BLOCKED };
+    if (*unexpected(0, ok, 2, buf, sizeof(buf)) || *unexpected(1, NULL, 0, buf, sizeof(buf))) {
+        fail(name, "unexpected interrupts: %s", buf);
+        goto out;
+    }
+    pass(name);
+out:
+    irqs_on();
+    set_pmr(PMR_OPEN);
+    actions[SGI_PREEMPTED] = actions[SGI_BLOCKER] = NULL;
+    for (unsigned i = SGI_LOW; i <= SGI_BLOCKED; i++) {
+        irq_priority(i, PRIO_DEFAULT);
+    }
+}
+
+/* ---- many_pending ---- */
+
+#define MANY 12
+#define MANY_FIRST_SGI 2 /* SGIs 2..13 */
+
+/*
+ * many_pending: 12 SGIs with 12 distinct priorities (not in INTID order) made pending on CPU 0
+ * at once with IRQs masked, more than the 4 list registers of QEMU's GIC: once IRQs are
+ * unmasked, all 12 are taken, each once, highest priority first. Twice: through the pending
+ * registers (GICD_SPENDSGIR / GICR_ISPENDR0), then by sending them (GICD_SGIR / ICC_SGI1R_EL1).
+ */
+static void check_many_pending(void)
+{
+    const char *name = "many_pending";
+    static const uint8_t rank[MANY] = { 7, 2, 11, 0, 9, 4, 1, 10, 5, 8, 3, 6 };
+    uint32_t want[MANY];
+    char buf[200];
+    bool ok = true;
+
+    for (unsigned i = 0; i < MANY; i++) {
+        irq_priority(MANY_FIRST_SGI + i, (uint8_t)(0x10 + 0x10 * rank[i]));
+        want[rank[i]] = MANY_FIRST_SGI + i;
+    }
+    for (unsigned round = 0; round < 2 && ok; round++) {
+        const char *how = round == 0 ? (gic.version == 2 ? "GICD_SPENDSGIR" : "GICR_ISPENDR0")
+                                     : (gic.version == 2 ? "GICD_SGIR" : "ICC_SGI1R_EL1");
+        stats_clear();
+        irqs_off();
+        for (unsigned k = 0; k < MANY; k++) {
+            unsigned sgi = MANY_FIRST_SGI + (k * 5) % MANY; /* yet another order */
+            if (round == 0) {
+                sgi_set_pending_reg(sgi);
+            } else {
+                send_sgi(sgi, 0);
+            }
+        }
+        dsb();
+        spin_ms(2);
+        unsigned npend = 0;
+        for (unsigned i = 0; i < MANY; i++) {
+            npend += irq_pending(MANY_FIRST_SGI + i);
+        }
+        irqs_on();
+        wait_count(&stats[0].nlog, MANY, WAIT_MS);
+        spin_ms(SETTLE_MS);
+        if (!log_is(0, want, MANY)) {
+            format_log(0, buf, sizeof(buf));
+            fail(name, "%u SGIs made pending through %s (%u read back as pending): taken [%s], "
+                 "expected [%u %u %u %u %u %u %u %u %u %u %u %u]", MANY, how, npend, buf,
+                 want[0], want[1], want[2], want[3], want[4], want[5], want[6], want[7],
+                 want[8], want[9], want[10], want[11]);
+            ok = false;
+        } else if (*unexpected(1, NULL, 0, buf, sizeof(buf))) {
+            fail(name, "CPU 1 took interrupts: %s", buf);
+            ok = false;
+        } else {
+            printf("many_pending: %u SGIs through %s taken in priority order\n", MANY, how);
+        }
+    }
+    if (ok) {
+        pass(name);
+    }
+    for (unsigned i = 0; i < MANY; i++) {
+        irq_priority(MANY_FIRST_SGI + i, PRIO_DEFAULT);
+    }
+}
+
+/* ---- wfi_wakes ---- */
+
+/*
+ * wfi_wakes: with IRQs masked (PSTATE.I), the timer is programmed WFI_DELAY_MS ahead and the CPU
+ * executes one WFI: it must come back only once the timer has fired (its counter >= CVAL and
+ * CTL.ISTATUS set: at least the delay has passed), and the interrupt must then be taken when IRQs
+ * are unmasked. WFI_ROUNDS times with the virtual timer, then with the physical timer.
+ */
+static void check_wfi_wakes(void)
+{
+    const char *name = "wfi_wakes";
+    uint64_t longest[2] = { 0, 0 };
+
+    stats_clear();
+    for (unsigned which = VTIMER; which <= PTIMER; which++) {
+        unsigned intid = timer_intid(which);
+        actions[intid] = timer_action;
+        irq_enable(intid, true);
+        for (unsigned r = 0; r < WFI_ROUNDS; r++) {
+            tstate[which][0].period = 0;
+            irqs_off();
+            uint64_t start = timer_now(which);
+            uint64_t cval = start + ms_to_ticks(WFI_DELAY_MS);
+            timer_write(which, CNT_CTL_ENABLE, cval);
+            dsb();
+            asm volatile("wfi" ::: "memory");
+            uint64_t woke = timer_now(which);
+            uint64_t ctl = timer_read_ctl(which);
+            irqs_on();
+            bool taken = wait_count(&stats[0].count[intid], r + 1, WAIT_MS);
+            timer_ctl(which, 0);
+            if (woke < cval || !(ctl & CNT_CTL_ISTATUS)) {
+                fail(name, "%s round %u: WFI returned after %lu us, before the timer fired "
+                     "(%u ms; CTL=0x%lx)", timer_name[which], r + 1,
+                     (unsigned long)ticks_to_us(woke - start), WFI_DELAY_MS, (unsigned long)ctl);
+                goto out;
+            }
+            if (!taken) {
+                fail(name, "%s round %u: WFI returned after the timer fired, but INTID %u was "
+                     "not taken once IRQs were unmasked", timer_name[which], r + 1, intid);
+                goto out;
+            }
+            longest[which] = MAX(longest[which], woke - start);
+        }
+        irq_enable(intid, false);
+        actions[intid] = NULL;
+    }
+    printf("wfi_wakes: WFI for a %u ms timer returned after %lu us (vtimer), %lu us (ptimer) at "
+           "most\n", WFI_DELAY_MS, (unsigned long)ticks_to_us(longest[VTIMER]),
+           (unsigned long)ticks_to_us(longest[PTIMER]));
+    pass(name);
+out:
+    irqs_on();
+    for (unsigned which = VTIMER; which <= PTIMER; which++) {
+        timer_ctl(which, 0);
+        irq_enable(timer_intid(which), false);
+        actions[timer_intid(which)] = NULL;
+    }
+}
+
+/* ---- mode=isolation ---- */
+
+#define ISO_SGI_ROUNDS 100
+#define ISO_V_PERIOD_MS 2 /* CPU 0's virtual timer */
+#define ISO_V_COUNT 100
+#define ISO_P_PERIOD_MS 3 /* CPU 1's physical timer */
+#define ISO_P_COUNT 60
+
+/*
+ * Two VMs run this at once, vm=0 and vm=1, each on 2 vCPUs. VM K uses its own SGIs,
+ * 1+7K .. 3+7K, and checks that every SGI it takes is one it sent, as many times as it sent it
+ * (isolation_sgi); that its timers interrupt exactly as often as it programmed them, on the
+ * CPU that programmed them (isolation_timer); and that its UART's TX interrupt reaches the CPU
+ * it routed it to (vm0: CPU 1, vm1: CPU 0) exactly as often as it unmasked it (isolation_spi).
+ * All three run concurrently, for about ISO_V_COUNT * ISO_V_PERIOD_MS ms.
+ */
+static void isolation(void)
+{
+    unsigned vm = (unsigned)bootarg_ul("vm", 0) & 1;
+    unsigned base = 1 + 7 * vm;
+    unsigned s01 = base, s10 = base + 1, s00 = base + 2;
+    unsigned spi_cpu = vm == 0 ? 1 : 0, spi_rounds = vm == 0 ? 20 : 15;
+    char buf[200];
+    bool sgi_ok = true, spi_ok = true;
+
+    printf("isolation: vm=%u: SGIs %u (CPU 0 to 1), %u (1 to 0), %u (0 to 0); UART interrupt "
+           "to CPU %u\n", vm, s01, s10, s00, spi_cpu);
+    stats_clear();
+    actions[vtimer_intid] = actions[ptimer_intid] = timer_action;
+    actions[uart_intid] = uart_tx_mask_action;
+    irq_enable(vtimer_intid, true);
+    irq_enable(ptimer_intid, true);
+    mmio_write32(guest.uart + UART_IMSC, 0);
+    irq_level(uart_intid, true);
+    spi_route(uart_intid, spi_cpu);
+    irq_enable(uart_intid, true);
+    if (!remote(1, CMD_TIMER_PERIODIC, PTIMER, ISO_P_PERIOD_MS, ISO_P_COUNT)) {
+        fail("isolation_timer", "CPU 1 does not answer");
+    }
+    timer_periodic(VTIMER, ISO_V_PERIOD_MS, ISO_V_COUNT);
+
+    unsigned spi_done = 0;
+    for (unsigned r = 0; r < ISO_SGI_ROUNDS && sgi_ok; r++) {
+        send_sgi(s01, 1);
+        sgi_ok = wait_count(&stats[1].count[s01], r + 1, WAIT_MS);
+        if (sgi_ok && !remote(1, CMD_SEND_SGI, s10, 0, 0)) {
+            sgi_ok = false;
+        }
+        sgi_ok = sgi_ok && wait_count(&stats[0].count[s10], r + 1, WAIT_MS);
+        send_sgi(s00, 0);
+        sgi_ok = sgi_ok && wait_count(&stats[0].count[s00], r + 1, WAIT_MS);
+        if (!sgi_ok) {
+            fail("isolation_sgi", "round %u: CPU 1 took SGI %u %u times, CPU 0 SGI %u %u times "
+                 "and SGI %u %u times; expected %u each", r + 1, s01, stats[1].count[s01], s10,
+                 stats[0].count[s10], s00, stats[0].count[s00], r + 1);
+        }
+        /* The UART's interrupt, every few rounds, while SGIs and timers go on. */
+        if (spi_done < spi_rounds && r % 4 == 0 && spi_ok) {
+            mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) |
+                         UART_TXIM);
+            spi_done++;
+            spi_ok = wait_count(&stats[spi_cpu].count[uart_intid], spi_done, WAIT_MS);
+            if (!spi_ok) {
+                fail("isolation_spi", "unmask %u: INTID %u not taken by CPU %u within %u ms",
+                     spi_done, uart_intid, spi_cpu, WAIT_MS);
+            }
+        }
+    }
+    while (spi_ok && spi_done < spi_rounds) {
+        mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) | UART_TXIM);
+        spi_done++;
+        spi_ok = wait_count(&stats[spi_cpu].count[uart_intid], spi_done, WAIT_MS);
+        if (!spi_ok) {
+            fail("isolation_spi", "unmask %u: INTID %u not taken by CPU %u within %u ms",
+                 spi_done, uart_intid, spi_cpu, WAIT_MS);
+        }
+    }
+    /* Let the timers run out. */
+    wait_count(&stats[0].count[vtimer_intid], ISO_V_COUNT, ISO_V_COUNT * ISO_V_PERIOD_MS + WAIT_MS);
+    wait_count(&stats[1].count[ptimer_intid], ISO_P_COUNT, ISO_P_COUNT * ISO_P_PERIOD_MS + WAIT_MS);
+    spin_ms(5 * SETTLE_MS);
+    mmio_write32(guest.uart + UART_IMSC, 0);
+
+    /* Each CPU took exactly what this VM caused, nothing else. */
+    const unsigned ok0[] = { s10, s00, vtimer_intid, uart_intid };
+    const unsigned ok1[] = { s01, ptimer_intid, uart_intid };
+    char buf1[200];
+    unexpected(0, ok0, ARRAY_SIZE(ok0), buf, sizeof(buf));
+    unexpected(1, ok1, ARRAY_SIZE(ok1), buf1, sizeof(buf1));
+    unsigned other_cpu = 1 - spi_cpu;
+    if (sgi_ok) {
+        if (stats[1].count[s01] != ISO_SGI_ROUNDS || stats[0].count[s10] != ISO_SGI_ROUNDS ||
+            stats[0].count[s00] != ISO_SGI_ROUNDS || stats[0].count[s01] ||
+            stats[1].count[s10] || stats[1].count[s00]) {
+            fail("isolation_sgi", "SGI %u: CPU 1 took it %u times, CPU 0 %u; SGI %u: CPU 0 %u, "
+                 "CPU 1 %u; SGI %u: CPU 0 %u, CPU 1 %u; expected %u on the target, 0 elsewhere",
+                 s01, stats[1].count[s01], stats[0].count[s01], s10, stats[0].count[s10],
+                 stats[1].count[s10], s00, stats[0].count[s00], stats[1].count[s00],
+                 ISO_SGI_ROUNDS);
+        } else if (buf[0] || buf1[0]) {
+            fail("isolation_sgi", "interrupts this VM did not cause: CPU 0: %s; CPU 1: %s",
+                 buf[0] ? buf : "none", buf1[0] ? buf1 : "none");
+        } else {
+            pass("isolation_sgi");
+        }
+    }
+    if (stats[0].count[vtimer_intid] != ISO_V_COUNT || stats[1].count[ptimer_intid] != ISO_P_COUNT
+        || stats[1].count[vtimer_intid] || stats[0].count[ptimer_intid]) {
+        fail("isolation_timer", "CPU 0's vtimer (INTID %u) %u interrupts, CPU 1's ptimer (INTID "
+             "%u) %u; expected %u and %u; CPU 1 took INTID %u %u times, CPU 0 INTID %u %u times",
+             vtimer_intid, stats[0].count[vtimer_intid], ptimer_intid,
+             stats[1].count[ptimer_intid], ISO_V_COUNT, ISO_P_COUNT, vtimer_intid,
+             stats[1].count[vtimer_intid], ptimer_intid, stats[0].count[ptimer_intid]);
+    } else {
+        pass("isolation_timer");
+    }
+    if (spi_ok) {
+        if (stats[spi_cpu].count[uart_intid] != spi_rounds || stats[other_cpu].count[uart_intid]) {
+            fail("isolation_spi", "INTID %u: CPU %u took it %u times, CPU %u %u times; expected %u "
+                 "and 0", uart_intid, spi_cpu, stats[spi_cpu].count[uart_intid], other_cpu,
+                 stats[other_cpu].count[uart_intid], spi_rounds);
+        } else {
+            pass("isolation_spi");
+        }
+    }
+    timer_ctl(VTIMER, 0);
+}
+
+/* ---- main ---- */
+
+int main(void *dtb);
+int main(void *dtb)
+{
+    char mode[32] = "all";
+    uint64_t freq;
+
+    guest_init(dtb);
+    bootarg("mode", mode, sizeof(mode));
+    tolerance_ms = bootarg_ul("tol_ms", TIMER_TOLERANCE_MS);
+    asm volatile("mrs %0, cntfrq_el0" : "=r"(freq));
+    freq &= 0xffffffffu;
+    ticks_per_ms = freq / 1000;
+    ticks_per_us = freq / 1000000;
+    if (!guest.fdt_ok || !ticks_per_us) {
+        printf("FAIL setup: %s\n", !guest.fdt_ok ? "no valid DTB" : "CNTFRQ_EL0 is 0");
+        failed++;
+        finish();
+    }
+    nr_cpus = MIN(guest.nr_cpus, (unsigned)GUEST_MAX_CPUS);
+    if (!find_gic(dtb)) {
+        printf("FAIL setup: no GIC node (arm,gic-v3 or arm,cortex-a15-gic) in the DTB\n");
+        failed++;
+        finish();
+    }
+    find_intids(dtb);
+    printf("irqtest: mode=%s, GICv%u (GICD 0x%lx, %s 0x%lx), %u CPUs, PSCI %s, counter %lu Hz, "
+           "timer INTIDs %u (virtual) %u (physical), UART INTID %u\n", mode, gic.version,
+           (unsigned long)gic.gicd, gic.version == 2 ? "GICC" : "GICR",
+           (unsigned long)(gic.version == 2 ? gic.gicc : gic.gicr_base), guest.nr_cpus,
+           guest.psci_smc ? "smc" : "hvc", (unsigned long)freq, vtimer_intid, ptimer_intid,
+           uart_intid);
+    if (strcmp(mode, "all") != 0 && strcmp(mode, "isolation") != 0) {
+        printf("FAIL setup: unknown mode \"%s\"\n", mode);
+        failed++;
+        finish();
+    }
+
+    install_vectors();
+    gic_dist_init();
+    if (!gic_cpu_init(0)) {
+        printf("FAIL setup: no GIC %s for CPU 0 (MPIDR 0x%lx)\n",
+               gic.version == 2 ? "CPU interface" : "redistributor", (unsigned long)read_mpidr());
+        failed++;
+        finish();
+    }
+    if (nr_cpus < 2) {
+        printf("FAIL setup: %u CPU in the DTB, the tests need 2\n", nr_cpus);
+        failed++;
+        finish();
+    }
+    int64_t ret = guest_cpu_start(1, secondary_main, NULL);
+    uint64_t end = cntvct() + ms_to_ticks(WAIT_MS);
+    while (ret == PSCI_RET_SUCCESS && !mbox[1].ready && cntvct() < end) {
+    }
+    if (ret != PSCI_RET_SUCCESS || !mbox[1].ready) {
+        printf("FAIL setup: CPU 1 (MPIDR 0x%lx) did not start: CPU_ON returned %ld\n",
+               (unsigned long)guest.cpu_mpidr[1], (long)ret);
+        failed++;
+        finish();
+    }
+    if (gic.mpidr[0] != irouter_aff(guest.cpu_mpidr[0]) ||
+        gic.mpidr[1] != irouter_aff(guest.cpu_mpidr[1])) {
+        printf("irqtest: note: MPIDRs read 0x%lx, 0x%lx; the DTB says 0x%lx, 0x%lx\n",
+               (unsigned long)gic.mpidr[0], (unsigned long)gic.mpidr[1],
+               (unsigned long)guest.cpu_mpidr[0], (unsigned long)guest.cpu_mpidr[1]);
+    }
+    irqs_on();
+
+    if (strcmp(mode, "isolation") == 0) {
+        isolation();
+    } else {
+        check_timer(VTIMER);
+        check_timer(PTIMER);
+        check_sgi(0, 1);
+        check_sgi(1, 0);
+        check_spi_routing();
+        check_priority();
+        check_many_pending();
+        check_wfi_wakes();
+    }
+    irqs_off();
+    finish();
+}
