@@ -4,8 +4,8 @@
 1. The host unit tests: every build/host/test_* binary (cmocka). Each test case counts: a binary's
    "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
    that crashes or exits non-zero without reporting a failure count is one failure.
-2. The QEMU boot tests (tests/qemu/test_boot.py), two at a time, each QEMU run with a time limit.
-   A line is printed as each one finishes.
+2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py),
+   two at a time, each QEMU run with a time limit. A line is printed as each one finishes.
 
 Exit status 1 if anything failed (or nothing ran). Options: --build DIR (default build/qemu-virt),
 --only REGEX (runs only the tests whose names match it: a host binary is "host/test_x", a boot
@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 import test_boot  # noqa: E402
+import test_irq  # noqa: E402
 
 HOST_DIR = os.path.join("build", "host")
 HOST_TIME_LIMIT = 300
@@ -95,7 +96,8 @@ def run_qemu_tests(build, only):
     if platform != "qemu-virt":
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
-    todo = [(n, fn) for n, fn in test_boot.cases(build) if not only or re.search(only, n)]
+    all_cases = test_boot.cases(build) + test_irq.cases(build)
+    todo = [(n, fn) for n, fn in all_cases if not only or re.search(only, n)]
     passed = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=QEMU_WORKERS) as pool:
         futures = {pool.submit(fn): n for n, fn in todo}

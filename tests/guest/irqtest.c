@@ -710,7 +710,22 @@ static struct mailbox {
     volatile uint32_t seq, done;
     volatile uint32_t cmd, a, b, c;
     volatile bool ready;
+    volatile uint64_t beat; /* counts the idle loop's turns: is the CPU running? */
 } mbox[GUEST_MAX_CPUS];
+
+/* A one-line account of CPU cpu, for failure details: does its idle loop run, what did it
+ * take. */
+static const char *cpu_state(unsigned cpu, char *buf, size_t len)
+{
+    uint64_t before = mbox[cpu].beat;
+    uint64_t end = cntvct() + ms_to_ticks(2);
+    while (mbox[cpu].beat == before && cntvct() < end) {
+    }
+    snprintf(buf, len, "CPU %u %s, took %u interrupts (%u spurious)", cpu,
+             mbox[cpu].beat != before ? "running" : "not running its idle loop for 2 ms",
+             stats[cpu].nlog, stats[cpu].spurious);
+    return buf;
+}
 
 static void timer_periodic(unsigned which, uint64_t period_ms, uint32_t count);
 
@@ -729,6 +744,7 @@ static void secondary_main(unsigned cpu, void *arg)
     m->ready = true;
     irqs_on();
     for (;;) {
+        m->beat++;
         uint32_t seq = m->seq;
         if (seq == m->done) {
             continue;
@@ -1001,12 +1017,15 @@ static void check_sgi(unsigned from, unsigned to)
         if (from == 0) {
             send_sgi(sgi, to);
         } else if (!remote(from, CMD_SEND_SGI, sgi, to, 0)) {
-            fail(name, "CPU %u does not answer", from);
+            fail(name, "CPU %u does not answer (%s)", from, cpu_state(from, buf, sizeof(buf)));
             return;
         }
         if (!wait_count(&stats[to].count[sgi], r + 1, WAIT_MS)) {
-            fail(name, "SGI %u #%u not taken by CPU %u within %u ms (CPU %u took it %u times)",
-                 sgi, r + 1, to, WAIT_MS, from, stats[from].count[sgi]);
+            bool pend = to == 0 ? irq_pending(sgi) : false;
+            fail(name, "SGI %u #%u not taken by CPU %u within %u ms (CPU %u took it %u times%s; "
+                 "%s)", sgi, r + 1, to, WAIT_MS, from, stats[from].count[sgi],
+                 to == 0 ? (pend ? ", pending" : ", not pending") : "",
+                 cpu_state(1, buf, sizeof(buf)));
             return;
         }
     }
@@ -1015,9 +1034,10 @@ static void check_sgi(unsigned from, unsigned to)
     if (stats[to].count[sgi] != SGI_ROUNDS || stats[from].count[sgi]) {
         fail(name, "SGI %u taken %u times by CPU %u (expected %u), %u times by CPU %u", sgi,
              stats[to].count[sgi], to, SGI_ROUNDS, stats[from].count[sgi], from);
-    } else if (*unexpected(to, ok, 1, buf, sizeof(buf)) || *unexpected(from, NULL, 0, buf,
-                                                                           sizeof(buf))) {
-        fail(name, "unexpected interrupts: CPU %u: %s", to, buf);
+    } else if (*unexpected(to, ok, 1, buf, sizeof(buf))) {
+        fail(name, "unexpected interrupts on CPU %u: %s", to, buf);
+    } else if (*unexpected(from, NULL, 0, buf, sizeof(buf))) {
+        fail(name, "unexpected interrupts on CPU %u: %s", from, buf);
     } else if (gic.version == 2 &&
                stats[to].sgi_source[sgi] != (unsigned)__builtin_ctz(gic.cpu_if[from])) {
         fail(name, "GICC_IAR CPUID %u, expected %u (the sender's interface)",
@@ -1066,8 +1086,12 @@ static bool spi_round(const char *name, unsigned to, unsigned other)
              stats[to].count[intid], to, stats[other].count[intid], other, to);
         return false;
     }
-    if (*unexpected(to, ok, 1, buf, sizeof(buf)) || *unexpected(other, NULL, 0, buf, sizeof(buf))) {
-        fail(name, "routed to CPU %u: unexpected interrupts: %s", to, buf);
+    if (*unexpected(to, ok, 1, buf, sizeof(buf))) {
+        fail(name, "routed to CPU %u: unexpected interrupts on it: %s", to, buf);
+        return false;
+    }
+    if (*unexpected(other, NULL, 0, buf, sizeof(buf))) {
+        fail(name, "routed to CPU %u: unexpected interrupts on CPU %u: %s", to, other, buf);
         return false;
     }
     if (mmio_read32(guest.uart + UART_IMSC) & UART_TXIM) {
@@ -1256,8 +1280,12 @@ static void check_priority(void)
         goto out;
     }
     const unsigned ok[] = { SGI_BLOCKER, SGI_BLOCKED };
-    if (*unexpected(0, ok, 2, buf, sizeof(buf)) || *unexpected(1, NULL, 0, buf, sizeof(buf))) {
-        fail(name, "unexpected interrupts: %s", buf);
+    if (*unexpected(0, ok, 2, buf, sizeof(buf))) {
+        fail(name, "unexpected interrupts on CPU 0: %s", buf);
+        goto out;
+    }
+    if (*unexpected(1, NULL, 0, buf, sizeof(buf))) {
+        fail(name, "unexpected interrupts on CPU 1: %s", buf);
         goto out;
     }
     pass(name);
