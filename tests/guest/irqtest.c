@@ -30,9 +30,12 @@
 
 #pragma GCC target("general-regs-only")
 
-/* The generic timer may fire this much after its deadline and still pass (TCG on a loaded host:
- * the vCPU thread may wait for a host core). "tol_ms=" changes it. It is never allowed early. */
+/* Timer lateness. A timer interrupt is never allowed before its deadline. After it: under TCG
+ * on a loaded host a vCPU thread may wait tens of ms for a host core, so a single interrupt may
+ * be up to TIMER_MAX_LATE_MS late, but the median of a check's rounds must be within
+ * TIMER_TOLERANCE_MS ("tol_ms=" changes it): a systematic delay is a bug, not load. */
 #define TIMER_TOLERANCE_MS 25
+#define TIMER_MAX_LATE_MS 250
 #define TIMER_DELAY_MS 10   /* vtimer/ptimer: the programmed delay */
 #define TIMER_ROUNDS 5
 #define WFI_DELAY_MS 2      /* wfi_wakes */
@@ -40,6 +43,8 @@
 #define SGI_ROUNDS 10       /* sgi_0_to_1, sgi_1_to_0 */
 #define WAIT_MS 1000        /* how long any expected interrupt may take before we give up */
 #define SETTLE_MS 10        /* after the expected ones: time for any extra one to show up */
+
+#define SGI_DOORBELL 15 /* wakes a parked CPU; never counted as unexpected */
 
 #define PRIO_DEFAULT 0x80
 #define PMR_OPEN 0xff
@@ -710,6 +715,7 @@ static struct mailbox {
     volatile uint32_t seq, done;
     volatile uint32_t cmd, a, b, c;
     volatile bool ready;
+    volatile bool park;     /* idle in WFI (woken by SGI_DOORBELL) rather than spinning */
     volatile uint64_t beat; /* counts the idle loop's turns: is the CPU running? */
 } mbox[GUEST_MAX_CPUS];
 
@@ -718,11 +724,11 @@ static struct mailbox {
 static const char *cpu_state(unsigned cpu, char *buf, size_t len)
 {
     uint64_t before = mbox[cpu].beat;
-    uint64_t end = cntvct() + ms_to_ticks(2);
+    uint64_t end = cntvct() + ms_to_ticks(20);
     while (mbox[cpu].beat == before && cntvct() < end) {
     }
     snprintf(buf, len, "CPU %u %s, took %u interrupts (%u spurious)", cpu,
-             mbox[cpu].beat != before ? "running" : "not running its idle loop for 2 ms",
+             mbox[cpu].beat != before ? "running" : "not running its idle loop for 20 ms",
              stats[cpu].nlog, stats[cpu].spurious);
     return buf;
 }
@@ -747,6 +753,15 @@ static void secondary_main(unsigned cpu, void *arg)
         m->beat++;
         uint32_t seq = m->seq;
         if (seq == m->done) {
+            if (m->park) {
+                /* WFI with IRQs masked: a pending interrupt (the doorbell) wakes it, and is
+                 * taken once they are unmasked. */
+                irqs_off();
+                if (m->park && m->seq == m->done) {
+                    asm volatile("wfi" ::: "memory");
+                }
+                irqs_on();
+            }
             continue;
         }
         asm volatile("dmb ish" ::: "memory");
@@ -779,6 +794,10 @@ static bool remote(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t 
     asm volatile("dmb ish" ::: "memory");
     uint32_t seq = m->seq + 1;
     m->seq = seq;
+    if (m->park) {
+        dsb();
+        send_sgi(SGI_DOORBELL, cpu);
+    }
     uint64_t end = cntvct() + ms_to_ticks(WAIT_MS);
     while (m->done != seq) {
         if (cntvct() > end) {
@@ -786,6 +805,18 @@ static bool remote(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t 
         }
     }
     return true;
+}
+
+/* Parks CPU cpu in WFI (while the checks do not need it: fewer spinning vCPU threads for the
+ * host, so that timer interrupts are not delayed by host scheduling), or brings it back to its
+ * spinning idle loop (where it takes interrupts without a trip through WFI). */
+static void park(unsigned cpu, bool on)
+{
+    mbox[cpu].park = on;
+    dsb();
+    if (!on) {
+        send_sgi(SGI_DOORBELL, cpu);
+    }
 }
 
 /* ---- results ---- */
@@ -826,7 +857,7 @@ static const char *unexpected(unsigned cpu, const unsigned *ok, size_t nok, char
 
     buf[0] = '\0';
     for (unsigned i = 0; i < NR_TRACKED; i++) {
-        bool expected = false;
+        bool expected = i == SGI_DOORBELL;
         for (size_t k = 0; k < nok; k++) {
             expected |= ok[k] == i;
         }
@@ -932,16 +963,17 @@ static unsigned long tolerance_ms = TIMER_TOLERANCE_MS;
 
 /*
  * vtimer / ptimer: TIMER_ROUNDS times, the timer is programmed TIMER_DELAY_MS ahead (CVAL) and
- * must interrupt CPU 0 (INTID 27 / 30, a PPI: never CPU 1), not before the deadline (the
- * counter read in the handler is >= CVAL, and CTL.ISTATUS is set) and at most tolerance_ms
- * after it.
+ * must interrupt CPU 0 (INTID 27 / 30, a PPI: never CPU 1), never before the deadline (the
+ * counter read in the handler is >= CVAL, and CTL.ISTATUS is set), each at most
+ * TIMER_MAX_LATE_MS after it and the median of the rounds at most tolerance_ms
+ * (TIMER_TOLERANCE_MS) after it. CPU 0 spins meanwhile: the interrupt comes while it runs.
  */
 static void check_timer(unsigned which)
 {
     const char *name = timer_name[which];
     unsigned intid = timer_intid(which);
     struct timer_state *t = &tstate[which][0];
-    uint64_t worst = 0, total = 0;
+    uint64_t late[TIMER_ROUNDS];
 
     stats_clear();
     actions[intid] = timer_action;
@@ -966,14 +998,28 @@ static void check_timer(unsigned which)
                  r + 1, (unsigned long)ticks_to_us(cval - t->fired_at), (unsigned long)t->ctl);
             goto out;
         }
-        uint64_t late = t->fired_at - cval;
-        worst = MAX(worst, late);
-        total += late;
-        if (late > ms_to_ticks(tolerance_ms)) {
-            fail(name, "round %u: interrupt taken %lu us after the deadline (tolerance %lu ms)",
-                 r + 1, (unsigned long)ticks_to_us(late), tolerance_ms);
+        late[r] = t->fired_at - cval;
+        if (late[r] > ms_to_ticks(TIMER_MAX_LATE_MS)) {
+            fail(name, "round %u: interrupt taken %lu us after the deadline (at most %u ms)",
+                 r + 1, (unsigned long)ticks_to_us(late[r]), TIMER_MAX_LATE_MS);
             goto out;
         }
+    }
+    /* The median lateness (insertion sort of 5). */
+    for (unsigned i = 1; i < TIMER_ROUNDS; i++) {
+        for (unsigned j = i; j > 0 && late[j - 1] > late[j]; j--) {
+            uint64_t tmp = late[j];
+            late[j] = late[j - 1];
+            late[j - 1] = tmp;
+        }
+    }
+    uint64_t median = late[TIMER_ROUNDS / 2];
+    if (median > ms_to_ticks(tolerance_ms)) {
+        fail(name, "interrupts taken %lu us after the deadline (median of %u; %lu us to %lu us), "
+             "tolerance %lu ms", (unsigned long)ticks_to_us(median), TIMER_ROUNDS,
+             (unsigned long)ticks_to_us(late[0]), (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]),
+             tolerance_ms);
+        goto out;
     }
     spin_ms(SETTLE_MS);
     char buf[160];
@@ -985,10 +1031,10 @@ static void check_timer(unsigned which)
              unexpected(0, ok0, 1, buf, sizeof(buf))[0] ? buf : "none");
         goto out;
     }
-    printf("%s: %u interrupts %u ms after programming, late by %lu us on average, %lu us at "
-           "most (tolerance %lu ms)\n", name, TIMER_ROUNDS, TIMER_DELAY_MS,
-           (unsigned long)ticks_to_us(total / TIMER_ROUNDS), (unsigned long)ticks_to_us(worst),
-           tolerance_ms);
+    printf("%s: %u interrupts %u ms after programming, late by %lu us (median), %lu us to %lu us "
+           "(tolerance: median %lu ms, each %u ms)\n", name, TIMER_ROUNDS, TIMER_DELAY_MS,
+           (unsigned long)ticks_to_us(median), (unsigned long)ticks_to_us(late[0]),
+           (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]), tolerance_ms, TIMER_MAX_LATE_MS);
     pass(name);
 out:
     timer_ctl(which, 0);
@@ -1626,13 +1672,16 @@ int main(void *dtb)
     if (strcmp(mode, "isolation") == 0) {
         isolation();
     } else {
+        park(1, true);
         check_timer(VTIMER);
         check_timer(PTIMER);
+        park(1, false);
         check_sgi(0, 1);
         check_sgi(1, 0);
         check_spi_routing();
         check_priority();
         check_many_pending();
+        park(1, true);
         check_wfi_wakes();
     }
     irqs_off();
