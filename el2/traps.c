@@ -43,6 +43,7 @@ void handle_physical_irqs(struct vcpu *current)
         if (intid >= 1020) {
             return;
         }
+
         gic_eoi(intid);
         if (intid == vtimer_virq() && current) {
             /* Hardware-linked: the guest's EOI of the virtual one deactivates this one. */
@@ -167,7 +168,11 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
         return stop_vm(vcpu, "device access that cannot be emulated (no syndrome)", esr);
     }
 
+    /* A device sees only the bytes stored, not the rest of the register. */
     uint64_t val = reg_read(vcpu, d.access.reg);
+    if (d.access.size < 8) {
+        val &= (1ULL << (8 * d.access.size)) - 1;
+    }
     spin_lock(&vm->lock);
     enum mmio_result res = mmio_bus_access(&vm->bus, vcpu->index, &d.access, &val);
     spin_unlock(&vm->lock);

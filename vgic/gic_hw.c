@@ -39,6 +39,7 @@
 #define GICH_LR0 0x100
 #define GICH_HCR_EN BIT(0)
 #define GICH_HCR_UIE BIT(1)
+#define GICH_HCR_NPIE BIT(3)
 /* GICR (v3) */
 #define GICR_TYPER 0x0008
 #define GICR_WAKER 0x0014
@@ -333,10 +334,13 @@ static void hw_read_lr(unsigned n, struct lr_state *lr)
     }
 }
 
-static void hw_set_underflow(bool on)
+static uint64_t read_hcr(void)
 {
-    uint64_t hcr = GICH_HCR_EN | (on ? GICH_HCR_UIE : 0);
+    return gic.version == GIC_V3 ? SYSREG_R("ich_hcr_el2") : rd32(gic.hyp + GICH_HCR);
+}
 
+static void write_hcr(uint64_t hcr)
+{
     if (gic.version == GIC_V3) {
         SYSREG_W("ich_hcr_el2", hcr);
     } else {
@@ -344,10 +348,22 @@ static void hw_set_underflow(bool on)
     }
 }
 
+/* GICH_HCR and ICH_HCR_EL2 share the layout of these bits. */
+static void hw_set_underflow(bool on)
+{
+    write_hcr((read_hcr() & ~GICH_HCR_UIE) | GICH_HCR_EN | (on ? GICH_HCR_UIE : 0));
+}
+
+static void hw_set_no_pending(bool on)
+{
+    write_hcr((read_hcr() & ~GICH_HCR_NPIE) | GICH_HCR_EN | (on ? GICH_HCR_NPIE : 0));
+}
+
 const struct vgic_hw_ops gic_lr_ops = {
     .write_lr = hw_write_lr,
     .read_lr = hw_read_lr,
     .set_underflow = hw_set_underflow,
+    .set_no_pending = hw_set_no_pending,
 };
 
 /* The virtual CPU interface as after a reset of the vCPU: no state, interface enabled. */
@@ -367,6 +383,6 @@ void gic_vcpu_reset(void)
         wr32(gic.hyp + GICH_VMCR, 0);
         wr32(gic.hyp + GICH_APR, 0);
     }
-    hw_set_underflow(false);
+    write_hcr(GICH_HCR_EN);
     isb();
 }

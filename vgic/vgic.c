@@ -251,20 +251,28 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
         lr.pending = true;
     } else if (irq->active && irq->intid < VGIC_NR_SGIS) {
         lr.source = irq->active_source;
+        /* Its other sources wait for this one's EOI: be told of it. */
+        lr.eoi_maint = irq->sgi_sources != 0;
     }
-    if (irq->pending_latch && !(irq->hw && irq->active)) {
+    bool latched = false;
+    /* A hardware-linked interrupt cannot be pending and active at once in an LR. */
+    bool may_pend = !(irq->hw && irq->active);
+    if (irq->pending_latch && may_pend) {
         /* The pending state moves into the list register; sync brings it back. */
         irq->pending_latch = false;
+        latched = true;
         lr.pending = true;
     }
-    if (irq->level && irq->line && !irq->hw) {
+    if (irq->level && irq->line && may_pend) {
         lr.pending = true;
-        /* Told when the guest EOIs, to deliver a line that is still high again. */
-        lr.eoi_maint = true;
+        /* Told when the guest EOIs, to deliver a line that is still high again; a linked
+         * interrupt's physical line does that by itself. */
+        lr.eoi_maint = !irq->hw;
     }
     irq->lr = (int8_t)n;
     c->lr_intid[n] = irq->intid;
     c->lr_source[n] = lr.source;
+    c->lr_latched[n] = latched;
     hw->write_lr(n, &lr);
 }
 
@@ -306,11 +314,18 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
             hw->write_lr(n, &empty);
         }
     }
-    /* A GICv2 SGI with further sources still pending also needs a refill. */
-    for (unsigned n = 0; n < nr && !more; n++) {
-        more = chosen[n]->sgi_sources != 0;
+    /* A GICv2 SGI with further sources pending needs a refill once the guest has taken it; an
+     * underflow request would fire at once with a single valid LR and starve the guest. */
+    bool more_sources = false;
+    for (unsigned n = 0; n < nr; n++) {
+        /* An active one asked for an EOI maintenance interrupt instead: "no pending" would hold
+         * the whole time the guest handles it. */
+        more_sources |= chosen[n]->sgi_sources != 0 && !chosen[n]->active;
     }
     hw->set_underflow(more);
+    if (hw->set_no_pending) {
+        hw->set_no_pending(more_sources);
+    }
     spin_unlock(&d->lock);
 }
 
@@ -322,14 +337,17 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         if (c->lr_intid[n] == VGIC_SPURIOUS) {
             continue;
         }
-        struct lr_state lr;
+        struct lr_state lr, empty = { 0 };
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
         hw->read_lr(n, &lr);
+        /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep it
+         * asserted while this CPU waits in WFI. */
+        hw->write_lr(n, &empty);
         irq->active = lr.active;
         if (lr.active && irq->intid < VGIC_NR_SGIS) {
             irq->active_source = c->lr_source[n];
         }
-        if (lr.pending && (!irq->level || irq->hw)) {
+        if (lr.pending && (!irq->level || irq->hw || c->lr_latched[n])) {
             if (irq->intid < VGIC_NR_SGIS && d->version == GIC_V2) {
                 irq->sgi_sources |= (uint8_t)(1u << c->lr_source[n]);
             } else {

@@ -71,6 +71,11 @@ static const struct irq_reg *find_irq_reg(uint64_t offset)
     return NULL;
 }
 
+static bool v2_sgi(const struct vgic_dist *d, const struct virq *irq)
+{
+    return d->version == GIC_V2 && irq->intid < VGIC_NR_SGIS;
+}
+
 static uint64_t field_get(const struct vgic_dist *d, unsigned cpu, const struct virq *irq,
                           enum irq_field f)
 {
@@ -117,12 +122,13 @@ static bool field_set(struct vgic_dist *d, struct virq *irq, enum irq_field f, u
         }
         break;
     case F_SET_PEND:
-        if (v & 1) {
+        /* GICv2 SGIs are made pending through GICD_SPENDSGIR, with a source. */
+        if ((v & 1) && !v2_sgi(d, irq)) {
             irq->pending_latch = true;
         }
         break;
     case F_CLR_PEND:
-        if (v & 1) {
+        if ((v & 1) && !v2_sgi(d, irq)) {
             irq->pending_latch = false;
             irq->sgi_sources = 0;
         }
@@ -152,7 +158,8 @@ static bool field_set(struct vgic_dist *d, struct virq *irq, enum irq_field f, u
     default:
         break;
     }
-    return irq->enabled && virq_pending(irq) && !irq->active;
+    bool group_on = irq->group1 ? d->enable_grp1 : d->enable_grp0;
+    return irq->enabled && virq_pending(irq) && !irq->active && group_on;
 }
 
 static bool size_ok(const struct irq_reg *r, unsigned size)
@@ -290,9 +297,12 @@ static bool dist_access(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsi
             *val = ctlr_value(d);
         }
     } else if (offset == GICD_TYPER && size == 4 && !write) {
-        *val = (d->nr_irqs / 32 - 1) | ((uint64_t)(d->nr_vcpus - 1) << 5);
+        *val = d->nr_irqs / 32 - 1;
         if (v3) {
-            *val |= 9u << 19; /* IDbits: 10-bit INTIDs, no LPIs */
+            /* IDbits: 10-bit INTIDs, no LPIs. CPUNumber is 0: affinity routing only. */
+            *val |= 9u << 19;
+        } else {
+            *val |= (uint64_t)(d->nr_vcpus - 1) << 5;
         }
     } else if (offset == GICD_IIDR && size == 4 && !write) {
         *val = IIDR_BULKHEAD;

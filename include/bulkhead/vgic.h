@@ -58,12 +58,16 @@ struct vgic_hw_ops {
     void (*write_lr)(unsigned n, const struct lr_state *lr);
     void (*read_lr)(unsigned n, struct lr_state *lr);
     void (*set_underflow)(bool on); /* maintenance interrupt when LRs drain */
+    /* Maintenance interrupt when no LR holds a pending interrupt (may be NULL): to deliver a
+     * GICv2 SGI's next source once the guest has taken the current one. */
+    void (*set_no_pending)(bool on);
 };
 
 struct vgic_cpu {
     struct virq private_irqs[VGIC_NR_PRIVATE];
     uint16_t lr_intid[VGIC_MAX_LRS]; /* what each LR holds; VGIC_SPURIOUS when free */
     uint8_t lr_source[VGIC_MAX_LRS];
+    bool lr_latched[VGIC_MAX_LRS];   /* its pending state came from pending_latch */
     unsigned nr_lrs;
     unsigned index;                  /* vCPU index in the VM */
     uint64_t mpidr;                  /* the guest's MPIDR: Aff0 = index */
