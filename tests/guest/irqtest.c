@@ -709,7 +709,7 @@ static void spin_ms(unsigned long ms)
 
 /* ---- the other CPUs: each runs commands from its mailbox, IRQs unmasked ---- */
 
-enum { CMD_NONE, CMD_SEND_SGI, CMD_TIMER_PERIODIC, CMD_PMR };
+enum { CMD_NONE, CMD_SEND_SGI, CMD_TIMER_PERIODIC, CMD_PMR, CMD_SGI_CHAIN };
 
 static struct mailbox {
     volatile uint32_t seq, done;
@@ -734,6 +734,7 @@ static const char *cpu_state(unsigned cpu, char *buf, size_t len)
 }
 
 static void timer_periodic(unsigned which, uint64_t period_ms, uint32_t count);
+static void sgi_chain(unsigned sgi, unsigned to, unsigned n);
 
 static void secondary_main(unsigned cpu, void *arg)
 {
@@ -775,6 +776,9 @@ static void secondary_main(unsigned cpu, void *arg)
         case CMD_PMR:
             set_pmr((uint8_t)m->a);
             break;
+        case CMD_SGI_CHAIN:
+            sgi_chain(m->a, m->b, m->c);
+            break;
         default:
             break;
         }
@@ -783,8 +787,8 @@ static void secondary_main(unsigned cpu, void *arg)
     }
 }
 
-/* Runs a command on CPU cpu and waits until it has run it. False if it did not within 1 s. */
-static bool remote(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t c)
+/* Hands a command to CPU cpu; returns its sequence number (for remote_wait). */
+static uint32_t remote_post(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t c)
 {
     struct mailbox *m = &mbox[cpu];
     m->cmd = cmd;
@@ -798,13 +802,25 @@ static bool remote(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t 
         dsb();
         send_sgi(SGI_DOORBELL, cpu);
     }
-    uint64_t end = cntvct() + ms_to_ticks(WAIT_MS);
-    while (m->done != seq) {
+    return seq;
+}
+
+/* Waits until CPU cpu has run command seq. False if it has not within ms. */
+static bool remote_wait(unsigned cpu, uint32_t seq, unsigned long ms)
+{
+    uint64_t end = cntvct() + ms_to_ticks(ms);
+    while (mbox[cpu].done != seq) {
         if (cntvct() > end) {
             return false;
         }
     }
     return true;
+}
+
+/* Runs a command on CPU cpu and waits until it has run it. False if it did not within 1 s. */
+static bool remote(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, uint32_t c)
+{
+    return remote_wait(cpu, remote_post(cpu, cmd, a, b, c), WAIT_MS);
 }
 
 /* Parks CPU cpu in WFI (while the checks do not need it: fewer spinning vCPU threads for the
@@ -1046,11 +1062,47 @@ out:
 
 #define SGI_0_TO_1 1
 #define SGI_1_TO_0 2
+#define SGI_HOLD_MS 50 /* at most: the handler waits for the next SGI to be sent */
+
+/* The chain of SGIs of the current sgi_* check: how many the sender has sent, how many reached
+ * the target in time. */
+static volatile uint32_t sgi_sent, sgi_chain_ok;
+
+/* Sends sgi to CPU to n times, each once the previous one was taken (while its handler still
+ * runs: see sgi_hold_action). Sets sgi_chain_ok to the number taken in time. */
+static void sgi_chain(unsigned sgi, unsigned to, unsigned n)
+{
+    sgi_chain_ok = 0;
+    for (unsigned k = 1; k <= n; k++) {
+        send_sgi(sgi, to);
+        dsb();
+        sgi_sent = k;
+        if (!wait_count(&stats[to].count[sgi], k, WAIT_MS)) {
+            return;
+        }
+        sgi_chain_ok = k;
+    }
+}
+
+/* The SGI handler of the sgi_* checks: it stays active (no EOI) until the sender has sent the
+ * next one, so that every SGI after the first becomes pending while the previous one is active:
+ * it must be taken after the EOI (GIC: active and pending). */
+static void sgi_hold_action(unsigned cpu, unsigned intid)
+{
+    uint32_t n = stats[cpu].count[intid];
+
+    if (n < SGI_ROUNDS) {
+        uint64_t end = cntvct() + ms_to_ticks(SGI_HOLD_MS);
+        while (sgi_sent < n + 1 && cntvct() < end) {
+        }
+    }
+}
 
 /*
- * sgi_0_to_1 / sgi_1_to_0: SGI_ROUNDS SGIs, one at a time, from one CPU to the other (GICD_SGIR
- * on GICv2, ICC_SGI1R_EL1 on GICv3): each is taken once by the target, never by the sender; on
- * GICv2 the IAR's CPUID field names the sender's interface.
+ * sgi_0_to_1 / sgi_1_to_0: SGI_ROUNDS SGIs from one CPU to the other (GICD_SGIR on GICv2,
+ * ICC_SGI1R_EL1 on GICv3), each sent once the previous one was acknowledged and while its
+ * handler still holds it active (sgi_hold_action): each is taken once by the target, never by
+ * the sender; on GICv2 the IAR's CPUID field names the sender's interface.
  */
 static void check_sgi(unsigned from, unsigned to)
 {
@@ -1059,21 +1111,27 @@ static void check_sgi(unsigned from, unsigned to)
     char buf[160];
 
     stats_clear();
-    for (unsigned r = 0; r < SGI_ROUNDS; r++) {
-        if (from == 0) {
-            send_sgi(sgi, to);
-        } else if (!remote(from, CMD_SEND_SGI, sgi, to, 0)) {
+    sgi_sent = sgi_chain_ok = 0;
+    actions[sgi] = sgi_hold_action;
+    dsb();
+    if (from == 0) {
+        sgi_chain(sgi, to, SGI_ROUNDS);
+    } else {
+        uint32_t seq = remote_post(from, CMD_SGI_CHAIN, sgi, to, SGI_ROUNDS);
+        if (!remote_wait(from, seq, (SGI_ROUNDS + 1) * WAIT_MS)) {
             fail(name, "CPU %u does not answer (%s)", from, cpu_state(from, buf, sizeof(buf)));
-            return;
+            goto out;
         }
-        if (!wait_count(&stats[to].count[sgi], r + 1, WAIT_MS)) {
-            bool pend = to == 0 ? irq_pending(sgi) : false;
-            fail(name, "SGI %u #%u not taken by CPU %u within %u ms (CPU %u took it %u times%s; "
-                 "%s)", sgi, r + 1, to, WAIT_MS, from, stats[from].count[sgi],
-                 to == 0 ? (pend ? ", pending" : ", not pending") : "",
-                 cpu_state(1, buf, sizeof(buf)));
-            return;
-        }
+    }
+    if (sgi_chain_ok != SGI_ROUNDS) {
+        unsigned k = sgi_chain_ok + 1;
+        bool pend = to == 0 ? irq_pending(sgi) : false;
+        fail(name, "SGI %u #%u%s not taken by CPU %u within %u ms (CPU %u took it %u times%s; "
+             "%s)", sgi, k, k > 1 ? " (sent while the previous one was active)" : "", to,
+             WAIT_MS, from, stats[from].count[sgi],
+             to == 0 ? (pend ? ", pending" : ", not pending") : "",
+             cpu_state(1, buf, sizeof(buf)));
+        goto out;
     }
     spin_ms(SETTLE_MS);
     const unsigned ok[] = { sgi };
@@ -1091,6 +1149,8 @@ static void check_sgi(unsigned from, unsigned to)
     } else {
         pass(name);
     }
+out:
+    actions[sgi] = NULL;
 }
 
 /* ---- spi_routing ---- */
