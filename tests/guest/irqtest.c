@@ -709,7 +709,7 @@ static void spin_ms(unsigned long ms)
 
 /* ---- the other CPUs: each runs commands from its mailbox, IRQs unmasked ---- */
 
-enum { CMD_NONE, CMD_SEND_SGI, CMD_TIMER_PERIODIC, CMD_PMR, CMD_SGI_CHAIN };
+enum { CMD_NONE, CMD_SEND_SGI, CMD_TIMER_PERIODIC, CMD_SGI_CHAIN };
 
 static struct mailbox {
     volatile uint32_t seq, done;
@@ -772,9 +772,6 @@ static void secondary_main(unsigned cpu, void *arg)
             break;
         case CMD_TIMER_PERIODIC:
             timer_periodic(m->a, m->b, m->c);
-            break;
-        case CMD_PMR:
-            set_pmr((uint8_t)m->a);
             break;
         case CMD_SGI_CHAIN:
             sgi_chain(m->a, m->b, m->c);

@@ -183,8 +183,8 @@ guest_smc:
  * guest_secondary_main(index) (runtime.c). Nothing touches memory before the MMU is on, so that
  * every access is coherent with the boot CPU's caches.
  */
-#define GUEST_MAX_CPUS 4
-#define SECONDARY_STACK_SIZE 0x4000
+#define GUEST_MAX_CPUS 4                /* as in guest.h */
+#define SECONDARY_STACK_SIZE 0x4000     /* 16 KiB, as guest.h says */
 
     .section .text, "ax"
     .global guest_secondary_entry
