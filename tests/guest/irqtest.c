@@ -1030,8 +1030,8 @@ static void check_timer(unsigned which)
     if (median > ms_to_ticks(tolerance_ms)) {
         fail(name, "interrupts taken %lu us after the deadline (median of %u; %lu us to %lu us), "
              "tolerance %lu ms", (unsigned long)ticks_to_us(median), TIMER_ROUNDS,
-             (unsigned long)ticks_to_us(late[0]), (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]),
-             tolerance_ms);
+             (unsigned long)ticks_to_us(late[0]),
+             (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]), tolerance_ms);
         goto out;
     }
     spin_ms(SETTLE_MS);
