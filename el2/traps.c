@@ -39,18 +39,18 @@ void handle_physical_irqs(struct vcpu *current)
 {
     /* Bounded: an interrupt storm must not keep a vCPU out forever. */
     for (unsigned n = 0; n < 16; n++) {
-        unsigned intid = gic_ack();
+        uint32_t iar = gic_ack();
+        unsigned intid = gic_iar_intid(iar);
         if (intid >= 1020) {
             return;
         }
-
-        gic_eoi(intid);
+        gic_eoi(iar);
         if (intid == vtimer_virq() && current) {
             /* Hardware-linked: the guest's EOI of the virtual one deactivates this one. */
             vgic_inject_edge(&current->vm->vgic, current->index, intid);
             continue;
         }
-        gic_deactivate(intid);
+        gic_deactivate(iar);
         if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && current) {
             vtimer_ptimer_sync(current);
         }

@@ -205,36 +205,41 @@ void gic_cpu_init(unsigned cpu)
     }
 }
 
-unsigned gic_ack(void)
+uint32_t gic_ack(void)
 {
     if (gic.version == GIC_V3) {
-        unsigned intid = (unsigned)SYSREG_R("icc_iar1_el1") & 0xffffff;
+        uint32_t iar = (uint32_t)SYSREG_R("icc_iar1_el1") & 0xffffff;
         __asm__ volatile("dsb sy" ::: "memory");
-        return intid;
+        return iar;
     }
     if (gic.version == GIC_V2) {
-        return rd32(gic.cpuif + GICC_IAR) & 0x3ff;
+        return rd32(gic.cpuif + GICC_IAR) & 0x1fff;
     }
     return GIC_SPURIOUS;
 }
 
-void gic_eoi(unsigned intid)
+unsigned gic_iar_intid(uint32_t iar)
+{
+    return gic.version == GIC_V2 ? (iar & 0x3ff) : iar;
+}
+
+void gic_eoi(uint32_t iar)
 {
     if (gic.version == GIC_V3) {
-        SYSREG_W("icc_eoir1_el1", intid);
+        SYSREG_W("icc_eoir1_el1", iar);
         isb();
     } else if (gic.version == GIC_V2) {
-        wr32(gic.cpuif + GICC_EOIR, intid);
+        wr32(gic.cpuif + GICC_EOIR, iar);
     }
 }
 
-void gic_deactivate(unsigned intid)
+void gic_deactivate(uint32_t iar)
 {
     if (gic.version == GIC_V3) {
-        SYSREG_W("icc_dir_el1", intid);
+        SYSREG_W("icc_dir_el1", iar);
         isb();
     } else if (gic.version == GIC_V2) {
-        wr32(gic.cpuif + GICC_DIR, intid);
+        wr32(gic.cpuif + GICC_DIR, iar);
     }
 }
 

@@ -8,7 +8,7 @@
 
 static void virq_reset(struct virq *irq, unsigned intid)
 {
-    *irq = (struct virq){ .intid = (uint16_t)intid, .lr = -1 };
+    *irq = (struct virq){ .intid = (uint16_t)intid, .lr = -1, .active_cpu = -1 };
 }
 
 static void spis_reset(struct vgic_dist *d)
@@ -94,10 +94,12 @@ int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq)
     return -1;
 }
 
-/* The vCPU that takes irq; private IRQs belong to the vCPU they were looked up for. */
-static int irq_owner(const struct vgic_dist *d, unsigned cpu, const struct virq *irq)
+int vgic_irq_owner(const struct vgic_dist *d, unsigned cpu, const struct virq *irq)
 {
-    return irq->intid < VGIC_NR_PRIVATE ? (int)cpu : vgic_spi_target(d, irq);
+    if (irq->intid < VGIC_NR_PRIVATE) {
+        return (int)cpu;
+    }
+    return irq->active_cpu >= 0 ? irq->active_cpu : vgic_spi_target(d, irq);
 }
 
 static bool group_enabled(const struct vgic_dist *d, const struct virq *irq)
@@ -108,6 +110,11 @@ static bool group_enabled(const struct vgic_dist *d, const struct virq *irq)
 static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
 {
     return irq->enabled && virq_pending(irq) && !irq->active && group_enabled(d, irq);
+}
+
+bool vgic_wants_attention(const struct vgic_dist *d, const struct virq *irq)
+{
+    return irq->enabled && virq_pending(irq) && group_enabled(d, irq);
 }
 
 static void kick(struct vgic_dist *d, int cpu)
@@ -127,8 +134,8 @@ void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level
             irq->pending_latch = true;
         }
         irq->line = level;
-        if (deliverable(d, irq)) {
-            owner = irq_owner(d, cpu, irq);
+        if (vgic_wants_attention(d, irq)) {
+            owner = vgic_irq_owner(d, cpu, irq);
         }
     }
     if (owner >= 0) {
@@ -143,8 +150,8 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     struct virq *irq = vgic_get_irq(d, cpu, intid);
     if (irq) {
         irq->pending_latch = true;
-        if (deliverable(d, irq)) {
-            kick(d, irq_owner(d, cpu, irq));
+        if (vgic_wants_attention(d, irq)) {
+            kick(d, vgic_irq_owner(d, cpu, irq));
         }
     }
     spin_unlock(&d->lock);
@@ -166,7 +173,7 @@ void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target,
         } else {
             irq->pending_latch = true;
         }
-        if (deliverable(d, irq)) {
+        if (vgic_wants_attention(d, irq)) {
             kick(d, (int)target);
         }
     }
@@ -188,7 +195,7 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
     do {                                                                                      \
         for (unsigned i_ = 0; i_ < (d)->nr_irqs; i_++) {                                      \
             struct virq *irq = vgic_get_irq((d), (cpu), i_);                                  \
-            if (i_ >= VGIC_NR_PRIVATE && vgic_spi_target((d), irq) != (int)(cpu)) {           \
+            if (i_ >= VGIC_NR_PRIVATE && vgic_irq_owner((d), (cpu), irq) != (int)(cpu)) {     \
                 continue;                                                                     \
             }                                                                                 \
             body                                                                              \
@@ -344,6 +351,10 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
          * asserted while this CPU waits in WFI. */
         hw->write_lr(n, &empty);
         irq->active = lr.active;
+        if (irq->intid >= VGIC_NR_PRIVATE) {
+            irq->active_cpu = lr.active ? (int8_t)cpu : -1;
+        }
+        bool released = irq->intid >= VGIC_NR_PRIVATE && !lr.active;
         if (lr.active && irq->intid < VGIC_NR_SGIS) {
             irq->active_source = c->lr_source[n];
         }
@@ -352,6 +363,13 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
                 irq->sgi_sources |= (uint8_t)(1u << c->lr_source[n]);
             } else {
                 irq->pending_latch = true;
+            }
+        }
+        /* An SPI routed elsewhere while active here now belongs to its new target. */
+        if (released && vgic_wants_attention(d, irq)) {
+            int owner = vgic_spi_target(d, irq);
+            if (owner >= 0 && owner != (int)cpu) {
+                kick(d, owner);
             }
         }
         irq->lr = -1;

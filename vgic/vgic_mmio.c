@@ -158,8 +158,7 @@ static bool field_set(struct vgic_dist *d, struct virq *irq, enum irq_field f, u
     default:
         break;
     }
-    bool group_on = irq->group1 ? d->enable_grp1 : d->enable_grp0;
-    return irq->enabled && virq_pending(irq) && !irq->active && group_on;
+    return vgic_wants_attention(d, irq);
 }
 
 static bool size_ok(const struct irq_reg *r, unsigned size)
@@ -201,11 +200,16 @@ static void irq_reg_access(struct vgic_dist *d, unsigned cpu, const struct irq_r
         if (bitmap_clear_noop) {
             continue; /* writing 0 to a set/clear register has no effect */
         }
+        int was_active_on = irq->active_cpu;
         if (field_set(d, irq, r->field, v) && d->kick) {
-            int owner = intid < VGIC_NR_PRIVATE ? (int)cpu : vgic_spi_target(d, irq);
+            int owner = vgic_irq_owner(d, cpu, irq);
             if (owner >= 0) {
                 d->kick(d->kick_ctx, (unsigned)owner);
             }
+        }
+        if (was_active_on >= 0 && d->kick && r->field == F_TARGETS) {
+            /* Re-routed while active there: that vCPU must sync to let it go. */
+            d->kick(d->kick_ctx, (unsigned)was_active_on);
         }
     }
 }
@@ -320,6 +324,13 @@ static bool dist_access(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsi
             uint64_t keep = size == 8 ? 0 : ~(0xffffffffULL << half);
             uint64_t v = (irq->irouter & keep) | (*val << half);
             irq->irouter = v & IROUTER_MASK;
+            if (irq->active_cpu >= 0 && d->kick) {
+                d->kick(d->kick_ctx, (unsigned)irq->active_cpu);
+            }
+            int owner = vgic_irq_owner(d, cpu, irq);
+            if (owner >= 0 && d->kick && vgic_wants_attention(d, irq)) {
+                d->kick(d->kick_ctx, (unsigned)owner);
+            }
         } else {
             *val = size == 8 ? irq->irouter : (uint32_t)(irq->irouter >> half);
         }

@@ -15,10 +15,14 @@
 void gic_init(const struct board_gic *gic);
 void gic_cpu_init(unsigned cpu);
 
-/* Acknowledge (returns the INTID, >= 1020 when nothing is pending), priority drop, deactivate. */
-unsigned gic_ack(void);
-void gic_eoi(unsigned intid);
-void gic_deactivate(unsigned intid);
+/* Acknowledge (returns the raw IAR value: GICv2 keeps an SGI's source CPU in it, and EOIR and
+ * DIR must get it back whole), priority drop, deactivate. gic_iar_intid() >= 1020: nothing. */
+uint32_t gic_ack(void);
+void gic_eoi(uint32_t iar);
+void gic_deactivate(uint32_t iar);
+
+/* GICv3 INTIDs are the whole value (LPIs aside); GICv2 has the source CPU in bits 12:10. */
+unsigned gic_iar_intid(uint32_t iar);
 /* Clears an interrupt's active state (private to this CPU for INTIDs below 32). */
 void gic_clear_active(unsigned intid);
 void gic_send_sgi(unsigned pcpu, unsigned sgi);

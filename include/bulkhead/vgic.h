@@ -43,6 +43,7 @@ struct virq {
     bool active;
     bool hw;
     int8_t lr;             /* list register holding it, -1 if none */
+    int8_t active_cpu;     /* SPIs: vCPU whose LRs hold its active state, -1 if none */
 };
 
 struct lr_state {
@@ -100,6 +101,15 @@ struct virq *vgic_get_irq(struct vgic_dist *d, unsigned cpu, unsigned intid);
 /* The vCPU an SPI is routed to (GICv2: lowest set ITARGETSR bit; GICv3: IROUTER Aff0, or
  * vCPU 0 for 1-of-N). Returns -1 if it targets no vCPU. */
 int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq);
+
+/* The vCPU that holds irq now: for a private IRQ the one it belongs to (cpu); for an SPI the
+ * vCPU it is active on (routing changes take effect once the guest deactivates it there),
+ * else its target. -1 if none. */
+int vgic_irq_owner(const struct vgic_dist *d, unsigned cpu, const struct virq *irq);
+
+/* Worth a kick: newly pending and enabled. Its active state is not looked at, since a guest
+ * deactivates without an exit and the model learns of it only at the next one. */
+bool vgic_wants_attention(const struct vgic_dist *d, const struct virq *irq);
 
 /* Input side (lock taken inside). Level for level-sensitive lines; an edge pends once. */
 void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level);
