@@ -8,7 +8,8 @@ HOST_PKGS=(make gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libcmocka-d
            device-tree-compiler libfdt-dev pkg-config)
 # Debian's arm64 packages that conflict with the host's are unpacked here, not installed.
 DEPS_DIR=${BULKHEAD_DEPS:-/var/cache/bulkhead}
-ARM64_UNPACK=(libfdt-dev)
+# Debian's own arm64 Linux kernel and a static busybox are the Linux guests of the tests.
+ARM64_UNPACK=(libfdt-dev linux-image-arm64 busybox-static)
 BACKPORTS_PKGS=(qemu-system-arm)
 BACKPORTS_LIST=/etc/apt/sources.list.d/bulkhead-backports.list
 
@@ -49,9 +50,25 @@ apt-get update -q -o Acquire::Retries=3
 if [ $need_qemu -eq 1 ]; then
     apt-get install -y -q --no-install-recommends -t bookworm-backports "${BACKPORTS_PKGS[@]}"
 fi
+# The metapackage only names the kernel package of the day: follow it to the real one.
+real_package() {
+    if [ "$1" = linux-image-arm64 ]; then
+        apt-cache depends "linux-image-arm64:arm64" | sed -n 's/.*Depends: \(linux-image-[^:]*\).*/\1/p' |
+            head -n1
+    else
+        echo "$1"
+    fi
+}
+
 for p in "${unpack[@]}"; do
     mkdir -p "$DEPS_DIR/arm64/debs"
-    (cd "$DEPS_DIR/arm64/debs" && apt-get download -q "$p:arm64")
-    dpkg -x "$(ls -t "$DEPS_DIR/arm64/debs/${p}_"*_arm64.deb | head -n1)" "$DEPS_DIR/arm64/root"
+    real=$(real_package "$p")
+    [ -n "$real" ] || { echo "install-deps: no arm64 package for $p" >&2; exit 1; }
+    (cd "$DEPS_DIR/arm64/debs" && apt-get download -q "$real:arm64")
+    dpkg -x "$(ls -t "$DEPS_DIR/arm64/debs/${real}_"*_arm64.deb | head -n1)" "$DEPS_DIR/arm64/root"
     touch "$DEPS_DIR/arm64/.$p.done"
 done
+# Stable names for the guests, whatever the kernel's version.
+if [ -d "$DEPS_DIR/arm64/root/boot" ]; then
+    ln -sf "$(ls "$DEPS_DIR"/arm64/root/boot/vmlinuz-* | sort -V | tail -n1)" "$DEPS_DIR/arm64/vmlinuz"
+fi
