@@ -242,6 +242,8 @@ static void write_chosen(struct writer *w, const struct vm_config *vm,
 {
     begin(w, "chosen");
     prop_string(w, "bootargs", vm->bootargs);
+    /* Patched at each (re)start: how many times this VM was reset (guest_fdt_boot_count_at). */
+    prop_u32(w, GUEST_FDT_BOOT_COUNT, 0);
     if (stdout_path) {
         prop_string(w, "stdout-path", stdout_path);
     }
@@ -292,4 +294,16 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
         w.err = fdt_finish(buf);
     }
     return w.err ? -1 : 0;
+}
+
+long guest_fdt_boot_count_at(const void *fdt)
+{
+    int node = fdt_path_offset(fdt, "/chosen");
+    int len = 0;
+    const void *val = node < 0 ? NULL : fdt_getprop(fdt, node, GUEST_FDT_BOOT_COUNT, &len);
+
+    if (!val || len != 4) {
+        return -1;
+    }
+    return (long)((const char *)val - (const char *)fdt);
 }

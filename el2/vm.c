@@ -78,6 +78,12 @@ static void vm_load(struct vm *vm)
                       l->initrd_size);
     }
     copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
+    if (vm->dtb_boot_count_at >= 0) {
+        uint8_t *count = (uint8_t *)guest_ram(vm, l->dtb_ipa) + vm->dtb_boot_count_at;
+        uint32_t be = __builtin_bswap32((uint32_t)vm->boot_count);
+        memcpy(count, &be, sizeof(be));
+        clean_to_poc(count, sizeof(be));
+    }
     vm->line_len = 0;
     vpl011_init(&vm->uart, vm_console_putc, vm);
     vgic_reset(&vm->vgic);
@@ -151,6 +157,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     }
     vm->dtb = dtb_store[id];
     vm->dtb_size = __builtin_bswap32(((const uint32_t *)vm->dtb)[1]);
+    vm->dtb_boot_count_at = guest_fdt_boot_count_at(vm->dtb);
 
     if (s2_create(&vm->s2, id + 1, &vm->vttbr) != 0 ||
         pt_map(&vm->s2, vm->layout.ram_ipa, ram_pa, vm->layout.ram_size, PT_R | PT_W | PT_X,

@@ -13,6 +13,12 @@
  * and /chosen with bootargs, stdout-path and linux,initrd-start/end when there is an initrd.
  * Nothing else of the host's DT is copied. Returns 0, or -1 if buf is too small.
  */
+#define GUEST_FDT_BOOT_COUNT "bulkhead,boot-count"
+
+/* Byte offset in a DTB built by guest_fdt_build() of /chosen/bulkhead,boot-count's big-endian
+ * u32 value, so that each restart can write the VM's reset count without libfdt; -1 if absent. */
+long guest_fdt_boot_count_at(const void *fdt);
+
 int guest_fdt_build(void *buf, size_t size, const struct board *board, const struct vm_config *vm,
                     const struct vm_layout *layout);
 

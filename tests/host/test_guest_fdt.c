@@ -272,6 +272,22 @@ static void test_buffer_too_small(void **state)
     assert_true(fdt_totalsize(dtb) < 4096);
 }
 
+/* The restart path writes the reset count at the offset found once, without libfdt. */
+static void test_boot_count_patchable(void **state)
+{
+    (void)state;
+    build();
+
+    long at = guest_fdt_boot_count_at(dtb);
+    assert_true(at > 0 && (size_t)at + 4 <= fdt_totalsize(dtb));
+    assert_cells("/chosen", GUEST_FDT_BOOT_COUNT, CELLS(0));
+    uint8_t three[4] = { 0, 0, 0, 3 };
+    memcpy(dtb + at, three, sizeof(three));
+    assert_cells("/chosen", GUEST_FDT_BOOT_COUNT, CELLS(3));
+    assert_int_equal(fdt_check_full(dtb, sizeof(dtb)), 0);
+    assert_int_equal(guest_fdt_boot_count_at("not a dtb, not a dtb, not a dtb, not a dtb"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +300,7 @@ int main(void)
         cmocka_unit_test_setup(test_no_uart, setup),
         cmocka_unit_test_setup(test_initrd, setup),
         cmocka_unit_test_setup(test_buffer_too_small, setup),
+        cmocka_unit_test_setup(test_boot_count_patchable, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
