@@ -7,6 +7,7 @@
 #include "bulkhead/esr.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
+#include "bulkhead/idregs.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/vm.h"
 
@@ -114,7 +115,8 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 
     esr_decode_sysreg(esr, &sr);
     val = reg_read(vcpu, sr.reg);
-    if (vtimer_handle_sysreg(vcpu, sr.encoding, sr.read, &val)) {
+    if ((sr.read && idreg_trap_read(sr.encoding, &val)) ||
+        vtimer_handle_sysreg(vcpu, sr.encoding, sr.read, &val)) {
         if (sr.read) {
             reg_write(vcpu, sr.reg, val);
         }

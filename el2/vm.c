@@ -334,7 +334,23 @@ static void reset_el1_state(void)
 
 #define HCR_GUEST                                                                             \
     (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TWI |         \
-     HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API)
+     HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
+
+/* Traps what the ID registers hide (include/bulkhead/idregs.h): SVE and SME stay trapped by
+ * CPTR_EL2_GUEST; trace always, the activity monitors where they exist. */
+static uint64_t cptr_guest(void)
+{
+    uint64_t amu = BITS(read_id_aa64pfr0_el1(), 47, 44);
+    return CPTR_EL2_GUEST | CPTR_TTA | (amu ? CPTR_TAM : 0);
+}
+
+/* The PMU, the statistical profiling unit and trace filtering belong to EL2: guest accesses trap.
+ * HPMN keeps its reset value (all counters), which only EL2 can use. */
+static uint64_t mdcr_guest(void)
+{
+    uint64_t hpmn = BITS(read_mdcr_el2(), 4, 0);
+    return hpmn | MDCR_TPMCR | MDCR_TPM | MDCR_TPMS | MDCR_TTRF;
+}
 
 /* Makes this CPU ready to run vcpu from its entry point, with EL1 as after a reset. */
 void vcpu_load(struct vcpu *vcpu)
@@ -351,7 +367,8 @@ void vcpu_load(struct vcpu *vcpu)
     write_vmpidr_el2(BIT(31) | vcpu->index);
     write_vttbr_el2(vm->vttbr);
     write_hcr_el2(HCR_GUEST);
-    write_cptr_el2(CPTR_EL2_GUEST);
+    write_cptr_el2(cptr_guest());
+    write_mdcr_el2(mdcr_guest());
     write_cntvoff_el2(0);
     /* The physical counter is the guest's; its physical timer is emulated (vtimer/). */
     write_cnthctl_el2(CNTHCTL_EL1PCTEN);

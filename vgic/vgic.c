@@ -375,5 +375,11 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         irq->lr = -1;
         c->lr_intid[n] = VGIC_SPURIOUS;
     }
+    /* With the LRs empty, an underflow or no-pending request would hold the maintenance
+     * interrupt asserted and keep a CPU waiting in WFI from sleeping. */
+    hw->set_underflow(false);
+    if (hw->set_no_pending) {
+        hw->set_no_pending(false);
+    }
     spin_unlock(&d->lock);
 }

@@ -125,8 +125,17 @@ static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 /* SCTLR_EL1 at reset as a guest expects it: MMU and caches off, RES1 bits set. */
 #define SCTLR_EL1_RESET 0x30D00800ULL
 
-/* CPTR_EL2 (E2H=0): RES1 bits 13:12 and 9:0 (bit 8 is TZ, trapping SVE); FP/SIMD not trapped. */
+/* CPTR_EL2 (E2H=0): RES1 bits 13:12 and 9:0 (bit 8 is TZ, trapping SVE; bit 12 TSM, SME);
+ * FP/SIMD not trapped. */
 #define CPTR_EL2_GUEST 0x33FFULL
+#define CPTR_TTA BIT(20)
+#define CPTR_TAM BIT(30)
+
+/* MDCR_EL2 */
+#define MDCR_TPMCR BIT(5)
+#define MDCR_TPM BIT(6)
+#define MDCR_TPMS BIT(14)
+#define MDCR_TTRF BIT(19)
 
 /* CNTHCTL_EL2 (E2H=0) */
 #define CNTHCTL_EL1PCTEN BIT(0)

@@ -8,7 +8,7 @@ HOST_LDLIBS := -lcmocka -lfdt
 
 # Pure hypervisor sources: they must compile unchanged here.
 HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c stage2/pt.c el2/esr.c vdev/mmio.c vdev/vpl011.c \
-                  vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vtimer/ptimer.c
+                  vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vtimer/ptimer.c el2/idregs.c
 HOST_PURE_SRCS := $(filter $(wildcard $(HOST_PURE_SRCS)),$(HOST_PURE_SRCS))
 HOST_SUPPORT_SRCS := $(wildcard tests/host/support/*.c)
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOST_BUILD)/%,$(wildcard tests/host/test_*.c))
