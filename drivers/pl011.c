@@ -9,6 +9,10 @@
 #define CR_UARTEN BIT(0)
 #define CR_TXE BIT(8)
 #define CR_RXE BIT(9)
+#define UARTIMSC 0x038
+#define UARTICR 0x044
+#define INT_RX BIT(4)
+#define INT_RT BIT(6)
 
 static volatile uint32_t *uart;
 
@@ -46,4 +50,18 @@ int pl011_getc(void)
         return -1;
     }
     return (int)(reg_read(UARTDR) & 0xff);
+}
+
+void pl011_enable_rx_irq(void)
+{
+    if (uart) {
+        reg_write(UARTIMSC, reg_read(UARTIMSC) | INT_RX | INT_RT);
+    }
+}
+
+void pl011_ack_rx_irq(void)
+{
+    if (uart) {
+        reg_write(UARTICR, INT_RX | INT_RT);
+    }
 }

@@ -146,6 +146,10 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
         machine_power_off();
     }
     smp_boot_secondaries();
+    console_input_init();
+    if (board.uart.spi) {
+        gic_enable_spi(board.uart.spi + VGIC_NR_PRIVATE, 0);
+    }
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_start(&vms[i]);
     }

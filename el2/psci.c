@@ -68,7 +68,7 @@ static int64_t psci_cpu_on(struct vcpu *caller, uint64_t target, uint64_t entry,
     }
     spin_unlock(&vm->lock);
     if (ret == PSCI_RET_SUCCESS) {
-        __asm__ volatile("dsb ish\n sev" ::: "memory");
+        vcpu_wake(v);
     }
     return ret;
 }

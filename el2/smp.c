@@ -95,6 +95,7 @@ void secondary_main(unsigned index)
 static void schedule_loop(void *unused)
 {
     struct pcpu *p = this_pcpu();
+    bool has_gic = board.gic.version != GIC_NONE;
 
     (void)unused;
     for (;;) {
@@ -102,12 +103,27 @@ static void schedule_loop(void *unused)
         if (v && __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
             v->vm->state == VM_RUNNING) {
             vcpu_load(v);
-            if (board.gic.version != GIC_NONE) {
+            if (has_gic) {
                 vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
             }
             guest_enter(v);
         }
-        wfe();
+        /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
+         * input to CPU 0 while it idles), SEV where there is none. */
+        if (has_gic) {
+            wfi();
+            handle_physical_irqs(NULL);
+        } else {
+            wfe();
+        }
+    }
+}
+
+void vcpu_wake(const struct vcpu *v)
+{
+    __asm__ volatile("dsb ish\n sev" ::: "memory");
+    if (board.gic.version != GIC_NONE && v->pcpu != this_pcpu()->index) {
+        gic_send_sgi(v->pcpu, SGI_KICK);
     }
 }
 

@@ -4,6 +4,7 @@
  * guest does may stop the hypervisor: what cannot be handled stops that VM only.
  */
 #include "arch/sysreg.h"
+#include "bulkhead/console.h"
 #include "bulkhead/esr.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
@@ -54,6 +55,8 @@ void handle_physical_irqs(struct vcpu *current)
         gic_deactivate(iar);
         if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && current) {
             vtimer_ptimer_sync(current);
+        } else if (board.uart.spi && intid == board.uart.spi + VGIC_NR_PRIVATE) {
+            console_receive();
         }
         /* SGI_KICK and the maintenance interrupt only needed to bring us here. */
     }

@@ -97,7 +97,7 @@ static void vm_load(struct vm *vm)
     vm->vcpus[0].context_id = l->dtb_ipa;
     vm->state = VM_RUNNING;
     __atomic_store_n(&vm->vcpus[0].state, VCPU_ON_PENDING, __ATOMIC_RELEASE);
-    __asm__ volatile("dsb ish\n sev" ::: "memory");
+    vcpu_wake(&vm->vcpus[0]);
 }
 
 /* Asks the physical CPU running vCPU idx to look at it again (new interrupt, stop, reset). */
@@ -212,6 +212,14 @@ void vm_console_putc(void *opaque, char c)
 {
     struct vm *vm = opaque;
 
+    if (console_has_focus(vm) && !vm->line_len) {
+        char prefix[NAME_LEN + 4];
+        snprintf(prefix, sizeof(prefix), "[%s] ", vm->cfg.name);
+        if (c != '\r') {
+            console_put_direct(prefix, c);
+        }
+        return;
+    }
     if (c == '\n') {
         console_flush_line(vm);
         return;

@@ -34,6 +34,16 @@ static enum mmio_result uart_write(void *dev, unsigned vcpu, uint64_t offset, un
 
 static const struct mmio_ops uart_ops = { .read = uart_read, .write = uart_write };
 
+void vdev_uart_input(struct vm *vm, char c)
+{
+    spin_lock(&vm->lock);
+    if (vm->state == VM_RUNNING) {
+        vpl011_receive(&vm->uart, (uint8_t)c);
+        uart_update_line(vm);
+    }
+    spin_unlock(&vm->lock);
+}
+
 static int vpl011_create(struct vm *vm, const struct vdev_desc *desc)
 {
     struct mmio_region region = {

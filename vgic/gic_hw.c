@@ -255,6 +255,21 @@ void gic_clear_active(unsigned intid)
     }
 }
 
+void gic_enable_spi(unsigned intid, unsigned pcpu)
+{
+    if (gic.version == GIC_NONE || intid < 32 || intid >= gic.nr_irqs) {
+        return;
+    }
+    if (gic.version == GIC_V3) {
+        uint64_t mpidr = board.cpus[pcpu].mpidr;
+        wr64(gic.dist + GICD_IROUTER + 8 * intid, mpidr & 0xff00ffffffULL);
+    } else {
+        volatile uint8_t *targets = (volatile uint8_t *)(gic.dist + GICD_ITARGETSR);
+        targets[intid] = gic.v2_cpu_mask[pcpu];
+    }
+    wr32(gic.dist + GICD_ISENABLER + (intid / 32) * 4, 1u << (intid % 32));
+}
+
 void gic_send_sgi(unsigned pcpu, unsigned sgi)
 {
     __asm__ volatile("dsb ishst" ::: "memory");

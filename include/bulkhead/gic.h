@@ -26,6 +26,8 @@ unsigned gic_iar_intid(uint32_t iar);
 /* Clears an interrupt's active state (private to this CPU for INTIDs below 32). */
 void gic_clear_active(unsigned intid);
 void gic_send_sgi(unsigned pcpu, unsigned sgi);
+/* Enables a physical SPI the hypervisor itself handles, routed to physical CPU pcpu. */
+void gic_enable_spi(unsigned intid, unsigned pcpu);
 
 /* The virtual CPU interface of this CPU. */
 unsigned gic_nr_lrs(void);

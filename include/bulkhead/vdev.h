@@ -24,4 +24,7 @@ struct vdev_model {
  * model refused. */
 int vdev_create(struct vm *vm, const struct vdev_desc *desc);
 
+/* A byte typed for vm's console: into its UART's receive FIFO (dropped when full). */
+void vdev_uart_input(struct vm *vm, char c);
+
 #endif

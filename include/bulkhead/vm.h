@@ -109,6 +109,8 @@ bool vcpu_should_run(const struct vcpu *vcpu);
 /* el2/smp.c: the per-CPU loop that waits for its vCPU and runs it. */
 void pcpu_run(void *unused) NORETURN;
 void pcpu_schedule(void) NORETURN;
+/* Tells vCPU v's physical CPU that v has become ready to start. */
+void vcpu_wake(const struct vcpu *v);
 void smp_boot_secondaries(void);
 void machine_power_off(void) NORETURN;
 
