@@ -154,7 +154,7 @@ bool smccc_handle(struct vcpu *vcpu)
         vm_power_off(vcpu->vm);
         return false;
     case PSCI_0_2_FN_SYSTEM_RESET:
-        vm_reset(vcpu->vm);
+        vm_reset(vcpu->vm, vcpu);
         return false;
     default:
         break;

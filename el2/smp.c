@@ -98,10 +98,14 @@ static void schedule_loop(void *unused)
     bool has_gic = board.gic.version != GIC_NONE;
 
     (void)unused;
+    if (p->vcpu) {
+        __atomic_store_n(&p->vcpu->loaded, false, __ATOMIC_RELEASE);
+    }
     for (;;) {
         struct vcpu *v = p->vcpu;
         if (v && __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
             v->vm->state == VM_RUNNING) {
+            __atomic_store_n(&v->loaded, true, __ATOMIC_RELEASE);
             vcpu_load(v);
             if (has_gic) {
                 vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);

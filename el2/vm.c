@@ -286,12 +286,27 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
     power_off_if_idle();
 }
 
-void vm_reset(struct vm *vm)
+/* The VM's other vCPUs have been told to stop; their RAM must not change under them. They
+ * need vm->lock to leave an MMIO exit, so this waits without it. */
+static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
+{
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        const struct vcpu *v = &vm->vcpus[i];
+        while (v != caller && __atomic_load_n(&v->loaded, __ATOMIC_ACQUIRE)) {
+            __asm__ volatile("yield");
+        }
+    }
+}
+
+void vm_reset(struct vm *vm, const struct vcpu *caller)
 {
     spin_lock(&vm->lock);
     vm_halt_vcpus(vm, VM_RUNNING);
     vm->boot_count++;
+    spin_unlock(&vm->lock);
     printk("bulkhead: %s: reset\n", vm->cfg.name);
+    wait_for_other_vcpus(vm, caller);
+    spin_lock(&vm->lock);
     vm_load(vm);
     spin_unlock(&vm->lock);
 }

@@ -38,6 +38,7 @@ struct vcpu {
     unsigned index;         /* within the VM; also the guest's MPIDR Aff0 */
     unsigned pcpu;
     volatile enum vcpu_state state;
+    volatile bool loaded;   /* its physical CPU is running it (in the guest or on its behalf) */
     uint64_t entry, context_id; /* for the next start */
     struct vgic_cpu vgic;
     struct ptimer ptimer;
@@ -99,7 +100,7 @@ void run_on_stack(uint64_t stack_top, void (*fn)(void *), void *arg) NORETURN;
 /* el2/vm.c */
 int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa);
 void vm_start(struct vm *vm);
-void vm_reset(struct vm *vm);
+void vm_reset(struct vm *vm, const struct vcpu *caller);
 void vm_power_off(struct vm *vm);
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
 void vm_console_putc(void *vm, char c);
