@@ -88,6 +88,7 @@ $(IMAGE): $(ELF)
 
 include tests/guest/guest.mk
 include tests/host/host.mk
+include tests/linux/linux.mk
 
 # The demo: two bare-metal guests of ours, each on its own console prefix.
 run: deps
@@ -95,7 +96,7 @@ run: deps
 	@$(PYTHON) tests/qemu/run_demo.py --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) --cpu $(QEMU_CPU)
 
 test: deps
-	@$(MAKE) --no-print-directory all guests host-tests
+	@$(MAKE) --no-print-directory all guests host-tests linux-initrd
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
 
 clean:
