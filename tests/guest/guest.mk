@@ -18,7 +18,7 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,--build-id=none \
 
 GUEST_RT_OBJ := $(GUEST_OBJDIR)/start.o $(GUEST_OBJDIR)/runtime.o $(GUEST_OBJDIR)/exceptions.o \
                 $(GUEST_OBJDIR)/printf.o $(GUEST_OBJDIR)/string.o
-GUEST_NAMES := testguest demo irqtest
+GUEST_NAMES := testguest demo irqtest bench
 GUEST_BINS := $(patsubst %,$(GUEST_BUILD)/%.bin,$(GUEST_NAMES))
 
 .PHONY: guests
