@@ -32,9 +32,10 @@
  *       while the CPU spins; timer_wfi, the same while it waits in WFI; ipi, CPU 0's counter just
  *       before it sends an SGI to CPU 1, which waits in WFI, to CPU 1's vector. Each sample is
  *       within a tick (the timer's deadline is on a tick, so its figures are rounded down to
- *       one; the IPI's send is spread within a tick as ack_eoi's windows). QEMU runs one vCPU at a time (icount): CPU 0 waits in WFI after the send
- *       (CPU 1 answers with an SGI), so that QEMU switches to CPU 1 at once; the IPI figure thus
- *       counts the sender's instructions up to its WFI too.
+ *       one; the IPI's send is spread within a tick as ack_eoi's windows). QEMU runs one vCPU
+ *       at a time (icount): CPU 0 waits in WFI after the send (CPU 1 answers with an SGI), so
+ *       that QEMU switches to CPU 1 at once; the IPI figure thus counts the sender's
+ *       instructions up to its WFI too.
  *   BENCH op=boot kind=once ticks=T
  *       The generic counter at this image's first instruction (it starts at 0 at QEMU's reset:
  *       reset to guest entry, QEMU's firmware handoff and the hypervisor's boot included).
