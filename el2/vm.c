@@ -10,7 +10,7 @@
 #include "bulkhead/vdev.h"
 
 #define GUEST_DTB_BUF KiB(64)
-#define VM_NR_IRQS 128 /* SGIs, PPIs and SPIs 32..127 */
+#define VM_NR_IRQS 128 /* at least: SGIs, PPIs and SPIs 32..127 */
 
 static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
 
@@ -113,7 +113,10 @@ static void vm_kick(void *ctx, unsigned idx)
 
 static void vm_init_vgic(struct vm *vm)
 {
-    vgic_dist_init(&vm->vgic, board.gic.version, VM_NR_IRQS, vm->cfg.nr_vcpus);
+    /* Enough SPIs for the devices the VM mirrors from the board (the PL011 is SPI 121 on a
+     * Raspberry Pi 4). */
+    unsigned nr_irqs = MAX(VM_NR_IRQS, VGIC_NR_PRIVATE + board.uart.spi + 1);
+    vgic_dist_init(&vm->vgic, board.gic.version, nr_irqs, vm->cfg.nr_vcpus);
     vm->vgic.kick = vm_kick;
     vm->vgic.kick_ctx = vm;
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
