@@ -88,6 +88,7 @@ $(IMAGE): $(ELF)
 
 include tests/guest/guest.mk
 include tests/host/host.mk
+include tests/bench/bench.mk
 include tests/linux/linux.mk
 
 # The demo: two bare-metal guests of ours, each on its own console prefix.

@@ -6,6 +6,8 @@
    that crashes or exits non-zero without reporting a failure count is one failure.
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py),
    two at a time, each QEMU run with a time limit. A line is printed as each one finishes.
+   The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
+   operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
 
 Exit status 1 if anything failed (or nothing ran). Options: --build DIR (default build/qemu-virt),
 --only REGEX (runs only the tests whose names match it: a host binary is "host/test_x", a boot
@@ -24,6 +26,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
+import test_bench  # noqa: E402
 import test_boot  # noqa: E402
 import test_irq  # noqa: E402
 
@@ -97,6 +101,7 @@ def run_qemu_tests(build, only):
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build)
+    all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if not only or re.search(only, n)]
     passed = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=QEMU_WORKERS) as pool:

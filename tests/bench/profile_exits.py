@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Where the hypervisor's instructions go: runs the benchmark guest under Bulkhead with QEMU's
+`-d in_asm,exec,nochain` trace (deterministic with -icount shift=0,sleep=off) and counts, per
+function of build/<platform>/bulkhead.elf, the instructions the hypervisor executes
+
+  - from reset to the guest's first instruction (the boot), and
+  - in each exit, from the EL2 vector to the eret back into the guest, grouped by what the exit
+    ran (hvc, dabt = a trapped MMIO access, sysreg, wfx, irq = a physical interrupt): for each
+    kind the number of exits, the median instructions per exit, and the functions of one median
+    exit.
+
+A TB's instructions are counted each time the trace says it runs (exact unless an exception
+leaves a TB half-way, which the hypervisor's own code does not do). The trace is a few GB: it is
+read through a FIFO, never stored. Standard library only; takes a minute or two.
+
+    tests/bench/profile_exits.py [--build build/qemu-virt] [--gic 3] [--top 12]
+"""
+
+import argparse
+import bisect
+import collections
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "qemu"))
+import qemu  # noqa: E402
+
+TRACE_RE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
+KINDS = (("handle_hvc", "hvc"), ("handle_dabt", "dabt"), ("handle_sysreg", "sysreg"),
+         ("handle_wfx", "wfx"), ("handle_smc", "smc"))
+QEMU_STUB = (0x40000000, 0x40000100)  # QEMU's own boot code on virt, before the image
+TIME_LIMIT = 900  # seconds: the trace slows QEMU down a lot
+
+
+class Symbols:
+    def __init__(self, elf, nm):
+        out = subprocess.run([nm, "-n", elf], capture_output=True, text=True, check=True).stdout
+        self.addrs, self.names = [], []
+        self.end = 0  # the highest symbol: the image's end, bss included
+        for line in out.splitlines():
+            p = line.split()
+            if len(p) != 3:
+                continue
+            self.end = max(self.end, int(p[0], 16))
+            if p[1] in "tTwW":
+                self.addrs.append(int(p[0], 16))
+                self.names.append(p[2])
+
+    def name(self, offset):
+        i = bisect.bisect_right(self.addrs, offset) - 1
+        return self.names[i] if i >= 0 else "?"
+
+
+def kind_of(funcs):
+    for fn, kind in KINDS:
+        if fn in funcs:
+            return kind
+    return "irq" if "handle_physical_irqs" in funcs else "other"
+
+
+def profile(stream, syms):
+    """Reads the trace; returns (boot Counter, {kind: [Counter per exit]})."""
+    size = {}
+    counting_tb = False
+    ninsn = 0
+    base = None
+    boot = collections.Counter()
+    booting = True
+    exits = collections.defaultdict(list)
+    cur = None
+    for line in stream:
+        if line.startswith("IN:"):
+            counting_tb, ninsn = True, 0
+            continue
+        if counting_tb and line.startswith("0x"):
+            ninsn += 1
+            continue
+        m = TRACE_RE.match(line)
+        if not m:
+            continue
+        host, pc = m.group(1), int(m.group(2), 16)
+        if counting_tb:
+            size[host] = ninsn
+            counting_tb = False
+        n = size.get(host, 0)
+        if base is None:
+            if not QEMU_STUB[0] <= pc < QEMU_STUB[1]:
+                base = pc  # the image's first instruction: _start, at offset 0
+            else:
+                continue
+        off = pc - base
+        in_hyp = 0 <= off < syms.end
+        if booting:
+            if in_hyp:
+                boot[syms.name(off)] += n
+                continue
+            booting = False
+        if in_hyp:
+            if cur is None:
+                cur = collections.Counter()
+            cur[syms.name(off)] += n
+        elif cur is not None:
+            exits[kind_of(cur)].append(cur)
+            cur = None
+    return boot, exits
+
+
+def run_profile(build, gic, nm="aarch64-linux-gnu-nm"):
+    """Runs the benchmark guest under the traced hypervisor. Returns (boot, exits): boot a
+    Counter of instructions per function before the guest's first instruction, exits
+    {kind: [Counter per exit]}. Raises RuntimeError when the guest does not finish."""
+    image = os.path.join(build, "bulkhead.img")
+    guest = os.path.join(build, "guests", "bench.bin")
+    syms = Symbols(os.path.join(build, "bulkhead.elf"), nm)
+    with tempfile.TemporaryDirectory() as tmp:
+        fifo = os.path.join(tmp, "trace")
+        os.mkfifo(fifo)
+        machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+        cmd = qemu.command(image, [qemu.Module(guest, "hyp=1 iters=100 rounds=5")],
+                           machine=machine, smp=2,
+                           extra=["-icount", "shift=0,sleep=off",
+                                  "-d", "in_asm,exec,nochain", "-D", fifo])
+        proc = subprocess.Popen(["timeout", str(TIME_LIMIT)] + cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        console = []
+        reader = threading.Thread(target=lambda: console.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        with open(fifo, errors="replace") as stream:
+            boot, exits = profile(stream, syms)
+        proc.wait()
+        reader.join(5)
+    text = b"".join(c for c in console if c).decode("utf-8", "replace")
+    if "BENCH done" not in text:
+        raise RuntimeError("the benchmark guest did not finish under the trace; console ends:\n"
+                           + text[-2000:])
+    return boot, exits
+
+
+def median_exit(exits):
+    """The exit of median length (a Counter), and the sorted lengths."""
+    lengths = sorted(sum(c.values()) for c in exits)
+    eps = sorted(exits, key=lambda c: sum(c.values()))
+    return eps[len(eps) // 2], lengths
+
+
+def report(gic, boot, exits, top):
+    """The profile as text lines."""
+    out = []
+    total = sum(boot.values())
+    out.append(f"GICv{gic}: boot, reset to the guest's first instruction: {total} instructions")
+    for fn, n in boot.most_common(top):
+        out.append(f"  {n:>11} {100 * n / total:5.1f}%  {fn}")
+    for kind in sorted(exits, key=lambda k: -len(exits[k])):
+        med, lengths = median_exit(exits[kind])
+        n_med = sum(med.values())
+        out.append(f"{kind}: {len(lengths)} exits, median {n_med} instructions from vector to "
+                   f"eret (min {lengths[0]}, max {lengths[-1]})")
+        for fn, n in med.most_common(top):
+            out.append(f"  {n:>11} {100 * n / n_med:5.1f}%  {fn}")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--gic", type=int, choices=(2, 3), default=3)
+    ap.add_argument("--top", type=int, default=12, help="functions shown per exit kind")
+    ap.add_argument("--nm", default="aarch64-linux-gnu-nm")
+    args = ap.parse_args()
+    try:
+        boot, exits = run_profile(args.build, args.gic, args.nm)
+    except RuntimeError as e:
+        print(e)
+        return 1
+    print("\n".join(report(args.gic, boot, exits, args.top)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,552 @@
+#!/usr/bin/env python3
+"""`make bench` (GitHub issue 5): runs the benchmark guest (tests/guest/bench.c) on QEMU virt
+with GICv3 and GICv2, under Bulkhead and on the bare board, with -icount shift=0,sleep=off (one
+instruction = 1 ns of virtual time, the same counts run after run), and writes
+docs/PERFORMANCE.md and docs/bench.json: per operation the instructions it costs on bare QEMU,
+under Bulkhead and the difference (the cost that is ours), against the budgets of
+tests/bench/budget.json; the image's size and footprint; and, unless --no-profile, where the
+hypervisor's instructions go (tests/bench/profile_exits.py, about two minutes).
+
+Each configuration runs twice and must give the same figures. Standard library only.
+
+    tests/bench/run_bench.py [--build build/qemu-virt] [--no-profile] [--no-write]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+sys.path.insert(0, HERE)
+import qemu  # noqa: E402
+
+ICOUNT = ["-icount", "shift=0,sleep=off"]
+TIME_LIMIT = 120  # seconds per QEMU run; one takes a few
+GICS = (3, 2)
+RUNS = 2  # per configuration, to check that the figures are deterministic
+BUDGET_FILE = os.path.join(HERE, "budget.json")
+DOC = os.path.join("docs", "PERFORMANCE.md")
+JSON_OUT = os.path.join("docs", "bench.json")
+CROSS = os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-")
+
+# (op, what it is, the op that is its bare-QEMU reference). BH_HVC_NULL does not exist on the
+# bare board: its reference is PSCI_VERSION, which QEMU answers itself there.
+OPS = (
+    ("hvc_null", "HVC round trip, BH_HVC_NULL", "psci_version"),
+    ("psci_version", "HVC round trip, PSCI_VERSION", "psci_version"),
+    ("mmio_read", "Trapped MMIO read, PL011 UARTFR", "mmio_read"),
+    ("mmio_write", "Trapped MMIO write, PL011 UARTIMSC", "mmio_write"),
+    ("gicd_read", "vGIC distributor read, GICD_IIDR", "gicd_read"),
+    ("ack_eoi", "Ack + EOI of a virtual SGI (must not exit)", "ack_eoi"),
+    ("timer", "Virtual timer, deadline to handler, vCPU running", "timer"),
+    ("timer_wfi", "Virtual timer, deadline to handler, vCPU in WFI", "timer_wfi"),
+    ("ipi", "Virtual IPI, send to handler on the other vCPU (in WFI)", "ipi"),
+    ("boot", "Reset to the guest's first instruction", "boot"),
+)
+
+LINE_RE = re.compile(r"^(?:\[vm0\] )?BENCH (.*?)\s*$", re.MULTILINE)
+
+
+class BenchError(Exception):
+    pass
+
+
+class Figures:
+    """One run's figures: ops[op] = instructions (ns of virtual time) per operation."""
+
+    def __init__(self, info, ops, raw, run_):
+        self.info, self.ops, self.raw, self.run = info, ops, raw, run_
+
+
+def paths(build):
+    return os.path.join(build, "bulkhead.img"), os.path.join(build, "guests", "bench.bin")
+
+
+def bench_command(build, gic, hyp, bootargs=""):
+    """The QEMU command line of one configuration: under Bulkhead, the guest is the only module
+    (one VM with both CPUs); bare, it is the kernel, at EL1 with QEMU's DTB and PSCI."""
+    image, guest = paths(build)
+    if hyp:
+        machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+        args = ("hyp=1 " + bootargs).strip()
+        return qemu.command(image, [qemu.Module(guest, args)], machine=machine, smp=2,
+                            extra=ICOUNT)
+    return qemu.command(guest, (), machine=f"virt,gic-version={gic}", smp=2,
+                        append=bootargs or None, extra=ICOUNT)
+
+
+def parse(text):
+    """The guest's BENCH lines -> (info, ops, raw). Raises BenchError if it failed or stopped."""
+    info, ops, raw, done = None, {}, {}, False
+    for m in LINE_RE.finditer(text):
+        words = m.group(1).split()
+        fields = dict(w.split("=", 1) for w in words if "=" in w)
+        if "error" in fields:
+            raise BenchError(f"the guest says: {m.group(1)}")
+        if words and words[0] == "start":
+            info = fields
+        elif words and words[0] == "done":
+            done = True
+        elif "op" in fields:
+            raw[fields["op"]] = fields
+    if info is None:
+        raise BenchError("no 'BENCH start' line from the guest")
+    if not done:
+        raise BenchError("no 'BENCH done' line: the guest stopped half-way")
+    freq = int(info["freq"])
+    for op, f in raw.items():
+        ns = int(f["ticks"]) * 1e9 / freq
+        ops[op] = round(ns if f["kind"] == "once" else ns / int(f["n"]), 2)
+    return info, ops, raw
+
+
+def run_one(build, gic, hyp, name, bootargs="", time_limit=TIME_LIMIT):
+    """Runs one configuration; returns its Figures. Raises BenchError."""
+    for p in paths(build)[0 if hyp else 1:]:
+        if not os.path.isfile(p):
+            raise BenchError(f"{p} not found (run make all guests)")
+    run_ = qemu.run(name, bench_command(build, gic, hyp, bootargs), time_limit)
+    try:
+        info, ops, raw = parse(run_.text)
+    except BenchError as e:
+        raise BenchError(f"{e} (log: {run_.log})") from None
+    why = qemu.expect_exit(run_)
+    if why:
+        raise BenchError(f"{why} (log: {run_.log})")
+    return Figures(info, ops, raw, run_)
+
+
+def measure(build, runs=RUNS, log=print):
+    """{"v3": {"bulkhead": Figures, "bare": Figures}, ...}; each configuration run `runs` times,
+    which must agree. Raises BenchError."""
+    out = {}
+    for gic in GICS:
+        out[f"v{gic}"] = {}
+        for hyp in (True, False):
+            where = "bulkhead" if hyp else "bare"
+            first = None
+            for i in range(runs):
+                f = run_one(build, gic, hyp, f"bench-{where}-v{gic}-{i + 1}")
+                log(f"  GICv{gic} {where:8} run {i + 1}: {f.run.seconds:.1f} s")
+                if first is None:
+                    first = f
+                elif f.raw != first.raw:
+                    diff = [op for op in first.raw if first.raw[op] != f.raw.get(op)]
+                    raise BenchError(f"GICv{gic} {where}: runs 1 and {i + 1} differ in "
+                                     f"{', '.join(diff)}: not deterministic ({f.run.log})")
+            out[f"v{gic}"][where] = first
+    return out
+
+
+# ---- the image: size, footprint and what dominates it ----
+
+def tool(name, *args):
+    return subprocess.run([CROSS + name, *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def image_facts(build):
+    elf = os.path.join(build, "bulkhead.elf")
+    text, data, bss = (int(x) for x in tool("size", elf).splitlines()[1].split()[:3])
+    syms = {}
+    for line in tool("nm", elf).splitlines():
+        p = line.split()
+        if len(p) == 3:
+            syms[p[2]] = int(p[0], 16)
+    biggest = []
+    for line in reversed(tool("nm", "-S", "--size-sort", elf).splitlines()):
+        p = line.split()
+        if len(p) == 4 and len(biggest) < 8:
+            biggest.append({"symbol": p[3], "bytes": int(p[1], 16), "type": p[2]})
+    return {
+        "text": text, "data": data, "bss": bss,
+        "footprint": syms["__image_end"] - syms["__image_start"],
+        "largest_symbols": biggest,
+        "table_pool_next_offset": syms.get("table_pool_next"),
+        "table_pool_bytes": next((b["bytes"] for b in biggest if b["symbol"] == "table_pool"),
+                                 None),
+    }
+
+
+def qmp(sock_path, command_line):
+    """One human-monitor command through QMP; returns its text."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    f = s.makefile("rw")
+    f.readline()  # greeting
+    for cmd in ({"execute": "qmp_capabilities"},
+                {"execute": "human-monitor-command",
+                 "arguments": {"command-line": command_line}}):
+        f.write(json.dumps(cmd) + "\n")
+        f.flush()
+        while True:
+            reply = json.loads(f.readline())
+            if "return" in reply or "error" in reply:
+                break
+    s.close()
+    if "error" in reply:
+        raise BenchError(f"QMP: {reply['error']}")
+    return reply["return"]
+
+
+def two_vm_facts(build, facts):
+    """Boots two VMs (the test guest ticking) and reads what the hypervisor uses then: the RAM
+    given to the VMs (from its console) and the page-table pages taken from its pool (read from
+    memory through QEMU's monitor). Best effort: {} with a "note" when it cannot tell."""
+    image = os.path.join(build, "bulkhead.img")
+    guest = os.path.join(build, "guests", "testguest.bin")
+    ticker = "mode=ticker count=20 tick_ms=50"
+    sock = os.path.join("build", "test-logs", f"bench-qmp-{os.getpid()}.sock")
+    os.makedirs(os.path.dirname(sock), exist_ok=True)
+    cmd = qemu.command(image, [qemu.Module(guest, ticker), qemu.Module(guest, ticker)],
+                       extra=["-qmp", f"unix:{sock},server=on,wait=off"])
+    proc = subprocess.Popen(["timeout", str(TIME_LIMIT)] + cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    started = threading.Event()
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            if re.match(r"bulkhead: vm1: started", line):
+                started.set()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    out = {}
+    try:
+        if not started.wait(60):
+            return {"note": "the two VMs did not start within 60 s"}
+        text = "".join(lines)
+        m = re.search(r"^Bulkhead hypervisor \(.*\) at (0x[0-9a-f]+)", text, re.MULTILINE)
+        vms = re.findall(r"^bulkhead: (vm\d): (\d+) vCPU, (\d+) MiB RAM", text, re.MULTILINE)
+        board = re.search(r"^bulkhead: board .*?(\d+) MiB RAM", text, re.MULTILINE)
+        out["vm_ram_mib"] = {vm: int(mib) for vm, _, mib in vms}
+        out["board_ram_mib"] = int(board.group(1)) if board else None
+        if m and facts.get("table_pool_next_offset") is not None:
+            addr = int(m.group(1), 16) + facts["table_pool_next_offset"]
+            reply = qmp(sock, f"xp /1wu {addr:#x}")
+            pages = int(reply.split(":")[1].split()[0])
+            out["table_pool_pages_used"] = pages
+        out["load_address"] = m.group(1) if m else None
+    except (OSError, ValueError, IndexError, BenchError) as e:
+        out["note"] = f"could not read the page-table pool: {e}"
+    finally:
+        proc.kill()
+        proc.wait()
+        if os.path.exists(sock):
+            os.unlink(sock)
+    return out
+
+
+# ---- the report ----
+
+def load_budget():
+    with open(BUDGET_FILE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def qemu_version():
+    out = subprocess.run([qemu.QEMU, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0].strip() if out else "unknown"
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, cwd=ROOT).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def shell(cmd):
+    return " ".join(qemu._shell_quote(a) for a in cmd)
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "–"
+    if abs(v) >= 100000:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}" if v != int(v) else f"{int(v):,}"
+
+
+def to_json(results, budget, facts, vm_facts, profile, meta):
+    doc = dict(meta)
+    doc["unit"] = "instructions (ns of QEMU virtual time at -icount shift=0)"
+    doc["results"] = {}
+    for gic_key, where in results.items():
+        rows = {}
+        for op, what, ref in OPS:
+            hyp = where["bulkhead"].ops.get(op)
+            bare = where["bare"].ops.get(ref)
+            b = budget.get(gic_key, {}).get(op, {})
+            rows[op] = {
+                "what": what,
+                "bulkhead": hyp,
+                "bare": bare,
+                "bare_reference": ref,
+                "ours": round(hyp - bare, 2) if hyp is not None and bare is not None else None,
+                "budget": b.get("max"),
+                "within_budget": hyp is not None and b.get("max") is not None and hyp <= b["max"],
+                "samples": int(where["bulkhead"].raw[op].get("n", 1)) if op in
+                where["bulkhead"].raw else None,
+            }
+        doc["results"][gic_key] = rows
+    doc["image"] = {k: v for k, v in facts.items() if not k.startswith("table_pool_next")}
+    doc["two_vms"] = vm_facts
+    if profile:
+        doc["profile"] = profile
+    return doc
+
+
+def markdown(doc, commands):
+    r = doc["results"]
+    L = []
+    add = L.append
+    add("# Performance")
+    add("")
+    add("<!-- Generated by `make bench` (tests/bench/run_bench.py): edit the script, not this "
+        "file. -->")
+    add("")
+    add(f"Measured on {doc['date']} at commit `{doc['commit']}` with {doc['qemu']}, "
+        f"`-cpu {doc['cpu']}`, `-icount {doc['icount']}`. Every figure is a count of "
+        "**instructions**, not cycles (see [How](#how-it-is-measured)); each configuration ran "
+        f"twice with identical results. Machine-readable: [bench.json](bench.json).")
+    add("")
+    add("## Exit costs and latencies")
+    add("")
+    add("Instructions per operation, guest and hypervisor together. *bare*: the same guest on "
+        "QEMU without a hypervisor; *ours*: Bulkhead minus bare, the cost that is ours. "
+        "*budget*: the most `make test` accepts ([budget.json](../tests/bench/budget.json)).")
+    add("")
+    add("| Operation | bare v3 | Bulkhead v3 | ours v3 | budget v3 | bare v2 | Bulkhead v2 | "
+        "ours v2 | budget v2 |")
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for op, what, ref in OPS:
+        cells = [what + (" ¹" if ref != op else "")]
+        for g in ("v3", "v2"):
+            row = r[g][op]
+            flag = "" if row["within_budget"] else " ⚠"
+            cells += [fmt(row["bare"]), fmt(row["bulkhead"]) + flag, fmt(row["ours"]),
+                      fmt(row["budget"], 0)]
+        add("| " + " | ".join(cells) + " |")
+    add("")
+    add("¹ BH_HVC_NULL exists only under Bulkhead; its bare reference is PSCI_VERSION, which "
+        "QEMU answers itself there (the `hvc` costs the one instruction).")
+    add("")
+    hvc3, hvc2 = r["v3"]["hvc_null"]["ours"], r["v2"]["hvc_null"]["ours"]
+    add(f"**The hypervisor's instructions per exit on the HVC path**, vector to `eret`: "
+        f"{fmt(hvc3)} (GICv3) and {fmt(hvc2)} (GICv2): the round trip under Bulkhead minus the "
+        "one instruction it costs on the bare board.")
+    prof = doc.get("profile")
+    if prof:
+        hvc = prof["exits"].get("hvc")
+        if hvc:
+            add(f" The exact trace ([profile_exits.py](../tests/bench/profile_exits.py), GICv"
+                f"{prof['gic']}) counts {hvc['median']} from vector to `eret` on the median HVC "
+                "exit.")
+    add("")
+    add("Notes on the rows:")
+    add("")
+    add("- Loops (HVC, MMIO, GICD): 1000 iterations after 100 of warm-up, minus the same loop "
+        "without the operation, read on the generic counter: to 16/1000 of an instruction.")
+    add("- Ack + EOI: `GICC_IAR` then `GICC_EOIR` (v2: loads and stores to the GICV frame that "
+        "stage 2 maps as the guest's GICC) or `ICC_IAR1_EL1` then `ICC_EOIR1_EL1` (v3), for a "
+        "self-SGI made pending with IRQs masked; 1000 windows between two counter reads, each "
+        "within a 16-instruction tick, their starts spread within the tick so that the average "
+        "comes within about half an instruction of the pair's 2. The point is the budget: any "
+        "exit on this path costs thousands.")
+    add("- Timer: CNTV_CVAL programmed 2000 ticks ahead; the handler's first instructions read "
+        "the counter. The deadline lies on a tick, so each sample is rounded down to a multiple "
+        "of 16 (bare: under 16). 20 rounds after 3 of warm-up.")
+    add("- IPI: CPU 0 reads the counter, sends SGI 2 to CPU 1 (waiting in WFI) and waits in WFI "
+        "itself; CPU 1's vector reads the counter and answers with an SGI. QEMU with icount runs "
+        "one vCPU at a time, switching when one waits: the figure counts the sender's "
+        "instructions from the send to its WFI (under Bulkhead: the trapped send and the trapped "
+        "WFI) plus the receiver's wake-up up to its vector. On hardware the two sides overlap.")
+    add("- Boot: the counter at the guest image's first instruction. QEMU starts the counter at "
+        "0 at reset, so this includes QEMU's firmware handoff (a few instructions: bare, under "
+        "16) and all of the hypervisor's boot up to the VM's entry.")
+    add("")
+    if prof:
+        add("## Where the hypervisor's instructions go")
+        add("")
+        add(f"`tests/bench/profile_exits.py` (QEMU's `-d in_asm,exec,nochain` trace of the "
+            f"benchmark guest under Bulkhead, GICv{prof['gic']}): instructions per function.")
+        add("")
+        add("```")
+        L.extend(prof["text"])
+        add("```")
+        add("")
+    f = doc["image"]
+    add("## Image size and memory")
+    add("")
+    add(f"`{CROSS}size build/qemu-virt/bulkhead.elf`: text {f['text']:,}, data {f['data']:,}, "
+        f"bss {f['bss']:,} bytes. The hypervisor's whole footprint in RAM is its image with the "
+        f"bss, `__image_end - __image_start` = **{f['footprint']:,} bytes "
+        f"({f['footprint'] / 2**20:.2f} MiB)**, all static: nothing is allocated after boot "
+        "outside it. The largest symbols (`nm -S --size-sort`):")
+    add("")
+    add("| Symbol | Bytes | |")
+    add("|---|--:|---|")
+    for s in f["largest_symbols"]:
+        add(f"| `{s['symbol']}` | {s['bytes']:,} | {s['type']} |")
+    add("")
+    v = doc["two_vms"]
+    if v.get("table_pool_pages_used") is not None:
+        pool = f.get("table_pool_bytes") or 0
+        used = v["table_pool_pages_used"] * 4096
+        add(f"With two VMs booted ({', '.join(f'{k} {m} MiB' for k, m in v['vm_ram_mib'].items())}"
+            f" of the board's {v['board_ram_mib']} MiB), the page-table pool (stage 1 and both "
+            f"stage 2s) has {v['table_pool_pages_used']} pages in use: {used / 1024:,.0f} KiB of "
+            f"its {pool / 1024:,.0f} KiB.")
+    elif v.get("note"):
+        add(f"Two VMs: {v['note']}.")
+    add("")
+    add("## Goals")
+    add("")
+    add("Published figures, for scale. They are not the same measure: ours count instructions "
+        "on an emulator with no caches, no TLBs and no pipeline; the hardware figures are "
+        "cycles, where an exception entry and return, cache and TLB misses cost far more than an "
+        "instruction each.")
+    add("")
+    add("| | HVC round trip | Trapped GIC distributor access |")
+    add("|---|--:|--:|")
+    add(f"| **Bulkhead** (this page, GICv3, instructions) | {fmt(r['v3']['hvc_null']['bulkhead'])}"
+        f" | {fmt(r['v3']['gicd_read']['bulkhead'])} |")
+    add("| Bao, on this QEMU (QEMU-NOTES, instructions ²) | 193 | 229 |")
+    add("| Xen 4.17, on this QEMU (QEMU-NOTES, instructions ²) | 474 | 596 |")
+    add("| Xen on ARM, hardware (Dall et al., ISCA 2016, cycles) | 376 | 1,356 |")
+    add("| KVM/ARM without VHE, hardware (same paper, cycles) | 6,500 | 7,370 |")
+    add("")
+    add("² QEMU 7.2, `-icount shift=0`, 1 vCPU, PSCI_VERSION through `hvc #0` and a GICD_IIDR "
+        "read, per iteration of a 1,000,000-iteration loop including the loop's own 2 "
+        "instructions (about 2 more than our net figures).")
+    add("")
+    add("## How it is measured")
+    add("")
+    add("The benchmark guest ([tests/guest/bench.c](../tests/guest/bench.c)) runs at EL1 with "
+        "two vCPUs (one VM holding both CPUs of the board) and reads only the generic counter, "
+        "`CNTVCT_EL0`: 62.5 MHz on QEMU virt, 16 ns a tick, the same on every CPU. The PMU cannot "
+        "serve: Bulkhead hides it from guests and traps its registers. With `-icount shift=0` "
+        "QEMU advances virtual time by exactly 1 ns per instruction executed, by either CPU, at "
+        "any exception level: so ns are instructions, guest and hypervisor together, and a "
+        "figure is the same on any host, loaded or not.")
+    add("")
+    add("`sleep=off` is needed too: with the default `sleep=on`, virtual time follows the host's "
+        "real time whenever every vCPU is idle, including before the first instruction; the "
+        "boot figure of the bare board then varied from 150 to 540 µs between runs. With "
+        "`sleep=off` QEMU jumps straight to the next timer deadline instead, and every figure "
+        "repeats exactly.")
+    add("")
+    add("Reproduce: `make bench` (builds, runs everything, rewrites this page and bench.json; "
+        "about " + ("3 minutes with the profile" if prof else "half a minute") + "). The runs, "
+        "from the repository's top directory:")
+    add("")
+    add("```")
+    for c in commands:
+        add(c)
+    add("```")
+    add("")
+    add("The guest prints `BENCH op=... ticks=...` lines (documented at the top of bench.c); "
+        "`make test` runs it under Bulkhead once per GIC version and fails any operation over "
+        "its budget (`bench/v3/hvc_null`, ...). A budget is raised only by a commit to "
+        "tests/bench/budget.json that says why.")
+    add("")
+    return "\n".join(L)
+
+
+def profile_data(build, gic=3, top=10):
+    import profile_exits  # noqa: E402 (tests/bench)
+    boot, exits = profile_exits.run_profile(build, gic)
+    data = {"gic": gic, "boot_total": sum(boot.values()), "exits": {},
+            "text": profile_exits.report(gic, boot, exits, top)}
+    for kind, eps in exits.items():
+        med, lengths = profile_exits.median_exit(eps)
+        data["exits"][kind] = {"count": len(lengths), "median": sum(med.values()),
+                               "functions": dict(med.most_common(top))}
+    return data
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--no-profile", action="store_true", help="skip the trace (2 minutes)")
+    ap.add_argument("--no-write", action="store_true", help="print, do not write docs/")
+    args = ap.parse_args()
+    os.chdir(ROOT)
+    if os.path.basename(os.path.normpath(args.build)) != "qemu-virt":
+        print("run_bench: the benchmarks run on qemu-virt only")
+        return 1
+    started = time.monotonic()
+    try:
+        print("run_bench: the benchmark guest, under Bulkhead and bare, GICv3 and GICv2 "
+              f"({RUNS} runs each)")
+        results = measure(args.build)
+        budget = load_budget()
+        facts = image_facts(args.build)
+        print("run_bench: two VMs, for the memory figures")
+        vm_facts = two_vm_facts(args.build, facts)
+        profile = None
+        if not args.no_profile:
+            print("run_bench: tracing the hypervisor's exits (about two minutes)")
+            profile = profile_data(args.build)
+    except (BenchError, RuntimeError, subprocess.CalledProcessError, OSError) as e:
+        print(f"run_bench: FAILED: {e}")
+        return 1
+
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "commit": git_commit(),
+        "qemu": qemu_version(),
+        "cpu": qemu.CPU,
+        "icount": ICOUNT[1],
+        "deterministic": True,
+        "runs_per_configuration": RUNS,
+        "commands": {},
+    }
+    commands = []
+    for gic in GICS:
+        for hyp in (True, False):
+            key = f"{'bulkhead' if hyp else 'bare'}-v{gic}"
+            c = shell(["timeout", str(TIME_LIMIT)] + bench_command(args.build, gic, hyp))
+            meta["commands"][key] = c
+            commands.append(c)
+    doc = to_json(results, budget, facts, vm_facts, profile, meta)
+
+    over = []
+    print(f"{'operation':<58} {'bare v3':>10} {'Bulkhead v3':>12} {'bare v2':>10} "
+          f"{'Bulkhead v2':>12}")
+    for op, what, _ in OPS:
+        v3, v2 = doc["results"]["v3"][op], doc["results"]["v2"][op]
+        print(f"{what:<58} {fmt(v3['bare']):>10} {fmt(v3['bulkhead']):>12} "
+              f"{fmt(v2['bare']):>10} {fmt(v2['bulkhead']):>12}")
+        over += [f"{g}/{op}" for g, row in (("v3", v3), ("v2", v2)) if not row["within_budget"]]
+    if profile:
+        print("\n".join(profile["text"]))
+    if over:
+        print(f"run_bench: over budget (make test will fail): {', '.join(over)}")
+    if not args.no_write:
+        with open(JSON_OUT, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+        with open(DOC, "w", encoding="utf-8") as f:
+            f.write(markdown(doc, commands))
+        print(f"run_bench: wrote {DOC} and {JSON_OUT} ({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
