@@ -4,8 +4,9 @@
 1. The host unit tests: every build/host/test_* binary (cmocka). Each test case counts: a binary's
    "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
    that crashes or exits non-zero without reporting a failure count is one failure.
-2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py),
-   two at a time, each QEMU run with a time limit. A line is printed as each one finishes.
+2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
+   then the Linux tests of tests/qemu/test_linux.py), two at a time, each QEMU run with a time
+   limit. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
    operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
 
@@ -30,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
 import test_irq  # noqa: E402
+import test_linux  # noqa: E402
 
 HOST_DIR = os.path.join("build", "host")
 HOST_TIME_LIMIT = 300
@@ -100,7 +102,7 @@ def run_qemu_tests(build, only):
     if platform != "qemu-virt":
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
-    all_cases = test_boot.cases(build) + test_irq.cases(build)
+    all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if not only or re.search(only, n)]
     passed = failed = 0

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Boot time of Debian's arm64 Linux on bare QEMU and under Bulkhead (docs/LINUX-BOOT.md).
+
+The same kernel and initramfs (build/linux/initrd.cpio, `make linux-initrd`), the same command line
+(console=ttyAMA0 bulkhead.test=boot: the init prints its "LINUX user space" banner and powers off
+at once), the same board (QEMU virt, cortex-a72, GICv3 by default, 2 CPUs, 2G of RAM); bare QEMU
+boots the kernel itself, the hypervisor gets it as a guest-loader module and gives its only VM
+every CPU. For each run the wall time from starting QEMU to the banner line on the console is
+taken (not to QEMU's exit), together with the host CPU time QEMU used until then; the runs
+alternate bare, hypervisor, bare, ... and the table gives each run and the medians, then the
+ratio of the medians. Standard library only.
+
+Usage: tests/linux/boot_time.py [--runs 3] [--gic 3] [--smp 2] [--mem 2G] [--build DIR]
+                                [--append "WORDS"]   (more kernel command line words, both sides)
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
+KERNEL = os.path.join(DEPS_DIR, "arm64", "vmlinuz")
+INITRD = os.path.join("build", "linux", "initrd.cpio")
+QEMU = os.environ.get("QEMU", "qemu-system-aarch64")
+BOOTARGS = "console=ttyAMA0 bulkhead.test=boot"
+MARKER = b"LINUX user space"
+TIME_LIMIT = 120
+
+
+def bootargs(args):
+    return BOOTARGS + (" " + args.append if args.append else "")
+
+
+def bare_cmd(args):
+    return [QEMU, "-M", f"virt,gic-version={args.gic}", "-cpu", "cortex-a72",
+            "-smp", str(args.smp), "-m", args.mem, "-nographic", "-nic", "none",
+            "-kernel", KERNEL, "-initrd", INITRD, "-append", bootargs(args)]
+
+
+def hyp_cmd(args):
+    image = os.path.join(args.build, "bulkhead.img")
+    return [QEMU, "-M", f"virt,virtualization=on,gic-version={args.gic}", "-cpu", "cortex-a72",
+            "-smp", str(args.smp), "-m", args.mem, "-nographic", "-nic", "none",
+            "-kernel", image,
+            "-device", f"guest-loader,addr=0x50000000,kernel={KERNEL},bootargs={bootargs(args)}",
+            "-device", f"guest-loader,addr=0x58000000,initrd={INITRD}"]
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process and its threads so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(cmd, log):
+    """Boots once; returns (wall seconds to the marker, QEMU's CPU seconds by then, the guest's
+    uptime in the banner). Raises RuntimeError if the marker never comes."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    found = threading.Event()
+    result = {}
+    lines = []
+
+    def reader():
+        for line in proc.stdout:
+            lines.append(line)
+            if not found.is_set() and MARKER in line:
+                result["wall"] = time.monotonic() - start
+                try:
+                    result["cpu"] = cpu_seconds(proc.pid)
+                except OSError:
+                    result["cpu"] = float("nan")
+                text = line.decode("utf-8", "replace")
+                up = text.split("uptime=", 1)[1].split()[0] if "uptime=" in text else "nan"
+                result["uptime"] = float(up)
+                found.set()
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    found.wait(TIME_LIMIT)
+    try:
+        proc.wait(timeout=30 if found.is_set() else 0.1)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    th.join(5)
+    with open(log, "wb") as f:
+        f.write(b"".join(lines))
+    if not found.is_set():
+        raise RuntimeError(f"no '{MARKER.decode()}' line within {TIME_LIMIT} s (see {log})")
+    return result["wall"], result["cpu"], result["uptime"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--gic", type=int, default=3, choices=(2, 3))
+    ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--mem", default="2G")
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--append", default="", help="more kernel command line words")
+    args = ap.parse_args()
+    os.chdir(ROOT)
+    for p in (KERNEL, INITRD, os.path.join(args.build, "bulkhead.img")):
+        if not os.path.isfile(p):
+            print(f"boot_time: {p} not found (make all linux-initrd; scripts/install-deps.sh)",
+                  file=sys.stderr)
+            return 1
+    logdir = os.path.join("build", "test-logs", "boot_time")
+    os.makedirs(logdir, exist_ok=True)
+    res = {"bare": [], "hyp": []}
+    for i in range(args.runs):
+        for kind, cmd in (("bare", bare_cmd(args)), ("hyp", hyp_cmd(args))):
+            r = one_run(cmd, os.path.join(logdir, f"{kind}-{i + 1}.log"))
+            res[kind].append(r)
+            print(f"# run {i + 1} {kind}: {r[0]:.2f} s wall, {r[1]:.2f} s QEMU CPU, "
+                  f"guest uptime {r[2]:.2f} s", file=sys.stderr, flush=True)
+
+    def med(kind, k):
+        return statistics.median(r[k] for r in res[kind])
+
+    names = {"bare": "bare QEMU", "hyp": "under Bulkhead"}
+    runs = " | ".join(f"run {i + 1}" for i in range(args.runs))
+    print(f"Wall time from starting QEMU to the init's first line (GICv{args.gic}, "
+          f"{args.smp} CPUs, -m {args.mem}, kernel command line \"{bootargs(args)}\", runs "
+          f"interleaved); QEMU's host CPU time by then and the guest's own uptime in brackets.\n")
+    print(f"| | {runs} | median |")
+    print("|---" * (args.runs + 2) + "|")
+    for kind in ("bare", "hyp"):
+        cells = " | ".join(f"{r[0]:.2f} s ({r[1]:.2f} s CPU, uptime {r[2]:.2f} s)"
+                           for r in res[kind])
+        print(f"| {names[kind]} | {cells} | **{med(kind, 0):.2f} s** "
+              f"({med(kind, 1):.2f} s CPU, uptime {med(kind, 2):.2f} s) |")
+    print(f"\nRatio of the medians, under Bulkhead / bare: wall "
+          f"**{med('hyp', 0) / med('bare', 0):.2f}**, QEMU CPU time {med('hyp', 1) / med('bare', 1):.2f}, "
+          f"guest uptime {med('hyp', 2) / med('bare', 2):.2f}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

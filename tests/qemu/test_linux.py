@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Linux tests (GitHub issue 4): Debian's unmodified arm64 kernel with the busybox initramfs of
+tests/linux (build/linux/initrd.cpio, `make linux-initrd`) under the hypervisor on QEMU virt.
+
+For GICv2 and GICv3 and 1, 2 and 4 vCPUs ("v3/linux_smp2", ...; QEMU's -smp is the vCPU count),
+one boot each, in which the guest's init (tests/linux/init) reports and the test checks:
+- Linux reaches user space (the "LINUX user space" banner);
+- nproc equals the vCPU count;
+- one job pinned on each CPU with taskset ran there, and each CPU's busy time grew;
+- `sleep 2` takes SLEEP_RANGE seconds of the guest's clock (/proc/uptime before and after);
+- /proc/interrupts shows arch_timer interrupts on every CPU (all counts non-zero);
+- dmesg has no line at warning level or worse that the same kernel and initramfs do not also
+  print on bare QEMU with the same -smp, GIC version and RAM (booted once per configuration and
+  kept for the run), comparing lines with timestamps, numbers and addresses masked;
+- `poweroff -f` ends the VM: "bulkhead: vm0: powered off", then QEMU exits by itself.
+"v2/linux_reboot", "v3/linux_reboot": with bulkhead.test=reboot the guest reboots on its first
+boot ("bulkhead: vm0: reset"), reaches user space again with boot-count 1 and powers off.
+"v2/linux_two_vms", "v3/linux_two_vms": two Linux VMs of 2 vCPUs each on 4 CPUs both run the
+checks above and power off.
+If the bare-QEMU reference itself fails the checks, the failure says so: then the test or the
+machine is at fault, not the hypervisor.
+
+Run alone: tests/qemu/test_linux.py [--build build/qemu-virt] [--only RE].
+"""
+
+import argparse
+import os
+import re
+import sys
+import threading
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
+KERNEL = os.path.join(DEPS_DIR, "arm64", "vmlinuz")
+INITRD = os.path.join("build", "linux", "initrd.cpio")
+
+# Module addresses: clear of the hypervisor, of QEMU's DTB (RAM + 128 MiB) and of each other
+# (the kernel is about 33 MB).
+VM_ADDRS = ((0x50000000, 0x58000000), (0x60000000, 0x68000000))
+MEM = "2G"
+MEM_TWO_VMS = "3G"
+BOOTARGS = "console=ttyAMA0"
+
+# `sleep 2` measured on the guest's own clock: never shorter than 2 s, minus the 10 ms
+# resolution of /proc/uptime; at most half a second late (QEMU runs two at a time, and its vCPU
+# threads compete with each other and the other QEMU for the host's cores).
+SLEEP_RANGE = (1.99, 2.5)
+TIME_LIMIT = 100  # seconds per QEMU run; a passing one takes 5-30, even on a loaded host
+# Warnings that say only that the host was busy (QEMU's vCPU threads lost their host CPU for a
+# while); bare QEMU prints them too under load. Never counted as the hypervisor's.
+HOST_LOAD_WARNINGS = (r"hrtimer: interrupt took \d+ ns",)
+ROUTINE_HV = re.compile(r"^bulkhead: (board |no VM running|keyboard input goes to"
+                        r"|vm\d+: (\d+ vCPU|started|powered off|reset$))")
+
+
+class Ctx:
+    """Paths of one build and the bare-QEMU references, booted once per configuration."""
+
+    def __init__(self, build):
+        self.build = build
+        self.image = os.path.join(build, "bulkhead.img")
+        self._refs = {}
+        self._lock = threading.Lock()
+
+    def missing(self, hyp=True):
+        for p, how in ((self.image, "make all"), (KERNEL, "scripts/install-deps.sh"),
+                       (INITRD, "make linux-initrd")):
+            if (hyp or p != self.image) and not os.path.isfile(p):
+                return f"{p} not found ({how})"
+        return None
+
+    def bare_reference(self, gic, smp):
+        """(dmesg warning lines, None) of the bare-QEMU boot of this configuration, or (None,
+        reason) if that boot failed its own checks. Thread-safe; each one boots once."""
+        with self._lock:
+            entry = self._refs.setdefault((gic, smp), [threading.Lock(), None])
+        with entry[0]:
+            if entry[1] is None:
+                entry[1] = boot_bare(gic, smp)
+            return entry[1]
+
+
+def machine(gic, hyp=True):
+    return (qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3) if hyp else f"virt,gic-version={gic}"
+
+
+def prefixed(prefix, line_re):
+    """A guest's console line: "[vm0] L" under the hypervisor (prefix "vm0"), "L" bare."""
+    return (r"^\[" + re.escape(prefix) + r"\] " if prefix else r"^") + line_re
+
+
+def lines_of(text, prefix):
+    """The guest's own console lines, without the VM prefix."""
+    if not prefix:
+        return text.splitlines()
+    p = f"[{prefix}] "
+    return [l[len(p):] for l in text.splitlines() if l.startswith(p)]
+
+
+def linux_lines(text, prefix):
+    """The init's "LINUX ..." lines, without "LINUX "."""
+    return [l[6:] for l in lines_of(text, prefix) if l.startswith("LINUX ")]
+
+
+def normalize(warning):
+    """A dmesg line with what legitimately differs between boots masked: the level, the
+    timestamp, addresses and numbers."""
+    s = re.sub(r"^<\d+>", "", warning)
+    s = re.sub(r"^\[\s*\d+\.\d+\]\s*", "", s)
+    s = re.sub(r"\b0x[0-9a-fA-F]+\b", "#", s)
+    s = re.sub(r"\b[0-9a-fA-F]*\d[0-9a-fA-F]*\b", "#", s)
+    return s.strip()
+
+
+def parse_checks(text, prefix, ncpu):
+    """Checks the init's report of one boot. Returns (reasons, dmesg warning lines)."""
+    ll = linux_lines(text, prefix)
+    who = f"[{prefix}] " if prefix else ""
+
+    def find(pattern):
+        for l in ll:
+            m = re.match(pattern, l)
+            if m:
+                return m
+        return None
+
+    if not find(r"user space"):
+        return [f"{who}Linux did not reach user space (no 'LINUX user space' line)"], []
+    reasons = []
+    m = find(r"nproc=(\d+)")
+    if not m:
+        reasons.append(f"{who}no 'LINUX nproc=' line")
+    elif int(m.group(1)) != ncpu:
+        reasons.append(f"{who}nproc={m.group(1)}, expected {ncpu} ({m.group(0)})")
+    m = find(r"cpujobs=(.*)")
+    if not m:
+        reasons.append(f"{who}no 'LINUX cpujobs=' line (the pinned jobs did not finish)")
+    elif m.group(1) != "ok":
+        reasons.append(f"{who}cpujobs={m.group(1)}")
+    m = find(r"sleep2=(\d+\.\d+)")
+    if not m:
+        reasons.append(f"{who}no 'LINUX sleep2=' line")
+    elif not SLEEP_RANGE[0] <= float(m.group(1)) <= SLEEP_RANGE[1]:
+        reasons.append(f"{who}sleep 2 took {m.group(1)} s of guest time, expected "
+                       f"{SLEEP_RANGE[0]}..{SLEEP_RANGE[1]}")
+    m = find(r"irq:\s+\d+:\s+(.*)")
+    if not m:
+        reasons.append(f"{who}no arch_timer line in /proc/interrupts")
+    else:
+        counts = m.group(1).split()[:ncpu]
+        if len(counts) < ncpu or not all(c.isdigit() for c in counts):
+            reasons.append(f"{who}arch_timer line has no count for each of {ncpu} CPUs: "
+                           f"{m.group(0)!r}")
+        elif any(int(c) == 0 for c in counts):
+            reasons.append(f"{who}arch_timer did not tick on every CPU: {m.group(0)!r}")
+    warnings = [l[len("dmesg: "):] for l in ll if l.startswith("dmesg: ")]
+    m = find(r"dmesg-warnings=(\d+)")
+    if not m:
+        reasons.append(f"{who}no 'LINUX dmesg-warnings=' line")
+    elif int(m.group(1)) != len(warnings):
+        reasons.append(f"{who}{len(warnings)} dmesg lines on the console, the guest counted "
+                       f"{m.group(1)}")
+    if not find(r"checks done"):
+        reasons.append(f"{who}no 'LINUX checks done' line")
+    return reasons, warnings
+
+
+def hv_notes(text):
+    """The hypervisor's non-routine lines (errors, stops, panics), for a failure's reason."""
+    notes = [l for l in text.splitlines()
+             if (l.startswith("bulkhead: ") and not ROUTINE_HV.match(l)) or "PANIC" in l]
+    return notes[:6]
+
+
+def hv_verdict(name, run_, reasons):
+    r = qemu.verdict(name, run_, *reasons)
+    if not r.ok:
+        notes = hv_notes(run_.text)
+        if notes:
+            r.reason += "\n    hypervisor: " + "\n    hypervisor: ".join(notes)
+    return r
+
+
+def ends_cleanly(t, run_, vms):
+    """Every VM started and powered off, the hypervisor said so and QEMU left by itself."""
+    return [
+        qemu.expect_all(t, [r"^bulkhead: " + re.escape(vm) + r": started" for vm in vms]),
+        qemu.expect_none(t, [r"^bulkhead: (" + "|".join(map(re.escape, vms)) + r"): stopped.*",
+                             r"PANIC.*"]),
+        qemu.expect_all(t, [r"^bulkhead: " + re.escape(vm) + r": powered off" for vm in vms]),
+        qemu.expect_all(t, [r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_),
+    ]
+
+
+def boot_bare(gic, smp):
+    """Boots the kernel and initramfs on bare QEMU; (warnings, None) or (None, reason)."""
+    name = f"linux_bare-v{gic}-smp{smp}"
+    cmd = qemu.command(KERNEL, (), machine=machine(gic, hyp=False), smp=smp, mem=MEM,
+                       append=BOOTARGS, extra=["-initrd", INITRD])
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    reasons, warnings = parse_checks(run_.text, None, smp)
+    reasons.append(qemu.expect_exit(run_))
+    reasons = [r for r in reasons if r]
+    if reasons:
+        return None, (f"on bare QEMU too (GICv{gic}, -smp {smp}; the test or the machine is at "
+                      f"fault, see {run_.log}): {reasons[0]}")
+    return warnings, None
+
+
+def extra_warnings(warnings, reference):
+    """The warning lines whose normalized form the bare-QEMU boot did not print (host-load
+    warnings aside)."""
+    known = {normalize(w) for w in reference}
+    return [w for w in warnings if normalize(w) not in known
+            and not any(re.search(p, w) for p in HOST_LOAD_WARNINGS)]
+
+
+def warnings_reason(who, extra):
+    if not extra:
+        return None
+    return (f"{who}{len(extra)} dmesg warning(s) not printed on bare QEMU:"
+            + "".join(f"\n      {w}" for w in extra))
+
+
+def linux_module(vm, bootargs=BOOTARGS):
+    kaddr, iaddr = VM_ADDRS[vm]
+    return qemu.Module(KERNEL, bootargs, addr=kaddr, initrd=INITRD, initrd_addr=iaddr)
+
+
+# ---- one VM with every CPU of the board: all the checks, then poweroff ----
+
+def test_smp(ctx, gic, ncpu):
+    name = f"v{gic}/linux_smp{ncpu}"
+    missing = ctx.missing()
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = qemu.command(ctx.image, [linux_module(0)], machine=machine(gic), smp=ncpu, mem=MEM)
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^bulkhead: vm0: %d vCPU" % ncpu])]
+    checks, warnings = parse_checks(t, "vm0", ncpu)
+    reasons += checks
+    ref, err = ctx.bare_reference(gic, ncpu)
+    reasons.append(err or warnings_reason("", extra_warnings(warnings, ref)))
+    return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0",)))
+
+
+# ---- reboot: the guest resets itself once, boots again, then powers off ----
+
+def test_reboot(ctx, gic):
+    name = f"v{gic}/linux_reboot"
+    missing = ctx.missing()
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = qemu.command(ctx.image, [linux_module(0, BOOTARGS + " bulkhead.test=reboot")],
+                       machine=machine(gic), smp=2, mem=MEM)
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    banner = prefixed("vm0", r"LINUX user space: .*")
+    reasons = [
+        qemu.expect_ordered(t, [prefixed("vm0", r"LINUX user space: .*boot-count=0 mode=reboot"),
+                                prefixed("vm0", r"LINUX rebooting"),
+                                r"^bulkhead: vm0: reset$",
+                                prefixed("vm0", r"LINUX user space: .*boot-count=1 mode=reboot"),
+                                prefixed("vm0", r"LINUX powering off \(boot-count=1\)"),
+                                r"^bulkhead: vm0: powered off"]),
+        qemu.expect_count(t, banner, 2),
+        qemu.expect_count(t, r"^bulkhead: vm0: reset$", 1),
+    ]
+    return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0",)))
+
+
+# ---- two Linux VMs of 2 vCPUs each on a 4-CPU board, side by side ----
+
+def test_two_vms(ctx, gic):
+    name = f"v{gic}/linux_two_vms"
+    missing = ctx.missing()
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = qemu.command(ctx.image, [linux_module(0), linux_module(1)], machine=machine(gic),
+                       smp=4, mem=MEM_TWO_VMS, append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^bulkhead: vm0: 2 vCPU", r"^bulkhead: vm1: 2 vCPU"])]
+    ref, err = ctx.bare_reference(gic, 2)
+    for vm in ("vm0", "vm1"):
+        checks, warnings = parse_checks(t, vm, 2)
+        reasons += checks
+        reasons.append(err or warnings_reason(f"[{vm}] ", extra_warnings(warnings, ref)))
+    return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0", "vm1")))
+
+
+def cases(build):
+    """[(name, callable returning a Result)]: the 4-vCPU boots (the longest) first."""
+    ctx = Ctx(build)
+    out = []
+    for ncpu in (4, 2, 1):
+        for gic in (3, 2):
+            out.append((f"v{gic}/linux_smp{ncpu}", lambda g=gic, n=ncpu: test_smp(ctx, g, n)))
+    for gic in (3, 2):
+        out += [(f"v{gic}/linux_two_vms", lambda g=gic: test_two_vms(ctx, g)),
+                (f"v{gic}/linux_reboot", lambda g=gic: test_reboot(ctx, g))]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--only", default="", help="regex on the test names")
+    args = ap.parse_args()
+    passed = failed = 0
+    for name, fn in cases(args.build):
+        if args.only and not re.search(args.only, name):
+            continue
+        r = fn()
+        print(r.report() + (f"  ({r.seconds:.1f} s)" if r.ok and r.seconds else ""), flush=True)
+        passed += r.ok
+        failed += not r.ok
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
