@@ -274,11 +274,16 @@ def shell(cmd):
 
 
 def fmt(v, digits=1):
+    """Thousands as whole numbers, smaller figures to `digits` decimals."""
     if v is None:
         return "–"
-    if abs(v) >= 100000:
+    if abs(v) >= 1000:
         return f"{v:,.0f}"
-    return f"{v:,.{digits}f}" if v != int(v) else f"{int(v):,}"
+    return f"{v:,.{digits}f}".replace("-", "−")
+
+
+# Rows whose figure is rounded down to a counter tick: 0 means "under 16".
+TICK_ROUNDED = ("timer", "timer_wfi", "boot")
 
 
 def to_json(results, budget, facts, vm_facts, profile, meta):
@@ -310,7 +315,7 @@ def to_json(results, budget, facts, vm_facts, profile, meta):
     return doc
 
 
-def markdown(doc, commands):
+def markdown(doc):
     r = doc["results"]
     L = []
     add = L.append
@@ -338,7 +343,8 @@ def markdown(doc, commands):
         for g in ("v3", "v2"):
             row = r[g][op]
             flag = "" if row["within_budget"] else " ⚠"
-            cells += [fmt(row["bare"]), fmt(row["bulkhead"]) + flag, fmt(row["ours"]),
+            bare = "< 16" if op in TICK_ROUNDED and row["bare"] == 0 else fmt(row["bare"])
+            cells += [bare, fmt(row["bulkhead"]) + flag, fmt(row["ours"]),
                       fmt(row["budget"], 0)]
         add("| " + " | ".join(cells) + " |")
     add("")
@@ -346,16 +352,13 @@ def markdown(doc, commands):
         "QEMU answers itself there (the `hvc` costs the one instruction).")
     add("")
     hvc3, hvc2 = r["v3"]["hvc_null"]["ours"], r["v2"]["hvc_null"]["ours"]
+    prof = doc.get("profile")
+    hvc = prof["exits"].get("hvc") if prof else None
     add(f"**The hypervisor's instructions per exit on the HVC path**, vector to `eret`: "
         f"{fmt(hvc3)} (GICv3) and {fmt(hvc2)} (GICv2): the round trip under Bulkhead minus the "
-        "one instruction it costs on the bare board.")
-    prof = doc.get("profile")
-    if prof:
-        hvc = prof["exits"].get("hvc")
-        if hvc:
-            add(f" The exact trace ([profile_exits.py](../tests/bench/profile_exits.py), GICv"
-                f"{prof['gic']}) counts {hvc['median']} from vector to `eret` on the median HVC "
-                "exit.")
+        "one instruction it costs on the bare board." +
+        (f" The exact trace ([profile_exits.py](../tests/bench/profile_exits.py), GICv"
+         f"{prof['gic']}) counts {hvc['median']:,} on the median HVC exit." if hvc else ""))
     add("")
     add("Notes on the rows:")
     add("")
@@ -365,7 +368,7 @@ def markdown(doc, commands):
         "stage 2 maps as the guest's GICC) or `ICC_IAR1_EL1` then `ICC_EOIR1_EL1` (v3), for a "
         "self-SGI made pending with IRQs masked; 1000 windows between two counter reads, each "
         "within a 16-instruction tick, their starts spread within the tick so that the average "
-        "comes within about half an instruction of the pair's 2. The point is the budget: any "
+        "comes within about an instruction of the pair's 2. The point is the budget: any "
         "exit on this path costs thousands.")
     add("- Timer: CNTV_CVAL programmed 2000 ticks ahead; the handler's first instructions read "
         "the counter. The deadline lies on a tick, so each sample is rounded down to a multiple "
@@ -383,7 +386,16 @@ def markdown(doc, commands):
         add("## Where the hypervisor's instructions go")
         add("")
         add(f"`tests/bench/profile_exits.py` (QEMU's `-d in_asm,exec,nochain` trace of the "
-            f"benchmark guest under Bulkhead, GICv{prof['gic']}): instructions per function.")
+            f"benchmark guest under Bulkhead, GICv{prof['gic']}): instructions per function, "
+            "for the boot and for the exit of median length of each kind.")
+        add("")
+        boot_top = max(prof["boot_functions"].items(), key=lambda kv: kv[1])
+        add(f"- Boot: `{boot_top[0]}` executes {100 * boot_top[1] / prof['boot_total']:.1f}% of "
+            f"the {prof['boot_total']:,} instructions.")
+        for kind, e in sorted(prof["exits"].items(), key=lambda kv: -kv[1]["count"]):
+            fn, n = max(e["functions"].items(), key=lambda kv: kv[1])
+            add(f"- {kind} ({e['count']} exits): the median one runs {e['median']:,} "
+                f"instructions, {100 * n / e['median']:.1f}% of them in `{fn}`.")
         add("")
         add("```")
         L.extend(prof["text"])
@@ -451,11 +463,11 @@ def markdown(doc, commands):
         "repeats exactly.")
     add("")
     add("Reproduce: `make bench` (builds, runs everything, rewrites this page and bench.json; "
-        "about " + ("3 minutes with the profile" if prof else "half a minute") + "). The runs, "
-        "from the repository's top directory:")
+        "about four minutes, half a minute with `BENCH_ARGS=--no-profile`). The runs, from the "
+        "repository's top directory:")
     add("")
     add("```")
-    for c in commands:
+    for c in doc["commands"].values():
         add(c)
     add("```")
     add("")
@@ -470,7 +482,8 @@ def markdown(doc, commands):
 def profile_data(build, gic=3, top=10):
     import profile_exits  # noqa: E402 (tests/bench)
     boot, exits = profile_exits.run_profile(build, gic)
-    data = {"gic": gic, "boot_total": sum(boot.values()), "exits": {},
+    data = {"gic": gic, "boot_total": sum(boot.values()),
+            "boot_functions": dict(boot.most_common(top)), "exits": {},
             "text": profile_exits.report(gic, boot, exits, top)}
     for kind, eps in exits.items():
         med, lengths = profile_exits.median_exit(eps)
@@ -485,8 +498,17 @@ def main():
     ap.add_argument("--build", default="build/qemu-virt")
     ap.add_argument("--no-profile", action="store_true", help="skip the trace (2 minutes)")
     ap.add_argument("--no-write", action="store_true", help="print, do not write docs/")
+    ap.add_argument("--render", action="store_true",
+                    help="only rewrite docs/PERFORMANCE.md from docs/bench.json (no runs)")
     args = ap.parse_args()
     os.chdir(ROOT)
+    if args.render:
+        with open(JSON_OUT, encoding="utf-8") as f:
+            doc = json.load(f)
+        with open(DOC, "w", encoding="utf-8") as f:
+            f.write(markdown(doc))
+        print(f"run_bench: wrote {DOC} from {JSON_OUT}")
+        return 0
     if os.path.basename(os.path.normpath(args.build)) != "qemu-virt":
         print("run_bench: the benchmarks run on qemu-virt only")
         return 1
@@ -517,13 +539,11 @@ def main():
         "runs_per_configuration": RUNS,
         "commands": {},
     }
-    commands = []
     for gic in GICS:
         for hyp in (True, False):
             key = f"{'bulkhead' if hyp else 'bare'}-v{gic}"
-            c = shell(["timeout", str(TIME_LIMIT)] + bench_command(args.build, gic, hyp))
-            meta["commands"][key] = c
-            commands.append(c)
+            meta["commands"][key] = shell(["timeout", str(TIME_LIMIT)] +
+                                          bench_command(args.build, gic, hyp))
     doc = to_json(results, budget, facts, vm_facts, profile, meta)
 
     over = []
@@ -543,7 +563,7 @@ def main():
             json.dump(doc, f, indent=2)
             f.write("\n")
         with open(DOC, "w", encoding="utf-8") as f:
-            f.write(markdown(doc, commands))
+            f.write(markdown(doc))
         print(f"run_bench: wrote {DOC} and {JSON_OUT} ({time.monotonic() - started:.0f} s)")
     return 0
 
