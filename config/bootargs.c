@@ -132,6 +132,12 @@ static int parse_token(const char *token, const char *end, struct vm_defaults *d
             return -1;
         }
         defaults->nr_vcpus = (unsigned)v;
+    } else if ((value = option_value(token, end, "bulkhead.selftest"))) {
+        if ((size_t)(end - value) != 5 || memcmp(value, "panic", 5) != 0) {
+            token_err(token, end, "the only self-test is \"panic\"");
+            return -1;
+        }
+        defaults->selftest_panic = true;
     }
     return 0;
 }

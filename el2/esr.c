@@ -56,6 +56,8 @@ const char *esr_class_name(unsigned ec)
     case EC_SYS64: return "system register access";
     case EC_SVE: return "SVE access";
     case EC_IABT_LOW: return "instruction abort";
+    case EC_IABT_CUR: return "instruction abort at EL2";
+    case EC_DABT_CUR: return "data abort at EL2";
     case EC_PC_ALIGN: return "PC alignment fault";
     case EC_DABT_LOW: return "data abort";
     case EC_SP_ALIGN: return "SP alignment fault";

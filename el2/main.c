@@ -80,17 +80,21 @@ static void print_banner(paddr_t dtb)
            s2_ipa_bits());
 }
 
-static void create_vms(const void *fdt)
+/* Reads from an address nothing maps: the hypervisor's own data abort, reported as any other
+ * hypervisor fault would be. noinline keeps it in the backtrace. */
+static __attribute__((noinline)) void selftest_panic(void)
+{
+    printk("bulkhead: self-test: faulting on purpose\n");
+    (void)*(volatile uint64_t *)(uintptr_t)0x7ff0000000ULL;
+}
+
+static void create_vms(const void *fdt, const struct vm_defaults *defaults)
 {
     static struct vm_config cfgs[MAX_VMS];
-    struct vm_defaults defaults = { 0 };
     struct ram_pool pool;
     struct mem_range image = { hyp_load_base, (paddr_t)__image_end - hyp_load_base };
 
-    if (vm_defaults_parse(board.bootargs, &defaults) != 0) {
-        defaults = (struct vm_defaults){ 0 };
-    }
-    unsigned n = vmcfg_parse(fdt, &board, &defaults, cfgs);
+    unsigned n = vmcfg_parse(fdt, &board, defaults, cfgs);
     ram_pool_init(&pool, &board, &image, 1);
     layout_default_memory(&pool, cfgs, n);
 
@@ -140,7 +144,14 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     gic_cpu_init(0);
     print_banner(dtb);
 
-    create_vms(fdt);
+    struct vm_defaults defaults;
+    if (vm_defaults_parse(board.bootargs, &defaults) != 0) {
+        printk("bulkhead: ignoring the options above\n");
+    }
+    if (defaults.selftest_panic) {
+        selftest_panic();
+    }
+    create_vms(fdt, &defaults);
     if (!nr_vms) {
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();
@@ -149,6 +160,9 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     console_input_init();
     if (board.uart.spi) {
         gic_enable_spi(board.uart.spi + VGIC_NR_PRIVATE, 0);
+    }
+    for (unsigned i = 0; i < nr_vms; i++) {
+        vm_prepare(&vms[i]);
     }
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_start(&vms[i]);

@@ -96,6 +96,11 @@ static void vm_load(struct vm *vm)
     vm->vcpus[0].entry = l->kernel_ipa;
     vm->vcpus[0].context_id = l->dtb_ipa;
     vm->state = VM_RUNNING;
+}
+
+/* Lets the VM's boot vCPU go. Called with vm->lock held. */
+static void vm_release(struct vm *vm)
+{
     __atomic_store_n(&vm->vcpus[0].state, VCPU_ON_PENDING, __ATOMIC_RELEASE);
     vcpu_wake(&vm->vcpus[0]);
 }
@@ -187,10 +192,17 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     return 0;
 }
 
-void vm_start(struct vm *vm)
+void vm_prepare(struct vm *vm)
 {
     spin_lock(&vm->lock);
     vm_load(vm);
+    spin_unlock(&vm->lock);
+}
+
+void vm_start(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    vm_release(vm);
     spin_unlock(&vm->lock);
     printk("bulkhead: %s: started\n", vm->cfg.name);
 }
@@ -311,6 +323,7 @@ void vm_reset(struct vm *vm, const struct vcpu *caller)
     wait_for_other_vcpus(vm, caller);
     spin_lock(&vm->lock);
     vm_load(vm);
+    vm_release(vm);
     spin_unlock(&vm->lock);
 }
 

@@ -90,6 +90,8 @@ struct vm_config {
 struct vm_defaults {
     uint64_t mem_size;
     unsigned nr_vcpus;
+    /* "bulkhead.selftest=panic": fault on purpose after boot, to check the panic report. */
+    bool selftest_panic;
 };
 
 /*

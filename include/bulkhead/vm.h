@@ -99,6 +99,10 @@ void run_on_stack(uint64_t stack_top, void (*fn)(void *), void *arg) NORETURN;
 
 /* el2/vm.c */
 int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa);
+/* Loads a VM's images into its RAM (slow: its RAM is zeroed), then, once every VM is loaded,
+ * vm_start() lets its boot vCPU go: no VM waits for another's loading, and none can power the
+ * machine off while another is still being loaded. */
+void vm_prepare(struct vm *vm);
 void vm_start(struct vm *vm);
 void vm_reset(struct vm *vm, const struct vcpu *caller);
 void vm_power_off(struct vm *vm);

@@ -45,7 +45,7 @@ static void load(const char *name)
 
 static unsigned parse(uint64_t mem_size, unsigned nr_vcpus)
 {
-    struct vm_defaults defaults = { mem_size, nr_vcpus };
+    struct vm_defaults defaults = { .mem_size = mem_size, .nr_vcpus = nr_vcpus };
 
     capture_reset();
     return vmcfg_parse(fdt, &board, &defaults, vms);

@@ -148,9 +148,15 @@ BAD_VM = """
 def make_bad_dtb(ctx, modules, machine, workdir):
     """Dumps the DTB QEMU would pass (guest-loader nodes included), adds /chosen/bad-vm.
     Returns (path, None) or (None, reason)."""
+    return make_dtb_with(ctx, modules, machine, workdir, BAD_VM)
+
+
+def make_dtb_with(ctx, modules, machine, workdir, chosen_nodes, smp=2, extra=()):
+    """Dumps the DTB QEMU would pass (guest-loader nodes included) and adds chosen_nodes (DTS
+    text) to /chosen. Returns (path, None) or (None, reason)."""
     dumped = os.path.join(workdir, "host.dtb")
-    cmd = qemu.command(ctx.image, modules, machine=machine,
-                       extra=["-machine", "dumpdtb=" + dumped])
+    cmd = qemu.command(ctx.image, modules, machine=machine, smp=smp,
+                       extra=["-machine", "dumpdtb=" + dumped, *extra])
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=60)
@@ -172,7 +178,7 @@ def make_bad_dtb(ctx, modules, machine, workdir):
     close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
     if not close:
         return None, "cannot find the end of /chosen in the decompiled DTB"
-    dts = dts[:close.start()] + BAD_VM.lstrip("\n") + dts[close.start():]
+    dts = dts[:close.start()] + chosen_nodes.lstrip("\n") + dts[close.start():]
     src = os.path.join(workdir, "bad.dts")
     out = os.path.join(workdir, "bad.dtb")
     with open(src, "w", encoding="utf-8") as f:
@@ -208,6 +214,89 @@ def test_bad_config(ctx, gic):
         # The two good VMs (named vm0 and vm1, as the modules come in that order) run to their end.
         *ends_cleanly(t, run_, ("vm0", "vm1")),
         qemu.expect_all(t, [vm_line("vm0", "ticker done"), vm_line("vm1", "ticker done")]),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+# ---- explicit VM nodes: ours (pinned, sized) and Xen dom0less, beside a guest-loader VM ----
+
+EXPLICIT_ADDR = 0x4A000000
+DOM0LESS_ADDR = 0x4B000000
+EXPLICIT_VMS = """
+        alpha {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            pcpus = <2>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{a:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{a:x} 0x0 0x{size:x}>;
+                bootargs = "mode=ticker count=3";
+            }};
+        }};
+        domU1 {{
+            compatible = "xen,domain";
+            memory = <0x0 0x10000>;
+            cpus = <1>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{d:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{d:x} 0x0 0x{size:x}>;
+                bootargs = "mode=ticker count=3";
+            }};
+        }};
+"""
+
+
+def test_explicit_vms(ctx, gic):
+    name = f"v{gic}/explicit_vms"
+    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    modules = [qemu.Module(ctx.testguest, "mode=ticker count=3")]
+    size = os.path.getsize(ctx.testguest)
+    nodes = EXPLICIT_VMS.format(a=EXPLICIT_ADDR, d=DOM0LESS_ADDR, size=size)
+    loaders = ["-device", f"loader,file={ctx.testguest},addr={EXPLICIT_ADDR:#x},force-raw=on",
+               "-device", f"loader,file={ctx.testguest},addr={DOM0LESS_ADDR:#x},force-raw=on"]
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = make_dtb_with(ctx, modules, machine, work, nodes, smp=3)
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.command(ctx.image, modules, machine=machine, smp=3, dtb=dtb, extra=loaders)
+        run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [
+        qemu.expect_all(t, [r"^bulkhead: alpha: 1 vCPU, 64 MiB RAM",
+                            r"^bulkhead: domU1: 1 vCPU, 64 MiB RAM"]),
+        *ends_cleanly(t, run_, ("alpha", "domU1", "vm2")),
+        qemu.expect_all(t, [vm_line("alpha", "ticker done"), vm_line("domU1", "ticker done"),
+                            vm_line("vm2", "ticker done")]),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+# ---- the hypervisor's own fault report: bulkhead.selftest=panic faults on purpose ----
+
+def test_panic_report(ctx):
+    name = "panic_report"
+    missing = ctx.missing(ctx.image)
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = qemu.command(ctx.image, [], machine=qemu.MACHINE_V3, append="bulkhead.selftest=panic")
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [
+        qemu.expect_ordered(t, [r"^bulkhead: PANIC on CPU 0: .*data abort at EL2",
+                                r"ESR_EL2 0x0*96000005 +FAR_EL2 0x0*7ff0000000",
+                                r"PC 0x[0-9a-f]+ selftest_panic\+0x",
+                                r"LR 0x[0-9a-f]+ hyp_main\+0x", r"^\s*x0 ", r"^backtrace:",
+                                r"primary_entry\+0x"]),
+        qemu.expect_exit(run_),
     ]
     return qemu.verdict(name, run_, *reasons)
 
@@ -259,7 +348,9 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/selftest", lambda g=gic: test_selftest(ctx, g)),
                 (f"v{gic}/crash", lambda g=gic: test_crash(ctx, g)),
-                (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g))]
+                (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g)),
+                (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g))]
+    out.append(("panic_report", lambda: test_panic_report(ctx)))
     return out
 
 
