@@ -21,6 +21,7 @@ import bisect
 import collections
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -127,13 +128,21 @@ def run_profile(build, gic, nm="aarch64-linux-gnu-nm"):
                            extra=["-icount", "shift=0,sleep=off",
                                   "-d", "in_asm,exec,nochain", "-D", fifo])
         proc = subprocess.Popen(["timeout", str(TIME_LIMIT)] + cmd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         console = []
         reader = threading.Thread(target=lambda: console.append(proc.stdout.read()), daemon=True)
         reader.start()
-        with open(fifo, errors="replace") as stream:
-            boot, exits = profile(stream, syms)
-        proc.wait()
+        try:
+            with open(fifo, errors="replace") as stream:
+                boot, exits = profile(stream, syms)
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("QEMU did not exit after the trace ended") from None
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)  # timeout and its QEMU: the group we started
+                proc.wait()
         reader.join(5)
     text = b"".join(c for c in console if c).decode("utf-8", "replace")
     if "BENCH done" not in text:

@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -212,7 +213,8 @@ def two_vm_facts(build, facts):
     cmd = qemu.command(image, [qemu.Module(guest, ticker), qemu.Module(guest, ticker)],
                        extra=["-qmp", f"unix:{sock},server=on,wait=off"])
     proc = subprocess.Popen(["timeout", str(TIME_LIMIT)] + cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     lines = []
     started = threading.Event()
 
@@ -242,7 +244,7 @@ def two_vm_facts(build, facts):
     except (OSError, ValueError, IndexError, BenchError) as e:
         out["note"] = f"could not read the page-table pool: {e}"
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)  # timeout and its QEMU: the group we started
         proc.wait()
         if os.path.exists(sock):
             os.unlink(sock)
