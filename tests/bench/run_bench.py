@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -73,17 +74,15 @@ def paths(build):
     return os.path.join(build, "bulkhead.img"), os.path.join(build, "guests", "bench.bin")
 
 
-def bench_command(build, gic, hyp, bootargs=""):
+def bench_command(build, gic, hyp):
     """The QEMU command line of one configuration: under Bulkhead, the guest is the only module
     (one VM with both CPUs); bare, it is the kernel, at EL1 with QEMU's DTB and PSCI."""
     image, guest = paths(build)
     if hyp:
         machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
-        args = ("hyp=1 " + bootargs).strip()
-        return qemu.command(image, [qemu.Module(guest, args)], machine=machine, smp=2,
+        return qemu.command(image, [qemu.Module(guest, "hyp=1")], machine=machine, smp=2,
                             extra=ICOUNT)
-    return qemu.command(guest, (), machine=f"virt,gic-version={gic}", smp=2,
-                        append=bootargs or None, extra=ICOUNT)
+    return qemu.command(guest, (), machine=f"virt,gic-version={gic}", smp=2, extra=ICOUNT)
 
 
 def parse(text):
@@ -111,12 +110,12 @@ def parse(text):
     return info, ops, raw
 
 
-def run_one(build, gic, hyp, name, bootargs="", time_limit=TIME_LIMIT):
+def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT):
     """Runs one configuration; returns its Figures. Raises BenchError."""
     for p in paths(build)[0 if hyp else 1:]:
         if not os.path.isfile(p):
             raise BenchError(f"{p} not found (run make all guests)")
-    run_ = qemu.run(name, bench_command(build, gic, hyp, bootargs), time_limit)
+    run_ = qemu.run(name, bench_command(build, gic, hyp), time_limit)
     try:
         info, ops, raw = parse(run_.text)
     except BenchError as e:
@@ -271,8 +270,6 @@ def git_commit():
         return "unknown"
 
 
-def shell(cmd):
-    return " ".join(qemu._shell_quote(a) for a in cmd)
 
 
 def fmt(v, digits=1):
@@ -295,6 +292,7 @@ def to_json(results, budget, facts, vm_facts, profile, meta):
     for gic_key, where in results.items():
         rows = {}
         for op, what, ref in OPS:
+            measured = where["bulkhead"].raw.get(op, {})
             hyp = where["bulkhead"].ops.get(op)
             bare = where["bare"].ops.get(ref)
             b = budget.get(gic_key, {}).get(op, {})
@@ -306,8 +304,7 @@ def to_json(results, budget, facts, vm_facts, profile, meta):
                 "ours": round(hyp - bare, 2) if hyp is not None and bare is not None else None,
                 "budget": b.get("max"),
                 "within_budget": hyp is not None and b.get("max") is not None and hyp <= b["max"],
-                "samples": int(where["bulkhead"].raw[op].get("n", 1)) if op in
-                where["bulkhead"].raw else None,
+                "samples": int(measured.get("n", 1)),
             }
         doc["results"][gic_key] = rows
     doc["image"] = {k: v for k, v in facts.items() if not k.startswith("table_pool_next")}
@@ -544,8 +541,8 @@ def main():
     for gic in GICS:
         for hyp in (True, False):
             key = f"{'bulkhead' if hyp else 'bare'}-v{gic}"
-            meta["commands"][key] = shell(["timeout", str(TIME_LIMIT)] +
-                                          bench_command(args.build, gic, hyp))
+            meta["commands"][key] = shlex.join(["timeout", str(TIME_LIMIT)] +
+                                               bench_command(args.build, gic, hyp))
     doc = to_json(results, budget, facts, vm_facts, profile, meta)
 
     over = []
