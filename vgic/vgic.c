@@ -23,6 +23,8 @@ static void spis_reset(struct vgic_dist *d)
 static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
 {
     c->redist_waker_asleep = true;
+    c->lrs_in_use = 0;
+    c->must_flush = true;
     for (unsigned i = 0; i < VGIC_NR_PRIVATE; i++) {
         struct virq *irq = &c->private_irqs[i];
         virq_reset(irq, i);
@@ -66,6 +68,7 @@ void vgic_reset(struct vgic_dist *d)
             cpu_reset(d, d->cpus[i]);
         }
     }
+    d->generation++;
     spin_unlock(&d->lock);
 }
 
@@ -141,6 +144,7 @@ void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level
     if (owner >= 0) {
         kick(d, owner);
     }
+    d->generation++;
     spin_unlock(&d->lock);
 }
 
@@ -154,6 +158,7 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
             kick(d, vgic_irq_owner(d, cpu, irq));
         }
     }
+    d->generation++;
     spin_unlock(&d->lock);
 }
 
@@ -167,6 +172,8 @@ void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsign
 void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
 {
     struct virq *irq = vgic_get_irq(d, target, sgi & 0xf);
+
+    d->generation++;
     if (irq) {
         if (d->version == GIC_V2) {
             irq->sgi_sources |= (uint8_t)(1u << source);
@@ -187,6 +194,7 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
         irq->hw = true;
         irq->pintid = (uint16_t)pintid;
     }
+    d->generation++;
     spin_unlock(&d->lock);
 }
 
@@ -288,9 +296,17 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
     struct virq *chosen[VGIC_MAX_LRS];
     unsigned nr = 0;
     bool more = false;
-
-    spin_lock(&d->lock);
     struct vgic_cpu *c = d->cpus[cpu];
+
+    /* Read without the lock: whoever changes the state after this also kicks this vCPU, and the
+     * kick brings it back here. */
+    if (!c->must_flush && c->lrs_in_use == 0 &&
+        c->flushed_generation == __atomic_load_n(&d->generation, __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    spin_lock(&d->lock);
+    c->flushed_generation = d->generation;
+    c->must_flush = false;
     /* Insertion into a short sorted array: the LR count is small (4 to 16). */
     for_each_irq_of(d, cpu, irq, {
         if (!wants_lr(d, irq)) {
@@ -333,13 +349,20 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
     if (hw->set_no_pending) {
         hw->set_no_pending(more_sources);
     }
+    c->lrs_in_use = nr;
     spin_unlock(&d->lock);
 }
 
 void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
-    spin_lock(&d->lock);
     struct vgic_cpu *c = d->cpus[cpu];
+
+    if (c->lrs_in_use == 0) {
+        return; /* nothing in the LRs, no maintenance request armed */
+    }
+    spin_lock(&d->lock);
+    c->lrs_in_use = 0;
+    c->must_flush = true;
     for (unsigned n = 0; n < c->nr_lrs; n++) {
         if (c->lr_intid[n] == VGIC_SPURIOUS) {
             continue;
@@ -352,7 +375,12 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         hw->write_lr(n, &empty);
         irq->active = lr.active;
         if (irq->intid >= VGIC_NR_PRIVATE) {
-            irq->active_cpu = lr.active ? (int8_t)cpu : -1;
+            int8_t now = lr.active ? (int8_t)cpu : -1;
+            if (now != irq->active_cpu) {
+                /* Another vCPU may now own it: its next flush must not take the fast path. */
+                d->generation++;
+            }
+            irq->active_cpu = now;
         }
         bool released = irq->intid >= VGIC_NR_PRIVATE && !lr.active;
         if (lr.active && irq->intid < VGIC_NR_SGIS) {

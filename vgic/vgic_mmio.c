@@ -354,6 +354,7 @@ bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsi
 {
     spin_lock(&d->lock);
     bool ok = dist_access(d, cpu, offset, size, &val, true);
+    d->generation++;
     spin_unlock(&d->lock);
     return ok;
 }
@@ -428,6 +429,7 @@ bool vgic_v3_redist_write(struct vgic_dist *d, unsigned target, uint64_t offset,
 {
     spin_lock(&d->lock);
     bool ok = redist_access(d, target, offset, size, &val, true);
+    d->generation++;
     spin_unlock(&d->lock);
     return ok;
 }

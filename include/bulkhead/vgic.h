@@ -73,6 +73,11 @@ struct vgic_cpu {
     unsigned index;                  /* vCPU index in the VM */
     uint64_t mpidr;                  /* the guest's MPIDR: Aff0 = index */
     bool redist_waker_asleep;        /* GICv3 GICR_WAKER.ProcessorSleep */
+    /* The exit fast path: with no LR in use and nothing changed in the VM's interrupt state
+     * since the last flush, sync and flush have nothing to do. */
+    unsigned lrs_in_use;
+    uint32_t flushed_generation;
+    bool must_flush;
 };
 
 struct vgic_dist {
@@ -84,6 +89,8 @@ struct vgic_dist {
     bool are;            /* GICv3 affinity routing (always on for our v3 guests) */
     struct virq spis[VGIC_MAX_IRQS - VGIC_NR_PRIVATE];
     struct vgic_cpu *cpus[MAX_VCPUS];
+    /* Bumped (lock held) by every change that could alter what a vCPU should see. */
+    uint32_t generation;
     /* Called (dist lock held) when vCPU `cpu` has something new to take: kick it. */
     void (*kick)(void *ctx, unsigned cpu);
     void *kick_ctx;
