@@ -15,6 +15,7 @@ static void spis_reset(struct vgic_dist *d)
 {
     d->enable_grp0 = false;
     d->enable_grp1 = false;
+    memset(d->spi_maybe_live, 0, sizeof(d->spi_maybe_live));
     for (unsigned i = VGIC_NR_PRIVATE; i < d->nr_irqs; i++) {
         virq_reset(&d->spis[i - VGIC_NR_PRIVATE], i);
     }
@@ -129,20 +130,20 @@ static void kick(struct vgic_dist *d, int cpu)
 
 void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level)
 {
-    spin_lock(&d->lock);
     struct virq *irq = vgic_get_irq(d, cpu, intid);
-    int owner = -1;
-    if (irq) {
-        if (!irq->level && level && !irq->line) {
-            irq->pending_latch = true;
-        }
-        irq->line = level;
-        if (vgic_wants_attention(d, irq)) {
-            owner = vgic_irq_owner(d, cpu, irq);
-        }
+
+    /* Devices report their level after every access: most reports change nothing. */
+    if (!irq || __atomic_load_n(&irq->line, __ATOMIC_RELAXED) == level) {
+        return;
     }
-    if (owner >= 0) {
-        kick(d, owner);
+    spin_lock(&d->lock);
+    if (!irq->level && level && !irq->line) {
+        irq->pending_latch = true;
+    }
+    irq->line = level;
+    vgic_mark_maybe_live(d, irq);
+    if (vgic_wants_attention(d, irq)) {
+        kick(d, vgic_irq_owner(d, cpu, irq));
     }
     d->generation++;
     spin_unlock(&d->lock);
@@ -154,6 +155,7 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     struct virq *irq = vgic_get_irq(d, cpu, intid);
     if (irq) {
         irq->pending_latch = true;
+        vgic_mark_maybe_live(d, irq);
         if (vgic_wants_attention(d, irq)) {
             kick(d, vgic_irq_owner(d, cpu, irq));
         }
@@ -199,28 +201,55 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
 }
 
 /* Visits every virq vCPU cpu could take: its private ones and the SPIs routed to it. */
-#define for_each_irq_of(d, cpu, irq, body)                                                    \
-    do {                                                                                      \
-        for (unsigned i_ = 0; i_ < (d)->nr_irqs; i_++) {                                      \
-            struct virq *irq = vgic_get_irq((d), (cpu), i_);                                  \
-            if (i_ >= VGIC_NR_PRIVATE && vgic_irq_owner((d), (cpu), irq) != (int)(cpu)) {     \
-                continue;                                                                     \
-            }                                                                                 \
-            body                                                                              \
-        }                                                                                     \
-    } while (0)
+/* Could irq concern anyone at all? Cheap enough to rule out most of them before routing. */
+static bool virq_live(const struct virq *irq)
+{
+    return irq->active || virq_pending(irq);
+}
+
+/* The next live virq vCPU cpu could take after position *pos (start at 0): its private ones,
+ * then the SPIs it owns among those marked maybe-live. NULL at the end. Lock held. */
+static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *pos)
+{
+    while (*pos < VGIC_NR_PRIVATE) {
+        struct virq *irq = &d->cpus[cpu]->private_irqs[(*pos)++];
+        if (virq_live(irq)) {
+            return irq;
+        }
+    }
+    for (unsigned spi = *pos - VGIC_NR_PRIVATE; spi < d->nr_irqs - VGIC_NR_PRIVATE;) {
+        uint64_t word = d->spi_maybe_live[spi / 64] >> (spi % 64);
+        if (!word) {
+            spi = ALIGN_UP(spi + 1, 64);
+            continue;
+        }
+        spi += (unsigned)__builtin_ctzll(word);
+        if (spi >= d->nr_irqs - VGIC_NR_PRIVATE) {
+            break;
+        }
+        struct virq *irq = &d->spis[spi];
+        *pos = VGIC_NR_PRIVATE + ++spi;
+        if (!virq_live(irq)) {
+            d->spi_maybe_live[(spi - 1) / 64] &= ~(1ULL << ((spi - 1) % 64));
+            continue;
+        }
+        if (vgic_irq_owner(d, cpu, irq) == (int)cpu) {
+            return irq;
+        }
+    }
+    *pos = d->nr_irqs;
+    return NULL;
+}
 
 bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
 {
     bool found = false;
 
     spin_lock(&d->lock);
-    for_each_irq_of(d, cpu, irq, {
-        if (deliverable(d, irq)) {
-            found = true;
-            break;
-        }
-    });
+    unsigned pos = 0;
+    for (struct virq *irq; !found && (irq = next_live_irq(d, cpu, &pos));) {
+        found = deliverable(d, irq);
+    }
     spin_unlock(&d->lock);
     return found;
 }
@@ -308,7 +337,8 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
     c->flushed_generation = d->generation;
     c->must_flush = false;
     /* Insertion into a short sorted array: the LR count is small (4 to 16). */
-    for_each_irq_of(d, cpu, irq, {
+    unsigned scan = 0;
+    for (struct virq *irq; (irq = next_live_irq(d, cpu, &scan));) {
         if (!wants_lr(d, irq)) {
             continue;
         }
@@ -327,7 +357,7 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         memmove(&chosen[pos + 1], &chosen[pos], (nr - pos) * sizeof(chosen[0]));
         chosen[pos] = irq;
         nr++;
-    });
+    }
     for (unsigned n = 0; n < c->nr_lrs; n++) {
         if (n < nr) {
             fill_lr(c, n, chosen[n], hw);
@@ -370,6 +400,7 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         struct lr_state lr, empty = { 0 };
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
         hw->read_lr(n, &lr);
+        vgic_mark_maybe_live(d, irq);
         /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep it
          * asserted while this CPU waits in WFI. */
         hw->write_lr(n, &empty);

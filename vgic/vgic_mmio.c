@@ -201,7 +201,9 @@ static void irq_reg_access(struct vgic_dist *d, unsigned cpu, const struct irq_r
             continue; /* writing 0 to a set/clear register has no effect */
         }
         int was_active_on = irq->active_cpu;
-        if (field_set(d, irq, r->field, v) && d->kick) {
+        bool attention = field_set(d, irq, r->field, v);
+        vgic_mark_maybe_live(d, irq);
+        if (attention && d->kick) {
             int owner = vgic_irq_owner(d, cpu, irq);
             if (owner >= 0) {
                 d->kick(d->kick_ctx, (unsigned)owner);

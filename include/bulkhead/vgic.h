@@ -91,6 +91,9 @@ struct vgic_dist {
     struct vgic_cpu *cpus[MAX_VCPUS];
     /* Bumped (lock held) by every change that could alter what a vCPU should see. */
     uint32_t generation;
+    /* SPIs that may be pending or active (a superset: cleared lazily by the flush's scan), so
+     * that an exit does not look at every SPI of the VM. */
+    uint64_t spi_maybe_live[(VGIC_MAX_IRQS - VGIC_NR_PRIVATE + 63) / 64];
     /* Called (dist lock held) when vCPU `cpu` has something new to take: kick it. */
     void (*kick)(void *ctx, unsigned cpu);
     void *kick_ctx;
@@ -133,6 +136,15 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);
 /* Entry and exit of vCPU cpu on its physical CPU (lock taken inside). */
 void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
 void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+
+/* Records that an SPI may have become pending or active (lock held). */
+static inline void vgic_mark_maybe_live(struct vgic_dist *d, const struct virq *irq)
+{
+    if (irq->intid >= VGIC_NR_PRIVATE) {
+        unsigned i = irq->intid - VGIC_NR_PRIVATE;
+        d->spi_maybe_live[i / 64] |= 1ULL << (i % 64);
+    }
+}
 
 /* Pending as the architecture defines it for a virq. */
 static inline bool virq_pending(const struct virq *irq)
