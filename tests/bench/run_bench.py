@@ -445,6 +445,12 @@ def markdown(doc):
         "read, per iteration of a 1,000,000-iteration loop including the loop's own 2 "
         "instructions (about 2 more than our net figures).")
     add("")
+    changes = os.path.join(ROOT, "docs", "PERFORMANCE-CHANGES.md")
+    if os.path.isfile(changes):
+        # Before/after figures of hot-path changes are history: kept by hand, not regenerated.
+        with open(changes, encoding="utf-8") as f:
+            add(f.read().rstrip("\n"))
+        add("")
     add("## How it is measured")
     add("")
     add("The benchmark guest ([tests/guest/bench.c](../tests/guest/bench.c)) runs at EL1 with "
