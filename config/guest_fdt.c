@@ -244,6 +244,8 @@ static void write_chosen(struct writer *w, const struct vm_config *vm,
     prop_string(w, "bootargs", vm->bootargs);
     /* Patched at each (re)start: how many times this VM was reset (guest_fdt_boot_count_at). */
     prop_u32(w, GUEST_FDT_BOOT_COUNT, 0);
+    /* Also patched at each start, as firmware gives Linux a fresh seed at each boot. */
+    prop_u64(w, "kaslr-seed", 0);
     if (stdout_path) {
         prop_string(w, "stdout-path", stdout_path);
     }
@@ -296,14 +298,19 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
     return w.err ? -1 : 0;
 }
 
-long guest_fdt_boot_count_at(const void *fdt)
+long guest_fdt_chosen_prop_at(const void *fdt, const char *name, int len)
 {
     int node = fdt_path_offset(fdt, "/chosen");
-    int len = 0;
-    const void *val = node < 0 ? NULL : fdt_getprop(fdt, node, GUEST_FDT_BOOT_COUNT, &len);
+    int found = 0;
+    const void *val = node < 0 ? NULL : fdt_getprop(fdt, node, name, &found);
 
-    if (!val || len != 4) {
+    if (!val || found != len) {
         return -1;
     }
     return (long)((const char *)val - (const char *)fdt);
+}
+
+long guest_fdt_boot_count_at(const void *fdt)
+{
+    return guest_fdt_chosen_prop_at(fdt, GUEST_FDT_BOOT_COUNT, 4);
 }

@@ -64,6 +64,43 @@ static void copy_to_guest(struct vm *vm, ipa_t ipa, const void *src, uint64_t si
     clean_to_poc(dst, size);
 }
 
+/* A seed for the guest's KASLR: the CPU's random number generator where there is one, else the
+ * counter stirred (unpredictable enough for layout randomization, not for keys). */
+static uint64_t entropy64(void)
+{
+    uint64_t v = read_cntpct_el0();
+
+    if (BITS(read_id_aa64isar0_el1(), 63, 60) >= 1) {
+        uint64_t rnd;
+        uint64_t ok;
+        __asm__ volatile("mrs %0, s3_3_c2_c4_0\n cset %1, ne" : "=r"(rnd), "=r"(ok) : : "cc");
+        if (ok) {
+            return rnd;
+        }
+    }
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdULL;
+    v ^= v >> 33;
+    v *= 0xc4ceb9fe1a85ec53ULL;
+    return v ^ (v >> 33);
+}
+
+/* Writes a big-endian value of len bytes at offset at of the VM's copy of its DTB. */
+static void patch_guest_dtb(struct vm *vm, long at, uint64_t value, unsigned len)
+{
+    uint8_t bytes[8];
+
+    if (at < 0) {
+        return;
+    }
+    for (unsigned i = 0; i < len; i++) {
+        bytes[i] = (uint8_t)(value >> (8 * (len - 1 - i)));
+    }
+    uint8_t *dst = (uint8_t *)guest_ram(vm, vm->layout.dtb_ipa) + at;
+    memcpy(dst, bytes, len);
+    clean_to_poc(dst, len);
+}
+
 /* Puts pristine images in the VM's RAM and marks its boot vCPU ready to run. */
 static void vm_load(struct vm *vm)
 {
@@ -78,12 +115,8 @@ static void vm_load(struct vm *vm)
                       l->initrd_size);
     }
     copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
-    if (vm->dtb_boot_count_at >= 0) {
-        uint8_t *count = (uint8_t *)guest_ram(vm, l->dtb_ipa) + vm->dtb_boot_count_at;
-        uint32_t be = __builtin_bswap32((uint32_t)vm->boot_count);
-        memcpy(count, &be, sizeof(be));
-        clean_to_poc(count, sizeof(be));
-    }
+    patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
+    patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
     vm->line_len = 0;
     vpl011_init(&vm->uart, vm_console_putc, vm);
     vgic_reset(&vm->vgic);
@@ -166,6 +199,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     vm->dtb = dtb_store[id];
     vm->dtb_size = __builtin_bswap32(((const uint32_t *)vm->dtb)[1]);
     vm->dtb_boot_count_at = guest_fdt_boot_count_at(vm->dtb);
+    vm->dtb_kaslr_seed_at = guest_fdt_chosen_prop_at(vm->dtb, "kaslr-seed", 8);
 
     if (s2_create(&vm->s2, id + 1, &vm->vttbr) != 0 ||
         pt_map(&vm->s2, vm->layout.ram_ipa, ram_pa, vm->layout.ram_size, PT_R | PT_W | PT_X,

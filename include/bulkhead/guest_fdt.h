@@ -18,6 +18,8 @@
 /* Byte offset in a DTB built by guest_fdt_build() of /chosen/bulkhead,boot-count's big-endian
  * u32 value, so that each restart can write the VM's reset count without libfdt; -1 if absent. */
 long guest_fdt_boot_count_at(const void *fdt);
+/* The same for any /chosen property of len bytes (e.g. "kaslr-seed", 8). */
+long guest_fdt_chosen_prop_at(const void *fdt, const char *name, int len);
 
 int guest_fdt_build(void *buf, size_t size, const struct board *board, const struct vm_config *vm,
                     const struct vm_layout *layout);

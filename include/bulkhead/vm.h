@@ -70,6 +70,7 @@ struct vm {
     const void *dtb;        /* pristine guest DTB, copied into RAM at each (re)start */
     uint64_t dtb_size;
     long dtb_boot_count_at; /* offset of /chosen/bulkhead,boot-count's value, or -1 */
+    long dtb_kaslr_seed_at; /* offset of /chosen/kaslr-seed's value, or -1 */
     struct vcpu vcpus[MAX_VCPUS];
 };
 

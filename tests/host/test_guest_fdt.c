@@ -286,6 +286,10 @@ static void test_boot_count_patchable(void **state)
     assert_cells("/chosen", GUEST_FDT_BOOT_COUNT, CELLS(3));
     assert_int_equal(fdt_check_full(dtb, sizeof(dtb)), 0);
     assert_int_equal(guest_fdt_boot_count_at("not a dtb, not a dtb, not a dtb, not a dtb"), -1);
+    /* Linux warns "KASLR disabled due to lack of seed" without one, unlike on the bare board. */
+    long seed = guest_fdt_chosen_prop_at(dtb, "kaslr-seed", 8);
+    assert_true(seed > 0 && seed != at);
+    assert_int_equal(guest_fdt_chosen_prop_at(dtb, "kaslr-seed", 4), -1);
 }
 
 int main(void)
