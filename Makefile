@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-v2 test test-host test-qemu bench guests clean help
+.PHONY: all deps run run-bare test test-host test-qemu bench guests clean help
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -91,10 +91,15 @@ include tests/host/host.mk
 include tests/bench/bench.mk
 include tests/linux/linux.mk
 
-# The demo: two bare-metal guests of ours, each on its own console prefix.
+# The demo: Debian's Linux with a shell beside a bare-metal guest of ours (make run), or two
+# bare-metal guests that power off by themselves (make run-bare).
 run: deps
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests linux-initrd
 	@$(PYTHON) tests/qemu/run_demo.py --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) --cpu $(QEMU_CPU)
+
+run-bare: deps
+	@$(MAKE) --no-print-directory all guests
+	@$(PYTHON) tests/qemu/run_demo.py --bare --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) --cpu $(QEMU_CPU)
 
 test: deps
 	@$(MAKE) --no-print-directory all guests host-tests linux-initrd
@@ -105,5 +110,7 @@ clean:
 
 help:
 	@echo "make [PLATFORM=qemu-virt|raspi4b]  build $(IMAGE)"
-	@echo "make run                           boot the demo on QEMU (exits when the guests power off)"
+	@echo "make run                           Linux with a shell beside a bare-metal guest, on QEMU"
+	@echo "make run-bare                      two bare-metal guests that power off by themselves"
+	@echo "make bench                         exit costs and latencies under -icount (docs/PERFORMANCE.md)"
 	@echo "make test                          host unit tests + QEMU boot tests, ends with 'N passed, N failed'"

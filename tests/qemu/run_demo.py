@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""`make run`: boots the hypervisor on QEMU with two demo guests, "alpha" and "beta", on this
-terminal. QEMU exits by itself once both guests have powered off; Ctrl-A then X quits at any time.
-Returns QEMU's exit status."""
+"""`make run` and `make run-bare`: boot the hypervisor on QEMU on this terminal.
+
+make run:      Debian's Linux with a shell (vm0, 2 vCPUs, keyboard input goes to it) beside a
+               bare-metal guest of ours (vm1, "beta") that says hello and powers off.
+make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves.
+
+QEMU exits once every VM has powered off ("poweroff -f" in Linux); Ctrl-A then X quits at any
+time. Returns QEMU's exit status."""
 
 import argparse
 import os
@@ -12,6 +17,34 @@ sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 
+DEPS = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
+LINUX_KERNEL = os.path.join(DEPS, "arm64", "vmlinuz")
+LINUX_INITRD = os.path.join("build", "linux", "initrd.cpio")
+
+
+def linux_demo(args, image, demo):
+    missing = [p for p in (LINUX_KERNEL, LINUX_INITRD) if not os.path.isfile(p)]
+    if missing:
+        print(f"run_demo: {', '.join(missing)} not found (make run builds them)", file=sys.stderr)
+        return None
+    modules = [qemu.Module(LINUX_KERNEL, "console=ttyAMA0 quiet bulkhead.test=shell",
+                           addr=0x50000000, initrd=LINUX_INITRD, initrd_addr=0x58000000),
+               qemu.Module(demo, "name=beta", addr=0x44000000)]
+    print("Bulkhead demo: Debian's Linux (vm0, 2 vCPUs) with a shell beside a bare-metal guest "
+          "(vm1).")
+    print("The keyboard goes to vm0. Leave with 'poweroff -f' in the shell, or Ctrl-A then X.")
+    return qemu.command(image, modules, machine=args.machine, cpu=args.cpu, smp=4, mem="2G",
+                        append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+
+
+def bare_demo(args, image, demo):
+    virt = args.machine.split(",")[0] == "virt"
+    print(f"Bulkhead demo on QEMU {args.machine} ({args.platform}): two guests, alpha and beta.")
+    print("QEMU exits when both have powered off; to quit earlier press Ctrl-A then X.")
+    return qemu.command(image, [qemu.Module(demo, "name=alpha"), qemu.Module(demo, "name=beta")],
+                        machine=args.machine, cpu=args.cpu, smp=2 if virt else None,
+                        mem="1G" if virt else None)
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
@@ -19,6 +52,7 @@ def main():
     ap.add_argument("--build", default="build/qemu-virt")
     ap.add_argument("--machine", default=qemu.MACHINE_V3)
     ap.add_argument("--cpu", default=qemu.CPU)
+    ap.add_argument("--bare", action="store_true", help="two bare-metal guests, no Linux")
     args = ap.parse_args()
 
     image = os.path.join(args.build, "bulkhead.img")
@@ -27,12 +61,9 @@ def main():
         if not os.path.isfile(path):
             print(f"run_demo: {path} not found (run make all guests)", file=sys.stderr)
             return 1
-    virt = args.machine.split(",")[0] == "virt"
-    cmd = qemu.command(image, [qemu.Module(demo, "name=alpha"), qemu.Module(demo, "name=beta")],
-                       machine=args.machine, cpu=args.cpu, smp=2 if virt else None,
-                       mem="1G" if virt else None)
-    print(f"Bulkhead demo on QEMU {args.machine} ({args.platform}): two guests, alpha and beta.")
-    print("QEMU exits when both have powered off; to quit earlier press Ctrl-A then X.")
+    cmd = bare_demo(args, image, demo) if args.bare else linux_demo(args, image, demo)
+    if cmd is None:
+        return 1
     sys.stdout.flush()
     try:
         return subprocess.call(cmd)
