@@ -142,7 +142,9 @@ def parse_checks(text, prefix, ncpu):
         reasons.append(f"{who}cpujobs={m.group(1)}")
     m = find(r"sleep2=(\d+\.\d+)")
     if not m:
-        reasons.append(f"{who}no 'LINUX sleep2=' line")
+        hung = find(r"sleeping 2 s")
+        reasons.append(f"{who}no 'LINUX sleep2=' line" + (": `sleep 2` never returned (no timer "
+                                                            "interrupt?)" if hung else ""))
     elif not SLEEP_RANGE[0] <= float(m.group(1)) <= SLEEP_RANGE[1]:
         reasons.append(f"{who}sleep 2 took {m.group(1)} s of guest time, expected "
                        f"{SLEEP_RANGE[0]}..{SLEEP_RANGE[1]}")
