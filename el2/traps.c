@@ -164,7 +164,11 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
     struct dabt_info d;
 
     esr_decode_dabt(esr, ipa, &d);
+    /* Devices first: they are the frequent case; RAM faults once per block. */
     if (d.s1ptw || !mmio_bus_find(&vm->bus, ipa)) {
+        if (vm_ram_fault(vcpu, ipa, esr)) {
+            return true;
+        }
         report_unmapped(vcpu, ipa, esr);
         inject_dabt(vcpu, far, d.write);
         return true;
@@ -204,6 +208,9 @@ static bool handle_iabt(struct vcpu *vcpu, uint64_t esr)
     uint64_t far = read_far_el2();
     ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
 
+    if (vm_ram_fault(vcpu, ipa, esr)) {
+        return true;
+    }
     /* Executing from a device or from nothing: hardware would abort the fetch. */
     report_unmapped(vcpu, ipa, esr);
     inject_iabt(vcpu, far);

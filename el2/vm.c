@@ -1,6 +1,7 @@
 /* VM life cycle: creation from a validated description, start, reset, power-off and stop. */
 #include "arch/sysreg.h"
 #include "bulkhead/console.h"
+#include "bulkhead/esr.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/mm.h"
@@ -102,12 +103,93 @@ static void patch_guest_dtb(struct vm *vm, long at, uint64_t value, unsigned len
 }
 
 /* Puts pristine images in the VM's RAM and marks its boot vCPU ready to run. */
+static bool block_populated(const struct vm *vm, uint64_t block)
+{
+    return vm->populated[block / 64] & BIT(block % 64);
+}
+
+/* Zeroes one block of the VM's RAM, cleans it to the point of coherency (a guest starting with
+ * its MMU and caches off must see the zeroes, not what the RAM held before) and maps it. */
+static int populate_block(struct vm *vm, uint64_t block)
+{
+    const struct vm_layout *l = &vm->layout;
+    ipa_t ipa = l->ram_ipa + block * VM_RAM_BLOCK;
+
+    zero_and_clean(guest_ram(vm, ipa), VM_RAM_BLOCK);
+    clean_to_poc(guest_ram(vm, ipa), VM_RAM_BLOCK);
+    if (pt_map(&vm->s2, ipa, l->ram_pa + block * VM_RAM_BLOCK, VM_RAM_BLOCK,
+               PT_R | PT_W | PT_X, PT_MEM_NORMAL) != 0) {
+        return -1;
+    }
+    vm->populated[block / 64] |= BIT(block % 64);
+    return 0;
+}
+
+static int populate_range(struct vm *vm, ipa_t ipa, uint64_t size)
+{
+    const struct vm_layout *l = &vm->layout;
+
+    if (!size) {
+        return 0;
+    }
+    for (uint64_t b = (ipa - l->ram_ipa) / VM_RAM_BLOCK;
+         b <= (ipa + size - 1 - l->ram_ipa) / VM_RAM_BLOCK; b++) {
+        if (!block_populated(vm, b) && populate_block(vm, b) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Forgets every block: the next life of the VM starts from zeroed RAM again. Its vCPUs are out
+ * of the guest, and the unmapping flushes its TLB entries by VMID. */
+static void unpopulate_all(struct vm *vm)
+{
+    const struct vm_layout *l = &vm->layout;
+
+    for (uint64_t b = 0; b < l->ram_size / VM_RAM_BLOCK; b++) {
+        if (block_populated(vm, b)) {
+            pt_unmap(&vm->s2, l->ram_ipa + b * VM_RAM_BLOCK, VM_RAM_BLOCK);
+        }
+    }
+    memset(vm->populated, 0, sizeof(vm->populated));
+}
+
+bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
+{
+    struct vm *vm = vcpu->vm;
+    const struct vm_layout *l = &vm->layout;
+    int rc = 0;
+
+    /* Only a missing translation means a block not yet populated; anything else in RAM is the
+     * guest's own doing and reported as such by the caller. */
+    if ((ESR_ISS(esr) & FSC_TYPE_MASK) != FSC_TRANSLATION || ipa < l->ram_ipa ||
+        ipa - l->ram_ipa >= l->ram_size) {
+        return false;
+    }
+    uint64_t block = (ipa - l->ram_ipa) / VM_RAM_BLOCK;
+    spin_lock(&vm->lock);
+    if (!block_populated(vm, block)) {
+        rc = populate_block(vm, block);
+    }
+    spin_unlock(&vm->lock);
+    if (rc != 0) {
+        vm_stop(vm, vcpu, "out of page-table memory for its RAM", esr, ipa);
+    }
+    return true;
+}
+
 static void vm_load(struct vm *vm)
 {
     const struct vm_layout *l = &vm->layout;
 
-    zero_and_clean(guest_ram(vm, l->ram_ipa), l->ram_size);
-    clean_to_poc(guest_ram(vm, l->ram_ipa), l->ram_size);
+    unpopulate_all(vm);
+    /* The blocks the images go in now; the rest when the guest first touches them. */
+    if (populate_range(vm, l->kernel_ipa, l->kernel_size) != 0 ||
+        populate_range(vm, l->initrd_ipa, l->initrd_size) != 0 ||
+        populate_range(vm, l->dtb_ipa, vm->dtb_size) != 0) {
+        printk("bulkhead: %s: out of page-table memory for its RAM\n", vm->cfg.name);
+    }
     copy_to_guest(vm, l->kernel_ipa, (const void *)(uintptr_t)vm->cfg.kernel.base,
                   l->kernel_size);
     if (l->initrd_size) {
@@ -201,9 +283,13 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     vm->dtb_boot_count_at = guest_fdt_boot_count_at(vm->dtb);
     vm->dtb_kaslr_seed_at = guest_fdt_chosen_prop_at(vm->dtb, "kaslr-seed", 8);
 
-    if (s2_create(&vm->s2, id + 1, &vm->vttbr) != 0 ||
-        pt_map(&vm->s2, vm->layout.ram_ipa, ram_pa, vm->layout.ram_size, PT_R | PT_W | PT_X,
-               PT_MEM_NORMAL) != 0) {
+    if (vm->layout.ram_size / VM_RAM_BLOCK > VM_MAX_RAM_BLOCKS) {
+        pr_err("%s: more than %llu GiB of RAM\n", cfg->node,
+               (unsigned long long)((VM_MAX_RAM_BLOCKS * VM_RAM_BLOCK) >> 30));
+        return -1;
+    }
+    /* RAM is mapped block by block when first touched (vm_ram_fault). */
+    if (s2_create(&vm->s2, id + 1, &vm->vttbr) != 0) {
         pr_err("%s: out of page-table memory for stage 2\n", cfg->node);
         return -1;
     }

@@ -51,6 +51,9 @@ enum vm_state {
 };
 
 #define CONSOLE_LINE 256
+/* A VM's RAM is zeroed and mapped a 2 MiB block at a time, on its first touch. */
+#define VM_RAM_BLOCK MiB(2)
+#define VM_MAX_RAM_BLOCKS 8192 /* 16 GiB */
 
 struct vm {
     struct vm_config cfg;
@@ -71,6 +74,7 @@ struct vm {
     uint64_t dtb_size;
     long dtb_boot_count_at; /* offset of /chosen/bulkhead,boot-count's value, or -1 */
     long dtb_kaslr_seed_at; /* offset of /chosen/kaslr-seed's value, or -1 */
+    uint64_t populated[VM_MAX_RAM_BLOCKS / 64]; /* blocks of RAM zeroed and mapped */
     struct vcpu vcpus[MAX_VCPUS];
 };
 
@@ -109,6 +113,9 @@ void vm_reset(struct vm *vm, const struct vcpu *caller);
 void vm_power_off(struct vm *vm);
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
 void vm_console_putc(void *vm, char c);
+/* A stage-2 fault at ipa: if it lies in the VM's RAM, zeroes and maps its block and returns
+ * true (the access is retried). False if ipa is not RAM. Stops the VM if no table page is left. */
+bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr);
 void vcpu_load(struct vcpu *vcpu);
 bool vcpu_should_run(const struct vcpu *vcpu);
 
