@@ -180,6 +180,8 @@ def hv_notes(text):
 def hv_verdict(name, run_, reasons):
     r = qemu.verdict(name, run_, *reasons)
     if not r.ok:
+        if run_.timed_out:
+            r.reason += f" (QEMU killed at the {TIME_LIMIT} s limit)"
         notes = hv_notes(run_.text)
         if notes:
             r.reason += "\n    hypervisor: " + "\n    hypervisor: ".join(notes)
