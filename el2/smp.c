@@ -115,6 +115,7 @@ static void schedule_loop(void *unused)
         /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
          * input to CPU 0 while it idles), SEV where there is none. */
         if (has_gic) {
+            gic_before_wfi();
             wfi();
             handle_physical_irqs(NULL);
         } else {

@@ -68,6 +68,7 @@ static void vcpu_block(struct vcpu *vcpu)
     struct vgic_dist *vgic = &vcpu->vm->vgic;
 
     while (vcpu_should_run(vcpu) && !vgic_has_deliverable(vgic, vcpu->index)) {
+        gic_before_wfi();
         wfi();
         handle_physical_irqs(vcpu);
     }

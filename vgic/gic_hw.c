@@ -285,6 +285,17 @@ void gic_send_sgi(unsigned pcpu, unsigned sgi)
     }
 }
 
+void gic_before_wfi(void)
+{
+    /* QEMU's GICv2 forgets to re-evaluate the physical CPU interface when a guest's EOI of a
+     * hardware-linked interrupt deactivates the physical one: a physical interrupt pending
+     * since then is never signalled and WFI never wakes. Writing GICC_PMR (unchanged) makes it
+     * look again; on hardware it is one harmless store. */
+    if (gic.version == GIC_V2) {
+        wr32(gic.cpuif + GICC_PMR, PMR_ALL);
+    }
+}
+
 unsigned gic_nr_lrs(void)
 {
     return gic.nr_lrs;

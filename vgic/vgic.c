@@ -208,8 +208,9 @@ static bool virq_live(const struct virq *irq)
 }
 
 /* The next live virq vCPU cpu could take after position *pos (start at 0): its private ones,
- * then the SPIs it owns among those marked maybe-live. NULL at the end. Lock held. */
-static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *pos)
+ * then the SPIs it owns among those marked maybe-live. NULL at the end. prune (lock held
+ * only) clears the marks of SPIs found not live. */
+static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *pos, bool prune)
 {
     while (*pos < VGIC_NR_PRIVATE) {
         struct virq *irq = &d->cpus[cpu]->private_irqs[(*pos)++];
@@ -230,7 +231,9 @@ static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *p
         struct virq *irq = &d->spis[spi];
         *pos = VGIC_NR_PRIVATE + ++spi;
         if (!virq_live(irq)) {
-            d->spi_maybe_live[(spi - 1) / 64] &= ~(1ULL << ((spi - 1) % 64));
+            if (prune) {
+                d->spi_maybe_live[(spi - 1) / 64] &= ~(1ULL << ((spi - 1) % 64));
+            }
             continue;
         }
         if (vgic_irq_owner(d, cpu, irq) == (int)cpu) {
@@ -244,13 +247,14 @@ static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *p
 bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
 {
     bool found = false;
-
-    spin_lock(&d->lock);
     unsigned pos = 0;
-    for (struct virq *irq; !found && (irq = next_live_irq(d, cpu, &pos));) {
+
+    /* Without the lock: a blocked vCPU asks this in a loop, and whoever makes an interrupt
+     * pending afterwards kicks it (an SGI that ends its WFI), so a stale answer costs one more
+     * round, never a lost wake-up. */
+    for (struct virq *irq; !found && (irq = next_live_irq(d, cpu, &pos, false));) {
         found = deliverable(d, irq);
     }
-    spin_unlock(&d->lock);
     return found;
 }
 
@@ -338,7 +342,7 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
     c->must_flush = false;
     /* Insertion into a short sorted array: the LR count is small (4 to 16). */
     unsigned scan = 0;
-    for (struct virq *irq; (irq = next_live_irq(d, cpu, &scan));) {
+    for (struct virq *irq; (irq = next_live_irq(d, cpu, &scan, true));) {
         if (!wants_lr(d, irq)) {
             continue;
         }

@@ -29,6 +29,9 @@ void gic_send_sgi(unsigned pcpu, unsigned sgi);
 /* Enables a physical SPI the hypervisor itself handles, routed to physical CPU pcpu. */
 void gic_enable_spi(unsigned intid, unsigned pcpu);
 
+/* Call right before WFI at EL2 (see gic_hw.c for the emulator bug it works around). */
+void gic_before_wfi(void);
+
 /* The virtual CPU interface of this CPU. */
 unsigned gic_nr_lrs(void);
 void gic_vcpu_reset(void);
