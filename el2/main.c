@@ -66,6 +66,24 @@ static void map_board_devices(void)
     }
 }
 
+/* VMs mirror the board's map: the highest address any of them can use is the board's. */
+static uint64_t highest_guest_address(void)
+{
+    const struct board_gic *gic = &board.gic;
+    const struct mem_range *dev[] = { &board.uart.regs, &gic->dist, &gic->cpuif, &gic->redist };
+    uint64_t top = 0;
+
+    for (unsigned i = 0; i < board.nr_ram; i++) {
+        top = MAX(top, board.ram[i].base + board.ram[i].size - 1);
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(dev); i++) {
+        if (dev[i]->size) {
+            top = MAX(top, dev[i]->base + dev[i]->size - 1);
+        }
+    }
+    return top;
+}
+
 static void print_banner(paddr_t dtb)
 {
     uint64_t ram = 0;
@@ -138,7 +156,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
         mmu_map_ram(board.ram[i].base, board.ram[i].size);
     }
     map_board_devices();
-    s2_global_init();
+    s2_global_init(highest_guest_address());
     s2_cpu_init();
     gic_init(&board.gic);
     gic_cpu_init(0);

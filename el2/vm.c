@@ -108,15 +108,26 @@ static bool block_populated(const struct vm *vm, uint64_t block)
     return vm->populated[block / 64] & BIT(block % 64);
 }
 
-/* Zeroes one block of the VM's RAM, cleans it to the point of coherency (a guest starting with
- * its MMU and caches off must see the zeroes, not what the RAM held before) and maps it. */
-static int populate_block(struct vm *vm, uint64_t block)
+static void zero_guest(struct vm *vm, ipa_t from, ipa_t to)
+{
+    if (to > from) {
+        zero_and_clean(guest_ram(vm, from), to - from);
+        clean_to_poc(guest_ram(vm, from), to - from);
+    }
+}
+
+/* Zeroes one block of the VM's RAM but [keep_from, keep_to) (an image about to be copied
+ * there), cleans it to the point of coherency (a guest starting with its MMU and caches off must
+ * see the zeroes, not what the RAM held before) and maps it. */
+static int populate_block(struct vm *vm, uint64_t block, ipa_t keep_from, ipa_t keep_to)
 {
     const struct vm_layout *l = &vm->layout;
-    ipa_t ipa = l->ram_ipa + block * VM_RAM_BLOCK;
+    ipa_t ipa = l->ram_ipa + block * VM_RAM_BLOCK, end = ipa + VM_RAM_BLOCK;
 
-    zero_and_clean(guest_ram(vm, ipa), VM_RAM_BLOCK);
-    clean_to_poc(guest_ram(vm, ipa), VM_RAM_BLOCK);
+    keep_from = MIN(MAX(keep_from, ipa), end);
+    keep_to = MAX(MIN(keep_to, end), keep_from);
+    zero_guest(vm, ipa, keep_from);
+    zero_guest(vm, keep_to, end);
     if (pt_map(&vm->s2, ipa, l->ram_pa + block * VM_RAM_BLOCK, VM_RAM_BLOCK,
                PT_R | PT_W | PT_X, PT_MEM_NORMAL) != 0) {
         return -1;
@@ -134,7 +145,7 @@ static int populate_range(struct vm *vm, ipa_t ipa, uint64_t size)
     }
     for (uint64_t b = (ipa - l->ram_ipa) / VM_RAM_BLOCK;
          b <= (ipa + size - 1 - l->ram_ipa) / VM_RAM_BLOCK; b++) {
-        if (!block_populated(vm, b) && populate_block(vm, b) != 0) {
+        if (!block_populated(vm, b) && populate_block(vm, b, ipa, ipa + size) != 0) {
             return -1;
         }
     }
@@ -170,7 +181,7 @@ bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
     uint64_t block = (ipa - l->ram_ipa) / VM_RAM_BLOCK;
     spin_lock(&vm->lock);
     if (!block_populated(vm, block)) {
-        rc = populate_block(vm, block);
+        rc = populate_block(vm, block, 0, 0);
     }
     spin_unlock(&vm->lock);
     if (rc != 0) {
@@ -491,8 +502,10 @@ static void reset_el1_state(void)
     write_mdscr_el1(0);
 }
 
+/* No HCR_EL2.FB or BSU: a vCPU never moves to another CPU, so its TLB maintenance and barriers
+ * need not be made broadcast (which costs every CPU of the machine, not only the VM's). */
 #define HCR_GUEST                                                                             \
-    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TWI |         \
+    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI |                               \
      HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
 
 /* Traps what the ID registers hide (include/bulkhead/idregs.h): SVE and SME stay trapped by

@@ -14,13 +14,17 @@ unsigned s2_ipa_bits(void)
     return ipa_bits;
 }
 
-void s2_global_init(void)
+void s2_global_init(uint64_t highest)
 {
-    unsigned code = (unsigned)BITS(read_id_aa64mmfr0_el1(), 3, 0);
+    unsigned hw = (unsigned)BITS(read_id_aa64mmfr0_el1(), 3, 0);
     unsigned start_level, root_pages;
 
     /* 52-bit IPAs need LPA2 descriptors; we stay with the 48-bit format. */
-    code = MIN(code, 5u);
+    hw = MIN(hw, 5u);
+    unsigned code = 0;
+    while (code < hw && highest >> pa_bits_by_code[code]) {
+        code++;
+    }
     ipa_bits = pa_bits_by_code[code];
     pt_stage2_geometry(ipa_bits, &start_level, &root_pages);
     /* SL0 for the 4 KiB granule: 0 = level 2, 1 = level 1, 2 = level 0. */

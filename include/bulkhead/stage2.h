@@ -4,8 +4,11 @@
 
 #include "pt.h"
 
-/* Reads the CPU's physical address size and computes VTCR_EL2 once, on the boot CPU. */
-void s2_global_init(void);
+/* Computes VTCR_EL2 once, on the boot CPU: an IPA size that covers every guest address below
+ * highest (VMs mirror the board's map), within what the CPU supports. The smallest size that
+ * fits keeps stage-2 walks short: a 32-bit IPA space starts at level 1 and needs one table
+ * level less than the CPU's full 44 or 48 bits. */
+void s2_global_init(uint64_t highest);
 /* Programs VTCR_EL2 on the calling CPU. */
 void s2_cpu_init(void);
 unsigned s2_ipa_bits(void);
