@@ -27,22 +27,25 @@ static void *guest_ram(const struct vm *vm, ipa_t ipa)
     return (void *)(uintptr_t)(vm->layout.ram_pa + (ipa - vm->layout.ram_ipa));
 }
 
-/* Zeroes RAM a block at a time with DC ZVA and cleans it to the point of coherency, so that a
- * guest starting with its MMU and caches off sees zeroes and the images we copy. */
-static void zero_and_clean(void *p, uint64_t size)
+/* Zeroes RAM a block at a time with DC ZVA where it can, stores at the unaligned edges. */
+static void zero_ram(void *p, uint64_t size)
 {
     uint64_t dczid;
     __asm__ volatile("mrs %0, dczid_el0" : "=r"(dczid));
     uint64_t block = 4ULL << BITS(dczid, 3, 0);
     uintptr_t a = (uintptr_t)p, end = a + size;
 
-    if ((dczid & BIT(4)) || !IS_ALIGNED(a, block) || !IS_ALIGNED(size, block)) {
+    if (dczid & BIT(4)) {
         memset(p, 0, size);
-    } else {
-        for (; a < end; a += block) {
-            __asm__ volatile("dc zva, %0" : : "r"(a) : "memory");
-        }
+        return;
     }
+    uintptr_t mid = MIN((uintptr_t)ALIGN_UP(a, block), end);
+    uintptr_t mid_end = MAX((uintptr_t)ALIGN_DOWN(end, block), mid);
+    memset(p, 0, mid - a);
+    for (uintptr_t x = mid; x < mid_end; x += block) {
+        __asm__ volatile("dc zva, %0" : : "r"(x) : "memory");
+    }
+    memset((void *)mid_end, 0, end - mid_end);
 }
 
 static void clean_to_poc(const void *p, uint64_t size)
@@ -111,7 +114,7 @@ static bool block_populated(const struct vm *vm, uint64_t block)
 static void zero_guest(struct vm *vm, ipa_t from, ipa_t to)
 {
     if (to > from) {
-        zero_and_clean(guest_ram(vm, from), to - from);
+        zero_ram(guest_ram(vm, from), to - from);
         clean_to_poc(guest_ram(vm, from), to - from);
     }
 }

@@ -53,11 +53,14 @@ void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
 
-    if (((uintptr_t)d & 7) == 0) {
-        uint64_t pattern = 0x0101010101010101ULL * (unsigned char)c;
-        for (; n >= 8; n -= 8, d += 8) {
-            *(uint64_t *)(void *)d = pattern;
-        }
+    uint64_t pattern = 0x0101010101010101ULL * (unsigned char)c;
+
+    /* Byte stores up to an 8-byte boundary, then whole words. */
+    for (; n && ((uintptr_t)d & 7); n--) {
+        *d++ = (unsigned char)c;
+    }
+    for (; n >= 8; n -= 8, d += 8) {
+        *(uint64_t *)(void *)d = pattern;
     }
     while (n--) {
         *d++ = (unsigned char)c;
