@@ -445,6 +445,19 @@ def markdown(doc):
         "read, per iteration of a 1,000,000-iteration loop including the loop's own 2 "
         "instructions (about 2 more than our net figures).")
     add("")
+    linux = os.path.join(ROOT, "docs", "LINUX-BOOT.md")
+    if os.path.isfile(linux):
+        # Measured by tests/linux/boot_time.py (wall time, not icount): its result, as is.
+        with open(linux, encoding="utf-8") as f:
+            text = f.read()
+        m = re.search(r"^## Result\n(.*?)(?=^## )", text, re.MULTILINE | re.DOTALL)
+        if m:
+            add("## Linux boot time")
+            add("")
+            add("Debian's kernel to user space under Bulkhead against the same kernel on bare QEMU "
+                "(`tests/linux/boot_time.py`; details in [LINUX-BOOT.md](LINUX-BOOT.md)).")
+            add(m.group(1).rstrip("\n"))
+            add("")
     changes = os.path.join(ROOT, "docs", "PERFORMANCE-CHANGES.md")
     if os.path.isfile(changes):
         # Before/after figures of hot-path changes are history: kept by hand, not regenerated.
