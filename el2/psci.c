@@ -136,7 +136,9 @@ bool smccc_handle(struct vcpu *vcpu)
         break;
     case PSCI_0_2_FN_CPU_SUSPEND:
     case PSCI_0_2_FN_CPU_SUSPEND | PSCI_FN64_BIT:
-        /* Every suspend is treated as standby: wake-up is immediate, context is kept. */
+        /* Every state is treated as standby, which PSCI allows: the vCPU waits like a WFI until
+         * it has an interrupt to take, and returns with its context kept. */
+        vcpu_block(vcpu);
         ret = PSCI_RET_SUCCESS;
         break;
     case PSCI_0_2_FN_CPU_ON:

@@ -63,10 +63,13 @@ void handle_physical_irqs(struct vcpu *current)
 }
 
 /* WFI: the physical CPU sleeps until its vCPU has an interrupt to take. */
-static void vcpu_block(struct vcpu *vcpu)
+void vcpu_block(struct vcpu *vcpu)
 {
     struct vgic_dist *vgic = &vcpu->vm->vgic;
 
+    if (board.gic.version == GIC_NONE) {
+        return; /* nothing could wake it: return at once, as a spurious wake-up may */
+    }
     while (vcpu_should_run(vcpu) && !vgic_has_deliverable(vgic, vcpu->index)) {
         gic_before_wfi();
         wfi();
@@ -77,7 +80,7 @@ static void vcpu_block(struct vcpu *vcpu)
 static bool handle_wfx(struct vcpu *vcpu, uint64_t esr)
 {
     skip_instruction(vcpu);
-    if (!(ESR_ISS(esr) & 1) && board.gic.version != GIC_NONE) {
+    if (!(ESR_ISS(esr) & 1)) {
         vcpu_block(vcpu);
     }
     return true;

@@ -129,6 +129,8 @@ void machine_power_off(void) NORETURN;
 
 /* el2/traps.c */
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind);
+/* Waits on this CPU until vcpu has an interrupt to take or must stop (WFI, CPU_SUSPEND). */
+void vcpu_block(struct vcpu *vcpu);
 /* Takes the physical interrupts pending on this CPU; current is the vCPU it runs, or NULL. */
 void handle_physical_irqs(struct vcpu *current);
 
