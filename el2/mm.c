@@ -42,10 +42,6 @@ void *table_page_alloc(void *unused)
     return table_pages_alloc(1);
 }
 
-unsigned table_pages_used(void)
-{
-    return MIN(table_pool_next, TABLE_POOL_PAGES);
-}
 
 static void el2_tlb_invalidate(void *ctx, uint64_t va, uint64_t size)
 {

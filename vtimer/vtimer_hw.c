@@ -60,9 +60,3 @@ bool vtimer_handle_sysreg(struct vcpu *vcpu, uint32_t encoding, bool read, uint6
     }
     return true;
 }
-
-void vtimer_vcpu_reset(struct vcpu *vcpu)
-{
-    vcpu->ptimer = (struct ptimer){ 0 };
-    write_cnthp_ctl_el2(0);
-}

@@ -32,6 +32,5 @@ struct vcpu;
 /* Hypervisor side (vtimer/vtimer_hw.c). */
 bool vtimer_handle_sysreg(struct vcpu *vcpu, uint32_t encoding, bool read, uint64_t *val);
 void vtimer_ptimer_sync(struct vcpu *vcpu); /* reprograms CNTHP and the guest's line */
-void vtimer_vcpu_reset(struct vcpu *vcpu);
 
 #endif
