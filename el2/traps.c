@@ -26,6 +26,21 @@ static void reg_write(struct vcpu *vcpu, unsigned reg, uint64_t val)
     }
 }
 
+/* A guest that faults in a loop must not flood the console every VM shares: each life of a VM
+ * gets GUEST_REPORTS reports of what it did wrong, then one line saying the rest are dropped. */
+#define GUEST_REPORTS 32
+
+static bool guest_report_allowed(struct vm *vm)
+{
+    unsigned n = __atomic_fetch_add(&vm->reports, 1, __ATOMIC_RELAXED);
+
+    if (n == GUEST_REPORTS) {
+        printk("bulkhead: %s: more faults than %u: not reported until it restarts\n",
+               vm->cfg.name, GUEST_REPORTS);
+    }
+    return n < GUEST_REPORTS;
+}
+
 static void skip_instruction(struct vcpu *vcpu)
 {
     vcpu->regs.elr += 4;
@@ -143,6 +158,10 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
         skip_instruction(vcpu);
         return true;
     }
+    if (!guest_report_allowed(vcpu->vm)) {
+        inject_undef(vcpu);
+        return true;
+    }
     printk("bulkhead: %s: unhandled system register %s op0=%u op1=%u CRn=%u CRm=%u op2=%u "
            "(pc=0x%llx), undefined instruction injected\n",
            vcpu->vm->cfg.name, sr.read ? "read" : "write", (unsigned)BITS(sr.encoding, 15, 14),
@@ -155,6 +174,9 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 
 static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
 {
+    if (!guest_report_allowed(vcpu->vm)) {
+        return;
+    }
     printk("bulkhead: %s: no RAM or device at IPA 0x%llx (pc=0x%llx esr=0x%llx), abort injected\n",
            vcpu->vm->cfg.name, (unsigned long long)ipa, (unsigned long long)vcpu->regs.elr,
            (unsigned long long)esr);

@@ -214,6 +214,7 @@ static void vm_load(struct vm *vm)
     patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
     patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
     vm->line_len = 0;
+    vm->reports = 0;
     vpl011_init(&vm->uart, vm_console_putc, vm);
     vgic_reset(&vm->vgic);
 

@@ -4,6 +4,8 @@
  *                          "FAIL <check>: <detail>" line each; with hyp=1 also the hypervisor's
  *                          own calls and a reset, then "DONE passed=N failed=M" and SYSTEM_OFF
  *   mode=crash             an LDP to the UART, which a trapping hypervisor cannot emulate
+ *   mode=faultloop count=N N loads from nowhere, each taken as an abort: the hypervisor must
+ *                          not report them all
  *   mode=ticker count=N [tick_ms=M]
  *                          "tick 1".."tick N" with M ms (default 20) between, "ticker done",
  *                          SYSTEM_OFF
@@ -328,6 +330,22 @@ static void crash(void)
     guest_halt();
 }
 
+/* ---- mode=faultloop ---- */
+
+static void faultloop(void)
+{
+    unsigned long count = bootarg_ul("count", 100), aborts = 0;
+    uintptr_t nowhere = (uintptr_t)(guest.ram_base + guest.ram_size + KiB(64));
+
+    for (unsigned long i = 0; i < count; i++) {
+        trap_expect();
+        (void)probe_load64(nowhere, 0);
+        aborts += trap_take().taken;
+    }
+    printf("faultloop: %lu of %lu loads aborted\n", aborts, count);
+    guest_halt();
+}
+
 /* ---- mode=ticker ---- */
 
 static void ticker(void)
@@ -359,6 +377,8 @@ int main(void *dtb)
         crash();
     } else if (strcmp(mode, "ticker") == 0) {
         ticker();
+    } else if (strcmp(mode, "faultloop") == 0) {
+        faultloop();
     } else {
         printf("FAIL mode: unknown mode \"%s\"\n", mode);
     }

@@ -280,6 +280,26 @@ def test_explicit_vms(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+# ---- a guest faulting in a loop does not flood the console the VMs share ----
+
+def test_fault_flood(ctx):
+    name = "v3/fault_flood"
+    machine = qemu.MACHINE_V3
+    run_, err = hv_runs(ctx, name, [qemu.Module(ctx.testguest, "mode=faultloop count=100"),
+                                    qemu.Module(ctx.testguest, "mode=ticker count=3")], machine)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [
+        qemu.expect_all(t, [vm_line("vm0", r"faultloop: 100 of 100 loads aborted"),
+                            vm_line("vm1", "ticker done")]),
+        qemu.expect_count(t, r"^bulkhead: vm0: no RAM or device at IPA", 32),
+        qemu.expect_count(t, r"^bulkhead: vm0: more faults than 32: not reported", 1),
+        *ends_cleanly(t, run_, ("vm0", "vm1")),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- the hypervisor's own fault report: bulkhead.selftest=panic faults on purpose ----
 
 def test_panic_report(ctx):
@@ -351,6 +371,7 @@ def cases(build):
                 (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g)),
                 (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g))]
     out.append(("panic_report", lambda: test_panic_report(ctx)))
+    out.append(("v3/fault_flood", lambda: test_fault_flood(ctx)))
     return out
 
 
