@@ -6,6 +6,7 @@ None when satisfied or a one-line reason. `Result` carries a test's verdict and,
 last console lines.
 """
 
+import argparse
 import os
 import re
 import shutil
@@ -228,3 +229,23 @@ def failure(name, reason):
 
 def which(tool):
     return shutil.which(tool)
+
+
+def run_cases_main(cases, doc):
+    """The command line of a test module run on its own: --build, --only REGEX; runs its
+    cases(build) one after the other and ends with "N passed, N failed". Returns the exit code."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/qemu-virt")
+    ap.add_argument("--only", default="", help="regex on the test names")
+    args = ap.parse_args()
+    passed = failed = 0
+    for name, fn in cases(args.build):
+        if args.only and not re.search(args.only, name):
+            continue
+        r = fn()
+        print(r.report() + (f"  ({r.seconds:.1f} s)" if r.ok and r.seconds else ""), flush=True)
+        passed += r.ok
+        failed += not r.ok
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0

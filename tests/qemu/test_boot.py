@@ -4,7 +4,6 @@ board. Each test is one function returning a qemu.Result; `cases(build)` lists t
 ("v3/selftest", ...). Run alone: tests/qemu/test_boot.py [--build build/qemu-virt] [--only RE].
 """
 
-import argparse
 import os
 import re
 import subprocess
@@ -376,20 +375,7 @@ def cases(build):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--build", default="build/qemu-virt")
-    ap.add_argument("--only", default="", help="regex on the test names")
-    args = ap.parse_args()
-    passed = failed = 0
-    for name, fn in cases(args.build):
-        if args.only and not re.search(args.only, name):
-            continue
-        r = fn()
-        print(r.report(), flush=True)
-        passed += r.ok
-        failed += not r.ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return qemu.run_cases_main(cases, __doc__)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ board check that each takes only its own interrupts ("v2/irq_isolation", "v3/irq
 lists them. Run alone: tests/qemu/test_irq.py [--build build/qemu-virt] [--only RE].
 """
 
-import argparse
 import os
 import re
 import sys
@@ -152,20 +151,7 @@ def cases(build):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--build", default="build/qemu-virt")
-    ap.add_argument("--only", default="", help="regex on the test names")
-    args = ap.parse_args()
-    passed = failed = 0
-    for name, fn in cases(args.build):
-        if args.only and not re.search(args.only, name):
-            continue
-        r = fn()
-        print(r.report(), flush=True)
-        passed += r.ok
-        failed += not r.ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return qemu.run_cases_main(cases, __doc__)
 
 
 if __name__ == "__main__":

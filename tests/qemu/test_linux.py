@@ -23,7 +23,6 @@ machine is at fault, not the hypervisor.
 Run alone: tests/qemu/test_linux.py [--build build/qemu-virt] [--only RE].
 """
 
-import argparse
 import os
 import re
 import sys
@@ -312,21 +311,7 @@ def cases(build):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build/qemu-virt")
-    ap.add_argument("--only", default="", help="regex on the test names")
-    args = ap.parse_args()
-    passed = failed = 0
-    for name, fn in cases(args.build):
-        if args.only and not re.search(args.only, name):
-            continue
-        r = fn()
-        print(r.report() + (f"  ({r.seconds:.1f} s)" if r.ok and r.seconds else ""), flush=True)
-        passed += r.ok
-        failed += not r.ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return qemu.run_cases_main(cases, __doc__)
 
 
 if __name__ == "__main__":
