@@ -35,18 +35,13 @@ int64_t firmware_psci(enum psci_conduit conduit, uint32_t fid, uint64_t a1, uint
     return (int64_t)x0;
 }
 
-static void clean_dcache_line(const volatile void *p)
-{
-    __asm__ volatile("dc civac, %0\n dsb sy" : : "r"(p) : "memory");
-}
-
 static bool start_secondary(unsigned i)
 {
     const struct board_cpu *cpu = &board.cpus[i];
     uint64_t entry = (uint64_t)(uintptr_t)secondary_entry;
 
     secondary_boot_index = i;
-    clean_dcache_line(&secondary_boot_index);
+    dcache_clean_poc(&secondary_boot_index, sizeof(secondary_boot_index));
     if (cpu->enable_method == CPU_ENABLE_PSCI) {
         int64_t rc = firmware_psci(board.psci, PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT, cpu->mpidr,
                                    entry, 0);
@@ -59,7 +54,7 @@ static bool start_secondary(unsigned i)
         volatile uint64_t *release = (volatile uint64_t *)(uintptr_t)cpu->release_addr;
         mmu_map_ram(ALIGN_DOWN(cpu->release_addr, PAGE_SIZE), PAGE_SIZE);
         *release = entry;
-        clean_dcache_line(release);
+        dcache_clean_poc(release, sizeof(*release));
         sev();
     } else {
         printk("bulkhead: CPU %u: no enable method, left off\n", i);

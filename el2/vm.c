@@ -48,24 +48,11 @@ static void zero_ram(void *p, uint64_t size)
     memset((void *)mid_end, 0, end - mid_end);
 }
 
-static void clean_to_poc(const void *p, uint64_t size)
-{
-    uint64_t ctr;
-    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
-    uint64_t line = 4ULL << BITS(ctr, 19, 16);
-    uintptr_t a = ALIGN_DOWN((uintptr_t)p, line), end = (uintptr_t)p + size;
-
-    for (; a < end; a += line) {
-        __asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
-    }
-    dsb_sy();
-}
-
 static void copy_to_guest(struct vm *vm, ipa_t ipa, const void *src, uint64_t size)
 {
     void *dst = guest_ram(vm, ipa);
     memcpy(dst, src, size);
-    clean_to_poc(dst, size);
+    dcache_clean_poc(dst, size);
 }
 
 /* A seed for the guest's KASLR: the CPU's random number generator where there is one, else the
@@ -102,7 +89,7 @@ static void patch_guest_dtb(struct vm *vm, long at, uint64_t value, unsigned len
     }
     uint8_t *dst = (uint8_t *)guest_ram(vm, vm->layout.dtb_ipa) + at;
     memcpy(dst, bytes, len);
-    clean_to_poc(dst, len);
+    dcache_clean_poc(dst, len);
 }
 
 /* Puts pristine images in the VM's RAM and marks its boot vCPU ready to run. */
@@ -115,7 +102,7 @@ static void zero_guest(struct vm *vm, ipa_t from, ipa_t to)
 {
     if (to > from) {
         zero_ram(guest_ram(vm, from), to - from);
-        clean_to_poc(guest_ram(vm, from), to - from);
+        dcache_clean_poc(guest_ram(vm, from), to - from);
     }
 }
 
@@ -283,6 +270,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
 {
     vm->cfg = *cfg;
     vm->id = id;
+    snprintf(vm->prefix, sizeof(vm->prefix), "[%s] ", cfg->name);
     vm->state = VM_OFF;
     if (layout_vm(&board, cfg, ram_pa, (const void *)(uintptr_t)cfg->kernel.base,
                   cfg->kernel.size, &vm->layout) != 0) {
@@ -349,7 +337,7 @@ static void console_flush_line(struct vm *vm)
     if (!vm->line_len) {
         return;
     }
-    size_t n = (size_t)snprintf(out, sizeof(out), "[%s] ", vm->cfg.name);
+    size_t n = strlcpy(out, vm->prefix, sizeof(out));
     memcpy(out + n, vm->line, vm->line_len);
     out[n + vm->line_len] = '\n';
     console_write(out, n + vm->line_len + 1);
@@ -363,10 +351,8 @@ void vm_console_putc(void *opaque, char c)
     struct vm *vm = opaque;
 
     if (console_has_focus(vm) && !vm->line_len) {
-        char prefix[NAME_LEN + 4];
-        snprintf(prefix, sizeof(prefix), "[%s] ", vm->cfg.name);
         if (c != '\r') {
-            console_put_direct(prefix, c);
+            console_put_direct(vm->prefix, c);
         }
         return;
     }

@@ -87,6 +87,21 @@ static inline void sev(void) { __asm__ volatile("sev" ::: "memory"); }
 static inline void wfe(void) { __asm__ volatile("wfe" ::: "memory"); }
 static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 
+/* Cleans [p, p+size) to the point of coherency: for whoever reads it with caches off (a guest
+ * starting with its MMU off, a CPU not yet in the coherent world). */
+static inline void dcache_clean_poc(const volatile void *p, uint64_t size)
+{
+    uint64_t ctr;
+    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    uint64_t line = 4ULL << BITS(ctr, 19, 16);
+    uintptr_t a = ALIGN_DOWN((uintptr_t)p, line), end = (uintptr_t)p + size;
+
+    for (; a < end; a += line) {
+        __asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
+    }
+    dsb_sy();
+}
+
 /* Current EL register values. */
 #define CURRENTEL_EL2 (2u << 2)
 

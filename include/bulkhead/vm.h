@@ -69,6 +69,7 @@ struct vm {
     struct vgic_dist vgic;
     struct vpl011 uart;
     unsigned uart_intid;
+    char prefix[NAME_LEN + 4]; /* "[name] ", starting each of its console lines */
     char line[CONSOLE_LINE];
     unsigned line_len;
     const void *dtb;        /* pristine guest DTB, copied into RAM at each (re)start */
