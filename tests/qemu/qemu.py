@@ -3,13 +3,17 @@
 A test builds a command line with `command()`, runs it with `run()` (time limit, console saved to
 build/test-logs/<test>.log) and checks the text with the `expect_*` helpers, each of which returns
 None when satisfied or a one-line reason. `Result` carries a test's verdict and, on failure, the
-last console lines.
+last console lines. Also shared by the test modules, the benchmarks and the tools beside them:
+where a build and the Linux guest's files are (`Build`, `missing()`, LINUX_KERNEL), the board for
+a GIC version (`machine()`), console line patterns (`prefixed()`, `ends_cleanly()`), the --build
+command line (`arg_parser()`) and QEMU started in its own session (`start()`, `Console`).
 """
 
 import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -26,6 +30,56 @@ CPU = "cortex-a72"
 
 # Where QEMU's guest-loader puts each guest module (clear of where QEMU puts its DTB).
 MODULE_ADDRS = (0x44000000, 0x46000000, 0x48000000, 0x4A000000)
+
+DEFAULT_BUILD = "build/qemu-virt"
+# Debian's arm64 kernel and busybox, unpacked by scripts/install-deps.sh, and the Linux guests'
+# initramfs (`make linux-initrd`, tests/linux/mkinitramfs.py).
+DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
+LINUX_KERNEL = os.path.join(DEPS_DIR, "arm64", "vmlinuz")
+LINUX_INITRD = os.path.join("build", "linux", "initrd.cpio")
+
+
+def machine(gic, hyp=True):
+    """QEMU's -M for GIC version gic: with EL2 for the hypervisor, else the bare board."""
+    if hyp:
+        return MACHINE_V2 if gic == 2 else MACHINE_V3
+    return f"virt,gic-version={gic}"
+
+
+# ---- a build's files ----
+
+def image_path(build):
+    """The hypervisor image of a build directory."""
+    return os.path.join(build, "bulkhead.img")
+
+
+def guest_path(build, guest):
+    """A bare-metal guest of tests/guest in a build directory: "testguest", "bench", ..."""
+    return os.path.join(build, "guests", guest + ".bin")
+
+
+def is_qemu_virt(build):
+    """The build directory is QEMU virt's (build/qemu-virt): QEMU runs no other platform's."""
+    return os.path.basename(os.path.normpath(build)) == "qemu-virt"
+
+
+def missing(*paths, how="run make all guests"):
+    """None when every path is a file, else the reason for the first that is not."""
+    for p in paths:
+        if not os.path.isfile(p):
+            return f"{p} not found ({how})"
+    return None
+
+
+class Build:
+    """Paths of one build: the hypervisor image (a test module's context adds its guests)."""
+
+    def __init__(self, build):
+        self.build = build
+        self.image = image_path(build)
+
+    def missing(self, *paths):
+        return missing(*paths)
 
 
 @dataclass
@@ -77,8 +131,17 @@ class Result:
                 out.append(f"    log: {self.log}")
             if self.tail:
                 out.append(f"    last {len(self.tail)} console lines:")
-                out.extend("    | " + l for l in self.tail)
+                out.extend(quoted(self.tail))
         return "\n".join(out)
+
+    def summary(self):
+        """report(), with the time the test took after a pass: what a runner prints."""
+        return self.report() + (f"  ({self.seconds:.1f} s)" if self.ok and self.seconds else "")
+
+
+def quoted(lines):
+    """Console (or other program output) lines as a report shows them, indented behind "| "."""
+    return ["    | " + l for l in lines]
 
 
 def _opt(value):
@@ -125,17 +188,46 @@ def log_path(name):
     return os.path.join(LOG_DIR, name + ".log")
 
 
+def start(cmd, time_limit=None, text=False):
+    """Starts cmd in a session of its own with stdin closed and stdout and stderr on one pipe;
+    with time_limit, under timeout(1), which kills it after that many seconds (stop() ends
+    both)."""
+    if time_limit is not None:
+        cmd = ["timeout", str(time_limit)] + list(cmd)
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=text, start_new_session=True)
+
+
+def stop(proc):
+    """Kills the session start() made (timeout and its QEMU) and reaps it."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+class Console:
+    """Reads all that a started (binary) process prints, in a thread, so that its pipe never
+    fills while the caller waits for the process."""
+
+    def __init__(self, proc):
+        self._chunks = []
+        self._reader = threading.Thread(target=lambda: self._chunks.append(proc.stdout.read()),
+                                        daemon=True)
+        self._reader.start()
+
+    def text(self, wait=5):
+        """What it read, once the process has closed its output (waits up to `wait` seconds)."""
+        self._reader.join(wait)
+        return b"".join(c for c in self._chunks if c).decode("utf-8", "replace")
+
+
 def run(name, cmd, timeout):
     """Runs cmd with stdin closed for at most `timeout` seconds (then kills it), saves the console
     to build/test-logs/<name>.log and returns a Run."""
     path = log_path(name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    chunks = []
-    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
-    reader.start()
+    begin = time.monotonic()
+    proc = start(cmd)
+    console = Console(proc)
     timed_out = False
     try:
         proc.wait(timeout=timeout)
@@ -143,10 +235,8 @@ def run(name, cmd, timeout):
         timed_out = True
         proc.kill()
         proc.wait()
-    reader.join(5)
-    seconds = time.monotonic() - start
-    raw = b"".join(c for c in chunks if c)
-    text = raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    text = console.text().replace("\r\n", "\n").replace("\r", "\n")
+    seconds = time.monotonic() - begin
     with open(path, "w", encoding="utf-8") as f:
         f.write("# " + " ".join(_shell_quote(a) for a in cmd) + "\n")
         f.write(f"# exit {proc.returncode}{' (killed at the time limit)' if timed_out else ''},"
@@ -157,6 +247,22 @@ def run(name, cmd, timeout):
 
 def _shell_quote(s):
     return s if re.fullmatch(r"[\w@%+=:,./-]+", s) else "'" + s.replace("'", "'\\''") + "'"
+
+
+# ---- console line patterns ----
+
+def esc(s):
+    return re.escape(s)
+
+
+def prefixed(prefix, line_re):
+    """A guest's console line: "[vm0] L" under the hypervisor (prefix "vm0"), "L" bare."""
+    return (r"^\[" + esc(prefix) + r"\] " if prefix else r"^") + line_re
+
+
+def stopped(vms):
+    """The hypervisor's line saying that one of the VMs vms was stopped."""
+    return r"^bulkhead: (" + "|".join(map(esc, vms)) + r"): stopped.*"
 
 
 # ---- checks: each returns None when satisfied, else a one-line reason ----
@@ -214,6 +320,19 @@ def expect_exit(run_, limit_note=""):
     return None
 
 
+def ends_cleanly(text, run_, vms, forbid=(), forbid_first=False):
+    """Every VM started and powered off, the hypervisor said so and QEMU left by itself: the
+    reasons, in this order. With forbid, also no line matching any of those regexes (such as
+    stopped(vms)), checked after the powered-off lines, or with forbid_first right after the
+    started lines. The order is the test's: a failure names the first reason found."""
+    started = expect_all(text, [r"^bulkhead: " + esc(vm) + r": started" for vm in vms])
+    off = expect_all(text, [r"^bulkhead: " + esc(vm) + r": powered off" for vm in vms])
+    none = expect_none(text, list(forbid)) if forbid else None
+    return [started, *((none, off) if forbid_first else (off, none)),
+            expect_all(text, [r"^bulkhead: no VM running, powering off"]),
+            expect_exit(run_)]
+
+
 def verdict(name, run_, *reasons):
     """A Result from a run and the checks' outcomes: the first reason that is not None fails it."""
     for r in reasons:
@@ -231,21 +350,40 @@ def which(tool):
     return shutil.which(tool)
 
 
+def arg_parser(doc, build=True):
+    """The command line of a script: --help prints doc as written; --build DIR (default
+    build/qemu-virt) unless build is False."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    if build:
+        ap.add_argument("--build", default=DEFAULT_BUILD)
+    return ap
+
+
+def selected(name, only):
+    """A test is run: no --only, or its name matches that regex."""
+    return not only or re.search(only, name)
+
+
+def totals(passed, failed):
+    """Prints the last line of a run, "N passed, N failed"; returns the exit status: 1 when a
+    test failed or none passed."""
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed or not passed else 0
+
+
 def run_cases_main(cases, doc):
     """The command line of a test module run on its own: --build, --only REGEX; runs its
     cases(build) one after the other and ends with "N passed, N failed". Returns the exit code."""
-    ap = argparse.ArgumentParser(description=doc,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build/qemu-virt")
+    ap = arg_parser(doc)
     ap.add_argument("--only", default="", help="regex on the test names")
     args = ap.parse_args()
     passed = failed = 0
     for name, fn in cases(args.build):
-        if args.only and not re.search(args.only, name):
+        if not selected(name, args.only):
             continue
         r = fn()
-        print(r.report() + (f"  ({r.seconds:.1f} s)" if r.ok and r.seconds else ""), flush=True)
+        print(r.summary(), flush=True)
         passed += r.ok
         failed += not r.ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return totals(passed, failed)

@@ -27,29 +27,13 @@ BARE_CHECKS = ("psci_version", "psci_features", "uart_mmio", "ram_rw", "outside_
 TICKER = "mode=ticker count=30 tick_ms=50"
 
 
-class Ctx:
+class Ctx(qemu.Build):
     """Paths of one build: the hypervisor image and the guests."""
 
     def __init__(self, build):
-        self.build = build
-        self.image = os.path.join(build, "bulkhead.img")
-        self.testguest = os.path.join(build, "guests", "testguest.bin")
-        self.demo = os.path.join(build, "guests", "demo.bin")
-
-    def missing(self, *paths):
-        for p in paths:
-            if not os.path.isfile(p):
-                return f"{p} not found (run make all guests)"
-        return None
-
-
-def esc(s):
-    return re.escape(s)
-
-
-def vm_line(vm, line_re):
-    """A guest's console line as the hypervisor prints it: "[NAME] L"."""
-    return r"^\[" + esc(vm) + r"\] " + line_re
+        super().__init__(build)
+        self.testguest = qemu.guest_path(build, "testguest")
+        self.demo = qemu.guest_path(build, "demo")
 
 
 def hv_runs(ctx, name, modules, machine, dtb=None):
@@ -60,30 +44,23 @@ def hv_runs(ctx, name, modules, machine, dtb=None):
     return qemu.run(name, cmd, TIME_LIMIT), None
 
 
-def ends_cleanly(text, run_, vms):
-    """Every VM powered off, the hypervisor said so and QEMU left by itself."""
-    reasons = [qemu.expect_all(text, [r"^bulkhead: " + esc(vm) + r": started" for vm in vms])]
-    reasons += [qemu.expect_all(text, [r"^bulkhead: " + esc(vm) + r": powered off" for vm in vms])]
-    reasons.append(qemu.expect_all(text, [r"^bulkhead: no VM running, powering off"]))
-    reasons.append(qemu.expect_exit(run_))
-    return reasons
-
-
 # ---- (a) selftest: vm0 checks the hypervisor and resets once; vm1 ticks on meanwhile ----
 
 def test_selftest(ctx, gic):
     name = f"v{gic}/selftest"
-    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    machine = qemu.machine(gic)
     run_, err = hv_runs(ctx, name, [qemu.Module(ctx.testguest, "mode=selftest hyp=1"),
                                     qemu.Module(ctx.testguest, TICKER)], machine)
     if err:
         return qemu.failure(name, err)
     t = run_.text
     reset_line = r"^bulkhead: vm0: reset\b"
-    done = re.search(vm_line("vm0", r"DONE passed=(\d+) failed=(\d+)"), t, re.MULTILINE)
+    done = re.search(qemu.prefixed("vm0", r"DONE passed=(\d+) failed=(\d+)"), t, re.MULTILINE)
     reasons = [
-        qemu.expect_none(t, [vm_line("vm0", r"FAIL\b.*"), vm_line("vm1", r"FAIL\b.*")]),
-        qemu.expect_all(t, [vm_line("vm0", r"PASS " + esc(c) + r"\s*$") for c in SELFTEST_CHECKS]),
+        qemu.expect_none(t, [qemu.prefixed("vm0", r"FAIL\b.*"),
+                             qemu.prefixed("vm1", r"FAIL\b.*")]),
+        qemu.expect_all(t, [qemu.prefixed("vm0", r"PASS " + qemu.esc(c) + r"\s*$")
+                            for c in SELFTEST_CHECKS]),
         None if done else "missing /[vm0] DONE passed=N failed=M/",
         None if not done or done.group(2) == "0" else f"vm0 reports {done.group(2)} failures",
         None if not done or int(done.group(1)) >= len(SELFTEST_CHECKS)
@@ -93,20 +70,20 @@ def test_selftest(ctx, gic):
                             + r" esr=" + HEX + r"\), abort injected",
                             r"^bulkhead: vm0: no RAM or device at IPA 0x0*1000 "]),
         qemu.expect_count(t, reset_line, 1),
-        qemu.expect_ordered(t, [vm_line("vm0", "resetting"), reset_line,
-                                vm_line("vm0", r"DONE passed=")]),
+        qemu.expect_ordered(t, [qemu.prefixed("vm0", "resetting"), reset_line,
+                                qemu.prefixed("vm0", r"DONE passed=")]),
         # vm1 kept running through vm0's reset.
-        qemu.expect_ordered(t, [reset_line, vm_line("vm1", r"tick \d+")]),
-        qemu.expect_all(t, [vm_line("vm1", "ticker done")]),
+        qemu.expect_ordered(t, [reset_line, qemu.prefixed("vm1", r"tick \d+")]),
+        qemu.expect_all(t, [qemu.prefixed("vm1", "ticker done")]),
     ]
-    return qemu.verdict(name, run_, *reasons, *ends_cleanly(t, run_, ("vm0", "vm1")))
+    return qemu.verdict(name, run_, *reasons, *qemu.ends_cleanly(t, run_, ("vm0", "vm1")))
 
 
 # ---- (b) crash: vm0 does an access the hypervisor cannot emulate; vm1 is not affected ----
 
 def test_crash(ctx, gic):
     name = f"v{gic}/crash"
-    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    machine = qemu.machine(gic)
     run_, err = hv_runs(ctx, name, [qemu.Module(ctx.testguest, "mode=crash"),
                                     qemu.Module(ctx.testguest, TICKER)], machine)
     if err:
@@ -115,14 +92,15 @@ def test_crash(ctx, gic):
     stopped = (r"^bulkhead: vm0: stopped: .+ \(pc=" + HEX + r" esr=" + HEX + r" far=" + HEX
                + r"\)")
     reasons = [
-        qemu.expect_ordered(t, [r"^bulkhead: vm0: started", vm_line("vm0", "about to crash"),
+        qemu.expect_ordered(t, [r"^bulkhead: vm0: started", qemu.prefixed("vm0", "about to crash"),
                                 stopped]),
         # far is the UART the LDP touched.
         qemu.expect_all(t, [r"^bulkhead: vm0: stopped: .* far=0x0*9000000\)"]),
-        qemu.expect_none(t, [vm_line("vm0", "FAIL crash survived"), vm_line("vm1", r"FAIL\b.*"),
+        qemu.expect_none(t, [qemu.prefixed("vm0", "FAIL crash survived"),
+                             qemu.prefixed("vm1", r"FAIL\b.*"),
                              r"^bulkhead: vm0: powered off"]),
-        qemu.expect_all(t, [r"^bulkhead: vm1: started", vm_line("vm1", "tick 30"),
-                            vm_line("vm1", "ticker done"), r"^bulkhead: vm1: powered off",
+        qemu.expect_all(t, [r"^bulkhead: vm1: started", qemu.prefixed("vm1", "tick 30"),
+                            qemu.prefixed("vm1", "ticker done"), r"^bulkhead: vm1: powered off",
                             r"^bulkhead: no VM running, powering off"]),
         qemu.expect_exit(run_),
     ]
@@ -191,7 +169,7 @@ def make_dtb_with(ctx, modules, machine, workdir, chosen_nodes, smp=2, extra=())
 
 def test_bad_config(ctx, gic):
     name = f"v{gic}/bad_config"
-    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    machine = qemu.machine(gic)
     modules = [qemu.Module(ctx.testguest, "mode=ticker count=5"),
                qemu.Module(ctx.testguest, "mode=ticker count=5")]
     missing = ctx.missing(ctx.image, ctx.testguest)
@@ -211,8 +189,9 @@ def test_bad_config(ctx, gic):
                             r"^bulkhead: /chosen/bad-vm: VM not started"]),
         qemu.expect_none(t, [r"^bulkhead: (bad-vm|/chosen/bad-vm): started"]),
         # The two good VMs (named vm0 and vm1, as the modules come in that order) run to their end.
-        *ends_cleanly(t, run_, ("vm0", "vm1")),
-        qemu.expect_all(t, [vm_line("vm0", "ticker done"), vm_line("vm1", "ticker done")]),
+        *qemu.ends_cleanly(t, run_, ("vm0", "vm1")),
+        qemu.expect_all(t, [qemu.prefixed("vm0", "ticker done"),
+                            qemu.prefixed("vm1", "ticker done")]),
     ]
     return qemu.verdict(name, run_, *reasons)
 
@@ -252,7 +231,7 @@ EXPLICIT_VMS = """
 
 def test_explicit_vms(ctx, gic):
     name = f"v{gic}/explicit_vms"
-    machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
+    machine = qemu.machine(gic)
     missing = ctx.missing(ctx.image, ctx.testguest)
     if missing:
         return qemu.failure(name, missing)
@@ -272,9 +251,10 @@ def test_explicit_vms(ctx, gic):
     reasons = [
         qemu.expect_all(t, [r"^bulkhead: alpha: 1 vCPU, 64 MiB RAM",
                             r"^bulkhead: domU1: 1 vCPU, 64 MiB RAM"]),
-        *ends_cleanly(t, run_, ("alpha", "domU1", "vm2")),
-        qemu.expect_all(t, [vm_line("alpha", "ticker done"), vm_line("domU1", "ticker done"),
-                            vm_line("vm2", "ticker done")]),
+        *qemu.ends_cleanly(t, run_, ("alpha", "domU1", "vm2")),
+        qemu.expect_all(t, [qemu.prefixed("alpha", "ticker done"),
+                            qemu.prefixed("domU1", "ticker done"),
+                            qemu.prefixed("vm2", "ticker done")]),
     ]
     return qemu.verdict(name, run_, *reasons)
 
@@ -290,11 +270,11 @@ def test_fault_flood(ctx):
         return qemu.failure(name, err)
     t = run_.text
     reasons = [
-        qemu.expect_all(t, [vm_line("vm0", r"faultloop: 100 of 100 loads aborted"),
-                            vm_line("vm1", "ticker done")]),
+        qemu.expect_all(t, [qemu.prefixed("vm0", r"faultloop: 100 of 100 loads aborted"),
+                            qemu.prefixed("vm1", "ticker done")]),
         qemu.expect_count(t, r"^bulkhead: vm0: no RAM or device at IPA", 32),
         qemu.expect_count(t, r"^bulkhead: vm0: more faults than 32: not reported", 1),
-        *ends_cleanly(t, run_, ("vm0", "vm1")),
+        *qemu.ends_cleanly(t, run_, ("vm0", "vm1")),
     ]
     return qemu.verdict(name, run_, *reasons)
 
@@ -338,7 +318,7 @@ def test_guests_bare(ctx):
     t = run_.text
     reasons = [
         qemu.expect_none(t, [r"^FAIL\b.*", r"^guest: unexpected"]),
-        qemu.expect_all(t, [r"^PASS " + esc(c) + r"\s*$" for c in BARE_CHECKS]),
+        qemu.expect_all(t, [r"^PASS " + qemu.esc(c) + r"\s*$" for c in BARE_CHECKS]),
         qemu.expect_all(t, [r"^DONE passed=%d failed=0\s*$" % len(BARE_CHECKS)]),
         qemu.expect_exit(run_),
     ]
