@@ -23,44 +23,24 @@ ALL_CHECKS = ("vtimer", "ptimer", "sgi_0_to_1", "sgi_1_to_0", "spi_routing", "pr
 ISOLATION_CHECKS = ("isolation_sgi", "isolation_timer", "isolation_spi")
 
 
-class Ctx:
+class Ctx(qemu.Build):
     """Paths of one build: the hypervisor image and the interrupt test guest."""
 
     def __init__(self, build):
-        self.build = build
-        self.image = os.path.join(build, "bulkhead.img")
-        self.irqtest = os.path.join(build, "guests", "irqtest.bin")
-
-    def missing(self, *paths):
-        for p in paths:
-            if not os.path.isfile(p):
-                return f"{p} not found (run make all guests)"
-        return None
-
-
-def esc(s):
-    return re.escape(s)
-
-
-def machine(gic, hyp=True):
-    if hyp:
-        return qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
-    return f"virt,gic-version={gic}"
-
-
-def prefixed(prefix, line_re):
-    """A guest's console line: "[vm0] L" under the hypervisor (prefix "vm0"), "L" bare."""
-    return (r"^\[" + esc(prefix) + r"\] " if prefix else r"^") + line_re
+        super().__init__(build)
+        self.irqtest = qemu.guest_path(build, "irqtest")
 
 
 def guest_reasons(t, checks, prefix=None):
     """The guest printed PASS for every check, no FAIL, no unexpected exception, and a DONE line
     with passed=len(checks) failed=0."""
-    done = re.search(prefixed(prefix, r"DONE passed=(\d+) failed=(\d+)"), t, re.MULTILINE)
+    done = re.search(qemu.prefixed(prefix, r"DONE passed=(\d+) failed=(\d+)"), t, re.MULTILINE)
     who = f"[{prefix}] " if prefix else ""
     return [
-        qemu.expect_none(t, [prefixed(prefix, r"FAIL\b.*"), prefixed(prefix, r"guest: .*")]),
-        qemu.expect_all(t, [prefixed(prefix, r"PASS " + esc(c) + r"\s*$") for c in checks]),
+        qemu.expect_none(t, [qemu.prefixed(prefix, r"FAIL\b.*"),
+                             qemu.prefixed(prefix, r"guest: .*")]),
+        qemu.expect_all(t, [qemu.prefixed(prefix, r"PASS " + qemu.esc(c) + r"\s*$")
+                            for c in checks]),
         None if done else f"missing /{who}DONE passed=N failed=M/",
         None if not done or done.group(2) == "0" else f"{who}{done.group(2)} checks failed",
         None if not done or int(done.group(1)) == len(checks)
@@ -69,14 +49,9 @@ def guest_reasons(t, checks, prefix=None):
 
 
 def ends_cleanly(t, run_, vms):
-    """Every VM started and powered off, the hypervisor said so and QEMU left by itself."""
-    return [
-        qemu.expect_all(t, [r"^bulkhead: " + esc(vm) + r": started" for vm in vms]),
-        qemu.expect_all(t, [r"^bulkhead: " + esc(vm) + r": powered off" for vm in vms]),
-        qemu.expect_none(t, [r"^bulkhead: (" + "|".join(map(esc, vms)) + r"): stopped.*"]),
-        qemu.expect_all(t, [r"^bulkhead: no VM running, powering off"]),
-        qemu.expect_exit(run_),
-    ]
+    """Every VM started and powered off (none stopped), the hypervisor said so and QEMU left by
+    itself."""
+    return qemu.ends_cleanly(t, run_, vms, forbid=[qemu.stopped(vms)])
 
 
 # ---- under the hypervisor: one VM with 2 vCPUs (it gets every CPU of the board) ----
@@ -86,7 +61,7 @@ def test_irq(ctx, gic):
     missing = ctx.missing(ctx.image, ctx.irqtest)
     if missing:
         return qemu.failure(name, missing)
-    cmd = qemu.command(ctx.image, [qemu.Module(ctx.irqtest, "mode=all")], machine=machine(gic),
+    cmd = qemu.command(ctx.image, [qemu.Module(ctx.irqtest, "mode=all")], machine=qemu.machine(gic),
                        smp=2)
     run_ = qemu.run(name, cmd, TIME_LIMIT)
     t = run_.text
@@ -104,7 +79,7 @@ def test_isolation(ctx, gic):
         return qemu.failure(name, missing)
     modules = [qemu.Module(ctx.irqtest, "mode=isolation vm=0"),
                qemu.Module(ctx.irqtest, "mode=isolation vm=1")]
-    cmd = qemu.command(ctx.image, modules, machine=machine(gic), smp=4,
+    cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic), smp=4,
                        append="bulkhead.vm-cpus=2")
     run_ = qemu.run(name, cmd, TIME_LIMIT)
     t = run_.text
@@ -126,7 +101,7 @@ def test_bare(ctx):
     for gic, mode, checks in ((3, "mode=all", ALL_CHECKS), (2, "mode=all", ALL_CHECKS),
                               (3, "mode=isolation vm=0", ISOLATION_CHECKS)):
         sub = f"{name}-v{gic}-{mode.split()[0].split('=')[1]}"
-        cmd = qemu.command(ctx.irqtest, (), machine=machine(gic, hyp=False), smp=2,
+        cmd = qemu.command(ctx.irqtest, (), machine=qemu.machine(gic, hyp=False), smp=2,
                            append=mode)
         run_ = qemu.run(sub, cmd, TIME_LIMIT)
         total += run_.seconds

@@ -32,9 +32,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 
-DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
-KERNEL = os.path.join(DEPS_DIR, "arm64", "vmlinuz")
-INITRD = os.path.join("build", "linux", "initrd.cpio")
+KERNEL = qemu.LINUX_KERNEL
+INITRD = qemu.LINUX_INITRD
 
 # Module addresses: clear of the hypervisor, of QEMU's DTB (RAM + 128 MiB) and of each other
 # (the kernel is about 33 MB).
@@ -55,21 +54,19 @@ ROUTINE_HV = re.compile(r"^bulkhead: (board |no VM running|keyboard input goes t
                         r"|vm\d+: (\d+ vCPU|started|powered off|reset$))")
 
 
-class Ctx:
+class Ctx(qemu.Build):
     """Paths of one build and the bare-QEMU references, booted once per configuration."""
 
     def __init__(self, build):
-        self.build = build
-        self.image = os.path.join(build, "bulkhead.img")
+        super().__init__(build)
         self._refs = {}
         self._lock = threading.Lock()
 
     def missing(self, hyp=True):
-        for p, how in ((self.image, "make all"), (KERNEL, "scripts/install-deps.sh"),
-                       (INITRD, "make linux-initrd")):
-            if (hyp or p != self.image) and not os.path.isfile(p):
-                return f"{p} not found ({how})"
-        return None
+        """What is missing for a boot under the hypervisor (for bare QEMU with hyp=False)."""
+        return ((qemu.missing(self.image, how="make all") if hyp else None)
+                or qemu.missing(KERNEL, how="scripts/install-deps.sh")
+                or qemu.missing(INITRD, how="make linux-initrd"))
 
     def bare_reference(self, gic, smp):
         """(dmesg warning lines, None) of the bare-QEMU boot of this configuration, or (None,
@@ -80,15 +77,6 @@ class Ctx:
             if entry[1] is None:
                 entry[1] = boot_bare(gic, smp)
             return entry[1]
-
-
-def machine(gic, hyp=True):
-    return (qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3) if hyp else f"virt,gic-version={gic}"
-
-
-def prefixed(prefix, line_re):
-    """A guest's console line: "[vm0] L" under the hypervisor (prefix "vm0"), "L" bare."""
-    return (r"^\[" + re.escape(prefix) + r"\] " if prefix else r"^") + line_re
 
 
 def lines_of(text, prefix):
@@ -188,21 +176,16 @@ def hv_verdict(name, run_, reasons):
 
 
 def ends_cleanly(t, run_, vms):
-    """Every VM started and powered off, the hypervisor said so and QEMU left by itself."""
-    return [
-        qemu.expect_all(t, [r"^bulkhead: " + re.escape(vm) + r": started" for vm in vms]),
-        qemu.expect_none(t, [r"^bulkhead: (" + "|".join(map(re.escape, vms)) + r"): stopped.*",
-                             r"PANIC.*"]),
-        qemu.expect_all(t, [r"^bulkhead: " + re.escape(vm) + r": powered off" for vm in vms]),
-        qemu.expect_all(t, [r"^bulkhead: no VM running, powering off"]),
-        qemu.expect_exit(run_),
-    ]
+    """Every VM started and powered off, none stopped, no panic, the hypervisor said so and QEMU
+    left by itself. A stop or panic is named before a missing power-off."""
+    return qemu.ends_cleanly(t, run_, vms, forbid=[qemu.stopped(vms), r"PANIC.*"],
+                             forbid_first=True)
 
 
 def boot_bare(gic, smp):
     """Boots the kernel and initramfs on bare QEMU; (warnings, None) or (None, reason)."""
     name = f"linux_bare-v{gic}-smp{smp}"
-    cmd = qemu.command(KERNEL, (), machine=machine(gic, hyp=False), smp=smp, mem=MEM,
+    cmd = qemu.command(KERNEL, (), machine=qemu.machine(gic, hyp=False), smp=smp, mem=MEM,
                        append=BOOTARGS, extra=["-initrd", INITRD])
     run_ = qemu.run(name, cmd, TIME_LIMIT)
     reasons, warnings = parse_checks(run_.text, None, smp)
@@ -241,7 +224,7 @@ def test_smp(ctx, gic, ncpu):
     missing = ctx.missing()
     if missing:
         return qemu.failure(name, missing)
-    cmd = qemu.command(ctx.image, [linux_module(0)], machine=machine(gic), smp=ncpu, mem=MEM)
+    cmd = qemu.command(ctx.image, [linux_module(0)], machine=qemu.machine(gic), smp=ncpu, mem=MEM)
     run_ = qemu.run(name, cmd, TIME_LIMIT)
     t = run_.text
     reasons = [qemu.expect_all(t, [r"^bulkhead: vm0: %d vCPU" % ncpu])]
@@ -260,17 +243,18 @@ def test_reboot(ctx, gic):
     if missing:
         return qemu.failure(name, missing)
     cmd = qemu.command(ctx.image, [linux_module(0, BOOTARGS + " bulkhead.test=reboot")],
-                       machine=machine(gic), smp=2, mem=MEM)
+                       machine=qemu.machine(gic), smp=2, mem=MEM)
     run_ = qemu.run(name, cmd, TIME_LIMIT)
     t = run_.text
-    banner = prefixed("vm0", r"LINUX user space: .*")
+    banner = qemu.prefixed("vm0", r"LINUX user space: .*")
     reasons = [
-        qemu.expect_ordered(t, [prefixed("vm0", r"LINUX user space: .*boot-count=0 mode=reboot"),
-                                prefixed("vm0", r"LINUX rebooting"),
-                                r"^bulkhead: vm0: reset$",
-                                prefixed("vm0", r"LINUX user space: .*boot-count=1 mode=reboot"),
-                                prefixed("vm0", r"LINUX powering off \(boot-count=1\)"),
-                                r"^bulkhead: vm0: powered off"]),
+        qemu.expect_ordered(t, [
+            qemu.prefixed("vm0", r"LINUX user space: .*boot-count=0 mode=reboot"),
+            qemu.prefixed("vm0", r"LINUX rebooting"),
+            r"^bulkhead: vm0: reset$",
+            qemu.prefixed("vm0", r"LINUX user space: .*boot-count=1 mode=reboot"),
+            qemu.prefixed("vm0", r"LINUX powering off \(boot-count=1\)"),
+            r"^bulkhead: vm0: powered off"]),
         qemu.expect_count(t, banner, 2),
         qemu.expect_count(t, r"^bulkhead: vm0: reset$", 1),
     ]
@@ -284,7 +268,7 @@ def test_two_vms(ctx, gic):
     missing = ctx.missing()
     if missing:
         return qemu.failure(name, missing)
-    cmd = qemu.command(ctx.image, [linux_module(0), linux_module(1)], machine=machine(gic),
+    cmd = qemu.command(ctx.image, [linux_module(0), linux_module(1)], machine=qemu.machine(gic),
                        smp=4, mem=MEM_TWO_VMS, append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
     run_ = qemu.run(name, cmd, TIME_LIMIT)
     t = run_.text
