@@ -79,6 +79,41 @@ SYSREG_RW(mdscr_el1)
 SYSREG_RW(cnthp_ctl_el2)
 SYSREG_RW(cnthp_cval_el2)
 
+/* GICv3 CPU interface (ICC_*) and virtual interface control (ICH_*_EL2). ICC_IAR1 and ICH_VTR
+ * are read-only, ICC_EOIR1, ICC_DIR and ICC_SGI1R write-only. */
+SYSREG_READ(icc_iar1_el1)
+SYSREG_WRITE(icc_eoir1_el1)
+SYSREG_WRITE(icc_dir_el1)
+SYSREG_WRITE(icc_sgi1r_el1)
+SYSREG_RW(icc_pmr_el1)
+SYSREG_RW(icc_bpr1_el1)
+SYSREG_RW(icc_ctlr_el1)
+SYSREG_RW(icc_igrpen1_el1)
+SYSREG_RW(icc_sre_el1)
+SYSREG_RW(icc_sre_el2)
+SYSREG_READ(ich_vtr_el2)
+SYSREG_RW(ich_hcr_el2)
+SYSREG_RW(ich_vmcr_el2)
+SYSREG_RW(ich_ap0r0_el2)
+SYSREG_RW(ich_ap1r0_el2)
+/* ICH_LR<n>_EL2: the register is part of the instruction, so callers switch on n. */
+SYSREG_RW(ich_lr0_el2)
+SYSREG_RW(ich_lr1_el2)
+SYSREG_RW(ich_lr2_el2)
+SYSREG_RW(ich_lr3_el2)
+SYSREG_RW(ich_lr4_el2)
+SYSREG_RW(ich_lr5_el2)
+SYSREG_RW(ich_lr6_el2)
+SYSREG_RW(ich_lr7_el2)
+SYSREG_RW(ich_lr8_el2)
+SYSREG_RW(ich_lr9_el2)
+SYSREG_RW(ich_lr10_el2)
+SYSREG_RW(ich_lr11_el2)
+SYSREG_RW(ich_lr12_el2)
+SYSREG_RW(ich_lr13_el2)
+SYSREG_RW(ich_lr14_el2)
+SYSREG_RW(ich_lr15_el2)
+
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }
 static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
