@@ -16,7 +16,6 @@ Exit status 1 if anything failed (or nothing ran). Options: --build DIR (default
 test "v3/selftest", "guests_bare", ...).
 """
 
-import argparse
 import concurrent.futures
 import glob
 import os
@@ -29,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
+import qemu  # noqa: E402
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
 import test_irq  # noqa: E402
@@ -50,7 +50,7 @@ def out(line=""):
 
 
 def tail(text, n=20):
-    return "\n".join("    | " + l for l in text.splitlines()[-n:])
+    return "\n".join(qemu.quoted(text.splitlines()[-n:]))
 
 
 def host_binaries():
@@ -103,20 +103,20 @@ def report_qemu(name, get_result):
     try:
         r = get_result()
     except Exception as e:  # a bug in the test itself is a failure, not a crash
-        r = test_boot.qemu.failure(name, f"test raised {type(e).__name__}: {e}")
-    out(r.report() + (f"  ({r.seconds:.1f} s)" if r.ok and r.seconds else ""))
+        r = qemu.failure(name, f"test raised {type(e).__name__}: {e}")
+    out(r.summary())
     return r.ok
 
 
 def run_qemu_tests(build, only):
     """Runs the boot tests in a pool; prints each result as it comes. Returns (passed, failed)."""
-    platform = os.path.basename(os.path.normpath(build))
-    if platform != "qemu-virt":
+    if not qemu.is_qemu_virt(build):
+        platform = os.path.basename(os.path.normpath(build))
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_bench.cases(build)
-    todo = [(n, fn) for n, fn in all_cases if not only or re.search(only, n)]
+    todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows
     # the host's clock: they run alone, after the rest, so that a 4-vCPU Linux boot sharing the
     # two cores cannot make their timers late.
@@ -137,9 +137,7 @@ def run_qemu_tests(build, only):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build/qemu-virt")
+    ap = qemu.arg_parser(__doc__)
     ap.add_argument("--only", default="", help="regex on test names")
     args = ap.parse_args()
     os.chdir(ROOT)
@@ -149,7 +147,7 @@ def main():
     if not bins and not args.only:
         out(f"note: no host unit tests in {HOST_DIR} (make host-tests builds them)")
     for path in bins:
-        if args.only and not re.search(args.only, "host/" + os.path.basename(path)):
+        if not qemu.selected("host/" + os.path.basename(path), args.only):
             continue
         p, f, lines = run_host(path, args.only)
         for l in lines:
@@ -162,8 +160,7 @@ def main():
     failed += f
     if passed + failed == 0:
         out("note: no test ran")
-    out(f"{passed} passed, {failed} failed")
-    return 1 if failed or passed == 0 else 0
+    return qemu.totals(passed, failed)
 
 
 if __name__ == "__main__":
