@@ -37,6 +37,9 @@ DEFAULT_BUILD = "build/qemu-virt"
 DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
 LINUX_KERNEL = os.path.join(DEPS_DIR, "arm64", "vmlinuz")
 LINUX_INITRD = os.path.join("build", "linux", "initrd.cpio")
+# Where a Linux VM's kernel and initramfs go, for vm0 and vm1: clear of the hypervisor, of QEMU's
+# DTB (RAM + 128 MiB) and of each other (the kernel is about 33 MB).
+LINUX_ADDRS = ((0x50000000, 0x58000000), (0x60000000, 0x68000000))
 
 
 def machine(gic, hyp=True):
@@ -147,6 +150,12 @@ def quoted(lines):
 def _opt(value):
     """Escapes a value for QEMU's option syntax, where a literal comma is written ',,'."""
     return str(value).replace(",", ",,")
+
+
+def linux_module(vm, bootargs):
+    """Debian's kernel with the test initramfs as the guest of VM number vm (0 or 1)."""
+    kaddr, iaddr = LINUX_ADDRS[vm]
+    return Module(LINUX_KERNEL, bootargs, addr=kaddr, initrd=LINUX_INITRD, initrd_addr=iaddr)
 
 
 def module_args(modules):

@@ -8,7 +8,6 @@ make run-bare: two bare-metal guests of ours, alpha and beta, that power off by 
 QEMU exits once every VM has powered off ("poweroff -f" in Linux); Ctrl-A then X quits at any
 time. Returns QEMU's exit status."""
 
-import argparse
 import os
 import subprocess
 import sys
@@ -17,18 +16,13 @@ sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 
-DEPS = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
-LINUX_KERNEL = os.path.join(DEPS, "arm64", "vmlinuz")
-LINUX_INITRD = os.path.join("build", "linux", "initrd.cpio")
-
 
 def linux_demo(args, image, demo):
-    missing = [p for p in (LINUX_KERNEL, LINUX_INITRD) if not os.path.isfile(p)]
+    missing = [p for p in (qemu.LINUX_KERNEL, qemu.LINUX_INITRD) if not os.path.isfile(p)]
     if missing:
         print(f"run_demo: {', '.join(missing)} not found (make run builds them)", file=sys.stderr)
         return None
-    modules = [qemu.Module(LINUX_KERNEL, "console=ttyAMA0 quiet bulkhead.test=shell",
-                           addr=0x50000000, initrd=LINUX_INITRD, initrd_addr=0x58000000),
+    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
                qemu.Module(demo, "name=beta", addr=0x44000000)]
     print("Bulkhead demo: Debian's Linux (vm0, 2 vCPUs) with a shell beside a bare-metal guest "
           "(vm1).")
@@ -47,20 +41,19 @@ def bare_demo(args, image, demo):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = qemu.arg_parser(__doc__)
     ap.add_argument("--platform", default="qemu-virt")
-    ap.add_argument("--build", default="build/qemu-virt")
     ap.add_argument("--machine", default=qemu.MACHINE_V3)
     ap.add_argument("--cpu", default=qemu.CPU)
     ap.add_argument("--bare", action="store_true", help="two bare-metal guests, no Linux")
     args = ap.parse_args()
 
-    image = os.path.join(args.build, "bulkhead.img")
-    demo = os.path.join(args.build, "guests", "demo.bin")
-    for path in (image, demo):
-        if not os.path.isfile(path):
-            print(f"run_demo: {path} not found (run make all guests)", file=sys.stderr)
-            return 1
+    image = qemu.image_path(args.build)
+    demo = qemu.guest_path(args.build, "demo")
+    missing = qemu.missing(image, demo)
+    if missing:
+        print(f"run_demo: {missing}", file=sys.stderr)
+        return 1
     cmd = bare_demo(args, image, demo) if args.bare else linux_demo(args, image, demo)
     if cmd is None:
         return 1

@@ -35,9 +35,6 @@ import qemu  # noqa: E402
 KERNEL = qemu.LINUX_KERNEL
 INITRD = qemu.LINUX_INITRD
 
-# Module addresses: clear of the hypervisor, of QEMU's DTB (RAM + 128 MiB) and of each other
-# (the kernel is about 33 MB).
-VM_ADDRS = ((0x50000000, 0x58000000), (0x60000000, 0x68000000))
 MEM = "2G"
 MEM_TWO_VMS = "3G"
 BOOTARGS = "console=ttyAMA0"
@@ -213,8 +210,7 @@ def warnings_reason(who, extra):
 
 
 def linux_module(vm, bootargs=BOOTARGS):
-    kaddr, iaddr = VM_ADDRS[vm]
-    return qemu.Module(KERNEL, bootargs, addr=kaddr, initrd=INITRD, initrd_addr=iaddr)
+    return qemu.linux_module(vm, bootargs)
 
 
 # ---- one VM with every CPU of the board: all the checks, then poweroff ----
