@@ -1,5 +1,5 @@
 /* The board's PL011, polled. Firmware has set the baud rate; we only make sure it transmits. */
-#include "bulkhead/console.h"
+#include "bulkhead/pl011.h"
 
 #define UARTDR 0x000
 #define UARTFR 0x018

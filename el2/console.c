@@ -2,9 +2,8 @@
 #include <stdarg.h>
 
 #include "bulkhead/console.h"
+#include "bulkhead/pl011.h"
 #include "bulkhead/printk.h"
-#include "bulkhead/spinlock.h"
-#include "bulkhead/vdev.h"
 
 static spinlock_t console_lock;
 static bool console_ready;
@@ -70,49 +69,9 @@ void printk(const char *fmt, ...)
     console_write(buf, (size_t)n);
 }
 
-/* Keyboard routing. Ctrl-T <n> moves the focus to VM n; Ctrl-T Ctrl-T sends one Ctrl-T. */
-static unsigned focus;
-static unsigned nr_focusable;
-static bool switch_pending;
-
-/* Someone types: from then on the focused VM's output is not held back to whole lines.
- * Until then (a test reading logs, a demo) every VM's lines stay whole. */
-static bool interactive;
-
-bool console_has_focus(const struct vm *vm)
+void console_rx_enable(void)
 {
-    return interactive && nr_focusable > 0 && &vms[focus] == vm;
-}
-
-void console_input_init(void)
-{
-    nr_focusable = nr_vms;
     pl011_enable_rx_irq();
-    if (nr_vms > 1) {
-        printk("bulkhead: keyboard input goes to %s; Ctrl-T then a VM number moves it\n",
-               vms[0].cfg.name);
-    }
-}
-
-static void console_route(char c)
-{
-    if (switch_pending) {
-        switch_pending = false;
-        if (c >= '0' && (unsigned)(c - '0') < nr_focusable) {
-            focus = (unsigned)(c - '0');
-            printk("\nbulkhead: keyboard input now goes to %s\n", vms[focus].cfg.name);
-            return;
-        }
-        if (c != CONSOLE_SWITCH_KEY) {
-            return;
-        }
-    } else if (c == CONSOLE_SWITCH_KEY) {
-        switch_pending = true;
-        return;
-    }
-    if (focus < nr_focusable) {
-        vdev_uart_input(&vms[focus], c);
-    }
 }
 
 void console_receive(void)
@@ -120,7 +79,6 @@ void console_receive(void)
     int c;
 
     while ((c = pl011_getc()) >= 0) {
-        interactive = true;
         console_route((char)c);
     }
     pl011_ack_rx_irq();

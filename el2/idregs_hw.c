@@ -2,7 +2,6 @@
 #include "arch/sysreg.h"
 #include "bulkhead/idregs.h"
 #include "bulkhead/stage2.h"
-#include "bulkhead/vm.h"
 
 #define SYSREG_READ_RAW(name)                                                                 \
     ({                                                                                        \

@@ -3,9 +3,11 @@
  * return state go to the guest's own EL1 registers (live in the CPU, since each physical CPU runs
  * one vCPU), and the vCPU resumes at its vector.
  */
+#include "bulkhead/inject.h"
+
 #include "arch/sysreg.h"
 #include "bulkhead/esr.h"
-#include "bulkhead/vm.h"
+#include "bulkhead/vcpu.h"
 
 #define VECTOR_CURRENT_SP0 0x000
 #define VECTOR_CURRENT_SPX 0x200

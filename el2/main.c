@@ -1,44 +1,25 @@
 /* Boot: from firmware's hand-off to every VM running. */
+#include "bulkhead/boot.h"
+
 #include "arch/sysreg.h"
 #include "bulkhead/console.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/firmware.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sched.h"
+#include "bulkhead/smp.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/vm.h"
+#include "bulkhead/vtimer.h"
 
 #define FDT_MAGIC 0xd00dfeedu
 
-struct pcpu pcpus[MAX_CPUS];
-uint8_t cpu_stacks[MAX_CPUS][CPU_STACK_SIZE] __attribute__((aligned(16)));
 struct board board;
-struct vm vms[MAX_VMS];
-unsigned nr_vms;
 paddr_t hyp_load_base;
-
-extern char el2_vectors[];
-void hyp_main(paddr_t dtb, paddr_t load_base) NORETURN;
-void cpu_init(unsigned index);
-
-void cpu_init(unsigned index)
-{
-    struct pcpu *p = &pcpus[index];
-
-    p->index = index;
-    p->stack_top = (uint64_t)(uintptr_t)&cpu_stacks[index + 1][0];
-    write_tpidr_el2((uint64_t)(uintptr_t)p);
-    write_vbar_el2((uint64_t)(uintptr_t)el2_vectors);
-    /* Until a guest runs: no stage 2, no traps, and FP usable (libfdt uses SIMD registers). */
-    write_hcr_el2(HCR_RW);
-    write_cptr_el2(CPTR_EL2_GUEST);
-    write_mdcr_el2(BITS(read_mdcr_el2(), 4, 0));
-    write_hstr_el2(0);
-    write_cnthctl_el2(CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
-    isb();
-}
 
 static uint32_t fdt_header_word(paddr_t dtb, unsigned index)
 {
@@ -160,6 +141,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     s2_cpu_init();
     gic_init(&board.gic);
     gic_cpu_init(0);
+    vtimer_init(board.timer.irq_virt, board.timer.irq_phys);
     print_banner(dtb);
 
     struct vm_defaults defaults;

@@ -3,29 +3,25 @@
  * a backtrace with symbol names from the embedded .ksyms table), then the machine is powered
  * off so that an emulator exits instead of hanging.
  */
+#include "bulkhead/panic.h"
+
 #include "arch/sysreg.h"
+#include "bulkhead/asm.h"
+#include "bulkhead/boot.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/esr.h"
+#include "bulkhead/firmware.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
-#include "bulkhead/vm.h"
-
-struct hyp_frame {
-    uint64_t x[31];
-    uint64_t sp;
-    uint64_t elr, spsr, esr, far;
-};
 
 struct ksym {
     uint64_t offset;      /* from the image base */
     uint64_t name_offset; /* from ksyms_table */
 };
 
+/* Generated at link time (scripts/gen-ksyms.sh). */
 extern const uint64_t ksyms_count;
 extern const struct ksym ksyms_table[];
-extern paddr_t hyp_load_base;
-
-void hyp_exception_report(const struct hyp_frame *f, unsigned kind) NORETURN;
-void hyp_panic(const char *why) NORETURN;
 
 static const char *const kind_names[] = {
     [EXIT_SYNC] = "synchronous exception", [EXIT_IRQ] = "IRQ", [EXIT_FIQ] = "FIQ",
@@ -63,7 +59,6 @@ static void print_address(const char *label, uint64_t addr)
 
 static bool on_a_stack(uint64_t fp)
 {
-    extern uint8_t cpu_stacks[MAX_CPUS][CPU_STACK_SIZE];
     uint64_t lo = (uint64_t)(uintptr_t)cpu_stacks;
 
     return fp >= lo && fp + 16 <= lo + sizeof(cpu_stacks) && IS_ALIGNED(fp, 8);

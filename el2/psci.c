@@ -3,8 +3,10 @@
  * architecture service, and Bulkhead's vendor calls. Nothing here reaches firmware: a VM's
  * SYSTEM_OFF and SYSTEM_RESET act on that VM only.
  */
+#include "bulkhead/psci.h"
+
 #include "bulkhead/hvcall.h"
-#include "bulkhead/printk.h"
+#include "bulkhead/sched.h"
 #include "bulkhead/vm.h"
 
 #define AFFINITY_ON 0

@@ -1,39 +1,21 @@
-/*
- * Physical CPUs: bring-up of the secondaries, and the loop each CPU runs: wait for the vCPU
- * pinned to it to be started, then run it. A CPU with nothing to run sleeps in WFE; starting a
- * vCPU (VM start, reset, PSCI CPU_ON) sends SEV.
- */
+/* Bring-up of the secondary CPUs, through PSCI CPU_ON or the spin table. */
+#include "bulkhead/smp.h"
+
 #include "arch/sysreg.h"
+#include "bulkhead/boot.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/firmware.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sched.h"
 #include "bulkhead/stage2.h"
-#include "bulkhead/vm.h"
 
 /* Read by a secondary CPU before its MMU is on (head.S). */
 volatile uint64_t secondary_boot_index __attribute__((section(".data")));
 
 extern char secondary_entry[];
-void secondary_main(unsigned index) NORETURN;
-void cpu_init(unsigned index);
-
-int64_t firmware_psci(enum psci_conduit conduit, uint32_t fid, uint64_t a1, uint64_t a2,
-                      uint64_t a3)
-{
-    register uint64_t x0 __asm__("x0") = fid;
-    register uint64_t x1 __asm__("x1") = a1;
-    register uint64_t x2 __asm__("x2") = a2;
-    register uint64_t x3 __asm__("x3") = a3;
-
-    /* An HVC conduit at EL2 would call ourselves: only SMC reaches firmware from here. */
-    if (conduit != PSCI_CONDUIT_SMC) {
-        return PSCI_RET_NOT_SUPPORTED;
-    }
-    __asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) : : "memory");
-    return (int64_t)x0;
-}
 
 static bool start_secondary(unsigned i)
 {
@@ -85,58 +67,4 @@ void secondary_main(unsigned index)
     gic_cpu_init(index);
     __atomic_store_n(&pcpus[index].online, true, __ATOMIC_RELEASE);
     pcpu_schedule();
-}
-
-static void schedule_loop(void *unused)
-{
-    struct pcpu *p = this_pcpu();
-    bool has_gic = board.gic.version != GIC_NONE;
-
-    (void)unused;
-    if (p->vcpu) {
-        __atomic_store_n(&p->vcpu->loaded, false, __ATOMIC_RELEASE);
-    }
-    for (;;) {
-        struct vcpu *v = p->vcpu;
-        if (v && __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
-            v->vm->state == VM_RUNNING) {
-            __atomic_store_n(&v->loaded, true, __ATOMIC_RELEASE);
-            vcpu_load(v);
-            if (has_gic) {
-                vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
-            }
-            guest_enter(v);
-        }
-        /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
-         * input to CPU 0 while it idles), SEV where there is none. */
-        if (has_gic) {
-            gic_before_wfi();
-            wfi();
-            handle_physical_irqs(NULL);
-        } else {
-            wfe();
-        }
-    }
-}
-
-void vcpu_wake(const struct vcpu *v)
-{
-    __asm__ volatile("dsb ish\n sev" ::: "memory");
-    if (board.gic.version != GIC_NONE && v->pcpu != this_pcpu()->index) {
-        gic_send_sgi(v->pcpu, SGI_KICK);
-    }
-}
-
-void pcpu_schedule(void)
-{
-    run_on_stack(this_pcpu()->stack_top, schedule_loop, NULL);
-}
-
-void machine_power_off(void)
-{
-    firmware_psci(board.psci, PSCI_0_2_FN_SYSTEM_OFF, 0, 0, 0);
-    printk("bulkhead: firmware cannot power off: halted (quit QEMU with Ctrl-A X)\n");
-    for (;;) {
-        wfi();
-    }
 }

@@ -3,13 +3,19 @@
  * true to resume the vCPU, false when it must not run again (off, or its VM stopped). Nothing a
  * guest does may stop the hypervisor: what cannot be handled stops that VM only.
  */
+#include "bulkhead/traps.h"
+
 #include "arch/sysreg.h"
+#include "bulkhead/boot.h"
 #include "bulkhead/console.h"
 #include "bulkhead/esr.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/idregs.h"
+#include "bulkhead/inject.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/psci.h"
+#include "bulkhead/sched.h"
 #include "bulkhead/vm.h"
 
 typedef bool (*exit_handler_fn)(struct vcpu *vcpu, uint64_t esr);
@@ -69,26 +75,11 @@ void handle_physical_irqs(struct vcpu *current)
         }
         gic_deactivate(iar);
         if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && current) {
-            vtimer_ptimer_sync(current);
+            vtimer_ptimer_sync(&current->timer);
         } else if (board.uart.spi && intid == board.uart.spi + VGIC_NR_PRIVATE) {
             console_receive();
         }
         /* SGI_KICK and the maintenance interrupt only needed to bring us here. */
-    }
-}
-
-/* WFI: the physical CPU sleeps until its vCPU has an interrupt to take. */
-void vcpu_block(struct vcpu *vcpu)
-{
-    struct vgic_dist *vgic = &vcpu->vm->vgic;
-
-    if (board.gic.version == GIC_NONE) {
-        return; /* nothing could wake it: return at once, as a spurious wake-up may */
-    }
-    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(vgic, vcpu->index)) {
-        gic_before_wfi();
-        wfi();
-        handle_physical_irqs(vcpu);
     }
 }
 
@@ -138,7 +129,7 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
     esr_decode_sysreg(esr, &sr);
     val = reg_read(vcpu, sr.reg);
     if ((sr.read && idreg_trap_read(sr.encoding, &val)) ||
-        vtimer_handle_sysreg(vcpu, sr.encoding, sr.read, &val)) {
+        vtimer_handle_sysreg(&vcpu->timer, sr.encoding, sr.read, &val)) {
         if (sr.read) {
             reg_write(vcpu, sr.reg, val);
         }
@@ -191,7 +182,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
 
     esr_decode_dabt(esr, ipa, &d);
     /* Devices first: they are the frequent case; RAM faults once per block. */
-    if (d.s1ptw || !mmio_bus_find(&vm->bus, ipa)) {
+    if (d.s1ptw || !mmio_bus_find(&vm->io.bus, ipa)) {
         if (vm_ram_fault(vcpu, ipa, esr)) {
             return true;
         }
@@ -208,10 +199,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
     if (d.access.size < 8) {
         val &= (1ULL << (8 * d.access.size)) - 1;
     }
-    spin_lock(&vm->lock);
-    enum mmio_result res = mmio_bus_access(&vm->bus, vcpu->index, &d.access, &val);
-    spin_unlock(&vm->lock);
-    switch (res) {
+    switch (mmio_bus_access(&vm->io.bus, vcpu->index, &d.access, &val)) {
     case MMIO_OK:
         if (!d.access.write) {
             reg_write(vcpu, d.access.reg, mmio_load_value(&d.access, val));

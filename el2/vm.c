@@ -1,26 +1,25 @@
 /* VM life cycle: creation from a validated description, start, reset, power-off and stop. */
+#include "bulkhead/vm.h"
+
 #include "arch/sysreg.h"
-#include "bulkhead/console.h"
+#include "bulkhead/boot.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/esr.h"
+#include "bulkhead/firmware.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/guest_fdt.h"
-#include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sched.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
-#include "bulkhead/vdev.h"
 
 #define GUEST_DTB_BUF KiB(64)
 #define VM_NR_IRQS 128 /* at least: SGIs, PPIs and SPIs 32..127 */
 
-static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
+struct vm vms[MAX_VMS];
+unsigned nr_vms;
 
-_Static_assert(offsetof(struct vcpu, regs) == 0, "exit path saves into vcpu->regs");
-_Static_assert(offsetof(struct guest_regs, x[0]) == REGS_X(0), "REGS_X");
-_Static_assert(offsetof(struct guest_regs, elr) == REGS_ELR, "REGS_ELR");
-_Static_assert(offsetof(struct guest_regs, spsr) == REGS_SPSR, "REGS_SPSR");
-_Static_assert(offsetof(struct pcpu, vcpu) == PCPU_VCPU, "PCPU_VCPU");
-_Static_assert(offsetof(struct pcpu, stack_top) == PCPU_STACK_TOP, "PCPU_STACK_TOP");
+static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
 
 static void *guest_ram(const struct vm *vm, ipa_t ipa)
 {
@@ -92,7 +91,6 @@ static void patch_guest_dtb(struct vm *vm, long at, uint64_t value, unsigned len
     dcache_clean_poc(dst, len);
 }
 
-/* Puts pristine images in the VM's RAM and marks its boot vCPU ready to run. */
 static bool block_populated(const struct vm *vm, uint64_t block)
 {
     return vm->populated[block / 64] & BIT(block % 64);
@@ -180,6 +178,8 @@ bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
     return true;
 }
 
+/* Puts pristine images in the VM's RAM, resets its devices, interrupts and timers, and makes its
+ * boot vCPU ready to start. */
 static void vm_load(struct vm *vm)
 {
     const struct vm_layout *l = &vm->layout;
@@ -200,15 +200,14 @@ static void vm_load(struct vm *vm)
     copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
     patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
     patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
-    vm->line_len = 0;
     vm->reports = 0;
-    vpl011_init(&vm->uart, vm_console_putc, vm);
+    console_port_reset(&vm->console);
+    vm_io_reset(&vm->io);
     vgic_reset(&vm->vgic);
 
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         vm->vcpus[i].state = VCPU_OFF;
-        vm->vcpus[i].ptimer = (struct ptimer){ 0 };
-        vgic_link_hw(&vm->vgic, i, vtimer_virq(), vtimer_virq());
+        vtimer_reset(&vm->vcpus[i].timer);
     }
     vm->vcpus[0].entry = l->kernel_ipa;
     vm->vcpus[0].context_id = l->dtb_ipa;
@@ -222,15 +221,12 @@ static void vm_release(struct vm *vm)
     vcpu_wake(&vm->vcpus[0]);
 }
 
-/* Asks the physical CPU running vCPU idx to look at it again (new interrupt, stop, reset). */
+/* The vGIC's kick: vCPU idx has something new to take. */
 static void vm_kick(void *ctx, unsigned idx)
 {
     struct vm *vm = ctx;
-    const struct vcpu *v = &vm->vcpus[idx];
 
-    if (v->pcpu != this_pcpu()->index) {
-        gic_send_sgi(v->pcpu, SGI_KICK);
-    }
+    vcpu_kick(&vm->vcpus[idx]);
 }
 
 static void vm_init_vgic(struct vm *vm)
@@ -243,34 +239,46 @@ static void vm_init_vgic(struct vm *vm)
     vm->vgic.kick_ctx = vm;
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, gic_nr_lrs());
+        vtimer_init_vcpu(&vm->vcpus[i].timer, &vm->vgic, i);
     }
 }
 
+/* The devices every VM has: the board's GIC and its console UART, at the board's addresses. */
 static int vm_create_devices(struct vm *vm)
 {
+    const struct board_gic *gic = &board.gic;
     struct vdev_desc uart = {
         .compatible = "arm,pl011",
-        .base = board.uart.regs.base,
-        .size = VPL011_SIZE,
-        .spi = board.uart.spi,
+        .reg = { board.uart.regs },
+        .nr_reg = 1,
+        .spis = { board.uart.spi },
+        .nr_spis = board.uart.spi ? 1 : 0,
     };
-    struct vdev_desc gic = {
-        .compatible = board.gic.version == GIC_V3 ? "arm,gic-v3" : "arm,cortex-a15-gic",
-        .base = board.gic.dist.base,
-        .size = board.gic.dist.size,
+    struct vdev_desc v2 = {
+        .compatible = "arm,cortex-a15-gic",
+        .reg = { gic->dist, gic->cpuif },
+        .nr_reg = 2,
+        .host = { gic->vcpu },
+        .nr_host = 1,
+    };
+    struct vdev_desc v3 = {
+        .compatible = "arm,gic-v3",
+        .reg = { gic->dist, gic->redist },
+        .nr_reg = 2,
     };
 
-    if (board.gic.version != GIC_NONE && vdev_create(vm, &gic) != 0) {
+    vm_io_init(&vm->io, vm->cfg.name, vm->cfg.nr_vcpus, &vm->vgic, &vm->s2, &vm->console);
+    if (gic->version != GIC_NONE && vdev_create(&vm->io, gic->version == GIC_V3 ? &v3 : &v2) != 0) {
         return -1;
     }
-    return vdev_create(vm, &uart);
+    return vdev_create(&vm->io, &uart);
 }
 
 int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa)
 {
     vm->cfg = *cfg;
     vm->id = id;
-    snprintf(vm->prefix, sizeof(vm->prefix), "[%s] ", cfg->name);
+    console_port_init(&vm->console, cfg->name);
     vm->state = VM_OFF;
     if (layout_vm(&board, cfg, ram_pa, (const void *)(uintptr_t)cfg->kernel.base,
                   cfg->kernel.size, &vm->layout) != 0) {
@@ -307,6 +315,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
         pcpus[cfg->pcpu[i]].vcpu = &vm->vcpus[i];
     }
+    console_port_add(&vm->console);
     printk("bulkhead: %s: %u vCPU, %llu MiB RAM at 0x%llx (IPA 0x%llx), kernel at IPA 0x%llx, "
            "from %s\n",
            cfg->name, cfg->nr_vcpus, (unsigned long long)(vm->layout.ram_size >> 20),
@@ -330,45 +339,6 @@ void vm_start(struct vm *vm)
     printk("bulkhead: %s: started\n", vm->cfg.name);
 }
 
-static void console_flush_line(struct vm *vm)
-{
-    char out[CONSOLE_LINE + NAME_LEN + 8];
-
-    if (!vm->line_len) {
-        return;
-    }
-    size_t n = strlcpy(out, vm->prefix, sizeof(out));
-    memcpy(out + n, vm->line, vm->line_len);
-    out[n + vm->line_len] = '\n';
-    console_write(out, n + vm->line_len + 1);
-    vm->line_len = 0;
-}
-
-/* The vPL011's sink: whole lines with the VM's prefix, so that VMs' output never interleaves
- * within a line. Called with vm->lock held. */
-void vm_console_putc(void *opaque, char c)
-{
-    struct vm *vm = opaque;
-
-    if (console_has_focus(vm) && !vm->line_len) {
-        if (c != '\r') {
-            console_put_direct(vm->prefix, c);
-        }
-        return;
-    }
-    if (c == '\n') {
-        console_flush_line(vm);
-        return;
-    }
-    if (c == '\r') {
-        return;
-    }
-    vm->line[vm->line_len++] = c;
-    if (vm->line_len == CONSOLE_LINE) {
-        console_flush_line(vm);
-    }
-}
-
 static bool any_vm_running(void)
 {
     for (unsigned i = 0; i < nr_vms; i++) {
@@ -386,9 +356,9 @@ static void vm_halt_vcpus(struct vm *vm, enum vm_state state)
     vm->state = state;
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
-        vm_kick(vm, i);
+        vcpu_kick(&vm->vcpus[i]);
     }
-    console_flush_line(vm);
+    console_port_flush(&vm->console);
 }
 
 static void power_off_if_idle(void)
@@ -422,8 +392,8 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
     power_off_if_idle();
 }
 
-/* The VM's other vCPUs have been told to stop; their RAM must not change under them. They
- * need vm->lock to leave an MMIO exit, so this waits without it. */
+/* The VM's other vCPUs have been told to stop; their RAM must not change under them. They may
+ * need vm->lock to leave an exit (a RAM fault, CPU_ON), so this waits without it. */
 static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
 {
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
@@ -446,100 +416,4 @@ void vm_reset(struct vm *vm, const struct vcpu *caller)
     vm_load(vm);
     vm_release(vm);
     spin_unlock(&vm->lock);
-}
-
-unsigned vtimer_virq(void)
-{
-    return board.timer.irq_virt + VGIC_NR_SGIS;
-}
-
-unsigned ptimer_virq(void)
-{
-    return board.timer.irq_phys + VGIC_NR_SGIS;
-}
-
-bool vcpu_should_run(const struct vcpu *vcpu)
-{
-    return vcpu->vm->state == VM_RUNNING && vcpu->state == VCPU_ON;
-}
-
-static void reset_el1_state(void)
-{
-    write_sctlr_el1(SCTLR_EL1_RESET);
-    write_tcr_el1(0);
-    write_ttbr0_el1(0);
-    write_ttbr1_el1(0);
-    write_mair_el1(0);
-    write_amair_el1(0);
-    write_vbar_el1(0);
-    write_cpacr_el1(0);
-    write_contextidr_el1(0);
-    write_tpidr_el1(0);
-    write_tpidr_el0(0);
-    write_tpidrro_el0(0);
-    write_sp_el1(0);
-    write_sp_el0(0);
-    write_elr_el1(0);
-    write_spsr_el1(0);
-    write_esr_el1(0);
-    write_far_el1(0);
-    write_afsr0_el1(0);
-    write_afsr1_el1(0);
-    write_par_el1(0);
-    write_cntkctl_el1(0);
-    write_cntv_ctl_el0(0);
-    write_cntp_ctl_el0(0);
-    write_mdscr_el1(0);
-}
-
-/* No HCR_EL2.FB or BSU: a vCPU never moves to another CPU, so its TLB maintenance and barriers
- * need not be made broadcast (which costs every CPU of the machine, not only the VM's). */
-#define HCR_GUEST                                                                             \
-    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI |                               \
-     HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
-
-/* Traps what the ID registers hide (include/bulkhead/idregs.h): SVE and SME stay trapped by
- * CPTR_EL2_GUEST; trace always, the activity monitors where they exist. */
-static uint64_t cptr_guest(void)
-{
-    uint64_t amu = BITS(read_id_aa64pfr0_el1(), 47, 44);
-    return CPTR_EL2_GUEST | CPTR_TTA | (amu ? CPTR_TAM : 0);
-}
-
-/* The PMU, the statistical profiling unit and trace filtering belong to EL2: guest accesses trap.
- * HPMN keeps its reset value (all counters), which only EL2 can use. */
-static uint64_t mdcr_guest(void)
-{
-    uint64_t hpmn = BITS(read_mdcr_el2(), 4, 0);
-    return hpmn | MDCR_TPMCR | MDCR_TPM | MDCR_TPMS | MDCR_TTRF;
-}
-
-/* Makes this CPU ready to run vcpu from its entry point, with EL1 as after a reset. */
-void vcpu_load(struct vcpu *vcpu)
-{
-    struct vm *vm = vcpu->vm;
-
-    memset(&vcpu->regs, 0, sizeof(vcpu->regs));
-    vcpu->regs.x[0] = vcpu->context_id;
-    vcpu->regs.elr = vcpu->entry;
-    vcpu->regs.spsr = SPSR_DAIF | SPSR_MODE_EL1H;
-
-    reset_el1_state();
-    write_vpidr_el2(read_midr_el1());
-    write_vmpidr_el2(BIT(31) | vcpu->index);
-    write_vttbr_el2(vm->vttbr);
-    write_hcr_el2(HCR_GUEST);
-    write_cptr_el2(cptr_guest());
-    write_mdcr_el2(mdcr_guest());
-    write_cntvoff_el2(0);
-    /* The physical counter is the guest's; its physical timer is emulated (vtimer/). */
-    write_cnthctl_el2(CNTHCTL_EL1PCTEN);
-    write_cnthp_ctl_el2(0);
-    gic_vcpu_reset();
-    /* A virtual timer interrupt left active by the vCPU's previous life would never fire again. */
-    gic_clear_active(vtimer_virq());
-    isb();
-    /* A new VMID's or a reset VM's stale translations must not survive. */
-    __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
-    __atomic_store_n(&vcpu->state, VCPU_ON, __ATOMIC_RELEASE);
 }

@@ -1,5 +1,9 @@
-/* Emulated PL011 (ARM DDI 0183). Pure: see include/bulkhead/vpl011.h. */
+/* Emulated PL011 (ARM DDI 0183) and its device object. Pure: see include/bulkhead/vpl011.h. */
 #include "bulkhead/vpl011.h"
+
+#include "bulkhead/console.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/vdev.h"
 
 enum {
     UARTDR = 0x000,
@@ -140,3 +144,102 @@ const struct mmio_ops vpl011_ops = {
     .read = vpl011_read,
     .write = vpl011_write,
 };
+
+/* The device: the register model, the interrupt line it drives and the console port its bytes
+ * go to. Its lock orders the guest's accesses against typed input. */
+struct vpl011_dev {
+    struct vdev dev;
+    spinlock_t lock;
+    struct vpl011 uart;
+    struct vdev_irq irq;
+    struct console_port *console;
+};
+
+static void dev_transmit(void *ctx, char c)
+{
+    struct vpl011_dev *d = ctx;
+
+    console_port_putc(d->console, c);
+}
+
+/* The interrupt follows the model after every access. Device lock held. */
+static void dev_update_irq(struct vpl011_dev *d)
+{
+    vdev_irq_set(&d->irq, vpl011_irq_level(&d->uart));
+}
+
+static enum mmio_result dev_read(void *state, unsigned vcpu, uint64_t offset, unsigned size,
+                                 uint64_t *val)
+{
+    struct vpl011_dev *d = state;
+
+    spin_lock(&d->lock);
+    enum mmio_result r = vpl011_read(&d->uart, vcpu, offset, size, val);
+    dev_update_irq(d);
+    spin_unlock(&d->lock);
+    return r;
+}
+
+static enum mmio_result dev_write(void *state, unsigned vcpu, uint64_t offset, unsigned size,
+                                  uint64_t val)
+{
+    struct vpl011_dev *d = state;
+
+    spin_lock(&d->lock);
+    enum mmio_result r = vpl011_write(&d->uart, vcpu, offset, size, val);
+    dev_update_irq(d);
+    spin_unlock(&d->lock);
+    return r;
+}
+
+static const struct mmio_ops dev_mmio_ops = { .read = dev_read, .write = dev_write };
+
+/* A byte typed for the VM: into the receive FIFO (dropped when full). */
+static void dev_input(void *ctx, char c)
+{
+    struct vpl011_dev *d = ctx;
+
+    spin_lock(&d->lock);
+    vpl011_receive(&d->uart, (uint8_t)c);
+    dev_update_irq(d);
+    spin_unlock(&d->lock);
+}
+
+static void dev_reset(struct vdev *dev)
+{
+    struct vpl011_dev *d = (struct vpl011_dev *)dev;
+
+    spin_lock(&d->lock);
+    vpl011_init(&d->uart, dev_transmit, d);
+    spin_unlock(&d->lock);
+}
+
+static const struct vdev_ops dev_ops = { .reset = dev_reset };
+
+/* reg: the UART's base (its size is the PL011's 4 KiB frame, whatever the board's node says:
+ * Linux's AMBA bus reads the PrimeCell ID at the frame's end). spis: its interrupt, if any. */
+static int vpl011_create(struct vm_io *io, const struct vdev_desc *desc)
+{
+    struct vpl011_dev *d;
+
+    if (desc->nr_reg < 1 || !io->console) {
+        pr_err("%s: a PL011 needs a reg and a console\n", io->vm_name);
+        return -1;
+    }
+    d = (struct vpl011_dev *)vdev_alloc(io, sizeof(*d), &dev_ops, "pl011", desc->reg[0].base);
+    if (!d) {
+        return -1;
+    }
+    d->console = io->console;
+    vpl011_init(&d->uart, dev_transmit, d);
+    if (desc->nr_spis && vdev_connect_spi(io, &d->dev, desc->spis[0], &d->irq) != 0) {
+        return -1;
+    }
+    if (vdev_add_mmio(io, &d->dev, desc->reg[0].base, VPL011_SIZE, &dev_mmio_ops, d) != 0) {
+        return -1;
+    }
+    console_port_set_input(io->console, dev_input, d);
+    return 0;
+}
+
+const struct vdev_model vpl011_model = { .compatible = "arm,pl011", .create = vpl011_create };

@@ -2,7 +2,8 @@
 #include "arch/sysreg.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/printk.h"
-#include "bulkhead/vm.h"
+#include "bulkhead/boot.h"
+#include "bulkhead/cpu.h"
 
 #define SYSREG_R(name)                                                                        \
     ({                                                                                        \

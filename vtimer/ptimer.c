@@ -1,5 +1,24 @@
-/* The emulated EL1 physical timer's register semantics. Pure. */
+/* The guest timers' interrupt numbers and the emulated EL1 physical timer's register semantics.
+ * Pure. */
 #include "bulkhead/vtimer.h"
+
+static unsigned virt_intid, phys_intid;
+
+void vtimer_init(unsigned virt_ppi, unsigned phys_ppi)
+{
+    virt_intid = virt_ppi + VGIC_NR_SGIS;
+    phys_intid = phys_ppi + VGIC_NR_SGIS;
+}
+
+unsigned vtimer_virq(void)
+{
+    return virt_intid;
+}
+
+unsigned ptimer_virq(void)
+{
+    return phys_intid;
+}
 
 bool ptimer_fired(const struct ptimer *t, uint64_t now)
 {

@@ -1,19 +1,30 @@
 /* The trapped EL1 physical timer, backed by EL2's physical timer (CNTHP) on the vCPU's CPU. */
 #include "arch/sysreg.h"
 #include "bulkhead/esr.h"
-#include "bulkhead/vm.h"
+#include "bulkhead/vtimer.h"
 
 #define ENC_CNTP_TVAL SYSREG_ENC(3, 3, 14, 2, 0)
 #define ENC_CNTP_CTL SYSREG_ENC(3, 3, 14, 2, 1)
 #define ENC_CNTP_CVAL SYSREG_ENC(3, 3, 14, 2, 2)
 
-void vtimer_ptimer_sync(struct vcpu *vcpu)
+void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
 {
-    struct ptimer *t = &vcpu->ptimer;
+    *t = (struct vtimer){ .vgic = vgic, .vcpu = vcpu };
+}
+
+void vtimer_reset(struct vtimer *t)
+{
+    t->ptimer = (struct ptimer){ 0 };
+    vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq());
+}
+
+void vtimer_ptimer_sync(struct vtimer *vt)
+{
+    struct ptimer *t = &vt->ptimer;
     uint64_t now = read_cntpct_el0();
     bool line = ptimer_line(t, now);
 
-    vgic_set_line(&vcpu->vm->vgic, vcpu->index, ptimer_virq(), line);
+    vgic_set_line(vt->vgic, vt->vcpu, ptimer_virq(), line);
     /* Armed only while a future expiry matters; once the line is up, the guest's own register
      * writes (trapped) are what can lower it. */
     if ((t->ctl & CNT_CTL_ENABLE) && !(t->ctl & CNT_CTL_IMASK) && !line) {
@@ -25,9 +36,9 @@ void vtimer_ptimer_sync(struct vcpu *vcpu)
     isb();
 }
 
-bool vtimer_handle_sysreg(struct vcpu *vcpu, uint32_t encoding, bool read, uint64_t *val)
+bool vtimer_handle_sysreg(struct vtimer *vt, uint32_t encoding, bool read, uint64_t *val)
 {
-    struct ptimer *t = &vcpu->ptimer;
+    struct ptimer *t = &vt->ptimer;
     uint64_t now = read_cntpct_el0();
 
     switch (encoding) {
@@ -56,7 +67,7 @@ bool vtimer_handle_sysreg(struct vcpu *vcpu, uint32_t encoding, bool read, uint6
         return false;
     }
     if (!read) {
-        vtimer_ptimer_sync(vcpu);
+        vtimer_ptimer_sync(vt);
     }
     return true;
 }

@@ -1,32 +1,66 @@
-/* The hypervisor's console: the board's UART, shared by the hypervisor and every VM. */
+/*
+ * The hypervisor's console: the board's UART, shared by the hypervisor and every VM.
+ *
+ * el2/console.c writes to the UART: printk and whole lines, one CPU at a time.
+ * el2/console_mux.c multiplexes it between VMs: each VM's console device (an emulated PL011
+ * today) writes into the VM's console port, which prefixes and buffers its lines, and the
+ * keyboard goes to one port at a time. The console knows ports, never VMs or devices.
+ *
+ * Lock order: a device's own lock, then its port's lock, then the console lock.
+ */
 #ifndef BULKHEAD_CONSOLE_H
 #define BULKHEAD_CONSOLE_H
 
-#include "types.h"
+#include "config.h"
+#include "spinlock.h"
 
-/* drivers/pl011.c: the physical PL011 */
-void pl011_init(paddr_t base);
-void pl011_putc(char c);
-int pl011_getc(void); /* -1 when nothing was received */
-void pl011_enable_rx_irq(void);
-void pl011_ack_rx_irq(void);
-
-/* el2/console.c */
 void console_init(paddr_t uart_base);
+/* Lets the UART interrupt on received bytes (console_receive() is its handler). */
+void console_rx_enable(void);
+/* Drains the physical UART into console_route() (the UART interrupt's handler). */
+void console_receive(void);
 /* Writes a whole line atomically with respect to other CPUs' lines. */
 void console_write(const char *s, size_t len);
-
-/* One character of the focused VM's output, at once: an interactive prompt must show before its
- * line ends. prefix starts each line. Other output first ends such an unfinished line. */
+/* One character of the focused port's output, at once: an interactive prompt must show before
+ * its line ends. prefix starts each line. Other output first ends such an unfinished line. */
 void console_put_direct(const char *prefix, char c);
 
-/* Keyboard input goes to one VM at a time: Ctrl-T then a digit gives it to that VM. */
+#define CONSOLE_LINE 256
+#define CONSOLE_MAX_PORTS MAX_VMS
+
+/* One VM's share of the console. */
+struct console_port {
+    spinlock_t lock;
+    char name[NAME_LEN];
+    char prefix[NAME_LEN + 4]; /* "[name] ", starting each of its lines */
+    char line[CONSOLE_LINE];
+    unsigned line_len;
+    /* Where typed bytes go while the port has the keyboard (set by the VM's console device;
+     * called without any lock held). */
+    void (*input)(void *ctx, char c);
+    void *input_ctx;
+};
+
+void console_port_init(struct console_port *port, const char *name);
+/* Makes the port one of those the keyboard can be given to, numbered in the order added. */
+void console_port_add(struct console_port *port);
+void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c),
+                            void *ctx);
+/* The port's output, a character at a time: whole lines with its prefix, so that VMs' output
+ * never interleaves within a line (except the focused port's unfinished line). */
+void console_port_putc(struct console_port *port, char c);
+/* Writes out an unfinished line (its VM stopped). */
+void console_port_flush(struct console_port *port);
+/* Forgets an unfinished line (its VM restarts). */
+void console_port_reset(struct console_port *port);
+
+/* Keyboard input goes to one port at a time: Ctrl-T then a digit gives it to that port. */
 #define CONSOLE_SWITCH_KEY 0x14 /* Ctrl-T */
+/* Enables keyboard input once every port is added. */
 void console_input_init(void);
-struct vm;
-/* True for the VM that gets the keyboard, once someone has typed. */
-bool console_has_focus(const struct vm *vm);
-/* Drains the physical UART into the focused VM (its interrupt handler). */
-void console_receive(void);
+/* True for the port that gets the keyboard, once someone has typed. */
+bool console_has_focus(const struct console_port *port);
+/* Routes one typed byte to the focused port (Ctrl-T sequences switch the focus). */
+void console_route(char c);
 
 #endif

@@ -1,4 +1,4 @@
-/* Calls from the hypervisor to the board's firmware (PSCI over SMC). */
+/* Calls from the hypervisor to the board's firmware (el2/firmware.c): PSCI over SMC. */
 #ifndef BULKHEAD_FIRMWARE_H
 #define BULKHEAD_FIRMWARE_H
 
@@ -7,5 +7,7 @@
 /* Returns firmware's x0, or PSCI_RET_NOT_SUPPORTED when the board has no usable conduit. */
 int64_t firmware_psci(enum psci_conduit conduit, uint32_t fid, uint64_t a1, uint64_t a2,
                       uint64_t a3);
+/* Powers the machine off through firmware; halts if firmware cannot. */
+void machine_power_off(void) NORETURN;
 
 #endif

@@ -1,30 +1,115 @@
 /*
- * Device models, chosen by device-tree `compatible` as Xvisor does: each model registers the
- * compatible strings it implements, and a VM's devices are created by name.
+ * Device models and the VM's I/O they plug into.
+ *
+ * A device is an object: a model's state struct that begins with a struct vdev. When a model
+ * creates one in a VM it registers, together, the device itself (for reset, and save/restore
+ * when vCPUs move), its MMIO ranges (each with its own state pointer, as KVM's kvm_io_bus and
+ * Bao's vm_emul_add_mem do) and the interrupts it drives. Models are chosen by device-tree
+ * `compatible`, as Xvisor does: adding a model is one new file and one line in vdev/vdev.c's
+ * table. Nothing outside the model knows its fields.
+ *
+ * The VM's side of this is struct vm_io: the MMIO bus searched on a data abort, the list of
+ * devices a reset walks, which interrupts are taken, and the services a device uses (the vGIC,
+ * stage 2, the console port). It is pure C and host-tested.
+ *
+ * Locking: the MMIO bus and the device list are written only while the VM is created, before
+ * any vCPU runs, and read without a lock after. A device protects its own state with its own
+ * lock (a model's MMIO handlers are called with no lock held). Lock order: a device's lock, then
+ * the vGIC's, then the console's.
  */
 #ifndef BULKHEAD_VDEV_H
 #define BULKHEAD_VDEV_H
 
-#include "vm.h"
+#include "config.h"
+#include "mmio.h"
+#include "pt.h"
+#include "vgic.h"
 
+struct vdev;
+struct console_port;
+
+struct vdev_ops {
+    /* Back to the state after creation: the VM is being (re)started and none of its vCPUs
+     * runs. NULL if the device keeps no state of its own. */
+    void (*reset)(struct vdev *dev);
+};
+
+struct vdev {
+    const struct vdev_ops *ops;
+    char name[NAME_LEN];  /* "pl011@9000000": in messages and the MMIO table */
+    struct vdev *next;    /* in its VM's list, in creation order */
+};
+
+/* An interrupt line from a device into its VM's vGIC. */
+struct vdev_irq {
+    struct vgic_dist *vgic;
+    unsigned intid; /* 0: not connected */
+};
+
+#define VDEV_MAX_REGS 4
+#define VDEV_MAX_IRQS 4
+
+/* What a device is created from: a node of the VM's board (its compatible, its reg ranges as
+ * the VM sees them, its SPIs), built from the host device tree or the VM's configuration. */
 struct vdev_desc {
     const char *compatible;
-    ipa_t base;
-    uint64_t size;
-    uint32_t spi;
+    struct mem_range reg[VDEV_MAX_REGS];
+    unsigned nr_reg;
+    uint32_t spis[VDEV_MAX_IRQS]; /* SPI numbers as a DT gives them (INTID - 32) */
+    unsigned nr_spis;
+    /* Host physical ranges a model maps into the VM, when it passes hardware through (the GICv2
+     * virtual CPU interface). */
+    struct mem_range host[VDEV_MAX_REGS];
+    unsigned nr_host;
+};
+
+#define VM_IO_IRQ_WORDS ((VGIC_MAX_IRQS + 63) / 64)
+
+struct vm_io {
+    const char *vm_name;
+    unsigned nr_vcpus;
+    struct mmio_bus bus;
+    struct vdev *devices;
+    uint64_t irqs_taken[VM_IO_IRQ_WORDS]; /* INTIDs a device drives */
+    /* What devices use. */
+    struct vgic_dist *vgic;
+    struct pt *s2;
+    struct console_port *console;
 };
 
 struct vdev_model {
     const char *compatible;
-    /* Creates the device in vm and registers its MMIO region. Returns 0 or -1 (message printed). */
-    int (*create)(struct vm *vm, const struct vdev_desc *desc);
+    /* Creates the device in io from desc. Returns 0, or -1 after printing why. */
+    int (*create)(struct vm_io *io, const struct vdev_desc *desc);
 };
 
-/* Creates the device model matching desc->compatible. Returns 0, or -1 if none matches or the
- * model refused. */
-int vdev_create(struct vm *vm, const struct vdev_desc *desc);
+void vm_io_init(struct vm_io *io, const char *vm_name, unsigned nr_vcpus, struct vgic_dist *vgic,
+                struct pt *s2, struct console_port *console);
 
-/* A byte typed for vm's console: into its UART's receive FIFO (dropped when full). */
-void vdev_uart_input(struct vm *vm, char c);
+/* Creates the device whose model matches desc->compatible. Returns 0, or -1 after printing why
+ * (no such model, or the model refused). */
+int vdev_create(struct vm_io *io, const struct vdev_desc *desc);
+
+/* For models. Allocates a device of size bytes (its state struct, starting with struct vdev),
+ * names it "<model>@<hex base>" and appends it to the VM's list. NULL if memory ran out. */
+struct vdev *vdev_alloc(struct vm_io *io, size_t size, const struct vdev_ops *ops,
+                        const char *model, ipa_t base);
+/* Routes [base, base+size) of the VM's address space to ops with state. Returns 0, or -1 after
+ * printing why (overlap with another device, table full). */
+int vdev_add_mmio(struct vm_io *io, const struct vdev *dev, ipa_t base, uint64_t size,
+                  const struct mmio_ops *ops, void *state);
+/* Takes SPI spi (INTID spi + 32) for dev and connects irq to it. Returns 0, or -1 after printing
+ * why (another device has it, or the vGIC has no such SPI). */
+int vdev_connect_spi(struct vm_io *io, const struct vdev *dev, uint32_t spi, struct vdev_irq *irq);
+/* Drives a connected line (a no-op if not connected). Takes the vGIC lock. */
+void vdev_irq_set(const struct vdev_irq *irq, bool level);
+
+/* Resets every device of the VM, in creation order. */
+void vm_io_reset(struct vm_io *io);
+
+/* The models (each defined in its own file). */
+extern const struct vdev_model vpl011_model;
+extern const struct vdev_model vgic_v2_model;
+extern const struct vdev_model vgic_v3_model;
 
 #endif

@@ -7,7 +7,7 @@
 #ifndef BULKHEAD_VTIMER_H
 #define BULKHEAD_VTIMER_H
 
-#include "types.h"
+#include "vgic.h"
 
 #define CNT_CTL_ENABLE BIT(0)
 #define CNT_CTL_IMASK BIT(1)
@@ -28,9 +28,27 @@ uint64_t ptimer_read_tval(const struct ptimer *t, uint64_t now);
 void ptimer_write_ctl(struct ptimer *t, uint64_t val);
 void ptimer_write_tval(struct ptimer *t, uint64_t val, uint64_t now);
 
-struct vcpu;
-/* Hypervisor side (vtimer/vtimer_hw.c). */
-bool vtimer_handle_sysreg(struct vcpu *vcpu, uint32_t encoding, bool read, uint64_t *val);
-void vtimer_ptimer_sync(struct vcpu *vcpu); /* reprograms CNTHP and the guest's line */
+/* The guest's timer interrupts, as the board's DT numbers its PPIs (a guest sees the numbers
+ * it expects). Set once at boot, before any VM is created. */
+void vtimer_init(unsigned virt_ppi, unsigned phys_ppi);
+unsigned vtimer_virq(void); /* INTID of the virtual timer */
+unsigned ptimer_virq(void); /* INTID of the EL1 physical timer */
+
+/* One vCPU's timers: the emulated physical timer and where its interrupt goes. */
+struct vtimer {
+    struct ptimer ptimer;
+    struct vgic_dist *vgic;
+    unsigned vcpu; /* index of the vCPU in its VM */
+};
+
+/* Hypervisor side (vtimer/vtimer_hw.c), on the vCPU's own physical CPU. */
+void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu);
+/* At the vCPU's (re)start: the physical timer off, the virtual timer's interrupt
+ * hardware-linked (the vGIC must have been reset first). */
+void vtimer_reset(struct vtimer *t);
+/* A trapped CNTP_* access; false if encoding is not one. */
+bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64_t *val);
+/* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. */
+void vtimer_ptimer_sync(struct vtimer *t);
 
 #endif

@@ -1,0 +1,146 @@
+/* The console shared between VMs: per-VM ports and keyboard focus. See bulkhead/console.h. */
+#include "bulkhead/console.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/string.h"
+
+static struct console_port *ports[CONSOLE_MAX_PORTS];
+static unsigned nr_ports;
+
+/* Keyboard routing. Ctrl-T <n> moves the focus to port n; Ctrl-T Ctrl-T sends one Ctrl-T. */
+static unsigned focus;
+static bool switch_pending;
+/* Someone types: from then on the focused port's output is not held back to whole lines.
+ * Until then (a test reading logs, a demo) every port's lines stay whole. */
+static bool interactive;
+
+void console_port_init(struct console_port *port, const char *name)
+{
+    *port = (struct console_port){ 0 };
+    strlcpy(port->name, name, sizeof(port->name));
+    snprintf(port->prefix, sizeof(port->prefix), "[%s] ", name);
+}
+
+void console_port_add(struct console_port *port)
+{
+    if (nr_ports < CONSOLE_MAX_PORTS) {
+        ports[nr_ports++] = port;
+    }
+}
+
+void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c),
+                            void *ctx)
+{
+    spin_lock(&port->lock);
+    port->input = input;
+    port->input_ctx = ctx;
+    spin_unlock(&port->lock);
+}
+
+bool console_has_focus(const struct console_port *port)
+{
+    return interactive && focus < nr_ports && ports[focus] == port;
+}
+
+/* Port lock held. */
+static void flush_line(struct console_port *port)
+{
+    char out[CONSOLE_LINE + sizeof(port->prefix) + 1];
+
+    if (!port->line_len) {
+        return;
+    }
+    size_t n = strlcpy(out, port->prefix, sizeof(out));
+    memcpy(out + n, port->line, port->line_len);
+    out[n + port->line_len] = '\n';
+    console_write(out, n + port->line_len + 1);
+    port->line_len = 0;
+}
+
+/* Port lock held. */
+static void put_char(struct console_port *port, char c)
+{
+    if (console_has_focus(port) && !port->line_len) {
+        if (c != '\r') {
+            console_put_direct(port->prefix, c);
+        }
+        return;
+    }
+    if (c == '\n') {
+        flush_line(port);
+        return;
+    }
+    if (c == '\r') {
+        return;
+    }
+    port->line[port->line_len++] = c;
+    if (port->line_len == CONSOLE_LINE) {
+        flush_line(port);
+    }
+}
+
+void console_port_putc(struct console_port *port, char c)
+{
+    spin_lock(&port->lock);
+    put_char(port, c);
+    spin_unlock(&port->lock);
+}
+
+void console_port_flush(struct console_port *port)
+{
+    spin_lock(&port->lock);
+    flush_line(port);
+    spin_unlock(&port->lock);
+}
+
+void console_port_reset(struct console_port *port)
+{
+    spin_lock(&port->lock);
+    port->line_len = 0;
+    spin_unlock(&port->lock);
+}
+
+void console_input_init(void)
+{
+    console_rx_enable();
+    if (nr_ports > 1) {
+        printk("bulkhead: keyboard input goes to %s; Ctrl-T then a VM number moves it\n",
+               ports[0]->name);
+    }
+}
+
+/* Delivers c to the focused port's device. Its callback runs without the port lock: it takes
+ * its device's lock, which comes before the port lock. */
+static void deliver(char c)
+{
+    struct console_port *port = ports[focus];
+
+    spin_lock(&port->lock);
+    void (*input)(void *ctx, char c) = port->input;
+    void *ctx = port->input_ctx;
+    spin_unlock(&port->lock);
+    if (input) {
+        input(ctx, c);
+    }
+}
+
+void console_route(char c)
+{
+    interactive = true;
+    if (switch_pending) {
+        switch_pending = false;
+        if (c >= '0' && (unsigned)(c - '0') < nr_ports) {
+            focus = (unsigned)(c - '0');
+            printk("\nbulkhead: keyboard input now goes to %s\n", ports[focus]->name);
+            return;
+        }
+        if (c != CONSOLE_SWITCH_KEY) {
+            return;
+        }
+    } else if (c == CONSOLE_SWITCH_KEY) {
+        switch_pending = true;
+        return;
+    }
+    if (focus < nr_ports) {
+        deliver(c);
+    }
+}

@@ -1,0 +1,79 @@
+/*
+ * The loop each physical CPU runs: wait for the vCPU pinned to it to be started, then run it.
+ * A CPU with nothing to run sleeps in WFI (WFE without a GIC); starting a vCPU (VM start, reset,
+ * PSCI CPU_ON) wakes it.
+ */
+#include "bulkhead/sched.h"
+
+#include "arch/sysreg.h"
+#include "bulkhead/boot.h"
+#include "bulkhead/cpu.h"
+#include "bulkhead/gic.h"
+#include "bulkhead/traps.h"
+#include "bulkhead/vm.h"
+
+static void schedule_loop(void *unused)
+{
+    struct pcpu *p = this_pcpu();
+    bool has_gic = board.gic.version != GIC_NONE;
+
+    (void)unused;
+    if (p->vcpu) {
+        __atomic_store_n(&p->vcpu->loaded, false, __ATOMIC_RELEASE);
+    }
+    for (;;) {
+        struct vcpu *v = p->vcpu;
+        if (v && __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
+            v->vm->state == VM_RUNNING) {
+            __atomic_store_n(&v->loaded, true, __ATOMIC_RELEASE);
+            vcpu_load(v);
+            if (has_gic) {
+                vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
+            }
+            guest_enter(v);
+        }
+        /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
+         * input to CPU 0 while it idles), SEV where there is none. */
+        if (has_gic) {
+            gic_before_wfi();
+            wfi();
+            handle_physical_irqs(NULL);
+        } else {
+            wfe();
+        }
+    }
+}
+
+void pcpu_schedule(void)
+{
+    run_on_stack(this_pcpu()->stack_top, schedule_loop, NULL);
+}
+
+void vcpu_wake(const struct vcpu *v)
+{
+    __asm__ volatile("dsb ish\n sev" ::: "memory");
+    if (board.gic.version != GIC_NONE && v->pcpu != this_pcpu()->index) {
+        gic_send_sgi(v->pcpu, SGI_KICK);
+    }
+}
+
+void vcpu_kick(const struct vcpu *v)
+{
+    if (v->pcpu != this_pcpu()->index) {
+        gic_send_sgi(v->pcpu, SGI_KICK);
+    }
+}
+
+void vcpu_block(struct vcpu *vcpu)
+{
+    struct vgic_dist *vgic = &vcpu->vm->vgic;
+
+    if (board.gic.version == GIC_NONE) {
+        return; /* nothing could wake it: return at once, as a spurious wake-up may */
+    }
+    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(vgic, vcpu->index)) {
+        gic_before_wfi();
+        wfi();
+        handle_physical_irqs(vcpu);
+    }
+}

@@ -1,0 +1,97 @@
+/* A vCPU's start on its physical CPU: EL1 as after a reset, and EL2's controls for the guest. */
+#include "bulkhead/vcpu.h"
+
+#include "arch/sysreg.h"
+#include "bulkhead/gic.h"
+#include "bulkhead/string.h"
+#include "bulkhead/vm.h"
+
+_Static_assert(offsetof(struct vcpu, regs) == 0, "exit path saves into vcpu->regs");
+_Static_assert(offsetof(struct guest_regs, x[0]) == REGS_X(0), "REGS_X");
+_Static_assert(offsetof(struct guest_regs, elr) == REGS_ELR, "REGS_ELR");
+_Static_assert(offsetof(struct guest_regs, spsr) == REGS_SPSR, "REGS_SPSR");
+
+bool vcpu_should_run(const struct vcpu *vcpu)
+{
+    return vcpu->vm->state == VM_RUNNING && vcpu->state == VCPU_ON;
+}
+
+static void reset_el1_state(void)
+{
+    write_sctlr_el1(SCTLR_EL1_RESET);
+    write_tcr_el1(0);
+    write_ttbr0_el1(0);
+    write_ttbr1_el1(0);
+    write_mair_el1(0);
+    write_amair_el1(0);
+    write_vbar_el1(0);
+    write_cpacr_el1(0);
+    write_contextidr_el1(0);
+    write_tpidr_el1(0);
+    write_tpidr_el0(0);
+    write_tpidrro_el0(0);
+    write_sp_el1(0);
+    write_sp_el0(0);
+    write_elr_el1(0);
+    write_spsr_el1(0);
+    write_esr_el1(0);
+    write_far_el1(0);
+    write_afsr0_el1(0);
+    write_afsr1_el1(0);
+    write_par_el1(0);
+    write_cntkctl_el1(0);
+    write_cntv_ctl_el0(0);
+    write_cntp_ctl_el0(0);
+    write_mdscr_el1(0);
+}
+
+/* No HCR_EL2.FB or BSU: a vCPU never moves to another CPU, so its TLB maintenance and barriers
+ * need not be made broadcast (which costs every CPU of the machine, not only the VM's). */
+#define HCR_GUEST                                                                             \
+    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI |                               \
+     HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
+
+/* Traps what the ID registers hide (include/bulkhead/idregs.h): SVE and SME stay trapped by
+ * CPTR_EL2_GUEST; trace always, the activity monitors where they exist. */
+static uint64_t cptr_guest(void)
+{
+    uint64_t amu = BITS(read_id_aa64pfr0_el1(), 47, 44);
+    return CPTR_EL2_GUEST | CPTR_TTA | (amu ? CPTR_TAM : 0);
+}
+
+/* The PMU, the statistical profiling unit and trace filtering belong to EL2: guest accesses trap.
+ * HPMN keeps its reset value (all counters), which only EL2 can use. */
+static uint64_t mdcr_guest(void)
+{
+    uint64_t hpmn = BITS(read_mdcr_el2(), 4, 0);
+    return hpmn | MDCR_TPMCR | MDCR_TPM | MDCR_TPMS | MDCR_TTRF;
+}
+
+void vcpu_load(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+
+    memset(&vcpu->regs, 0, sizeof(vcpu->regs));
+    vcpu->regs.x[0] = vcpu->context_id;
+    vcpu->regs.elr = vcpu->entry;
+    vcpu->regs.spsr = SPSR_DAIF | SPSR_MODE_EL1H;
+
+    reset_el1_state();
+    write_vpidr_el2(read_midr_el1());
+    write_vmpidr_el2(BIT(31) | vcpu->index);
+    write_vttbr_el2(vm->vttbr);
+    write_hcr_el2(HCR_GUEST);
+    write_cptr_el2(cptr_guest());
+    write_mdcr_el2(mdcr_guest());
+    write_cntvoff_el2(0);
+    /* The physical counter is the guest's; its physical timer is emulated (vtimer/). */
+    write_cnthctl_el2(CNTHCTL_EL1PCTEN);
+    write_cnthp_ctl_el2(0);
+    gic_vcpu_reset();
+    /* A virtual timer interrupt left active by the vCPU's previous life would never fire again. */
+    gic_clear_active(vtimer_virq());
+    isb();
+    /* A new VMID's or a reset VM's stale translations must not survive. */
+    __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
+    __atomic_store_n(&vcpu->state, VCPU_ON, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,46 @@
+/*
+ * A vCPU (el2/vcpu.c). Each is pinned to one physical CPU, which runs nothing else: its EL1
+ * state therefore lives in the CPU's registers and is only reset, never switched.
+ */
+#ifndef BULKHEAD_VCPU_H
+#define BULKHEAD_VCPU_H
+
+#include "asm.h"
+#include "vgic.h"
+#include "vtimer.h"
+
+struct guest_regs {
+    uint64_t x[31];
+    uint64_t elr;
+    uint64_t spsr;
+};
+
+enum vcpu_state {
+    VCPU_OFF,
+    VCPU_ON_PENDING, /* CPU_ON or VM start asked; its physical CPU will pick it up */
+    VCPU_ON,
+};
+
+struct vm;
+
+struct vcpu {
+    struct guest_regs regs; /* first: the exit path saves straight into it */
+    struct vm *vm;
+    unsigned index;         /* within the VM; also the guest's MPIDR Aff0 */
+    unsigned pcpu;
+    volatile enum vcpu_state state;
+    volatile bool loaded;   /* its physical CPU is running it (in the guest or on its behalf) */
+    uint64_t entry, context_id; /* for the next start */
+    struct vgic_cpu vgic;
+    struct vtimer timer;
+};
+
+/* Makes the calling CPU ready to run vcpu from its entry point, with EL1 as after a reset. */
+void vcpu_load(struct vcpu *vcpu);
+/* Its VM runs and it is on: it may enter the guest. */
+bool vcpu_should_run(const struct vcpu *vcpu);
+
+/* el2/vectors.S: restores the guest's registers and returns to it. */
+void guest_enter(struct vcpu *vcpu) NORETURN;
+
+#endif

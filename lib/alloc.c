@@ -1,0 +1,20 @@
+/* The boot-time bump allocator. See include/bulkhead/alloc.h. */
+#include "bulkhead/alloc.h"
+
+static uint8_t arena[BOOT_ALLOC_ARENA] __attribute__((aligned(16)));
+static size_t arena_used;
+
+void *boot_alloc(size_t size)
+{
+    size_t start, end;
+
+    do {
+        start = __atomic_load_n(&arena_used, __ATOMIC_RELAXED);
+        end = start + ALIGN_UP(size, 16);
+        if (end > sizeof(arena) || end < start) {
+            return NULL;
+        }
+    } while (!__atomic_compare_exchange_n(&arena_used, &start, end, false, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return arena + start; /* zero: .bss, and never handed out twice */
+}
