@@ -46,14 +46,12 @@
  * 1000), rounds=N (latencies, default 20).
  *
  * The single-CPU figures are taken while CPU 1 is off (nothing else runs); the IPI last, with
- * CPU 1 started by PSCI CPU_ON. Built without FP/SIMD registers: the IRQ vector saves only the
- * general registers.
+ * CPU 1 started by PSCI CPU_ON. Built without FP/SIMD registers (guest.mk): the IRQ vector saves
+ * only the general registers.
  */
-#include <libfdt.h>
-
+#include "gic.h"
 #include "guest.h"
-
-#pragma GCC target("general-regs-only")
+#include "sysreg.h"
 
 #define DEFAULT_ITERS 1000
 #define DEFAULT_ROUNDS 20
@@ -64,104 +62,10 @@
 #define SGI_ACK 1  /* ack_eoi: CPU 0 to itself */
 #define SGI_IPI 2  /* ipi: CPU 0 to CPU 1 */
 #define SGI_REPLY 3 /* ipi: CPU 1's answer, which wakes CPU 0 */
-#define PRIO 0x80
-
-/* ---- the first instruction: the counter, kept in TPIDR_EL0 (start.S leaves it alone) ---- */
-
-/* .text.entry of this file is linked before start.S's (guest.mk links bench.o first), so this is
- * the first instruction of the image; x0 (the DTB) goes on to _start untouched. */
-extern char bench_entry[];
-asm("    .section .text.entry, \"ax\"\n"
-    "    .global bench_entry\n"
-    "bench_entry:\n"
-    "    mrs x1, cntvct_el0\n"
-    "    msr tpidr_el0, x1\n"
-    "    b _start\n"
-    "    .text\n");
-
-/* ---- registers ---- */
-
-#define GICD_CTLR 0x000
-#define GICD_IIDR 0x008
-#define GICD_IGROUPR 0x080
-#define GICD_ISENABLER 0x100
-#define GICD_ICENABLER 0x180
-#define GICD_ICPENDR 0x280
-#define GICD_IPRIORITYR 0x400
-#define GICD_ITARGETSR 0x800
-#define GICD_SGIR 0xf00
-#define GICD_CTLR_RWP BIT(31)
-#define GICD_CTLR_ARE BIT(4)
-#define GICD_CTLR_GRP1 BIT(1)
-#define GICD_CTLR_GRP0 BIT(0)
-#define GICC_CTLR 0x00
-#define GICC_PMR 0x04
-#define GICC_IAR 0x0c
-#define GICC_EOIR 0x10
-#define GICR_TYPER 0x0008
-#define GICR_WAKER 0x0014
-#define GICR_WAKER_SLEEP BIT(1)
-#define GICR_WAKER_CHILDREN_ASLEEP BIT(2)
-#define GICR_TYPER_VLPIS BIT(1)
-#define GICR_TYPER_LAST BIT(4)
-#define GICR_SGI 0x10000
-#define UART_IMSC 0x38
-
-#define SYSREG(name, enc) \
-    static inline uint64_t read_##name(void) \
-    { \
-        uint64_t v; \
-        asm volatile("mrs %0, " enc : "=r"(v) : : "memory"); \
-        return v; \
-    } \
-    static inline void write_##name(uint64_t v) \
-    { \
-        asm volatile("msr " enc ", %0\n isb" : : "r"(v) : "memory"); \
-    }
-
-SYSREG(icc_pmr, "S3_0_C4_C6_0")
-SYSREG(icc_iar1, "S3_0_C12_C12_0")
-SYSREG(icc_eoir1, "S3_0_C12_C12_1")
-SYSREG(icc_sre, "S3_0_C12_C12_5")
-SYSREG(icc_igrpen1, "S3_0_C12_C12_7")
-SYSREG(icc_sgi1r, "S3_0_C12_C11_5")
-SYSREG(cntv_ctl, "cntv_ctl_el0")
-SYSREG(cntv_cval, "cntv_cval_el0")
-SYSREG(isr, "isr_el1")
-SYSREG(mpidr, "mpidr_el1")
-SYSREG(tpidr0, "tpidr_el0")
-
-#define ISR_I BIT(7)
-
-static inline uint64_t cntvct(void)
-{
-    uint64_t v;
-    asm volatile("isb\n mrs %0, cntvct_el0" : "=r"(v) : : "memory");
-    return v;
-}
-
-static inline void irqs_on(void)
-{
-    asm volatile("msr daifclr, #2" ::: "memory");
-}
-
-static inline void irqs_off(void)
-{
-    asm volatile("msr daifset, #2" ::: "memory");
-}
 
 /* ---- set-up ---- */
 
 static uint64_t freq;
-static struct {
-    unsigned version;
-    uintptr_t gicd, gicc, gicr_base;
-    uint64_t gicr_size;
-    uintptr_t rd[2];      /* GICv3: the redistributor of CPU 0 and 1 */
-    uint8_t cpu_if[2];    /* GICv2: the CPU interface mask of CPU 0 and 1 */
-    uint64_t mpidr[2];
-} gic;
-static unsigned vtimer_intid = 27;
 
 NORETURN static void error(const char *what)
 {
@@ -169,157 +73,16 @@ NORETURN static void error(const char *what)
     guest_halt();
 }
 
-/* The n-th (address, size) of a node's reg, in its parent's cells. */
-static bool reg_n(const void *fdt, int node, int n, uint64_t *base, uint64_t *size)
+/* This CPU's GIC interface (our SGIs enabled) and the virtual timer's PPI. */
+static void gic_cpu_setup(unsigned cpu)
 {
-    int parent = fdt_parent_offset(fdt, node);
-    int ac = parent >= 0 ? fdt_address_cells(fdt, parent) : 2;
-    int sc = parent >= 0 ? fdt_size_cells(fdt, parent) : 1;
-    int len;
-    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
-
-    if (!reg || ac < 1 || ac > 2 || sc < 1 || sc > 2 ||
-        len < (int)sizeof(fdt32_t) * (ac + sc) * (n + 1)) {
-        return false;
+    if (!gic_cpu_init(cpu)) {
+        error("no redistributor for this CPU");
     }
-    reg += (ac + sc) * n;
-    *base = ac == 2 ? (uint64_t)fdt32_to_cpu(reg[0]) << 32 | fdt32_to_cpu(reg[1])
-                    : fdt32_to_cpu(reg[0]);
-    *size = sc == 2 ? (uint64_t)fdt32_to_cpu(reg[ac]) << 32 | fdt32_to_cpu(reg[ac + 1])
-                    : fdt32_to_cpu(reg[ac]);
-    return true;
+    gic_enable(guest.vtimer_intid, true);
 }
 
-static void find_devices(const void *fdt)
-{
-    uint64_t base, size;
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
-
-    if (node >= 0) {
-        gic.version = 3;
-    } else {
-        node = fdt_node_offset_by_compatible(fdt, -1, "arm,cortex-a15-gic");
-        gic.version = 2;
-    }
-    if (node < 0 || !reg_n(fdt, node, 0, &base, &size)) {
-        error("no GIC in the DTB");
-    }
-    gic.gicd = (uintptr_t)base;
-    if (!reg_n(fdt, node, 1, &base, &size)) {
-        error("no GICR/GICC in the DTB");
-    }
-    if (gic.version == 3) {
-        gic.gicr_base = (uintptr_t)base;
-        gic.gicr_size = size;
-    } else {
-        gic.gicc = (uintptr_t)base;
-    }
-    /* The virtual timer's PPI: the third interrupt of the timer node. */
-    node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
-    int len;
-    const fdt32_t *irqs = node >= 0 ? fdt_getprop(fdt, node, "interrupts", &len) : NULL;
-    if (irqs && len >= 9 * (int)sizeof(fdt32_t) && fdt32_to_cpu(irqs[6]) == 1) {
-        vtimer_intid = 16 + fdt32_to_cpu(irqs[7]);
-    }
-}
-
-static uintptr_t find_redist(uint64_t mpidr)
-{
-    uint32_t want = (uint32_t)(((mpidr >> 8) & 0xff000000) | (mpidr & 0xffffff));
-
-    for (uintptr_t a = gic.gicr_base; a + 0x20000 <= gic.gicr_base + gic.gicr_size;) {
-        uint32_t lo = mmio_read32(a + GICR_TYPER);
-        if (mmio_read32(a + GICR_TYPER + 4) == want) {
-            return a;
-        }
-        if (lo & GICR_TYPER_LAST) {
-            break;
-        }
-        a += (lo & GICR_TYPER_VLPIS) ? 0x40000 : 0x20000;
-    }
-    return 0;
-}
-
-/* The distributor on (CPU 0, first). */
-static void gic_dist_init(void)
-{
-    if (gic.version == 3) {
-        mmio_write32(gic.gicd + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_GRP1);
-        for (unsigned i = 0; i < 1000000 && (mmio_read32(gic.gicd + GICD_CTLR) & GICD_CTLR_RWP);
-             i++) {
-        }
-    } else {
-        mmio_write32(gic.gicd + GICD_CTLR, GICD_CTLR_GRP0);
-    }
-}
-
-/* This CPU's private interrupts (our two SGIs and the virtual timer, group 1 on GICv3) and its
- * CPU interface (everything unmasked). */
-static void gic_cpu_init(unsigned cpu)
-{
-    uint32_t mask = BIT(SGI_ACK) | BIT(SGI_IPI) | BIT(SGI_REPLY) | BIT(vtimer_intid);
-    uintptr_t bank;
-
-    gic.mpidr[cpu] = read_mpidr() & 0xff00ffffffull;
-    if (gic.version == 3) {
-        uintptr_t rd = find_redist(gic.mpidr[cpu]);
-        if (!rd) {
-            error("no redistributor for this CPU");
-        }
-        gic.rd[cpu] = rd;
-        mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~GICR_WAKER_SLEEP);
-        for (unsigned i = 0; i < 1000000 &&
-                             (mmio_read32(rd + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP); i++) {
-        }
-        bank = rd + GICR_SGI;
-        mmio_write32(bank + GICD_IGROUPR, 0xffffffff);
-    } else {
-        gic.cpu_if[cpu] = (uint8_t)mmio_read32(gic.gicd + GICD_ITARGETSR);
-        bank = gic.gicd;
-    }
-    mmio_write32(bank + GICD_ICENABLER, ~mask);
-    mmio_write32(bank + GICD_ICPENDR, 0xffffffff);
-    for (unsigned i = 0; i < 32; i += 4) {
-        mmio_write32(bank + GICD_IPRIORITYR + i, PRIO * 0x01010101u);
-    }
-    mmio_write32(bank + GICD_ISENABLER, mask);
-    if (gic.version == 3) {
-        write_icc_sre(read_icc_sre() | 1);
-        write_icc_pmr(0xff);
-        write_icc_igrpen1(1);
-    } else {
-        mmio_write32(gic.gicc + GICC_PMR, 0xff);
-        mmio_write32(gic.gicc + GICC_CTLR, 1);
-    }
-}
-
-static void send_sgi(unsigned sgi, unsigned cpu)
-{
-    if (gic.version == 3) {
-        uint64_t m = gic.mpidr[cpu];
-        write_icc_sgi1r(((m >> 32) & 0xff) << 48 | ((m >> 16) & 0xff) << 32 |
-                        ((m >> 8) & 0xff) << 16 | ((m & 0xff) >> 4) << 44 |
-                        (uint64_t)sgi << 24 | BIT(m & 0xf));
-    } else {
-        mmio_write32(gic.gicd + GICD_SGIR, (uint32_t)gic.cpu_if[cpu] << 16 | sgi);
-    }
-}
-
-static uint32_t gic_ack(void)
-{
-    return gic.version == 3 ? (uint32_t)read_icc_iar1() : mmio_read32(gic.gicc + GICC_IAR);
-}
-
-static void gic_eoi(uint32_t iar)
-{
-    if (gic.version == 3) {
-        write_icc_eoir1(iar);
-    } else {
-        mmio_write32(gic.gicc + GICC_EOIR, iar);
-    }
-}
-
-/* ---- the IRQ vector: the counter first, then irq_entry(counter) ---- */
+/* ---- the IRQ handler: ticks is the counter at the vector (vectors.S) ---- */
 
 static struct {
     volatile uint64_t entry_ticks; /* the counter at the vector of the last IRQ we expected */
@@ -329,74 +92,31 @@ static struct {
 
 static volatile bool cpu1_quit, cpu1_ready;
 
-void irq_entry(uint64_t ticks);
-void irq_entry(uint64_t ticks)
+static void irq_entry(uint64_t ticks)
 {
     unsigned cpu = guest_cpu_index() & 1;
     uint32_t iar = gic_ack();
-    unsigned intid = iar & 0x3ff;
+    unsigned intid = gic_iar_intid(iar);
 
-    if (intid >= 1020) {
+    if (intid >= GIC_SPURIOUS) {
         return;
     }
-    if (intid == vtimer_intid) {
-        write_cntv_ctl(0); /* the line drops before the EOI */
+    if (intid == guest.vtimer_intid) {
+        write_cntv_ctl(0);
+        isb(); /* the line drops before the EOI */
     }
-    if ((cpu == 0 && intid == vtimer_intid) || (cpu == 1 && intid == SGI_IPI)) {
+    if ((cpu == 0 && intid == guest.vtimer_intid) || (cpu == 1 && intid == SGI_IPI)) {
         irqs[cpu].entry_ticks = ticks;
         asm volatile("dmb ish" ::: "memory");
         irqs[cpu].count++;
         if (intid == SGI_IPI) {
-            send_sgi(SGI_REPLY, 0);
+            gic_send_sgi(SGI_REPLY, 0);
         }
     } else if (!(cpu == 0 && intid == SGI_REPLY)) {
         irqs[cpu].unexpected = intid + 1;
     }
     gic_eoi(iar);
 }
-
-#define VEC_OTHER(off) "    .balign 0x80\n    b guest_vectors + " #off "\n"
-asm("    .section .text.bench_vectors, \"ax\"\n"
-    "    .balign 0x800\n"
-    "bench_vectors:\n"
-    VEC_OTHER(0x000) VEC_OTHER(0x080) VEC_OTHER(0x100) VEC_OTHER(0x180)
-    VEC_OTHER(0x200)
-    "    .balign 0x80\n"
-    "    sub sp, sp, #176\n"
-    "    stp x0, x1, [sp, #0]\n"
-    "    mrs x0, cntvct_el0\n"  /* the handler's entry, as the figures count it */
-    "    b bench_irq\n"
-    VEC_OTHER(0x300) VEC_OTHER(0x380)
-    VEC_OTHER(0x400) VEC_OTHER(0x480) VEC_OTHER(0x500) VEC_OTHER(0x580)
-    VEC_OTHER(0x600) VEC_OTHER(0x680) VEC_OTHER(0x700) VEC_OTHER(0x780)
-    "bench_irq:\n"
-    "    stp x2, x3, [sp, #16]\n"
-    "    stp x4, x5, [sp, #32]\n"
-    "    stp x6, x7, [sp, #48]\n"
-    "    stp x8, x9, [sp, #64]\n"
-    "    stp x10, x11, [sp, #80]\n"
-    "    stp x12, x13, [sp, #96]\n"
-    "    stp x14, x15, [sp, #112]\n"
-    "    stp x16, x17, [sp, #128]\n"
-    "    stp x18, x29, [sp, #144]\n"
-    "    str x30, [sp, #160]\n"
-    "    bl irq_entry\n"
-    "    ldp x2, x3, [sp, #16]\n"
-    "    ldp x4, x5, [sp, #32]\n"
-    "    ldp x6, x7, [sp, #48]\n"
-    "    ldp x8, x9, [sp, #64]\n"
-    "    ldp x10, x11, [sp, #80]\n"
-    "    ldp x12, x13, [sp, #96]\n"
-    "    ldp x14, x15, [sp, #112]\n"
-    "    ldp x16, x17, [sp, #128]\n"
-    "    ldp x18, x29, [sp, #144]\n"
-    "    ldr x30, [sp, #160]\n"
-    "    ldp x0, x1, [sp, #0]\n"
-    "    add sp, sp, #176\n"
-    "    eret\n"
-    "    .text\n");
-
-extern char bench_vectors[];
 
 /* ---- loops: the counter read inside the asm, so that a loop and its base differ by the op ---- */
 
@@ -444,7 +164,7 @@ static uint64_t run_loop(enum op op, bool with_op, uint64_t n)
         break;
     case OP_MMIO_WRITE:
     default:
-        addr = guest.uart + UART_IMSC;
+        addr = guest.uart + PL011_IMSC;
         val = mmio_read32(addr);
         if (with_op) {
             LOOP("str %w[v], [%[a]]");
@@ -521,7 +241,7 @@ static int64_t ack_pass(void)
     uint32_t seed = 1;
 
     for (unsigned long i = 0; i < iters; i++) {
-        send_sgi(SGI_ACK, 0);
+        gic_send_sgi(SGI_ACK, 0);
         uint64_t end = cntvct() + WAIT_TICKS(freq);
         while (!(read_isr() & ISR_I)) {
             if (cntvct() > end) {
@@ -576,7 +296,9 @@ static void bench_timer(bool wfi)
         uint32_t want = irqs[0].count + 1;
         uint64_t cval = cntvct() + TIMER_DELAY_TICKS;
         write_cntv_cval(cval);
-        write_cntv_ctl(1); /* enabled, unmasked */
+        isb();
+        write_cntv_ctl(CNT_CTL_ENABLE); /* unmasked */
+        isb();
         wait_irq(0, want, wfi, wfi ? "timer_wfi" : "timer");
         if (r >= WARMUP_ROUNDS) {
             sum += irqs[0].entry_ticks - cval;
@@ -591,8 +313,7 @@ static void cpu1_main(unsigned index, void *arg)
 {
     (void)index;
     (void)arg;
-    asm volatile("msr vbar_el1, %0\n isb" : : "r"(bench_vectors) : "memory");
-    gic_cpu_init(1);
+    gic_cpu_setup(1);
     asm volatile("dmb ish" ::: "memory");
     cpu1_ready = true;
     irqs_on();
@@ -624,7 +345,7 @@ static void bench_ipi(void)
         uint32_t want = irqs[1].count + 1;
         delay_phase(next_rand(&seed));
         uint64_t t0 = cntvct();
-        send_sgi(SGI_IPI, 1);
+        gic_send_sgi(SGI_IPI, 1);
         wait_irq(1, want, true, "ipi");
         if (r >= WARMUP_ROUNDS) {
             sum += irqs[1].entry_ticks - t0;
@@ -634,36 +355,34 @@ static void bench_ipi(void)
     printf("BENCH op=ipi kind=latency n=%lu ticks=%lu\n", rounds, (unsigned long)sum);
     cpu1_quit = true;
     asm volatile("dsb ish" ::: "memory");
-    send_sgi(SGI_IPI, 1); /* wakes it to see cpu1_quit; it then calls CPU_OFF */
+    gic_send_sgi(SGI_IPI, 1); /* wakes it to see cpu1_quit; it then calls CPU_OFF */
 }
 
 /* ---- main ---- */
 
-int main(void *dtb);
 int main(void *dtb)
 {
-    uint64_t boot_ticks = read_tpidr0();
-
     guest_init(dtb);
-    if ((uintptr_t)bench_entry != (uintptr_t)__image_start) {
-        error("bench_entry is not the image's first instruction (link order)");
+    if ((uintptr_t)_start != (uintptr_t)__image_start) {
+        error("_start is not the image's first instruction (link order)");
     }
-    asm volatile("mrs %0, cntfrq_el0" : "=r"(freq));
-    freq &= 0xffffffffu;
+    freq = cntfrq();
     if (!guest.fdt_ok || !freq) {
         error(!guest.fdt_ok ? "no valid DTB" : "CNTFRQ_EL0 is 0");
     }
     bool hyp = bootarg_ul("hyp", 0) != 0;
     iters = MAX(bootarg_ul("iters", DEFAULT_ITERS), 1ul);
     rounds = MAX(bootarg_ul("rounds", DEFAULT_ROUNDS), 1ul);
-    find_devices(dtb);
+    if (!gic.version) {
+        error("no GIC in the DTB");
+    }
     printf("BENCH start freq=%lu gic=%u cpus=%u hyp=%u conduit=%s\n", (unsigned long)freq,
            gic.version, guest.nr_cpus, hyp, guest.psci_smc ? "smc" : "hvc");
-    printf("BENCH op=boot kind=once ticks=%lu\n", (unsigned long)boot_ticks);
+    printf("BENCH op=boot kind=once ticks=%lu\n", (unsigned long)guest_boot_ticks());
 
-    asm volatile("msr vbar_el1, %0\n isb" : : "r"(bench_vectors) : "memory");
+    guest_set_irq_handler(irq_entry);
     gic_dist_init();
-    gic_cpu_init(0);
+    gic_cpu_setup(0);
 
     bench_loop(OP_PSCI_VERSION);
     if (hyp) {

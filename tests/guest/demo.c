@@ -4,7 +4,6 @@
 
 #define COUNT_MS 400
 
-int main(void *dtb);
 int main(void *dtb)
 {
     char name[32] = "guest";

@@ -13,22 +13,15 @@
  *
  * Options: tol_ms=N (timer lateness tolerance, default TIMER_TOLERANCE_MS).
  *
- * GICv2: GICD and GICC from the DTB; every interrupt in group 0, signalled as IRQ (GICC_CTLR
- * EnableGrp0, FIQEn clear). GICv3: GICD and the redistributors from the DTB, affinity routing,
- * every interrupt in group 1, the CPU interface through the ICC_* system registers.
- *
- * The IRQ vector (irqtest_vectors, below) saves ELR_EL1/SPSR_EL1 too, so that a handler may
- * unmask IRQs and be preempted. This whole file is built without FP/SIMD registers: a handler
- * runs on top of code (printf, libfdt) that holds live FP/SIMD values, and the vector saves only
- * the general registers. Handlers never print.
+ * The GIC is set up as gic.h says. A handler may unmask IRQs and be preempted (the vectors save
+ * ELR_EL1 and SPSR_EL1). The irqtest files are built without FP/SIMD registers (guest.mk): a
+ * handler runs on top of code (printf, libfdt) that holds live FP/SIMD values, and the vectors
+ * save only the general registers. Handlers never print.
  */
-#include <stdarg.h>
-
-#include <libfdt.h>
-
+#include "gic.h"
 #include "guest.h"
-
-#pragma GCC target("general-regs-only")
+#include "report.h"
+#include "sysreg.h"
 
 /* Timer lateness. A timer interrupt is never allowed before its deadline. After it: under TCG
  * on a loaded host a vCPU thread may wait tens of ms for a host core, so a single interrupt may
@@ -46,121 +39,6 @@
 
 #define SGI_DOORBELL 15 /* wakes a parked CPU; never counted as unexpected */
 
-#define PRIO_DEFAULT 0x80
-#define PMR_OPEN 0xff
-
-/* ---- GIC registers ---- */
-
-#define GICD_CTLR 0x000
-#define GICD_TYPER 0x004
-#define GICD_IGROUPR 0x080
-#define GICD_ISENABLER 0x100
-#define GICD_ICENABLER 0x180
-#define GICD_ISPENDR 0x200
-#define GICD_ICPENDR 0x280
-#define GICD_ICACTIVER 0x380
-#define GICD_IPRIORITYR 0x400
-#define GICD_ITARGETSR 0x800
-#define GICD_ICFGR 0xc00
-#define GICD_SGIR 0xf00
-#define GICD_SPENDSGIR 0xf20
-#define GICD_IROUTER 0x6000
-#define GICD_CTLR_RWP BIT(31)
-#define GICD_CTLR_ARE BIT(4)
-#define GICD_CTLR_GRP1 BIT(1)
-#define GICD_CTLR_GRP0 BIT(0)
-
-#define GICC_CTLR 0x00
-#define GICC_PMR 0x04
-#define GICC_BPR 0x08
-#define GICC_IAR 0x0c
-#define GICC_EOIR 0x10
-
-#define GICR_TYPER 0x0008
-#define GICR_WAKER 0x0014
-#define GICR_WAKER_SLEEP BIT(1)
-#define GICR_WAKER_CHILDREN_ASLEEP BIT(2)
-#define GICR_TYPER_VLPIS BIT(1)
-#define GICR_TYPER_LAST BIT(4)
-#define GICR_SGI 0x10000 /* the SGI frame: GICD-like registers for INTIDs 0..31 */
-
-#define SPURIOUS 1020 /* INTIDs from here up are special */
-
-#define ICC_REG(name, enc) \
-    static inline uint64_t read_##name(void) \
-    { \
-        uint64_t v; \
-        asm volatile("mrs %0, " enc : "=r"(v)); \
-        return v; \
-    } \
-    static inline void write_##name(uint64_t v) \
-    { \
-        asm volatile("msr " enc ", %0" : : "r"(v) : "memory"); \
-    }
-
-ICC_REG(icc_pmr, "S3_0_C4_C6_0")
-ICC_REG(icc_iar1, "S3_0_C12_C12_0")
-ICC_REG(icc_eoir1, "S3_0_C12_C12_1")
-ICC_REG(icc_bpr1, "S3_0_C12_C12_3")
-ICC_REG(icc_ctlr, "S3_0_C12_C12_4")
-ICC_REG(icc_sre, "S3_0_C12_C12_5")
-ICC_REG(icc_igrpen1, "S3_0_C12_C12_7")
-ICC_REG(icc_sgi1r, "S3_0_C12_C11_5")
-ICC_REG(cntv_ctl, "cntv_ctl_el0")
-ICC_REG(cntv_cval, "cntv_cval_el0")
-ICC_REG(cntp_ctl, "cntp_ctl_el0")
-ICC_REG(cntp_cval, "cntp_cval_el0")
-
-#define CNT_CTL_ENABLE BIT(0)
-#define CNT_CTL_IMASK BIT(1)
-#define CNT_CTL_ISTATUS BIT(2)
-
-#define UART_IMSC 0x38
-#define UART_RIS 0x3c
-#define UART_MIS 0x40
-#define UART_TXIM BIT(5)
-
-static inline void isb(void)
-{
-    asm volatile("isb" ::: "memory");
-}
-
-static inline void dsb(void)
-{
-    asm volatile("dsb sy" ::: "memory");
-}
-
-static inline void irqs_on(void)
-{
-    asm volatile("msr daifclr, #2" ::: "memory");
-}
-
-static inline void irqs_off(void)
-{
-    asm volatile("msr daifset, #2" ::: "memory");
-}
-
-static inline uint64_t cntvct(void)
-{
-    uint64_t v;
-    asm volatile("isb; mrs %0, cntvct_el0" : "=r"(v) : : "memory");
-    return v;
-}
-
-static inline uint64_t cntpct(void)
-{
-    uint64_t v;
-    asm volatile("isb; mrs %0, cntpct_el0" : "=r"(v) : : "memory");
-    return v;
-}
-
-static inline uint64_t read_mpidr(void)
-{
-    uint64_t v;
-    asm volatile("mrs %0, mpidr_el1" : "=r"(v));
-    return v & 0xff00ffffffull;
-}
-
 /* Generic-timer frequency: ticks per ms / us. */
 static uint64_t ticks_per_ms, ticks_per_us;
 
@@ -174,383 +52,7 @@ static uint64_t ticks_to_us(uint64_t t)
     return t / ticks_per_us;
 }
 
-/* ---- the GIC, as the DTB describes it ---- */
-
-static struct {
-    unsigned version;                 /* 2 or 3; 0: none found */
-    uintptr_t gicd, gicc;             /* gicc: GICv2 only */
-    uintptr_t gicr_base;              /* GICv3: the first redistributor region */
-    uint64_t gicr_size;
-    unsigned nr_irqs;                 /* GICD_TYPER.ITLinesNumber */
-    uintptr_t rd[GUEST_MAX_CPUS];     /* GICv3: each CPU's redistributor */
-    uint8_t cpu_if[GUEST_MAX_CPUS];   /* GICv2: each CPU's interface mask (ITARGETSR0) */
-    uint64_t mpidr[GUEST_MAX_CPUS];   /* as each CPU reads it */
-} gic;
-
 static unsigned nr_cpus;
-
-/* The n-th (address, size) pair of a node's reg, in its parent's cells. */
-static bool reg_n(const void *fdt, int node, int n, uint64_t *base, uint64_t *size)
-{
-    int parent = fdt_parent_offset(fdt, node);
-    int ac = parent >= 0 ? fdt_address_cells(fdt, parent) : 2;
-    int sc = parent >= 0 ? fdt_size_cells(fdt, parent) : 1;
-    int len;
-    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
-
-    if (!reg || ac < 1 || ac > 2 || sc < 0 || sc > 2 ||
-        len < (int)sizeof(fdt32_t) * (ac + sc) * (n + 1)) {
-        return false;
-    }
-    reg += (ac + sc) * n;
-    uint64_t v = 0;
-    for (int i = 0; i < ac; i++) {
-        v = (v << 32) | fdt32_to_cpu(reg[i]);
-    }
-    *base = v;
-    v = 0;
-    for (int i = 0; i < sc; i++) {
-        v = (v << 32) | fdt32_to_cpu(reg[ac + i]);
-    }
-    *size = v;
-    return true;
-}
-
-static bool find_gic(const void *fdt)
-{
-    static const char *const v2_compat[] = { "arm,cortex-a15-gic", "arm,gic-400",
-                                              "arm,cortex-a9-gic", "arm,cortex-a7-gic" };
-    uint64_t base, size;
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
-
-    if (node >= 0) {
-        if (!reg_n(fdt, node, 0, &base, &size)) {
-            return false;
-        }
-        gic.gicd = (uintptr_t)base;
-        if (!reg_n(fdt, node, 1, &base, &size)) {
-            return false;
-        }
-        gic.gicr_base = (uintptr_t)base;
-        gic.gicr_size = size;
-        gic.version = 3;
-        return true;
-    }
-    for (size_t i = 0; i < ARRAY_SIZE(v2_compat); i++) {
-        node = fdt_node_offset_by_compatible(fdt, -1, v2_compat[i]);
-        if (node >= 0) {
-            break;
-        }
-    }
-    if (node < 0 || !reg_n(fdt, node, 0, &base, &size)) {
-        return false;
-    }
-    gic.gicd = (uintptr_t)base;
-    if (!reg_n(fdt, node, 1, &base, &size)) {
-        return false;
-    }
-    gic.gicc = (uintptr_t)base;
-    gic.version = 2;
-    return true;
-}
-
-/* INTIDs of the timers and the UART, from the DTB (the architected defaults otherwise). */
-static unsigned vtimer_intid = 27, ptimer_intid = 30, uart_intid = 33;
-
-/* The INTID of a node's idx-th interrupt specifier (GIC binding: type, number, flags). */
-static int dt_intid(const void *fdt, int node, int idx)
-{
-    int len;
-    const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
-
-    if (!p || len < (int)sizeof(fdt32_t) * 3 * (idx + 1)) {
-        return -1;
-    }
-    uint32_t type = fdt32_to_cpu(p[3 * idx]), num = fdt32_to_cpu(p[3 * idx + 1]);
-    return type == 1 ? (int)(16 + num) : (int)(32 + num);
-}
-
-static void find_intids(const void *fdt)
-{
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
-    int v;
-
-    /* Secure physical, non-secure physical, virtual, hypervisor. */
-    if (node >= 0 && (v = dt_intid(fdt, node, 1)) > 0) {
-        ptimer_intid = (unsigned)v;
-    }
-    if (node >= 0 && (v = dt_intid(fdt, node, 2)) > 0) {
-        vtimer_intid = (unsigned)v;
-    }
-    node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
-    while (node >= 0) {
-        uint64_t base, size;
-        if (reg_n(fdt, node, 0, &base, &size) && base == guest.uart) {
-            if ((v = dt_intid(fdt, node, 0)) > 0) {
-                uart_intid = (unsigned)v;
-            }
-            break;
-        }
-        node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011");
-    }
-}
-
-/* Registers of INTID intid's bank: the GICD for SPIs (and GICv2's banked private ones), this
- * CPU's redistributor SGI frame for a GICv3 private one. */
-static uintptr_t bank(unsigned intid)
-{
-    if (gic.version == 3 && intid < 32) {
-        return gic.rd[guest_cpu_index()] + GICR_SGI;
-    }
-    return gic.gicd;
-}
-
-static void bit_write(unsigned reg, unsigned intid)
-{
-    mmio_write32(bank(intid) + reg + intid / 32 * 4, 1u << (intid % 32));
-}
-
-static bool bit_read(unsigned reg, unsigned intid)
-{
-    return (mmio_read32(bank(intid) + reg + intid / 32 * 4) >> (intid % 32)) & 1;
-}
-
-/* One byte of a byte-per-interrupt register, by a word read-modify-write. */
-static void byte_write(unsigned reg, unsigned intid, uint8_t v)
-{
-    uintptr_t a = bank(intid) + reg + (intid & ~3u);
-    unsigned shift = (intid & 3) * 8;
-    uint32_t w = mmio_read32(a);
-    mmio_write32(a, (w & ~(0xffu << shift)) | ((uint32_t)v << shift));
-}
-
-static void irq_enable(unsigned intid, bool on)
-{
-    bit_write(on ? GICD_ISENABLER : GICD_ICENABLER, intid);
-}
-
-static void irq_priority(unsigned intid, uint8_t prio)
-{
-    byte_write(GICD_IPRIORITYR, intid, prio);
-}
-
-static void irq_set_pending(unsigned intid, bool on)
-{
-    bit_write(on ? GICD_ISPENDR : GICD_ICPENDR, intid);
-}
-
-static bool irq_pending(unsigned intid)
-{
-    return bit_read(GICD_ISPENDR, intid);
-}
-
-/* Level-sensitive (ICFGR Int_config[1] = 0) or edge. */
-static void irq_level(unsigned intid, bool level)
-{
-    uintptr_t a = bank(intid) + GICD_ICFGR + intid / 16 * 4;
-    unsigned shift = (intid % 16) * 2 + 1;
-    uint32_t w = mmio_read32(a);
-    mmio_write32(a, level ? w & ~(1u << shift) : w | (1u << shift));
-}
-
-static void gicd_wait_rwp(void)
-{
-    for (unsigned i = 0; i < 1000000 && (mmio_read32(gic.gicd + GICD_CTLR) & GICD_CTLR_RWP); i++) {
-    }
-}
-
-static uint64_t irouter_aff(uint64_t mpidr)
-{
-    return mpidr & 0xff00ffffffull;
-}
-
-/* Routes SPI intid to CPU cpu: GICv2 ITARGETSR, GICv3 IROUTER (Interrupt_Routing_Mode 0). */
-static void spi_route(unsigned intid, unsigned cpu)
-{
-    if (gic.version == 2) {
-        byte_write(GICD_ITARGETSR, intid, gic.cpu_if[cpu]);
-    } else {
-        uintptr_t a = gic.gicd + GICD_IROUTER + intid * 8;
-        uint64_t v = irouter_aff(gic.mpidr[cpu]);
-        mmio_write32(a, (uint32_t)v);
-        mmio_write32(a + 4, (uint32_t)(v >> 32));
-    }
-}
-
-static uint64_t spi_route_read(unsigned intid)
-{
-    if (gic.version == 2) {
-        return (mmio_read32(gic.gicd + GICD_ITARGETSR + (intid & ~3u)) >> ((intid & 3) * 8)) &
-               0xff;
-    }
-    uintptr_t a = gic.gicd + GICD_IROUTER + intid * 8;
-    return mmio_read32(a) | (uint64_t)mmio_read32(a + 4) << 32;
-}
-
-/* ICC_SGI1R_EL1 for one target CPU (affinity routing, no range selector beyond Aff0/16). */
-static uint64_t sgi1r_value(unsigned sgi, uint64_t mpidr)
-{
-    uint64_t aff0 = mpidr & 0xff, aff1 = (mpidr >> 8) & 0xff, aff2 = (mpidr >> 16) & 0xff,
-             aff3 = (mpidr >> 32) & 0xff;
-    return (aff3 << 48) | (aff2 << 32) | ((aff0 >> 4) << 44) | (aff1 << 16) |
-           ((uint64_t)sgi << 24) | (1ull << (aff0 & 0xf));
-}
-
-static void send_sgi(unsigned sgi, unsigned cpu)
-{
-    if (gic.version == 2) {
-        mmio_write32(gic.gicd + GICD_SGIR, ((uint32_t)gic.cpu_if[cpu] << 16) | sgi);
-    } else {
-        write_icc_sgi1r(sgi1r_value(sgi, gic.mpidr[cpu]));
-        isb();
-    }
-}
-
-/* Makes SGI sgi pending on this CPU through the pending registers, as if sent by this CPU:
- * GICD_SPENDSGIR (GICv2), GICR_ISPENDR0 (GICv3). */
-static void sgi_set_pending_reg(unsigned sgi)
-{
-    unsigned me = guest_cpu_index();
-
-    if (gic.version == 2) {
-        /* A byte write: QEMU's GICv2 marks an SGI pending (with no source) for every byte of
-         * GICD_SPENDSGIR written, zeros included, and then asserts when it is acknowledged. */
-        uint8_t v = gic.cpu_if[me];
-        asm volatile("strb %w0, [%1]" : : "r"(v), "r"(gic.gicd + GICD_SPENDSGIR + sgi) : "memory");
-    } else {
-        irq_set_pending(sgi, true);
-    }
-}
-
-static void set_pmr(uint8_t v)
-{
-    if (gic.version == 2) {
-        mmio_write32(gic.gicc + GICC_PMR, v);
-    } else {
-        write_icc_pmr(v);
-        isb();
-    }
-}
-
-static uint32_t gic_ack(void)
-{
-    if (gic.version == 2) {
-        return mmio_read32(gic.gicc + GICC_IAR);
-    }
-    uint32_t v = (uint32_t)read_icc_iar1();
-    asm volatile("dsb sy" ::: "memory");
-    return v;
-}
-
-static unsigned iar_intid(uint32_t iar)
-{
-    return gic.version == 2 ? iar & 0x3ff : iar & 0xffffff;
-}
-
-static void gic_eoi(uint32_t iar)
-{
-    if (gic.version == 2) {
-        mmio_write32(gic.gicc + GICC_EOIR, iar);
-    } else {
-        write_icc_eoir1(iar);
-        isb();
-    }
-}
-
-/* The distributor: every SPI disabled, not pending, priority PRIO_DEFAULT, routed to CPU 0,
- * group 0 (v2) / group 1 (v3); then the distributor on. Boot CPU only, before the others. */
-static void gic_dist_init(void)
-{
-    uint32_t typer = mmio_read32(gic.gicd + GICD_TYPER);
-
-    gic.nr_irqs = MIN(((typer & 0x1f) + 1) * 32, 1020u);
-    mmio_write32(gic.gicd + GICD_CTLR, 0);
-    if (gic.version == 3) {
-        gicd_wait_rwp();
-    }
-    for (unsigned i = 32; i < gic.nr_irqs; i += 32) {
-        mmio_write32(gic.gicd + GICD_ICENABLER + i / 8, 0xffffffff);
-        mmio_write32(gic.gicd + GICD_ICPENDR + i / 8, 0xffffffff);
-        mmio_write32(gic.gicd + GICD_ICACTIVER + i / 8, 0xffffffff);
-        mmio_write32(gic.gicd + GICD_IGROUPR + i / 8, gic.version == 3 ? 0xffffffff : 0);
-    }
-    for (unsigned i = 32; i < gic.nr_irqs; i += 4) {
-        mmio_write32(gic.gicd + GICD_IPRIORITYR + i, PRIO_DEFAULT * 0x01010101u);
-    }
-    if (gic.version == 3) {
-        gicd_wait_rwp();
-        mmio_write32(gic.gicd + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_GRP1);
-        gicd_wait_rwp();
-    } else {
-        mmio_write32(gic.gicd + GICD_CTLR, GICD_CTLR_GRP0);
-    }
-}
-
-/* This CPU's GICv3 redistributor: the frame whose GICR_TYPER affinity is our MPIDR's. */
-static uintptr_t find_redist(uint64_t mpidr)
-{
-    uint32_t want = (uint32_t)(((mpidr >> 8) & 0xff000000) | (mpidr & 0xffffff));
-    uintptr_t a = gic.gicr_base;
-
-    while (a + 0x20000 <= gic.gicr_base + gic.gicr_size) {
-        uint32_t lo = mmio_read32(a + GICR_TYPER), hi = mmio_read32(a + GICR_TYPER + 4);
-        if (hi == want) {
-            return a;
-        }
-        if (lo & GICR_TYPER_LAST) {
-            break;
-        }
-        a += (lo & GICR_TYPER_VLPIS) ? 0x40000 : 0x20000;
-    }
-    return 0;
-}
-
-/* This CPU's side: its private interrupts (SGIs enabled, PPIs disabled, priority PRIO_DEFAULT)
- * and its CPU interface (PMR open, smallest binary point, EOImode 0, the group on). */
-static bool gic_cpu_init(unsigned cpu)
-{
-    gic.mpidr[cpu] = read_mpidr();
-    if (gic.version == 2) {
-        gic.cpu_if[cpu] = (uint8_t)mmio_read32(gic.gicd + GICD_ITARGETSR);
-        mmio_write32(gic.gicd + GICD_ICENABLER, 0xffff0000);
-        mmio_write32(gic.gicd + GICD_ICPENDR, 0xffffffff);
-        mmio_write32(gic.gicd + GICD_ICACTIVER, 0xffffffff);
-        for (unsigned i = 0; i < 32; i += 4) {
-            mmio_write32(gic.gicd + GICD_IPRIORITYR + i, PRIO_DEFAULT * 0x01010101u);
-        }
-        mmio_write32(gic.gicd + GICD_ISENABLER, 0x0000ffff);
-        mmio_write32(gic.gicc + GICC_PMR, PMR_OPEN);
-        mmio_write32(gic.gicc + GICC_BPR, 0);
-        mmio_write32(gic.gicc + GICC_CTLR, 1); /* EnableGrp0; FIQEn = 0: group 0 is IRQ */
-        return gic.cpu_if[cpu] != 0;
-    }
-    uintptr_t rd = find_redist(gic.mpidr[cpu]);
-    gic.rd[cpu] = rd;
-    if (!rd) {
-        return false;
-    }
-    mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~GICR_WAKER_SLEEP);
-    for (unsigned i = 0; i < 1000000 && (mmio_read32(rd + GICR_WAKER) &
-                                         GICR_WAKER_CHILDREN_ASLEEP); i++) {
-    }
-    uintptr_t sgi = rd + GICR_SGI;
-    mmio_write32(sgi + GICD_ICENABLER, 0xffffffff);
-    mmio_write32(sgi + GICD_ICPENDR, 0xffffffff);
-    mmio_write32(sgi + GICD_ICACTIVER, 0xffffffff);
-    mmio_write32(sgi + GICD_IGROUPR, 0xffffffff);
-    for (unsigned i = 0; i < 32; i += 4) {
-        mmio_write32(sgi + GICD_IPRIORITYR + i, PRIO_DEFAULT * 0x01010101u);
-    }
-    mmio_write32(sgi + GICD_ISENABLER, 0x0000ffff);
-    write_icc_sre(read_icc_sre() | 1);
-    isb();
-    write_icc_pmr(PMR_OPEN);
-    write_icc_bpr1(0);
-    write_icc_ctlr(0);
-    write_icc_igrpen1(1);
-    isb();
-    return true;
-}
 
 /* ---- what the IRQ handler saw, per CPU ---- */
 
@@ -596,15 +98,15 @@ static void log_event(unsigned cpu, uint32_t what)
     s->nlog = n + 1;
 }
 
-void irq_entry(void);
-void irq_entry(void)
+static void irq_entry(uint64_t ticks)
 {
+    (void)ticks;
     unsigned cpu = guest_cpu_index();
     struct cpu_stats *s = &stats[cpu];
     uint32_t iar = gic_ack();
-    unsigned intid = iar_intid(iar);
+    unsigned intid = gic_iar_intid(iar);
 
-    if (intid >= SPURIOUS) {
+    if (intid >= GIC_SPURIOUS) {
         s->spurious++;
         return;
     }
@@ -624,65 +126,6 @@ void irq_entry(void)
     }
     dsb();
     gic_eoi(iar);
-}
-
-/*
- * The vector table: the IRQ from the current EL goes to irq_entry with x0-x18, x29, x30,
- * ELR_EL1 and SPSR_EL1 saved (IRQs are masked again before they are restored); every other
- * vector goes on to the runtime's (start.S), which saves what it needs itself.
- */
-#define VEC_OTHER(off) "    .balign 0x80\n    b guest_vectors + " #off "\n"
-asm("    .section .text.irqtest_vectors, \"ax\"\n"
-    "    .balign 0x800\n"
-    "    .global irqtest_vectors\n"
-    "irqtest_vectors:\n"
-    VEC_OTHER(0x000) VEC_OTHER(0x080) VEC_OTHER(0x100) VEC_OTHER(0x180)
-    VEC_OTHER(0x200)
-    "    .balign 0x80\n    b irqtest_irq\n"
-    VEC_OTHER(0x300) VEC_OTHER(0x380)
-    VEC_OTHER(0x400) VEC_OTHER(0x480) VEC_OTHER(0x500) VEC_OTHER(0x580)
-    VEC_OTHER(0x600) VEC_OTHER(0x680) VEC_OTHER(0x700) VEC_OTHER(0x780)
-    "irqtest_irq:\n"
-    "    sub sp, sp, #192\n"
-    "    stp x0, x1, [sp, #0]\n"
-    "    stp x2, x3, [sp, #16]\n"
-    "    stp x4, x5, [sp, #32]\n"
-    "    stp x6, x7, [sp, #48]\n"
-    "    stp x8, x9, [sp, #64]\n"
-    "    stp x10, x11, [sp, #80]\n"
-    "    stp x12, x13, [sp, #96]\n"
-    "    stp x14, x15, [sp, #112]\n"
-    "    stp x16, x17, [sp, #128]\n"
-    "    stp x18, x29, [sp, #144]\n"
-    "    mrs x0, elr_el1\n"
-    "    mrs x1, spsr_el1\n"
-    "    stp x30, x0, [sp, #160]\n"
-    "    str x1, [sp, #176]\n"
-    "    bl irq_entry\n"
-    "    msr daifset, #2\n"
-    "    ldp x30, x0, [sp, #160]\n"
-    "    ldr x1, [sp, #176]\n"
-    "    msr elr_el1, x0\n"
-    "    msr spsr_el1, x1\n"
-    "    ldp x2, x3, [sp, #16]\n"
-    "    ldp x4, x5, [sp, #32]\n"
-    "    ldp x6, x7, [sp, #48]\n"
-    "    ldp x8, x9, [sp, #64]\n"
-    "    ldp x10, x11, [sp, #80]\n"
-    "    ldp x12, x13, [sp, #96]\n"
-    "    ldp x14, x15, [sp, #112]\n"
-    "    ldp x16, x17, [sp, #128]\n"
-    "    ldp x18, x29, [sp, #144]\n"
-    "    ldp x0, x1, [sp, #0]\n"
-    "    add sp, sp, #192\n"
-    "    eret\n"
-    "    .text\n");
-
-extern char irqtest_vectors[];
-
-static void install_vectors(void)
-{
-    asm volatile("msr vbar_el1, %0; isb" : : "r"(irqtest_vectors) : "memory");
 }
 
 /* ---- waiting ---- */
@@ -739,12 +182,11 @@ static void sgi_chain(unsigned sgi, unsigned to, unsigned n);
 static void secondary_main(unsigned cpu, void *arg)
 {
     (void)arg;
-    install_vectors();
     bool ok = gic_cpu_init(cpu);
     struct mailbox *m = &mbox[cpu];
     if (!ok) {
         printf("irqtest: CPU %u: no GIC redistributor or CPU interface for MPIDR 0x%lx\n", cpu,
-               (unsigned long)read_mpidr());
+               (unsigned long)read_mpidr_aff());
         return;
     }
     dsb();
@@ -768,7 +210,7 @@ static void secondary_main(unsigned cpu, void *arg)
         asm volatile("dmb ish" ::: "memory");
         switch (m->cmd) {
         case CMD_SEND_SGI:
-            send_sgi(m->a, m->b);
+            gic_send_sgi(m->a, m->b);
             break;
         case CMD_TIMER_PERIODIC:
             timer_periodic(m->a, m->b, m->c);
@@ -797,7 +239,7 @@ static uint32_t remote_post(unsigned cpu, uint32_t cmd, uint32_t a, uint32_t b, 
     m->seq = seq;
     if (m->park) {
         dsb();
-        send_sgi(SGI_DOORBELL, cpu);
+        gic_send_sgi(SGI_DOORBELL, cpu);
     }
     return seq;
 }
@@ -828,37 +270,8 @@ static void park(unsigned cpu, bool on)
     mbox[cpu].park = on;
     dsb();
     if (!on) {
-        send_sgi(SGI_DOORBELL, cpu);
+        gic_send_sgi(SGI_DOORBELL, cpu);
     }
-}
-
-/* ---- results ---- */
-
-static unsigned passed, failed;
-
-static void pass(const char *check)
-{
-    printf("PASS %s\n", check);
-    passed++;
-}
-
-static void fail(const char *check, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void fail(const char *check, const char *fmt, ...)
-{
-    char detail[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    printf("FAIL %s: %s\n", check, detail);
-    failed++;
-}
-
-static NORETURN void finish(void)
-{
-    printf("DONE passed=%u failed=%u\n", passed, failed);
-    guest_halt();
 }
 
 /* Every interrupt a CPU took that is not in the expected INTID list: "" if none, else a short
@@ -893,7 +306,7 @@ static const char *const timer_name[] = { "vtimer", "ptimer" };
 
 static unsigned timer_intid(unsigned which)
 {
-    return which == VTIMER ? vtimer_intid : ptimer_intid;
+    return which == VTIMER ? guest.vtimer_intid : guest.ptimer_intid;
 }
 
 static uint64_t timer_now(unsigned which)
@@ -945,7 +358,7 @@ static struct timer_state {
  * (which lowers its level-sensitive output before the EOI). */
 static void timer_action(unsigned cpu, unsigned intid)
 {
-    unsigned which = intid == vtimer_intid ? VTIMER : PTIMER;
+    unsigned which = intid == guest.vtimer_intid ? VTIMER : PTIMER;
     struct timer_state *t = &tstate[which][cpu];
 
     t->fired_at = timer_now(which);
@@ -965,7 +378,7 @@ static void timer_periodic(unsigned which, uint64_t period_ms, uint32_t count)
 {
     struct timer_state *t = &tstate[which][guest_cpu_index()];
 
-    irq_enable(timer_intid(which), true);
+    gic_enable(timer_intid(which), true);
     t->period = ms_to_ticks(period_ms);
     t->left = count;
     dsb();
@@ -990,8 +403,8 @@ static void check_timer(unsigned which)
 
     stats_clear();
     actions[intid] = timer_action;
-    irq_priority(intid, PRIO_DEFAULT);
-    irq_enable(intid, true);
+    gic_set_priority(intid, GIC_PRIO_DEFAULT);
+    gic_enable(intid, true);
     for (unsigned r = 0; r < TIMER_ROUNDS; r++) {
         t->period = 0;
         t->fired_at = 0;
@@ -999,7 +412,7 @@ static void check_timer(unsigned which)
         timer_write(which, CNT_CTL_ENABLE, cval);
         if (!wait_count(&stats[0].count[intid], r + 1, TIMER_DELAY_MS + WAIT_MS)) {
             uint64_t ctl = timer_read_ctl(which);
-            bool pend = irq_pending(intid);
+            bool pend = gic_pending(intid);
             timer_ctl(which, 0);
             fail(name, "round %u: no interrupt %u ms after the %u ms deadline (CTL=0x%lx, "
                  "INTID %u %spending, CPU 1 took it %u times)", r + 1, WAIT_MS, TIMER_DELAY_MS,
@@ -1051,7 +464,7 @@ static void check_timer(unsigned which)
     pass(name);
 out:
     timer_ctl(which, 0);
-    irq_enable(intid, false);
+    gic_enable(intid, false);
     actions[intid] = NULL;
 }
 
@@ -1071,7 +484,7 @@ static void sgi_chain(unsigned sgi, unsigned to, unsigned n)
 {
     sgi_chain_ok = 0;
     for (unsigned k = 1; k <= n; k++) {
-        send_sgi(sgi, to);
+        gic_send_sgi(sgi, to);
         dsb();
         sgi_sent = k;
         if (!wait_count(&stats[to].count[sgi], k, WAIT_MS)) {
@@ -1122,7 +535,7 @@ static void check_sgi(unsigned from, unsigned to)
     }
     if (sgi_chain_ok != SGI_ROUNDS) {
         unsigned k = sgi_chain_ok + 1;
-        bool pend = to == 0 ? irq_pending(sgi) : false;
+        bool pend = to == 0 ? gic_pending(sgi) : false;
         fail(name, "SGI %u #%u%s not taken by CPU %u within %u ms (CPU %u took it %u times%s; "
              "%s)", sgi, k, k > 1 ? " (sent while the previous one was active)" : "", to,
              WAIT_MS, from, stats[from].count[sgi],
@@ -1156,24 +569,24 @@ static void uart_tx_mask_action(unsigned cpu, unsigned intid)
 {
     (void)cpu;
     (void)intid;
-    mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) & ~UART_TXIM);
+    mmio_write32(guest.uart + PL011_IMSC, mmio_read32(guest.uart + PL011_IMSC) & ~PL011_TXIM);
 }
 
 /* Unmasks the UART's TX interrupt (level: up as long as the TX FIFO is empty and TXIM is set;
  * the handler masks it again) and waits for CPU `to` to take it. Checks that only it did. */
 static bool spi_round(const char *name, unsigned to, unsigned other)
 {
-    unsigned intid = uart_intid;
+    unsigned intid = guest.uart_intid;
     char buf[160];
 
     stats_clear();
-    spi_route(intid, to);
-    uint64_t route = spi_route_read(intid);
-    mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) | UART_TXIM);
+    gic_route_spi(intid, to);
+    uint64_t route = gic_spi_route(intid);
+    mmio_write32(guest.uart + PL011_IMSC, mmio_read32(guest.uart + PL011_IMSC) | PL011_TXIM);
     if (!wait_count(&stats[to].count[intid], 1, WAIT_MS)) {
-        uint32_t ris = mmio_read32(guest.uart + UART_RIS), mis = mmio_read32(guest.uart + UART_MIS);
-        bool pend = irq_pending(intid);
-        mmio_write32(guest.uart + UART_IMSC, 0);
+        uint32_t ris = mmio_read32(guest.uart + PL011_RIS), mis = mmio_read32(guest.uart + PL011_MIS);
+        bool pend = gic_pending(intid);
+        mmio_write32(guest.uart + PL011_IMSC, 0);
         fail(name, "routed to CPU %u (%s=0x%lx), INTID %u not taken by it within %u ms; CPU %u "
              "took it %u times (UARTRIS=0x%x UARTMIS=0x%x, %spending)", to,
              gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid, WAIT_MS,
@@ -1197,7 +610,7 @@ static bool spi_round(const char *name, unsigned to, unsigned other)
         fail(name, "routed to CPU %u: unexpected interrupts on CPU %u: %s", to, other, buf);
         return false;
     }
-    if (mmio_read32(guest.uart + UART_IMSC) & UART_TXIM) {
+    if (mmio_read32(guest.uart + PL011_IMSC) & PL011_TXIM) {
         fail(name, "the handler's write to UARTIMSC did not stick");
         return false;
     }
@@ -1212,19 +625,19 @@ static bool spi_round(const char *name, unsigned to, unsigned other)
 static void check_spi_routing(void)
 {
     const char *name = "spi_routing";
-    unsigned intid = uart_intid;
+    unsigned intid = guest.uart_intid;
 
-    mmio_write32(guest.uart + UART_IMSC, 0);
+    mmio_write32(guest.uart + PL011_IMSC, 0);
     actions[intid] = uart_tx_mask_action;
-    irq_level(intid, true);
-    irq_priority(intid, PRIO_DEFAULT);
-    irq_enable(intid, true);
+    gic_set_level(intid, true);
+    gic_set_priority(intid, GIC_PRIO_DEFAULT);
+    gic_enable(intid, true);
     if (spi_round(name, 1, 0) && spi_round(name, 0, 1)) {
         pass(name);
     }
-    mmio_write32(guest.uart + UART_IMSC, 0);
-    irq_enable(intid, false);
-    spi_route(intid, 0);
+    mmio_write32(guest.uart + PL011_IMSC, 0);
+    gic_enable(intid, false);
+    gic_route_spi(intid, 0);
     actions[intid] = NULL;
 }
 
@@ -1244,7 +657,7 @@ static volatile uint32_t nested_seen, blocked_seen, masked_seen;
 static void nesting_action(unsigned cpu, unsigned intid, unsigned other, volatile uint32_t *seen,
                            unsigned long ms)
 {
-    send_sgi(other, cpu);
+    gic_send_sgi(other, cpu);
     dsb();
     spin_ms(2);
     masked_seen = stats[cpu].count[other];
@@ -1306,18 +719,18 @@ static void check_priority(void)
     const char *name = "priority";
     char buf[200];
 
-    irq_priority(SGI_LOW, 0xa0);
-    irq_priority(SGI_HIGH, 0x40);
-    irq_priority(SGI_PREEMPTED, 0xa0);
-    irq_priority(SGI_PREEMPTOR, 0x40);
-    irq_priority(SGI_BLOCKER, 0x40);
-    irq_priority(SGI_BLOCKED, 0x80);
+    gic_set_priority(SGI_LOW, 0xa0);
+    gic_set_priority(SGI_HIGH, 0x40);
+    gic_set_priority(SGI_PREEMPTED, 0xa0);
+    gic_set_priority(SGI_PREEMPTOR, 0x40);
+    gic_set_priority(SGI_BLOCKER, 0x40);
+    gic_set_priority(SGI_BLOCKED, 0x80);
 
     /* (a) */
     stats_clear();
     irqs_off();
-    send_sgi(SGI_LOW, 0);
-    send_sgi(SGI_HIGH, 0);
+    gic_send_sgi(SGI_LOW, 0);
+    gic_send_sgi(SGI_HIGH, 0);
     dsb();
     spin_ms(2);
     irqs_on();
@@ -1333,27 +746,27 @@ static void check_priority(void)
 
     /* (b) */
     stats_clear();
-    set_pmr(0x80);
-    send_sgi(SGI_LOW, 0);
+    gic_set_pmr(0x80);
+    gic_send_sgi(SGI_LOW, 0);
     spin_ms(SETTLE_MS);
-    bool pend = irq_pending(SGI_LOW);
+    bool pend = gic_pending(SGI_LOW);
     if (stats[0].count[SGI_LOW]) {
         fail(name, "SGI %u (priority 0xa0) taken with PMR 0x80", SGI_LOW);
         goto out;
     }
-    set_pmr(0xb0);
+    gic_set_pmr(0xb0);
     if (!wait_count(&stats[0].count[SGI_LOW], 1, WAIT_MS)) {
         fail(name, "SGI %u (priority 0xa0) masked by PMR 0x80 (%s): not taken %u ms after PMR "
              "was raised to 0xb0", SGI_LOW, pend ? "pending" : "not pending", WAIT_MS);
         goto out;
     }
-    set_pmr(PMR_OPEN);
+    gic_set_pmr(GIC_PMR_OPEN);
 
     /* (c) */
     stats_clear();
     nested_seen = masked_seen = 0;
     actions[SGI_PREEMPTED] = preempted_action;
-    send_sgi(SGI_PREEMPTED, 0);
+    gic_send_sgi(SGI_PREEMPTED, 0);
     wait_count(&stats[0].nlog, 3, WAIT_MS);
     spin_ms(SETTLE_MS);
     const uint32_t want_c[] = { SGI_PREEMPTED, SGI_PREEMPTOR, LOG_EXIT | SGI_PREEMPTED };
@@ -1371,7 +784,7 @@ static void check_priority(void)
     stats_clear();
     blocked_seen = masked_seen = 0;
     actions[SGI_BLOCKER] = blocker_action;
-    send_sgi(SGI_BLOCKER, 0);
+    gic_send_sgi(SGI_BLOCKER, 0);
     wait_count(&stats[0].nlog, 3, WAIT_MS);
     spin_ms(SETTLE_MS);
     const uint32_t want_d[] = { SGI_BLOCKER, LOG_EXIT | SGI_BLOCKER, SGI_BLOCKED };
@@ -1394,10 +807,10 @@ static void check_priority(void)
     pass(name);
 out:
     irqs_on();
-    set_pmr(PMR_OPEN);
+    gic_set_pmr(GIC_PMR_OPEN);
     actions[SGI_PREEMPTED] = actions[SGI_BLOCKER] = NULL;
     for (unsigned i = SGI_LOW; i <= SGI_BLOCKED; i++) {
-        irq_priority(i, PRIO_DEFAULT);
+        gic_set_priority(i, GIC_PRIO_DEFAULT);
     }
 }
 
@@ -1421,7 +834,7 @@ static void check_many_pending(void)
     bool ok = true;
 
     for (unsigned i = 0; i < MANY; i++) {
-        irq_priority(MANY_FIRST_SGI + i, (uint8_t)(0x10 + 0x10 * rank[i]));
+        gic_set_priority(MANY_FIRST_SGI + i, (uint8_t)(0x10 + 0x10 * rank[i]));
         want[rank[i]] = MANY_FIRST_SGI + i;
     }
     for (unsigned round = 0; round < 2 && ok; round++) {
@@ -1432,16 +845,16 @@ static void check_many_pending(void)
         for (unsigned k = 0; k < MANY; k++) {
             unsigned sgi = MANY_FIRST_SGI + (k * 5) % MANY; /* yet another order */
             if (round == 0) {
-                sgi_set_pending_reg(sgi);
+                gic_pend_sgi(sgi);
             } else {
-                send_sgi(sgi, 0);
+                gic_send_sgi(sgi, 0);
             }
         }
         dsb();
         spin_ms(2);
         unsigned npend = 0;
         for (unsigned i = 0; i < MANY; i++) {
-            npend += irq_pending(MANY_FIRST_SGI + i);
+            npend += gic_pending(MANY_FIRST_SGI + i);
         }
         irqs_on();
         wait_count(&stats[0].nlog, MANY, WAIT_MS);
@@ -1464,7 +877,7 @@ static void check_many_pending(void)
         pass(name);
     }
     for (unsigned i = 0; i < MANY; i++) {
-        irq_priority(MANY_FIRST_SGI + i, PRIO_DEFAULT);
+        gic_set_priority(MANY_FIRST_SGI + i, GIC_PRIO_DEFAULT);
     }
 }
 
@@ -1485,7 +898,7 @@ static void check_wfi_wakes(void)
     for (unsigned which = VTIMER; which <= PTIMER; which++) {
         unsigned intid = timer_intid(which);
         actions[intid] = timer_action;
-        irq_enable(intid, true);
+        gic_enable(intid, true);
         for (unsigned r = 0; r < WFI_ROUNDS; r++) {
             tstate[which][0].period = 0;
             irqs_off();
@@ -1512,7 +925,7 @@ static void check_wfi_wakes(void)
             }
             longest[which] = MAX(longest[which], woke - start);
         }
-        irq_enable(intid, false);
+        gic_enable(intid, false);
         actions[intid] = NULL;
     }
     printf("wfi_wakes: WFI for a %u ms timer returned after %lu us (vtimer), %lu us (ptimer) at "
@@ -1523,7 +936,7 @@ out:
     irqs_on();
     for (unsigned which = VTIMER; which <= PTIMER; which++) {
         timer_ctl(which, 0);
-        irq_enable(timer_intid(which), false);
+        gic_enable(timer_intid(which), false);
         actions[timer_intid(which)] = NULL;
     }
 }
@@ -1556,14 +969,14 @@ static void isolation(void)
     printf("isolation: vm=%u: SGIs %u (CPU 0 to 1), %u (1 to 0), %u (0 to 0); UART interrupt "
            "to CPU %u\n", vm, s01, s10, s00, spi_cpu);
     stats_clear();
-    actions[vtimer_intid] = actions[ptimer_intid] = timer_action;
-    actions[uart_intid] = uart_tx_mask_action;
-    irq_enable(vtimer_intid, true);
-    irq_enable(ptimer_intid, true);
-    mmio_write32(guest.uart + UART_IMSC, 0);
-    irq_level(uart_intid, true);
-    spi_route(uart_intid, spi_cpu);
-    irq_enable(uart_intid, true);
+    actions[guest.vtimer_intid] = actions[guest.ptimer_intid] = timer_action;
+    actions[guest.uart_intid] = uart_tx_mask_action;
+    gic_enable(guest.vtimer_intid, true);
+    gic_enable(guest.ptimer_intid, true);
+    mmio_write32(guest.uart + PL011_IMSC, 0);
+    gic_set_level(guest.uart_intid, true);
+    gic_route_spi(guest.uart_intid, spi_cpu);
+    gic_enable(guest.uart_intid, true);
     if (!remote(1, CMD_TIMER_PERIODIC, PTIMER, ISO_P_PERIOD_MS, ISO_P_COUNT)) {
         fail("isolation_timer", "CPU 1 does not answer");
     }
@@ -1571,13 +984,13 @@ static void isolation(void)
 
     unsigned spi_done = 0;
     for (unsigned r = 0; r < ISO_SGI_ROUNDS && sgi_ok; r++) {
-        send_sgi(s01, 1);
+        gic_send_sgi(s01, 1);
         sgi_ok = wait_count(&stats[1].count[s01], r + 1, WAIT_MS);
         if (sgi_ok && !remote(1, CMD_SEND_SGI, s10, 0, 0)) {
             sgi_ok = false;
         }
         sgi_ok = sgi_ok && wait_count(&stats[0].count[s10], r + 1, WAIT_MS);
-        send_sgi(s00, 0);
+        gic_send_sgi(s00, 0);
         sgi_ok = sgi_ok && wait_count(&stats[0].count[s00], r + 1, WAIT_MS);
         if (!sgi_ok) {
             fail("isolation_sgi", "round %u: CPU 1 took SGI %u %u times, CPU 0 SGI %u %u times "
@@ -1586,34 +999,34 @@ static void isolation(void)
         }
         /* The UART's interrupt, every few rounds, while SGIs and timers go on. */
         if (spi_done < spi_rounds && r % 4 == 0 && spi_ok) {
-            mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) |
-                         UART_TXIM);
+            mmio_write32(guest.uart + PL011_IMSC, mmio_read32(guest.uart + PL011_IMSC) |
+                         PL011_TXIM);
             spi_done++;
-            spi_ok = wait_count(&stats[spi_cpu].count[uart_intid], spi_done, WAIT_MS);
+            spi_ok = wait_count(&stats[spi_cpu].count[guest.uart_intid], spi_done, WAIT_MS);
             if (!spi_ok) {
                 fail("isolation_spi", "unmask %u: INTID %u not taken by CPU %u within %u ms",
-                     spi_done, uart_intid, spi_cpu, WAIT_MS);
+                     spi_done, guest.uart_intid, spi_cpu, WAIT_MS);
             }
         }
     }
     while (spi_ok && spi_done < spi_rounds) {
-        mmio_write32(guest.uart + UART_IMSC, mmio_read32(guest.uart + UART_IMSC) | UART_TXIM);
+        mmio_write32(guest.uart + PL011_IMSC, mmio_read32(guest.uart + PL011_IMSC) | PL011_TXIM);
         spi_done++;
-        spi_ok = wait_count(&stats[spi_cpu].count[uart_intid], spi_done, WAIT_MS);
+        spi_ok = wait_count(&stats[spi_cpu].count[guest.uart_intid], spi_done, WAIT_MS);
         if (!spi_ok) {
             fail("isolation_spi", "unmask %u: INTID %u not taken by CPU %u within %u ms",
-                 spi_done, uart_intid, spi_cpu, WAIT_MS);
+                 spi_done, guest.uart_intid, spi_cpu, WAIT_MS);
         }
     }
     /* Let the timers run out. */
-    wait_count(&stats[0].count[vtimer_intid], ISO_V_COUNT, ISO_V_COUNT * ISO_V_PERIOD_MS + WAIT_MS);
-    wait_count(&stats[1].count[ptimer_intid], ISO_P_COUNT, ISO_P_COUNT * ISO_P_PERIOD_MS + WAIT_MS);
+    wait_count(&stats[0].count[guest.vtimer_intid], ISO_V_COUNT, ISO_V_COUNT * ISO_V_PERIOD_MS + WAIT_MS);
+    wait_count(&stats[1].count[guest.ptimer_intid], ISO_P_COUNT, ISO_P_COUNT * ISO_P_PERIOD_MS + WAIT_MS);
     spin_ms(5 * SETTLE_MS);
-    mmio_write32(guest.uart + UART_IMSC, 0);
+    mmio_write32(guest.uart + PL011_IMSC, 0);
 
     /* Each CPU took exactly what this VM caused, nothing else. */
-    const unsigned ok0[] = { s10, s00, vtimer_intid, uart_intid };
-    const unsigned ok1[] = { s01, ptimer_intid, uart_intid };
+    const unsigned ok0[] = { s10, s00, guest.vtimer_intid, guest.uart_intid };
+    const unsigned ok1[] = { s01, guest.ptimer_intid, guest.uart_intid };
     char buf1[200];
     unexpected(0, ok0, ARRAY_SIZE(ok0), buf, sizeof(buf));
     unexpected(1, ok1, ARRAY_SIZE(ok1), buf1, sizeof(buf1));
@@ -1634,21 +1047,21 @@ static void isolation(void)
             pass("isolation_sgi");
         }
     }
-    if (stats[0].count[vtimer_intid] != ISO_V_COUNT || stats[1].count[ptimer_intid] != ISO_P_COUNT
-        || stats[1].count[vtimer_intid] || stats[0].count[ptimer_intid]) {
+    if (stats[0].count[guest.vtimer_intid] != ISO_V_COUNT || stats[1].count[guest.ptimer_intid] != ISO_P_COUNT
+        || stats[1].count[guest.vtimer_intid] || stats[0].count[guest.ptimer_intid]) {
         fail("isolation_timer", "CPU 0's vtimer (INTID %u) %u interrupts, CPU 1's ptimer (INTID "
              "%u) %u; expected %u and %u; CPU 1 took INTID %u %u times, CPU 0 INTID %u %u times",
-             vtimer_intid, stats[0].count[vtimer_intid], ptimer_intid,
-             stats[1].count[ptimer_intid], ISO_V_COUNT, ISO_P_COUNT, vtimer_intid,
-             stats[1].count[vtimer_intid], ptimer_intid, stats[0].count[ptimer_intid]);
+             guest.vtimer_intid, stats[0].count[guest.vtimer_intid], guest.ptimer_intid,
+             stats[1].count[guest.ptimer_intid], ISO_V_COUNT, ISO_P_COUNT, guest.vtimer_intid,
+             stats[1].count[guest.vtimer_intid], guest.ptimer_intid, stats[0].count[guest.ptimer_intid]);
     } else {
         pass("isolation_timer");
     }
     if (spi_ok) {
-        if (stats[spi_cpu].count[uart_intid] != spi_rounds || stats[other_cpu].count[uart_intid]) {
+        if (stats[spi_cpu].count[guest.uart_intid] != spi_rounds || stats[other_cpu].count[guest.uart_intid]) {
             fail("isolation_spi", "INTID %u: CPU %u took it %u times, CPU %u %u times; expected %u "
-                 "and 0", uart_intid, spi_cpu, stats[spi_cpu].count[uart_intid], other_cpu,
-                 stats[other_cpu].count[uart_intid], spi_rounds);
+                 "and 0", guest.uart_intid, spi_cpu, stats[spi_cpu].count[guest.uart_intid], other_cpu,
+                 stats[other_cpu].count[guest.uart_intid], spi_rounds);
         } else {
             pass("isolation_spi");
         }
@@ -1667,45 +1080,38 @@ int main(void *dtb)
     guest_init(dtb);
     bootarg("mode", mode, sizeof(mode));
     tolerance_ms = bootarg_ul("tol_ms", TIMER_TOLERANCE_MS);
-    asm volatile("mrs %0, cntfrq_el0" : "=r"(freq));
-    freq &= 0xffffffffu;
+    freq = cntfrq();
     ticks_per_ms = freq / 1000;
     ticks_per_us = freq / 1000000;
     if (!guest.fdt_ok || !ticks_per_us) {
-        printf("FAIL setup: %s\n", !guest.fdt_ok ? "no valid DTB" : "CNTFRQ_EL0 is 0");
-        failed++;
+        fail("setup", "%s", !guest.fdt_ok ? "no valid DTB" : "CNTFRQ_EL0 is 0");
         finish();
     }
     nr_cpus = MIN(guest.nr_cpus, (unsigned)GUEST_MAX_CPUS);
-    if (!find_gic(dtb)) {
-        printf("FAIL setup: no GIC node (arm,gic-v3 or arm,cortex-a15-gic) in the DTB\n");
-        failed++;
+    if (!gic.version) {
+        fail("setup", "no GIC node (arm,gic-v3 or arm,cortex-a15-gic) in the DTB");
         finish();
     }
-    find_intids(dtb);
     printf("irqtest: mode=%s, GICv%u (GICD 0x%lx, %s 0x%lx), %u CPUs, PSCI %s, counter %lu Hz, "
            "timer INTIDs %u (virtual) %u (physical), UART INTID %u\n", mode, gic.version,
            (unsigned long)gic.gicd, gic.version == 2 ? "GICC" : "GICR",
            (unsigned long)(gic.version == 2 ? gic.gicc : gic.gicr_base), guest.nr_cpus,
-           guest.psci_smc ? "smc" : "hvc", (unsigned long)freq, vtimer_intid, ptimer_intid,
-           uart_intid);
+           guest.psci_smc ? "smc" : "hvc", (unsigned long)freq, guest.vtimer_intid, guest.ptimer_intid,
+           guest.uart_intid);
     if (strcmp(mode, "all") != 0 && strcmp(mode, "isolation") != 0) {
-        printf("FAIL setup: unknown mode \"%s\"\n", mode);
-        failed++;
+        fail("setup", "unknown mode \"%s\"", mode);
         finish();
     }
 
-    install_vectors();
+    guest_set_irq_handler(irq_entry);
     gic_dist_init();
     if (!gic_cpu_init(0)) {
-        printf("FAIL setup: no GIC %s for CPU 0 (MPIDR 0x%lx)\n",
-               gic.version == 2 ? "CPU interface" : "redistributor", (unsigned long)read_mpidr());
-        failed++;
+        fail("setup", "no GIC %s for CPU 0 (MPIDR 0x%lx)",
+               gic.version == 2 ? "CPU interface" : "redistributor", (unsigned long)read_mpidr_aff());
         finish();
     }
     if (nr_cpus < 2) {
-        printf("FAIL setup: %u CPU in the DTB, the tests need 2\n", nr_cpus);
-        failed++;
+        fail("setup", "%u CPU in the DTB, the tests need 2", nr_cpus);
         finish();
     }
     int64_t ret = guest_cpu_start(1, secondary_main, NULL);
@@ -1713,13 +1119,12 @@ int main(void *dtb)
     while (ret == PSCI_RET_SUCCESS && !mbox[1].ready && cntvct() < end) {
     }
     if (ret != PSCI_RET_SUCCESS || !mbox[1].ready) {
-        printf("FAIL setup: CPU 1 (MPIDR 0x%lx) did not start: CPU_ON returned %ld\n",
+        fail("setup", "CPU 1 (MPIDR 0x%lx) did not start: CPU_ON returned %ld",
                (unsigned long)guest.cpu_mpidr[1], (long)ret);
-        failed++;
         finish();
     }
-    if (gic.mpidr[0] != irouter_aff(guest.cpu_mpidr[0]) ||
-        gic.mpidr[1] != irouter_aff(guest.cpu_mpidr[1])) {
+    if (gic.mpidr[0] != (guest.cpu_mpidr[0] & MPIDR_AFF_MASK) ||
+        gic.mpidr[1] != (guest.cpu_mpidr[1] & MPIDR_AFF_MASK)) {
         printf("irqtest: note: MPIDRs read 0x%lx, 0x%lx; the DTB says 0x%lx, 0x%lx\n",
                (unsigned long)gic.mpidr[0], (unsigned long)gic.mpidr[1],
                (unsigned long)guest.cpu_mpidr[0], (unsigned long)guest.cpu_mpidr[1]);

@@ -11,9 +11,8 @@
  *                          SYSTEM_OFF
  * No bootargs means mode=selftest on the bare board.
  */
-#include <stdarg.h>
-
 #include "guest.h"
+#include "report.h"
 
 #define DATA_INITIAL 0x600dda7au
 #define DATA_MARKER 0xdeadbeefu
@@ -22,33 +21,6 @@
 
 /* In .data: a reset must bring back this value from a pristine copy of the image. */
 static volatile uint32_t data_marker = DATA_INITIAL;
-
-static unsigned passed, failed;
-
-static void pass(const char *check)
-{
-    printf("PASS %s\n", check);
-    passed++;
-}
-
-static void fail(const char *check, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void fail(const char *check, const char *fmt, ...)
-{
-    char detail[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    printf("FAIL %s: %s\n", check, detail);
-    failed++;
-}
-
-static void finish(void)
-{
-    printf("DONE passed=%u failed=%u\n", passed, failed);
-    guest_halt();
-}
 
 /* ---- the RAM this guest may scribble on: a few MiB past its image, clear of the DTB ---- */
 
@@ -361,7 +333,6 @@ static void ticker(void)
     guest_halt();
 }
 
-int main(void *dtb);
 int main(void *dtb)
 {
     char mode[32] = "selftest";
@@ -380,7 +351,7 @@ int main(void *dtb)
     } else if (strcmp(mode, "faultloop") == 0) {
         faultloop();
     } else {
-        printf("FAIL mode: unknown mode \"%s\"\n", mode);
+        fail("mode", "unknown mode \"%s\"", mode);
     }
     guest_halt();
 }

@@ -1,6 +1,7 @@
 /*
- * The runtime of the bare-metal test guests: console, device-tree facts, PSCI/SMCCC calls and a
- * hook for exceptions a test provokes on purpose. Runs at EL1 with the MMU on (see start.S).
+ * The runtime of the bare-metal test guests: console, device-tree facts, PSCI/SMCCC calls, SMP,
+ * an IRQ handler hook and a hook for exceptions a test provokes on purpose. Runs at EL1 with the
+ * MMU on (see start.S). The rest of the guest library: gic.h, report.h, sysreg.h.
  */
 #ifndef GUEST_H
 #define GUEST_H
@@ -14,6 +15,10 @@
 #define PL011_FR 0x18
 #define PL011_FR_TXFF BIT(5)
 #define PL011_FR_TXFE BIT(7)
+#define PL011_IMSC 0x38
+#define PL011_RIS 0x3c
+#define PL011_MIS 0x40
+#define PL011_TXIM BIT(5)
 
 #define ESR_EC(esr) BITS(esr, 31, 26)
 #define ESR_EC_DABT_CUR 0x25
@@ -24,7 +29,7 @@
 /* CPUs the runtime can run (start.S has a stack for each); /cpus may list more. */
 #define GUEST_MAX_CPUS 4
 
-/* What the guest learnt from its DTB (guest_init fills it). */
+/* What the guest learnt from its DTB (guest_init fills it, and gic's addresses: gic.h). */
 struct guest_info {
     const void *fdt;
     bool fdt_ok;
@@ -36,13 +41,18 @@ struct guest_info {
     bool psci_found;
     const char *bootargs;        /* "" when absent */
     uint64_t cpu_mpidr[GUEST_MAX_CPUS]; /* /cpus/cpu@N reg (MPIDR affinity), in DTB order */
+    unsigned vtimer_intid, ptimer_intid; /* the architected 27 and 30 unless the DTB differs */
+    unsigned uart_intid;                 /* the console PL011's; 33 (QEMU virt) if not found */
 };
 
 extern struct guest_info guest;
-extern char __image_start[], __image_end[], _end[];
+extern char _start[], __image_start[], __image_end[], _end[];
 
 /* Reads the DTB at dtb and points the console at its UART. Prints nothing. */
 void guest_init(void *dtb);
+
+/* The guest's own: runs on the boot CPU; guest_halt() when it returns. */
+int main(void *dtb);
 
 int printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
@@ -95,6 +105,7 @@ void delay_ms(unsigned long ms);
  */
 int64_t guest_cpu_start(unsigned index, void (*fn)(unsigned index, void *arg), void *arg);
 void guest_secondary_entry(void); /* start.S: the CPU_ON entry point, x0 = index */
+void guest_cpu_main(unsigned index, void *dtb); /* start.S calls it on every CPU */
 
 /* This CPU's index (start.S keeps it in TPIDR_EL1). */
 static inline unsigned guest_cpu_index(void)
@@ -127,6 +138,27 @@ static inline void guest_unlock(guest_lock_t *l)
 {
     asm volatile("stlr wzr, [%0]" : : "r"(&l->v) : "memory");
 }
+
+/* The generic counter at the image's first instruction (start.S keeps it in TPIDR_EL0). */
+static inline uint64_t guest_boot_ticks(void)
+{
+    uint64_t v;
+    asm volatile("mrs %0, tpidr_el0" : "=r"(v));
+    return v;
+}
+
+/*
+ * IRQs. handler(ticks) runs for every IRQ taken, on any CPU, with IRQs masked (it may unmask
+ * them: the vectors save ELR_EL1 and SPSR_EL1); ticks is the virtual counter at the vector. It
+ * must not use FP/SIMD registers (build it with -mgeneral-regs-only, see guest.mk). Without a
+ * handler an IRQ is reported as an unexpected exception and the guest powers off.
+ */
+void guest_set_irq_handler(void (*handler)(uint64_t ticks));
+
+/* The frame vectors.S saves: x0..x18, x29, x30, ELR_EL1, SPSR_EL1 (64-bit words). */
+#define FRAME_X30 20
+#define FRAME_ELR 21
+#define FRAME_SPSR 22
 
 /*
  * Provoked exceptions. Between trap_expect() and trap_take(), a synchronous exception at EL1 is
