@@ -87,7 +87,8 @@ void vm_io_init(struct vm_io *io, const char *vm_name, unsigned nr_vcpus, struct
                 struct pt *s2, struct console_port *console);
 
 /* Creates the device whose model matches desc->compatible. Returns 0, or -1 after printing why
- * (no such model, or the model refused). */
+ * (no such model, or the model refused); a VM whose device failed must not be started, since
+ * the device may be left half-registered. */
 int vdev_create(struct vm_io *io, const struct vdev_desc *desc);
 
 /* For models. Allocates a device of size bytes (its state struct, starting with struct vdev),
