@@ -139,7 +139,12 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     map_board_devices();
     s2_global_init(highest_guest_address());
     s2_cpu_init();
-    gic_init(&board.gic);
+    const struct gic_hyp_ppis ppis = {
+        .maint = board.gic.maint_irq,
+        .hyp_timer = board.timer.irq_hyp,
+        .virt_timer = board.timer.irq_virt,
+    };
+    gic_init(&board.gic, board.cpus, board.nr_cpus, &ppis);
     gic_cpu_init(0);
     vtimer_init(board.timer.irq_virt, board.timer.irq_phys);
     print_banner(dtb);

@@ -5,6 +5,7 @@
  */
 #include "bulkhead/psci.h"
 
+#include "arch/mpidr.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/vm.h"
@@ -13,7 +14,6 @@
 #define AFFINITY_OFF 1
 #define AFFINITY_ON_PENDING 2
 #define MIGRATE_TYPE_NOT_PRESENT 2
-#define MPIDR_AFF_MASK 0xff00ffffffULL
 
 static uint32_t fn_base(uint64_t fid)
 {

@@ -1,10 +1,10 @@
 /* The virtual GIC's interrupt state and list-register policy. Pure: see include/bulkhead/vgic.h. */
 #include "bulkhead/vgic.h"
 
+#include "arch/mpidr.h"
 #include "bulkhead/string.h"
 
 #define IROUTER_IRM BIT(31)
-#define IROUTER_AFF_MASK 0xff00ffffffULL
 
 static void virq_reset(struct virq *irq, unsigned intid)
 {
@@ -87,7 +87,7 @@ int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq)
         if (irq->irouter & IROUTER_IRM) {
             return 0;
         }
-        uint64_t aff = irq->irouter & IROUTER_AFF_MASK;
+        uint64_t aff = irq->irouter & MPIDR_AFF_MASK;
         return aff < d->nr_vcpus ? (int)aff : -1;
     }
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
