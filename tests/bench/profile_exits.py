@@ -16,21 +16,20 @@ read through a FIFO, never stored. Standard library only; takes a minute or two.
     tests/bench/profile_exits.py [--build build/qemu-virt] [--gic 3] [--top 12]
 """
 
-import argparse
 import bisect
 import collections
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "qemu"))
+sys.path.insert(0, HERE)
 import qemu  # noqa: E402
+import run_bench  # noqa: E402
 
 TRACE_RE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
 KINDS = (("handle_hvc", "hvc"), ("handle_dabt", "dabt"), ("handle_sysreg", "sysreg"),
@@ -116,23 +115,14 @@ def run_profile(build, gic, nm="aarch64-linux-gnu-nm"):
     """Runs the benchmark guest under the traced hypervisor. Returns (boot, exits): boot a
     Counter of instructions per function before the guest's first instruction, exits
     {kind: [Counter per exit]}. Raises RuntimeError when the guest does not finish."""
-    image = os.path.join(build, "bulkhead.img")
-    guest = os.path.join(build, "guests", "bench.bin")
     syms = Symbols(os.path.join(build, "bulkhead.elf"), nm)
     with tempfile.TemporaryDirectory() as tmp:
         fifo = os.path.join(tmp, "trace")
         os.mkfifo(fifo)
-        machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
-        cmd = qemu.command(image, [qemu.Module(guest, "hyp=1 iters=100 rounds=5")],
-                           machine=machine, smp=2,
-                           extra=["-icount", "shift=0,sleep=off",
-                                  "-d", "in_asm,exec,nochain", "-D", fifo])
-        proc = subprocess.Popen(["timeout", str(TIME_LIMIT)] + cmd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        console = []
-        reader = threading.Thread(target=lambda: console.append(proc.stdout.read()), daemon=True)
-        reader.start()
+        cmd = run_bench.bench_command(build, gic, True, bootargs="hyp=1 iters=100 rounds=5",
+                                      extra=["-d", "in_asm,exec,nochain", "-D", fifo])
+        proc = qemu.start(cmd, TIME_LIMIT)
+        console = qemu.Console(proc)
         try:
             with open(fifo, errors="replace") as stream:
                 boot, exits = profile(stream, syms)
@@ -141,10 +131,8 @@ def run_profile(build, gic, nm="aarch64-linux-gnu-nm"):
             raise RuntimeError("QEMU did not exit after the trace ended") from None
         finally:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)  # timeout and its QEMU: the group we started
-                proc.wait()
-        reader.join(5)
-    text = b"".join(c for c in console if c).decode("utf-8", "replace")
+                qemu.stop(proc)
+        text = console.text()
     if "BENCH done" not in text:
         raise RuntimeError("the benchmark guest did not finish under the trace; console ends:\n"
                            + text[-2000:])
@@ -176,9 +164,7 @@ def report(gic, boot, exits, top):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build/qemu-virt")
+    ap = qemu.arg_parser(__doc__)
     ap.add_argument("--gic", type=int, choices=(2, 3), default=3)
     ap.add_argument("--top", type=int, default=12, help="functions shown per exit kind")
     ap.add_argument("--nm", default="aarch64-linux-gnu-nm")

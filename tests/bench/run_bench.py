@@ -12,13 +12,11 @@ Each configuration runs twice and must give the same figures. Standard library o
     tests/bench/run_bench.py [--build build/qemu-virt] [--no-profile] [--no-write]
 """
 
-import argparse
 import datetime
 import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -71,18 +69,19 @@ class Figures:
 
 
 def paths(build):
-    return os.path.join(build, "bulkhead.img"), os.path.join(build, "guests", "bench.bin")
+    return qemu.image_path(build), qemu.guest_path(build, "bench")
 
 
-def bench_command(build, gic, hyp):
+def bench_command(build, gic, hyp, bootargs="hyp=1", extra=()):
     """The QEMU command line of one configuration: under Bulkhead, the guest is the only module
-    (one VM with both CPUs); bare, it is the kernel, at EL1 with QEMU's DTB and PSCI."""
+    (one VM with both CPUs) with bootargs; bare, it is the kernel, at EL1 with QEMU's DTB and
+    PSCI. extra: more QEMU options, after -icount."""
     image, guest = paths(build)
     if hyp:
-        machine = qemu.MACHINE_V2 if gic == 2 else qemu.MACHINE_V3
-        return qemu.command(image, [qemu.Module(guest, "hyp=1")], machine=machine, smp=2,
-                            extra=ICOUNT)
-    return qemu.command(guest, (), machine=f"virt,gic-version={gic}", smp=2, extra=ICOUNT)
+        return qemu.command(image, [qemu.Module(guest, bootargs)], machine=qemu.machine(gic),
+                            smp=2, extra=[*ICOUNT, *extra])
+    return qemu.command(guest, (), machine=qemu.machine(gic, hyp=False), smp=2,
+                        extra=[*ICOUNT, *extra])
 
 
 def parse(text):
@@ -112,9 +111,9 @@ def parse(text):
 
 def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT):
     """Runs one configuration; returns its Figures. Raises BenchError."""
-    for p in paths(build)[0 if hyp else 1:]:
-        if not os.path.isfile(p):
-            raise BenchError(f"{p} not found (run make all guests)")
+    missing = qemu.missing(*paths(build)[0 if hyp else 1:])
+    if missing:
+        raise BenchError(missing)
     run_ = qemu.run(name, bench_command(build, gic, hyp), time_limit)
     try:
         info, ops, raw = parse(run_.text)
@@ -204,16 +203,14 @@ def two_vm_facts(build, facts):
     """Boots two VMs (the test guest ticking) and reads what the hypervisor uses then: the RAM
     given to the VMs (from its console) and the page-table pages taken from its pool (read from
     memory through QEMU's monitor). Best effort: {} with a "note" when it cannot tell."""
-    image = os.path.join(build, "bulkhead.img")
-    guest = os.path.join(build, "guests", "testguest.bin")
+    image = qemu.image_path(build)
+    guest = qemu.guest_path(build, "testguest")
     ticker = "mode=ticker count=20 tick_ms=50"
-    sock = os.path.join("build", "test-logs", f"bench-qmp-{os.getpid()}.sock")
+    sock = os.path.join(qemu.LOG_DIR, f"bench-qmp-{os.getpid()}.sock")
     os.makedirs(os.path.dirname(sock), exist_ok=True)
     cmd = qemu.command(image, [qemu.Module(guest, ticker), qemu.Module(guest, ticker)],
                        extra=["-qmp", f"unix:{sock},server=on,wait=off"])
-    proc = subprocess.Popen(["timeout", str(TIME_LIMIT)] + cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = qemu.start(cmd, TIME_LIMIT, text=True)
     lines = []
     started = threading.Event()
 
@@ -243,8 +240,7 @@ def two_vm_facts(build, facts):
     except (OSError, ValueError, IndexError, BenchError) as e:
         out["note"] = f"could not read the page-table pool: {e}"
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # timeout and its QEMU: the group we started
-        proc.wait()
+        qemu.stop(proc)
         if os.path.exists(sock):
             os.unlink(sock)
     return out
@@ -511,9 +507,7 @@ def profile_data(build, gic=3, top=10):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build/qemu-virt")
+    ap = qemu.arg_parser(__doc__)
     ap.add_argument("--no-profile", action="store_true", help="skip the trace (2 minutes)")
     ap.add_argument("--no-write", action="store_true", help="print, do not write docs/")
     ap.add_argument("--render", action="store_true",
@@ -527,7 +521,7 @@ def main():
             f.write(markdown(doc))
         print(f"run_bench: wrote {DOC} from {JSON_OUT}")
         return 0
-    if os.path.basename(os.path.normpath(args.build)) != "qemu-virt":
+    if not qemu.is_qemu_virt(args.build):
         print("run_bench: the benchmarks run on qemu-virt only")
         return 1
     started = time.monotonic()
