@@ -14,7 +14,6 @@ Usage: tests/linux/boot_time.py [--runs 3] [--gic 3] [--smp 2] [--mem 2G] [--bui
                                 [--append "WORDS"]   (more kernel command line words, both sides)
 """
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -23,10 +22,12 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
-KERNEL = os.path.join(DEPS_DIR, "arm64", "vmlinuz")
-INITRD = os.path.join("build", "linux", "initrd.cpio")
-QEMU = os.environ.get("QEMU", "qemu-system-aarch64")
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+import qemu  # noqa: E402
+
+KERNEL = qemu.LINUX_KERNEL
+INITRD = qemu.LINUX_INITRD
 BOOTARGS = "console=ttyAMA0 bulkhead.test=boot"
 MARKER = b"LINUX user space"
 STARTED = b"bulkhead: vm0: started"  # the hypervisor has loaded the VM and enters it
@@ -38,18 +39,13 @@ def bootargs(args):
 
 
 def bare_cmd(args):
-    return [QEMU, "-M", f"virt,gic-version={args.gic}", "-cpu", "cortex-a72",
-            "-smp", str(args.smp), "-m", args.mem, "-nographic", "-nic", "none",
-            "-kernel", KERNEL, "-initrd", INITRD, "-append", bootargs(args)]
+    return qemu.command(KERNEL, (), machine=qemu.machine(args.gic, hyp=False), smp=args.smp,
+                        mem=args.mem, append=bootargs(args), extra=["-initrd", INITRD])
 
 
 def hyp_cmd(args):
-    image = os.path.join(args.build, "bulkhead.img")
-    return [QEMU, "-M", f"virt,virtualization=on,gic-version={args.gic}", "-cpu", "cortex-a72",
-            "-smp", str(args.smp), "-m", args.mem, "-nographic", "-nic", "none",
-            "-kernel", image,
-            "-device", f"guest-loader,addr=0x50000000,kernel={KERNEL},bootargs={bootargs(args)}",
-            "-device", f"guest-loader,addr=0x58000000,initrd={INITRD}"]
+    return qemu.command(qemu.image_path(args.build), [qemu.linux_module(0, bootargs(args))],
+                        machine=qemu.machine(args.gic), smp=args.smp, mem=args.mem)
 
 
 def cpu_seconds(pid):
@@ -64,8 +60,7 @@ def one_run(cmd, log):
     uptime in the banner, wall seconds to "vm0: started" or None). Raises RuntimeError if the
     marker never comes."""
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = qemu.start(cmd)
     found = threading.Event()
     result = {}
     lines = []
@@ -103,22 +98,20 @@ def one_run(cmd, log):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = qemu.arg_parser(__doc__)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--gic", type=int, default=3, choices=(2, 3))
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--mem", default="2G")
-    ap.add_argument("--build", default="build/qemu-virt")
     ap.add_argument("--append", default="", help="more kernel command line words")
     args = ap.parse_args()
     os.chdir(ROOT)
-    for p in (KERNEL, INITRD, os.path.join(args.build, "bulkhead.img")):
-        if not os.path.isfile(p):
-            print(f"boot_time: {p} not found (make all linux-initrd; scripts/install-deps.sh)",
-                  file=sys.stderr)
-            return 1
-    logdir = os.path.join("build", "test-logs", "boot_time")
+    missing = qemu.missing(KERNEL, INITRD, qemu.image_path(args.build),
+                           how="make all linux-initrd; scripts/install-deps.sh")
+    if missing:
+        print(f"boot_time: {missing}", file=sys.stderr)
+        return 1
+    logdir = os.path.join(qemu.LOG_DIR, "boot_time")
     os.makedirs(logdir, exist_ok=True)
     res = {"bare": [], "hyp": []}
     for i in range(args.runs):

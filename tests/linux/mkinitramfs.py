@@ -10,16 +10,18 @@ scripts/install-deps.sh unpacks it. Busybox's applet links are made by the init 
 (`busybox --install -s`), so nothing here needs to run an arm64 binary.
 """
 
-import argparse
 import os
 import stat
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEPS_DIR = os.environ.get("BULKHEAD_DEPS", "/var/cache/bulkhead")
-DEFAULT_BUSYBOX = os.path.join(DEPS_DIR, "arm64", "root", "bin", "busybox")
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "qemu"))
+import qemu  # noqa: E402
+
+DEFAULT_BUSYBOX = os.path.join(qemu.DEPS_DIR, "arm64", "root", "bin", "busybox")
 DEFAULT_INIT = os.path.join(HERE, "init")
-DEFAULT_OUT = os.path.join("build", "linux", "initrd.cpio")
+DEFAULT_OUT = qemu.LINUX_INITRD
 
 DIRS = ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "etc", "root",
         "run", "mnt")
@@ -89,8 +91,7 @@ def build(busybox, init):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = qemu.arg_parser(__doc__, build=False)
     ap.add_argument("--busybox", default=DEFAULT_BUSYBOX)
     ap.add_argument("--init", default=DEFAULT_INIT)
     ap.add_argument("-o", "--output", default=DEFAULT_OUT)
