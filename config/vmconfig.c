@@ -6,6 +6,7 @@
 #include <libfdt.h>
 
 #include "bulkhead/config.h"
+#include "bulkhead/fdt_read.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"

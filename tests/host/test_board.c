@@ -10,6 +10,7 @@
 #include <libfdt.h>
 
 #include "bulkhead/config.h"
+#include "bulkhead/fdt_read.h"
 #include "support/capture.h"
 #include "support/dtb_file.h"
 
