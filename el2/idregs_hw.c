@@ -74,25 +74,12 @@ static uint64_t read_id_space(unsigned crm_op2)
     }
 }
 
-static unsigned parange_of(unsigned ipa_bits)
-{
-    static const unsigned bits[] = { 32, 36, 40, 42, 44, 48, 52 };
-    unsigned code = 0;
-
-    for (unsigned i = 0; i < ARRAY_SIZE(bits); i++) {
-        if (bits[i] <= ipa_bits) {
-            code = i;
-        }
-    }
-    return code;
-}
-
 bool idreg_trap_read(uint32_t encoding, uint64_t *val)
 {
     if (!idreg_is_feature_space(encoding)) {
         return false;
     }
     uint64_t hw = read_id_space((unsigned)BITS(encoding, 6, 0));
-    *val = idreg_sanitize(encoding, hw, parange_of(s2_ipa_bits()));
+    *val = idreg_sanitize(encoding, hw, s2_parange());
     return true;
 }

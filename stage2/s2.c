@@ -7,11 +7,17 @@
 static const unsigned pa_bits_by_code[] = { 32, 36, 40, 42, 44, 48, 52 };
 
 static unsigned ipa_bits;
+static unsigned parange; /* ipa_bits as ID_AA64MMFR0_EL1.PARange encodes it */
 static uint64_t vtcr;
 
 unsigned s2_ipa_bits(void)
 {
     return ipa_bits;
+}
+
+unsigned s2_parange(void)
+{
+    return parange;
 }
 
 void s2_global_init(uint64_t highest)
@@ -26,6 +32,7 @@ void s2_global_init(uint64_t highest)
         code++;
     }
     ipa_bits = pa_bits_by_code[code];
+    parange = code;
     pt_stage2_geometry(ipa_bits, &start_level, &root_pages);
     /* SL0 for the 4 KiB granule: 0 = level 2, 1 = level 1, 2 = level 0. */
     uint64_t sl0 = 2 - start_level;

@@ -12,6 +12,8 @@ void s2_global_init(uint64_t highest);
 /* Programs VTCR_EL2 on the calling CPU. */
 void s2_cpu_init(void);
 unsigned s2_ipa_bits(void);
+/* The same size as ID_AA64MMFR0_EL1.PARange encodes it (what a guest is told it has). */
+unsigned s2_parange(void);
 
 /* Empty stage-2 tables for VMID vmid. Returns 0 and the VTTBR_EL2 value, or -1 (no memory). */
 int s2_create(struct pt *pt, unsigned vmid, uint64_t *vttbr);
