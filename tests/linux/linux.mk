@@ -1,4 +1,4 @@
-# The Linux guests' initramfs (GitHub issue 4): Debian's static busybox (unpacked by
+# The Linux guests' initramfs: Debian's static busybox (unpacked by
 # scripts/install-deps.sh) and the test init, packed by tests/linux/mkinitramfs.py.
 LINUX_BUILD := build/linux
 LINUX_INITRD := $(LINUX_BUILD)/initrd.cpio
