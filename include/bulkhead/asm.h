@@ -1,4 +1,4 @@
-/* Constants shared by C and assembly. C code checks them against offsetof() (el2/vcpu.c). */
+/* Constants shared by C and assembly. C code checks them against offsetof() (el2/vcpu.c, el2/cpu.c). */
 #ifndef BULKHEAD_ASM_H
 #define BULKHEAD_ASM_H
 
