@@ -178,7 +178,7 @@ static bool range_ok(const struct pt *pt, uint64_t va, uint64_t size)
            size <= limit - va;
 }
 
-/* Walks [va, va+size) within one table at level; leaf is the descriptor to write (0: unmap). */
+/* Walks [va, va+size) within one table at level: maps it to pa with attrs, or unmaps it (!map). */
 static int update_range(struct pt *pt, uint64_t *table, unsigned level, uint64_t va, uint64_t size,
                         uint64_t pa, uint64_t attrs, bool map)
 {

@@ -200,7 +200,6 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
     spin_unlock(&d->lock);
 }
 
-/* Visits every virq vCPU cpu could take: its private ones and the SPIs routed to it. */
 /* Could irq concern anyone at all? Cheap enough to rule out most of them before routing. */
 static bool virq_live(const struct virq *irq)
 {
