@@ -87,18 +87,25 @@ static bool priority_mask(const char *name)
     return true;
 }
 
+/* Sends sgi, whose handler is action, to this CPU and lets the three events of a nesting check
+ * happen: the handler, the SGI it sends, the handler's end. */
+static void run_nesting(unsigned sgi, irq_action_t action)
+{
+    stats_clear();
+    nested_seen = blocked_seen = masked_seen = 0;
+    actions[sgi] = action;
+    gic_send_sgi(sgi, 0);
+    wait_count(&stats[0].nlog, 3, WAIT_MS);
+    spin_ms(SETTLE_MS);
+}
+
 /* (c) The handler of SGI_PREEMPTED (0xa0) sends SGI_PREEMPTOR (0x40) to its CPU: not taken while
  * the handler keeps IRQs masked; taken inside the handler once it unmasks them. */
 static bool priority_preemption(const char *name)
 {
     char buf[200];
 
-    stats_clear();
-    nested_seen = masked_seen = 0;
-    actions[SGI_PREEMPTED] = preempted_action;
-    gic_send_sgi(SGI_PREEMPTED, 0);
-    wait_count(&stats[0].nlog, 3, WAIT_MS);
-    spin_ms(SETTLE_MS);
+    run_nesting(SGI_PREEMPTED, preempted_action);
     const uint32_t want[] = { SGI_PREEMPTED, SGI_PREEMPTOR, LOG_EXIT | SGI_PREEMPTED };
     if (masked_seen || !nested_seen || !log_is(0, want, 3)) {
         format_log(0, buf, sizeof(buf));
@@ -119,12 +126,7 @@ static bool priority_running(const char *name)
 {
     char buf[200];
 
-    stats_clear();
-    blocked_seen = masked_seen = 0;
-    actions[SGI_BLOCKER] = blocker_action;
-    gic_send_sgi(SGI_BLOCKER, 0);
-    wait_count(&stats[0].nlog, 3, WAIT_MS);
-    spin_ms(SETTLE_MS);
+    run_nesting(SGI_BLOCKER, blocker_action);
     const uint32_t want[] = { SGI_BLOCKER, LOG_EXIT | SGI_BLOCKER, SGI_BLOCKED };
     if (blocked_seen || !log_is(0, want, 3)) {
         format_log(0, buf, sizeof(buf));
