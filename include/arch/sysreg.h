@@ -1,12 +1,58 @@
 /*
- * System-register access, the one place the hypervisor writes `mrs`/`msr`. Host builds never
- * include this file: code that needs a register value gets it as a parameter.
+ * System-register access and the other instructions that touch the CPU's state (barriers, TLB
+ * and cache maintenance, WFI), the one place the hypervisor writes them.
+ *
+ * Host builds (BULKHEAD_HOST, the unit tests) get the same functions over a fake CPU, as
+ * Hafnium's src/arch/fake does: every register is a field of one shadow struct, fake_sysreg,
+ * which tests set before calling the code under test and read after it; instructions that have
+ * no register to show are counted in fake_sysreg.count. A register added to the list below needs
+ * its field in struct fake_sysregs too (the host build says so if it is missing).
  */
 #ifndef ARCH_SYSREG_H
 #define ARCH_SYSREG_H
 
 #include "bulkhead/types.h"
 
+#ifdef BULKHEAD_HOST
+struct fake_sysregs {
+    uint64_t currentel, mpidr_el1, midr_el1, id_aa64mmfr0_el1, id_aa64pfr0_el1, id_aa64isar0_el1;
+    uint64_t esr_el2, far_el2, hpfar_el2, cntpct_el0, cntfrq_el0, dczid_el0;
+    uint64_t elr_el2, spsr_el2, tpidr_el2, vbar_el2, sctlr_el2, tcr_el2, mair_el2, ttbr0_el2;
+    uint64_t hcr_el2, cptr_el2, mdcr_el2, hstr_el2, cnthctl_el2, cntvoff_el2, vtcr_el2;
+    uint64_t vttbr_el2, vpidr_el2, vmpidr_el2;
+    uint64_t sctlr_el1, tcr_el1, ttbr0_el1, ttbr1_el1, mair_el1, amair_el1, vbar_el1, cpacr_el1;
+    uint64_t contextidr_el1, tpidr_el1, tpidr_el0, tpidrro_el0, sp_el1, sp_el0;
+    uint64_t elr_el1, spsr_el1, esr_el1, far_el1, afsr0_el1, afsr1_el1, par_el1;
+    uint64_t cntkctl_el1, cntv_ctl_el0, cntv_cval_el0, cntp_ctl_el0, mdscr_el1;
+    uint64_t cnthp_ctl_el2, cnthp_cval_el2;
+    uint64_t icc_iar1_el1, icc_eoir1_el1, icc_dir_el1, icc_sgi1r_el1, icc_pmr_el1, icc_bpr1_el1;
+    uint64_t icc_ctlr_el1, icc_igrpen1_el1, icc_sre_el1, icc_sre_el2;
+    uint64_t ich_vtr_el2, ich_hcr_el2, ich_vmcr_el2, ich_ap0r0_el2, ich_ap1r0_el2;
+    uint64_t ich_lr0_el2, ich_lr1_el2, ich_lr2_el2, ich_lr3_el2, ich_lr4_el2, ich_lr5_el2;
+    uint64_t ich_lr6_el2, ich_lr7_el2, ich_lr8_el2, ich_lr9_el2, ich_lr10_el2, ich_lr11_el2;
+    uint64_t ich_lr12_el2, ich_lr13_el2, ich_lr14_el2, ich_lr15_el2;
+    uint64_t rndr; /* read_rndr(): the next random number; 0 stands for "none available" */
+    /* Instructions executed, and the bytes dcache_clean_poc() was asked to clean. */
+    struct {
+        unsigned isb, dsb, sev, wfe, wfi, yield;
+        unsigned tlbi_vmalls12e1, dc_zva, dcache_clean_poc;
+        uint64_t dcache_clean_bytes;
+    } count;
+};
+/* Defined by the tests' fake (tests/host/fake/arch.c); tests zero it between cases. */
+extern struct fake_sysregs fake_sysreg;
+
+#define SYSREG_READ(name)                                                                     \
+    static inline uint64_t read_##name(void)                                                  \
+    {                                                                                         \
+        return fake_sysreg.name;                                                              \
+    }
+#define SYSREG_WRITE(name)                                                                    \
+    static inline void write_##name(uint64_t v)                                               \
+    {                                                                                         \
+        fake_sysreg.name = v;                                                                 \
+    }
+#else
 #define SYSREG_READ(name)                                                                     \
     static inline uint64_t read_##name(void)                                                  \
     {                                                                                         \
@@ -19,6 +65,7 @@
     {                                                                                         \
         __asm__ volatile("msr " #name ", %0" : : "r"(v) : "memory");                          \
     }
+#endif
 #define SYSREG_RW(name) SYSREG_READ(name) SYSREG_WRITE(name)
 
 SYSREG_READ(currentel)
@@ -32,6 +79,7 @@ SYSREG_READ(far_el2)
 SYSREG_READ(hpfar_el2)
 SYSREG_READ(cntpct_el0)
 SYSREG_READ(cntfrq_el0)
+SYSREG_READ(dczid_el0)
 SYSREG_RW(elr_el2)
 SYSREG_RW(spsr_el2)
 SYSREG_RW(tpidr_el2)
@@ -114,6 +162,7 @@ SYSREG_RW(ich_lr13_el2)
 SYSREG_RW(ich_lr14_el2)
 SYSREG_RW(ich_lr15_el2)
 
+#ifndef BULKHEAD_HOST
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }
 static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
@@ -136,6 +185,61 @@ static inline void dcache_clean_poc(const volatile void *p, uint64_t size)
     }
     dsb_sy();
 }
+
+/* DC ZVA: zeroes the block of 4 << DCZID_EL0.BS bytes that addr falls in. */
+static inline void dc_zva(uintptr_t addr)
+{
+    __asm__ volatile("dc zva, %0" : : "r"(addr) : "memory");
+}
+
+/* This CPU's stage-1 and stage-2 TLB entries of the current VMID (VTTBR_EL2), not broadcast. */
+static inline void tlbi_vmalls12e1(void) { __asm__ volatile("tlbi vmalls12e1" ::: "memory"); }
+static inline void dsb_nsh(void) { __asm__ volatile("dsb nsh" ::: "memory"); }
+static inline void yield(void) { __asm__ volatile("yield"); }
+
+/* RNDR (FEAT_RNG): true and a random number in *v, or false when the generator has none now. */
+static inline bool read_rndr(uint64_t *v)
+{
+    uint64_t rnd;
+    uint64_t ok;
+    __asm__ volatile("mrs %0, s3_3_c2_c4_0\n cset %1, ne" : "=r"(rnd), "=r"(ok) : : "cc");
+    *v = rnd;
+    return ok;
+}
+#else
+static inline void isb(void) { fake_sysreg.count.isb++; }
+static inline void dsb_sy(void) { fake_sysreg.count.dsb++; }
+static inline void dsb_ish(void) { fake_sysreg.count.dsb++; }
+static inline void dsb_ishst(void) { fake_sysreg.count.dsb++; }
+static inline void dsb_nsh(void) { fake_sysreg.count.dsb++; }
+static inline void sev(void) { fake_sysreg.count.sev++; }
+static inline void wfe(void) { fake_sysreg.count.wfe++; }
+static inline void wfi(void) { fake_sysreg.count.wfi++; }
+static inline void yield(void) { fake_sysreg.count.yield++; }
+static inline void tlbi_vmalls12e1(void) { fake_sysreg.count.tlbi_vmalls12e1++; }
+
+static inline void dcache_clean_poc(const volatile void *p, uint64_t size)
+{
+    (void)p;
+    fake_sysreg.count.dcache_clean_poc++;
+    fake_sysreg.count.dcache_clean_bytes += size;
+}
+
+/* Zeroes the block as the hardware would, its size from fake_sysreg.dczid_el0. */
+static inline void dc_zva(uintptr_t addr)
+{
+    uint64_t block = 4ULL << BITS(fake_sysreg.dczid_el0, 3, 0);
+
+    __builtin_memset((void *)(uintptr_t)ALIGN_DOWN(addr, block), 0, block);
+    fake_sysreg.count.dc_zva++;
+}
+
+static inline bool read_rndr(uint64_t *v)
+{
+    *v = fake_sysreg.rndr;
+    return fake_sysreg.rndr != 0;
+}
+#endif
 
 /* Current EL register values. */
 #define CURRENTEL_EL2 (2u << 2)
