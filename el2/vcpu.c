@@ -92,6 +92,8 @@ void vcpu_load(struct vcpu *vcpu)
     gic_clear_active(vtimer_virq());
     isb();
     /* A new VMID's or a reset VM's stale translations must not survive. */
-    __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
+    tlbi_vmalls12e1();
+    dsb_nsh();
+    isb();
     __atomic_store_n(&vcpu->state, VCPU_ON, __ATOMIC_RELEASE);
 }

@@ -29,8 +29,7 @@ static void *guest_ram(const struct vm *vm, ipa_t ipa)
 /* Zeroes RAM a block at a time with DC ZVA where it can, stores at the unaligned edges. */
 static void zero_ram(void *p, uint64_t size)
 {
-    uint64_t dczid;
-    __asm__ volatile("mrs %0, dczid_el0" : "=r"(dczid));
+    uint64_t dczid = read_dczid_el0();
     uint64_t block = 4ULL << BITS(dczid, 3, 0);
     uintptr_t a = (uintptr_t)p, end = a + size;
 
@@ -42,7 +41,7 @@ static void zero_ram(void *p, uint64_t size)
     uintptr_t mid_end = MAX((uintptr_t)ALIGN_DOWN(end, block), mid);
     memset(p, 0, mid - a);
     for (uintptr_t x = mid; x < mid_end; x += block) {
-        __asm__ volatile("dc zva, %0" : : "r"(x) : "memory");
+        dc_zva(x);
     }
     memset((void *)mid_end, 0, end - mid_end);
 }
@@ -62,9 +61,7 @@ static uint64_t entropy64(void)
 
     if (BITS(read_id_aa64isar0_el1(), 63, 60) >= 1) {
         uint64_t rnd;
-        uint64_t ok;
-        __asm__ volatile("mrs %0, s3_3_c2_c4_0\n cset %1, ne" : "=r"(rnd), "=r"(ok) : : "cc");
-        if (ok) {
+        if (read_rndr(&rnd)) {
             return rnd;
         }
     }
@@ -399,7 +396,7 @@ static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         const struct vcpu *v = &vm->vcpus[i];
         while (v != caller && __atomic_load_n(&v->loaded, __ATOMIC_ACQUIRE)) {
-            __asm__ volatile("yield");
+            yield();
         }
     }
 }
