@@ -1,0 +1,130 @@
+/*
+ * The GICv2 distributor (IHI 0048B, 4.3 "Distributor register descriptions"): its register
+ * table. The per-interrupt registers, GICD_CTLR and GICD_IIDR are shared with GICv3
+ * (vgic_mmio.c); GICD_ITARGETSR, GICD_SGIR and GICD_{C,S}PENDSGIR are GICv2's own. Pure.
+ */
+#include "vgic_mmio.h"
+
+#define GICD_CTLR 0x000
+#define GICD_TYPER 0x004
+#define GICD_IIDR 0x008
+#define GICD_IGROUPR 0x080
+#define GICD_ISENABLER 0x100
+#define GICD_ICENABLER 0x180
+#define GICD_ISPENDR 0x200
+#define GICD_ICPENDR 0x280
+#define GICD_ISACTIVER 0x300
+#define GICD_ICACTIVER 0x380
+#define GICD_IPRIORITYR 0x400
+#define GICD_ITARGETSR 0x800
+#define GICD_ICFGR 0xc00
+#define GICD_SGIR 0xf00
+#define GICD_CPENDSGIR 0xf10
+#define GICD_SPENDSGIR 0xf20
+#define GICD_PIDR2 0xfe8
+
+#define TYPER_CPU_NUMBER_SHIFT 5
+#define PIDR2_ARCHREV_2 0x2b
+
+static uint64_t read_typer(const struct vgic_access *a)
+{
+    return vgic_mmio_it_lines(a->d) | (uint64_t)(a->d->nr_vcpus - 1) << TYPER_CPU_NUMBER_SHIFT;
+}
+
+static void write_sgir(const struct vgic_access *a, uint64_t val)
+{
+    struct vgic_dist *d = a->d;
+    unsigned filter = (unsigned)BITS(val, 25, 24);
+    unsigned targets = (unsigned)BITS(val, 23, 16);
+    unsigned all = (1u << d->nr_vcpus) - 1;
+
+    if (filter == 1) {
+        targets = all & ~(1u << a->cpu);
+    } else if (filter == 2) {
+        targets = 1u << a->cpu;
+    } else if (filter == 3) {
+        return; /* reserved */
+    }
+    targets &= all;
+    for (unsigned t = 0; t < d->nr_vcpus; t++) {
+        if (targets & (1u << t)) {
+            vgic_send_sgi_locked(d, a->cpu, t, (unsigned)(val & 0xf));
+        }
+    }
+}
+
+/* GICD_{C,S}PENDSGIR, one entry: a byte per SGI of the accessing vCPU, a bit per source. */
+static uint64_t read_sgi_pend(const struct vgic_access *a)
+{
+    unsigned first = (unsigned)(a->offset & 0xf);
+    uint64_t val = 0;
+
+    for (unsigned i = 0; i < a->size && first + i < VGIC_NR_SGIS; i++) {
+        const struct virq *irq = vgic_get_irq(a->d, a->cpu, first + i);
+        val |= (uint64_t)irq->sgi_sources << (8 * i);
+    }
+    return val;
+}
+
+static void write_sgi_pend(const struct vgic_access *a, uint64_t val)
+{
+    struct vgic_dist *d = a->d;
+    unsigned first = (unsigned)(a->offset & 0xf);
+    bool set = a->offset >= GICD_SPENDSGIR;
+
+    for (unsigned i = 0; i < a->size && first + i < VGIC_NR_SGIS; i++) {
+        struct virq *irq = vgic_get_irq(d, a->cpu, first + i);
+        uint8_t bits = (uint8_t)((val >> (8 * i)) & ((1u << d->nr_vcpus) - 1));
+        if (!set) {
+            irq->sgi_sources &= (uint8_t)~bits;
+        } else if (bits) {
+            irq->sgi_sources |= bits;
+            vgic_mmio_kick(d, (int)a->cpu);
+        }
+    }
+}
+
+static uint64_t read_pidr2(const struct vgic_access *a)
+{
+    (void)a;
+    return PIDR2_ARCHREV_2;
+}
+
+#define W32 VGIC_ACC_32
+#define W8_32 (VGIC_ACC_8 | VGIC_ACC_32)
+
+/* Sorted by offset. What is not here is RAZ/WI. */
+static const struct vgic_reg dist_regs[] = {
+    VGIC_REG(GICD_CTLR, 4, W32, vgic_mmio_read_ctlr, vgic_mmio_write_ctlr),
+    VGIC_REG(GICD_TYPER, 4, W32, read_typer, NULL),
+    VGIC_REG(GICD_IIDR, 4, W32, vgic_mmio_read_iidr, NULL),
+    VGIC_REG_IRQS(GICD_IGROUPR, VGIC_F_GROUP, 1, W32, VGIC_IRQS_ALL),
+    VGIC_REG_IRQS(GICD_ISENABLER, VGIC_F_SET_ENABLE, 1, W32, VGIC_IRQS_ALL),
+    VGIC_REG_IRQS(GICD_ICENABLER, VGIC_F_CLR_ENABLE, 1, W32, VGIC_IRQS_SGIS_WI),
+    VGIC_REG_IRQS(GICD_ISPENDR, VGIC_F_SET_PEND, 1, W32, VGIC_IRQS_SGIS_WI),
+    VGIC_REG_IRQS(GICD_ICPENDR, VGIC_F_CLR_PEND, 1, W32, VGIC_IRQS_SGIS_WI),
+    VGIC_REG_IRQS(GICD_ISACTIVER, VGIC_F_SET_ACTIVE, 1, W32, VGIC_IRQS_ALL),
+    VGIC_REG_IRQS(GICD_ICACTIVER, VGIC_F_CLR_ACTIVE, 1, W32, VGIC_IRQS_ALL),
+    VGIC_REG_IRQS(GICD_IPRIORITYR, VGIC_F_PRIORITY, 8, W8_32, VGIC_IRQS_ALL),
+    VGIC_REG_IRQS(GICD_ITARGETSR, VGIC_F_TARGETS, 8, W8_32, VGIC_IRQS_ALL),
+    VGIC_REG_IRQS(GICD_ICFGR, VGIC_F_CONFIG, 2, W32, VGIC_IRQS_ALL),
+    VGIC_REG(GICD_SGIR, 4, W32, NULL, write_sgir),
+    VGIC_REG(GICD_CPENDSGIR, 0x20, VGIC_ACC_ANY, read_sgi_pend, write_sgi_pend),
+    VGIC_REG(GICD_PIDR2, 4, W32, read_pidr2, NULL),
+};
+
+static const struct vgic_frame dist_frame = VGIC_FRAME(dist_regs);
+
+bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
+                       uint64_t *val)
+{
+    vgic_mmio_read(d, cpu, &dist_frame, offset, size, val);
+    return true;
+}
+
+bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
+                        uint64_t val)
+{
+    vgic_mmio_write(d, cpu, &dist_frame, offset, size, val);
+    return true;
+}
