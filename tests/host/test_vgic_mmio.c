@@ -1173,6 +1173,232 @@ static void test_sgi1r_kicks_targets_whose_sgi_is_enabled(void **state)
     assert_int_equal(gicr_pending(2), BIT1(6)); /* pending, though not deliverable */
 }
 
+/* ======================= Register tables: widths, bounds, reserved space ======================= */
+
+/* The interrupt state of the fixture's VM, to check that an access changed nothing. */
+struct snapshot {
+    struct virq spis[VGIC_MAX_IRQS - VGIC_NR_PRIVATE];
+    struct virq private_irqs[MAX_VCPUS][VGIC_NR_PRIVATE];
+    bool enable_grp0, enable_grp1;
+    bool waker_asleep[MAX_VCPUS];
+};
+
+static void take_snapshot(struct snapshot *s)
+{
+    memset(s, 0, sizeof(*s));
+    memcpy(s->spis, dist.spis, sizeof(s->spis));
+    for (unsigned i = 0; i < dist.nr_vcpus; i++) {
+        memcpy(s->private_irqs[i], cpus[i].private_irqs, sizeof(s->private_irqs[i]));
+        s->waker_asleep[i] = cpus[i].redist_waker_asleep;
+    }
+    s->enable_grp0 = dist.enable_grp0;
+    s->enable_grp1 = dist.enable_grp1;
+}
+
+static void assert_unchanged_since(const struct snapshot *before)
+{
+    static struct snapshot now;
+
+    take_snapshot(&now);
+    assert_memory_equal(&now, before, sizeof(now));
+}
+
+struct range {
+    uint32_t start, end; /* [start, end) */
+};
+
+/* Writes all ones to every word of a frame outside live[] and reads it back as zero: the
+ * register table has no entry there, and nothing in the VM's interrupt state changes. */
+static void sweep_reserved_words(uint64_t (*rd)(unsigned, uint64_t, unsigned),
+                                 void (*wr)(unsigned, uint64_t, unsigned, uint64_t),
+                                 unsigned cpu, uint32_t frame_size, const struct range *live,
+                                 unsigned nr_live)
+{
+    static struct snapshot before;
+
+    take_snapshot(&before);
+    kicks_reset();
+    for (uint32_t off = 0; off < frame_size; off += 4) {
+        bool is_live = false;
+        for (unsigned i = 0; i < nr_live; i++) {
+            is_live |= off >= live[i].start && off < live[i].end;
+        }
+        if (is_live) {
+            continue;
+        }
+        wr(cpu, off, 4, 0xffffffffu);
+        uint64_t val = rd(cpu, off, 4);
+        if (val != 0) {
+            fail_msg("offset %#x reads %#llx, not zero", off, (unsigned long long)val);
+        }
+    }
+    assert_unchanged_since(&before);
+    assert_int_equal(kicks_total, 0);
+}
+
+static void test_v2_every_word_outside_the_registers_is_raz_wi(void **state)
+{
+    /* What a 96-interrupt, 4-vCPU VM's distributor holds (SGIR: it would send SGIs). */
+    static const struct range live[] = {
+        { 0x000, 0x00c }, { 0x080, 0x08c }, { 0x100, 0x10c }, { 0x180, 0x18c }, { 0x200, 0x20c },
+        { 0x280, 0x28c }, { 0x300, 0x30c }, { 0x380, 0x38c }, { 0x400, 0x460 }, { 0x800, 0x860 },
+        { 0xc00, 0xc18 }, { 0xf00, 0xf04 }, { 0xf10, 0xf30 }, { 0xfe8, 0xfec },
+    };
+
+    (void)state;
+    init_v2();
+    sweep_reserved_words(rd2, wr2, 1, 0x1000, live, sizeof(live) / sizeof(live[0]));
+}
+
+static void test_v3_every_dist_word_outside_the_registers_is_raz_wi(void **state)
+{
+    /* A 128-interrupt VM: the banks' words of SPIs 32-127, their IROUTERs, no GICv2 register,
+     * no word of INTIDs 0-31. */
+    static const struct range live[] = {
+        { 0x000, 0x00c },   { 0x084, 0x090 }, { 0x104, 0x110 }, { 0x184, 0x190 },
+        { 0x204, 0x210 },   { 0x284, 0x290 }, { 0x304, 0x310 }, { 0x384, 0x390 },
+        { 0x420, 0x480 },   { 0xc08, 0xc20 }, { 0x6100, 0x6400 }, { 0xffe8, 0xffec },
+    };
+
+    (void)state;
+    init_v3();
+    sweep_reserved_words(rd3, wr3, 1, 0x10000, live, sizeof(live) / sizeof(live[0]));
+}
+
+static void test_v3_every_redist_word_outside_the_registers_is_raz_wi(void **state)
+{
+    /* RD frame: IIDR, TYPER, WAKER, PIDR2. SGI frame: the banks' words of INTIDs 0-31. */
+    static const struct range live[] = {
+        { 0x0004, 0x0010 },
+        { 0x0014, 0x0018 },
+        { 0xffe8, 0xffec },
+        { SGI_BASE + 0x080, SGI_BASE + 0x084 },
+        { SGI_BASE + 0x100, SGI_BASE + 0x104 },
+        { SGI_BASE + 0x180, SGI_BASE + 0x184 },
+        { SGI_BASE + 0x200, SGI_BASE + 0x204 },
+        { SGI_BASE + 0x280, SGI_BASE + 0x284 },
+        { SGI_BASE + 0x300, SGI_BASE + 0x304 },
+        { SGI_BASE + 0x380, SGI_BASE + 0x384 },
+        { SGI_BASE + 0x400, SGI_BASE + 0x420 },
+        { SGI_BASE + 0xc00, SGI_BASE + 0xc08 },
+    };
+
+    (void)state;
+    init_v3();
+    sweep_reserved_words(rdr, wrr, 1, GICV3_REDIST_SIZE, live, sizeof(live) / sizeof(live[0]));
+}
+
+static void test_v2_registers_take_only_their_access_widths(void **state)
+{
+    static const unsigned not_word[] = { 1, 2, 8 };
+    static const unsigned not_byte_or_word[] = { 2, 8 };
+
+    (void)state;
+    init_v2();
+    wr2(0, GICD_CTLR, 4, CTLR_ENABLE_GRP0);
+    wr2(0, REG1(GICD_ISENABLER, 32), 4, 0xffu); /* SPIs 32-39 */
+    wr2(0, GICD_IPRIORITYR + 40, 1, 0x80);
+    wr2(0, GICD_ITARGETSR + 40, 1, 0x02);
+    static struct snapshot before;
+    take_snapshot(&before);
+    kicks_reset();
+    /* Word-only: CTLR, TYPER, IIDR, the bitmaps, ICFGR, SGIR, PIDR2. */
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned s = not_word[i];
+        assert_int_equal(rd2(0, GICD_CTLR, s), 0);
+        assert_int_equal(rd2(0, GICD_TYPER, s), 0);
+        assert_int_equal(rd2(0, GICD_IIDR, s), 0);
+        assert_int_equal(rd2(0, REG1(GICD_ISENABLER, 32), s), 0);
+        assert_int_equal(rd2(0, GICD_ICFGR + 8, s), 0);
+        assert_int_equal(rd2(0, GICV2_PIDR2, s), 0);
+        wr2(0, GICD_CTLR, s, 0);
+        wr2(0, REG1(GICD_ICENABLER, 32), s, 0xffu);
+        wr2(0, REG1(GICD_ISPENDR, 32), s, 0xffu);
+        wr2(0, GICD_ICFGR + 8, s, 0); /* would make SPIs 32-47 level-sensitive */
+        wr2(0, GICD_SGIR, s, (2u << 24) | 1); /* would send SGI 1 to self */
+    }
+    /* Byte-wide: IPRIORITYR and ITARGETSR take bytes and words only. */
+    for (unsigned i = 0; i < 2; i++) {
+        unsigned s = not_byte_or_word[i];
+        assert_int_equal(rd2(0, GICD_IPRIORITYR + 40, s), 0);
+        assert_int_equal(rd2(0, GICD_ITARGETSR + 40, s), 0);
+        wr2(0, GICD_IPRIORITYR + 40, s, 0);
+        wr2(0, GICD_ITARGETSR + 40, s, 0);
+    }
+    assert_unchanged_since(&before);
+    assert_int_equal(kicks_total, 0);
+    /* The same registers at their own widths. */
+    assert_int_equal(rd2(0, GICD_CTLR, 4), CTLR_ENABLE_GRP0);
+    assert_int_equal(rd2(0, REG1(GICD_ISENABLER, 32), 4), 0xffu);
+    assert_int_equal(rd2(0, GICD_IPRIORITYR + 40, 1), 0x80);
+    assert_int_equal(rd2(0, GICD_ITARGETSR + 40, 1), 0x02);
+    assert_int_equal(rd2(0, GICD_ICFGR + 8, 4), ALL_EDGE);
+}
+
+static void test_v3_registers_take_only_their_access_widths(void **state)
+{
+    static const unsigned not_word[] = { 1, 2, 8 };
+
+    (void)state;
+    init_v3();
+    wr3(0, GICD_CTLR, 4, CTLR_ENABLE_GRP1);
+    wr3(0, GICD_IROUTER + 8 * 40, 8, 2);
+    wr3(0, GICD_IPRIORITYR + 40, 1, 0x80);
+    static struct snapshot before;
+    take_snapshot(&before);
+    kicks_reset();
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned s = not_word[i];
+        /* Distributor, word-only: CTLR, TYPER, IIDR, the bitmaps, PIDR2. */
+        assert_int_equal(rd3(0, GICD_CTLR, s), 0);
+        assert_int_equal(rd3(0, GICD_TYPER, s), 0);
+        assert_int_equal(rd3(0, GICD_IIDR, s), 0);
+        assert_int_equal(rd3(0, GICV3_PIDR2, s), 0);
+        wr3(0, GICD_CTLR, s, 0);
+        wr3(0, REG1(GICD_ISENABLER, 32), s, 0xffu);
+        /* Redistributor, word-only: IIDR, WAKER, PIDR2, the SGI frame's bitmaps. */
+        assert_int_equal(rdr(0, GICR_IIDR, s), 0);
+        assert_int_equal(rdr(0, GICR_WAKER, s), 0);
+        assert_int_equal(rdr(0, GICR_PIDR2, s), 0);
+        wrr(0, GICR_WAKER, s, 0); /* would wake it */
+        wrr(0, GICR_ISENABLER0, s, 0xffu);
+        wrr(0, GICR_ISPENDR0, s, 0xffu);
+    }
+    /* IROUTER and GICR_TYPER: words and doublewords only. */
+    for (unsigned s = 1; s <= 2; s++) {
+        assert_int_equal(rd3(0, GICD_IROUTER + 8 * 40, s), 0);
+        wr3(0, GICD_IROUTER + 8 * 40, s, 1);
+        assert_int_equal(rdr(1, GICR_TYPER + 4, s), 0);
+    }
+    /* IPRIORITYR: bytes and words only. */
+    assert_int_equal(rd3(0, GICD_IPRIORITYR + 40, 2), 0);
+    assert_int_equal(rd3(0, GICD_IPRIORITYR + 40, 8), 0);
+    wr3(0, GICD_IPRIORITYR + 40, 2, 0);
+    wr3(0, GICD_IPRIORITYR + 40, 8, 0);
+    assert_unchanged_since(&before);
+    assert_int_equal(kicks_total, 0);
+    assert_int_equal(rd3(0, GICD_IROUTER + 8 * 40, 8), 2);
+    assert_int_equal(rd3(0, GICD_IPRIORITYR + 40, 1), 0x80);
+    assert_int_equal(rdr(0, GICR_WAKER, 4), WAKER_PROCESSOR_SLEEP | WAKER_CHILDREN_ASLEEP);
+}
+
+static void test_an_access_running_past_a_register_is_raz_wi(void **state)
+{
+    (void)state;
+    init_v2();
+    /* Four bytes of GICD_SPENDSGIR (SGIs 12-15) and four reserved ones. */
+    wr2(0, GICD_SPENDSGIR + 12, 8, 0x0101010101010101ull);
+    assert_int_equal(rd2(0, GICD_SPENDSGIR + 12, 4), 0);
+    wr2(0, GICD_SPENDSGIR + 12, 4, 0x01010101u);
+    assert_int_equal(rd2(0, GICD_SPENDSGIR + 12, 8), 0);
+    assert_int_equal(rd2(0, GICD_SPENDSGIR + 12, 4), 0x01010101u);
+
+    init_v3();
+    /* GICR_TYPER's upper word and the reserved word after it. */
+    assert_int_equal(rdr(1, GICR_TYPER + 4, 8), 0);
+    assert_int_equal(rdr(1, GICR_TYPER + 4, 4), 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -1244,6 +1470,12 @@ int main(void)
         T(test_sgi1r_range_selector_moves_the_target_list),
         T(test_sgi1r_nonzero_aff1_aff2_aff3_target_nobody),
         T(test_sgi1r_kicks_targets_whose_sgi_is_enabled),
+        T(test_v2_every_word_outside_the_registers_is_raz_wi),
+        T(test_v3_every_dist_word_outside_the_registers_is_raz_wi),
+        T(test_v3_every_redist_word_outside_the_registers_is_raz_wi),
+        T(test_v2_registers_take_only_their_access_widths),
+        T(test_v3_registers_take_only_their_access_widths),
+        T(test_an_access_running_past_a_register_is_raz_wi),
     };
 #undef T
 
