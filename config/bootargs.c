@@ -149,7 +149,10 @@ int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults)
     int ret = 0;
 
     memset(defaults, 0, sizeof(*defaults));
-    while (p && *p) {
+    if (!p) {
+        return 0;
+    }
+    while (*p) {
         while (is_space(*p)) {
             p++;
         }
