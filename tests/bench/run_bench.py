@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench` (GitHub issue 5): runs the benchmark guest (tests/guest/bench.c) on QEMU virt
+"""`make bench`: runs the benchmark guest (tests/guest/bench.c) on QEMU virt
 with GICv3 and GICv2, under Bulkhead and on the bare board, with -icount shift=0,sleep=off (one
 instruction = 1 ns of virtual time, the same counts run after run), and writes
 docs/PERFORMANCE.md and docs/bench.json: per operation the instructions it costs on bare QEMU,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark gate (GitHub issue 5), run by `make test`: the benchmark guest under the
+"""The benchmark gate, run by `make test`: the benchmark guest under the
 hypervisor, once per GIC version (QEMU -icount: the same instruction counts every run, a few
 seconds each), and one test per operation, "bench/v3/hvc_null", "bench/v2/ack_eoi", ..., that
 fails when its figure is over its budget in tests/bench/budget.json. Raising a budget is a

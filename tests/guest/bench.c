@@ -1,5 +1,5 @@
 /*
- * bench: the benchmark guest (GitHub issue 5). Runs under the hypervisor or on the bare board,
+ * bench: the benchmark guest. Runs under the hypervisor or on the bare board,
  * measures what a guest pays for the operations that cost a hypervisor something, prints one
  * "BENCH ..." line per figure and calls PSCI SYSTEM_OFF. tests/bench/run_bench.py runs it and
  * turns the lines into docs/PERFORMANCE.md and docs/bench.json.

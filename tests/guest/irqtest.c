@@ -1,5 +1,5 @@
 /*
- * irqtest: the interrupt test guest (GitHub issue 3). Runs on 2 CPUs (PSCI CPU_ON) with the GIC,
+ * irqtest: the interrupt test guest. Runs on 2 CPUs (PSCI CPU_ON) with the GIC,
  * timers and UART the DTB describes, under the hypervisor or on the bare board, and prints one
  * "PASS <check>" or "FAIL <check>: <detail>" line per check, then "DONE passed=N failed=M" and
  * calls PSCI SYSTEM_OFF. The bootargs choose the mode:

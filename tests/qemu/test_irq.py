@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interrupt tests (GitHub issue 3): the irqtest guest (tests/guest/irqtest.c) on 2 vCPUs checks
+"""Interrupt tests: the irqtest guest (tests/guest/irqtest.c) on 2 vCPUs checks
 the virtual GIC, the timers, SGIs, SPI routing, priorities, many pending interrupts and WFI,
 under the hypervisor for GICv2 and GICv3 ("v2/irq", "v3/irq"); two such VMs at once on a 4-CPU
 board check that each takes only its own interrupts ("v2/irq_isolation", "v3/irq_isolation");

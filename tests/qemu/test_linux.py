@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Linux tests (GitHub issue 4): Debian's unmodified arm64 kernel with the busybox initramfs of
+"""Linux tests: Debian's unmodified arm64 kernel with the busybox initramfs of
 tests/linux (build/linux/initrd.cpio, `make linux-initrd`) under the hypervisor on QEMU virt.
 
 For GICv2 and GICv3 and 1, 2 and 4 vCPUs ("v3/linux_smp2", ...; QEMU's -smp is the vCPU count),
