@@ -158,9 +158,13 @@ void vgic_v2_lr_decode(uint32_t val, struct lr_state *lr);
 uint64_t vgic_v3_lr_encode(const struct lr_state *lr);
 void vgic_v3_lr_decode(uint64_t val, struct lr_state *lr);
 
-/* Distributor and redistributor register emulation (vgic/vgic_mmio_v2.c, vgic_mmio_v3.c).
- * offset is from the frame base; size 1, 2, 4 or 8. Return true if the access is valid (a
- * reserved register reads as zero and ignores writes, which is also "valid"). */
+/* Distributor and redistributor register emulation: a register table per frame and GIC version
+ * (vgic/vgic_mmio_v2.c, vgic_mmio_v3.c; the lookup and the registers both share in vgic_mmio.c).
+ * vgic_v2_* serve a GICv2 VM's distributor, vgic_v3_* a GICv3 VM's. cpu is the accessing vCPU;
+ * offset is from the frame base; size 1, 2, 4 or 8. The lock is taken inside; a write bumps the
+ * generation. Return true if the access is valid (reserved space, a width the register does not
+ * take and an access running past a register's end read as zero and ignore writes, which is also
+ * "valid"). */
 bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
                        uint64_t *val);
 bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
@@ -169,7 +173,8 @@ bool vgic_v3_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsig
                        uint64_t *val);
 bool vgic_v3_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
                         uint64_t val);
-/* One redistributor (RD + SGI frames, 0x20000 bytes) of vCPU target. */
+/* One redistributor (RD + SGI frames, 0x20000 bytes) of vCPU target; false, reading zero, if
+ * the VM has no such vCPU. */
 bool vgic_v3_redist_read(struct vgic_dist *d, unsigned target, uint64_t offset, unsigned size,
                          uint64_t *val);
 bool vgic_v3_redist_write(struct vgic_dist *d, unsigned target, uint64_t offset, unsigned size,
