@@ -70,12 +70,10 @@ static const struct gic_ops none_ops = {
     .before_wfi = none_nothing,
     .nr_lrs = none_nr_lrs,
     .vcpu_reset = none_nothing,
-    .lr = {
-        .write_lr = none_write_lr,
-        .read_lr = none_read_lr,
-        .set_underflow = none_maint,
-        .set_no_pending = none_maint,
-    },
+    .lr.write_lr = none_write_lr,
+    .lr.read_lr = none_read_lr,
+    .lr.set_underflow = none_maint,
+    .lr.set_no_pending = none_maint,
 };
 
 /* ---- Set up once ---- */
@@ -95,14 +93,9 @@ void gic_init(const struct board_gic *gic, const struct board_cpu *cpus, unsigne
               const struct gic_hyp_ppis *ppis)
 {
     switch (gic->version) {
-    case GIC_V2:
-        gic_impl = &gicv2_ops;
-        break;
-    case GIC_V3:
-        gic_impl = &gicv3_ops;
-        break;
-    default:
-        return;
+    case GIC_V2: gic_impl = &gicv2_ops; break;
+    case GIC_V3: gic_impl = &gicv3_ops; break;
+    default: return;
     }
     hyp_private_irqs = (uint32_t)(BIT(SGI_KICK) | BIT(ppis->maint + 16) |
                                   BIT(ppis->hyp_timer + 16) | BIT(ppis->virt_timer + 16));

@@ -156,10 +156,8 @@ const struct gic_ops gicv2_ops = {
     .before_wfi = v2_before_wfi,
     .nr_lrs = v2_nr_lrs,
     .vcpu_reset = v2_vcpu_reset,
-    .lr = {
-        .write_lr = v2_write_lr,
-        .read_lr = v2_read_lr,
-        .set_underflow = v2_set_underflow,
-        .set_no_pending = v2_set_no_pending,
-    },
+    .lr.write_lr = v2_write_lr,
+    .lr.read_lr = v2_read_lr,
+    .lr.set_underflow = v2_set_underflow,
+    .lr.set_no_pending = v2_set_no_pending,
 };

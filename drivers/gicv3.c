@@ -241,8 +241,7 @@ static void v3_set_underflow(bool on)
 
 static void v3_set_no_pending(bool on)
 {
-    write_ich_hcr_el2((read_ich_hcr_el2() & ~ICH_HCR_NPIE) | ICH_HCR_EN |
-                      (on ? ICH_HCR_NPIE : 0));
+    write_ich_hcr_el2((read_ich_hcr_el2() & ~ICH_HCR_NPIE) | ICH_HCR_EN | (on ? ICH_HCR_NPIE : 0));
 }
 
 /* The virtual CPU interface as after a reset of the vCPU: no state, interface enabled. */
@@ -274,10 +273,8 @@ const struct gic_ops gicv3_ops = {
     .before_wfi = v3_before_wfi,
     .nr_lrs = v3_nr_lrs,
     .vcpu_reset = v3_vcpu_reset,
-    .lr = {
-        .write_lr = v3_write_lr,
-        .read_lr = v3_read_lr,
-        .set_underflow = v3_set_underflow,
-        .set_no_pending = v3_set_no_pending,
-    },
+    .lr.write_lr = v3_write_lr,
+    .lr.read_lr = v3_read_lr,
+    .lr.set_underflow = v3_set_underflow,
+    .lr.set_no_pending = v3_set_no_pending,
 };
