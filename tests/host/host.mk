@@ -16,13 +16,26 @@ HOST_TESTS := $(patsubst tests/host/%.c,$(HOST_BUILD)/%,$(wildcard tests/host/te
 HOST_DTS := $(wildcard tests/host/dts/*.dts)
 HOST_DTB := $(patsubst tests/host/dts/%.dts,$(HOST_BUILD)/dts/%.dtb,$(HOST_DTS))
 
+# el2/ files that touch the CPU compile here against arch/sysreg.h's fake registers. Each is
+# linked only into its own test, with fakes of the modules it calls (tests/host/fake/fake.h):
+# TEST_<name>_SRCS is what test_<name> links besides the pure and support sources.
+HOST_FAKE := tests/host/fake
+TEST_inject_SRCS := el2/inject.c $(HOST_FAKE)/arch.c
+TEST_psci_SRCS := el2/psci.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c
+TEST_traps_SRCS := el2/traps.c el2/inject.c el2/psci.c el2/vcpu.c \
+                   $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c $(HOST_FAKE)/hw.c
+TEST_vm_SRCS := el2/vm.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c
+
 .PHONY: host-tests
 host-tests: $(HOST_TESTS) $(HOST_DTB)
 
-$(HOST_BUILD)/test_%: tests/host/test_%.c $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) $(wildcard include/bulkhead/*.h tests/host/*.h)
+# $$* in the prerequisites (secondary expansion) is the test's name, for its TEST_<name>_SRCS.
+.SECONDEXPANSION:
+$(HOST_BUILD)/test_%: tests/host/test_%.c $$(TEST_$$*_SRCS) $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) \
+                      $(wildcard include/*/*.h tests/host/*.h tests/host/*/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTCC  $@")
-	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) $(HOST_LDLIBS)
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(TEST_$*_SRCS) $(HOST_PURE_SRCS) $(HOST_SUPPORT_SRCS) $(HOST_LDLIBS)
 
 # Test device trees; some are malformed on purpose, so dtc's own warnings are not errors here, and
 # a VM node's "name" property (see docs/CONFIG.md) is allowed to differ from the node's name.

@@ -1,0 +1,169 @@
+/*
+ * What touches hardware outside the files under test: the board (read from the DTB on the
+ * target), the physical GIC and its list registers, the EL2 side of the timers, ID-register
+ * reads, stage 2's creation, the UART's input and firmware's power-off.
+ */
+#include "bulkhead/boot.h"
+#include "bulkhead/console.h"
+#include "bulkhead/firmware.h"
+#include "bulkhead/gic.h"
+#include "bulkhead/idregs.h"
+#include "bulkhead/stage2.h"
+#include "bulkhead/string.h"
+#include "bulkhead/vtimer.h"
+#include "fake/fake.h"
+
+struct board board;
+paddr_t hyp_load_base;
+
+uint32_t gic_ack(void)
+{
+    return fake.acked < fake.nr_iar ? fake.iar[fake.acked++] : GIC_SPURIOUS;
+}
+
+void gic_eoi(uint32_t iar)
+{
+    (void)iar;
+    fake.eoi++;
+}
+
+void gic_deactivate(uint32_t iar)
+{
+    fake.deactivate++;
+    fake.last_deactivated = gic_iar_intid(iar);
+}
+
+unsigned gic_iar_intid(uint32_t iar)
+{
+    return iar & 0xffffff;
+}
+
+void gic_clear_active(unsigned intid)
+{
+    fake.clear_active++;
+    fake.last_cleared = intid;
+}
+
+void gic_send_sgi(unsigned pcpu, unsigned sgi)
+{
+    (void)pcpu;
+    (void)sgi;
+    fake.sgis++;
+}
+
+unsigned gic_nr_lrs(void)
+{
+    return 4;
+}
+
+void gic_vcpu_reset(void)
+{
+    fake.vcpu_reset++;
+}
+
+static void write_lr(unsigned n, const struct lr_state *lr)
+{
+    fake.lrs[n] = *lr;
+}
+
+static void read_lr(unsigned n, struct lr_state *lr)
+{
+    *lr = fake.lrs[n];
+}
+
+static void set_flag(bool on)
+{
+    (void)on;
+}
+
+const struct vgic_hw_ops gic_lr_ops = {
+    .write_lr = write_lr,
+    .read_lr = read_lr,
+    .set_underflow = set_flag,
+    .set_no_pending = set_flag,
+};
+
+void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
+{
+    *t = (struct vtimer){ .vgic = vgic, .vcpu = vcpu };
+}
+
+void vtimer_reset(struct vtimer *t)
+{
+    (void)t;
+    fake.vtimer_reset++;
+}
+
+void vtimer_ptimer_sync(struct vtimer *t)
+{
+    (void)t;
+    fake.ptimer_sync++;
+}
+
+/* No CNTP_* emulation here: tests of it are in test_ptimer.c. */
+bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64_t *val)
+{
+    (void)t;
+    (void)encoding;
+    (void)read;
+    (void)val;
+    return false;
+}
+
+/* ID-register answers (idreg_sanitize) have their own tests; here no read is trapped. */
+bool idreg_trap_read(uint32_t encoding, uint64_t *val)
+{
+    (void)encoding;
+    (void)val;
+    return false;
+}
+
+void console_receive(void)
+{
+    fake.console_receive++;
+}
+
+void machine_power_off(void)
+{
+    fake.machine_power_off++;
+    fake_noreturn("machine_power_off");
+}
+
+/* Stage-2 tables from a fixed pool, handed out until fake_reset(); TLB invalidations counted. */
+#define TABLE_POOL 32
+static uint64_t table_pool[TABLE_POOL][PT_ENTRIES] __attribute__((aligned(4096)));
+
+static void *alloc_table(void *ctx)
+{
+    (void)ctx;
+    if (fake.tables_fail || fake.tables_used == TABLE_POOL) {
+        return NULL;
+    }
+    uint64_t *t = table_pool[fake.tables_used++];
+    memset(t, 0, PAGE_SIZE);
+    return t;
+}
+
+static void invalidate(void *ctx, uint64_t va, uint64_t size)
+{
+    (void)ctx;
+    (void)va;
+    (void)size;
+    fake.s2_invalidate++;
+}
+
+/* A 32-bit IPA space, as on QEMU virt: one root table at level 1. */
+int s2_create(struct pt *pt, unsigned vmid, uint64_t *vttbr)
+{
+    struct pt_ops ops = { .alloc_table = alloc_table, .invalidate = invalidate };
+    unsigned start_level, root_pages;
+
+    pt_stage2_geometry(32, &start_level, &root_pages);
+    uint64_t *root = alloc_table(NULL);
+    if (!root) {
+        return -1;
+    }
+    pt_init(pt, PT_STAGE2, 32, start_level, root, &ops);
+    *vttbr = ((uint64_t)vmid << 48) | (uint64_t)(uintptr_t)root;
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* bulkhead/sched.h, recorded. */
+#include "bulkhead/sched.h"
+#include "fake/fake.h"
+
+void pcpu_schedule(void)
+{
+    fake.pcpu_schedule++;
+    fake_noreturn("pcpu_schedule");
+}
+
+void vcpu_wake(const struct vcpu *v)
+{
+    fake.vcpu_wake++;
+    fake.woken = v;
+}
+
+void vcpu_kick(const struct vcpu *v)
+{
+    fake.vcpu_kick++;
+    fake.kicked = v;
+}
+
+void vcpu_block(struct vcpu *vcpu)
+{
+    fake.vcpu_block++;
+    fake.blocked = vcpu;
+}
