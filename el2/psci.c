@@ -15,19 +15,18 @@
 #define AFFINITY_ON_PENDING 2
 #define MIGRATE_TYPE_NOT_PRESENT 2
 
-static uint32_t fn_base(uint64_t fid)
-{
-    return (uint32_t)fid & ~PSCI_FN64_BIT;
-}
-
+/* Exactly the IDs smccc_handle() answers: only three of these functions have an SMC64 form. */
 static bool is_psci_implemented(uint32_t fid)
 {
-    switch (fn_base(fid)) {
+    switch (fid) {
     case PSCI_0_2_FN_PSCI_VERSION:
     case PSCI_0_2_FN_CPU_SUSPEND:
+    case PSCI_0_2_FN_CPU_SUSPEND | PSCI_FN64_BIT:
     case PSCI_0_2_FN_CPU_OFF:
     case PSCI_0_2_FN_CPU_ON:
+    case PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT:
     case PSCI_0_2_FN_AFFINITY_INFO:
+    case PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT:
     case PSCI_0_2_FN_MIGRATE_INFO_TYPE:
     case PSCI_0_2_FN_SYSTEM_OFF:
     case PSCI_0_2_FN_SYSTEM_RESET:
