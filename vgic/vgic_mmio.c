@@ -11,19 +11,18 @@
 #define CTLR_ENABLE_GRP1 BIT(1)
 #define PRIORITY_MASK ((uint8_t)(0xff << (8 - VGIC_PRIO_BITS)))
 
-/* The register holding offset: a linear scan of a sorted table of a dozen or two entries. */
+/* The register holding offset, if any: a binary search of the frame's table (sorted by offset)
+ * for the last register starting at or below offset, then whether offset is within it. */
 static const struct vgic_reg *find_reg(const struct vgic_frame *f, uint64_t offset)
 {
-    for (unsigned i = 0; i < f->nr_regs; i++) {
-        const struct vgic_reg *r = &f->regs[i];
-        if (offset < r->offset) {
-            break;
-        }
-        if (offset - r->offset < r->len) {
-            return r;
+    const struct vgic_reg *r = f->regs;
+
+    for (unsigned n = f->nr_regs; n > 1; n -= n / 2) {
+        if (r[n / 2].offset <= offset) {
+            r += n / 2;
         }
     }
-    return NULL;
+    return offset >= r->offset && offset - r->offset < r->len ? r : NULL;
 }
 
 /* A size the register takes, the access within it. No alignment is asked for: a word of a

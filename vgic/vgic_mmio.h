@@ -67,7 +67,7 @@ struct vgic_access {
 };
 
 struct vgic_frame {
-    const struct vgic_reg *regs; /* sorted by offset, not overlapping */
+    const struct vgic_reg *regs; /* sorted by offset, not overlapping, at least one */
     unsigned nr_regs;
 };
 
