@@ -69,7 +69,7 @@ void fake_noreturn(const char *what) NORETURN;
 #define FAKE_CATCH_NORETURN(stmt)                                                             \
     ({                                                                                        \
         jmp_buf jb_;                                                                          \
-        bool caught_ = false;                                                                 \
+        volatile bool caught_ = false;                                                        \
         fake.catch_noreturn = &jb_;                                                           \
         if (setjmp(jb_) == 0) {                                                               \
             stmt;                                                                             \

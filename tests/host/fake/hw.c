@@ -16,39 +16,50 @@
 struct board board;
 paddr_t hyp_load_base;
 
-uint32_t gic_ack(void)
+/* The physical GIC: bulkhead/gic.h's inline functions call through gic_impl. */
+static uint32_t ack(void)
 {
     return fake.acked < fake.nr_iar ? fake.iar[fake.acked++] : GIC_SPURIOUS;
 }
 
-void gic_eoi(uint32_t iar)
+static void eoi(uint32_t iar)
 {
     (void)iar;
     fake.eoi++;
 }
 
-void gic_deactivate(uint32_t iar)
+static void deactivate(uint32_t iar)
 {
     fake.deactivate++;
     fake.last_deactivated = gic_iar_intid(iar);
 }
 
-unsigned gic_iar_intid(uint32_t iar)
+static void send_sgi(unsigned pcpu, unsigned sgi)
 {
-    return iar & 0xffffff;
+    (void)pcpu;
+    (void)sgi;
+    fake.sgis++;
 }
+
+static void before_wfi(void)
+{
+}
+
+static const struct gic_ops fake_gic_ops = {
+    .iar_intid_mask = 0xffffff,
+    .ack = ack,
+    .eoi = eoi,
+    .deactivate = deactivate,
+    .send_sgi = send_sgi,
+    .before_wfi = before_wfi,
+};
+
+const struct gic_ops *gic_impl = &fake_gic_ops;
 
 void gic_clear_active(unsigned intid)
 {
     fake.clear_active++;
     fake.last_cleared = intid;
-}
-
-void gic_send_sgi(unsigned pcpu, unsigned sgi)
-{
-    (void)pcpu;
-    (void)sgi;
-    fake.sgis++;
 }
 
 unsigned gic_nr_lrs(void)
@@ -76,7 +87,7 @@ static void set_flag(bool on)
     (void)on;
 }
 
-const struct vgic_hw_ops gic_lr_ops = {
+struct vgic_hw_ops gic_lr_ops = {
     .write_lr = write_lr,
     .read_lr = read_lr,
     .set_underflow = set_flag,
