@@ -1,0 +1,443 @@
+/*
+ * el2/vm.c: a VM's RAM populated a 2 MiB block at a time on its first stage-2 fault, loading and
+ * reset from pristine images, and stop and power-off. The VM's RAM is host memory (EL2 maps RAM
+ * one to one, so its "physical" address is the host pointer); stage 2 is the real page-table
+ * code over a fixed pool of tables (fake/hw.c), and DC ZVA zeroes as the hardware would.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bulkhead/stage2.h"
+#include "bulkhead/vm.h"
+#include "fake/fake.h"
+#include "support/capture.h"
+
+#define BLOCK MiB(2)
+#define RAM_IPA 0x40000000ULL
+#define RAM_SIZE MiB(8) /* blocks 0..3 */
+#define KERNEL_IPA (RAM_IPA + 0x80000)
+#define KERNEL_SIZE 0x3000
+#define DTB_IPA (RAM_IPA + MiB(6)) /* block 3 */
+#define DTB_SIZE 0x100
+#define BOOT_COUNT_AT 0x10
+#define KASLR_SEED_AT 0x20
+
+/* ESR_EL2 of stage-2 faults: EC, IL, and the fault status code. */
+#define DABT_LOWER (0x24ULL << 26 | 1ULL << 25)
+#define IABT_LOWER (0x20ULL << 26 | 1ULL << 25)
+#define FSC_TRANSLATION_L1 0x05
+#define FSC_TRANSLATION_L2 0x06
+#define FSC_TRANSLATION_L3 0x07
+#define FSC_ACCESS_FLAG_L3 0x0b
+#define FSC_PERMISSION_L3 0x0f
+
+#define GARBAGE 0xa5 /* what RAM holds before the VM's first life, or after a guest used it */
+
+static uint8_t *ram;
+static uint8_t kernel_image[KERNEL_SIZE];
+static uint8_t dtb_image[DTB_SIZE];
+static struct vm *vm = &vms[0];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    ram = aligned_alloc(BLOCK, RAM_SIZE);
+    assert_non_null(ram);
+    for (unsigned i = 0; i < KERNEL_SIZE; i++) {
+        kernel_image[i] = (uint8_t)(i * 7 + 1);
+    }
+    for (unsigned i = 0; i < DTB_SIZE; i++) {
+        dtb_image[i] = (uint8_t)(0xd0 ^ i);
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    free(ram);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_reset();
+    capture_reset();
+    memset(ram, GARBAGE, RAM_SIZE);
+    fake_sysreg.dczid_el0 = 4; /* DC ZVA zeroes 64 bytes */
+
+    memset(vm, 0, sizeof(*vm));
+    strcpy(vm->cfg.name, "vm3");
+    vm->cfg.nr_vcpus = 2;
+    vm->cfg.kernel = (struct vm_module){ .base = (uintptr_t)kernel_image, .size = KERNEL_SIZE };
+    vm->layout = (struct vm_layout){
+        .ram_pa = (uintptr_t)ram,
+        .ram_ipa = RAM_IPA,
+        .ram_size = RAM_SIZE,
+        .kernel_ipa = KERNEL_IPA,
+        .kernel_size = KERNEL_SIZE,
+        .dtb_ipa = DTB_IPA,
+    };
+    vm->dtb = dtb_image;
+    vm->dtb_size = DTB_SIZE;
+    vm->dtb_boot_count_at = BOOT_COUNT_AT;
+    vm->dtb_kaslr_seed_at = KASLR_SEED_AT;
+    assert_int_equal(s2_create(&vm->s2, 1, &vm->vttbr), 0);
+    vgic_dist_init(&vm->vgic, GIC_V3, 64, 2);
+    console_port_init(&vm->console, "vm3");
+    vm_io_init(&vm->io, vm->cfg.name, 2, &vm->vgic, &vm->s2, &vm->console);
+    for (unsigned i = 0; i < 2; i++) {
+        vm->vcpus[i] = (struct vcpu){ .vm = vm, .index = i, .pcpu = i, .state = VCPU_OFF };
+        vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, 4);
+    }
+    vm->state = VM_RUNNING;
+    /* Another VM keeps running: stopping this one does not power the machine off. */
+    memset(&vms[1], 0, sizeof(vms[1]));
+    vms[1].state = VM_RUNNING;
+    nr_vms = 2;
+    return 0;
+}
+
+static uint8_t *host(ipa_t ipa)
+{
+    return ram + (ipa - RAM_IPA);
+}
+
+static bool all_bytes(ipa_t from, uint64_t size, uint8_t value)
+{
+    for (uint64_t i = 0; i < size; i++) {
+        if (host(from)[i] != value) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool mapped(ipa_t ipa)
+{
+    uint64_t pa;
+    unsigned prot;
+    enum pt_mem mem;
+
+    return pt_lookup(&vm->s2, ipa, &pa, &prot, &mem);
+}
+
+/* Block b of the VM's RAM is mapped, whole, to its own host RAM, as normal read-write-execute
+ * memory. */
+static void assert_block_mapped(unsigned b)
+{
+    ipa_t base = RAM_IPA + b * BLOCK;
+    uint64_t pa;
+    unsigned prot;
+    enum pt_mem mem;
+
+    for (uint64_t off = 0; off < BLOCK; off += BLOCK - PAGE_SIZE) {
+        assert_true(pt_lookup(&vm->s2, base + off, &pa, &prot, &mem));
+        assert_int_equal(pa, (uintptr_t)ram + b * BLOCK + off);
+        assert_int_equal(prot, PT_R | PT_W | PT_X);
+        assert_int_equal(mem, PT_MEM_NORMAL);
+    }
+    assert_true(vm->populated[0] & (1ULL << b));
+}
+
+static void assert_block_unmapped(unsigned b)
+{
+    ipa_t base = RAM_IPA + b * BLOCK;
+
+    assert_false(mapped(base));
+    assert_false(mapped(base + BLOCK - 1));
+    assert_false(vm->populated[0] & (1ULL << b));
+}
+
+static bool fault(ipa_t ipa, uint64_t esr)
+{
+    return vm_ram_fault(&vm->vcpus[0], ipa, esr);
+}
+
+static void test_translation_fault_populates_exactly_its_block(void **state)
+{
+    (void)state;
+
+    assert_true(fault(RAM_IPA + BLOCK + 0x1234, DABT_LOWER | FSC_TRANSLATION_L2));
+    assert_block_mapped(1);
+    assert_block_unmapped(0);
+    assert_block_unmapped(2);
+    assert_true(all_bytes(RAM_IPA + BLOCK, BLOCK, 0));
+    /* The neighbours' bytes are untouched. */
+    assert_int_equal(*host(RAM_IPA + BLOCK - 1), GARBAGE);
+    assert_int_equal(*host(RAM_IPA + 2 * BLOCK), GARBAGE);
+    /* Cleaned to the point of coherency, for a guest whose caches are still off. */
+    assert_int_equal(fake_sysreg.count.dcache_clean_bytes, BLOCK);
+    assert_int_equal(fake_sysreg.count.dc_zva, BLOCK / 64);
+    assert_int_equal(fake.vm_stop, 0);
+}
+
+/* Two vCPUs faulting on the same block: the second finds it populated and does not zero what
+ * the first has written since. */
+static void test_second_fault_on_a_populated_block_changes_nothing(void **state)
+{
+    (void)state;
+
+    assert_true(fault(RAM_IPA + 2 * BLOCK, DABT_LOWER | FSC_TRANSLATION_L3));
+    *host(RAM_IPA + 2 * BLOCK + 8) = 0x77;
+    uint64_t cleaned = fake_sysreg.count.dcache_clean_bytes;
+    assert_true(fault(RAM_IPA + 2 * BLOCK + 0x100000, IABT_LOWER | FSC_TRANSLATION_L3));
+    assert_int_equal(*host(RAM_IPA + 2 * BLOCK + 8), 0x77);
+    assert_int_equal(fake_sysreg.count.dcache_clean_bytes, cleaned);
+    assert_block_mapped(2);
+}
+
+static void test_edges_of_ram(void **state)
+{
+    (void)state;
+
+    assert_true(fault(RAM_IPA, DABT_LOWER | FSC_TRANSLATION_L1));
+    assert_block_mapped(0);
+    assert_true(fault(RAM_IPA + RAM_SIZE - 1, DABT_LOWER | FSC_TRANSLATION_L3));
+    assert_block_mapped(3);
+    assert_block_unmapped(1);
+    assert_block_unmapped(2);
+}
+
+static void test_fault_outside_ram_is_not_population(void **state)
+{
+    static const ipa_t outside[] = { RAM_IPA - 1, RAM_IPA - BLOCK, RAM_IPA + RAM_SIZE,
+                                     RAM_IPA + RAM_SIZE + BLOCK, 0x09000000, 0 };
+    (void)state;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(outside); i++) {
+        assert_false(fault(outside[i], DABT_LOWER | FSC_TRANSLATION_L3));
+        assert_false(fault(outside[i], IABT_LOWER | FSC_TRANSLATION_L2));
+        assert_false(mapped(ALIGN_DOWN(outside[i], BLOCK)));
+    }
+    assert_int_equal(vm->populated[0], 0);
+    assert_int_equal(fake.tables_used, 1); /* the root only */
+    assert_true(all_bytes(RAM_IPA, RAM_SIZE, GARBAGE));
+}
+
+/* A permission or access-flag fault in RAM is the guest's own doing (or a bug of ours), not a
+ * block waiting for its first touch: the caller reports it. */
+static void test_other_faults_in_ram_are_not_population(void **state)
+{
+    (void)state;
+
+    assert_false(fault(RAM_IPA + BLOCK, DABT_LOWER | FSC_PERMISSION_L3));
+    assert_false(fault(RAM_IPA + BLOCK, DABT_LOWER | FSC_ACCESS_FLAG_L3));
+    assert_false(fault(RAM_IPA + BLOCK, IABT_LOWER | FSC_PERMISSION_L3));
+    assert_false(fault(RAM_IPA + BLOCK, DABT_LOWER | 0x10 /* synchronous external */));
+    assert_block_unmapped(1);
+    assert_true(all_bytes(RAM_IPA, RAM_SIZE, GARBAGE));
+}
+
+static void test_zeroing_without_dc_zva(void **state)
+{
+    (void)state;
+
+    fake_sysreg.dczid_el0 = 1u << 4; /* DZP: DC ZVA prohibited */
+    assert_true(fault(RAM_IPA + 3 * BLOCK, DABT_LOWER | FSC_TRANSLATION_L3));
+    assert_int_equal(fake_sysreg.count.dc_zva, 0);
+    assert_true(all_bytes(RAM_IPA + 3 * BLOCK, BLOCK, 0));
+    assert_int_equal(*host(RAM_IPA + 3 * BLOCK - 1), GARBAGE);
+}
+
+static void test_no_table_memory_stops_the_vm(void **state)
+{
+    (void)state;
+
+    fake.tables_fail = true;
+    assert_true(fault(RAM_IPA + BLOCK, DABT_LOWER | FSC_TRANSLATION_L3));
+    assert_int_equal(vm->state, VM_STOPPED);
+    assert_true(capture_contains("vm3: stopped: out of page-table memory for its RAM"));
+    assert_false(vm->populated[0] & (1ULL << 1));
+}
+
+static uint64_t be(ipa_t ipa, unsigned len)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < len; i++) {
+        v = v << 8 | host(ipa)[i];
+    }
+    return v;
+}
+
+/* The VM's images are in RAM as in a first boot: the kernel in its block with zeroes around it,
+ * the DTB with boot_count and the KASLR seed patched in, nothing else populated. */
+static void assert_pristine(uint64_t boot_count, uint64_t seed)
+{
+    assert_block_mapped(0);
+    assert_block_unmapped(1);
+    assert_block_unmapped(2);
+    assert_block_mapped(3);
+    assert_true(all_bytes(RAM_IPA, KERNEL_IPA - RAM_IPA, 0));
+    assert_memory_equal(host(KERNEL_IPA), kernel_image, KERNEL_SIZE);
+    assert_true(all_bytes(KERNEL_IPA + KERNEL_SIZE, RAM_IPA + BLOCK - KERNEL_IPA - KERNEL_SIZE, 0));
+    assert_memory_equal(host(DTB_IPA), dtb_image, BOOT_COUNT_AT);
+    assert_int_equal(be(DTB_IPA + BOOT_COUNT_AT, 4), boot_count);
+    assert_int_equal(be(DTB_IPA + KASLR_SEED_AT, 8), seed);
+    assert_memory_equal(host(DTB_IPA + KASLR_SEED_AT + 8), dtb_image + KASLR_SEED_AT + 8,
+                        DTB_SIZE - KASLR_SEED_AT - 8);
+    assert_true(all_bytes(DTB_IPA + DTB_SIZE, BLOCK - DTB_SIZE, 0));
+    /* The boot vCPU waits to start at the kernel with the DTB in x0; the others are off. */
+    assert_int_equal(vm->vcpus[0].entry, KERNEL_IPA);
+    assert_int_equal(vm->vcpus[0].context_id, DTB_IPA);
+    assert_int_equal(vm->vcpus[1].state, VCPU_OFF);
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_int_equal(vm->reports, 0);
+}
+
+static void test_prepare_loads_pristine_images(void **state)
+{
+    (void)state;
+
+    fake_sysreg.id_aa64isar0_el1 = 1ULL << 60; /* FEAT_RNG */
+    fake_sysreg.rndr = 0x0123456789abcdefULL;
+    vm_prepare(vm);
+    assert_pristine(0, 0x0123456789abcdefULL);
+    assert_int_equal(vm->vcpus[0].state, VCPU_OFF); /* until vm_start() */
+    assert_int_equal(fake.vcpu_wake, 0);
+    vm_start(vm);
+    assert_int_equal(vm->vcpus[0].state, VCPU_ON_PENDING);
+    assert_ptr_equal(fake.woken, &vm->vcpus[0]);
+}
+
+static void test_kaslr_seed_without_rng_comes_from_the_counter(void **state)
+{
+    (void)state;
+
+    fake_sysreg.rndr = 0x1111; /* not to be used: the CPU does not say it has RNDR */
+    fake_sysreg.cntpct_el0 = 1000;
+    vm_prepare(vm);
+    uint64_t seed = be(DTB_IPA + KASLR_SEED_AT, 8);
+    assert_int_not_equal(seed, 0x1111);
+    assert_int_not_equal(seed, 0);
+    fake_sysreg.cntpct_el0 = 1001;
+    vm_prepare(vm);
+    assert_int_not_equal(be(DTB_IPA + KASLR_SEED_AT, 8), seed);
+}
+
+static void test_reset_reloads_pristine_images_and_unmaps_every_block(void **state)
+{
+    (void)state;
+
+    fake_sysreg.id_aa64isar0_el1 = 1ULL << 60;
+    fake_sysreg.rndr = 0xfeedULL;
+    vm_prepare(vm);
+    vm_start(vm);
+    /* The guest's life: its RAM touched and written everywhere, its images overwritten. */
+    vm->vcpus[0].state = VCPU_ON;
+    vm->vcpus[1].state = VCPU_ON;
+    assert_true(fault(RAM_IPA + BLOCK, DABT_LOWER | FSC_TRANSLATION_L3));
+    assert_true(fault(RAM_IPA + 2 * BLOCK, DABT_LOWER | FSC_TRANSLATION_L3));
+    memset(ram, GARBAGE, RAM_SIZE);
+    vm->reports = 9;
+    console_port_putc(&vm->console, 'x');
+    unsigned invalidations = fake.s2_invalidate;
+    capture_reset();
+    fake.vcpu_wake = 0;
+
+    vm_reset(vm, &vm->vcpus[1]);
+
+    assert_int_equal(vm->boot_count, 1);
+    assert_true(capture_contains("vm3: reset"));
+    /* Each of the four populated blocks was unmapped, with its TLB entries. */
+    assert_int_equal(fake.s2_invalidate - invalidations, 4);
+    assert_pristine(1, 0xfeedULL);
+    assert_int_equal(vm->vcpus[0].state, VCPU_ON_PENDING);
+    assert_int_equal(fake.vcpu_wake, 1);
+    assert_ptr_equal(fake.woken, &vm->vcpus[0]);
+    assert_int_equal(fake.vtimer_reset, 2 * 2); /* per vCPU, at prepare and at reset */
+    /* The blocks the guest had used come back zeroed when it touches them again. */
+    assert_true(fault(RAM_IPA + BLOCK, DABT_LOWER | FSC_TRANSLATION_L3));
+    assert_true(all_bytes(RAM_IPA + BLOCK, BLOCK, 0));
+    /* The console line the old life left unfinished was written out, not carried over. */
+    assert_true(capture_contains("[vm3] x\n"));
+    console_port_putc(&vm->console, '\n');
+    assert_int_equal(capture_count("[vm3] "), 1);
+
+    vm_reset(vm, &vm->vcpus[0]);
+    assert_int_equal(vm->boot_count, 2);
+    assert_int_equal(be(DTB_IPA + BOOT_COUNT_AT, 4), 2);
+}
+
+static void test_stop_names_the_vm_pc_esr_and_far(void **state)
+{
+    (void)state;
+
+    vm->vcpus[0].state = VCPU_ON;
+    vm->vcpus[1].state = VCPU_ON;
+    vm->vcpus[1].regs.elr = 0xffff800010203040ULL;
+    console_port_putc(&vm->console, 'o');
+    console_port_putc(&vm->console, 'k');
+    vm_stop(vm, &vm->vcpus[1], "device access that cannot be emulated (no syndrome)", 0x93c08007,
+            0x9000ff8);
+    assert_true(capture_contains("bulkhead: vm3: stopped: device access that cannot be emulated "
+                                 "(no syndrome) (pc=0xffff800010203040 esr=0x93c08007 "
+                                 "far=0x9000ff8)\n"));
+    assert_int_equal(vm->state, VM_STOPPED);
+    assert_int_equal(vm->vcpus[0].state, VCPU_OFF);
+    assert_int_equal(vm->vcpus[1].state, VCPU_OFF);
+    assert_int_equal(fake.vcpu_kick, 2);
+    /* Its last words come out before the report. */
+    const char *line = strstr(capture_text(), "[vm3] ok\n");
+    assert_non_null(line);
+    assert_true(line < strstr(capture_text(), "vm3: stopped"));
+    assert_int_equal(fake.machine_power_off, 0);
+}
+
+/* The last VM to go powers the machine off (once: a second VM ending at the same time does not
+ * report it again). */
+static void test_last_vm_off_powers_the_machine_off(void **state)
+{
+    (void)state;
+
+    vms[1].state = VM_OFF;
+    vm->vcpus[0].state = VCPU_ON;
+    assert_true(FAKE_CATCH_NORETURN(vm_power_off(vm)));
+    assert_int_equal(vm->state, VM_OFF);
+    assert_int_equal(vm->vcpus[0].state, VCPU_OFF);
+    assert_true(capture_contains("bulkhead: vm3: powered off\n"));
+    assert_true(capture_contains("bulkhead: no VM running, powering off\n"));
+    assert_int_equal(fake.machine_power_off, 1);
+}
+
+static void test_power_off_while_another_vm_runs(void **state)
+{
+    (void)state;
+
+    vm_power_off(vm);
+    assert_int_equal(vm->state, VM_OFF);
+    assert_true(capture_contains("bulkhead: vm3: powered off\n"));
+    assert_false(capture_contains("powering off"));
+    assert_int_equal(fake.machine_power_off, 0);
+}
+
+#define T(fn) cmocka_unit_test_setup(fn, setup)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_translation_fault_populates_exactly_its_block),
+        T(test_second_fault_on_a_populated_block_changes_nothing),
+        T(test_edges_of_ram),
+        T(test_fault_outside_ram_is_not_population),
+        T(test_other_faults_in_ram_are_not_population),
+        T(test_zeroing_without_dc_zva),
+        T(test_no_table_memory_stops_the_vm),
+        T(test_prepare_loads_pristine_images),
+        T(test_kaslr_seed_without_rng_comes_from_the_counter),
+        T(test_reset_reloads_pristine_images_and_unmaps_every_block),
+        T(test_stop_names_the_vm_pc_esr_and_far),
+        T(test_power_off_while_another_vm_runs),
+        T(test_last_vm_off_powers_the_machine_off),
+    };
+
+    return cmocka_run_group_tests_name("vm", tests, group_setup, group_teardown);
+}
