@@ -5,7 +5,8 @@
    "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
    that crashes or exits non-zero without reporting a failure count is one failure.
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
-   then the Linux tests of tests/qemu/test_linux.py), two at a time, each QEMU run with a time
+   then the Linux tests of tests/qemu/test_linux.py, then the keyboard tests of
+   tests/qemu/test_console.py), two at a time, each QEMU run with a time
    limit; the interrupt tests, whose latency tolerances follow the host's clock, run alone at the
    end. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
 import qemu  # noqa: E402
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
+import test_console  # noqa: E402
 import test_irq  # noqa: E402
 import test_linux  # noqa: E402
 
@@ -115,7 +117,7 @@ def run_qemu_tests(build, only):
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
-    all_cases += test_bench.cases(build)
+    all_cases += test_console.cases(build) + test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows
     # the host's clock: they run alone, after the rest, so that a 4-vCPU Linux boot sharing the

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Console tests: the keyboard as `make run` uses it. Debian's Linux with a shell (vm0) beside the
+bare-metal demo guest (vm1), QEMU's console on a pipe: the test waits for the shell, types a
+command a character at a time, as a person would, and reads the answer; Ctrl-T 1 and Ctrl-T 0
+move the keyboard between the VMs; `poweroff -f` ends Linux and, the demo having powered off
+by itself, the machine. What is typed reaches the guest through the physical UART's interrupt,
+the console multiplexer, the VM's emulated PL011 and its SPI."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+TIME_LIMIT = 240
+STEP_LIMIT = 90  # for one expected answer: a Linux boot on two busy cores included
+KEY_DELAY = 0.02  # between typed characters: a person, not a paste
+CTRL_T = b"\x14"
+
+
+class Ctx(qemu.Build):
+    def __init__(self, build):
+        super().__init__(build)
+        self.demo = qemu.guest_path(build, "demo")
+
+
+class Session:
+    """A QEMU whose console the test reads while it runs and types into."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.deadline = time.monotonic() + TIME_LIMIT
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            with self._lock:
+                self._buf += chunk
+
+    def text(self):
+        with self._lock:
+            return self._buf.decode("utf-8", "replace").replace("\r", "")
+
+    def wait_for(self, pattern, after=0):
+        """Waits until pattern appears past offset `after` of the text; returns the match's end,
+        or None after STEP_LIMIT seconds or when QEMU has exited without printing it."""
+        step_deadline = min(self.deadline, time.monotonic() + STEP_LIMIT)
+        while time.monotonic() < step_deadline:
+            m = re.compile(pattern, re.MULTILINE).search(self.text(), after)
+            if m:
+                return m.end()
+            if self.proc.poll() is not None:
+                time.sleep(0.2)  # the reader may still hold QEMU's last lines
+                m = re.compile(pattern, re.MULTILINE).search(self.text(), after)
+                return m.end() if m else None
+            time.sleep(0.05)
+        return None
+
+    def type(self, keys):
+        for i in range(len(keys)):
+            self.proc.stdin.write(keys[i:i + 1])
+            self.proc.stdin.flush()
+            time.sleep(KEY_DELAY)
+
+    def finish(self, name, failed):
+        """Waits for QEMU to exit (ends it at once after a failed step); saves the console like
+        qemu.run() does."""
+        timed_out = False
+        try:
+            self.proc.wait(1 if failed else max(1, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            qemu.stop(self.proc)
+        self._reader.join(5)
+        text = self.text()
+        path = qemu.log_path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return text, timed_out
+
+
+def test_keyboard(ctx, gic):
+    name = f"v{gic}/console_keyboard"
+    missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
+    if missing:
+        return qemu.failure(name, missing)
+    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
+               qemu.Module(ctx.demo, "name=beta", addr=0x44000000)]
+    cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic), smp=4, mem="2G",
+                       append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+    start = time.monotonic()
+    s = Session(cmd)
+    reasons = []
+
+    def step(pattern, keys=b"", after=0, why=""):
+        if reasons:
+            return after
+        if keys:
+            s.type(keys)
+        end = s.wait_for(pattern, after)
+        if end is None:
+            reasons.append(why or f"no {pattern!r}")
+            return after
+        return end
+
+    pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
+    pos = step(r"^bulkhead: vm1: powered off", after=0,
+               why="the demo guest (vm1) never powered off")
+    # Someone types: the focused VM's output now comes as typed (the shell's prompt included).
+    pos = step(r"typed-42", b"echo typed-$((6*7))\r", pos,
+               "a command typed on the console was not run by vm0's shell")
+    pos = step(r"keyboard input now goes to vm1", CTRL_T + b"1", pos,
+               "Ctrl-T 1 did not give the keyboard to vm1")
+    pos = step(r"keyboard input now goes to vm0", CTRL_T + b"0", pos,
+               "Ctrl-T 0 did not give the keyboard back to vm0")
+    pos = step(r"back-7", b"echo back-$((3+4))\r", pos,
+               "vm0's shell did not get the keyboard back")
+    step(r"no VM running, powering off", b"poweroff -f\r", pos,
+         "'poweroff -f' did not end the machine")
+    text, timed_out = s.finish(name, bool(reasons))
+    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
+                    time.monotonic() - start, qemu.log_path(name))
+    if not reasons:
+        reasons.append(qemu.expect_none(text, [r"PANIC", r"stopped:"]))
+    return qemu.verdict(name, run_, *reasons)
+
+
+def cases(build):
+    ctx = Ctx(build)
+    return [(f"v{gic}/console_keyboard", lambda g=gic: test_keyboard(ctx, g)) for gic in (3, 2)]
+
+
+def main():
+    return qemu.run_cases_main(cases, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
