@@ -5,13 +5,14 @@ set -euo pipefail
 
 # qemu-system-arm 10 (bookworm-backports) is the first with the raspi4b machine.
 HOST_PKGS=(make gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libcmocka-dev
-           device-tree-compiler libfdt-dev pkg-config)
+           device-tree-compiler libfdt-dev pkg-config clang-format cppcheck)
 # Debian's arm64 packages that conflict with the host's are unpacked here, not installed.
 DEPS_DIR=${BULKHEAD_DEPS:-/var/cache/bulkhead}
 # Debian's own arm64 Linux kernel and a static busybox are the Linux guests of the tests.
 ARM64_UNPACK=(libfdt-dev linux-image-arm64 busybox-static)
 BACKPORTS_PKGS=(qemu-system-arm)
-BACKPORTS_LIST=/etc/apt/sources.list.d/bulkhead-backports.list
+BACKPORTS_SOURCES=/etc/apt/sources.list.d/bulkhead-backports.sources
+OLD_BACKPORTS_LIST=/etc/apt/sources.list.d/bulkhead-backports.list
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
@@ -40,10 +41,50 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# The machine's own entry for Debian's main suite, as "URI<TAB>Signed-By": a deb822 stanza in
+# sources.list.d (Debian 12's default) or a one-line entry in sources.list. The backports suite is
+# added from the same archive (whatever mirror the machine uses) with the same key.
+debian_source() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && [ "$f" != "$BACKPORTS_SOURCES" ] || continue
+        awk -v RS= -F'\n' '{
+            uri = ""; key = ""; deb = 0; main = 0
+            for (i = 1; i <= NF; i++) {
+                if ($i ~ /^Types:.*(^|[ \t])deb([ \t]|$)/) deb = 1
+                if ($i ~ /^URIs:/) { split($i, u, /[ \t]+/); uri = u[2] }
+                if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) main = 1
+                if ($i ~ /^Signed-By:/) { split($i, k, /[ \t]+/); key = k[2] }
+            }
+            if (deb && main && uri != "") { print uri "\t" key; exit }
+        }' "$f"
+    done | head -n1
+    [ -f /etc/apt/sources.list ] &&
+        sed -n 's/^deb \(\[[^]]*signed-by=\([^] ]*\)[^]]*\] \)\{0,1\}\([^ []*\) bookworm .*/\3\t\2/p' \
+            /etc/apt/sources.list | head -n1
+}
+
+add_backports() {
+    local uri key
+    IFS=$'\t' read -r uri key < <(debian_source | head -n1) || true
+    if [ -z "$uri" ]; then
+        echo "install-deps: no Debian bookworm entry in /etc/apt sources to add backports from" >&2
+        exit 1
+    fi
+    {
+        echo "Types: deb"
+        echo "URIs: $uri"
+        echo "Suites: bookworm-backports"
+        echo "Components: main"
+        [ -z "$key" ] || echo "Signed-By: $key"
+    } > "$BACKPORTS_SOURCES"
+    rm -f "$OLD_BACKPORTS_LIST"
+}
+
 export DEBIAN_FRONTEND=noninteractive
 [ $arch_ok -eq 1 ] || dpkg --add-architecture arm64
-if [ ! -f "$BACKPORTS_LIST" ]; then
-    echo "deb http://deb.debian.org/debian bookworm-backports main" > "$BACKPORTS_LIST"
+if [ $need_qemu -eq 1 ] && [ ! -f "$BACKPORTS_SOURCES" ]; then
+    add_backports
 fi
 apt-get update -q -o Acquire::Retries=3
 [ ${#missing[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${missing[@]}"
