@@ -338,6 +338,19 @@ static void test_device_access_without_syndrome_stops_the_vm(void **state)
     assert_int_equal(fake_sysreg.esr_el1, 0);
 }
 
+/* A fault on the guest's own stage-1 table walk (S1PTW) is never a device access, even at a
+ * device's address: it is treated as RAM or nothing. */
+static void test_stage1_walk_fault_is_not_emulated(void **state)
+{
+    (void)state;
+
+    assert_true(dev_access(EC(EC_DABT_LOWER) | IL | (1ULL << 7) | DFSC_TRANSLATION_L3, 0x100));
+    assert_int_equal(dev.reads + dev.writes, 0);
+    assert_int_equal(fake.vm_ram_fault, 1);
+    assert_int_equal(fake.vm_stop, 0);
+    assert_dabt_injected(DEV_VA + 0x100, false);
+}
+
 /* A guest faulting in a loop gets 32 reports per life, then one line saying the rest are
  * dropped; every fault is still answered with an abort. */
 static void test_reports_are_limited_per_life(void **state)
@@ -542,6 +555,7 @@ int main(void)
         T(test_ram_fault_is_retried_without_report),
         T(test_instruction_fetch_from_nothing_is_reported_and_aborted),
         T(test_device_access_without_syndrome_stops_the_vm),
+        T(test_stage1_walk_fault_is_not_emulated),
         T(test_reports_are_limited_per_life),
         T(test_unknown_exception_class_stops_the_vm),
         T(test_hvc_with_nonzero_immediate_is_not_supported),
