@@ -7,7 +7,8 @@
 #define TABLE_POOL_PAGES 512
 #define EL2_VA_BITS 48
 
-static uint8_t table_pool[TABLE_POOL_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+/* Not zeroed at boot (.noinit): table_pages_alloc() zeroes what it hands out. */
+static uint8_t table_pool[TABLE_POOL_PAGES][PAGE_SIZE] NOINIT __attribute__((aligned(PAGE_SIZE)));
 static unsigned table_pool_next;
 static uint64_t *el2_root;
 static struct pt el2_pt;

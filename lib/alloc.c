@@ -1,7 +1,10 @@
 /* The boot-time bump allocator. See include/bulkhead/alloc.h. */
 #include "bulkhead/alloc.h"
 
-static uint8_t arena[BOOT_ALLOC_ARENA] __attribute__((aligned(16)));
+#include "bulkhead/string.h"
+
+/* Not zeroed at boot (.noinit): each allocation zeroes its own bytes. */
+static uint8_t arena[BOOT_ALLOC_ARENA] NOINIT __attribute__((aligned(16)));
 static size_t arena_used;
 
 void *boot_alloc(size_t size)
@@ -16,5 +19,6 @@ void *boot_alloc(size_t size)
         }
     } while (!__atomic_compare_exchange_n(&arena_used, &start, end, false, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
-    return arena + start; /* zero: .bss, and never handed out twice */
+    memset(arena + start, 0, end - start);
+    return arena + start;
 }

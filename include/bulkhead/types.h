@@ -28,6 +28,13 @@ typedef uint64_t ipa_t;
 #define UNUSED __attribute__((unused))
 #define NORETURN __attribute__((noreturn))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+/* Static storage that boot does not zero (el2/bulkhead.ld): for pools that zero what they hand
+ * out. Plain .bss on the host. */
+#ifdef BULKHEAD_HOST
+#define NOINIT
+#else
+#define NOINIT __attribute__((section(".noinit")))
+#endif
 
 /* Does [base, base+size) overlap [obase, obase+osize)? Sizes of zero never overlap. */
 static inline bool ranges_overlap(uint64_t base, uint64_t size, uint64_t obase, uint64_t osize)
