@@ -8,9 +8,9 @@
  * and so for the life of this program: the cases run in order, those before anyone types first,
  * and each case that moves the focus gives it back to vm0.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,7 +42,7 @@ static void input(void *ctx, char c)
 
 static int group_setup(void **state)
 {
-    static const char *const names[NR_PORTS] = { "vm0", "vm1", "vm2" };
+    static const char *const names[NR_PORTS] = {"vm0", "vm1", "vm2"};
     (void)state;
 
     for (unsigned i = 0; i < NR_PORTS; i++) {
@@ -195,7 +195,7 @@ static void test_ctrl_t_ctrl_t_sends_one_ctrl_t(void **state)
 /* Ctrl-T then anything but a digit of a port, or Ctrl-T: both keys are dropped, the focus stays. */
 static void test_ctrl_t_then_another_key_is_dropped(void **state)
 {
-    static const char after[] = { 'x', '3', '9', '\r', '/' };
+    static const char after[] = {'x', '3', '9', '\r', '/'};
     (void)state;
 
     for (unsigned i = 0; i < sizeof(after); i++) {

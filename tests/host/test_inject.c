@@ -4,9 +4,9 @@
  * EL), ESR/FAR/ELR/SPSR_EL1, and the state the guest resumes in. Expected values are written from
  * the architecture's numbers, not from the code's own macros; registers are the fake CPU's.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -42,7 +42,7 @@ static int setup(void **state)
 {
     (void)state;
     fake_reset();
-    vcpu = (struct vcpu){ 0 };
+    vcpu = (struct vcpu){0};
     vcpu.regs.elr = OLD_PC;
     fake_sysreg.vbar_el1 = VBAR;
     fake_sysreg.far_el1 = FAR_SENTINEL;

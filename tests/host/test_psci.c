@@ -3,9 +3,9 @@
  * Bulkhead's vendor calls, against one VM of four vCPUs. Function IDs and return codes are the
  * specification's numbers; the scheduler and the VM's power calls are fakes that record.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -60,7 +60,7 @@ static int setup(void **state)
     vm.cfg.nr_vcpus = NR_VCPUS;
     vm.state = VM_RUNNING;
     for (unsigned i = 0; i < NR_VCPUS; i++) {
-        vm.vcpus[i] = (struct vcpu){ .vm = &vm, .index = i, .pcpu = i, .state = VCPU_OFF };
+        vm.vcpus[i] = (struct vcpu){.vm = &vm, .index = i, .pcpu = i, .state = VCPU_OFF};
     }
     vm.vcpus[0].state = VCPU_ON;
     return 0;
@@ -89,9 +89,9 @@ static void test_versions(void **state)
 {
     (void)state;
 
-    assert_int_equal(call(VERSION, 0, 0, 0), 0x00010001); /* PSCI 1.1 */
+    assert_int_equal(call(VERSION, 0, 0, 0), 0x00010001);          /* PSCI 1.1 */
     assert_int_equal(call(SMCCC_VERSION_ID, 0, 0, 0), 0x00010001); /* SMCCC 1.1 */
-    assert_int_equal(call(MIGRATE_INFO_TYPE, 0, 0, 0), 2); /* no trusted OS to migrate */
+    assert_int_equal(call(MIGRATE_INFO_TYPE, 0, 0, 0), 2);         /* no trusted OS to migrate */
 }
 
 /* The function ID is W0: what the guest leaves in x0's upper half does not change the call. */
@@ -114,9 +114,9 @@ static void test_smccc_arch_features(void **state)
 static void test_features_of_implemented_functions(void **state)
 {
     static const uint32_t implemented[] = {
-        VERSION,       CPU_SUSPEND,           CPU_SUSPEND | SMC64, CPU_OFF,    CPU_ON,
-        CPU_ON | SMC64, AFFINITY_INFO,        AFFINITY_INFO | SMC64, MIGRATE_INFO_TYPE,
-        SYSTEM_OFF,    SYSTEM_RESET,          FEATURES,            SMCCC_VERSION_ID,
+        VERSION,        CPU_SUSPEND,   CPU_SUSPEND | SMC64,   CPU_OFF,           CPU_ON,
+        CPU_ON | SMC64, AFFINITY_INFO, AFFINITY_INFO | SMC64, MIGRATE_INFO_TYPE, SYSTEM_OFF,
+        SYSTEM_RESET,   FEATURES,      SMCCC_VERSION_ID,
     };
     (void)state;
 
@@ -128,8 +128,8 @@ static void test_features_of_implemented_functions(void **state)
 static void test_features_of_missing_functions(void **state)
 {
     static const uint32_t missing[] = {
-        MIGRATE, MIGRATE_INFO_UP_CPU, CPU_FREEZE, SYSTEM_SUSPEND, SYSTEM_SUSPEND | SMC64,
-        SYSTEM_RESET2, SYSTEM_RESET2 | SMC64, 0x8400001Fu, 0x00000000u, 0xffffffffu,
+        MIGRATE,       MIGRATE_INFO_UP_CPU,   CPU_FREEZE,  SYSTEM_SUSPEND, SYSTEM_SUSPEND | SMC64,
+        SYSTEM_RESET2, SYSTEM_RESET2 | SMC64, 0x8400001Fu, 0x00000000u,    0xffffffffu,
     };
     (void)state;
 
@@ -142,8 +142,8 @@ static void test_features_of_missing_functions(void **state)
  * supported either (nothing happens to the vCPU or the VM). */
 static void test_features_agree_with_calls_for_smc64_forms_that_do_not_exist(void **state)
 {
-    static const uint32_t smc32_only[] = { VERSION, CPU_OFF, MIGRATE_INFO_TYPE, SYSTEM_OFF,
-                                           SYSTEM_RESET, FEATURES };
+    static const uint32_t smc32_only[] = {VERSION,    CPU_OFF,      MIGRATE_INFO_TYPE,
+                                          SYSTEM_OFF, SYSTEM_RESET, FEATURES};
     (void)state;
 
     for (unsigned i = 0; i < ARRAY_SIZE(smc32_only); i++) {
@@ -157,9 +157,9 @@ static void test_features_agree_with_calls_for_smc64_forms_that_do_not_exist(voi
 
 static void test_unknown_ids_are_not_supported(void **state)
 {
-    static const uint32_t unknown[] = { MIGRATE, CPU_FREEZE, SYSTEM_RESET2, 0x84000020u,
-                                        0x80000002u, 0x86000000u, 0x8600FF02u, 0xC600FF01u,
-                                        0x00000000u, 0xffffffffu };
+    static const uint32_t unknown[] = {MIGRATE,     CPU_FREEZE,  SYSTEM_RESET2, 0x84000020u,
+                                       0x80000002u, 0x86000000u, 0x8600FF02u,   0xC600FF01u,
+                                       0x00000000u, 0xffffffffu};
     (void)state;
 
     for (unsigned i = 0; i < ARRAY_SIZE(unknown); i++) {
@@ -229,11 +229,11 @@ static void test_cpu_on_of_a_starting_vcpu_is_on_pending(void **state)
 static void test_cpu_on_of_a_cpu_the_vm_does_not_have(void **state)
 {
     static const uint64_t bad[] = {
-        NR_VCPUS,          /* one past the last vCPU */
-        0xff,              /* Aff0 far out */
-        0x100,             /* Aff1 = 1: our vCPUs are all in cluster 0 */
-        0x10000,           /* Aff2 */
-        0x100000000ULL,    /* Aff3 */
+        NR_VCPUS,       /* one past the last vCPU */
+        0xff,           /* Aff0 far out */
+        0x100,          /* Aff1 = 1: our vCPUs are all in cluster 0 */
+        0x10000,        /* Aff2 */
+        0x100000000ULL, /* Aff3 */
     };
     (void)state;
 
@@ -333,8 +333,8 @@ static void test_vendor_calls(void **state)
     (void)state;
 
     assert_true(call_from(0, 0x8600FF01u, 0, 0, 0)); /* UID */
-    assert_int_equal(x[0], 0x6b6c7542); /* "Bulk" */
-    assert_int_equal(x[1], 0x64616568); /* "head" */
+    assert_int_equal(x[0], 0x6b6c7542);              /* "Bulk" */
+    assert_int_equal(x[1], 0x64616568);              /* "head" */
     assert_int_equal(x[2], 1);
     assert_int_equal(x[3], 0);
     assert_int_equal(call(0x8600FF00u, 0, 0, 0), 2); /* call count */

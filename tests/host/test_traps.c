@@ -4,9 +4,9 @@
  * abort is checked in the guest's EL1 registers; the VM's life cycle, the scheduler and the GIC
  * are fakes that record. Syndromes are built here from the Arm ARM's field positions.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -78,7 +78,7 @@ static enum mmio_result dev_write(void *d, unsigned vcpu, uint64_t offset, unsig
     return fd->result;
 }
 
-static const struct mmio_ops dev_ops = { .read = dev_read, .write = dev_write };
+static const struct mmio_ops dev_ops = {.read = dev_read, .write = dev_write};
 
 static struct vm vm;
 static struct vcpu *vcpu = &vm.vcpus[1]; /* not vCPU 0, so that an index mix-up shows */
@@ -100,12 +100,12 @@ static int setup(void **state)
     vm.state = VM_RUNNING;
     vgic_dist_init(&vm.vgic, GIC_V3, 64, 2);
     for (unsigned i = 0; i < 2; i++) {
-        vm.vcpus[i] = (struct vcpu){ .vm = &vm, .index = i, .pcpu = i, .state = VCPU_ON };
+        vm.vcpus[i] = (struct vcpu){.vm = &vm, .index = i, .pcpu = i, .state = VCPU_ON};
         vgic_cpu_init(&vm.vgic, &vm.vcpus[i].vgic, i, 4);
     }
     memset(&dev, 0, sizeof(dev));
-    struct mmio_region r = { .base = DEV_BASE, .size = 0x1000, .ops = &dev_ops, .dev = &dev,
-                             .name = "dev" };
+    struct mmio_region r = {
+        .base = DEV_BASE, .size = 0x1000, .ops = &dev_ops, .dev = &dev, .name = "dev"};
     assert_int_equal(mmio_bus_add(&vm.io.bus, &r), 0);
 
     for (unsigned i = 0; i < 31; i++) {
@@ -163,7 +163,7 @@ static void assert_dabt_injected(uint64_t far, bool write)
 
 static void test_mmio_write_stores_the_access_size_bytes(void **state)
 {
-    static const uint64_t want[] = { 0x88, 0x7788, 0x55667788, 0x1122334455667788ULL };
+    static const uint64_t want[] = {0x88, 0x7788, 0x55667788, 0x1122334455667788ULL};
     (void)state;
 
     for (unsigned s = 0; s < 4; s++) {
@@ -184,7 +184,7 @@ static void test_mmio_write_stores_the_access_size_bytes(void **state)
 
 static void test_mmio_read_zero_extends_to_the_register(void **state)
 {
-    static const uint64_t want[] = { 0xf8, 0xf7f8, 0xf5f6f7f8, 0xf1f2f3f4f5f6f7f8ULL };
+    static const uint64_t want[] = {0xf8, 0xf7f8, 0xf5f6f7f8, 0xf1f2f3f4f5f6f7f8ULL};
     (void)state;
 
     /* A device that answers more bytes than asked is cut to the access size. */
@@ -375,8 +375,8 @@ static void test_reports_are_limited_per_life(void **state)
 
 static void test_unknown_exception_class_stops_the_vm(void **state)
 {
-    static const unsigned classes[] = { 0x00 /* unknown */, 0x0e /* illegal state */,
-                                        0x22 /* PC alignment */, 0x3f /* reserved */ };
+    static const unsigned classes[] = {0x00 /* unknown */, 0x0e /* illegal state */,
+                                       0x22 /* PC alignment */, 0x3f /* reserved */};
     (void)state;
 
     for (unsigned i = 0; i < ARRAY_SIZE(classes); i++) {
@@ -441,9 +441,8 @@ static void test_wfi_blocks_and_wfe_does_not(void **state)
 static uint64_t sysreg_esr(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2,
                            unsigned rt, bool read)
 {
-    return EC(0x18) | IL | ((uint64_t)op0 << 20) | ((uint64_t)op2 << 17) |
-           ((uint64_t)op1 << 14) | ((uint64_t)crn << 10) | ((uint64_t)rt << 5) |
-           ((uint64_t)crm << 1) | (read ? 1 : 0);
+    return EC(0x18) | IL | ((uint64_t)op0 << 20) | ((uint64_t)op2 << 17) | ((uint64_t)op1 << 14) |
+           ((uint64_t)crn << 10) | ((uint64_t)rt << 5) | ((uint64_t)crm << 1) | (read ? 1 : 0);
 }
 
 static void test_unhandled_sysreg_is_undefined(void **state)

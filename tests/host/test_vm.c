@@ -4,9 +4,9 @@
  * one to one, so its "physical" address is the host pointer); stage 2 is the real page-table
  * code over a fixed pool of tables (fake/hw.c), and DC ZVA zeroes as the hardware would.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +83,8 @@ static int setup(void **state)
     memset(vm, 0, sizeof(*vm));
     strcpy(vm->cfg.name, "vm3");
     vm->cfg.nr_vcpus = 2;
-    vm->cfg.kernel = (struct vm_module){ .base = (uintptr_t)kernel_image, .size = KERNEL_SIZE };
-    vm->cfg.ramdisk = (struct vm_module){ .base = (uintptr_t)initrd_image, .size = INITRD_SIZE };
+    vm->cfg.kernel = (struct vm_module){.base = (uintptr_t)kernel_image, .size = KERNEL_SIZE};
+    vm->cfg.ramdisk = (struct vm_module){.base = (uintptr_t)initrd_image, .size = INITRD_SIZE};
     vm->layout = (struct vm_layout){
         .ram_pa = (uintptr_t)ram,
         .ram_ipa = RAM_IPA,
@@ -104,7 +104,7 @@ static int setup(void **state)
     console_port_init(&vm->console, "vm3");
     vm_io_init(&vm->io, vm->cfg.name, 2, &vm->vgic, &vm->s2, &vm->console);
     for (unsigned i = 0; i < 2; i++) {
-        vm->vcpus[i] = (struct vcpu){ .vm = vm, .index = i, .pcpu = i, .state = VCPU_OFF };
+        vm->vcpus[i] = (struct vcpu){.vm = vm, .index = i, .pcpu = i, .state = VCPU_OFF};
         vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, 4);
     }
     vm->state = VM_RUNNING;
@@ -218,8 +218,9 @@ static void test_edges_of_ram(void **state)
 
 static void test_fault_outside_ram_is_not_population(void **state)
 {
-    static const ipa_t outside[] = { RAM_IPA - 1, RAM_IPA - BLOCK, RAM_IPA + RAM_SIZE,
-                                     RAM_IPA + RAM_SIZE + BLOCK, 0x09000000, 0 };
+    static const ipa_t outside[] = {RAM_IPA - 1,        RAM_IPA - BLOCK,
+                                    RAM_IPA + RAM_SIZE, RAM_IPA + RAM_SIZE + BLOCK,
+                                    0x09000000,         0};
     (void)state;
 
     for (unsigned i = 0; i < ARRAY_SIZE(outside); i++) {
@@ -292,8 +293,8 @@ static void assert_pristine(uint64_t boot_count, uint64_t seed)
     assert_true(all_bytes(KERNEL_IPA + KERNEL_SIZE, RAM_IPA + BLOCK - KERNEL_IPA - KERNEL_SIZE, 0));
     assert_true(all_bytes(RAM_IPA + BLOCK, INITRD_IPA - RAM_IPA - BLOCK, 0));
     assert_memory_equal(host(INITRD_IPA), initrd_image, INITRD_SIZE);
-    assert_true(all_bytes(INITRD_IPA + INITRD_SIZE, RAM_IPA + 2 * BLOCK - INITRD_IPA - INITRD_SIZE,
-                          0));
+    assert_true(
+        all_bytes(INITRD_IPA + INITRD_SIZE, RAM_IPA + 2 * BLOCK - INITRD_IPA - INITRD_SIZE, 0));
     assert_memory_equal(host(DTB_IPA), dtb_image, BOOT_COUNT_AT);
     assert_int_equal(be(DTB_IPA + BOOT_COUNT_AT, 4), boot_count);
     assert_int_equal(be(DTB_IPA + KASLR_SEED_AT, 8), seed);
@@ -321,7 +322,7 @@ static void test_prepare_loads_pristine_images(void **state)
      * (zeroes and images), then the boot count and the seed patched in. */
     assert_int_equal(fake_sysreg.count.dcache_clean_bytes, 3 * BLOCK + 4 + 8);
     console_port_putc(&vm->console, '\n');
-    assert_string_equal(capture_text(), ""); /* forgotten */
+    assert_string_equal(capture_text(), "");        /* forgotten */
     assert_int_equal(vm->vcpus[0].state, VCPU_OFF); /* until vm_start() */
     assert_int_equal(fake.vcpu_wake, 0);
     vm_start(vm);

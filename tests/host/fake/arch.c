@@ -1,8 +1,8 @@
 /* The fake CPU's registers (arch/sysreg.h), the physical CPUs (bulkhead/cpu.h) and the fakes'
  * bookkeeping (fake.h). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 

@@ -30,13 +30,13 @@ struct fake_state {
 
     /* bulkhead/vm.h (fake/vm.c) */
     unsigned vm_stop, vm_power_off, vm_reset, vm_ram_fault;
-    struct vm *vm;             /* the VM of the last of those calls */
-    const struct vcpu *vcpu;   /* its vCPU argument (vm_stop, vm_reset, vm_ram_fault) */
+    struct vm *vm;           /* the VM of the last of those calls */
+    const struct vcpu *vcpu; /* its vCPU argument (vm_stop, vm_reset, vm_ram_fault) */
     const char *stop_reason;
     uint64_t stop_esr, stop_far;
     ipa_t ram_fault_ipa;
     uint64_t ram_fault_esr;
-    bool ram_fault_answer;     /* what vm_ram_fault() returns: "it was RAM, retry" */
+    bool ram_fault_answer; /* what vm_ram_fault() returns: "it was RAM, retry" */
 
     /* bulkhead/gic.h: gic_ack() hands out iar[] in order, then GIC_SPURIOUS. */
     uint32_t iar[FAKE_MAX_IAR];
@@ -66,18 +66,18 @@ void fake_noreturn(const char *what) NORETURN;
 
 /* Runs stmt; true if it ended in a fake that does not return (pcpu_schedule(),
  * machine_power_off()), false if it completed. */
-#define FAKE_CATCH_NORETURN(stmt)                                                             \
-    ({                                                                                        \
-        jmp_buf jb_;                                                                          \
-        volatile bool caught_ = false;                                                        \
-        fake.catch_noreturn = &jb_;                                                           \
-        if (setjmp(jb_) == 0) {                                                               \
-            stmt;                                                                             \
-        } else {                                                                              \
-            caught_ = true;                                                                   \
-        }                                                                                     \
-        fake.catch_noreturn = NULL;                                                           \
-        caught_;                                                                              \
+#define FAKE_CATCH_NORETURN(stmt)                                                                  \
+    ({                                                                                             \
+        jmp_buf jb_;                                                                               \
+        volatile bool caught_ = false;                                                             \
+        fake.catch_noreturn = &jb_;                                                                \
+        if (setjmp(jb_) == 0) {                                                                    \
+            stmt;                                                                                  \
+        } else {                                                                                   \
+            caught_ = true;                                                                        \
+        }                                                                                          \
+        fake.catch_noreturn = NULL;                                                                \
+        caught_;                                                                                   \
     })
 
 #endif

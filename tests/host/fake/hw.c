@@ -96,7 +96,7 @@ struct vgic_hw_ops gic_lr_ops = {
 
 void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
 {
-    *t = (struct vtimer){ .vgic = vgic, .vcpu = vcpu };
+    *t = (struct vtimer){.vgic = vgic, .vcpu = vcpu};
 }
 
 void vtimer_reset(struct vtimer *t)
@@ -166,7 +166,7 @@ static void invalidate(void *ctx, uint64_t va, uint64_t size)
 /* A 32-bit IPA space, as on QEMU virt: one root table at level 1. */
 int s2_create(struct pt *pt, unsigned vmid, uint64_t *vttbr)
 {
-    struct pt_ops ops = { .alloc_table = alloc_table, .invalidate = invalidate };
+    struct pt_ops ops = {.alloc_table = alloc_table, .invalidate = invalidate};
     unsigned start_level, root_pages;
 
     pt_stage2_geometry(32, &start_level, &root_pages);
