@@ -57,8 +57,8 @@ static bool range_wraps(const struct mem_range *r)
 static void add_ram(struct board *board, const void *fdt, int node, struct mem_range r)
 {
     if (board->nr_ram == MAX_RAM_BANKS) {
-        config_node_err(fdt, node, "more than %d RAM banks: 0x%lx+0x%lx is not used",
-                        MAX_RAM_BANKS, r.base, r.size);
+        config_node_err(fdt, node, "more than %d RAM banks: 0x%lx+0x%lx is not used", MAX_RAM_BANKS,
+                        r.base, r.size);
         return;
     }
     /* Insertion sort: ram[0] is the lowest bank, which is where every VM's RAM starts. */
@@ -86,7 +86,8 @@ static int parse_memory(const void *fdt, struct board *board)
 {
     int node;
 
-    fdt_for_each_subnode(node, fdt, 0) {
+    fdt_for_each_subnode(node, fdt, 0)
+    {
         struct mem_range banks[MAX_RAM_BANKS];
 
         if (!is_memory_node(fdt, node) || !config_node_enabled(fdt, node)) {
@@ -161,7 +162,8 @@ static int parse_reserved_memory(const void *fdt, struct board *board)
     if (parent < 0) {
         return 0;
     }
-    fdt_for_each_subnode(node, fdt, parent) {
+    fdt_for_each_subnode(node, fdt, parent)
+    {
         struct mem_range regs[MAX_RESERVED];
 
         if (!config_node_enabled(fdt, node)) {
@@ -174,8 +176,8 @@ static int parse_reserved_memory(const void *fdt, struct board *board)
             return -1;
         }
         for (int i = 0; i < n; i++) {
-            if (i >= MAX_RESERVED
-                || add_reserved(board, regs[i].base, regs[i].size, "reserved-memory") < 0) {
+            if (i >= MAX_RESERVED ||
+                add_reserved(board, regs[i].base, regs[i].size, "reserved-memory") < 0) {
                 config_node_err(fdt, node, "too many reserved ranges");
                 return -1;
             }
@@ -311,7 +313,8 @@ static int parse_cpus(const void *fdt, struct board *board)
         config_node_err(fdt, cpus, "#address-cells must be 1 or 2");
         return -1;
     }
-    fdt_for_each_subnode(node, fdt, cpus) {
+    fdt_for_each_subnode(node, fdt, cpus)
+    {
         if (is_cpu_node(fdt, node) && config_node_enabled(fdt, node)) {
             parse_cpu(fdt, node, ac, board);
         }
@@ -325,7 +328,7 @@ static int parse_cpus(const void *fdt, struct board *board)
 
 static void parse_psci(const void *fdt, struct board *board)
 {
-    static const char *const compats[] = { "arm,psci-1.0", "arm,psci-0.2", "arm,psci" };
+    static const char *const compats[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
     int node = fdt_path_offset(fdt, "/psci");
 
     if (node < 0) {
@@ -367,17 +370,19 @@ static int parse_gic_v3(const void *fdt, int node, struct board_gic *gic)
     /* Regions laid end to end are one region for us; a gap we cannot describe in one range. */
     for (uint32_t i = 2; i <= nr_redist; i++) {
         if (regs[i].base != gic->redist.base + gic->redist.size) {
-            config_node_err(fdt, node, "redistributor region %u is not contiguous: only the first "
-                            "%u are used", i - 1, i - 1);
+            config_node_err(fdt, node,
+                            "redistributor region %u is not contiguous: only the first "
+                            "%u are used",
+                            i - 1, i - 1);
             break;
         }
         gic->redist.size += regs[i].size;
     }
     struct mem_range *v2 = &regs[1 + nr_redist];
     int nr_v2 = n - 1 - (int)nr_redist;
-    gic->cpuif = nr_v2 > 0 ? v2[0] : (struct mem_range){ 0, 0 };
-    gic->hyp = nr_v2 > 1 ? v2[1] : (struct mem_range){ 0, 0 };
-    gic->vcpu = nr_v2 > 2 ? v2[2] : (struct mem_range){ 0, 0 };
+    gic->cpuif = nr_v2 > 0 ? v2[0] : (struct mem_range){0, 0};
+    gic->hyp = nr_v2 > 1 ? v2[1] : (struct mem_range){0, 0};
+    gic->vcpu = nr_v2 > 2 ? v2[2] : (struct mem_range){0, 0};
     return 0;
 }
 
@@ -403,9 +408,9 @@ static int parse_gic_v2(const void *fdt, int node, struct board_gic *gic)
 
 static void parse_gic(const void *fdt, struct board *board)
 {
-    static const char *const v3[] = { "arm,gic-v3" };
-    static const char *const v2[] = { "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic" };
-    struct board_gic gic = { 0 };
+    static const char *const v3[] = {"arm,gic-v3"};
+    static const char *const v2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"};
+    struct board_gic gic = {0};
     uint32_t cells = INTR_CELLS;
     int node = find_compatible(fdt, v3, ARRAY_SIZE(v3));
     int r;
@@ -440,7 +445,7 @@ static void parse_gic(const void *fdt, struct board *board)
 
 static void parse_timer(const void *fdt, struct board *board)
 {
-    static const char *const compats[] = { "arm,armv8-timer" };
+    static const char *const compats[] = {"arm,armv8-timer"};
     int node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
     uint32_t irq[NR_TIMER_IRQS];
     uint32_t freq = 0;
@@ -496,7 +501,7 @@ static int stdout_node(const void *fdt)
 
 static void parse_uart(const void *fdt, struct board *board)
 {
-    static const char *const compats[] = { "arm,pl011" };
+    static const char *const compats[] = {"arm,pl011"};
     struct board_uart *uart = &board->uart;
     struct mem_range regs[1];
     uint32_t type, num;
@@ -556,8 +561,8 @@ int board_parse(const void *fdt, struct board *board)
     if (chosen >= 0) {
         copy_string(fdt, chosen, "bootargs", board->bootargs, sizeof(board->bootargs));
     }
-    if (parse_memory(fdt, board) < 0 || parse_reserved(fdt, board) < 0
-        || parse_cpus(fdt, board) < 0) {
+    if (parse_memory(fdt, board) < 0 || parse_reserved(fdt, board) < 0 ||
+        parse_cpus(fdt, board) < 0) {
         return -1;
     }
     parse_psci(fdt, board);

@@ -59,19 +59,12 @@ static bool parse_size(const char *s, const char *end, uint64_t *size)
     if (end > s) {
         switch (end[-1]) {
         case 'k':
-        case 'K':
-            shift = 10;
-            break;
+        case 'K': shift = 10; break;
         case 'm':
-        case 'M':
-            shift = 20;
-            break;
+        case 'M': shift = 20; break;
         case 'g':
-        case 'G':
-            shift = 30;
-            break;
-        default:
-            break;
+        case 'G': shift = 30; break;
+        default: break;
         }
     }
     if (shift) {

@@ -16,7 +16,6 @@
 #define VM_NODE_ADDR_CELLS 2
 #define VM_NODE_SIZE_CELLS 2
 
-
 void config_node_path(const void *fdt, int node, char *buf, size_t size)
 {
     if (fdt_get_path(fdt, node, buf, (int)size) < 0) {
@@ -67,8 +66,8 @@ bool config_node_enabled(const void *fdt, int node)
     if (!status) {
         return true;
     }
-    return (len == 5 && memcmp(status, "okay", 5) == 0)
-           || (len == 3 && memcmp(status, "ok", 3) == 0);
+    return (len == 5 && memcmp(status, "okay", 5) == 0) ||
+           (len == 3 && memcmp(status, "ok", 3) == 0);
 }
 
 /* A number of 0, 1 or 2 big-endian cells. */
@@ -130,8 +129,10 @@ int config_read_pairs(const void *fdt, int node, const char *prop, int addr_cell
     }
     int entry = (addr_cells + size_cells) * 4;
     if (entry == 0 || len == 0 || len % entry != 0) {
-        config_node_err(fdt, node, "%s is %d bytes, not a multiple of %d (%d address + %d size "
-                        "cells)", prop, len, entry, addr_cells, size_cells);
+        config_node_err(fdt, node,
+                        "%s is %d bytes, not a multiple of %d (%d address + %d size "
+                        "cells)",
+                        prop, len, entry, addr_cells, size_cells);
         return -1;
     }
     unsigned n = (unsigned)(len / entry);
@@ -184,8 +185,8 @@ bool config_is_module(const void *fdt, int node)
     for (int i = 0; list && i < len;) {
         const char *s = list + i;
         size_t n = strnlen(s, (size_t)(len - i));
-        if ((n >= 10 && memcmp(s, "multiboot,", 10) == 0)
-            || (n == 20 && memcmp(s, "xen,multiboot-module", 20) == 0)) {
+        if ((n >= 10 && memcmp(s, "multiboot,", 10) == 0) ||
+            (n == 20 && memcmp(s, "xen,multiboot-module", 20) == 0)) {
             return true;
         }
         i += (int)n + 1;
@@ -202,8 +203,8 @@ int config_module_reg(const void *fdt, int module, struct vm_module *out)
     if (parent < 0) {
         return -1;
     }
-    if (config_is_compatible(fdt, parent, "bulkhead,vm")
-        || config_is_compatible(fdt, parent, "xen,domain")) {
+    if (config_is_compatible(fdt, parent, "bulkhead,vm") ||
+        config_is_compatible(fdt, parent, "xen,domain")) {
         ac = config_own_cells(fdt, parent, "#address-cells", VM_NODE_ADDR_CELLS);
         sc = config_own_cells(fdt, parent, "#size-cells", VM_NODE_SIZE_CELLS);
     } else {

@@ -120,7 +120,7 @@ static void write_root_props(struct writer *w, const struct board *board)
 static void write_memory(struct writer *w, const struct vm_layout *layout)
 {
     char name[NODE_NAME_LEN];
-    struct mem_range ram = { layout->ram_ipa, layout->ram_size };
+    struct mem_range ram = {layout->ram_ipa, layout->ram_size};
 
     snprintf(name, sizeof(name), "memory@%lx", layout->ram_ipa);
     begin(w, name);
@@ -168,8 +168,8 @@ static void write_gic(struct writer *w, const struct board *board, const struct 
     begin(w, name);
     if (gic->version == GIC_V3) {
         struct mem_range regs[] = {
-            { gic->dist.base, GICV3_DIST_SIZE },
-            { gic->redist.base, (uint64_t)GICV3_REDIST_STRIDE * vm->nr_vcpus },
+            {gic->dist.base, GICV3_DIST_SIZE},
+            {gic->redist.base, (uint64_t)GICV3_REDIST_STRIDE * vm->nr_vcpus},
         };
         prop_string(w, "compatible", "arm,gic-v3");
         prop_reg(w, regs, ARRAY_SIZE(regs));
@@ -177,8 +177,8 @@ static void write_gic(struct writer *w, const struct board *board, const struct 
     } else {
         /* The hypervisor maps the GICV frame where the board's GICC is: the guest sees a GICC. */
         struct mem_range regs[] = {
-            { gic->dist.base, GICV2_DIST_SIZE },
-            { gic->cpuif.base, GICV2_CPUIF_SIZE },
+            {gic->dist.base, GICV2_DIST_SIZE},
+            {gic->cpuif.base, GICV2_CPUIF_SIZE},
         };
         prop_string(w, "compatible", "arm,cortex-a15-gic");
         prop_reg(w, regs, ARRAY_SIZE(regs));
@@ -201,7 +201,7 @@ static void write_timer(struct writer *w, const struct board *board, const struc
     }
     uint32_t irqs[] = {
         IRQ_TYPE_PPI, t->irq_sec_phys, flags, IRQ_TYPE_PPI, t->irq_phys, flags,
-        IRQ_TYPE_PPI, t->irq_virt, flags, IRQ_TYPE_PPI, t->irq_hyp, flags,
+        IRQ_TYPE_PPI, t->irq_virt,     flags, IRQ_TYPE_PPI, t->irq_hyp,  flags,
     };
     begin(w, "timer");
     prop_string(w, "compatible", "arm,armv8-timer");
@@ -215,7 +215,7 @@ static void write_timer(struct writer *w, const struct board *board, const struc
 
 static void write_uart(struct writer *w, const struct board *board, const char *name)
 {
-    static const uint32_t clocks[] = { PHANDLE_APB_PCLK, PHANDLE_APB_PCLK };
+    static const uint32_t clocks[] = {PHANDLE_APB_PCLK, PHANDLE_APB_PCLK};
 
     begin(w, "apb-pclk");
     prop_string(w, "compatible", "fixed-clock");
@@ -229,7 +229,7 @@ static void write_uart(struct writer *w, const struct board *board, const char *
     PROP_STRINGS(w, "compatible", "arm,pl011\0arm,primecell");
     prop_reg(w, &board->uart.regs, 1);
     if (board->uart.spi && board->gic.version != GIC_NONE) {
-        uint32_t irq[] = { IRQ_TYPE_SPI, board->uart.spi, IRQ_LEVEL_HIGH };
+        uint32_t irq[] = {IRQ_TYPE_SPI, board->uart.spi, IRQ_LEVEL_HIGH};
         prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
     }
     prop_cells(w, "clocks", clocks, ARRAY_SIZE(clocks));
@@ -264,7 +264,7 @@ static void write_chosen(struct writer *w, const struct vm_config *vm,
 int guest_fdt_build(void *buf, size_t size, const struct board *board, const struct vm_config *vm,
                     const struct vm_layout *layout)
 {
-    struct writer w = { buf, 0 };
+    struct writer w = {buf, 0};
     char uart[NODE_NAME_LEN], uart_path[NODE_NAME_LEN + 1];
     bool has_uart = board->uart.regs.size != 0;
     bool has_timer = board->timer.irq_phys || board->timer.irq_virt;

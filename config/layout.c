@@ -62,7 +62,7 @@ static bool pool_insert(struct ram_pool *pool, unsigned i, struct mem_range r)
 static void pool_split(struct ram_pool *pool, unsigned i, uint64_t base, uint64_t end)
 {
     struct mem_range *f = &pool->free[i];
-    struct mem_range tail = { end, end_of(f->base, f->size) - end };
+    struct mem_range tail = {end, end_of(f->base, f->size) - end};
 
     f->size = base - f->base;
     if (!pool_insert(pool, i + 1, tail)) {
@@ -231,8 +231,8 @@ static void kernel_placement(const struct vm_config *vm, const void *head, uint6
 
     *offset = RAW_IMAGE_OFFSET;
     *footprint = vm->kernel.size;
-    if (!head || head_len < sizeof(struct arm64_image_header)
-        || le_load(h + IMAGE_MAGIC_AT, 4) != ARM64_IMAGE_MAGIC) {
+    if (!head || head_len < sizeof(struct arm64_image_header) ||
+        le_load(h + IMAGE_MAGIC_AT, 4) != ARM64_IMAGE_MAGIC) {
         return;
     }
     uint64_t text_offset = le_load(h + IMAGE_TEXT_OFFSET_AT, 8);
@@ -247,8 +247,8 @@ static void kernel_placement(const struct vm_config *vm, const void *head, uint6
 
 static bool check_ram(const struct board *board, const struct vm_config *vm, paddr_t ram_pa)
 {
-    if (vm->mem_size == 0 || !IS_ALIGNED(vm->mem_size, VM_RAM_ALIGN)
-        || !IS_ALIGNED(ram_pa, VM_RAM_ALIGN)) {
+    if (vm->mem_size == 0 || !IS_ALIGNED(vm->mem_size, VM_RAM_ALIGN) ||
+        !IS_ALIGNED(ram_pa, VM_RAM_ALIGN)) {
         pr_err("%s: RAM 0x%lx bytes at 0x%lx is not 2 MiB-aligned\n", vm->node, vm->mem_size,
                ram_pa);
         return false;
@@ -279,14 +279,16 @@ int layout_vm(const struct board *board, const struct vm_config *vm, paddr_t ram
     kernel_placement(vm, kernel_head, kernel_head_len, &offset, &footprint);
     if (offset > dtb || footprint > dtb - offset) {
         pr_err("%s: the kernel (0x%lx bytes at RAM + 0x%lx) does not fit below the DTB in %lu MiB "
-               "of RAM\n", vm->node, footprint, offset, vm->mem_size >> 20);
+               "of RAM\n",
+               vm->node, footprint, offset, vm->mem_size >> 20);
         return -1;
     }
     uint64_t initrd = dtb;
     if (vm->ramdisk.size) {
         if (vm->ramdisk.size > dtb - offset - footprint) {
             pr_err("%s: the initrd (0x%lx bytes) does not fit between the kernel (ending at RAM + "
-                   "0x%lx) and the DTB\n", vm->node, vm->ramdisk.size, offset + footprint);
+                   "0x%lx) and the DTB\n",
+                   vm->node, vm->ramdisk.size, offset + footprint);
             return -1;
         }
         initrd = ALIGN_DOWN(dtb - vm->ramdisk.size, INITRD_ALIGN);

@@ -44,8 +44,8 @@ struct top_module {
 
 static bool is_vm_node(const void *fdt, int node)
 {
-    return config_is_compatible(fdt, node, "bulkhead,vm")
-           || config_is_compatible(fdt, node, "xen,domain");
+    return config_is_compatible(fdt, node, "bulkhead,vm") ||
+           config_is_compatible(fdt, node, "xen,domain");
 }
 
 static bool add_source(const void *fdt, struct vm_source *src, unsigned *nr, int node,
@@ -98,7 +98,8 @@ static unsigned collect_sources(const void *fdt, struct vm_source *src)
     if (chosen < 0) {
         return 0;
     }
-    fdt_for_each_subnode(node, fdt, chosen) {
+    fdt_for_each_subnode(node, fdt, chosen)
+    {
         if (!config_node_enabled(fdt, node)) {
             continue;
         }
@@ -154,8 +155,8 @@ static bool copy_bootargs(const void *fdt, int node, struct vm_config *vm)
 static bool check_vcpus(const void *fdt, int node, const struct board *board, uint64_t n)
 {
     if (n == 0 || n > MAX_VCPUS || n > board->nr_cpus) {
-        config_node_err(fdt, node, "%lu vCPUs asked: the board has %u CPUs (at most %d per VM)",
-                        n, board->nr_cpus, MAX_VCPUS);
+        config_node_err(fdt, node, "%lu vCPUs asked: the board has %u CPUs (at most %d per VM)", n,
+                        board->nr_cpus, MAX_VCPUS);
         return false;
     }
     return true;
@@ -224,7 +225,8 @@ static bool read_vm_modules(const void *fdt, int node, struct vm_config *vm)
 {
     int child, kernel = -1, ramdisk = -1;
 
-    fdt_for_each_subnode(child, fdt, node) {
+    fdt_for_each_subnode(child, fdt, node)
+    {
         if (!config_node_enabled(fdt, child)) {
             continue;
         }
@@ -271,8 +273,8 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
         return false;
     }
     vm->nr_vcpus = cpus;
-    return read_memory(fdt, node, defaults, &vm->mem_size)
-           && read_pcpus(fdt, node, board, vm, pinned) && read_vm_modules(fdt, node, vm);
+    return read_memory(fdt, node, defaults, &vm->mem_size) &&
+           read_pcpus(fdt, node, board, vm, pinned) && read_vm_modules(fdt, node, vm);
 }
 
 static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bool lone,

@@ -49,7 +49,7 @@ static void none_write_lr(unsigned n, const struct lr_state *lr)
 static void none_read_lr(unsigned n, struct lr_state *lr)
 {
     (void)n;
-    *lr = (struct lr_state){ 0 };
+    *lr = (struct lr_state){0};
 }
 
 static void none_maint(bool on)

@@ -132,7 +132,7 @@ static void v2_set_no_pending(bool on)
 /* The virtual CPU interface as after a reset of the vCPU: no state, interface enabled. */
 static void v2_vcpu_reset(void)
 {
-    struct lr_state empty = { 0 };
+    struct lr_state empty = {0};
 
     for (unsigned n = 0; n < v2.nr_lrs; n++) {
         v2_write_lr(n, &empty);

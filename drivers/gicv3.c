@@ -247,7 +247,7 @@ static void v3_set_no_pending(bool on)
 /* The virtual CPU interface as after a reset of the vCPU: no state, interface enabled. */
 static void v3_vcpu_reset(void)
 {
-    struct lr_state empty = { 0 };
+    struct lr_state empty = {0};
 
     for (unsigned n = 0; n < v3.nr_lrs; n++) {
         v3_write_lr(n, &empty);

@@ -15,7 +15,7 @@ static bool interactive;
 
 void console_port_init(struct console_port *port, const char *name)
 {
-    *port = (struct console_port){ 0 };
+    *port = (struct console_port){0};
     strlcpy(port->name, name, sizeof(port->name));
     snprintf(port->prefix, sizeof(port->prefix), "[%s] ", name);
 }
@@ -27,8 +27,7 @@ void console_port_add(struct console_port *port)
     }
 }
 
-void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c),
-                            void *ctx)
+void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c), void *ctx)
 {
     spin_lock(&port->lock);
     port->input = input;

@@ -9,7 +9,7 @@ void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out)
     out->s1ptw = iss & BIT(7);
     out->write = iss & BIT(6);
     out->fsc = (uint8_t)BITS(iss, 5, 0);
-    out->access = (struct mmio_access){ .ipa = ipa };
+    out->access = (struct mmio_access){.ipa = ipa};
     if (!out->isv) {
         return;
     }

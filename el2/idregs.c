@@ -25,18 +25,18 @@ uint64_t idreg_sanitize(uint32_t encoding, uint64_t hw, unsigned parange)
     switch (encoding) {
     case ID_AA64PFR0_EL1: {
         /* EL0-3, FP, AdvSIMD, GIC, RAS, DIT, CSV2, CSV3: not SVE, MPAM, AMU, SEL2, RME. */
-        static const uint8_t keep[] = { 0, 4, 8, 12, 16, 20, 24, 28, 48, 56, 60 };
+        static const uint8_t keep[] = {0, 4, 8, 12, 16, 20, 24, 28, 48, 56, 60};
         return keep_fields(hw, keep, ARRAY_SIZE(keep));
     }
     case ID_AA64PFR1_EL1: {
         /* BT, SSBS, RAS_frac, CSV2_frac: not MTE, SME, MPAM_frac, NMI, GCS, THE. */
-        static const uint8_t keep[] = { 0, 4, 12, 32 };
+        static const uint8_t keep[] = {0, 4, 12, 32};
         return keep_fields(hw, keep, ARRAY_SIZE(keep));
     }
     case ID_AA64DFR0_EL1: {
         /* The debug architecture and its breakpoints, which the guest owns on its CPU; not the
          * PMU, SPE, trace, BRBE. */
-        static const uint8_t keep[] = { 0, 12, 20, 28, 36 };
+        static const uint8_t keep[] = {0, 12, 20, 28, 36};
         return keep_fields(hw, keep, ARRAY_SIZE(keep));
     }
     case ID_DFR0_EL1:
@@ -49,9 +49,7 @@ uint64_t idreg_sanitize(uint32_t encoding, uint64_t hw, unsigned parange)
     case ID_AA64SMFR0_EL1:
     case ID_AA64DFR1_EL1:
     case ID_AA64AFR0_EL1:
-    case ID_AA64AFR1_EL1:
-        return 0;
-    default:
-        return hw;
+    case ID_AA64AFR1_EL1: return 0;
+    default: return hw;
     }
 }

@@ -3,11 +3,11 @@
 #include "bulkhead/idregs.h"
 #include "bulkhead/stage2.h"
 
-#define SYSREG_READ_RAW(name)                                                                 \
-    ({                                                                                        \
-        uint64_t v_;                                                                          \
-        __asm__ volatile("mrs %0, " name : "=r"(v_));                                         \
-        v_;                                                                                   \
+#define SYSREG_READ_RAW(name)                                                                      \
+    ({                                                                                             \
+        uint64_t v_;                                                                               \
+        __asm__ volatile("mrs %0, " name : "=r"(v_));                                              \
+        v_;                                                                                        \
     })
 
 /* mrs needs the register in the instruction: one case per CRm:op2 of the ID space. */

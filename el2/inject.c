@@ -16,8 +16,7 @@
 
 static bool from_el0(const struct vcpu *vcpu)
 {
-    return (vcpu->regs.spsr & SPSR_MODE_MASK) == SPSR_MODE_EL0T ||
-           (vcpu->regs.spsr & SPSR_AARCH32);
+    return (vcpu->regs.spsr & SPSR_MODE_MASK) == SPSR_MODE_EL0T || (vcpu->regs.spsr & SPSR_AARCH32);
 }
 
 static uint64_t vector_offset(const struct vcpu *vcpu)
@@ -26,12 +25,9 @@ static uint64_t vector_offset(const struct vcpu *vcpu)
         return VECTOR_LOWER_A32;
     }
     switch (vcpu->regs.spsr & SPSR_MODE_MASK) {
-    case SPSR_MODE_EL1T:
-        return VECTOR_CURRENT_SP0;
-    case SPSR_MODE_EL1H:
-        return VECTOR_CURRENT_SPX;
-    default:
-        return VECTOR_LOWER_A64;
+    case SPSR_MODE_EL1T: return VECTOR_CURRENT_SP0;
+    case SPSR_MODE_EL1H: return VECTOR_CURRENT_SPX;
+    default: return VECTOR_LOWER_A64;
     }
 }
 

@@ -36,8 +36,8 @@ static void NORETURN halt(void)
 static void map_board_devices(void)
 {
     const struct board_gic *gic = &board.gic;
-    const struct mem_range *dev[] = { &board.uart.regs, &gic->dist, &gic->cpuif, &gic->hyp,
-                                      &gic->vcpu, &gic->redist };
+    const struct mem_range *dev[] = {&board.uart.regs, &gic->dist, &gic->cpuif,
+                                     &gic->hyp,        &gic->vcpu, &gic->redist};
 
     for (unsigned i = 0; i < ARRAY_SIZE(dev); i++) {
         if (dev[i]->size) {
@@ -51,7 +51,7 @@ static void map_board_devices(void)
 static uint64_t highest_guest_address(void)
 {
     const struct board_gic *gic = &board.gic;
-    const struct mem_range *dev[] = { &board.uart.regs, &gic->dist, &gic->cpuif, &gic->redist };
+    const struct mem_range *dev[] = {&board.uart.regs, &gic->dist, &gic->cpuif, &gic->redist};
     uint64_t top = 0;
 
     for (unsigned i = 0; i < board.nr_ram; i++) {
@@ -91,7 +91,7 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
 {
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;
-    struct mem_range image = { hyp_load_base, (paddr_t)__image_end - hyp_load_base };
+    struct mem_range image = {hyp_load_base, (paddr_t)__image_end - hyp_load_base};
 
     unsigned n = vmcfg_parse(fdt, &board, defaults, cfgs);
     ram_pool_init(&pool, &board, &image, 1);

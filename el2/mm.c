@@ -43,7 +43,6 @@ void *table_page_alloc(void *unused)
     return table_pages_alloc(1);
 }
 
-
 static void el2_tlb_invalidate(void *ctx, uint64_t va, uint64_t size)
 {
     (void)ctx;
@@ -101,7 +100,7 @@ static void mmu_load_and_enable(void)
 
 void mmu_init(paddr_t dtb, uint64_t dtb_size)
 {
-    struct pt_ops ops = { .alloc_table = table_page_alloc, .invalidate = el2_tlb_invalidate };
+    struct pt_ops ops = {.alloc_table = table_page_alloc, .invalidate = el2_tlb_invalidate};
 
     el2_root = table_page_alloc(NULL);
     pt_init(&el2_pt, PT_STAGE1_EL2, EL2_VA_BITS, 0, el2_root, &ops);

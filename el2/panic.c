@@ -24,7 +24,9 @@ extern const uint64_t ksyms_count;
 extern const struct ksym ksyms_table[];
 
 static const char *const kind_names[] = {
-    [EXIT_SYNC] = "synchronous exception", [EXIT_IRQ] = "IRQ", [EXIT_FIQ] = "FIQ",
+    [EXIT_SYNC] = "synchronous exception",
+    [EXIT_IRQ] = "IRQ",
+    [EXIT_FIQ] = "FIQ",
     [EXIT_SERROR] = "SError",
 };
 
@@ -83,7 +85,7 @@ void hyp_exception_report(const struct hyp_frame *f, unsigned kind)
 
     printk("\nbulkhead: PANIC on CPU %u: %s in the hypervisor: %s\n", cpu,
            kind < ARRAY_SIZE(kind_names) && kind_names[kind] ? kind_names[kind]
-                                                              : "exception with SP_EL0",
+                                                             : "exception with SP_EL0",
            esr_class_name(ESR_EC(f->esr)));
     printk("  ESR_EL2 0x%016llx  FAR_EL2 0x%016llx  SPSR 0x%llx\n", (unsigned long long)f->esr,
            (unsigned long long)f->far, (unsigned long long)f->spsr);

@@ -31,10 +31,8 @@ static bool is_psci_implemented(uint32_t fid)
     case PSCI_0_2_FN_SYSTEM_OFF:
     case PSCI_0_2_FN_SYSTEM_RESET:
     case PSCI_1_0_FN_PSCI_FEATURES:
-    case SMCCC_VERSION:
-        return true;
-    default:
-        return false;
+    case SMCCC_VERSION: return true;
+    default: return false;
     }
 }
 
@@ -82,13 +80,10 @@ static int64_t psci_affinity_info(struct vcpu *caller, uint64_t target, uint64_t
         return PSCI_RET_INVALID_PARAMS;
     }
     switch (v->state) {
-    case VCPU_ON:
-        return AFFINITY_ON;
-    case VCPU_ON_PENDING:
-        return AFFINITY_ON_PENDING;
+    case VCPU_ON: return AFFINITY_ON;
+    case VCPU_ON_PENDING: return AFFINITY_ON_PENDING;
     case VCPU_OFF:
-    default:
-        return AFFINITY_OFF;
+    default: return AFFINITY_OFF;
     }
 }
 
@@ -108,33 +103,17 @@ bool smccc_handle(struct vcpu *vcpu)
     int64_t ret = PSCI_RET_NOT_SUPPORTED;
 
     switch (fid) {
-    case BH_HVC_NULL:
-        ret = 0;
-        break;
-    case BH_HVC_BOOT_COUNT:
-        ret = (int64_t)vcpu->vm->boot_count;
-        break;
-    case BH_HVC_CALL_COUNT:
-        ret = 2;
-        break;
-    case BH_HVC_UID:
-        vendor_uid(vcpu);
-        return true;
-    case SMCCC_VERSION:
-        ret = SMCCC_VERSION_1_1;
-        break;
-    case SMCCC_ARCH_FEATURES:
-        ret = x[1] == SMCCC_VERSION ? 0 : PSCI_RET_NOT_SUPPORTED;
-        break;
-    case PSCI_0_2_FN_PSCI_VERSION:
-        ret = PSCI_VERSION_1_1;
-        break;
+    case BH_HVC_NULL: ret = 0; break;
+    case BH_HVC_BOOT_COUNT: ret = (int64_t)vcpu->vm->boot_count; break;
+    case BH_HVC_CALL_COUNT: ret = 2; break;
+    case BH_HVC_UID: vendor_uid(vcpu); return true;
+    case SMCCC_VERSION: ret = SMCCC_VERSION_1_1; break;
+    case SMCCC_ARCH_FEATURES: ret = x[1] == SMCCC_VERSION ? 0 : PSCI_RET_NOT_SUPPORTED; break;
+    case PSCI_0_2_FN_PSCI_VERSION: ret = PSCI_VERSION_1_1; break;
     case PSCI_1_0_FN_PSCI_FEATURES:
         ret = is_psci_implemented((uint32_t)x[1]) ? 0 : PSCI_RET_NOT_SUPPORTED;
         break;
-    case PSCI_0_2_FN_MIGRATE_INFO_TYPE:
-        ret = MIGRATE_TYPE_NOT_PRESENT;
-        break;
+    case PSCI_0_2_FN_MIGRATE_INFO_TYPE: ret = MIGRATE_TYPE_NOT_PRESENT; break;
     case PSCI_0_2_FN_CPU_SUSPEND:
     case PSCI_0_2_FN_CPU_SUSPEND | PSCI_FN64_BIT:
         /* Every state is treated as standby, which PSCI allows: the vCPU waits like a WFI until
@@ -143,9 +122,7 @@ bool smccc_handle(struct vcpu *vcpu)
         ret = PSCI_RET_SUCCESS;
         break;
     case PSCI_0_2_FN_CPU_ON:
-    case PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT:
-        ret = psci_cpu_on(vcpu, x[1], x[2], x[3]);
-        break;
+    case PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT: ret = psci_cpu_on(vcpu, x[1], x[2], x[3]); break;
     case PSCI_0_2_FN_AFFINITY_INFO:
     case PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT:
         ret = psci_affinity_info(vcpu, x[1], x[2]);
@@ -153,14 +130,9 @@ bool smccc_handle(struct vcpu *vcpu)
     case PSCI_0_2_FN_CPU_OFF:
         __atomic_store_n(&vcpu->state, VCPU_OFF, __ATOMIC_RELEASE);
         return false;
-    case PSCI_0_2_FN_SYSTEM_OFF:
-        vm_power_off(vcpu->vm);
-        return false;
-    case PSCI_0_2_FN_SYSTEM_RESET:
-        vm_reset(vcpu->vm, vcpu);
-        return false;
-    default:
-        break;
+    case PSCI_0_2_FN_SYSTEM_OFF: vm_power_off(vcpu->vm); return false;
+    case PSCI_0_2_FN_SYSTEM_RESET: vm_reset(vcpu->vm, vcpu); return false;
+    default: break;
     }
     x[0] = (uint64_t)ret;
     return true;

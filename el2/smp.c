@@ -25,8 +25,8 @@ static bool start_secondary(unsigned i)
     secondary_boot_index = i;
     dcache_clean_poc(&secondary_boot_index, sizeof(secondary_boot_index));
     if (cpu->enable_method == CPU_ENABLE_PSCI) {
-        int64_t rc = firmware_psci(board.psci, PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT, cpu->mpidr,
-                                   entry, 0);
+        int64_t rc =
+            firmware_psci(board.psci, PSCI_0_2_FN_CPU_ON | PSCI_FN64_BIT, cpu->mpidr, entry, 0);
         if (rc != PSCI_RET_SUCCESS) {
             printk("bulkhead: CPU %u (mpidr 0x%llx): PSCI CPU_ON failed (%lld)\n", i,
                    (unsigned long long)cpu->mpidr, (long long)rc);

@@ -41,8 +41,8 @@ static bool guest_report_allowed(struct vm *vm)
     unsigned n = __atomic_fetch_add(&vm->reports, 1, __ATOMIC_RELAXED);
 
     if (n == GUEST_REPORTS) {
-        printk("bulkhead: %s: more faults than %u: not reported until it restarts\n",
-               vm->cfg.name, GUEST_REPORTS);
+        printk("bulkhead: %s: more faults than %u: not reported until it restarts\n", vm->cfg.name,
+               GUEST_REPORTS);
     }
     return n < GUEST_REPORTS;
 }
@@ -211,9 +211,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
         inject_dabt(vcpu, far, d.write);
         return true;
     case MMIO_ABORT:
-    default:
-        inject_dabt(vcpu, far, d.write);
-        return true;
+    default: inject_dabt(vcpu, far, d.write); return true;
     }
 }
 
@@ -245,14 +243,9 @@ static bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)
 }
 
 static const exit_handler_fn exit_handlers[EC_MAX + 1] = {
-    [EC_WFX] = handle_wfx,
-    [EC_HVC64] = handle_hvc,
-    [EC_SMC64] = handle_smc,
-    [EC_SYS64] = handle_sysreg,
-    [EC_SVE] = handle_hidden_feature,
-    [EC_PAC] = handle_hidden_feature,
-    [EC_DABT_LOW] = handle_dabt,
-    [EC_IABT_LOW] = handle_iabt,
+    [EC_WFX] = handle_wfx,       [EC_HVC64] = handle_hvc,          [EC_SMC64] = handle_smc,
+    [EC_SYS64] = handle_sysreg,  [EC_SVE] = handle_hidden_feature, [EC_PAC] = handle_hidden_feature,
+    [EC_DABT_LOW] = handle_dabt, [EC_IABT_LOW] = handle_iabt,
 };
 
 static bool handle_sync(struct vcpu *vcpu)
@@ -273,21 +266,15 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
         vgic_sync(vgic, vcpu->index, &gic_lr_ops);
     }
     switch (kind) {
-    case EXIT_SYNC:
-        resume = handle_sync(vcpu);
-        break;
+    case EXIT_SYNC: resume = handle_sync(vcpu); break;
     case EXIT_IRQ:
     case EXIT_FIQ:
         handle_physical_irqs(vcpu);
         resume = true;
         break;
-    case EXIT_SERROR:
-        resume = stop_vm(vcpu, "SError", read_esr_el2());
-        break;
+    case EXIT_SERROR: resume = stop_vm(vcpu, "SError", read_esr_el2()); break;
     case EXIT_AARCH32:
-    default:
-        resume = stop_vm(vcpu, "exception from AArch32", read_esr_el2());
-        break;
+    default: resume = stop_vm(vcpu, "exception from AArch32", read_esr_el2()); break;
     }
     if (!resume || !vcpu_should_run(vcpu)) {
         pcpu_schedule();

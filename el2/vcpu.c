@@ -47,9 +47,9 @@ static void reset_el1_state(void)
 
 /* No HCR_EL2.FB or BSU: a vCPU never moves to another CPU, so its TLB maintenance and barriers
  * need not be made broadcast (which costs every CPU of the machine, not only the VM's). */
-#define HCR_GUEST                                                                             \
-    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI |                               \
-     HCR_TSC | HCR_TIDCP | HCR_TSW | HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
+#define HCR_GUEST                                                                                  \
+    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_TIDCP | HCR_TSW |   \
+     HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
 
 /* Traps what the ID registers hide (include/bulkhead/idregs.h): SVE and SME stay trapped by
  * CPTR_EL2_GUEST; trace always, the activity monitors where they exist. */

@@ -113,8 +113,8 @@ static int populate_block(struct vm *vm, uint64_t block, ipa_t keep_from, ipa_t 
     keep_to = MAX(MIN(keep_to, end), keep_from);
     zero_guest(vm, ipa, keep_from);
     zero_guest(vm, keep_to, end);
-    if (pt_map(&vm->s2, ipa, l->ram_pa + block * VM_RAM_BLOCK, VM_RAM_BLOCK,
-               PT_R | PT_W | PT_X, PT_MEM_NORMAL) != 0) {
+    if (pt_map(&vm->s2, ipa, l->ram_pa + block * VM_RAM_BLOCK, VM_RAM_BLOCK, PT_R | PT_W | PT_X,
+               PT_MEM_NORMAL) != 0) {
         return -1;
     }
     vm->populated[block / 64] |= BIT(block % 64);
@@ -188,8 +188,7 @@ static void vm_load(struct vm *vm)
         populate_range(vm, l->dtb_ipa, vm->dtb_size) != 0) {
         printk("bulkhead: %s: out of page-table memory for its RAM\n", vm->cfg.name);
     }
-    copy_to_guest(vm, l->kernel_ipa, (const void *)(uintptr_t)vm->cfg.kernel.base,
-                  l->kernel_size);
+    copy_to_guest(vm, l->kernel_ipa, (const void *)(uintptr_t)vm->cfg.kernel.base, l->kernel_size);
     if (l->initrd_size) {
         copy_to_guest(vm, l->initrd_ipa, (const void *)(uintptr_t)vm->cfg.ramdisk.base,
                       l->initrd_size);
@@ -246,21 +245,21 @@ static int vm_create_devices(struct vm *vm)
     const struct board_gic *gic = &board.gic;
     struct vdev_desc uart = {
         .compatible = "arm,pl011",
-        .reg = { board.uart.regs },
+        .reg = {board.uart.regs},
         .nr_reg = 1,
-        .spis = { board.uart.spi },
+        .spis = {board.uart.spi},
         .nr_spis = board.uart.spi ? 1 : 0,
     };
     struct vdev_desc v2 = {
         .compatible = "arm,cortex-a15-gic",
-        .reg = { gic->dist, gic->cpuif },
+        .reg = {gic->dist, gic->cpuif},
         .nr_reg = 2,
-        .host = { gic->vcpu },
+        .host = {gic->vcpu},
         .nr_host = 1,
     };
     struct vdev_desc v3 = {
         .compatible = "arm,gic-v3",
-        .reg = { gic->dist, gic->redist },
+        .reg = {gic->dist, gic->redist},
         .nr_reg = 2,
     };
 
@@ -277,8 +276,8 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     vm->id = id;
     console_port_init(&vm->console, cfg->name);
     vm->state = VM_OFF;
-    if (layout_vm(&board, cfg, ram_pa, (const void *)(uintptr_t)cfg->kernel.base,
-                  cfg->kernel.size, &vm->layout) != 0) {
+    if (layout_vm(&board, cfg, ram_pa, (const void *)(uintptr_t)cfg->kernel.base, cfg->kernel.size,
+                  &vm->layout) != 0) {
         return -1;
     }
     if (guest_fdt_build(dtb_store[id], GUEST_DTB_BUF, &board, cfg, &vm->layout) != 0) {
@@ -303,7 +302,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
-        *v = (struct vcpu){ .vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF };
+        *v = (struct vcpu){.vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF};
     }
     vm_init_vgic(vm);
     if (vm_create_devices(vm) != 0) {
@@ -384,8 +383,7 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
     vm_halt_vcpus(vm, VM_STOPPED);
     spin_unlock(&vm->lock);
     printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name, reason,
-           (unsigned long long)vcpu->regs.elr, (unsigned long long)esr,
-           (unsigned long long)far);
+           (unsigned long long)vcpu->regs.elr, (unsigned long long)esr, (unsigned long long)far);
     power_off_if_idle();
 }
 

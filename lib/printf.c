@@ -61,7 +61,7 @@ static void put_number(struct out *o, unsigned long long v, bool negative, unsig
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-    struct out o = { buf, size, 0 };
+    struct out o = {buf, size, 0};
 
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
@@ -92,8 +92,9 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         switch (*fmt) {
         case 'd':
         case 'i': {
-            long long v = longness >= 2 ? va_arg(ap, long long)
-                          : longness == 1 ? va_arg(ap, long) : va_arg(ap, int);
+            long long v = longness >= 2   ? va_arg(ap, long long)
+                          : longness == 1 ? va_arg(ap, long)
+                                          : va_arg(ap, int);
             unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
             put_number(&o, mag, v < 0, 10, false, width, left, pad);
             break;
@@ -101,7 +102,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         case 'u':
         case 'x':
         case 'X': {
-            unsigned long long v = longness >= 2 ? va_arg(ap, unsigned long long)
+            unsigned long long v = longness >= 2   ? va_arg(ap, unsigned long long)
                                    : longness == 1 ? va_arg(ap, unsigned long)
                                                    : va_arg(ap, unsigned int);
             put_number(&o, v, false, *fmt == 'u' ? 10 : 16, *fmt == 'X', width, left, pad);
@@ -125,12 +126,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put_padded(&o, &c, 1, width, left, ' ');
             break;
         }
-        case '%':
-            put(&o, '%');
-            break;
-        case '\0':
-            fmt--;
-            break;
+        case '%': put(&o, '%'); break;
+        case '\0': fmt--; break;
         default:
             put(&o, '%');
             put(&o, *fmt);

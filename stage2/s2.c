@@ -4,7 +4,7 @@
 #include "arch/sysreg.h"
 #include "bulkhead/mm.h"
 
-static const unsigned pa_bits_by_code[] = { 32, 36, 40, 42, 44, 48, 52 };
+static const unsigned pa_bits_by_code[] = {32, 36, 40, 42, 44, 48, 52};
 
 static unsigned ipa_bits;
 static unsigned parange; /* ipa_bits as ID_AA64MMFR0_EL1.PARange encodes it */
@@ -64,8 +64,8 @@ static void s2_tlb_invalidate(void *ctx, uint64_t va, uint64_t size)
 int s2_create(struct pt *pt, unsigned vmid, uint64_t *vttbr)
 {
     unsigned start_level, root_pages;
-    struct pt_ops ops = { .alloc_table = table_page_alloc, .invalidate = s2_tlb_invalidate,
-                          .ctx = vttbr };
+    struct pt_ops ops = {
+        .alloc_table = table_page_alloc, .invalidate = s2_tlb_invalidate, .ctx = vttbr};
 
     pt_stage2_geometry(ipa_bits, &start_level, &root_pages);
     /* Concatenated root tables must be contiguous and aligned to their total size. */

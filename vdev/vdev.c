@@ -57,7 +57,11 @@ int vdev_add_mmio(struct vm_io *io, const struct vdev *dev, ipa_t base, uint64_t
                   const struct mmio_ops *ops, void *state)
 {
     struct mmio_region region = {
-        .base = base, .size = size, .ops = ops, .dev = state, .name = dev->name,
+        .base = base,
+        .size = size,
+        .ops = ops,
+        .dev = state,
+        .name = dev->name,
     };
 
     if (mmio_bus_add(&io->bus, &region) != 0) {
@@ -75,8 +79,8 @@ int vdev_connect_spi(struct vm_io *io, const struct vdev *dev, uint32_t spi, str
     unsigned intid = spi + VGIC_NR_PRIVATE;
 
     if (spi >= VGIC_MAX_IRQS - VGIC_NR_PRIVATE || !vgic_get_irq(io->vgic, 0, intid)) {
-        pr_err("%s: %s: SPI %u is beyond the VM's interrupt controller\n", io->vm_name,
-               dev->name, (unsigned)spi);
+        pr_err("%s: %s: SPI %u is beyond the VM's interrupt controller\n", io->vm_name, dev->name,
+               (unsigned)spi);
         return -1;
     }
     if (io->irqs_taken[intid / 64] & BIT(intid % 64)) {
@@ -85,7 +89,7 @@ int vdev_connect_spi(struct vm_io *io, const struct vdev *dev, uint32_t spi, str
         return -1;
     }
     io->irqs_taken[intid / 64] |= BIT(intid % 64);
-    *irq = (struct vdev_irq){ .vgic = io->vgic, .intid = intid };
+    *irq = (struct vdev_irq){.vgic = io->vgic, .intid = intid};
     return 0;
 }
 

@@ -33,11 +33,11 @@ enum {
 #define CR_RESET 0x0301u /* UARTEN | TXE | RXE */
 
 /* PeriphID0-3 (PL011 r1p5) then PCellID0-3. */
-static const uint8_t id_regs[8] = { 0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+static const uint8_t id_regs[8] = {0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 
 void vpl011_init(struct vpl011 *u, void (*tx)(void *ctx, char c), void *ctx)
 {
-    *u = (struct vpl011){ .tx = tx, .ctx = ctx, .cr = CR_RESET, .ifls = 0x12 };
+    *u = (struct vpl011){.tx = tx, .ctx = ctx, .cr = CR_RESET, .ifls = 0x12};
     /* The transmitter never fills: its interrupt is raised whenever unmasked. */
     u->ris = INT_TX;
 }
@@ -83,8 +83,8 @@ static enum mmio_result vpl011_read(void *dev, unsigned vcpu, uint64_t offset, u
     case UARTDR: *val = pop_rx(u); break;
     case UARTRSR: *val = 0; break;
     case UARTFR:
-        *val = FR_TXFE | (u->rx_count ? 0 : FR_RXFE) |
-               (u->rx_count == VPL011_RX_FIFO ? FR_RXFF : 0);
+        *val =
+            FR_TXFE | (u->rx_count ? 0 : FR_RXFE) | (u->rx_count == VPL011_RX_FIFO ? FR_RXFF : 0);
         break;
     case UARTILPR: *val = 0; break;
     case UARTIBRD: *val = u->ibrd; break;
@@ -192,7 +192,7 @@ static enum mmio_result dev_write(void *state, unsigned vcpu, uint64_t offset, u
     return r;
 }
 
-static const struct mmio_ops dev_mmio_ops = { .read = dev_read, .write = dev_write };
+static const struct mmio_ops dev_mmio_ops = {.read = dev_read, .write = dev_write};
 
 /* A byte typed for the VM: into the receive FIFO (dropped when full). */
 static void dev_input(void *ctx, char c)
@@ -214,7 +214,7 @@ static void dev_reset(struct vdev *dev)
     spin_unlock(&d->lock);
 }
 
-static const struct vdev_ops dev_ops = { .reset = dev_reset };
+static const struct vdev_ops dev_ops = {.reset = dev_reset};
 
 /* reg: the UART's base (its size is the PL011's 4 KiB frame, whatever the board's node says:
  * Linux's AMBA bus reads the PrimeCell ID at the frame's end). spis: its interrupt, if any. */
@@ -242,4 +242,4 @@ static int vpl011_create(struct vm_io *io, const struct vdev_desc *desc)
     return 0;
 }
 
-const struct vdev_model vpl011_model = { .compatible = "arm,pl011", .create = vpl011_create };
+const struct vdev_model vpl011_model = {.compatible = "arm,pl011", .create = vpl011_create};

@@ -1,7 +1,7 @@
 /* List-register encodings: GICH_LR<n> (GICv2) and ICH_LR<n>_EL2 (GICv3). Pure. */
 #include "bulkhead/vgic.h"
 
-#define V2_LR_VIRTID(v) ((v) & 0x3ffu)
+#define V2_LR_VIRTID(v) ((v)&0x3ffu)
 #define V2_LR_PHYSID_SHIFT 10
 #define V2_LR_CPUID_SHIFT 10
 #define V2_LR_EOI BIT(19)

@@ -8,7 +8,7 @@
 
 static void virq_reset(struct virq *irq, unsigned intid)
 {
-    *irq = (struct virq){ .intid = (uint16_t)intid, .lr = -1, .active_cpu = -1 };
+    *irq = (struct virq){.intid = (uint16_t)intid, .lr = -1, .active_cpu = -1};
 }
 
 static void spis_reset(struct vgic_dist *d)
@@ -294,7 +294,7 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
     if (irq->sgi_sources && !irq->active) {
         /* A GICv2 SGI pending from several vCPUs is delivered once per source. */
         lr.source = (uint8_t)lowest_bit(irq->sgi_sources);
-        irq->sgi_sources &= (uint8_t)~(1u << lr.source);
+        irq->sgi_sources &= (uint8_t) ~(1u << lr.source);
         lr.pending = true;
     } else if (irq->active && irq->intid < VGIC_NR_SGIS) {
         lr.source = irq->active_source;
@@ -365,7 +365,7 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         if (n < nr) {
             fill_lr(c, n, chosen[n], hw);
         } else {
-            struct lr_state empty = { 0 };
+            struct lr_state empty = {0};
             c->lr_intid[n] = VGIC_SPURIOUS;
             hw->write_lr(n, &empty);
         }
@@ -400,7 +400,7 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         if (c->lr_intid[n] == VGIC_SPURIOUS) {
             continue;
         }
-        struct lr_state lr, empty = { 0 };
+        struct lr_state lr, empty = {0};
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
         hw->read_lr(n, &lr);
         vgic_mark_maybe_live(d, irq);

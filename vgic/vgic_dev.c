@@ -57,9 +57,9 @@ static enum mmio_result gicr_write(void *vgic, unsigned vcpu, uint64_t offset, u
                                           offset % GICV3_REDIST_SIZE, size, val));
 }
 
-static const struct mmio_ops gicd_v2_ops = { .read = gicd_v2_read, .write = gicd_v2_write };
-static const struct mmio_ops gicd_v3_ops = { .read = gicd_v3_read, .write = gicd_v3_write };
-static const struct mmio_ops gicr_ops = { .read = gicr_read, .write = gicr_write };
+static const struct mmio_ops gicd_v2_ops = {.read = gicd_v2_read, .write = gicd_v2_write};
+static const struct mmio_ops gicd_v3_ops = {.read = gicd_v3_read, .write = gicd_v3_write};
+static const struct mmio_ops gicr_ops = {.read = gicr_read, .write = gicr_write};
 
 static struct vdev *gic_alloc(struct vm_io *io, const struct vdev_desc *desc, unsigned nr_reg,
                               const char *what)
@@ -110,6 +110,6 @@ static int gic_v3_create(struct vm_io *io, const struct vdev_desc *desc)
                          &gicr_ops, io->vgic);
 }
 
-const struct vdev_model vgic_v2_model = { .compatible = "arm,cortex-a15-gic",
-                                          .create = gic_v2_create };
-const struct vdev_model vgic_v3_model = { .compatible = "arm,gic-v3", .create = gic_v3_create };
+const struct vdev_model vgic_v2_model = {.compatible = "arm,cortex-a15-gic",
+                                         .create = gic_v2_create};
+const struct vdev_model vgic_v3_model = {.compatible = "arm,gic-v3", .create = gic_v3_create};

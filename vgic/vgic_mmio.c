@@ -44,7 +44,7 @@ static void frame_access(struct vgic_dist *d, unsigned cpu, const struct vgic_fr
     if (!r || !access_fits(r, offset, size)) {
         return;
     }
-    const struct vgic_access a = { d, cpu, r, offset, size };
+    const struct vgic_access a = {d, cpu, r, offset, size};
     if (write && r->write) {
         r->write(&a, *val);
     } else if (!write && r->read) {
@@ -74,26 +74,19 @@ void vgic_mmio_write(struct vgic_dist *d, unsigned cpu, const struct vgic_frame 
 static uint64_t field_get(unsigned cpu, const struct virq *irq, enum vgic_irq_field f)
 {
     switch (f) {
-    case VGIC_F_GROUP:
-        return irq->group1;
+    case VGIC_F_GROUP: return irq->group1;
     case VGIC_F_SET_ENABLE:
-    case VGIC_F_CLR_ENABLE:
-        return irq->enabled;
+    case VGIC_F_CLR_ENABLE: return irq->enabled;
     case VGIC_F_SET_PEND:
-    case VGIC_F_CLR_PEND:
-        return virq_pending(irq);
+    case VGIC_F_CLR_PEND: return virq_pending(irq);
     case VGIC_F_SET_ACTIVE:
-    case VGIC_F_CLR_ACTIVE:
-        return irq->active;
-    case VGIC_F_PRIORITY:
-        return irq->priority;
+    case VGIC_F_CLR_ACTIVE: return irq->active;
+    case VGIC_F_PRIORITY: return irq->priority;
     case VGIC_F_TARGETS:
         /* A private interrupt's byte reads as the accessing CPU's own bit. */
         return irq->intid < VGIC_NR_PRIVATE ? (1u << cpu) : irq->targets;
-    case VGIC_F_CONFIG:
-        return irq->level ? 0 : 2;
-    default:
-        return 0;
+    case VGIC_F_CONFIG: return irq->level ? 0 : 2;
+    default: return 0;
     }
 }
 
@@ -102,12 +95,8 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
                       uint64_t v)
 {
     switch (f) {
-    case VGIC_F_GROUP:
-        irq->group1 = v & 1;
-        break;
-    case VGIC_F_SET_ENABLE:
-        irq->enabled |= (v & 1);
-        break;
+    case VGIC_F_GROUP: irq->group1 = v & 1; break;
+    case VGIC_F_SET_ENABLE: irq->enabled |= (v & 1); break;
     case VGIC_F_CLR_ENABLE:
         if (v & 1) {
             irq->enabled = false;
@@ -124,17 +113,13 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
             irq->sgi_sources = 0;
         }
         break;
-    case VGIC_F_SET_ACTIVE:
-        irq->active |= (v & 1);
-        break;
+    case VGIC_F_SET_ACTIVE: irq->active |= (v & 1); break;
     case VGIC_F_CLR_ACTIVE:
         if (v & 1) {
             irq->active = false;
         }
         break;
-    case VGIC_F_PRIORITY:
-        irq->priority = (uint8_t)v & PRIORITY_MASK;
-        break;
+    case VGIC_F_PRIORITY: irq->priority = (uint8_t)v & PRIORITY_MASK; break;
     case VGIC_F_TARGETS:
         /* The private interrupts' bytes are read-only. */
         if (irq->intid >= VGIC_NR_PRIVATE) {
@@ -147,8 +132,7 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
             irq->level = !(v & 2);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -86,17 +86,24 @@ struct vgic_frame {
     unsigned nr_regs;
 };
 
-#define VGIC_FRAME(table) { (table), ARRAY_SIZE(table) }
+#define VGIC_FRAME(table)                                                                          \
+    {                                                                                              \
+        (table), ARRAY_SIZE(table)                                                                 \
+    }
 
 /* A register that is not per interrupt. */
 #define VGIC_REG(off, length, w, rd, wr)                                                           \
-    { .offset = (off), .len = (length), .widths = (w), .read = (rd), .write = (wr) }
+    {                                                                                              \
+        .offset = (off), .len = (length), .widths = (w), .read = (rd), .write = (wr)               \
+    }
 
 /* A bank of per-interrupt registers, bits per INTID, INTIDs 0 to 1023. */
 #define VGIC_REG_IRQS(off, fld, bits, w, which)                                                    \
-    { .offset = (off), .len = 1024 * (bits) / 8, .widths = (w), .bits_per_irq = (bits),          \
-      .field = (fld), .irqs = (which), .read = vgic_mmio_read_irqs,                              \
-      .write = vgic_mmio_write_irqs }
+    {                                                                                              \
+        .offset = (off), .len = 1024 * (bits) / 8, .widths = (w), .bits_per_irq = (bits),          \
+        .field = (fld), .irqs = (which), .read = vgic_mmio_read_irqs,                              \
+        .write = vgic_mmio_write_irqs                                                              \
+    }
 
 /* One access to a frame (lock taken inside; a write bumps the generation). */
 void vgic_mmio_read(struct vgic_dist *d, unsigned cpu, const struct vgic_frame *f, uint64_t offset,

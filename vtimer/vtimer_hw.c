@@ -9,12 +9,12 @@
 
 void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
 {
-    *t = (struct vtimer){ .vgic = vgic, .vcpu = vcpu };
+    *t = (struct vtimer){.vgic = vgic, .vcpu = vcpu};
 }
 
 void vtimer_reset(struct vtimer *t)
 {
-    t->ptimer = (struct ptimer){ 0 };
+    t->ptimer = (struct ptimer){0};
     vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq());
 }
 
@@ -63,8 +63,7 @@ bool vtimer_handle_sysreg(struct vtimer *vt, uint32_t encoding, bool read, uint6
             t->cval = *val;
         }
         break;
-    default:
-        return false;
+    default: return false;
     }
     if (!read) {
         vtimer_ptimer_sync(vt);

@@ -42,28 +42,28 @@ struct fake_sysregs {
 /* Defined by the tests' fake (tests/host/fake/arch.c); tests zero it between cases. */
 extern struct fake_sysregs fake_sysreg;
 
-#define SYSREG_READ(name)                                                                     \
-    static inline uint64_t read_##name(void)                                                  \
-    {                                                                                         \
-        return fake_sysreg.name;                                                              \
+#define SYSREG_READ(name)                                                                          \
+    static inline uint64_t read_##name(void)                                                       \
+    {                                                                                              \
+        return fake_sysreg.name;                                                                   \
     }
-#define SYSREG_WRITE(name)                                                                    \
-    static inline void write_##name(uint64_t v)                                               \
-    {                                                                                         \
-        fake_sysreg.name = v;                                                                 \
+#define SYSREG_WRITE(name)                                                                         \
+    static inline void write_##name(uint64_t v)                                                    \
+    {                                                                                              \
+        fake_sysreg.name = v;                                                                      \
     }
 #else
-#define SYSREG_READ(name)                                                                     \
-    static inline uint64_t read_##name(void)                                                  \
-    {                                                                                         \
-        uint64_t v;                                                                           \
-        __asm__ volatile("mrs %0, " #name : "=r"(v));                                         \
-        return v;                                                                             \
+#define SYSREG_READ(name)                                                                          \
+    static inline uint64_t read_##name(void)                                                       \
+    {                                                                                              \
+        uint64_t v;                                                                                \
+        __asm__ volatile("mrs %0, " #name : "=r"(v));                                              \
+        return v;                                                                                  \
     }
-#define SYSREG_WRITE(name)                                                                    \
-    static inline void write_##name(uint64_t v)                                               \
-    {                                                                                         \
-        __asm__ volatile("msr " #name ", %0" : : "r"(v) : "memory");                          \
+#define SYSREG_WRITE(name)                                                                         \
+    static inline void write_##name(uint64_t v)                                                    \
+    {                                                                                              \
+        __asm__ volatile("msr " #name ", %0" : : "r"(v) : "memory");                               \
     }
 #endif
 #define SYSREG_RW(name) SYSREG_READ(name) SYSREG_WRITE(name)
@@ -163,13 +163,34 @@ SYSREG_RW(ich_lr14_el2)
 SYSREG_RW(ich_lr15_el2)
 
 #ifndef BULKHEAD_HOST
-static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
-static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }
-static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
-static inline void dsb_ishst(void) { __asm__ volatile("dsb ishst" ::: "memory"); }
-static inline void sev(void) { __asm__ volatile("sev" ::: "memory"); }
-static inline void wfe(void) { __asm__ volatile("wfe" ::: "memory"); }
-static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+static inline void isb(void)
+{
+    __asm__ volatile("isb" ::: "memory");
+}
+static inline void dsb_sy(void)
+{
+    __asm__ volatile("dsb sy" ::: "memory");
+}
+static inline void dsb_ish(void)
+{
+    __asm__ volatile("dsb ish" ::: "memory");
+}
+static inline void dsb_ishst(void)
+{
+    __asm__ volatile("dsb ishst" ::: "memory");
+}
+static inline void sev(void)
+{
+    __asm__ volatile("sev" ::: "memory");
+}
+static inline void wfe(void)
+{
+    __asm__ volatile("wfe" ::: "memory");
+}
+static inline void wfi(void)
+{
+    __asm__ volatile("wfi" ::: "memory");
+}
 
 /* Cleans [p, p+size) to the point of coherency: for whoever reads it with caches off (a guest
  * starting with its MMU off, a CPU not yet in the coherent world). */
@@ -193,9 +214,18 @@ static inline void dc_zva(uintptr_t addr)
 }
 
 /* This CPU's stage-1 and stage-2 TLB entries of the current VMID (VTTBR_EL2), not broadcast. */
-static inline void tlbi_vmalls12e1(void) { __asm__ volatile("tlbi vmalls12e1" ::: "memory"); }
-static inline void dsb_nsh(void) { __asm__ volatile("dsb nsh" ::: "memory"); }
-static inline void yield(void) { __asm__ volatile("yield"); }
+static inline void tlbi_vmalls12e1(void)
+{
+    __asm__ volatile("tlbi vmalls12e1" ::: "memory");
+}
+static inline void dsb_nsh(void)
+{
+    __asm__ volatile("dsb nsh" ::: "memory");
+}
+static inline void yield(void)
+{
+    __asm__ volatile("yield");
+}
 
 /* RNDR (FEAT_RNG): true and a random number in *v, or false when the generator has none now. */
 static inline bool read_rndr(uint64_t *v)
@@ -207,16 +237,46 @@ static inline bool read_rndr(uint64_t *v)
     return ok;
 }
 #else
-static inline void isb(void) { fake_sysreg.count.isb++; }
-static inline void dsb_sy(void) { fake_sysreg.count.dsb++; }
-static inline void dsb_ish(void) { fake_sysreg.count.dsb++; }
-static inline void dsb_ishst(void) { fake_sysreg.count.dsb++; }
-static inline void dsb_nsh(void) { fake_sysreg.count.dsb++; }
-static inline void sev(void) { fake_sysreg.count.sev++; }
-static inline void wfe(void) { fake_sysreg.count.wfe++; }
-static inline void wfi(void) { fake_sysreg.count.wfi++; }
-static inline void yield(void) { fake_sysreg.count.yield++; }
-static inline void tlbi_vmalls12e1(void) { fake_sysreg.count.tlbi_vmalls12e1++; }
+static inline void isb(void)
+{
+    fake_sysreg.count.isb++;
+}
+static inline void dsb_sy(void)
+{
+    fake_sysreg.count.dsb++;
+}
+static inline void dsb_ish(void)
+{
+    fake_sysreg.count.dsb++;
+}
+static inline void dsb_ishst(void)
+{
+    fake_sysreg.count.dsb++;
+}
+static inline void dsb_nsh(void)
+{
+    fake_sysreg.count.dsb++;
+}
+static inline void sev(void)
+{
+    fake_sysreg.count.sev++;
+}
+static inline void wfe(void)
+{
+    fake_sysreg.count.wfe++;
+}
+static inline void wfi(void)
+{
+    fake_sysreg.count.wfi++;
+}
+static inline void yield(void)
+{
+    fake_sysreg.count.yield++;
+}
+static inline void tlbi_vmalls12e1(void)
+{
+    fake_sysreg.count.tlbi_vmalls12e1++;
+}
 
 static inline void dcache_clean_poc(const volatile void *p, uint64_t size)
 {
@@ -275,8 +335,8 @@ static inline bool read_rndr(uint64_t *v)
 #define SCTLR_SA BIT(3)
 #define SCTLR_I BIT(12)
 #define SCTLR_WXN BIT(19)
-#define SCTLR_EL2_RES1 (BIT(4) | BIT(5) | BIT(11) | BIT(16) | BIT(18) | BIT(22) | BIT(23) | \
-                        BIT(28) | BIT(29))
+#define SCTLR_EL2_RES1                                                                             \
+    (BIT(4) | BIT(5) | BIT(11) | BIT(16) | BIT(18) | BIT(22) | BIT(23) | BIT(28) | BIT(29))
 /* SCTLR_EL1 at reset as a guest expects it: MMU and caches off, RES1 bits set. */
 #define SCTLR_EL1_RESET 0x30D00800ULL
 

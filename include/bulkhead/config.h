@@ -43,13 +43,13 @@ struct board_gic {
 
 struct board_timer {
     uint32_t irq_sec_phys, irq_phys, irq_virt, irq_hyp; /* PPI numbers as in the DT */
-    uint32_t freq;                                     /* clock-frequency, 0 if absent */
+    uint32_t freq;                                      /* clock-frequency, 0 if absent */
 };
 
 struct board_uart {
     struct mem_range regs;
-    uint32_t spi;         /* interrupt as the DT gives it (SPI number), 0 if unknown */
-    char path[64];        /* node path, for messages */
+    uint32_t spi;  /* interrupt as the DT gives it (SPI number), 0 if unknown */
+    char path[64]; /* node path, for messages */
 };
 
 struct board {
@@ -75,14 +75,14 @@ struct vm_module {
 };
 
 struct vm_config {
-    char name[NAME_LEN];       /* "vm0", or the VM node's name */
-    char node[NAME_LEN * 2];   /* DT path the VM came from, for messages */
+    char name[NAME_LEN];     /* "vm0", or the VM node's name */
+    char node[NAME_LEN * 2]; /* DT path the VM came from, for messages */
     struct vm_module kernel;
     struct vm_module ramdisk;
     char bootargs[BOOTARGS_LEN];
-    uint64_t mem_size;         /* bytes, multiple of 2 MiB; 0: none given, layout_default_memory() */
+    uint64_t mem_size; /* bytes, multiple of 2 MiB; 0: none given, layout_default_memory() */
     unsigned nr_vcpus;
-    uint8_t pcpu[MAX_VCPUS];   /* physical CPU index (into board.cpus) each vCPU is pinned to */
+    uint8_t pcpu[MAX_VCPUS]; /* physical CPU index (into board.cpus) each vCPU is pinned to */
 };
 
 /* Defaults the hypervisor's own bootargs can change: "bulkhead.vm-memory=256M
@@ -100,7 +100,8 @@ struct vm_defaults {
  */
 int board_parse(const void *fdt, struct board *board);
 
-/* Parses "bulkhead.*" options out of the hypervisor's bootargs. Returns 0 or -1 (message printed). */
+/* Parses "bulkhead.*" options out of the hypervisor's bootargs. Returns 0 or -1 (message printed).
+ */
 int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults);
 
 /*

@@ -44,8 +44,7 @@ struct console_port {
 void console_port_init(struct console_port *port, const char *name);
 /* Makes the port one of those the keyboard can be given to, numbered in the order added. */
 void console_port_add(struct console_port *port);
-void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c),
-                            void *ctx);
+void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c), void *ctx);
 /* The port's output, a character at a time: whole lines with its prefix, so that VMs' output
  * never interleaves within a line (except the focused port's unfinished line). */
 void console_port_putc(struct console_port *port, char c);

@@ -56,16 +56,16 @@ enum esr_class {
 /* A guest's data access that stage 2 stopped, as a device model needs it. */
 struct mmio_access {
     ipa_t ipa;
-    uint8_t size;      /* bytes: 1, 2, 4 or 8 */
-    uint8_t reg;       /* Rt; 31 is xzr */
+    uint8_t size; /* bytes: 1, 2, 4 or 8 */
+    uint8_t reg;  /* Rt; 31 is xzr */
     bool write;
-    bool sign_extend;  /* loads only */
-    bool reg64;        /* SF: Rt is an X register */
+    bool sign_extend; /* loads only */
+    bool reg64;       /* SF: Rt is an X register */
 };
 
 struct dabt_info {
-    bool isv;          /* the syndrome describes the access (else: no emulation possible) */
-    bool s1ptw;        /* the fault happened on the guest's own page-table walk */
+    bool isv;   /* the syndrome describes the access (else: no emulation possible) */
+    bool s1ptw; /* the fault happened on the guest's own page-table walk */
     bool write;
     uint8_t fsc;
     struct mmio_access access; /* valid when isv */
@@ -86,7 +86,7 @@ struct sysreg_access {
     uint8_t reg;       /* Rt */
     bool read;         /* MRS */
 };
-#define SYSREG_ENC(op0, op1, crn, crm, op2)                                                   \
+#define SYSREG_ENC(op0, op1, crn, crm, op2)                                                        \
     (((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
 
 void esr_decode_sysreg(uint64_t esr, struct sysreg_access *out);

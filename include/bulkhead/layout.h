@@ -11,9 +11,9 @@
 
 #include "config.h"
 
-#define VM_RAM_ALIGN MiB(2)          /* so stage-2 can use 2 MiB blocks */
-#define RAW_IMAGE_OFFSET 0x80000     /* where QEMU puts a kernel without an Image header */
-#define GUEST_DTB_MAX MiB(2)         /* the arm64 boot protocol's limit */
+#define VM_RAM_ALIGN MiB(2)      /* so stage-2 can use 2 MiB blocks */
+#define RAW_IMAGE_OFFSET 0x80000 /* where QEMU puts a kernel without an Image header */
+#define GUEST_DTB_MAX MiB(2)     /* the arm64 boot protocol's limit */
 
 /* The arm64 Linux Image header (Documentation/arch/arm64/booting.rst). */
 struct arm64_image_header {
@@ -28,8 +28,8 @@ struct arm64_image_header {
 #define ARM64_IMAGE_MAGIC 0x644d5241u /* "ARM\x64" */
 
 struct vm_layout {
-    paddr_t ram_pa;  /* host-physical base of the VM's RAM */
-    ipa_t ram_ipa;   /* its guest-physical base */
+    paddr_t ram_pa; /* host-physical base of the VM's RAM */
+    ipa_t ram_ipa;  /* its guest-physical base */
     uint64_t ram_size;
     ipa_t kernel_ipa;     /* where the kernel module is copied and entered */
     uint64_t kernel_size; /* bytes copied */

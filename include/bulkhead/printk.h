@@ -2,8 +2,8 @@
 #ifndef BULKHEAD_PRINTK_H
 #define BULKHEAD_PRINTK_H
 
-#include <stdarg.h>
 #include "types.h"
+#include <stdarg.h>
 
 void printk(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

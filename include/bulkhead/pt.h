@@ -20,8 +20,8 @@
 enum pt_format { PT_STAGE1_EL2, PT_STAGE2 };
 
 enum pt_mem {
-    PT_MEM_NORMAL,     /* write-back cacheable, inner shareable */
-    PT_MEM_DEVICE,     /* Device-nGnRE */
+    PT_MEM_NORMAL, /* write-back cacheable, inner shareable */
+    PT_MEM_DEVICE, /* Device-nGnRE */
 };
 
 #define PT_R 1u
@@ -58,15 +58,13 @@ void pt_init(struct pt *pt, enum pt_format format, unsigned va_bits, unsigned st
  * page-aligned and the range inside va_bits. Returns 0, or -1 when a table could not be
  * allocated (the part already mapped stays mapped) or the arguments are invalid.
  */
-int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot,
-           enum pt_mem mem);
+int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, enum pt_mem mem);
 
 /* Removes any mapping of [va, va+size), splitting blocks at the edges. Returns 0 or -1. */
 int pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
 
 /* Translates va. Returns true and the output address, prot and mem type, if mapped. */
-bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *prot,
-               enum pt_mem *mem);
+bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *prot, enum pt_mem *mem);
 
 /* Descriptor encodings, exposed for tests. */
 uint64_t pt_leaf_attrs(enum pt_format format, unsigned prot, enum pt_mem mem);

@@ -26,10 +26,10 @@ struct vm;
 struct vcpu {
     struct guest_regs regs; /* first: the exit path saves straight into it */
     struct vm *vm;
-    unsigned index;         /* within the VM; also the guest's MPIDR Aff0 */
+    unsigned index; /* within the VM; also the guest's MPIDR Aff0 */
     unsigned pcpu;
     volatile enum vcpu_state state;
-    volatile bool loaded;   /* its physical CPU is running it (in the guest or on its behalf) */
+    volatile bool loaded;       /* its physical CPU is running it (in the guest or on its behalf) */
     uint64_t entry, context_id; /* for the next start */
     struct vgic_cpu vgic;
     struct vtimer timer;

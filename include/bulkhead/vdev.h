@@ -36,8 +36,8 @@ struct vdev_ops {
 
 struct vdev {
     const struct vdev_ops *ops;
-    char name[NAME_LEN];  /* "pl011@9000000": in messages and the MMIO table */
-    struct vdev *next;    /* in its VM's list, in creation order */
+    char name[NAME_LEN]; /* "pl011@9000000": in messages and the MMIO table */
+    struct vdev *next;   /* in its VM's list, in creation order */
 };
 
 /* An interrupt line from a device into its VM's vGIC. */

@@ -24,12 +24,12 @@
 #define VGIC_NR_PRIVATE 32
 #define VGIC_MAX_IRQS 256 /* SPIs 32..255 */
 #define VGIC_MAX_LRS 16
-#define VGIC_PRIO_BITS 5  /* the virtual CPU interface implements 32 levels */
+#define VGIC_PRIO_BITS 5 /* the virtual CPU interface implements 32 levels */
 #define VGIC_SPURIOUS 1023
 
 struct virq {
     uint16_t intid;
-    uint16_t pintid;       /* physical INTID when hw */
+    uint16_t pintid; /* physical INTID when hw */
     uint8_t priority;
     uint8_t targets;       /* GICv2 ITARGETSR: vCPU mask */
     uint8_t sgi_sources;   /* GICv2 SGIs: which vCPUs have it pending */
@@ -37,13 +37,13 @@ struct virq {
     uint64_t irouter;      /* GICv3 IROUTER */
     bool enabled;
     bool group1;
-    bool level;            /* level-sensitive (else edge) */
-    bool line;             /* input line, for level-sensitive */
-    bool pending_latch;    /* edge seen, or set by the guest through ISPENDR */
+    bool level;         /* level-sensitive (else edge) */
+    bool line;          /* input line, for level-sensitive */
+    bool pending_latch; /* edge seen, or set by the guest through ISPENDR */
     bool active;
     bool hw;
-    int8_t lr;             /* list register holding it, -1 if none */
-    int8_t active_cpu;     /* SPIs: vCPU whose LRs hold its active state, -1 if none */
+    int8_t lr;         /* list register holding it, -1 if none */
+    int8_t active_cpu; /* SPIs: vCPU whose LRs hold its active state, -1 if none */
 };
 
 struct lr_state {
@@ -68,11 +68,11 @@ struct vgic_cpu {
     struct virq private_irqs[VGIC_NR_PRIVATE];
     uint16_t lr_intid[VGIC_MAX_LRS]; /* what each LR holds; VGIC_SPURIOUS when free */
     uint8_t lr_source[VGIC_MAX_LRS];
-    bool lr_latched[VGIC_MAX_LRS];   /* its pending state came from pending_latch */
+    bool lr_latched[VGIC_MAX_LRS]; /* its pending state came from pending_latch */
     unsigned nr_lrs;
-    unsigned index;                  /* vCPU index in the VM */
-    uint64_t mpidr;                  /* the guest's MPIDR: Aff0 = index */
-    bool redist_waker_asleep;        /* GICv3 GICR_WAKER.ProcessorSleep */
+    unsigned index;           /* vCPU index in the VM */
+    uint64_t mpidr;           /* the guest's MPIDR: Aff0 = index */
+    bool redist_waker_asleep; /* GICv3 GICR_WAKER.ProcessorSleep */
     /* The exit fast path: with no LR in use and nothing changed in the VM's interrupt state
      * since the last flush, sync and flush have nothing to do. */
     unsigned lrs_in_use;
@@ -83,10 +83,10 @@ struct vgic_cpu {
 struct vgic_dist {
     spinlock_t lock;
     enum gic_version version;
-    unsigned nr_irqs;    /* 32 + SPIs */
+    unsigned nr_irqs; /* 32 + SPIs */
     unsigned nr_vcpus;
     bool enable_grp0, enable_grp1;
-    bool are;            /* GICv3 affinity routing (always on for our v3 guests) */
+    bool are; /* GICv3 affinity routing (always on for our v3 guests) */
     struct virq spis[VGIC_MAX_IRQS - VGIC_NR_PRIVATE];
     struct vgic_cpu *cpus[MAX_VCPUS];
     /* Bumped (lock held) by every change that could alter what a vCPU should see. */

@@ -31,17 +31,17 @@ enum vm_state {
 struct vm {
     struct vm_config cfg;
     struct vm_layout layout;
-    unsigned id;            /* index in vms[]; VMID is id + 1 */
+    unsigned id; /* index in vms[]; VMID is id + 1 */
     volatile enum vm_state state;
-    uint64_t boot_count;    /* resets since the hypervisor booted */
-    unsigned reports;       /* guest faults reported on the console in this life */
+    uint64_t boot_count; /* resets since the hypervisor booted */
+    unsigned reports;    /* guest faults reported on the console in this life */
     spinlock_t lock;
     struct pt s2;
     uint64_t vttbr;
     struct vgic_dist vgic;
-    struct vm_io io;        /* its devices */
+    struct vm_io io; /* its devices */
     struct console_port console;
-    const void *dtb;        /* pristine guest DTB, copied into RAM at each (re)start */
+    const void *dtb; /* pristine guest DTB, copied into RAM at each (re)start */
     uint64_t dtb_size;
     long dtb_boot_count_at; /* offset of /chosen/bulkhead,boot-count's value, or -1 */
     long dtb_kaslr_seed_at; /* offset of /chosen/kaslr-seed's value, or -1 */

@@ -56,11 +56,11 @@
 #define DEFAULT_ITERS 1000
 #define DEFAULT_ROUNDS 20
 #define WARMUP_ROUNDS 3
-#define TIMER_DELAY_TICKS 2000 /* 32 us at 62.5 MHz: the deadline is well after set-up */
+#define TIMER_DELAY_TICKS 2000         /* 32 us at 62.5 MHz: the deadline is well after set-up */
 #define WAIT_TICKS(freq) ((freq) / 10) /* 100 ms of virtual time for anything we wait for */
 
-#define SGI_ACK 1  /* ack_eoi: CPU 0 to itself */
-#define SGI_IPI 2  /* ipi: CPU 0 to CPU 1 */
+#define SGI_ACK 1   /* ack_eoi: CPU 0 to itself */
+#define SGI_IPI 2   /* ipi: CPU 0 to CPU 1 */
 #define SGI_REPLY 3 /* ipi: CPU 1's answer, which wakes CPU 0 */
 
 /* ---- set-up ---- */
@@ -121,17 +121,17 @@ static void irq_entry(uint64_t ticks)
 /* ---- loops: the counter read inside the asm, so that a loop and its base differ by the op ---- */
 
 enum op { OP_PSCI_VERSION, OP_HVC_NULL, OP_MMIO_READ, OP_MMIO_WRITE, OP_GICD_READ };
-static const char *const op_names[] = { "psci_version", "hvc_null", "mmio_read", "mmio_write",
-                                        "gicd_read" };
+static const char *const op_names[] = {"psci_version", "hvc_null", "mmio_read", "mmio_write",
+                                       "gicd_read"};
 
 /* SMCCC calls may change x0-x17: n, a and v live in callee-saved registers. */
-#define LOOP(body) \
-    asm volatile("isb\n mrs %[t0], cntvct_el0\n" \
-                 "1:\n" body "\n subs %[n], %[n], #1\n b.ne 1b\n" \
-                 "isb\n mrs %[t1], cntvct_el0\n" \
-                 : [t0] "=&r"(t0), [t1] "=&r"(t1), [n] "+r"(n) \
-                 : [a] "r"(addr), [v] "r"(val) \
-                 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", \
+#define LOOP(body)                                                                                 \
+    asm volatile("isb\n mrs %[t0], cntvct_el0\n"                                                   \
+                 "1:\n" body "\n subs %[n], %[n], #1\n b.ne 1b\n"                                  \
+                 "isb\n mrs %[t1], cntvct_el0\n"                                                   \
+                 : [t0] "=&r"(t0), [t1] "=&r"(t1), [n] "+r"(n)                                     \
+                 : [a] "r"(addr), [v] "r"(val)                                                     \
+                 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",       \
                    "x12", "x13", "x14", "x15", "x16", "x17", "memory", "cc")
 
 /* The ticks of n iterations (n > 0) of op's loop, or of its base (without the op) if !with_op. */
@@ -196,19 +196,25 @@ static uint32_t ack_window(bool with_ack, uint64_t *ticks)
 
     if (!with_ack) {
         asm volatile("isb\n mrs %0, cntvct_el0\n isb\n mrs %1, cntvct_el0"
-                     : "=&r"(t0), "=&r"(t1) : : "memory");
+                     : "=&r"(t0), "=&r"(t1)
+                     :
+                     : "memory");
     } else if (gic.version == 3) {
         asm volatile("isb\n mrs %0, cntvct_el0\n"
-                     "mrs %2, S3_0_C12_C12_0\n"  /* ICC_IAR1_EL1 */
-                     "msr S3_0_C12_C12_1, %2\n"  /* ICC_EOIR1_EL1 */
+                     "mrs %2, S3_0_C12_C12_0\n" /* ICC_IAR1_EL1 */
+                     "msr S3_0_C12_C12_1, %2\n" /* ICC_EOIR1_EL1 */
                      "isb\n mrs %1, cntvct_el0"
-                     : "=&r"(t0), "=&r"(t1), "=&r"(iar) : : "memory");
+                     : "=&r"(t0), "=&r"(t1), "=&r"(iar)
+                     :
+                     : "memory");
     } else {
         asm volatile("isb\n mrs %0, cntvct_el0\n"
-                     "ldr %w2, [%3, #0x0c]\n"    /* GICC_IAR */
-                     "str %w2, [%3, #0x10]\n"    /* GICC_EOIR */
+                     "ldr %w2, [%3, #0x0c]\n" /* GICC_IAR */
+                     "str %w2, [%3, #0x10]\n" /* GICC_EOIR */
                      "isb\n mrs %1, cntvct_el0"
-                     : "=&r"(t0), "=&r"(t1), "=&r"(iar) : "r"(gic.gicc) : "memory");
+                     : "=&r"(t0), "=&r"(t1), "=&r"(iar)
+                     : "r"(gic.gicc)
+                     : "memory");
     }
     *ticks = t1 - t0;
     return (uint32_t)iar;
@@ -223,7 +229,9 @@ static void delay_phase(unsigned d)
     asm volatile("adr %0, 1f\n sub %0, %0, %1, lsl #2\n br %0\n"
                  ".rept 15\n nop\n .endr\n"
                  "1:\n"
-                 : "=&r"(tmp) : "r"((uint64_t)(d % 16)) : "memory");
+                 : "=&r"(tmp)
+                 : "r"((uint64_t)(d % 16))
+                 : "memory");
 }
 
 /* A pseudo-random sequence (the same every run). */

@@ -15,10 +15,9 @@ int main(void *dtb)
     printf("Hello from %s, a Bulkhead demo guest running at EL%lu!\n", name,
            (unsigned long)BITS(el, 3, 2));
     if (guest.fdt_ok) {
-        printf("%s: my DTB at %p shows %lu MiB of RAM at 0x%lx, %u CPU%s, a PL011 at 0x%lx\n",
-               name, guest.fdt, (unsigned long)(guest.ram_size >> 20),
-               (unsigned long)guest.ram_base, guest.nr_cpus, guest.nr_cpus == 1 ? "" : "s",
-               (unsigned long)guest.uart);
+        printf("%s: my DTB at %p shows %lu MiB of RAM at 0x%lx, %u CPU%s, a PL011 at 0x%lx\n", name,
+               guest.fdt, (unsigned long)(guest.ram_size >> 20), (unsigned long)guest.ram_base,
+               guest.nr_cpus, guest.nr_cpus == 1 ? "" : "s", (unsigned long)guest.uart);
         printf("%s: bootargs \"%s\", PSCI through %s\n", name, guest.bootargs,
                guest.psci_smc ? "SMC" : "HVC");
     } else {

@@ -57,8 +57,7 @@ static void start_cpus(void)
     gic_dist_init();
     if (!gic_cpu_init(0)) {
         fail("setup", "no GIC %s for CPU 0 (MPIDR 0x%lx)",
-             gic.version == 2 ? "CPU interface" : "redistributor",
-             (unsigned long)read_mpidr_aff());
+             gic.version == 2 ? "CPU interface" : "redistributor", (unsigned long)read_mpidr_aff());
         finish();
     }
     if (nr_cpus < 2) {

@@ -11,8 +11,8 @@
 #include "sysreg.h"
 
 #define TIMER_TOLERANCE_MS 25 /* default of "tol_ms=": see irqtest_timer.c */
-#define WAIT_MS 1000  /* how long any expected interrupt may take before we give up */
-#define SETTLE_MS 10  /* after the expected ones: time for any extra one to show up */
+#define WAIT_MS 1000          /* how long any expected interrupt may take before we give up */
+#define SETTLE_MS 10          /* after the expected ones: time for any extra one to show up */
 
 #define SGI_DOORBELL 15 /* wakes a parked CPU; never counted as unexpected */
 

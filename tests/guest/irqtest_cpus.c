@@ -38,17 +38,10 @@ static void idle(struct mailbox *m)
 static void run_command(const struct mailbox *m)
 {
     switch (m->cmd) {
-    case CMD_SEND_SGI:
-        gic_send_sgi(m->a, m->b);
-        break;
-    case CMD_TIMER_PERIODIC:
-        timer_periodic(m->a, m->b, m->c);
-        break;
-    case CMD_SGI_CHAIN:
-        sgi_chain(m->a, m->b, m->c);
-        break;
-    default:
-        break;
+    case CMD_SEND_SGI: gic_send_sgi(m->a, m->b); break;
+    case CMD_TIMER_PERIODIC: timer_periodic(m->a, m->b, m->c); break;
+    case CMD_SGI_CHAIN: sgi_chain(m->a, m->b, m->c); break;
+    default: break;
     }
 }
 
@@ -138,4 +131,3 @@ void park(unsigned cpu, bool on)
         gic_send_sgi(SGI_DOORBELL, cpu);
     }
 }
-

@@ -75,8 +75,8 @@ const char *unexpected(unsigned cpu, const unsigned *ok, size_t nok, char *buf, 
             expected |= ok[k] == i;
         }
         if (!expected && s->count[i] && n + 24 < len) {
-            n += (size_t)snprintf(buf + n, len - n, "%sINTID %u x%u", n ? ", " : "", i,
-                                  s->count[i]);
+            n +=
+                (size_t)snprintf(buf + n, len - n, "%sINTID %u x%u", n ? ", " : "", i, s->count[i]);
         }
     }
     if (s->other && n + 32 < len) {
@@ -92,8 +92,8 @@ void format_log(unsigned cpu, char *buf, size_t len)
     buf[0] = '\0';
     for (uint32_t i = 0; i < stats[cpu].nlog && i < LOG_LEN && n + 12 < len; i++) {
         uint32_t e = stats[cpu].log[i];
-        n += (size_t)snprintf(buf + n, len - n, "%s%s%u", i ? " " : "",
-                              (e & LOG_EXIT) ? "end" : "", e & ~LOG_EXIT);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s%u", i ? " " : "", (e & LOG_EXIT) ? "end" : "",
+                              e & ~LOG_EXIT);
     }
 }
 
@@ -130,4 +130,3 @@ void spin_ms(unsigned long ms)
     while (cntvct() < end) {
     }
 }
-

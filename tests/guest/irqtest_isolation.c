@@ -42,9 +42,11 @@ static bool sgi_round(const struct iso *v, unsigned r)
     gic_send_sgi(v->s00, 0);
     ok = ok && wait_count(&stats[0].count[v->s00], r + 1, WAIT_MS);
     if (!ok) {
-        fail("isolation_sgi", "round %u: CPU 1 took SGI %u %u times, CPU 0 SGI %u %u times "
-             "and SGI %u %u times; expected %u each", r + 1, v->s01, stats[1].count[v->s01],
-             v->s10, stats[0].count[v->s10], v->s00, stats[0].count[v->s00], r + 1);
+        fail("isolation_sgi",
+             "round %u: CPU 1 took SGI %u %u times, CPU 0 SGI %u %u times "
+             "and SGI %u %u times; expected %u each",
+             r + 1, v->s01, stats[1].count[v->s01], v->s10, stats[0].count[v->s10], v->s00,
+             stats[0].count[v->s00], r + 1);
     }
     return ok;
 }
@@ -65,8 +67,8 @@ static bool spi_unmask(const struct iso *v, unsigned n)
 /* Each CPU took exactly the SGIs this VM sent, and nothing this VM did not cause. */
 static void verdict_sgi(const struct iso *v)
 {
-    const unsigned ok0[] = { v->s10, v->s00, guest.vtimer_intid, guest.uart_intid };
-    const unsigned ok1[] = { v->s01, guest.ptimer_intid, guest.uart_intid };
+    const unsigned ok0[] = {v->s10, v->s00, guest.vtimer_intid, guest.uart_intid};
+    const unsigned ok1[] = {v->s01, guest.ptimer_intid, guest.uart_intid};
     char buf0[200], buf1[200];
 
     unexpected(0, ok0, ARRAY_SIZE(ok0), buf0, sizeof(buf0));
@@ -74,11 +76,12 @@ static void verdict_sgi(const struct iso *v)
     if (stats[1].count[v->s01] != ISO_SGI_ROUNDS || stats[0].count[v->s10] != ISO_SGI_ROUNDS ||
         stats[0].count[v->s00] != ISO_SGI_ROUNDS || stats[0].count[v->s01] ||
         stats[1].count[v->s10] || stats[1].count[v->s00]) {
-        fail("isolation_sgi", "SGI %u: CPU 1 took it %u times, CPU 0 %u; SGI %u: CPU 0 %u, "
+        fail("isolation_sgi",
+             "SGI %u: CPU 1 took it %u times, CPU 0 %u; SGI %u: CPU 0 %u, "
              "CPU 1 %u; SGI %u: CPU 0 %u, CPU 1 %u; expected %u on the target, 0 elsewhere",
-             v->s01, stats[1].count[v->s01], stats[0].count[v->s01], v->s10,
-             stats[0].count[v->s10], stats[1].count[v->s10], v->s00, stats[0].count[v->s00],
-             stats[1].count[v->s00], ISO_SGI_ROUNDS);
+             v->s01, stats[1].count[v->s01], stats[0].count[v->s01], v->s10, stats[0].count[v->s10],
+             stats[1].count[v->s10], v->s00, stats[0].count[v->s00], stats[1].count[v->s00],
+             ISO_SGI_ROUNDS);
     } else if (buf0[0] || buf1[0]) {
         fail("isolation_sgi", "interrupts this VM did not cause: CPU 0: %s; CPU 1: %s",
              buf0[0] ? buf0 : "none", buf1[0] ? buf1 : "none");
@@ -94,7 +97,8 @@ static void verdict_timer(void)
     unsigned vt = guest.vtimer_intid, pt = guest.ptimer_intid;
 
     if (c0[vt] != ISO_V_COUNT || c1[pt] != ISO_P_COUNT || c1[vt] || c0[pt]) {
-        fail("isolation_timer", "CPU 0's vtimer (INTID %u) %u interrupts, CPU 1's ptimer (INTID "
+        fail("isolation_timer",
+             "CPU 0's vtimer (INTID %u) %u interrupts, CPU 1's ptimer (INTID "
              "%u) %u; expected %u and %u; CPU 1 took INTID %u %u times, CPU 0 INTID %u %u times",
              vt, c0[vt], pt, c1[pt], ISO_V_COUNT, ISO_P_COUNT, vt, c1[vt], pt, c0[pt]);
     } else {
@@ -109,8 +113,10 @@ static void verdict_spi(const struct iso *v)
     uint32_t to = stats[v->spi_cpu].count[intid], other = stats[other_cpu].count[intid];
 
     if (to != v->spi_rounds || other) {
-        fail("isolation_spi", "INTID %u: CPU %u took it %u times, CPU %u %u times; expected %u "
-             "and 0", intid, v->spi_cpu, to, other_cpu, other, v->spi_rounds);
+        fail("isolation_spi",
+             "INTID %u: CPU %u took it %u times, CPU %u %u times; expected %u "
+             "and 0",
+             intid, v->spi_cpu, to, other_cpu, other, v->spi_rounds);
     } else {
         pass("isolation_spi");
     }
@@ -138,7 +144,8 @@ void isolation(void)
     unsigned spi_done = 0;
 
     printf("isolation: vm=%u: SGIs %u (CPU 0 to 1), %u (1 to 0), %u (0 to 0); UART interrupt "
-           "to CPU %u\n", vm, v.s01, v.s10, v.s00, v.spi_cpu);
+           "to CPU %u\n",
+           vm, v.s01, v.s10, v.s00, v.spi_cpu);
     start(&v);
     for (unsigned r = 0; r < ISO_SGI_ROUNDS && sgi_ok; r++) {
         sgi_ok = sgi_round(&v, r);

@@ -2,12 +2,12 @@
  * many_pending). */
 #include "irqtest.h"
 
-#define SGI_LOW 3      /* priority 0xa0 */
-#define SGI_HIGH 4     /* priority 0x40 */
+#define SGI_LOW 3  /* priority 0xa0 */
+#define SGI_HIGH 4 /* priority 0x40 */
 #define SGI_PREEMPTED 5
 #define SGI_PREEMPTOR 6
-#define SGI_BLOCKER 7  /* priority 0x40, runs with IRQs unmasked */
-#define SGI_BLOCKED 8  /* priority 0x80: must wait for SGI_BLOCKER's EOI */
+#define SGI_BLOCKER 7 /* priority 0x40, runs with IRQs unmasked */
+#define SGI_BLOCKED 8 /* priority 0x80: must wait for SGI_BLOCKER's EOI */
 
 static volatile uint32_t nested_seen, blocked_seen, masked_seen;
 
@@ -54,11 +54,13 @@ static bool priority_order(const char *name)
     irqs_on();
     wait_count(&stats[0].nlog, 2, WAIT_MS);
     spin_ms(SETTLE_MS);
-    const uint32_t want[] = { SGI_HIGH, SGI_LOW };
+    const uint32_t want[] = {SGI_HIGH, SGI_LOW};
     if (!log_is(0, want, 2)) {
         format_log(0, buf, sizeof(buf));
-        fail(name, "SGI %u (0xa0) and SGI %u (0x40) pending together: taken in the order [%s], "
-             "expected [%u %u]", SGI_LOW, SGI_HIGH, buf, SGI_HIGH, SGI_LOW);
+        fail(name,
+             "SGI %u (0xa0) and SGI %u (0x40) pending together: taken in the order [%s], "
+             "expected [%u %u]",
+             SGI_LOW, SGI_HIGH, buf, SGI_HIGH, SGI_LOW);
         return false;
     }
     return true;
@@ -79,8 +81,10 @@ static bool priority_mask(const char *name)
     }
     gic_set_pmr(0xb0);
     if (!wait_count(&stats[0].count[SGI_LOW], 1, WAIT_MS)) {
-        fail(name, "SGI %u (priority 0xa0) masked by PMR 0x80 (%s): not taken %u ms after PMR "
-             "was raised to 0xb0", SGI_LOW, pend ? "pending" : "not pending", WAIT_MS);
+        fail(name,
+             "SGI %u (priority 0xa0) masked by PMR 0x80 (%s): not taken %u ms after PMR "
+             "was raised to 0xb0",
+             SGI_LOW, pend ? "pending" : "not pending", WAIT_MS);
         return false;
     }
     gic_set_pmr(GIC_PMR_OPEN);
@@ -106,14 +110,15 @@ static bool priority_preemption(const char *name)
     char buf[200];
 
     run_nesting(SGI_PREEMPTED, preempted_action);
-    const uint32_t want[] = { SGI_PREEMPTED, SGI_PREEMPTOR, LOG_EXIT | SGI_PREEMPTED };
+    const uint32_t want[] = {SGI_PREEMPTED, SGI_PREEMPTOR, LOG_EXIT | SGI_PREEMPTED};
     if (masked_seen || !nested_seen || !log_is(0, want, 3)) {
         format_log(0, buf, sizeof(buf));
-        fail(name, "preemption: SGI %u (0x40) sent from the handler of SGI %u (0xa0): taken "
+        fail(name,
+             "preemption: SGI %u (0x40) sent from the handler of SGI %u (0xa0): taken "
              "%s while IRQs were masked, %s after they were unmasked; events [%s], expected "
-             "[%u %u end%u]", SGI_PREEMPTOR, SGI_PREEMPTED, masked_seen ? "already" : "not",
-             nested_seen ? "taken" : "not taken", buf, SGI_PREEMPTED, SGI_PREEMPTOR,
-             SGI_PREEMPTED);
+             "[%u %u end%u]",
+             SGI_PREEMPTOR, SGI_PREEMPTED, masked_seen ? "already" : "not",
+             nested_seen ? "taken" : "not taken", buf, SGI_PREEMPTED, SGI_PREEMPTOR, SGI_PREEMPTED);
         return false;
     }
     return true;
@@ -127,15 +132,16 @@ static bool priority_running(const char *name)
     char buf[200];
 
     run_nesting(SGI_BLOCKER, blocker_action);
-    const uint32_t want[] = { SGI_BLOCKER, LOG_EXIT | SGI_BLOCKER, SGI_BLOCKED };
+    const uint32_t want[] = {SGI_BLOCKER, LOG_EXIT | SGI_BLOCKER, SGI_BLOCKED};
     if (blocked_seen || !log_is(0, want, 3)) {
         format_log(0, buf, sizeof(buf));
-        fail(name, "running priority: SGI %u (0x80) sent from the handler of SGI %u (0x40) "
-             "with IRQs unmasked: events [%s], expected [%u end%u %u]", SGI_BLOCKED, SGI_BLOCKER,
-             buf, SGI_BLOCKER, SGI_BLOCKER, SGI_BLOCKED);
+        fail(name,
+             "running priority: SGI %u (0x80) sent from the handler of SGI %u (0x40) "
+             "with IRQs unmasked: events [%s], expected [%u end%u %u]",
+             SGI_BLOCKED, SGI_BLOCKER, buf, SGI_BLOCKER, SGI_BLOCKER, SGI_BLOCKED);
         return false;
     }
-    const unsigned ok[] = { SGI_BLOCKER, SGI_BLOCKED };
+    const unsigned ok[] = {SGI_BLOCKER, SGI_BLOCKED};
     if (*unexpected(0, ok, 2, buf, sizeof(buf))) {
         fail(name, "unexpected interrupts on CPU 0: %s", buf);
         return false;
@@ -202,10 +208,11 @@ static bool many_round(const char *name, bool by_reg, const uint32_t *want)
     spin_ms(SETTLE_MS);
     if (!log_is(0, want, MANY)) {
         format_log(0, buf, sizeof(buf));
-        fail(name, "%u SGIs made pending through %s (%u read back as pending): taken [%s], "
-             "expected [%u %u %u %u %u %u %u %u %u %u %u %u]", MANY, how, npend, buf,
-             want[0], want[1], want[2], want[3], want[4], want[5], want[6], want[7],
-             want[8], want[9], want[10], want[11]);
+        fail(name,
+             "%u SGIs made pending through %s (%u read back as pending): taken [%s], "
+             "expected [%u %u %u %u %u %u %u %u %u %u %u %u]",
+             MANY, how, npend, buf, want[0], want[1], want[2], want[3], want[4], want[5], want[6],
+             want[7], want[8], want[9], want[10], want[11]);
         return false;
     }
     if (*unexpected(1, NULL, 0, buf, sizeof(buf))) {
@@ -225,7 +232,7 @@ static bool many_round(const char *name, bool by_reg, const uint32_t *want)
 void check_many_pending(void)
 {
     const char *name = "many_pending";
-    static const uint8_t rank[MANY] = { 7, 2, 11, 0, 9, 4, 1, 10, 5, 8, 3, 6 };
+    static const uint8_t rank[MANY] = {7, 2, 11, 0, 9, 4, 1, 10, 5, 8, 3, 6};
     uint32_t want[MANY];
 
     for (unsigned i = 0; i < MANY; i++) {

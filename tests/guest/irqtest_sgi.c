@@ -58,10 +58,11 @@ static bool run_chain(const char *name, unsigned sgi, unsigned from, unsigned to
     if (sgi_chain_ok != SGI_ROUNDS) {
         unsigned k = sgi_chain_ok + 1;
         bool pend = to == 0 ? gic_pending(sgi) : false;
-        fail(name, "SGI %u #%u%s not taken by CPU %u within %u ms (CPU %u took it %u times%s; "
-             "%s)", sgi, k, k > 1 ? " (sent while the previous one was active)" : "", to,
-             WAIT_MS, from, stats[from].count[sgi],
-             to == 0 ? (pend ? ", pending" : ", not pending") : "",
+        fail(name,
+             "SGI %u #%u%s not taken by CPU %u within %u ms (CPU %u took it %u times%s; "
+             "%s)",
+             sgi, k, k > 1 ? " (sent while the previous one was active)" : "", to, WAIT_MS, from,
+             stats[from].count[sgi], to == 0 ? (pend ? ", pending" : ", not pending") : "",
              cpu_state(1, buf, sizeof(buf)));
         return false;
     }
@@ -72,7 +73,7 @@ static bool run_chain(const char *name, unsigned sgi, unsigned from, unsigned to
  * sender's interface in the IAR. */
 static void chain_verdict(const char *name, unsigned sgi, unsigned from, unsigned to)
 {
-    const unsigned ok[] = { sgi };
+    const unsigned ok[] = {sgi};
     char buf[160];
 
     spin_ms(SETTLE_MS);

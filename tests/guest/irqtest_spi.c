@@ -29,18 +29,20 @@ static bool spi_round(const char *name, unsigned to, unsigned other)
         uint32_t mis = mmio_read32(guest.uart + PL011_MIS);
         bool pend = gic_pending(intid);
         mmio_write32(guest.uart + PL011_IMSC, 0);
-        fail(name, "routed to CPU %u (%s=0x%lx), INTID %u not taken by it within %u ms; CPU %u "
-             "took it %u times (UARTRIS=0x%x UARTMIS=0x%x, %spending)", to,
-             gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid, WAIT_MS,
+        fail(name,
+             "routed to CPU %u (%s=0x%lx), INTID %u not taken by it within %u ms; CPU %u "
+             "took it %u times (UARTRIS=0x%x UARTMIS=0x%x, %spending)",
+             to, gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid, WAIT_MS,
              other, stats[other].count[intid], ris, mis, pend ? "" : "not ");
         return false;
     }
     spin_ms(SETTLE_MS);
-    const unsigned ok[] = { intid };
+    const unsigned ok[] = {intid};
     if (stats[to].count[intid] != 1 || stats[other].count[intid]) {
-        fail(name, "routed to CPU %u (%s=0x%lx): INTID %u taken %u times by CPU %u, %u times "
-             "by CPU %u; expected once by CPU %u", to,
-             gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid,
+        fail(name,
+             "routed to CPU %u (%s=0x%lx): INTID %u taken %u times by CPU %u, %u times "
+             "by CPU %u; expected once by CPU %u",
+             to, gic.version == 2 ? "ITARGETSR" : "IROUTER", (unsigned long)route, intid,
              stats[to].count[intid], to, stats[other].count[intid], other, to);
         return false;
     }
@@ -82,4 +84,3 @@ void check_spi_routing(void)
     gic_route_spi(intid, 0);
     actions[intid] = NULL;
 }
-

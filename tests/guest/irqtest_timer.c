@@ -8,12 +8,12 @@
  * tolerance_ms (TIMER_TOLERANCE_MS, "tol_ms=" changes it): a systematic delay is a bug, not
  * load. */
 #define TIMER_MAX_LATE_MS 250
-#define TIMER_DELAY_MS 10   /* vtimer/ptimer: the programmed delay */
+#define TIMER_DELAY_MS 10 /* vtimer/ptimer: the programmed delay */
 #define TIMER_ROUNDS 5
-#define WFI_DELAY_MS 2      /* wfi_wakes */
+#define WFI_DELAY_MS 2 /* wfi_wakes */
 #define WFI_ROUNDS 3
 
-static const char *const timer_name[] = { "vtimer", "ptimer" };
+static const char *const timer_name[] = {"vtimer", "ptimer"};
 
 static unsigned timer_intid(unsigned which)
 {
@@ -112,9 +112,11 @@ static bool timer_round(const char *name, unsigned which, unsigned r, uint64_t *
         uint64_t ctl = timer_read_ctl(which);
         bool pend = gic_pending(intid);
         timer_ctl(which, 0);
-        fail(name, "round %u: no interrupt %u ms after the %u ms deadline (CTL=0x%lx, "
-             "INTID %u %spending, CPU 1 took it %u times)", r + 1, WAIT_MS, TIMER_DELAY_MS,
-             (unsigned long)ctl, intid, pend ? "" : "not ", stats[1].count[intid]);
+        fail(name,
+             "round %u: no interrupt %u ms after the %u ms deadline (CTL=0x%lx, "
+             "INTID %u %spending, CPU 1 took it %u times)",
+             r + 1, WAIT_MS, TIMER_DELAY_MS, (unsigned long)ctl, intid, pend ? "" : "not ",
+             stats[1].count[intid]);
         return false;
     }
     if (t->fired_at < cval || !(t->ctl & CNT_CTL_ISTATUS)) {
@@ -147,14 +149,14 @@ static uint64_t sorted_median(uint64_t *v, unsigned n)
 /* After the rounds: CPU 0 took the timer's INTID once a round, CPU 1 never, nothing else. */
 static bool timer_taken_once_each(const char *name, unsigned intid)
 {
-    const unsigned ok0[] = { intid };
+    const unsigned ok0[] = {intid};
     char buf[160];
 
     spin_ms(SETTLE_MS);
     if (stats[0].count[intid] != TIMER_ROUNDS || stats[1].count[intid] ||
         *unexpected(0, ok0, 1, buf, sizeof(buf))) {
-        fail(name, "CPU 0 took INTID %u %u times, expected %u; CPU 1 %u times; other: %s",
-             intid, stats[0].count[intid], TIMER_ROUNDS, stats[1].count[intid],
+        fail(name, "CPU 0 took INTID %u %u times, expected %u; CPU 1 %u times; other: %s", intid,
+             stats[0].count[intid], TIMER_ROUNDS, stats[1].count[intid],
              unexpected(0, ok0, 1, buf, sizeof(buf))[0] ? buf : "none");
         return false;
     }
@@ -184,19 +186,19 @@ void check_timer(unsigned which, unsigned long tolerance_ms)
     }
     uint64_t median = ok ? sorted_median(late, TIMER_ROUNDS) : 0;
     if (ok && median > ms_to_ticks(tolerance_ms)) {
-        fail(name, "interrupts taken %lu us after the deadline (median of %u; %lu us to %lu us), "
-             "tolerance %lu ms", (unsigned long)ticks_to_us(median), TIMER_ROUNDS,
-             (unsigned long)ticks_to_us(late[0]),
+        fail(name,
+             "interrupts taken %lu us after the deadline (median of %u; %lu us to %lu us), "
+             "tolerance %lu ms",
+             (unsigned long)ticks_to_us(median), TIMER_ROUNDS, (unsigned long)ticks_to_us(late[0]),
              (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]), tolerance_ms);
         ok = false;
     }
     if (ok && timer_taken_once_each(name, intid)) {
         printf("%s: %u interrupts %u ms after programming, late by %lu us (median), %lu us to "
-               "%lu us (tolerance: median %lu ms, each %u ms)\n", name, TIMER_ROUNDS,
-               TIMER_DELAY_MS, (unsigned long)ticks_to_us(median),
+               "%lu us (tolerance: median %lu ms, each %u ms)\n",
+               name, TIMER_ROUNDS, TIMER_DELAY_MS, (unsigned long)ticks_to_us(median),
                (unsigned long)ticks_to_us(late[0]),
-               (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]), tolerance_ms,
-               TIMER_MAX_LATE_MS);
+               (unsigned long)ticks_to_us(late[TIMER_ROUNDS - 1]), tolerance_ms, TIMER_MAX_LATE_MS);
         pass(name);
     }
     timer_ctl(which, 0);
@@ -223,14 +225,18 @@ static bool wfi_round(const char *name, unsigned which, unsigned r, uint64_t *sl
     bool taken = wait_count(&stats[0].count[intid], r + 1, WAIT_MS);
     timer_ctl(which, 0);
     if (woke < cval || !(ctl & CNT_CTL_ISTATUS)) {
-        fail(name, "%s round %u: WFI returned after %lu us, before the timer fired "
-             "(%u ms; CTL=0x%lx)", timer_name[which], r + 1,
-             (unsigned long)ticks_to_us(woke - start), WFI_DELAY_MS, (unsigned long)ctl);
+        fail(name,
+             "%s round %u: WFI returned after %lu us, before the timer fired "
+             "(%u ms; CTL=0x%lx)",
+             timer_name[which], r + 1, (unsigned long)ticks_to_us(woke - start), WFI_DELAY_MS,
+             (unsigned long)ctl);
         return false;
     }
     if (!taken) {
-        fail(name, "%s round %u: WFI returned after the timer fired, but INTID %u was "
-             "not taken once IRQs were unmasked", timer_name[which], r + 1, intid);
+        fail(name,
+             "%s round %u: WFI returned after the timer fired, but INTID %u was "
+             "not taken once IRQs were unmasked",
+             timer_name[which], r + 1, intid);
         return false;
     }
     *slept = woke - start;
@@ -246,7 +252,7 @@ static bool wfi_round(const char *name, unsigned which, unsigned r, uint64_t *sl
 void check_wfi_wakes(void)
 {
     const char *name = "wfi_wakes";
-    uint64_t longest[2] = { 0, 0 };
+    uint64_t longest[2] = {0, 0};
     bool ok = true;
 
     stats_clear();
@@ -264,7 +270,8 @@ void check_wfi_wakes(void)
     }
     if (ok) {
         printf("wfi_wakes: WFI for a %u ms timer returned after %lu us (vtimer), %lu us (ptimer) "
-               "at most\n", WFI_DELAY_MS, (unsigned long)ticks_to_us(longest[VTIMER]),
+               "at most\n",
+               WFI_DELAY_MS, (unsigned long)ticks_to_us(longest[VTIMER]),
                (unsigned long)ticks_to_us(longest[PTIMER]));
         pass(name);
     }

@@ -84,10 +84,10 @@ static void check_psci_features(void)
         uint32_t fid;
         int64_t want;
     } cases[] = {
-        { PSCI_0_2_FN_PSCI_VERSION, PSCI_RET_SUCCESS },
-        { PSCI_0_2_FN_SYSTEM_RESET, PSCI_RET_SUCCESS },
-        { PSCI_0_2_FN_SYSTEM_OFF, PSCI_RET_SUCCESS },
-        { 0x84000012u /* MEM_PROTECT */, PSCI_RET_NOT_SUPPORTED },
+        {PSCI_0_2_FN_PSCI_VERSION, PSCI_RET_SUCCESS},
+        {PSCI_0_2_FN_SYSTEM_RESET, PSCI_RET_SUCCESS},
+        {PSCI_0_2_FN_SYSTEM_OFF, PSCI_RET_SUCCESS},
+        {0x84000012u /* MEM_PROTECT */, PSCI_RET_NOT_SUPPORTED},
     };
     bool ok = true;
 
@@ -118,7 +118,7 @@ static void check_smccc_version(void)
 
 static void check_uart_mmio(void)
 {
-    static const uint8_t want[8] = { 0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+    static const uint8_t want[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
     bool ok = true;
 
     for (unsigned i = 0; i < 8; i++) {
@@ -153,8 +153,7 @@ static void check_ram_rw(void)
     }
     if (pattern_size < KiB(64)) {
         fail("ram_rw", "no room past the image (RAM 0x%lx+0x%lx, image end %p, DTB %p)",
-             (unsigned long)guest.ram_base, (unsigned long)guest.ram_size, (void *)_end,
-             guest.fdt);
+             (unsigned long)guest.ram_base, (unsigned long)guest.ram_size, (void *)_end, guest.fdt);
         return;
     }
     volatile uint64_t *p = (volatile uint64_t *)pattern_base;

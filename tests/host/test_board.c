@@ -1,7 +1,7 @@
 /* board_parse(): real QEMU trees, a Raspberry Pi 4 tree, and broken ones. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +226,7 @@ static void test_too_many_reserved_fails(void **state)
 
 static void test_bad_header_fails(void **state)
 {
-    static uint32_t junk[64] = { 0xdeadbeef };
+    static uint32_t junk[64] = {0xdeadbeef};
     (void)state;
 
     capture_reset();

@@ -1,7 +1,7 @@
 /* vm_defaults_parse(): the bulkhead.* options of the hypervisor's bootargs. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,14 +66,21 @@ static void test_cpus_and_other_tokens(void **state)
 static void test_bad_values_name_the_token(void **state)
 {
     static const char *const bad[] = {
-        "bulkhead.vm-memory=3M",          "bulkhead.vm-memory=1000000",
-        "bulkhead.vm-memory=0",           "bulkhead.vm-memory=",
-        "bulkhead.vm-memory=M",           "bulkhead.vm-memory=12T",
-        "bulkhead.vm-memory=-2M",         "bulkhead.vm-memory=2M,",
-        "bulkhead.vm-memory=0x",          "bulkhead.vm-memory=99999999999999999999",
+        "bulkhead.vm-memory=3M",
+        "bulkhead.vm-memory=1000000",
+        "bulkhead.vm-memory=0",
+        "bulkhead.vm-memory=",
+        "bulkhead.vm-memory=M",
+        "bulkhead.vm-memory=12T",
+        "bulkhead.vm-memory=-2M",
+        "bulkhead.vm-memory=2M,",
+        "bulkhead.vm-memory=0x",
+        "bulkhead.vm-memory=99999999999999999999",
         "bulkhead.vm-memory=0x7fffffffffffffffG",
-        "bulkhead.vm-cpus=0",             "bulkhead.vm-cpus=9",
-        "bulkhead.vm-cpus=",              "bulkhead.vm-cpus=two",
+        "bulkhead.vm-cpus=0",
+        "bulkhead.vm-cpus=9",
+        "bulkhead.vm-cpus=",
+        "bulkhead.vm-cpus=two",
         "bulkhead.vm-cpus=4294967297",
     };
     char expected[96];

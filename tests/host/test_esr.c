@@ -3,9 +3,9 @@
  * MSR/MRS/SYS trap ISS, HPFAR_EL2.FIPA, and what a trapped load leaves in its register.
  * Syndromes are assembled here from their fields, plus a few literal values QEMU reported.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -35,8 +35,8 @@ static uint64_t esr_of(unsigned ec, uint32_t iss)
 static uint64_t sysreg_esr(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2,
                            unsigned rt, bool read)
 {
-    uint32_t iss = (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) |
-                   (crm << 1) | (read ? 1u : 0u);
+    uint32_t iss = (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) | (crm << 1) |
+                   (read ? 1u : 0u);
     return esr_of(0x18, iss);
 }
 
@@ -103,7 +103,7 @@ static void test_dabt_literal_without_syndrome(void **state)
 
 static void test_dabt_access_sizes_from_sas(void **state)
 {
-    static const unsigned sizes[4] = { 1, 2, 4, 8 };
+    static const unsigned sizes[4] = {1, 2, 4, 8};
     (void)state;
 
     for (unsigned sas = 0; sas < 4; sas++) {
@@ -136,8 +136,7 @@ static void test_dabt_halfword_store_with_xzr(void **state)
     (void)state;
 
     /* STRH wzr, [x1]: SAS 1, SRT 31, SF 0, WnR 1; a permission fault at level 3. */
-    esr_decode_dabt(esr_of(0x24, ISS_ISV | ISS_SAS(1) | ISS_SRT(31) | ISS_WNR | 0x0f), 0x3002,
-                    &d);
+    esr_decode_dabt(esr_of(0x24, ISS_ISV | ISS_SAS(1) | ISS_SRT(31) | ISS_WNR | 0x0f), 0x3002, &d);
     assert_int_equal(d.access.size, 2);
     assert_int_equal(d.access.reg, 31);
     assert_true(d.access.write);
@@ -305,7 +304,7 @@ static void test_sysreg_fields_do_not_alias(void **state)
 
 static uint64_t load(unsigned size, bool sign, bool reg64, uint64_t raw)
 {
-    struct mmio_access a = { .size = (uint8_t)size, .sign_extend = sign, .reg64 = reg64 };
+    struct mmio_access a = {.size = (uint8_t)size, .sign_extend = sign, .reg64 = reg64};
 
     return mmio_load_value(&a, raw);
 }
@@ -360,8 +359,8 @@ static void test_load_value_follows_decoded_syndrome(void **state)
     (void)state;
 
     /* LDRSH x4 through the decoder: SAS 1, SSE, SRT 4, SF. */
-    esr_decode_dabt(esr_of(0x24, ISS_ISV | ISS_SAS(1) | ISS_SSE | ISS_SRT(4) | ISS_SF | 0x06),
-                    0, &d);
+    esr_decode_dabt(esr_of(0x24, ISS_ISV | ISS_SAS(1) | ISS_SSE | ISS_SRT(4) | ISS_SF | 0x06), 0,
+                    &d);
     assert_int_equal(mmio_load_value(&d.access, 0xfffe), 0xfffffffffffffffeULL);
     /* LDR w0 from the QEMU-style syndrome with SF clear. */
     esr_decode_dabt(esr_of(0x24, ISS_ISV | ISS_SAS(2) | 0x06), 0, &d);

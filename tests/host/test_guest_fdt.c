@@ -1,7 +1,7 @@
 /* guest_fdt_build(): build a VM's DTB, read it back with libfdt, check what a guest would see. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -18,17 +18,17 @@ static uint8_t dtb[16384];
 static void board_v2(void)
 {
     memset(&board, 0, sizeof(board));
-    board.ram[0] = (struct mem_range){ 0x40000000, 0x40000000 };
+    board.ram[0] = (struct mem_range){0x40000000, 0x40000000};
     board.nr_ram = 1;
     board.nr_cpus = 4;
     board.gic.version = GIC_V2;
-    board.gic.dist = (struct mem_range){ 0x8000000, 0x10000 };
-    board.gic.cpuif = (struct mem_range){ 0x8010000, 0x10000 };
-    board.gic.hyp = (struct mem_range){ 0x8030000, 0x10000 };
-    board.gic.vcpu = (struct mem_range){ 0x8040000, 0x10000 };
+    board.gic.dist = (struct mem_range){0x8000000, 0x10000};
+    board.gic.cpuif = (struct mem_range){0x8010000, 0x10000};
+    board.gic.hyp = (struct mem_range){0x8030000, 0x10000};
+    board.gic.vcpu = (struct mem_range){0x8040000, 0x10000};
     board.gic.maint_irq = 9;
-    board.timer = (struct board_timer){ 13, 14, 11, 10, 0 };
-    board.uart.regs = (struct mem_range){ 0x9000000, 0x1000 };
+    board.timer = (struct board_timer){13, 14, 11, 10, 0};
+    board.uart.regs = (struct mem_range){0x9000000, 0x1000};
     board.uart.spi = 1;
 }
 
@@ -36,8 +36,8 @@ static void board_v3(void)
 {
     board_v2();
     board.gic.version = GIC_V3;
-    board.gic.cpuif = board.gic.hyp = board.gic.vcpu = (struct mem_range){ 0, 0 };
-    board.gic.redist = (struct mem_range){ 0x80a0000, 0xf60000 };
+    board.gic.cpuif = board.gic.hyp = board.gic.vcpu = (struct mem_range){0, 0};
+    board.gic.redist = (struct mem_range){0x80a0000, 0xf60000};
     board.timer.freq = 62500000;
 }
 
@@ -108,7 +108,7 @@ static void assert_cells(const char *path, const char *name, const uint32_t *exp
     }
 }
 
-#define CELLS(...) (const uint32_t[]){ __VA_ARGS__ }, sizeof((uint32_t[]){ __VA_ARGS__ }) / 4
+#define CELLS(...) (const uint32_t[]){__VA_ARGS__}, sizeof((uint32_t[]){__VA_ARGS__}) / 4
 
 static void test_root_memory_cpus_psci(void **state)
 {
@@ -129,7 +129,8 @@ static void test_root_memory_cpus_psci(void **state)
 
     assert_cells("/cpus", "#address-cells", CELLS(1));
     assert_cells("/cpus", "#size-cells", CELLS(0));
-    fdt_for_each_subnode(cpu, dtb, node("/cpus")) {
+    fdt_for_each_subnode(cpu, dtb, node("/cpus"))
+    {
         assert_string_equal(fdt_getprop(dtb, cpu, "device_type", NULL), "cpu");
         assert_string_equal(fdt_getprop(dtb, cpu, "compatible", NULL), "arm,armv8");
         assert_string_equal(fdt_getprop(dtb, cpu, "enable-method", NULL), "psci");
@@ -223,7 +224,7 @@ static void test_uart_and_chosen(void **state)
 static void test_raspi_uart_address(void **state)
 {
     (void)state;
-    board.uart.regs = (struct mem_range){ 0xfe201000, 0x200 };
+    board.uart.regs = (struct mem_range){0xfe201000, 0x200};
     board.uart.spi = 121;
     build();
 
@@ -281,7 +282,7 @@ static void test_boot_count_patchable(void **state)
     long at = guest_fdt_boot_count_at(dtb);
     assert_true(at > 0 && (size_t)at + 4 <= fdt_totalsize(dtb));
     assert_cells("/chosen", GUEST_FDT_BOOT_COUNT, CELLS(0));
-    uint8_t three[4] = { 0, 0, 0, 3 };
+    uint8_t three[4] = {0, 0, 0, 3};
     memcpy(dtb + at, three, sizeof(three));
     assert_cells("/chosen", GUEST_FDT_BOOT_COUNT, CELLS(3));
     assert_int_equal(fdt_check_full(dtb, sizeof(dtb)), 0);

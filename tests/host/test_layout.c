@@ -1,7 +1,7 @@
 /* The RAM pool, default VM sizes and the placement of kernel, initrd and DTB inside a VM. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -20,7 +20,7 @@ static int setup(void **state)
 {
     (void)state;
     memset(&board, 0, sizeof(board));
-    board.ram[0] = (struct mem_range){ RAM_BASE, GiB(1) };
+    board.ram[0] = (struct mem_range){RAM_BASE, GiB(1)};
     board.nr_ram = 1;
     capture_reset();
     return 0;
@@ -28,7 +28,7 @@ static int setup(void **state)
 
 static void reserve(uint64_t base, uint64_t size)
 {
-    board.reserved[board.nr_reserved++] = (struct mem_range){ base, size };
+    board.reserved[board.nr_reserved++] = (struct mem_range){base, size};
 }
 
 static void assert_free(unsigned i, uint64_t base, uint64_t size)
@@ -49,7 +49,7 @@ static paddr_t alloc_ok(uint64_t size)
 
 static void test_pool_holes(void **state)
 {
-    const struct mem_range hyp = { RAM_BASE + 0x80000, MiB(1) };
+    const struct mem_range hyp = {RAM_BASE + 0x80000, MiB(1)};
     (void)state;
 
     reserve(0x48000000, 3000000);
@@ -99,8 +99,8 @@ static void test_pool_takes_the_highest_range_that_fits(void **state)
 {
     (void)state;
     /* Raspberry Pi 4 banks, given out of order. */
-    board.ram[0] = (struct mem_range){ 0x40000000, 0x40000000 };
-    board.ram[1] = (struct mem_range){ 0, 0x3b400000 };
+    board.ram[0] = (struct mem_range){0x40000000, 0x40000000};
+    board.ram[1] = (struct mem_range){0, 0x3b400000};
     board.nr_ram = 2;
     reserve(0x70000000, MiB(2)); /* splits the high bank: 768 MiB below, 254 MiB above */
     ram_pool_init(&pool, &board, NULL, 0);
@@ -120,7 +120,7 @@ static void test_pool_overflow_never_hands_out_holes(void **state)
     (void)state;
 
     for (unsigned i = 0; i < ARRAY_SIZE(holes); i++) {
-        holes[i] = (struct mem_range){ RAM_BASE + MiB(8) * i + MiB(3), 0x1000 };
+        holes[i] = (struct mem_range){RAM_BASE + MiB(8) * i + MiB(3), 0x1000};
     }
     capture_reset();
     ram_pool_init(&pool, &board, holes, ARRAY_SIZE(holes));
@@ -135,20 +135,20 @@ static void test_pool_overflow_never_hands_out_holes(void **state)
 
 static void test_default_memory_lone_vm(void **state)
 {
-    const struct mem_range hyp = { RAM_BASE, MiB(4) };
-    struct vm_config vm = { .node = "/chosen/module@0x48000000" };
+    const struct mem_range hyp = {RAM_BASE, MiB(4)};
+    struct vm_config vm = {.node = "/chosen/module@0x48000000"};
     (void)state;
 
     reserve(0x48000000, MiB(3));
     ram_pool_init(&pool, &board, &hyp, 1);
     assert_int_equal(layout_default_memory(&pool, &vm, 1), 0);
     assert_int_equal(vm.mem_size, 0x80000000 - 0x48400000); /* all above the module */
-    assert_int_equal(pool.nr_free, 2); /* untouched */
+    assert_int_equal(pool.nr_free, 2);                      /* untouched */
 }
 
 static void test_default_memory_shared(void **state)
 {
-    struct vm_config vms[3] = { { .mem_size = 0 }, { .mem_size = MiB(256) }, { .mem_size = 0 } };
+    struct vm_config vms[3] = {{.mem_size = 0}, {.mem_size = MiB(256)}, {.mem_size = 0}};
     struct ram_pool trial;
     paddr_t pa;
     (void)state;
@@ -167,7 +167,7 @@ static void test_default_memory_shared(void **state)
 
 static void test_default_memory_fragmented(void **state)
 {
-    struct vm_config vms[2] = { { .mem_size = 0 }, { .mem_size = 0 } };
+    struct vm_config vms[2] = {{.mem_size = 0}, {.mem_size = 0}};
     (void)state;
 
     /* 300 MiB and 700 MiB free (plus the hole): shares must each fit in one range. */
@@ -177,15 +177,15 @@ static void test_default_memory_fragmented(void **state)
     assert_int_equal(vms[0].mem_size, MiB(350));
     assert_int_equal(vms[1].mem_size, MiB(350));
 
-    struct vm_config three[3] = { { .mem_size = 0 }, { .mem_size = 0 }, { .mem_size = 0 } };
+    struct vm_config three[3] = {{.mem_size = 0}, {.mem_size = 0}, {.mem_size = 0}};
     assert_int_equal(layout_default_memory(&pool, three, 3), 0);
     assert_int_equal(three[0].mem_size, MiB(300)); /* 2 x 300 in the 700, 1 x 300 below */
 }
 
 static void test_default_memory_nothing_left(void **state)
 {
-    struct vm_config vms[2] = { { .node = "/chosen/big", .mem_size = GiB(1) },
-                                { .node = "/chosen/module@0x4a000000" } };
+    struct vm_config vms[2] = {{.node = "/chosen/big", .mem_size = GiB(1)},
+                               {.node = "/chosen/module@0x4a000000"}};
     (void)state;
 
     ram_pool_init(&pool, &board, NULL, 0);
@@ -212,7 +212,7 @@ static int setup_vm(void **state)
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.node, "/chosen/vm@0");
     vm.mem_size = MiB(128);
-    vm.kernel = (struct vm_module){ 0x48000000, MiB(3) };
+    vm.kernel = (struct vm_module){0x48000000, MiB(3)};
     memset(head, 0x5a, sizeof(head)); /* no magic */
     memset(&out, 0xa5, sizeof(out));
     return 0;
@@ -236,7 +236,7 @@ static void image_header(uint64_t text_offset, uint64_t image_size)
 static void test_raw_kernel(void **state)
 {
     (void)state;
-    vm.ramdisk = (struct vm_module){ 0x49000000, 700000 };
+    vm.ramdisk = (struct vm_module){0x49000000, 700000};
 
     assert_int_equal(layout_vm(&board, &vm, 0x70000000, head, sizeof(head), &out), 0);
     assert_int_equal(out.ram_pa, 0x70000000);
@@ -319,7 +319,7 @@ static void test_initrd_overlapping_kernel(void **state)
     (void)state;
     vm.mem_size = MiB(16);
     image_header(0, MiB(12));
-    vm.ramdisk = (struct vm_module){ 0x49000000, MiB(2) };
+    vm.ramdisk = (struct vm_module){0x49000000, MiB(2)};
     /* DTB at 14 MiB, initrd at 12 MiB: just touching the kernel's footprint. */
     assert_int_equal(layout_vm(&board, &vm, 0x70000000, head, sizeof(head), &out), 0);
     assert_int_equal(out.initrd_ipa, RAM_BASE + MiB(12));

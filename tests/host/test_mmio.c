@@ -2,9 +2,9 @@
  * vdev/mmio.c: the sorted region table of a VM, lookups at every edge, and access routing with
  * offsets, sizes and results.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -49,13 +49,12 @@ static enum mmio_result fake_write(void *dev, unsigned vcpu, uint64_t offset, un
     return d->result;
 }
 
-static const struct mmio_ops fake_ops = { .read = fake_read, .write = fake_write };
+static const struct mmio_ops fake_ops = {.read = fake_read, .write = fake_write};
 
-static struct mmio_region region(ipa_t base, uint64_t size, struct fake_dev *dev,
-                                 const char *name)
+static struct mmio_region region(ipa_t base, uint64_t size, struct fake_dev *dev, const char *name)
 {
-    return (struct mmio_region){ .base = base, .size = size, .ops = &fake_ops, .dev = dev,
-                                 .name = name };
+    return (struct mmio_region){
+        .base = base, .size = size, .ops = &fake_ops, .dev = dev, .name = name};
 }
 
 static int add(struct mmio_bus *bus, ipa_t base, uint64_t size, struct fake_dev *dev)
@@ -76,16 +75,16 @@ static void assert_sorted(const struct mmio_bus *bus)
 static void test_add_keeps_regions_sorted_whatever_the_order(void **state)
 {
     static const ipa_t orders[][4] = {
-        { 0x1000, 0x2000, 0x8000, 0x9000000 },
-        { 0x9000000, 0x8000, 0x2000, 0x1000 },
-        { 0x8000, 0x1000, 0x9000000, 0x2000 },
-        { 0x2000, 0x9000000, 0x1000, 0x8000 },
+        {0x1000, 0x2000, 0x8000, 0x9000000},
+        {0x9000000, 0x8000, 0x2000, 0x1000},
+        {0x8000, 0x1000, 0x9000000, 0x2000},
+        {0x2000, 0x9000000, 0x1000, 0x8000},
     };
     struct fake_dev devs[4];
     (void)state;
 
     for (unsigned o = 0; o < ARRAY_SIZE(orders); o++) {
-        struct mmio_bus bus = { 0 };
+        struct mmio_bus bus = {0};
         for (unsigned i = 0; i < 4; i++) {
             struct mmio_region r = region(orders[o][i], 0x1000, &devs[i], "dev");
             assert_int_equal(mmio_bus_add(&bus, &r), 0);
@@ -110,7 +109,7 @@ static void test_add_keeps_regions_sorted_whatever_the_order(void **state)
 
 static void test_add_rejects_overlaps(void **state)
 {
-    struct mmio_bus bus = { 0 };
+    struct mmio_bus bus = {0};
     struct fake_dev dev;
     (void)state;
 
@@ -134,7 +133,7 @@ static void test_add_rejects_overlaps(void **state)
 
 static void test_add_rejects_zero_size_and_wrap_around(void **state)
 {
-    struct mmio_bus bus = { 0 };
+    struct mmio_bus bus = {0};
     struct fake_dev dev;
     (void)state;
 
@@ -150,7 +149,7 @@ static void test_add_rejects_zero_size_and_wrap_around(void **state)
 
 static void test_add_rejects_full_table(void **state)
 {
-    struct mmio_bus bus = { 0 };
+    struct mmio_bus bus = {0};
     struct fake_dev dev;
     (void)state;
 
@@ -169,7 +168,7 @@ static void test_add_rejects_full_table(void **state)
 
 static void test_find_at_edges_and_gaps(void **state)
 {
-    struct mmio_bus bus = { 0 };
+    struct mmio_bus bus = {0};
     struct fake_dev a, b, c;
     (void)state;
 
@@ -182,9 +181,9 @@ static void test_find_at_edges_and_gaps(void **state)
 
     assert_ptr_equal(mmio_bus_find(&bus, 0x8000000)->dev, &a);
     assert_ptr_equal(mmio_bus_find(&bus, 0x800ffff)->dev, &a);
-    assert_null(mmio_bus_find(&bus, 0x8010000));     /* one past the end, gap after */
-    assert_null(mmio_bus_find(&bus, 0x7ffffff));     /* just below the first */
-    assert_null(mmio_bus_find(&bus, 0x8ffffff));     /* just below b */
+    assert_null(mmio_bus_find(&bus, 0x8010000)); /* one past the end, gap after */
+    assert_null(mmio_bus_find(&bus, 0x7ffffff)); /* just below the first */
+    assert_null(mmio_bus_find(&bus, 0x8ffffff)); /* just below b */
     assert_ptr_equal(mmio_bus_find(&bus, 0x9000000)->dev, &b);
     assert_ptr_equal(mmio_bus_find(&bus, 0x9000fff)->dev, &b);
     assert_ptr_equal(mmio_bus_find(&bus, 0x9001000)->dev, &c); /* one past b is c */
@@ -196,7 +195,7 @@ static void test_find_at_edges_and_gaps(void **state)
 
 static void test_find_in_a_full_table(void **state)
 {
-    struct mmio_bus bus = { 0 };
+    struct mmio_bus bus = {0};
     struct fake_dev devs[MAX_MMIO_REGIONS];
     (void)state;
 
@@ -216,14 +215,13 @@ static void test_find_in_a_full_table(void **state)
 
 static struct mmio_access acc(ipa_t ipa, unsigned size, bool write)
 {
-    return (struct mmio_access){ .ipa = ipa, .size = (uint8_t)size, .write = write,
-                                 .reg64 = true };
+    return (struct mmio_access){.ipa = ipa, .size = (uint8_t)size, .write = write, .reg64 = true};
 }
 
 static void test_access_routes_to_device_with_offset(void **state)
 {
-    struct mmio_bus bus = { 0 };
-    struct fake_dev uart = { .result = MMIO_OK }, gic = { .result = MMIO_OK };
+    struct mmio_bus bus = {0};
+    struct fake_dev uart = {.result = MMIO_OK}, gic = {.result = MMIO_OK};
     uint64_t val;
     (void)state;
 
@@ -263,8 +261,8 @@ static void test_access_routes_to_device_with_offset(void **state)
 
 static void test_access_outside_regions_is_unmapped(void **state)
 {
-    struct mmio_bus bus = { 0 };
-    struct fake_dev dev = { .result = MMIO_OK };
+    struct mmio_bus bus = {0};
+    struct fake_dev dev = {.result = MMIO_OK};
     uint64_t val = 0;
     (void)state;
 
@@ -281,8 +279,8 @@ static void test_access_outside_regions_is_unmapped(void **state)
 
 static void test_access_straddling_region_end_aborts(void **state)
 {
-    struct mmio_bus bus = { 0 };
-    struct fake_dev dev = { .result = MMIO_OK }, next = { .result = MMIO_OK };
+    struct mmio_bus bus = {0};
+    struct fake_dev dev = {.result = MMIO_OK}, next = {.result = MMIO_OK};
     uint64_t val = 0;
     (void)state;
 
@@ -311,8 +309,8 @@ static void test_access_straddling_region_end_aborts(void **state)
 
 static void test_access_passes_vcpu_index_to_device(void **state)
 {
-    struct mmio_bus bus = { 0 };
-    struct fake_dev dev = { .result = MMIO_OK, .vcpu = 99 };
+    struct mmio_bus bus = {0};
+    struct fake_dev dev = {.result = MMIO_OK, .vcpu = 99};
     uint64_t val = 1;
     (void)state;
 
@@ -329,8 +327,8 @@ static void test_access_passes_vcpu_index_to_device(void **state)
 
 static void test_access_passes_device_results_through(void **state)
 {
-    struct mmio_bus bus = { 0 };
-    struct fake_dev dev = { .result = MMIO_ABORT, .read_value = 7 };
+    struct mmio_bus bus = {0};
+    struct fake_dev dev = {.result = MMIO_ABORT, .read_value = 7};
     uint64_t val = 0;
     (void)state;
 
@@ -346,9 +344,9 @@ static void test_access_passes_device_results_through(void **state)
 
 static void test_access_sizes_reach_device(void **state)
 {
-    static const unsigned sizes[] = { 1, 2, 4, 8 };
-    struct mmio_bus bus = { 0 };
-    struct fake_dev dev = { .result = MMIO_OK, .read_value = 0x1122334455667788ULL };
+    static const unsigned sizes[] = {1, 2, 4, 8};
+    struct mmio_bus bus = {0};
+    struct fake_dev dev = {.result = MMIO_OK, .read_value = 0x1122334455667788ULL};
     uint64_t val;
     (void)state;
 

@@ -4,9 +4,9 @@
  * roots. Expected descriptors are written from the architecture's bit positions, not from the
  * code's own macros, and the tables are walked here the way the MMU walks them.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +17,14 @@
 
 /* Descriptor fields, from the Arm ARM (VMSAv8-64 translation table format). */
 #define D_VALID (1ULL << 0)
-#define D_TYPE (1ULL << 1)          /* levels 0-2: 1 = table, 0 = block; level 3: must be 1 */
+#define D_TYPE (1ULL << 1) /* levels 0-2: 1 = table, 0 = block; level 3: must be 1 */
 #define D_OA_MASK 0x0000fffffffff000ULL
 #define D_AF (1ULL << 10)
 #define D_SH_MASK (3ULL << 8)
 #define D_SH_INNER (3ULL << 8)
-#define D_BLOCK (D_VALID)            /* bits 1:0 = 0b01 */
-#define D_PAGE (D_VALID | D_TYPE)    /* bits 1:0 = 0b11 at level 3 */
-#define D_TABLE (D_VALID | D_TYPE)   /* bits 1:0 = 0b11 at levels 0-2 */
+#define D_BLOCK (D_VALID)          /* bits 1:0 = 0b01 */
+#define D_PAGE (D_VALID | D_TYPE)  /* bits 1:0 = 0b11 at level 3 */
+#define D_TABLE (D_VALID | D_TYPE) /* bits 1:0 = 0b11 at levels 0-2 */
 
 /* Stage 2: S2AP bits 7:6, MemAttr bits 5:2, XN bits 54:53. */
 #define S2AP_NONE (0ULL << 6)
@@ -130,7 +130,7 @@ static struct env *env_init(void **state, enum pt_format format, unsigned va_bit
                             unsigned start_level, unsigned root_pages)
 {
     struct env *e = *state;
-    struct pt_ops ops = { .alloc_table = fake_alloc, .invalidate = fake_invalidate, .ctx = e };
+    struct pt_ops ops = {.alloc_table = fake_alloc, .invalidate = fake_invalidate, .ctx = e};
     uint64_t *root = track(e, root_pages * PAGE_SIZE);
 
     e->start_level = start_level;
@@ -265,8 +265,8 @@ static void test_stage2_geometry_follows_start_level_rules(void **state)
     static const struct {
         unsigned ipa_bits, level, pages;
     } cases[] = {
-        { 32, 1, 1 }, { 36, 1, 1 }, { 39, 1, 1 }, { 40, 1, 2 }, { 41, 1, 4 },
-        { 42, 1, 8 }, { 43, 1, 16 }, { 44, 0, 1 }, { 48, 0, 1 },
+        {32, 1, 1}, {36, 1, 1},  {39, 1, 1}, {40, 1, 2}, {41, 1, 4},
+        {42, 1, 8}, {43, 1, 16}, {44, 0, 1}, {48, 0, 1},
     };
     (void)state;
 
@@ -422,18 +422,17 @@ static void test_stage1_el2_block_and_page_descriptors(void **state)
     struct env *e = env_init(state, PT_STAGE1_EL2, 39, 1, 1);
 
     /* Hypervisor text: RX, 2 MiB block; a read-only data page; a device page. */
-    assert_int_equal(pt_map(&e->pt, 0x40000000, 0x40000000, MiB(2), PT_R | PT_X,
-                            PT_MEM_NORMAL), 0);
+    assert_int_equal(pt_map(&e->pt, 0x40000000, 0x40000000, MiB(2), PT_R | PT_X, PT_MEM_NORMAL), 0);
     assert_int_equal(pt_map(&e->pt, 0x40200000, 0x40200000, PAGE_SIZE, PT_R, PT_MEM_NORMAL), 0);
-    assert_int_equal(pt_map(&e->pt, 0x09000000, 0x09000000, PAGE_SIZE, PT_R | PT_W,
-                            PT_MEM_DEVICE), 0);
+    assert_int_equal(pt_map(&e->pt, 0x09000000, 0x09000000, PAGE_SIZE, PT_R | PT_W, PT_MEM_DEVICE),
+                     0);
 
     uint64_t text = desc_at(e, 0x40000000, 2) & ~S1_AP1_RES1;
     assert_int_equal(text, 0x40000000 | D_AF | D_SH_INNER | S1_ATTRINDX(MAIR_IDX_NORMAL) |
                                S1_AP2_RO | D_BLOCK);
     uint64_t ro = desc_at(e, 0x40200000, 3) & ~S1_AP1_RES1;
-    assert_int_equal(ro, 0x40200000 | D_AF | D_SH_INNER | S1_ATTRINDX(MAIR_IDX_NORMAL) |
-                             S1_AP2_RO | S1_XN | D_PAGE);
+    assert_int_equal(ro, 0x40200000 | D_AF | D_SH_INNER | S1_ATTRINDX(MAIR_IDX_NORMAL) | S1_AP2_RO |
+                             S1_XN | D_PAGE);
     uint64_t dev = desc_at(e, 0x09000000, 3);
     assert_int_equal(dev & 3, 0x3);
     assert_int_equal((dev >> 2) & 7, MAIR_IDX_DEVICE_nGnRE);
@@ -448,8 +447,7 @@ static void test_no_block_at_level0_stage2(void **state)
 
     assert_int_equal(e->start_level, 0);
     /* 512 GiB, aligned to 512 GiB on both sides: still 1 GiB blocks under a level-0 table. */
-    assert_int_equal(pt_map(&e->pt, GiB(512), GiB(1024), GiB(512), PT_R | PT_W, PT_MEM_NORMAL),
-                     0);
+    assert_int_equal(pt_map(&e->pt, GiB(512), GiB(1024), GiB(512), PT_R | PT_W, PT_MEM_NORMAL), 0);
     assert_int_equal(e->pt.root[1] & 3, 0x3);
     assert_int_equal(e->allocs, 1);
     for (unsigned i = 0; i < 512; i++) {
@@ -548,9 +546,9 @@ static void test_lookup_round_trips_prot_and_mem(void **state)
         unsigned prot;
         enum pt_mem mem;
     } s2_cases[] = {
-        { PT_R, PT_MEM_NORMAL },          { PT_R | PT_W, PT_MEM_NORMAL },
-        { PT_R | PT_X, PT_MEM_NORMAL },   { PT_R | PT_W | PT_X, PT_MEM_NORMAL },
-        { PT_R | PT_W, PT_MEM_DEVICE },   { PT_R, PT_MEM_DEVICE },
+        {PT_R, PT_MEM_NORMAL},        {PT_R | PT_W, PT_MEM_NORMAL},
+        {PT_R | PT_X, PT_MEM_NORMAL}, {PT_R | PT_W | PT_X, PT_MEM_NORMAL},
+        {PT_R | PT_W, PT_MEM_DEVICE}, {PT_R, PT_MEM_DEVICE},
     };
     struct env *e = env_stage2(state, 40);
 
@@ -574,9 +572,9 @@ static void test_lookup_round_trips_stage1(void **state)
         unsigned prot;
         enum pt_mem mem;
     } cases[] = {
-        { PT_R, PT_MEM_NORMAL },        { PT_R | PT_W, PT_MEM_NORMAL },
-        { PT_R | PT_X, PT_MEM_NORMAL }, { PT_R | PT_W | PT_X, PT_MEM_NORMAL },
-        { PT_R | PT_W, PT_MEM_DEVICE },
+        {PT_R, PT_MEM_NORMAL},        {PT_R | PT_W, PT_MEM_NORMAL},
+        {PT_R | PT_X, PT_MEM_NORMAL}, {PT_R | PT_W | PT_X, PT_MEM_NORMAL},
+        {PT_R | PT_W, PT_MEM_DEVICE},
     };
     struct env *e = env_init(state, PT_STAGE1_EL2, 39, 1, 1);
 
@@ -779,8 +777,8 @@ static void test_partial_remap_of_block_keeps_rest(void **state)
     struct env *e = env_stage2(state, 40);
 
     assert_int_equal(pt_map(&e->pt, MiB(8), GiB(2), MiB(2), PT_R | PT_W, PT_MEM_NORMAL), 0);
-    assert_int_equal(pt_map(&e->pt, MiB(8) + PAGE_SIZE, 0x123000, PAGE_SIZE, PT_R | PT_W,
-                            PT_MEM_DEVICE), 0);
+    assert_int_equal(
+        pt_map(&e->pt, MiB(8) + PAGE_SIZE, 0x123000, PAGE_SIZE, PT_R | PT_W, PT_MEM_DEVICE), 0);
     assert_int_equal(lookup_pa(e, MiB(8)), GiB(2));
     assert_int_equal(lookup_pa(e, MiB(8) + PAGE_SIZE), 0x123000);
     assert_int_equal(lookup_pa(e, MiB(8) + 2 * PAGE_SIZE), GiB(2) + 2 * PAGE_SIZE);
@@ -806,8 +804,7 @@ static void test_invalid_arguments_rejected(void **state)
     assert_int_equal(pt_map(&e->pt, 0x2000, 0x2000, 0, rw, PT_MEM_NORMAL), -1);
     assert_int_equal(pt_map(&e->pt, top, 0, PAGE_SIZE, rw, PT_MEM_NORMAL), -1);
     assert_int_equal(pt_map(&e->pt, top - PAGE_SIZE, 0, 2 * PAGE_SIZE, rw, PT_MEM_NORMAL), -1);
-    assert_int_equal(pt_map(&e->pt, PAGE_SIZE, 0, ~0ULL & ~(PAGE_SIZE - 1), rw, PT_MEM_NORMAL),
-                     -1);
+    assert_int_equal(pt_map(&e->pt, PAGE_SIZE, 0, ~0ULL & ~(PAGE_SIZE - 1), rw, PT_MEM_NORMAL), -1);
     /* An output address beyond the descriptor's 48 bits. */
     assert_int_equal(pt_map(&e->pt, 0, 1ULL << 48, PAGE_SIZE, rw, PT_MEM_NORMAL), -1);
 
@@ -852,8 +849,8 @@ static void test_allocation_failure_keeps_earlier_part_mapped(void **state)
 
     /* [1 GiB - 2 MiB, 1 GiB + 2 MiB) needs one level-2 table per GiB; only one is available. */
     e->alloc_limit = 1;
-    assert_int_equal(pt_map(&e->pt, GiB(1) - MiB(2), GiB(3) - MiB(2), MiB(4), PT_R | PT_W,
-                            PT_MEM_NORMAL), -1);
+    assert_int_equal(
+        pt_map(&e->pt, GiB(1) - MiB(2), GiB(3) - MiB(2), MiB(4), PT_R | PT_W, PT_MEM_NORMAL), -1);
     assert_int_equal(e->allocs, 1);
     assert_int_equal(lookup_pa(e, GiB(1) - MiB(2)), GiB(3) - MiB(2));
     assert_false(mapped(e, GiB(1)));

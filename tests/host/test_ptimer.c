@@ -8,9 +8,9 @@
  *   - TVAL reads (CVAL - CNTPCT)[31:0] (a signed 32-bit down-counter, bits [63:32] RES0) while
  *     ENABLE is 1, and a write sets CVAL = CNTPCT + SignExtend(TVAL[31:0]).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -23,7 +23,7 @@
 
 static struct ptimer armed(uint64_t cval, uint32_t ctl)
 {
-    return (struct ptimer){ .cval = cval, .ctl = ctl };
+    return (struct ptimer){.cval = cval, .ctl = ctl};
 }
 
 static void test_istatus_clear_before_cval_and_set_from_cval_on(void **state)
@@ -209,7 +209,7 @@ static void test_tval_write_zero_fires_immediately(void **state)
 
 static void test_line_follows_time_and_control_changes(void **state)
 {
-    struct ptimer t = { 0 };
+    struct ptimer t = {0};
 
     (void)state;
     ptimer_write_ctl(&t, ENABLE | IMASK);

@@ -4,9 +4,9 @@
  * vGIC's lines and its console port, reset by a walk of the device list, and refusing what would
  * make two devices share an address or an interrupt.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +60,7 @@ static void *page_alloc(void *ctx)
 static struct env *env_new(enum gic_version version)
 {
     struct env *e = calloc(1, sizeof(*e));
-    struct pt_ops ops = { .alloc_table = page_alloc, .ctx = e };
+    struct pt_ops ops = {.alloc_table = page_alloc, .ctx = e};
 
     assert_non_null(e);
     vgic_dist_init(&e->vgic, version, 128, 2);
@@ -83,14 +83,17 @@ static void env_free(struct env *e)
 static struct vdev_desc uart_desc(uint64_t base, uint32_t spi)
 {
     return (struct vdev_desc){
-        .compatible = "arm,pl011", .reg = { { base, 0x200 } }, .nr_reg = 1,
-        .spis = { spi }, .nr_spis = 1,
+        .compatible = "arm,pl011",
+        .reg = {{base, 0x200}},
+        .nr_reg = 1,
+        .spis = {spi},
+        .nr_spis = 1,
     };
 }
 
 static uint64_t mmio(struct env *e, uint64_t ipa, bool write, uint64_t val)
 {
-    struct mmio_access a = { .ipa = ipa, .size = 4, .write = write };
+    struct mmio_access a = {.ipa = ipa, .size = 4, .write = write};
 
     assert_int_equal(mmio_bus_access(&e->io.bus, 0, &a, &val), MMIO_OK);
     return val;
@@ -123,7 +126,7 @@ static int group_teardown(void **state)
 static void test_unknown_compatible_is_refused_by_name(void **state)
 {
     struct env *e = env_new(GIC_V3);
-    struct vdev_desc d = { .compatible = "acme,widget", .nr_reg = 1 };
+    struct vdev_desc d = {.compatible = "acme,widget", .nr_reg = 1};
 
     (void)state;
     assert_int_equal(vdev_create(&e->io, &d), -1);
@@ -240,7 +243,8 @@ static void test_gicv3_frames_cover_one_redistributor_per_vcpu(void **state)
 {
     struct env *e = env_new(GIC_V3);
     struct vdev_desc d = {
-        .compatible = "arm,gic-v3", .reg = { { GICD_BASE, 0x10000 }, { GICR_BASE, 0xf60000 } },
+        .compatible = "arm,gic-v3",
+        .reg = {{GICD_BASE, 0x10000}, {GICR_BASE, 0xf60000}},
         .nr_reg = 2,
     };
 
@@ -250,7 +254,7 @@ static void test_gicv3_frames_cover_one_redistributor_per_vcpu(void **state)
     assert_non_null(mmio_bus_find(&e->io.bus, GICR_BASE + 2 * GICV3_REDIST_SIZE - 1));
     assert_null(mmio_bus_find(&e->io.bus, GICR_BASE + 2 * GICV3_REDIST_SIZE));
     /* GICR_TYPER of the second vCPU's frame: its index, and Last. */
-    struct mmio_access a = { .ipa = GICR_BASE + GICV3_REDIST_SIZE + 8, .size = 8 };
+    struct mmio_access a = {.ipa = GICR_BASE + GICV3_REDIST_SIZE + 8, .size = 8};
     uint64_t v = 0;
     assert_int_equal(mmio_bus_access(&e->io.bus, 0, &a, &v), MMIO_OK);
     assert_int_equal(v >> 32, 1);
@@ -263,8 +267,10 @@ static void test_gicv2_maps_the_hardware_cpu_interface_at_gicc(void **state)
     struct env *e = env_new(GIC_V2);
     struct vdev_desc d = {
         .compatible = "arm,cortex-a15-gic",
-        .reg = { { GICD_BASE, 0x10000 }, { GICC_BASE, 0x10000 } }, .nr_reg = 2,
-        .host = { { GICV_PA, 0x10000 } }, .nr_host = 1,
+        .reg = {{GICD_BASE, 0x10000}, {GICC_BASE, 0x10000}},
+        .nr_reg = 2,
+        .host = {{GICV_PA, 0x10000}},
+        .nr_host = 1,
     };
     uint64_t pa = 0;
 
@@ -283,7 +289,8 @@ static void test_gicv2_without_a_virtual_interface_is_refused(void **state)
     struct env *e = env_new(GIC_V2);
     struct vdev_desc d = {
         .compatible = "arm,cortex-a15-gic",
-        .reg = { { GICD_BASE, 0x10000 }, { GICC_BASE, 0x10000 } }, .nr_reg = 2,
+        .reg = {{GICD_BASE, 0x10000}, {GICC_BASE, 0x10000}},
+        .nr_reg = 2,
     };
 
     (void)state;

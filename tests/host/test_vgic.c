@@ -18,9 +18,9 @@
  *   - no pending interrupt may be lost across exits, and an interrupt must not be presented in
  *     two list registers at once (IHI0048B 5.3.11: UNPREDICTABLE).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -98,7 +98,7 @@ static struct vgic_dist *init(enum gic_version version, unsigned nr_irqs, unsign
     dist.kick_ctx = &kick_cookie;
     /* Stale garbage in the LRs: a flush must overwrite every one it owns. */
     for (unsigned n = 0; n < VGIC_MAX_LRS; n++) {
-        fake_lrs[n] = (struct lr_state){ .intid = 999, .pending = true, .active = true };
+        fake_lrs[n] = (struct lr_state){.intid = 999, .pending = true, .active = true};
         fake_lr_writes[n] = 0;
     }
     fake_underflow = false;
@@ -382,19 +382,18 @@ static void take_round(struct delivery_log *log, unsigned nr_lrs)
     guest_handle_all(nr_lrs);
 }
 
-static void test_more_pending_than_lrs_fills_all_in_priority_order_and_requests_underflow(
-    void **state)
+static void
+test_more_pending_than_lrs_fills_all_in_priority_order_and_requests_underflow(void **state)
 {
     /* INTID -> priority, deliberately not in INTID order. */
     static const struct {
         unsigned intid;
         uint8_t prio;
     } irqs[] = {
-        { 32, 0x70 }, { 33, 0x10 }, { 34, 0xf0 }, { 35, 0x30 },
-        { 36, 0x50 }, { 37, 0x00 }, { 38, 0x90 },
+        {32, 0x70}, {33, 0x10}, {34, 0xf0}, {35, 0x30}, {36, 0x50}, {37, 0x00}, {38, 0x90},
     };
-    static const unsigned expected[] = { 37, 33, 35, 36, 32, 38, 34 };
-    struct delivery_log log = { 0 };
+    static const unsigned expected[] = {37, 33, 35, 36, 32, 38, 34};
+    struct delivery_log log = {0};
 
     (void)state;
     init(GIC_V2, 64, 1, 4);
@@ -428,7 +427,7 @@ static void test_more_pending_than_lrs_fills_all_in_priority_order_and_requests_
 
 static void test_partial_take_keeps_untaken_interrupts_and_loses_none(void **state)
 {
-    unsigned seen[64] = { 0 };
+    unsigned seen[64] = {0};
 
     (void)state;
     init(GIC_V2, 64, 1, 4);
@@ -755,7 +754,7 @@ static void test_hw_linked_level_line_high_is_delivered(void **state)
 
 static void test_v2_sgi_from_several_sources_delivered_once_per_source(void **state)
 {
-    unsigned per_source[MAX_VCPUS] = { 0 };
+    unsigned per_source[MAX_VCPUS] = {0};
 
     (void)state;
     init(GIC_V2, 64, 4, 4);

@@ -12,9 +12,9 @@
  *
  * An LR whose state is invalid (neither pending nor active) must be written as all zeros.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,7 +23,7 @@
 #include "bulkhead/vgic.h"
 
 /* GICH_LR field helpers (IHI0048B, Figure 5-10). */
-#define V2_VIRTUALID(v) ((uint32_t)(v) & 0x3ffu)
+#define V2_VIRTUALID(v) ((uint32_t)(v)&0x3ffu)
 #define V2_PHYSICALID(v) (((uint32_t)(v) >> 10) & 0x3ffu)
 #define V2_CPUID(v) (((uint32_t)(v) >> 10) & 0x7u)
 #define V2_RES0_18_13(v) (((uint32_t)(v) >> 13) & 0x3fu)
@@ -35,7 +35,7 @@
 #define V2_HW (1u << 31)
 
 /* ICH_LR<n>_EL2 field helpers (IHI0069). */
-#define V3_VINTID(v) ((uint64_t)(v) & 0xffffffffull)
+#define V3_VINTID(v) ((uint64_t)(v)&0xffffffffull)
 #define V3_PINTID(v) (((uint64_t)(v) >> 32) & 0x1fffull)
 #define V3_EOI (1ull << 41)
 #define V3_RES0_MASK ((0x7ull << 45) | (0xfull << 56))
@@ -50,14 +50,14 @@
 
 static struct lr_state pending_lr(uint32_t intid)
 {
-    return (struct lr_state){ .intid = intid, .pending = true };
+    return (struct lr_state){.intid = intid, .pending = true};
 }
 
 /* ---- GICv2 encode ---- */
 
 static void test_v2_virtual_id_in_bits_9_0(void **state)
 {
-    static const uint32_t ids[] = { 0, 1, 15, 16, 27, 31, 32, 100, 511, 512, 1019 };
+    static const uint32_t ids[] = {0, 1, 15, 16, 27, 31, 32, 100, 511, 512, 1019};
 
     (void)state;
     for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -85,8 +85,15 @@ static void test_v2_state_bits_pending_active_and_both(void **state)
 static void test_v2_invalid_state_encodes_to_zero_whatever_the_other_fields(void **state)
 {
     struct lr_state lr = {
-        .intid = 0x3ff, .pintid = 0x3ff, .priority = 0xff, .source = 7,
-        .pending = false, .active = false, .group1 = true, .hw = true, .eoi_maint = true,
+        .intid = 0x3ff,
+        .pintid = 0x3ff,
+        .priority = 0xff,
+        .source = 7,
+        .pending = false,
+        .active = false,
+        .group1 = true,
+        .hw = true,
+        .eoi_maint = true,
     };
 
     (void)state;
@@ -111,8 +118,8 @@ static void test_v2_priority_keeps_top_five_bits_in_27_23(void **state)
         uint8_t prio;
         uint32_t field;
     } cases[] = {
-        { 0x00, 0x00 }, { 0x07, 0x00 }, { 0x08, 0x01 }, { 0x80, 0x10 },
-        { 0xa0, 0x14 }, { 0xa7, 0x14 }, { 0xf8, 0x1f }, { 0xff, 0x1f },
+        {0x00, 0x00}, {0x07, 0x00}, {0x08, 0x01}, {0x80, 0x10},
+        {0xa0, 0x14}, {0xa7, 0x14}, {0xf8, 0x1f}, {0xff, 0x1f},
     };
 
     (void)state;
@@ -193,7 +200,11 @@ static void test_v2_cpuid_of_sgi_source_in_12_10(void **state)
 static void test_v2_full_word_of_a_typical_level_spi(void **state)
 {
     struct lr_state lr = {
-        .intid = 33, .priority = 0xa0, .pending = true, .group1 = true, .eoi_maint = true,
+        .intid = 33,
+        .priority = 0xa0,
+        .pending = true,
+        .group1 = true,
+        .eoi_maint = true,
     };
 
     (void)state;
@@ -205,7 +216,11 @@ static void test_v2_full_word_of_a_typical_level_spi(void **state)
 static void test_v2_full_word_of_a_hw_timer_ppi(void **state)
 {
     struct lr_state lr = {
-        .intid = 27, .pintid = 27, .priority = 0xff, .active = true, .hw = true,
+        .intid = 27,
+        .pintid = 27,
+        .priority = 0xff,
+        .active = true,
+        .hw = true,
     };
 
     (void)state;
@@ -221,8 +236,7 @@ static void test_v2_decode_fields(void **state)
 
     (void)state;
     /* Grp1, pending+active, priority 0x1f, EOI, CPUID 6, VirtualID 7 */
-    vgic_v2_lr_decode((1u << 30) | (3u << 28) | (0x1fu << 23) | (1u << 19) | (6u << 10) | 7u,
-                      &lr);
+    vgic_v2_lr_decode((1u << 30) | (3u << 28) | (0x1fu << 23) | (1u << 19) | (6u << 10) | 7u, &lr);
     assert_int_equal(lr.intid, 7);
     assert_int_equal(lr.priority, 0xf8);
     assert_true(lr.pending);
@@ -283,15 +297,14 @@ static void test_v2_round_trip_of_valid_states(void **state)
 {
     /* Only what GICH_LR can hold: 5-bit priorities, CPUID/EOI without HW, pINTID with HW. */
     static const struct lr_state cases[] = {
-        { .intid = 0, .source = 1, .pending = true },
-        { .intid = 15, .source = 7, .priority = 0x08, .active = true, .group1 = true },
-        { .intid = 3, .source = 2, .priority = 0xa0, .pending = true, .active = true },
-        { .intid = 27, .pintid = 27, .priority = 0xf8, .pending = true, .hw = true },
-        { .intid = 30, .pintid = 26, .priority = 0x40, .active = true, .hw = true,
-          .group1 = true },
-        { .intid = 1019, .pintid = 1019, .pending = true, .hw = true },
-        { .intid = 33, .priority = 0x80, .pending = true, .eoi_maint = true, .group1 = true },
-        { .intid = 255, .priority = 0x10, .pending = true, .active = true, .eoi_maint = true },
+        {.intid = 0, .source = 1, .pending = true},
+        {.intid = 15, .source = 7, .priority = 0x08, .active = true, .group1 = true},
+        {.intid = 3, .source = 2, .priority = 0xa0, .pending = true, .active = true},
+        {.intid = 27, .pintid = 27, .priority = 0xf8, .pending = true, .hw = true},
+        {.intid = 30, .pintid = 26, .priority = 0x40, .active = true, .hw = true, .group1 = true},
+        {.intid = 1019, .pintid = 1019, .pending = true, .hw = true},
+        {.intid = 33, .priority = 0x80, .pending = true, .eoi_maint = true, .group1 = true},
+        {.intid = 255, .priority = 0x10, .pending = true, .active = true, .eoi_maint = true},
     };
 
     (void)state;
@@ -316,7 +329,7 @@ static void test_v2_round_trip_drops_low_priority_bits(void **state)
 
 static void test_v3_vintid_in_bits_31_0(void **state)
 {
-    static const uint32_t ids[] = { 0, 1, 15, 16, 27, 31, 32, 100, 1019 };
+    static const uint32_t ids[] = {0, 1, 15, 16, 27, 31, 32, 100, 1019};
 
     (void)state;
     for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -345,8 +358,13 @@ static void test_v3_state_bits_62_63(void **state)
 static void test_v3_invalid_state_encodes_to_zero_whatever_the_other_fields(void **state)
 {
     struct lr_state lr = {
-        .intid = 1019, .pintid = 1019, .priority = 0xff, .source = 7,
-        .group1 = true, .hw = true, .eoi_maint = true,
+        .intid = 1019,
+        .pintid = 1019,
+        .priority = 0xff,
+        .source = 7,
+        .group1 = true,
+        .hw = true,
+        .eoi_maint = true,
     };
 
     (void)state;
@@ -367,7 +385,7 @@ static void test_v3_group_bit_60(void **state)
 
 static void test_v3_priority_keeps_eight_bits_in_55_48(void **state)
 {
-    static const uint8_t prios[] = { 0x00, 0x07, 0x08, 0x80, 0xa0, 0xa7, 0xf8, 0xff };
+    static const uint8_t prios[] = {0x00, 0x07, 0x08, 0x80, 0xa0, 0xa7, 0xf8, 0xff};
 
     (void)state;
     for (unsigned i = 0; i < sizeof(prios); i++) {
@@ -442,7 +460,11 @@ static void test_v3_has_no_cpuid_field(void **state)
 static void test_v3_full_value_of_a_hw_timer_ppi(void **state)
 {
     struct lr_state lr = {
-        .intid = 27, .pintid = 27, .priority = 0xa0, .pending = true, .hw = true,
+        .intid = 27,
+        .pintid = 27,
+        .priority = 0xa0,
+        .pending = true,
+        .hw = true,
         .group1 = true,
     };
 
@@ -458,8 +480,7 @@ static void test_v3_decode_fields(void **state)
     struct lr_state lr;
 
     (void)state;
-    vgic_v3_lr_decode((3ull << 62) | (1ull << 60) | (0xa8ull << 48) | (1ull << 41) | 1000ull,
-                      &lr);
+    vgic_v3_lr_decode((3ull << 62) | (1ull << 60) | (0xa8ull << 48) | (1ull << 41) | 1000ull, &lr);
     assert_int_equal(lr.intid, 1000);
     assert_int_equal(lr.priority, 0xa8);
     assert_true(lr.pending);
@@ -504,15 +525,14 @@ static void test_v3_decode_zero_is_invalid(void **state)
 static void test_v3_round_trip_of_valid_states(void **state)
 {
     static const struct lr_state cases[] = {
-        { .intid = 0, .pending = true },
-        { .intid = 15, .priority = 0x08, .active = true, .group1 = true },
-        { .intid = 3, .priority = 0xa7, .pending = true, .active = true },
-        { .intid = 27, .pintid = 27, .priority = 0xff, .pending = true, .hw = true },
-        { .intid = 30, .pintid = 26, .priority = 0x41, .active = true, .hw = true,
-          .group1 = true },
-        { .intid = 1019, .pintid = 1019, .pending = true, .hw = true },
-        { .intid = 33, .priority = 0x80, .pending = true, .eoi_maint = true, .group1 = true },
-        { .intid = 255, .priority = 0x10, .pending = true, .active = true, .eoi_maint = true },
+        {.intid = 0, .pending = true},
+        {.intid = 15, .priority = 0x08, .active = true, .group1 = true},
+        {.intid = 3, .priority = 0xa7, .pending = true, .active = true},
+        {.intid = 27, .pintid = 27, .priority = 0xff, .pending = true, .hw = true},
+        {.intid = 30, .pintid = 26, .priority = 0x41, .active = true, .hw = true, .group1 = true},
+        {.intid = 1019, .pintid = 1019, .pending = true, .hw = true},
+        {.intid = 33, .priority = 0x80, .pending = true, .eoi_maint = true, .group1 = true},
+        {.intid = 255, .priority = 0x10, .pending = true, .active = true, .eoi_maint = true},
     };
 
     (void)state;

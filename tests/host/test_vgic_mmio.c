@@ -6,9 +6,9 @@
  * Our GICv3 guests run with affinity routing and a single Security state (GICD_CTLR.ARE and .DS
  * RAO/WI), so the GICD registers of INTIDs 0-31 are RAZ/WI and the GICR SGI frame holds them.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -30,7 +30,7 @@
 #define GICD_IPRIORITYR 0x400
 #define GICD_ITARGETSR 0x800
 #define GICD_ICFGR 0xc00
-#define GICD_SGIR 0xf00     /* v2 */
+#define GICD_SGIR 0xf00      /* v2 */
 #define GICD_CPENDSGIR 0xf10 /* v2 */
 #define GICD_SPENDSGIR 0xf20 /* v2 */
 #define GICD_IROUTER 0x6000  /* v3 */
@@ -186,8 +186,8 @@ static void test_v2_typer_reports_it_lines_and_cpu_number(void **state)
     init_v2();
     uint64_t typer = rd2(0, GICD_TYPER, 4);
     assert_int_equal(typer & 0x1f, 96 / 32 - 1); /* ITLinesNumber: 32(N+1) interrupts */
-    assert_int_equal((typer >> 5) & 7, 4 - 1);    /* CPUNumber */
-    assert_false(typer & (1u << 10));             /* SecurityExtn */
+    assert_int_equal((typer >> 5) & 7, 4 - 1);   /* CPUNumber */
+    assert_false(typer & (1u << 10));            /* SecurityExtn */
     assert_int_equal(typer >> 16, 0);
 
     init(GIC_V2, 256, 8);
@@ -233,8 +233,8 @@ static void test_v2_isenabler_icenabler_write_one_to_set_and_clear(void **state)
 
 static void test_v2_writing_zero_to_set_and_clear_registers_has_no_effect(void **state)
 {
-    static const uint32_t set_regs[] = { GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER };
-    static const uint32_t clr_regs[] = { GICD_ICENABLER, GICD_ICPENDR, GICD_ICACTIVER };
+    static const uint32_t set_regs[] = {GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER};
+    static const uint32_t clr_regs[] = {GICD_ICENABLER, GICD_ICPENDR, GICD_ICACTIVER};
 
     (void)state;
     init_v2();
@@ -609,7 +609,7 @@ static void test_v2_out_of_range_intids_are_raz_wi(void **state)
 {
     (void)state;
     init_v2(); /* INTIDs 96 and up do not exist */
-    static const uint32_t banks[] = { GICD_IGROUPR, GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER };
+    static const uint32_t banks[] = {GICD_IGROUPR, GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER};
     for (unsigned b = 0; b < 4; b++) {
         wr2(0, banks[b] + 12, 4, 0xffffffffu);
         assert_int_equal(rd2(0, banks[b] + 12, 4), 0);
@@ -631,7 +631,7 @@ static void test_v2_out_of_range_intids_are_raz_wi(void **state)
 
 static void test_v2_reserved_offsets_are_raz_wi(void **state)
 {
-    static const uint32_t reserved[] = { 0x00c, 0x010, 0x040, 0x07c, 0xd00, 0xf04, 0xf30, 0xfc0 };
+    static const uint32_t reserved[] = {0x00c, 0x010, 0x040, 0x07c, 0xd00, 0xf04, 0xf30, 0xfc0};
 
     (void)state;
     init_v2();
@@ -759,7 +759,10 @@ static void test_v3_iidr_and_pidr2_archrev_is_3(void **state)
 static void test_v3_dist_registers_of_sgis_and_ppis_are_raz_wi(void **state)
 {
     static const uint32_t banks[] = {
-        GICD_IGROUPR, GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER,
+        GICD_IGROUPR,
+        GICD_ISENABLER,
+        GICD_ISPENDR,
+        GICD_ISACTIVER,
     };
 
     (void)state;
@@ -893,8 +896,8 @@ static void test_v3_dist_has_no_gicv2_sgi_registers(void **state)
 
 static void test_v3_reserved_dist_offsets_are_raz_wi(void **state)
 {
-    static const uint32_t reserved[] = { 0x010, 0x040, 0x048, 0x050, 0x058, 0xd00, 0xe00,
-                                         0x5ffc, 0x7ff8, 0xc000 };
+    static const uint32_t reserved[] = {0x010, 0x040, 0x048,  0x050,  0x058,
+                                        0xd00, 0xe00, 0x5ffc, 0x7ff8, 0xc000};
 
     (void)state;
     init_v3();
@@ -918,9 +921,9 @@ static void test_v3_gicr_typer_affinity_processor_number_and_last(void **state)
         uint64_t typer = rdr(t, GICR_TYPER, 8);
         assert_int_equal(typer >> 32, cpus[t].mpidr & 0xff); /* Aff0 = index, Aff1-3 = 0 */
         assert_int_equal(typer >> 32, t);
-        assert_int_equal((typer >> 8) & 0xffff, t); /* Processor_Number */
+        assert_int_equal((typer >> 8) & 0xffff, t);      /* Processor_Number */
         assert_int_equal(!!(typer & (1u << 4)), t == 2); /* Last */
-        assert_int_equal(typer & 0xf, 0); /* no PLPIS, VLPIS, Dirty, DirectLPI */
+        assert_int_equal(typer & 0xf, 0);                /* no PLPIS, VLPIS, Dirty, DirectLPI */
         /* 32-bit halves. */
         assert_int_equal(rdr(t, GICR_TYPER, 4), (uint32_t)typer);
         assert_int_equal(rdr(t, GICR_TYPER + 4, 4), typer >> 32);
@@ -1051,9 +1054,9 @@ static void test_v3_gicr_sgi_frame_ignores_shared_interrupts(void **state)
 
 static void test_v3_gicr_reserved_offsets_are_raz_wi(void **state)
 {
-    static const uint32_t reserved[] = { 0x0010, 0x0040, 0x0070, 0x00a0, 0x0100,
-                                         SGI_BASE + 0x000, SGI_BASE + 0xd00, SGI_BASE + 0xe00,
-                                         SGI_BASE + 0xf00 };
+    static const uint32_t reserved[] = {0x0010,           0x0040,           0x0070,
+                                        0x00a0,           0x0100,           SGI_BASE + 0x000,
+                                        SGI_BASE + 0xd00, SGI_BASE + 0xe00, SGI_BASE + 0xf00};
 
     (void)state;
     init_v3();
@@ -1145,8 +1148,7 @@ static void test_sgi1r_range_selector_moves_the_target_list(void **state)
 
 static void test_sgi1r_nonzero_aff1_aff2_aff3_target_nobody(void **state)
 {
-    static const uint64_t affs[] = { SGI1R_AFF1(1), SGI1R_AFF2(1), SGI1R_AFF3(1),
-                                     SGI1R_AFF1(0x80) };
+    static const uint64_t affs[] = {SGI1R_AFF1(1), SGI1R_AFF2(1), SGI1R_AFF3(1), SGI1R_AFF1(0x80)};
 
     (void)state;
     init(GIC_V3, 64, 4);
@@ -1173,7 +1175,8 @@ static void test_sgi1r_kicks_targets_whose_sgi_is_enabled(void **state)
     assert_int_equal(gicr_pending(2), BIT1(6)); /* pending, though not deliverable */
 }
 
-/* ======================= Register tables: widths, bounds, reserved space ======================= */
+/* ======================= Register tables: widths, bounds, reserved space =======================
+ */
 
 /* The interrupt state of the fixture's VM, to check that an access changed nothing. */
 struct snapshot {
@@ -1210,9 +1213,8 @@ struct range {
 /* Writes all ones to every word of a frame outside live[] and reads it back as zero: the
  * register table has no entry there, and nothing in the VM's interrupt state changes. */
 static void sweep_reserved_words(uint64_t (*rd)(unsigned, uint64_t, unsigned),
-                                 void (*wr)(unsigned, uint64_t, unsigned, uint64_t),
-                                 unsigned cpu, uint32_t frame_size, const struct range *live,
-                                 unsigned nr_live)
+                                 void (*wr)(unsigned, uint64_t, unsigned, uint64_t), unsigned cpu,
+                                 uint32_t frame_size, const struct range *live, unsigned nr_live)
 {
     static struct snapshot before;
 
@@ -1240,9 +1242,9 @@ static void test_v2_every_word_outside_the_registers_is_raz_wi(void **state)
 {
     /* What a 96-interrupt, 4-vCPU VM's distributor holds (SGIR: it would send SGIs). */
     static const struct range live[] = {
-        { 0x000, 0x00c }, { 0x080, 0x08c }, { 0x100, 0x10c }, { 0x180, 0x18c }, { 0x200, 0x20c },
-        { 0x280, 0x28c }, { 0x300, 0x30c }, { 0x380, 0x38c }, { 0x400, 0x460 }, { 0x800, 0x860 },
-        { 0xc00, 0xc18 }, { 0xf00, 0xf04 }, { 0xf10, 0xf30 }, { 0xfe8, 0xfec },
+        {0x000, 0x00c}, {0x080, 0x08c}, {0x100, 0x10c}, {0x180, 0x18c}, {0x200, 0x20c},
+        {0x280, 0x28c}, {0x300, 0x30c}, {0x380, 0x38c}, {0x400, 0x460}, {0x800, 0x860},
+        {0xc00, 0xc18}, {0xf00, 0xf04}, {0xf10, 0xf30}, {0xfe8, 0xfec},
     };
 
     (void)state;
@@ -1255,9 +1257,9 @@ static void test_v3_every_dist_word_outside_the_registers_is_raz_wi(void **state
     /* A 128-interrupt VM: the banks' words of SPIs 32-127, their IROUTERs, no GICv2 register,
      * no word of INTIDs 0-31. */
     static const struct range live[] = {
-        { 0x000, 0x00c },   { 0x084, 0x090 }, { 0x104, 0x110 }, { 0x184, 0x190 },
-        { 0x204, 0x210 },   { 0x284, 0x290 }, { 0x304, 0x310 }, { 0x384, 0x390 },
-        { 0x420, 0x480 },   { 0xc08, 0xc20 }, { 0x6100, 0x6400 }, { 0xffe8, 0xffec },
+        {0x000, 0x00c}, {0x084, 0x090}, {0x104, 0x110},   {0x184, 0x190},
+        {0x204, 0x210}, {0x284, 0x290}, {0x304, 0x310},   {0x384, 0x390},
+        {0x420, 0x480}, {0xc08, 0xc20}, {0x6100, 0x6400}, {0xffe8, 0xffec},
     };
 
     (void)state;
@@ -1269,18 +1271,18 @@ static void test_v3_every_redist_word_outside_the_registers_is_raz_wi(void **sta
 {
     /* RD frame: IIDR, TYPER, WAKER, PIDR2. SGI frame: the banks' words of INTIDs 0-31. */
     static const struct range live[] = {
-        { 0x0004, 0x0010 },
-        { 0x0014, 0x0018 },
-        { 0xffe8, 0xffec },
-        { SGI_BASE + 0x080, SGI_BASE + 0x084 },
-        { SGI_BASE + 0x100, SGI_BASE + 0x104 },
-        { SGI_BASE + 0x180, SGI_BASE + 0x184 },
-        { SGI_BASE + 0x200, SGI_BASE + 0x204 },
-        { SGI_BASE + 0x280, SGI_BASE + 0x284 },
-        { SGI_BASE + 0x300, SGI_BASE + 0x304 },
-        { SGI_BASE + 0x380, SGI_BASE + 0x384 },
-        { SGI_BASE + 0x400, SGI_BASE + 0x420 },
-        { SGI_BASE + 0xc00, SGI_BASE + 0xc08 },
+        {0x0004, 0x0010},
+        {0x0014, 0x0018},
+        {0xffe8, 0xffec},
+        {SGI_BASE + 0x080, SGI_BASE + 0x084},
+        {SGI_BASE + 0x100, SGI_BASE + 0x104},
+        {SGI_BASE + 0x180, SGI_BASE + 0x184},
+        {SGI_BASE + 0x200, SGI_BASE + 0x204},
+        {SGI_BASE + 0x280, SGI_BASE + 0x284},
+        {SGI_BASE + 0x300, SGI_BASE + 0x304},
+        {SGI_BASE + 0x380, SGI_BASE + 0x384},
+        {SGI_BASE + 0x400, SGI_BASE + 0x420},
+        {SGI_BASE + 0xc00, SGI_BASE + 0xc08},
     };
 
     (void)state;
@@ -1290,8 +1292,8 @@ static void test_v3_every_redist_word_outside_the_registers_is_raz_wi(void **sta
 
 static void test_v2_registers_take_only_their_access_widths(void **state)
 {
-    static const unsigned not_word[] = { 1, 2, 8 };
-    static const unsigned not_byte_or_word[] = { 2, 8 };
+    static const unsigned not_word[] = {1, 2, 8};
+    static const unsigned not_byte_or_word[] = {2, 8};
 
     (void)state;
     init_v2();
@@ -1314,7 +1316,7 @@ static void test_v2_registers_take_only_their_access_widths(void **state)
         wr2(0, GICD_CTLR, s, 0);
         wr2(0, REG1(GICD_ICENABLER, 32), s, 0xffu);
         wr2(0, REG1(GICD_ISPENDR, 32), s, 0xffu);
-        wr2(0, GICD_ICFGR + 8, s, 0); /* would make SPIs 32-47 level-sensitive */
+        wr2(0, GICD_ICFGR + 8, s, 0);         /* would make SPIs 32-47 level-sensitive */
         wr2(0, GICD_SGIR, s, (2u << 24) | 1); /* would send SGI 1 to self */
     }
     /* Byte-wide: IPRIORITYR and ITARGETSR take bytes and words only. */
@@ -1337,7 +1339,7 @@ static void test_v2_registers_take_only_their_access_widths(void **state)
 
 static void test_v3_registers_take_only_their_access_widths(void **state)
 {
-    static const unsigned not_word[] = { 1, 2, 8 };
+    static const unsigned not_word[] = {1, 2, 8};
 
     (void)state;
     init_v3();

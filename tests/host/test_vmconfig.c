@@ -1,7 +1,7 @@
 /* vmcfg_parse(): our binding, Xen's dom0less, QEMU's guest-loader, defaults, pinning, mistakes. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ static void load(const char *name)
 
 static unsigned parse(uint64_t mem_size, unsigned nr_vcpus)
 {
-    struct vm_defaults defaults = { .mem_size = mem_size, .nr_vcpus = nr_vcpus };
+    struct vm_defaults defaults = {.mem_size = mem_size, .nr_vcpus = nr_vcpus};
 
     capture_reset();
     return vmcfg_parse(fdt, &board, &defaults, vms);
@@ -74,7 +74,7 @@ static void test_explicit_nodes(void **state)
     assert_string_equal(vms[0].name, "alpha");
     assert_string_equal(vms[0].node, "/chosen/vm@0");
     assert_int_equal(vms[0].mem_size, 256 << 20);
-    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 2, 3 });
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){2, 3});
     assert_int_equal(vms[0].kernel.base, 0x48000000);
     assert_int_equal(vms[0].kernel.size, 0x200000);
     assert_int_equal(vms[0].ramdisk.base, 0x49000000);
@@ -84,7 +84,7 @@ static void test_explicit_nodes(void **state)
     /* 1 + 1 cells, no name, bootargs from the VM node, the first free CPU. */
     assert_string_equal(vms[1].name, "vm@1");
     assert_int_equal(vms[1].mem_size, 128 << 20);
-    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 0 });
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){0});
     assert_int_equal(vms[1].kernel.base, 0x4a000000);
     assert_int_equal(vms[1].kernel.size, 0x100000);
     assert_int_equal(vms[1].ramdisk.size, 0);
@@ -93,7 +93,7 @@ static void test_explicit_nodes(void **state)
     assert_string_equal(vms[2].name, "gamma-with-a-name-longer-than-t");
     assert_string_equal(vms[2].node, "/chosen/vm@2");
     assert_int_equal(vms[2].mem_size, 64 << 20);
-    assert_pcpus(&vms[2], 1, (const uint8_t[]){ 1 });
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){1});
     assert_string_equal(vms[2].bootargs, "");
 
     /* Each refused VM is named, with its reason. */
@@ -153,7 +153,7 @@ static void test_explicit_pcpus_mistakes(void **state)
     assert_true(capture_contains("/chosen/vm@0: pcpu 2 is already taken"));
     assert_string_equal(vms[0].name, "vm@1");
     assert_string_equal(vms[1].node, "/chosen/duppcpu");
-    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 3 });
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){3});
 }
 
 static void test_explicit_module_mistakes(void **state)
@@ -192,7 +192,7 @@ static void test_xen_dom0less(void **state)
 
     assert_string_equal(vms[0].name, "domU1");
     assert_int_equal(vms[0].mem_size, 128 << 20); /* <0 131072> KiB */
-    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 0, 1 });
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){0, 1});
     assert_int_equal(vms[0].kernel.base, 0x4a000000);
     assert_int_equal(vms[0].kernel.size, 0xffffff);
     assert_int_equal(vms[0].ramdisk.base, 0x4b000000);
@@ -201,7 +201,7 @@ static void test_xen_dom0less(void **state)
 
     assert_string_equal(vms[1].name, "domU2");
     assert_int_equal(vms[1].mem_size, 64 << 20); /* <65536> KiB, 1 cell */
-    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 2 });
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){2});
     assert_int_equal(vms[1].kernel.base, 0x4c000000);
     assert_int_equal(vms[1].kernel.size, 0x400000);
 
@@ -209,7 +209,7 @@ static void test_xen_dom0less(void **state)
     assert_string_equal(vms[2].name, "vm2");
     assert_string_equal(vms[2].node, "/chosen/module@60000000");
     assert_int_equal(vms[2].mem_size, 64 << 20);
-    assert_pcpus(&vms[2], 1, (const uint8_t[]){ 3 });
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){3});
     assert_int_equal(vms[2].kernel.size, 0x800000);
     assert_int_equal(vms[2].ramdisk.base, 0x61000000);
     assert_int_equal(vms[2].ramdisk.size, 0x200000);
@@ -239,13 +239,13 @@ static void test_guest_loader(void **state)
     assert_int_equal(vms[0].ramdisk.size, 700000);
     assert_string_equal(vms[0].bootargs, "console=ttyAMA0 vm=one");
     assert_int_equal(vms[0].mem_size, 0);
-    assert_pcpus(&vms[0], 1, (const uint8_t[]){ 0 });
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){0});
 
     assert_string_equal(vms[1].name, "vm1");
     assert_int_equal(vms[1].kernel.base, 0x4a000000);
     assert_int_equal(vms[1].ramdisk.size, 0);
     assert_string_equal(vms[1].bootargs, "vm=two");
-    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 1 });
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){1});
     assert_string_equal(capture_text(), "");
 }
 
@@ -256,12 +256,12 @@ static void test_guest_loader_defaults(void **state)
 
     assert_int_equal(parse(128 << 20, 2), 2);
     assert_int_equal(vms[0].mem_size, 128 << 20);
-    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 0, 1 });
-    assert_pcpus(&vms[1], 2, (const uint8_t[]){ 2, 3 });
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){0, 1});
+    assert_pcpus(&vms[1], 2, (const uint8_t[]){2, 3});
 
     /* 3 + 3 > 4: the second VM is refused, the first kept. */
     assert_int_equal(parse(0, 3), 1);
-    assert_pcpus(&vms[0], 3, (const uint8_t[]){ 0, 1, 2 });
+    assert_pcpus(&vms[0], 3, (const uint8_t[]){0, 1, 2});
     assert_true(capture_contains("/chosen/module@0x4a000000: needs 3 CPUs but only 1 are free"));
 }
 
@@ -271,12 +271,12 @@ static void test_lone_guest_gets_every_cpu(void **state)
     load("qemu-virt-v2");
     assert_int_equal(parse(0, 0), 1);
     assert_string_equal(vms[0].name, "vm0");
-    assert_pcpus(&vms[0], 2, (const uint8_t[]){ 0, 1 });
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){0, 1});
     assert_int_equal(vms[0].ramdisk.base, 0x4a000000); /* before its kernel in /chosen */
     assert_string_equal(vms[0].bootargs, "console=ttyAMA0");
 
     assert_int_equal(parse(0, 1), 1); /* unless bulkhead.vm-cpus says otherwise */
-    assert_pcpus(&vms[0], 1, (const uint8_t[]){ 0 });
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){0});
 }
 
 static void test_guest_loader_mistakes(void **state)
@@ -288,11 +288,11 @@ static void test_guest_loader_mistakes(void **state)
     assert_string_equal(vms[0].bootargs, "A");
     assert_int_equal(vms[0].ramdisk.base, 0x49000000);
     assert_int_equal(vms[0].ramdisk.size, 0x2000);
-    assert_pcpus(&vms[0], 1, (const uint8_t[]){ 0 });
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){0});
     /* B is refused; C still starts, named after its index. */
     assert_string_equal(vms[1].name, "vm1");
     assert_string_equal(vms[1].bootargs, "C");
-    assert_pcpus(&vms[1], 1, (const uint8_t[]){ 1 });
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){1});
 
     assert_true(capture_contains("/chosen/module@0x47000000: ramdisk module has no kernel module"));
     assert_true(capture_contains("/chosen/module@0x49800000: a second ramdisk for one kernel"));
@@ -311,7 +311,7 @@ static void test_too_many_vms(void **state)
     for (unsigned i = 0; i < MAX_VMS; i++) {
         snprintf(args, sizeof(args), "k%u", i);
         assert_string_equal(vms[i].bootargs, args);
-        assert_pcpus(&vms[i], 1, (const uint8_t[]){ (uint8_t)i });
+        assert_pcpus(&vms[i], 1, (const uint8_t[]){(uint8_t)i});
     }
     assert_true(capture_contains("/chosen/module@0x50000000: more than 8 VMs: not started"));
     assert_int_equal(capture_count("error:"), 1);

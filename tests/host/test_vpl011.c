@@ -3,9 +3,9 @@
  * registers, flags, transmit and receive paths, interrupt registers, register widths and
  * reserved space. Accesses go through an MMIO bus as a guest's would.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -67,8 +67,11 @@ static struct fixture fx;
 
 static int setup(void **state)
 {
-    struct mmio_region r = { .base = UART_BASE, .size = VPL011_SIZE, .ops = &vpl011_ops,
-                             .dev = &fx.uart, .name = "pl011" };
+    struct mmio_region r = {.base = UART_BASE,
+                            .size = VPL011_SIZE,
+                            .ops = &vpl011_ops,
+                            .dev = &fx.uart,
+                            .name = "pl011"};
 
     memset(&fx, 0, sizeof(fx));
     vpl011_init(&fx.uart, sink, &fx);
@@ -82,7 +85,7 @@ static int setup(void **state)
 /* A guest load of `size` bytes at offset, zero-extended into an X register. */
 static uint64_t rd_n(unsigned offset, unsigned size)
 {
-    struct mmio_access a = { .ipa = UART_BASE + offset, .size = (uint8_t)size, .reg64 = true };
+    struct mmio_access a = {.ipa = UART_BASE + offset, .size = (uint8_t)size, .reg64 = true};
     uint64_t val = 0xdeadbeefdeadbeefULL;
 
     assert_int_equal(mmio_bus_access(&fx.bus, 0, &a, &val), MMIO_OK);
@@ -96,8 +99,8 @@ static uint32_t rd(unsigned offset)
 
 static void wr_n(unsigned offset, unsigned size, uint64_t value)
 {
-    struct mmio_access a = { .ipa = UART_BASE + offset, .size = (uint8_t)size, .write = true,
-                             .reg64 = true };
+    struct mmio_access a = {
+        .ipa = UART_BASE + offset, .size = (uint8_t)size, .write = true, .reg64 = true};
 
     assert_int_equal(mmio_bus_access(&fx.bus, 0, &a, &value), MMIO_OK);
 }
@@ -109,7 +112,7 @@ static void wr(unsigned offset, uint32_t value)
 
 static void test_peripheral_and_primecell_ids(void **state)
 {
-    static const uint8_t ids[8] = { 0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+    static const uint8_t ids[8] = {0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
     (void)state;
 
     for (unsigned i = 0; i < 8; i++) {
@@ -344,7 +347,7 @@ static void test_rx_interrupt_while_data_waits(void **state)
 
 static void test_mis_is_ris_and_imsc(void **state)
 {
-    static const uint32_t masks[] = { 0, INT_TX, INT_RX, INT_RT, INT_RX | INT_TX, 0x7ff };
+    static const uint32_t masks[] = {0, INT_TX, INT_RX, INT_RT, INT_RX | INT_TX, 0x7ff};
     (void)state;
 
     assert_true(vpl011_receive(&fx.uart, '#'));
@@ -375,13 +378,13 @@ static void test_registers_keep_only_defined_bits(void **state)
         unsigned offset;
         uint32_t mask;
     } regs[] = {
-        { IBRD, 0xffff },  /* BAUD DIVINT 15:0 */
-        { FBRD, 0x3f },    /* BAUD DIVFRAC 5:0 */
-        { LCR_H, 0xff },   /* SPS, WLEN, FEN, STP2, EPS, PEN, BRK */
-        { CR, 0xff87 },    /* CTSEn..RXE, TXE, LBE, SIRLP, SIREN, UARTEN; 6:3 reserved */
-        { IFLS, 0x3f },    /* RXIFLSEL 5:3, TXIFLSEL 2:0 */
-        { IMSC, 0x7ff },   /* OEIM..RIMIM */
-        { DMACR, 0x7 },    /* DMAONERR, TXDMAE, RXDMAE */
+        {IBRD, 0xffff}, /* BAUD DIVINT 15:0 */
+        {FBRD, 0x3f},   /* BAUD DIVFRAC 5:0 */
+        {LCR_H, 0xff},  /* SPS, WLEN, FEN, STP2, EPS, PEN, BRK */
+        {CR, 0xff87},   /* CTSEn..RXE, TXE, LBE, SIRLP, SIREN, UARTEN; 6:3 reserved */
+        {IFLS, 0x3f},   /* RXIFLSEL 5:3, TXIFLSEL 2:0 */
+        {IMSC, 0x7ff},  /* OEIM..RIMIM */
+        {DMACR, 0x7},   /* DMAONERR, TXDMAE, RXDMAE */
     };
     (void)state;
 
@@ -436,11 +439,9 @@ static void test_byte_and_halfword_reads_inside_registers(void **state)
 
 static void test_reserved_offsets_read_zero_and_ignore_writes(void **state)
 {
-    static const unsigned reserved[] = { 0x008, 0x00c, 0x010, 0x014, 0x01c, 0x04c, 0x07c,
-                                         0x080, 0x08c, 0x090, 0x800, 0xfc0, 0xfcc, 0xfd0,
-                                         0xfdc };
-    static const unsigned readable[] = { FR, IBRD, FBRD, LCR_H, CR, IFLS, IMSC, RIS, MIS,
-                                         DMACR };
+    static const unsigned reserved[] = {0x008, 0x00c, 0x010, 0x014, 0x01c, 0x04c, 0x07c, 0x080,
+                                        0x08c, 0x090, 0x800, 0xfc0, 0xfcc, 0xfd0, 0xfdc};
+    static const unsigned readable[] = {FR, IBRD, FBRD, LCR_H, CR, IFLS, IMSC, RIS, MIS, DMACR};
     uint32_t before[ARRAY_SIZE(readable)];
     (void)state;
 

@@ -107,7 +107,8 @@ static void find_memory(const void *fdt)
 
     if (node < 0) { /* device_type is required, but a node named memory@... says enough */
         int child;
-        fdt_for_each_subnode(child, fdt, 0) {
+        fdt_for_each_subnode(child, fdt, 0)
+        {
             if (strncmp(fdt_get_name(fdt, child, NULL), "memory", 6) == 0) {
                 node = child;
                 break;
@@ -123,7 +124,7 @@ static void find_memory(const void *fdt)
 
 static void find_psci(const void *fdt)
 {
-    static const char *const compat[] = { "arm,psci-1.0", "arm,psci-0.2", "arm,psci" };
+    static const char *const compat[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
     int node = fdt_path_offset(fdt, "/psci");
 
     if (node < 0) {
@@ -148,7 +149,8 @@ static void count_cpus(const void *fdt)
     if (cpus < 0) {
         return;
     }
-    fdt_for_each_subnode(node, fdt, cpus) {
+    fdt_for_each_subnode(node, fdt, cpus)
+    {
         const char *type = fdt_getprop(fdt, node, "device_type", NULL);
         if (type && strcmp(type, "cpu") == 0) {
             uint64_t mpidr, unused;
@@ -166,8 +168,8 @@ static void count_cpus(const void *fdt)
 /* GICD and GICR (v3) or GICC (v2): the node's first two reg pairs. */
 static void find_gic(const void *fdt)
 {
-    static const char *const v2_compat[] = { "arm,cortex-a15-gic", "arm,gic-400",
-                                              "arm,cortex-a9-gic", "arm,cortex-a7-gic" };
+    static const char *const v2_compat[] = {"arm,cortex-a15-gic", "arm,gic-400",
+                                            "arm,cortex-a9-gic", "arm,cortex-a7-gic"};
     uint64_t dist, dist_size, base, size;
     unsigned version = 3;
     int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");

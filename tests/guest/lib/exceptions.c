@@ -60,7 +60,7 @@ static void take_expected(uint64_t *frame)
 
 NORETURN static void report_unexpected(uint64_t kind, const uint64_t *frame)
 {
-    static const char *const names[] = { "sync", "irq", "fiq", "serror" };
+    static const char *const names[] = {"sync", "irq", "fiq", "serror"};
     uint64_t esr, far;
 
     asm volatile("mrs %0, esr_el1" : "=r"(esr));

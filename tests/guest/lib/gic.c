@@ -75,8 +75,7 @@ void gic_route_spi(unsigned intid, unsigned cpu)
 uint64_t gic_spi_route(unsigned intid)
 {
     if (gic.version == 2) {
-        return (mmio_read32(gic.gicd + GICD_ITARGETSR + (intid & ~3u)) >> ((intid & 3) * 8)) &
-               0xff;
+        return (mmio_read32(gic.gicd + GICD_ITARGETSR + (intid & ~3u)) >> ((intid & 3) * 8)) & 0xff;
     }
     uintptr_t a = gic.gicd + GICD_IROUTER + intid * 8;
     return mmio_read32(a) | (uint64_t)mmio_read32(a + 4) << 32;
@@ -188,8 +187,8 @@ static bool cpu_init_v3(unsigned cpu)
         return false;
     }
     mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~GICR_WAKER_SLEEP);
-    for (unsigned i = 0;
-         i < 1000000 && (mmio_read32(rd + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP); i++) {
+    for (unsigned i = 0; i < 1000000 && (mmio_read32(rd + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP);
+         i++) {
     }
     mmio_write32(rd + GICR_SGI + GICD_IGROUPR, 0xffffffff);
     private_init(rd + GICR_SGI);

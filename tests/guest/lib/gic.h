@@ -53,9 +53,9 @@
 #define GIC_PMR_OPEN 0xff
 
 struct gic {
-    unsigned version;               /* 2 or 3; 0: none in the DTB */
-    uintptr_t gicd, gicc;           /* gicc: GICv2 only */
-    uintptr_t gicr_base;            /* GICv3: the first redistributor region */
+    unsigned version;     /* 2 or 3; 0: none in the DTB */
+    uintptr_t gicd, gicc; /* gicc: GICv2 only */
+    uintptr_t gicr_base;  /* GICv3: the first redistributor region */
     uint64_t gicr_size;
     unsigned nr_irqs;               /* from GICD_TYPER.ITLinesNumber */
     uintptr_t rd[GUEST_MAX_CPUS];   /* GICv3: each CPU's redistributor */

@@ -36,11 +36,11 @@ struct guest_info {
     uint64_t fdt_size;
     uint64_t ram_base, ram_size; /* first /memory bank */
     unsigned nr_cpus;
-    uintptr_t uart;              /* PL011 registers */
-    bool psci_smc;               /* conduit: SMC if /psci says "smc", HVC otherwise */
+    uintptr_t uart; /* PL011 registers */
+    bool psci_smc;  /* conduit: SMC if /psci says "smc", HVC otherwise */
     bool psci_found;
-    const char *bootargs;        /* "" when absent */
-    uint64_t cpu_mpidr[GUEST_MAX_CPUS]; /* /cpus/cpu@N reg (MPIDR affinity), in DTB order */
+    const char *bootargs;                /* "" when absent */
+    uint64_t cpu_mpidr[GUEST_MAX_CPUS];  /* /cpus/cpu@N reg (MPIDR affinity), in DTB order */
     unsigned vtimer_intid, ptimer_intid; /* the architected 27 and 30 unless the DTB differs */
     unsigned uart_intid;                 /* the console PL011's; 33 (QEMU virt) if not found */
 };
@@ -104,7 +104,7 @@ void delay_ms(unsigned long ms);
  * status (PSCI_RET_SUCCESS, ...). printf may be called from any CPU (whole calls do not mix).
  */
 int64_t guest_cpu_start(unsigned index, void (*fn)(unsigned index, void *arg), void *arg);
-void guest_secondary_entry(void); /* start.S: the CPU_ON entry point, x0 = index */
+void guest_secondary_entry(void);               /* start.S: the CPU_ON entry point, x0 = index */
 void guest_cpu_main(unsigned index, void *dtb); /* start.S calls it on every CPU */
 
 /* This CPU's index (start.S keeps it in TPIDR_EL1). */

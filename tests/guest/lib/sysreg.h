@@ -9,16 +9,16 @@
 
 /* read_NAME() and write_NAME(v). A write is not followed by an ISB: callers that need the
  * effect at once (timers, the GIC CPU interface) add one, and say so. */
-#define SYSREG(name, enc)                                                                     \
-    static inline uint64_t read_##name(void)                                                  \
-    {                                                                                         \
-        uint64_t v;                                                                           \
-        asm volatile("mrs %0, " enc : "=r"(v) : : "memory");                                  \
-        return v;                                                                             \
-    }                                                                                         \
-    static inline void write_##name(uint64_t v)                                               \
-    {                                                                                         \
-        asm volatile("msr " enc ", %0" : : "r"(v) : "memory");                                \
+#define SYSREG(name, enc)                                                                          \
+    static inline uint64_t read_##name(void)                                                       \
+    {                                                                                              \
+        uint64_t v;                                                                                \
+        asm volatile("mrs %0, " enc : "=r"(v) : : "memory");                                       \
+        return v;                                                                                  \
+    }                                                                                              \
+    static inline void write_##name(uint64_t v)                                                    \
+    {                                                                                              \
+        asm volatile("msr " enc ", %0" : : "r"(v) : "memory");                                     \
     }
 
 SYSREG(icc_pmr, "S3_0_C4_C6_0")
