@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-bare test test-host test-qemu bench guests clean help
+.PHONY: all deps run run-bare test check format format-check lint bench guests clean help
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -105,6 +105,27 @@ test: deps
 	@$(MAKE) --no-print-directory all guests host-tests linux-initrd
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
 
+# make check: what a contributor runs before sending a change (make test runs it too): the
+# surface style (.clang-format), cppcheck's warnings on the hypervisor's sources, the host tests.
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+LINT_DIRS := el2 stage2 vgic vtimer config vdev drivers lib
+CPPCHECK_FLAGS := --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+                  --inline-suppr --suppress=missingIncludeSystem -Iinclude -Iinclude/target \
+                  -I$(LIBFDT_ROOT)/include
+
+check: deps
+	@$(MAKE) --no-print-directory host-tests
+	@$(PYTHON) tests/run_all.py --only '^(check|host)/'
+
+format:
+	clang-format -i $(C_SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(C_SOURCES)
+
+lint:
+	@cppcheck $(CPPCHECK_FLAGS) $(LINT_DIRS)
+
 clean:
 	rm -rf build
 
@@ -114,3 +135,4 @@ help:
 	@echo "make run-bare                      two bare-metal guests that power off by themselves"
 	@echo "make bench                         exit costs and latencies under -icount (docs/PERFORMANCE.md)"
 	@echo "make test                          host unit tests + QEMU boot tests, ends with 'N passed, N failed'"
+	@echo "make check                         format check, cppcheck, host unit tests (make format fixes the first)"

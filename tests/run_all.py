@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Runs every test of Bulkhead and ends with one line "N passed, N failed".
 
+0. The contributor's checks: the C sources' format (.clang-format) and cppcheck's warnings
+   ("check/format", "check/lint").
 1. The host unit tests: every build/host/test_* binary (cmocka). Each test case counts: a binary's
    "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
    that crashes or exits non-zero without reporting a failure count is one failure.
@@ -138,13 +140,36 @@ def run_qemu_tests(build, only):
     return passed, failed
 
 
+# The contributor's checks (make check): each a make target that fails with what it found.
+CHECKS = (("check/format", "format-check", "make format fixes it"),
+          ("check/lint", "lint", "cppcheck's findings above"))
+
+
+def run_checks(only):
+    """Runs the style and lint checks; returns (passed, failed)."""
+    passed = failed = 0
+    for name, target, hint in CHECKS:
+        if not qemu.selected(name, only):
+            continue
+        p = subprocess.run(["make", "--no-print-directory", "-s", target], cwd=ROOT,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if p.returncode == 0:
+            out(f"PASS: {name}")
+            passed += 1
+        else:
+            out(f"FAIL: {name}: make {target} failed ({hint})\n{tail(p.stdout, 40)}")
+            failed += 1
+    return passed, failed
+
+
 def main():
     ap = qemu.arg_parser(__doc__)
     ap.add_argument("--only", default="", help="regex on test names")
     args = ap.parse_args()
     os.chdir(ROOT)
 
-    passed = failed = 0
+    passed, failed = run_checks(args.only)
     bins = host_binaries()
     if not bins and not args.only:
         out(f"note: no host unit tests in {HOST_DIR} (make host-tests builds them)")
