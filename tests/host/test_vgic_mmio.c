@@ -1,5 +1,5 @@
 /*
- * vgic/vgic_mmio.c: the GICv2 distributor and the GICv3 distributor and redistributors, register
+ * vgic/vgic_mmio*.c: the GICv2 distributor and the GICv3 distributor and redistributors, register
  * by register, against the architecture's register descriptions:
  *   GICv2: IHI0048B chapter 4 ("Programmers' Model"), 4.3 Distributor register descriptions;
  *   GICv3: IHI0069 chapter 12 (GICD_*, GICR_*) and ICC_SGI1R_EL1.
