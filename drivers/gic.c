@@ -89,6 +89,12 @@ static uintptr_t dist;
 static unsigned nr_irqs;          /* 0 without a GIC: gic_enable_spi() refuses every INTID */
 static uint32_t hyp_private_irqs; /* bit n set: private INTID n is the hypervisor's own */
 
+/* A PPI's or SPI's IAR value is its INTID (only a GICv2 SGI's carries a source). */
+static void deactivate_pintid(unsigned pintid)
+{
+    gic_deactivate(pintid);
+}
+
 void gic_init(const struct board_gic *gic, const struct board_cpu *cpus, unsigned nr_cpus,
               const struct gic_hyp_ppis *ppis)
 {
@@ -102,6 +108,7 @@ void gic_init(const struct board_gic *gic, const struct board_cpu *cpus, unsigne
     dist = (uintptr_t)gic->dist.base;
     nr_irqs = MIN(32 * ((gic_read32(dist + GICD_TYPER) & 0x1f) + 1), 1020u);
     gic_lr_ops = gic_impl->lr;
+    gic_lr_ops.deactivate = deactivate_pintid;
     gic_impl->init(gic, cpus, nr_cpus);
 }
 

@@ -146,7 +146,10 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     };
     gic_init(&board.gic, board.cpus, board.nr_cpus, &ppis);
     gic_cpu_init(0);
-    vtimer_init(board.timer.irq_virt, board.timer.irq_phys);
+    /* QEMU's GICv2 does not look for pending interrupts again when a guest's EOI deactivates a
+     * hardware-linked one: a timer interrupt pending by then stays unsignalled, and a busy
+     * guest loses its ticks. On GICv2 the hypervisor deactivates it, at the guest's EOI. */
+    vtimer_init(board.timer.irq_virt, board.timer.irq_phys, board.gic.version == GIC_V3);
     print_banner(dtb);
 
     struct vm_defaults defaults;

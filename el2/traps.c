@@ -69,7 +69,8 @@ void handle_physical_irqs(struct vcpu *current)
         }
         gic_eoi(iar);
         if (intid == vtimer_virq() && current) {
-            /* Hardware-linked: the guest's EOI of the virtual one deactivates this one. */
+            /* Linked: the guest's EOI of the virtual one deactivates this one, in hardware or
+             * through the hypervisor (vtimer_init). */
             vgic_inject_edge(&current->vm->vgic, current->index, intid);
             continue;
         }

@@ -155,6 +155,7 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     struct virq *irq = vgic_get_irq(d, cpu, intid);
     if (irq) {
         irq->pending_latch = true;
+        irq->phys_active |= irq->held;
         vgic_mark_maybe_live(d, irq);
         if (vgic_wants_attention(d, irq)) {
             kick(d, vgic_irq_owner(d, cpu, irq));
@@ -188,12 +189,13 @@ void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target,
     }
 }
 
-void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid)
+void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid, bool held)
 {
     spin_lock(&d->lock);
     struct virq *irq = vgic_get_irq(d, cpu, intid);
     if (irq) {
-        irq->hw = true;
+        irq->hw = !held;
+        irq->held = held;
         irq->pintid = (uint16_t)pintid;
     }
     d->generation++;
@@ -316,6 +318,9 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
          * interrupt's physical line does that by itself. */
         lr.eoi_maint = !irq->hw;
     }
+    if (irq->phys_active) {
+        lr.eoi_maint = true; /* to deactivate the held physical interrupt */
+    }
     irq->lr = (int8_t)n;
     c->lr_intid[n] = irq->intid;
     c->lr_source[n] = lr.source;
@@ -426,6 +431,11 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
             } else {
                 irq->pending_latch = true;
             }
+        }
+        if (irq->phys_active && !lr.active && !lr.pending && hw->deactivate) {
+            /* The guest has EOIed it: the physical interrupt may fire again. */
+            hw->deactivate(irq->pintid);
+            irq->phys_active = false;
         }
         /* An SPI routed elsewhere while active here now belongs to its new target. */
         if (released && vgic_wants_attention(d, irq)) {

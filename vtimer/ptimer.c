@@ -3,11 +3,18 @@
 #include "bulkhead/vtimer.h"
 
 static unsigned virt_intid, phys_intid;
+static bool hw_deactivates;
 
-void vtimer_init(unsigned virt_ppi, unsigned phys_ppi)
+void vtimer_init(unsigned virt_ppi, unsigned phys_ppi, bool hw_deactivation)
 {
     virt_intid = virt_ppi + VGIC_NR_SGIS;
     phys_intid = phys_ppi + VGIC_NR_SGIS;
+    hw_deactivates = hw_deactivation;
+}
+
+bool vtimer_hw_deactivation(void)
+{
+    return hw_deactivates;
 }
 
 unsigned vtimer_virq(void)

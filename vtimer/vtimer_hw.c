@@ -15,7 +15,7 @@ void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
 void vtimer_reset(struct vtimer *t)
 {
     t->ptimer = (struct ptimer){0};
-    vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq());
+    vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq(), !vtimer_hw_deactivation());
 }
 
 void vtimer_ptimer_sync(struct vtimer *vt)

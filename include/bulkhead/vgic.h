@@ -29,7 +29,7 @@
 
 struct virq {
     uint16_t intid;
-    uint16_t pintid; /* physical INTID when hw */
+    uint16_t pintid; /* physical INTID when hw or held */
     uint8_t priority;
     uint8_t targets;       /* GICv2 ITARGETSR: vCPU mask */
     uint8_t sgi_sources;   /* GICv2 SGIs: which vCPUs have it pending */
@@ -42,6 +42,11 @@ struct virq {
     bool pending_latch; /* edge seen, or set by the guest through ISPENDR */
     bool active;
     bool hw;
+    /* Linked like hw, but the hypervisor deactivates the physical interrupt (held active
+     * meanwhile) once the guest has EOIed the virtual one, told by an EOI maintenance
+     * interrupt: for GICs whose hardware deactivation is not to be relied on. */
+    bool held;
+    bool phys_active;  /* held: the physical interrupt is active, waiting for the guest's EOI */
     int8_t lr;         /* list register holding it, -1 if none */
     int8_t active_cpu; /* SPIs: vCPU whose LRs hold its active state, -1 if none */
 };
@@ -62,6 +67,8 @@ struct vgic_hw_ops {
     /* Maintenance interrupt when no LR holds a pending interrupt (may be NULL): to deliver a
      * GICv2 SGI's next source once the guest has taken the current one. */
     void (*set_no_pending)(bool on);
+    /* Deactivates physical interrupt pintid of this CPU (a held link's, at the guest's EOI). */
+    void (*deactivate)(unsigned pintid);
 };
 
 struct vgic_cpu {
@@ -127,8 +134,11 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
 /* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
 void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
-/* Links a private interrupt to a physical one (hardware deactivation). */
-void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid);
+/* Links a private interrupt to a physical one: the guest's deactivation of the virtual one
+ * deactivates the physical one in hardware (held false), or the hypervisor does it once the
+ * guest has EOIed it (held true). An edge injected on a held link marks the physical one
+ * active until then. */
+void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid, bool held);
 
 /* True if vCPU cpu has an enabled, pending interrupt it could take (WFI wake-up condition). */
 bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);

@@ -30,9 +30,12 @@ void ptimer_write_tval(struct ptimer *t, uint64_t val, uint64_t now);
 
 /* The guest's timer interrupts, as the board's DT numbers its PPIs (a guest sees the numbers
  * it expects). Set once at boot, before any VM is created. */
-void vtimer_init(unsigned virt_ppi, unsigned phys_ppi);
+/* hw_deactivation: the guest's EOI of the virtual timer interrupt may deactivate the physical
+ * one in hardware (else the hypervisor does it, told by an EOI maintenance interrupt). */
+void vtimer_init(unsigned virt_ppi, unsigned phys_ppi, bool hw_deactivation);
 unsigned vtimer_virq(void); /* INTID of the virtual timer */
 unsigned ptimer_virq(void); /* INTID of the EL1 physical timer */
+bool vtimer_hw_deactivation(void);
 
 /* One vCPU's timers: the emulated physical timer and where its interrupt goes. */
 struct vtimer {

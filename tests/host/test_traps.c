@@ -92,7 +92,7 @@ static int setup(void **state)
     board.gic.version = GIC_V3;
     board.timer.irq_hyp = 10;
     board.uart.spi = 1;
-    vtimer_init(11, 14);
+    vtimer_init(11, 14, true);
 
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.cfg.name, "vm7");

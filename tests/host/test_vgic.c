@@ -54,10 +54,20 @@ static void fake_set_underflow(bool on)
     fake_underflow_calls++;
 }
 
+static unsigned fake_deactivated[4];
+static unsigned fake_nr_deactivated;
+
+static void fake_deactivate(unsigned pintid)
+{
+    assert_true(fake_nr_deactivated < 4);
+    fake_deactivated[fake_nr_deactivated++] = pintid;
+}
+
 static const struct vgic_hw_ops fake_hw = {
     .write_lr = fake_write_lr,
     .read_lr = fake_read_lr,
     .set_underflow = fake_set_underflow,
+    .deactivate = fake_deactivate,
 };
 
 /* ---- Kick recorder ---- */
@@ -103,6 +113,7 @@ static struct vgic_dist *init(enum gic_version version, unsigned nr_irqs, unsign
     }
     fake_underflow = false;
     fake_underflow_calls = 0;
+    fake_nr_deactivated = 0;
     kicks_reset();
     return &dist;
 }
@@ -685,7 +696,7 @@ static void test_hw_linked_ppi_carries_pintid_and_no_eoi_bit(void **state)
     dist.enable_grp0 = true;
     irq_of(1, 27)->enabled = true;
     irq_of(1, 27)->priority = 0xa0;
-    vgic_link_hw(&dist, 1, 27, 27);
+    vgic_link_hw(&dist, 1, 27, 27, false);
     assert_false(irq_of(0, 27)->hw); /* linked on vCPU 1 only */
 
     vgic_inject_edge(&dist, 1, 27); /* as the physical timer interrupt handler does */
@@ -719,7 +730,7 @@ static void test_hw_linked_spi_uses_its_own_physical_intid(void **state)
     init(GIC_V3, 96, 1, 4);
     dist.enable_grp1 = true;
     spi(48, 0x80, 0)->group1 = true;
-    vgic_link_hw(&dist, 0, 48, 80);
+    vgic_link_hw(&dist, 0, 48, 80, false);
     vgic_inject_edge(&dist, 0, 48);
     flush(0);
     int n = lr_of(4, 48);
@@ -736,7 +747,7 @@ static void test_hw_linked_level_line_high_is_delivered(void **state)
     dist.enable_grp0 = true;
     irq_of(0, 27)->enabled = true;
     assert_true(irq_of(0, 27)->level);
-    vgic_link_hw(&dist, 0, 27, 27);
+    vgic_link_hw(&dist, 0, 27, 27, false);
     /* A level-sensitive interrupt whose line is asserted is pending (IHI0048B 1.4.2); being
      * hardware-linked only changes how it is deactivated. */
     vgic_set_line(&dist, 0, 27, true);
@@ -748,6 +759,63 @@ static void test_hw_linked_level_line_high_is_delivered(void **state)
     assert_true(fake_lrs[n].hw);
     assert_int_equal(fake_lrs[n].pintid, 27);
     assert_false(fake_lrs[n].eoi_maint);
+}
+
+/* A held link: the LR is not hardware-linked but asks for an EOI maintenance interrupt, and the
+ * physical interrupt is deactivated by the sync that finds the guest has EOIed it, not before. */
+static void test_held_link_deactivates_the_physical_interrupt_after_the_guests_eoi(void **state)
+{
+    (void)state;
+    init(GIC_V2, 64, 1, 4);
+    dist.enable_grp0 = true;
+    irq_of(0, 27)->enabled = true;
+    vgic_link_hw(&dist, 0, 27, 27, true);
+    vgic_inject_edge(&dist, 0, 27);
+    flush(0);
+    int n = lr_of(4, 27);
+    assert_true(n >= 0);
+    assert_true(fake_lrs[n].pending);
+    assert_false(fake_lrs[n].hw);
+    assert_true(fake_lrs[n].eoi_maint);
+
+    /* Taken, not yet EOIed: the physical one stays active. */
+    fake_lrs[n].pending = false;
+    fake_lrs[n].active = true;
+    sync_and_flush(0);
+    assert_int_equal(fake_nr_deactivated, 0);
+    n = lr_of(4, 27);
+    assert_true(n >= 0);
+    assert_true(fake_lrs[n].active);
+    assert_true(fake_lrs[n].eoi_maint);
+
+    /* EOIed: deactivated once, and nothing left in the LRs. */
+    fake_lrs[n] = (struct lr_state){0};
+    sync_and_flush(0);
+    assert_int_equal(fake_nr_deactivated, 1);
+    assert_int_equal(fake_deactivated[0], 27);
+    assert_int_equal(lr_of(4, 27), -1);
+    sync_and_flush(0);
+    assert_int_equal(fake_nr_deactivated, 1);
+}
+
+/* A hardware link is never deactivated by the hypervisor: the guest's EOI does it. */
+static void test_hw_link_is_not_deactivated_by_the_hypervisor(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = true;
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    vgic_inject_edge(&dist, 0, 27);
+    flush(0);
+    int n = lr_of(4, 27);
+    assert_true(n >= 0);
+    assert_true(fake_lrs[n].hw);
+    assert_false(fake_lrs[n].eoi_maint);
+    fake_lrs[n] = (struct lr_state){0};
+    sync_and_flush(0);
+    assert_int_equal(fake_nr_deactivated, 0);
 }
 
 /* ---- GICv2 SGIs ---- */
@@ -1045,7 +1113,7 @@ static void test_reset_clears_every_interrupt_and_the_group_enables(void **state
     spi(70, 0x10, 0);
     vgic_inject_edge(&dist, 0, 70);
     irq_of(0, 27)->enabled = true;
-    vgic_link_hw(&dist, 0, 27, 27);
+    vgic_link_hw(&dist, 0, 27, 27, false);
     vgic_inject_edge(&dist, 0, 27);
     vgic_send_sgi(&dist, 1, 0, 2);
     flush(0);
@@ -1144,6 +1212,8 @@ int main(void)
         T(test_hw_linked_ppi_carries_pintid_and_no_eoi_bit),
         T(test_hw_linked_spi_uses_its_own_physical_intid),
         T(test_hw_linked_level_line_high_is_delivered),
+        T(test_held_link_deactivates_the_physical_interrupt_after_the_guests_eoi),
+        T(test_hw_link_is_not_deactivated_by_the_hypervisor),
         T(test_v2_sgi_from_several_sources_delivered_once_per_source),
         T(test_v2_sgi_keeps_its_source_while_active),
         T(test_v2_sgi_pending_in_lr_not_taken_keeps_its_source),
