@@ -49,19 +49,19 @@ void pcpu_schedule(void)
     run_on_stack(this_pcpu()->stack_top, schedule_loop, NULL);
 }
 
-void vcpu_wake(const struct vcpu *v)
-{
-    __asm__ volatile("dsb ish\n sev" ::: "memory");
-    if (board.gic.version != GIC_NONE && v->pcpu != this_pcpu()->index) {
-        gic_send_sgi(v->pcpu, SGI_KICK);
-    }
-}
-
 void vcpu_kick(const struct vcpu *v)
 {
     if (v->pcpu != this_pcpu()->index) {
         gic_send_sgi(v->pcpu, SGI_KICK);
     }
+}
+
+/* SEV for a CPU idling in WFE (no GIC), the kick for one in WFI. */
+void vcpu_wake(const struct vcpu *v)
+{
+    dsb_ish();
+    sev();
+    vcpu_kick(v);
 }
 
 void vcpu_block(struct vcpu *vcpu)
