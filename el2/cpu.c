@@ -9,8 +9,6 @@ uint8_t cpu_stacks[MAX_CPUS][CPU_STACK_SIZE] __attribute__((aligned(16)));
 _Static_assert(offsetof(struct pcpu, vcpu) == PCPU_VCPU, "PCPU_VCPU");
 _Static_assert(offsetof(struct pcpu, stack_top) == PCPU_STACK_TOP, "PCPU_STACK_TOP");
 
-extern char el2_vectors[];
-
 void cpu_init(unsigned index)
 {
     struct pcpu *p = &pcpus[index];

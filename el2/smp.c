@@ -12,10 +12,8 @@
 #include "bulkhead/sched.h"
 #include "bulkhead/stage2.h"
 
-/* Read by a secondary CPU before its MMU is on (head.S). */
+/* Read by a secondary CPU before its MMU is on (head.S): in the image, not in .bss. */
 volatile uint64_t secondary_boot_index __attribute__((section(".data")));
-
-extern char secondary_entry[];
 
 static bool start_secondary(unsigned i)
 {

@@ -35,6 +35,9 @@ struct pcpu *this_pcpu(void); /* the host tests' fake */
  * must be while no guest runs. */
 void cpu_init(unsigned index);
 
+/* el2/vectors.S: EL2's exception table (VBAR_EL2). */
+extern char el2_vectors[];
+
 /* el2/head.S: runs fn(arg) on a fresh stack, dropping whatever the CPU was doing. */
 void run_on_stack(uint64_t stack_top, void (*fn)(void *), void *arg) NORETURN;
 
