@@ -391,6 +391,26 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
     spin_unlock(&d->lock);
 }
 
+/* Pending or active state cleared by another vCPU while irq sat in this vCPU's list register
+ * wins over what the LR says. An active linked interrupt dropped this way is deactivated, or
+ * the physical one would never fire again. */
+static void apply_clear_requests(struct virq *irq, struct lr_state *lr,
+                                 const struct vgic_hw_ops *hw)
+{
+    if (irq->lr_clear_pending) {
+        lr->pending = false;
+    }
+    if (irq->lr_clear_active && lr->active) {
+        lr->active = false;
+        if ((irq->hw || irq->phys_active) && hw->deactivate) {
+            hw->deactivate(irq->pintid);
+            irq->phys_active = false;
+        }
+    }
+    irq->lr_clear_pending = false;
+    irq->lr_clear_active = false;
+}
+
 void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
@@ -412,6 +432,7 @@ void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep it
          * asserted while this CPU waits in WFI. */
         hw->write_lr(n, &empty);
+        apply_clear_requests(irq, &lr, hw);
         irq->active = lr.active;
         if (irq->intid >= VGIC_NR_PRIVATE) {
             int8_t now = lr.active ? (int8_t)cpu : -1;

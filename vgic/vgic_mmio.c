@@ -111,12 +111,14 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
         if (v & 1) {
             irq->pending_latch = false;
             irq->sgi_sources = 0;
+            irq->lr_clear_pending = irq->lr >= 0;
         }
         break;
     case VGIC_F_SET_ACTIVE: irq->active |= (v & 1); break;
     case VGIC_F_CLR_ACTIVE:
         if (v & 1) {
             irq->active = false;
+            irq->lr_clear_active = irq->lr >= 0;
         }
         break;
     case VGIC_F_PRIORITY: irq->priority = (uint8_t)v & PRIORITY_MASK; break;
@@ -192,7 +194,8 @@ void vgic_mmio_write_irqs(const struct vgic_access *a, uint64_t val)
             field_set(d, irq, r->field, v);
         }
         vgic_mark_maybe_live(d, irq);
-        if (vgic_wants_attention(d, irq)) {
+        if (vgic_wants_attention(d, irq) || irq->lr_clear_pending || irq->lr_clear_active) {
+            /* Newly deliverable, or cleared in a list register that must be synced. */
             vgic_mmio_kick(d, vgic_irq_owner(d, a->cpu, irq));
         }
         if (r->field == VGIC_F_TARGETS) {

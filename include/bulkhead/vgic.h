@@ -46,7 +46,10 @@ struct virq {
      * meanwhile) once the guest has EOIed the virtual one, told by an EOI maintenance
      * interrupt: for GICs whose hardware deactivation is not to be relied on. */
     bool held;
-    bool phys_active;  /* held: the physical interrupt is active, waiting for the guest's EOI */
+    bool phys_active; /* held: the physical interrupt is active, waiting for the guest's EOI */
+    /* Another vCPU cleared its pending or active state while it sat in a list register: the
+     * holder's next sync must not bring that state back from the LR. */
+    bool lr_clear_pending, lr_clear_active;
     int8_t lr;         /* list register holding it, -1 if none */
     int8_t active_cpu; /* SPIs: vCPU whose LRs hold its active state, -1 if none */
 };

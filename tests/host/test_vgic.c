@@ -818,6 +818,45 @@ static void test_hw_link_is_not_deactivated_by_the_hypervisor(void **state)
     assert_int_equal(fake_nr_deactivated, 0);
 }
 
+/* vCPU 0 clears, through vCPU 1's redistributor, the active and pending state of an SGI that
+ * vCPU 1 holds in a list register: vCPU 1 is kicked, and its next sync does not bring the state
+ * back from the LR (it would sit there forever, taking an LR no new SGI can use). */
+static void test_clearing_an_irq_held_in_another_vcpus_lr_sticks(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 2, 4);
+    dist.enable_grp1 = true;
+    irq_of(1, 3)->enabled = true;
+    irq_of(1, 3)->group1 = true;
+    vgic_send_sgi(&dist, 0, 1, 3);
+    flush(1);
+    int n = lr_of(4, 3);
+    assert_true(n >= 0);
+    /* vCPU 1 took it (active) and another one became pending meanwhile. */
+    fake_lrs[n].pending = true;
+    fake_lrs[n].active = true;
+
+    kicks_reset();
+    assert_true(vgic_v3_redist_write(&dist, 1, 0x10000 + 0x380, 4, 1u << 3)); /* ICACTIVER0 */
+    assert_true(vgic_v3_redist_write(&dist, 1, 0x10000 + 0x280, 4, 1u << 3)); /* ICPENDR0 */
+    assert_true(kicks[1] >= 1);
+    uint64_t v = 1;
+    assert_true(vgic_v3_redist_read(&dist, 1, 0x10000 + 0x300, 4, &v)); /* ISACTIVER0 */
+    assert_int_equal(v & (1u << 3), 0);
+
+    sync_and_flush(1);
+    assert_false(irq_of(1, 3)->active);
+    assert_false(virq_pending(irq_of(1, 3)));
+    assert_int_equal(lr_of(4, 3), -1);
+    assert_true(vgic_v3_redist_read(&dist, 1, 0x10000 + 0x300, 4, &v));
+    assert_int_equal(v & (1u << 3), 0);
+
+    /* A new SGI is delivered again. */
+    vgic_send_sgi(&dist, 0, 1, 3);
+    sync_and_flush(1);
+    assert_true(lr_of(4, 3) >= 0);
+}
+
 /* ---- GICv2 SGIs ---- */
 
 static void test_v2_sgi_from_several_sources_delivered_once_per_source(void **state)
@@ -1213,6 +1252,7 @@ int main(void)
         T(test_hw_linked_spi_uses_its_own_physical_intid),
         T(test_hw_linked_level_line_high_is_delivered),
         T(test_held_link_deactivates_the_physical_interrupt_after_the_guests_eoi),
+        T(test_clearing_an_irq_held_in_another_vcpus_lr_sticks),
         T(test_hw_link_is_not_deactivated_by_the_hypervisor),
         T(test_v2_sgi_from_several_sources_delivered_once_per_source),
         T(test_v2_sgi_keeps_its_source_while_active),
