@@ -42,6 +42,10 @@ uint64_t idreg_sanitize(uint32_t encoding, uint64_t hw, unsigned parange)
     case ID_DFR0_EL1:
         /* AArch32 view: no PMU (PerfMon) and no trace (MMapTrc, CopTrc, TraceFilt). */
         return hw & ~((0xfULL << 24) | (0xfULL << 28) | (0xfULL << 8) | (0xfULL << 4));
+    case ID_AA64ISAR2_EL1:
+        /* Not WFxT (WFIT, WFET): their deadline is not kept, a trapped WFIT completes at once
+         * (el2/traps.c). Every other field as the hardware has it. */
+        return hw & ~0xfULL;
     case ID_AA64MMFR0_EL1:
         /* The guest's physical addresses are our stage 2's input addresses. */
         return (hw & ~0xfULL) | MIN(hw & 0xf, (uint64_t)parange);

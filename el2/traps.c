@@ -84,10 +84,16 @@ void handle_physical_irqs(struct vcpu *current)
     }
 }
 
+/* ISS.TI: WFI 0, WFE 1, WFIT 2, WFET 3. Only WFI blocks. A WFE, or a WFIT or WFET (FEAT_WFxT:
+ * hidden from guests, see idregs.c, but a guest may execute it anyway), completes at once, which
+ * the architecture allows any wait to do: it never waits past the guest's deadline. */
+#define ESR_WFX_TI(esr) (ESR_ISS(esr) & 3)
+#define WFX_TI_WFI 0
+
 static bool handle_wfx(struct vcpu *vcpu, uint64_t esr)
 {
     skip_instruction(vcpu);
-    if (!(ESR_ISS(esr) & 1)) {
+    if (ESR_WFX_TI(esr) == WFX_TI_WFI) {
         vcpu_block(vcpu);
     }
     return true;
@@ -118,9 +124,12 @@ static bool is_dc_set_way(uint32_t encoding)
            encoding == SYSREG_ENC(1, 0, 7, 14, 2);
 }
 
+/* The GICv3 SGI generation registers, all op1=0 (Arm IHI 0069: S3_0_C12_C11_5/6/7). Our guests
+ * have one security state, in which every interrupt is Group 1: an SGI asked for as Group 0
+ * (SGI0R) or as the alternate group (ASGI1R) is the same SGI generation as SGI1R's. */
 #define ENC_ICC_SGI1R SYSREG_ENC(3, 0, 12, 11, 5)
-#define ENC_ICC_ASGI1R SYSREG_ENC(3, 1, 12, 11, 6)
-#define ENC_ICC_SGI0R SYSREG_ENC(3, 2, 12, 11, 7)
+#define ENC_ICC_ASGI1R SYSREG_ENC(3, 0, 12, 11, 6)
+#define ENC_ICC_SGI0R SYSREG_ENC(3, 0, 12, 11, 7)
 
 static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 {
@@ -246,7 +255,7 @@ static bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)
 static const exit_handler_fn exit_handlers[EC_MAX + 1] = {
     [EC_WFX] = handle_wfx,       [EC_HVC64] = handle_hvc,          [EC_SMC64] = handle_smc,
     [EC_SYS64] = handle_sysreg,  [EC_SVE] = handle_hidden_feature, [EC_PAC] = handle_hidden_feature,
-    [EC_DABT_LOW] = handle_dabt, [EC_IABT_LOW] = handle_iabt,
+    [EC_SME] = handle_hidden_feature, [EC_DABT_LOW] = handle_dabt, [EC_IABT_LOW] = handle_iabt,
 };
 
 static bool handle_sync(struct vcpu *vcpu)

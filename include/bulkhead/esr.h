@@ -32,6 +32,7 @@ enum esr_class {
     EC_SMC64 = 0x17,
     EC_SYS64 = 0x18,
     EC_SVE = 0x19,
+    EC_SME = 0x1D, /* SME: SMSTART/SMSTOP, SVCR, SMCR_EL1, ... (CPTR_EL2.TSM, PSTATE.SM/ZA) */
     EC_IABT_LOW = 0x20,
     EC_IABT_CUR = 0x21,
     EC_PC_ALIGN = 0x22,

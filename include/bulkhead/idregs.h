@@ -2,7 +2,8 @@
  * The CPU features a guest is told about. Reads of the ID registers (op0=3, op1=0, CRn=0,
  * CRm=1..7) trap (HCR_EL2.TID3) and answer the hardware's value with the features the
  * hypervisor does not give guests removed, consistently with the traps it sets: SVE, SME, MTE,
- * the PMU, SPE, trace, AMU, MPAM and the like. Pure, host-tested.
+ * the PMU, SPE, trace, AMU, MPAM and the like, and WFxT, whose timeout is not kept. Pure,
+ * host-tested (tests/host/test_idregs.c).
  */
 #ifndef BULKHEAD_IDREGS_H
 #define BULKHEAD_IDREGS_H
@@ -27,6 +28,7 @@ bool idreg_trap_read(uint32_t encoding, uint64_t *val);
 #define ID_AA64DFR1_EL1 SYSREG_ENC(3, 0, 0, 5, 1)
 #define ID_AA64AFR0_EL1 SYSREG_ENC(3, 0, 0, 5, 4)
 #define ID_AA64AFR1_EL1 SYSREG_ENC(3, 0, 0, 5, 5)
+#define ID_AA64ISAR2_EL1 SYSREG_ENC(3, 0, 0, 6, 2)
 #define ID_AA64MMFR0_EL1 SYSREG_ENC(3, 0, 0, 7, 0)
 #define ID_DFR0_EL1 SYSREG_ENC(3, 0, 0, 1, 2)
 

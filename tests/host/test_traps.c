@@ -437,6 +437,19 @@ static void test_wfi_blocks_and_wfe_does_not(void **state)
     assert_int_equal(vcpu->regs.elr, PC + 8);
 }
 
+/* WFIT (ISS.TI 2) and WFET (3) complete at once: blocking would ignore their deadline. FEAT_WFxT is
+ * hidden from guests (test_idregs), but one may execute them anyway. */
+static void test_wfit_and_wfet_do_not_block(void **state)
+{
+    (void)state;
+
+    assert_true(exit_sync(EC(0x01) | IL | 2, 0, 0)); /* WFIT */
+    assert_int_equal(vcpu->regs.elr, PC + 4);
+    assert_true(exit_sync(EC(0x01) | IL | 3, 0, 0)); /* WFET */
+    assert_int_equal(vcpu->regs.elr, PC + 8);
+    assert_int_equal(fake.vcpu_block, 0);
+}
+
 /* ISS of an MSR/MRS trap: Op0 21:20, Op2 19:17, Op1 16:14, CRn 13:10, Rt 9:5, CRm 4:1, read 0. */
 static uint64_t sysreg_esr(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2,
                            unsigned rt, bool read)
@@ -476,6 +489,40 @@ static void test_hidden_features_are_undefined(void **state)
     assert_int_equal(fake_sysreg.esr_el1, IL);
     assert_int_equal(vcpu->regs.elr, VBAR + 0x200);
     assert_int_equal(fake.vm_stop, 0);
+}
+
+/* SME (EC 0x1D: SMSTART, MRS SVCR, SMCR_EL1, ...) is hidden like SVE: an UNDEF, not a stop. */
+static void test_sme_is_undefined(void **state)
+{
+    (void)state;
+
+    assert_true(exit_sync(EC(0x1d) | IL | 0x1, 0, 0));
+    assert_int_equal(fake_sysreg.esr_el1, IL);
+    assert_int_equal(vcpu->regs.elr, VBAR + 0x200);
+    assert_int_equal(fake_sysreg.elr_el1, PC);
+    assert_int_equal(fake.vm_stop, 0);
+    assert_int_equal(fake.pcpu_schedule, 0);
+}
+
+/* MSR ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1 (op0=3 op1=0 CRn=12 CRm=11 op2=5/6/7) all
+ * send the SGI: our guests have one security state, so Group 0 and the alternate group are the
+ * same SGI generation as Group 1. */
+static void test_sgi_generation_registers_send_the_sgi(void **state)
+{
+    static const unsigned op2[] = {5, 6, 7};
+    (void)state;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(op2); i++) {
+        setup(NULL);
+        unsigned sgi = 3 + i;
+        vcpu->regs.x[9] = ((uint64_t)sgi << 24) | 1; /* TargetList: vCPU 0 */
+        assert_true(exit_sync(sysreg_esr(3, 0, 12, 11, op2[i], 9, false), 0, 0));
+        assert_int_equal(vcpu->regs.elr, PC + 4);
+        assert_int_equal(fake_sysreg.esr_el1, 0); /* no UNDEF */
+        assert_true(vgic_get_irq(&vm.vgic, 0, sgi)->pending_latch);
+        assert_false(vgic_get_irq(&vm.vgic, 1, sgi)->pending_latch);
+        assert_string_equal(capture_text(), "");
+    }
 }
 
 static void test_serror_and_aarch32_stop_the_vm(void **state)
@@ -560,9 +607,12 @@ int main(void)
         T(test_hvc_with_nonzero_immediate_is_not_supported),
         T(test_hvc_0_and_smc_reach_smccc),
         T(test_wfi_blocks_and_wfe_does_not),
+        T(test_wfit_and_wfet_do_not_block),
         T(test_unhandled_sysreg_is_undefined),
         T(test_dc_set_way_is_skipped),
         T(test_hidden_features_are_undefined),
+        T(test_sme_is_undefined),
+        T(test_sgi_generation_registers_send_the_sgi),
         T(test_serror_and_aarch32_stop_the_vm),
         T(test_vcpu_of_a_stopped_vm_does_not_resume),
         T(test_physical_interrupts),
