@@ -55,26 +55,45 @@ static void flush_line(struct console_port *port)
     port->line_len = 0;
 }
 
-/* Port lock held. */
-static void put_char(struct console_port *port, char c)
+/* Port lock held. One byte that is safe to show. */
+static void put_safe(struct console_port *port, char c)
 {
     if (console_has_focus(port) && !port->line_len) {
-        if (c != '\r') {
-            console_put_direct(port->prefix, c);
-        }
+        console_put_direct(port->prefix, c);
         return;
     }
     if (c == '\n') {
         flush_line(port);
         return;
     }
-    if (c == '\r') {
-        return;
-    }
     port->line[port->line_len++] = c;
     if (port->line_len == CONSOLE_LINE) {
         flush_line(port);
     }
+}
+
+/* Port lock held. A guest's byte, made harmless: the console is shared, and a guest that could
+ * move the cursor, erase or rewrite a line (\r, \b, ESC sequences, ...) could forge the
+ * hypervisor's lines or another VM's. \n ends the line, \t passes, \r is dropped, every other
+ * C0 control and DEL is shown in caret notation (ESC as "^[", \b as "^H", DEL as "^?"). The
+ * console is UTF-8: bytes from 0x80 pass, except a C1 control (0x80-0x9f; 0x9b is CSI for some
+ * terminals) where it cannot be the continuation of a character other than U+0080-U+009F, the C1
+ * controls themselves: after ASCII or after the lead byte 0xc2. It shows as '?'. */
+static void put_char(struct console_port *port, char c)
+{
+    unsigned char u = (unsigned char)c;
+    bool c1 = u >= 0x80 && u <= 0x9f && (port->last < 0x80 || port->last == 0xc2);
+
+    port->last = u;
+    if (c == '\r') {
+        return;
+    }
+    if (u == 0x7f || (u < 0x20 && c != '\n' && c != '\t')) {
+        put_safe(port, '^');
+        put_safe(port, u == 0x7f ? '?' : (char)(u + 0x40));
+        return;
+    }
+    put_safe(port, c1 ? '?' : c);
 }
 
 void console_port_putc(struct console_port *port, char c)

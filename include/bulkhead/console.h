@@ -35,6 +35,7 @@ struct console_port {
     char prefix[NAME_LEN + 4]; /* "[name] ", starting each of its lines */
     char line[CONSOLE_LINE];
     unsigned line_len;
+    unsigned char last; /* the guest's previous byte: is a 0x80-0x9f byte a C1 control */
     /* Where typed bytes go while the port has the keyboard (set by the VM's console device;
      * called without any lock held). */
     void (*input)(void *ctx, char c);
@@ -46,7 +47,9 @@ void console_port_init(struct console_port *port, const char *name);
 void console_port_add(struct console_port *port);
 void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c), void *ctx);
 /* The port's output, a character at a time: whole lines with its prefix, so that VMs' output
- * never interleaves within a line (except the focused port's unfinished line). */
+ * never interleaves within a line (except the focused port's unfinished line). Control
+ * characters other than \n and \t come out visible (ESC as "^["), \r not at all: a guest can
+ * neither move the cursor nor rewrite a line, so every line of its starts with its prefix. */
 void console_port_putc(struct console_port *port, char c);
 /* Writes out an unfinished line (its VM stopped). */
 void console_port_flush(struct console_port *port);

@@ -134,6 +134,30 @@ static void test_flush_writes_and_reset_forgets_an_unfinished_line(void **state)
     assert_string_equal(capture_text(), "[vm2] abc\n[vm2] g\n");
 }
 
+/* A guest cannot move the cursor or rewrite a line to forge the hypervisor's lines or another
+ * VM's: \r is dropped, other control characters are shown ("^[", "^H"), \t and UTF-8 pass. */
+static void test_control_characters_cannot_forge_lines(void **state)
+{
+    (void)state;
+
+    put(1, "\x1b[2K\x1b[1Gbulkhead: vm1: powered off\n");
+    assert_string_equal(capture_text(), "[vm1] ^[[2K^[[1Gbulkhead: vm1: powered off\n");
+    capture_reset();
+    put(2, "x\b\b\b\b\b\b[vm0] BOOT-OK\r\n");
+    assert_string_equal(capture_text(), "[vm2] x^H^H^H^H^H^H[vm0] BOOT-OK\n");
+    capture_reset();
+    /* NUL, BEL, VT, FF, DEL; a tab and UTF-8 text ("\u00e9") pass. */
+    console_port_putc(&ports[0], '\0');
+    put(0, "\a\v\f\x7f\t\xc3\xa9\n");
+    assert_memory_equal(capture_text(), "[vm0] ^@^G^K^L^?\t\xc3\xa9\n", 20);
+    assert_int_equal(strlen(capture_text()), 20);
+    capture_reset();
+    /* C1 controls: raw CSI (0x9b) after ASCII, and U+009B in UTF-8 (0xc2 0x9b); a continuation
+     * byte in that range of another character (U+201B: 0xe2 0x80 0x9b) passes. */
+    put(0, "a\x9b" "2J\xc2\x9b" "2J\xe2\x80\x9b\n");
+    assert_string_equal(capture_text(), "[vm0] a?2J\xc2?2J\xe2\x80\x9b\n");
+}
+
 static void test_input_init_names_the_first_port(void **state)
 {
     (void)state;
@@ -224,6 +248,16 @@ static void test_focused_output_goes_out_directly(void **state)
     assert_string_equal(capture_text(), "[vm0] $ ls\n[vm1] busy\n");
 }
 
+/* The focused port's output, which goes out as it comes, is made harmless the same way. */
+static void test_focused_output_shows_control_characters_too(void **state)
+{
+    (void)state;
+
+    assert_true(console_has_focus(&ports[0]));
+    put(0, "\x1b[1A\x1b[2K\b\rbulkhead: vm0: powered off\n");
+    assert_string_equal(capture_text(), "[vm0] ^[[1A^[[2K^Hbulkhead: vm0: powered off\n");
+}
+
 /* A line a port started before it got the keyboard stays one line. */
 static void test_focus_takes_over_an_unfinished_line_whole(void **state)
 {
@@ -249,12 +283,14 @@ int main(void)
         T(test_lines_are_whole_and_prefixed),
         T(test_long_line_is_split),
         T(test_flush_writes_and_reset_forgets_an_unfinished_line),
+        T(test_control_characters_cannot_forge_lines),
         T(test_input_init_names_the_first_port),
         T(test_typing_goes_to_the_focused_port_only),
         T(test_ctrl_t_digit_moves_the_focus_and_says_so),
         T(test_ctrl_t_ctrl_t_sends_one_ctrl_t),
         T(test_ctrl_t_then_another_key_is_dropped),
         T(test_focused_output_goes_out_directly),
+        T(test_focused_output_shows_control_characters_too),
         T(test_focus_takes_over_an_unfinished_line_whole),
     };
 
