@@ -211,6 +211,81 @@ int layout_default_memory(const struct ram_pool *pool, struct vm_config *vms, un
     return lo ? 0 : -1;
 }
 
+/* ---- Boot modules ---- */
+
+/* The last byte of a range (size > 0); UINT64_MAX if it would wrap. */
+static uint64_t last_of(uint64_t base, uint64_t size)
+{
+    return size - 1 > UINT64_MAX - base ? UINT64_MAX : base + (size - 1);
+}
+
+static bool overlaps(uint64_t base, uint64_t last, const struct mem_range *r)
+{
+    return r->size && r->base <= last && base <= last_of(r->base, r->size);
+}
+
+/* Is [base, last] wholly RAM? Each pass moves on past the bank holding `base`, so banks that
+ * touch count as one range; a pass that finds none means a hole. */
+static bool in_ram(const struct board *board, uint64_t base, uint64_t last)
+{
+    unsigned nr = MIN(board->nr_ram, (unsigned)MAX_RAM_BANKS);
+
+    for (unsigned pass = 0; pass < nr; pass++) {
+        uint64_t bank_last = 0;
+        bool found = false;
+        for (unsigned i = 0; i < nr && !found; i++) {
+            const struct mem_range *r = &board->ram[i];
+            found = overlaps(base, base, r);
+            bank_last = found ? last_of(r->base, r->size) : 0;
+        }
+        if (!found) {
+            return false;
+        }
+        if (bank_last >= last) {
+            return true;
+        }
+        base = bank_last + 1;
+    }
+    return false;
+}
+
+int layout_check_module(const struct board *board, const struct module_limits *limits,
+                        const char *node, const char *what, const struct vm_module *m)
+{
+    if (m->size == 0) {
+        pr_err("%s: %s module of size 0\n", node, what);
+        return -1;
+    }
+    if (m->size - 1 > UINT64_MAX - m->base) {
+        pr_err("%s: %s module 0x%lx+0x%lx wraps around the address space\n", node, what, m->base,
+               m->size);
+        return -1;
+    }
+    uint64_t last = m->base + (m->size - 1);
+    if (!in_ram(board, m->base, last)) {
+        pr_err("%s: %s module 0x%lx+0x%lx lies outside RAM\n", node, what, m->base, m->size);
+        return -1;
+    }
+    if (limits && overlaps(m->base, last, &limits->hyp)) {
+        pr_err("%s: %s module 0x%lx+0x%lx overlaps the hypervisor (0x%lx+0x%lx)\n", node, what,
+               m->base, m->size, limits->hyp.base, limits->hyp.size);
+        return -1;
+    }
+    if (limits && overlaps(m->base, last, &limits->dtb)) {
+        pr_err("%s: %s module 0x%lx+0x%lx overlaps the host DTB (0x%lx+0x%lx)\n", node, what,
+               m->base, m->size, limits->dtb.base, limits->dtb.size);
+        return -1;
+    }
+    return 0;
+}
+
+bool layout_modules_overlap(const struct vm_module *a, const struct vm_module *b)
+{
+    struct mem_range rb = {b->base, b->size};
+
+    return a->size && overlaps(a->base, last_of(a->base, a->size), &rb);
+}
+
 /* ---- Inside a VM ---- */
 
 static uint64_t le_load(const uint8_t *p, unsigned bytes)

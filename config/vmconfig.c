@@ -130,15 +130,56 @@ static unsigned collect_sources(const void *fdt, struct vm_source *src)
     return nr_src;
 }
 
-/* A module's reg, which must be there and not empty. */
-static bool read_module(const void *fdt, int node, const char *what, struct vm_module *m)
+/* A module's reg, which must be there and not empty, and where a module may be: in RAM, clear of
+ * the hypervisor and the host DTB (layout_check_module). Nothing reads a module before this. */
+static bool read_module(const void *fdt, int node, const char *what, const struct board *board,
+                        const struct module_limits *limits, struct vm_module *m)
 {
+    char path[NAME_LEN * 2];
     int r = config_module_reg(fdt, node, m);
 
     if (r == 0 || (r > 0 && m->size == 0)) {
         config_node_err(fdt, node, "%s module without reg, or of size 0", what);
     }
-    return r > 0 && m->size != 0;
+    if (r <= 0 || m->size == 0) {
+        return false;
+    }
+    config_node_path(fdt, node, path, sizeof(path));
+    return layout_check_module(board, limits, path, what, m) == 0;
+}
+
+/* Two modules partly over each other cannot both hold the file their loader put there; the same
+ * range twice (one file for two VMs) is fine, since modules are only ever read. */
+static bool modules_clash(const struct vm_module *a, const struct vm_module *b)
+{
+    return layout_modules_overlap(a, b) && !(a->base == b->base && a->size == b->size);
+}
+
+/* The new VM's modules against its own and those of the VMs kept before it. */
+static bool check_module_overlaps(const struct vm_config *vms, const struct vm_slot *slots,
+                                  unsigned nr, const struct vm_config *vm)
+{
+    static const char *const what[] = {"kernel", "ramdisk"};
+    const struct vm_module *mine[] = {&vm->kernel, &vm->ramdisk};
+
+    if (modules_clash(&vm->ramdisk, &vm->kernel)) {
+        pr_err("%s: ramdisk module 0x%lx+0x%lx overlaps the kernel module 0x%lx+0x%lx\n", vm->node,
+               vm->ramdisk.base, vm->ramdisk.size, vm->kernel.base, vm->kernel.size);
+        return false;
+    }
+    for (unsigned i = 0; i < nr; i++) {
+        const struct vm_module *theirs[] = {&vms[i].kernel, &vms[i].ramdisk};
+        for (unsigned a = 0; a < 2 && slots[i].valid; a++) {
+            for (unsigned b = 0; b < 2; b++) {
+                if (modules_clash(mine[a], theirs[b])) {
+                    pr_err("%s: %s module 0x%lx+0x%lx overlaps the %s module of %s\n", vm->node,
+                           what[a], mine[a]->base, mine[a]->size, what[b], vms[i].node);
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
 }
 
 static bool copy_bootargs(const void *fdt, int node, struct vm_config *vm)
@@ -221,7 +262,8 @@ static bool read_pcpus(const void *fdt, int node, const struct board *board, str
 }
 
 /* The kernel and ramdisk children of a VM node (other children are not ours: ignored). */
-static bool read_vm_modules(const void *fdt, int node, struct vm_config *vm)
+static bool read_vm_modules(const void *fdt, int node, const struct board *board,
+                            const struct module_limits *limits, struct vm_config *vm)
 {
     int child, kernel = -1, ramdisk = -1;
 
@@ -240,7 +282,7 @@ static bool read_vm_modules(const void *fdt, int node, struct vm_config *vm)
             return false;
         }
         *seen = child;
-        if (!read_module(fdt, child, is_kernel ? "kernel" : "ramdisk",
+        if (!read_module(fdt, child, is_kernel ? "kernel" : "ramdisk", board, limits,
                          is_kernel ? &vm->kernel : &vm->ramdisk)) {
             return false;
         }
@@ -255,7 +297,8 @@ static bool read_vm_modules(const void *fdt, int node, struct vm_config *vm)
 }
 
 static bool parse_vm_node(const void *fdt, int node, const struct board *board,
-                          const struct vm_defaults *defaults, struct vm_config *vm, bool *pinned)
+                          const struct vm_defaults *defaults, const struct module_limits *limits,
+                          struct vm_config *vm, bool *pinned)
 {
     /* dtc refuses a "name" unlike the node's (an Open Firmware leftover): "bulkhead,name" is the
      * spelling that goes through it; "name" still works in trees built otherwise. */
@@ -274,12 +317,13 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
     }
     vm->nr_vcpus = cpus;
     return read_memory(fdt, node, defaults, &vm->mem_size) &&
-           read_pcpus(fdt, node, board, vm, pinned) && read_vm_modules(fdt, node, vm);
+           read_pcpus(fdt, node, board, vm, pinned) &&
+           read_vm_modules(fdt, node, board, limits, vm);
 }
 
 static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bool lone,
                                 const struct board *board, const struct vm_defaults *defaults,
-                                struct vm_config *vm)
+                                const struct module_limits *limits, struct vm_config *vm)
 {
     unsigned cpus = defaults->nr_vcpus ? defaults->nr_vcpus : (lone ? board->nr_cpus : 1);
 
@@ -288,10 +332,11 @@ static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bo
     }
     vm->nr_vcpus = cpus;
     vm->mem_size = defaults->mem_size; /* 0: layout_default_memory() decides */
-    if (!read_module(fdt, src->node, "kernel", &vm->kernel)) {
+    if (!read_module(fdt, src->node, "kernel", board, limits, &vm->kernel)) {
         return false;
     }
-    if (src->ramdisk >= 0 && !read_module(fdt, src->ramdisk, "ramdisk", &vm->ramdisk)) {
+    if (src->ramdisk >= 0 &&
+        !read_module(fdt, src->ramdisk, "ramdisk", board, limits, &vm->ramdisk)) {
         return false;
     }
     return copy_bootargs(fdt, src->node, vm);
@@ -385,7 +430,7 @@ static unsigned compact(struct vm_config *vms, struct vm_slot *slots, unsigned n
 }
 
 unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm_defaults *defaults,
-                     struct vm_config vms[MAX_VMS])
+                     const struct module_limits *limits, struct vm_config vms[MAX_VMS])
 {
     struct vm_source src[MAX_SOURCES];
     struct vm_slot slots[MAX_VMS];
@@ -403,11 +448,11 @@ unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm
         memset(vm, 0, sizeof(*vm));
         config_node_path(fdt, src[i].node, vm->node, sizeof(vm->node));
         if (src[i].implicit) {
-            ok = parse_kernel_module(fdt, &src[i], nr_src == 1, board, defaults, vm);
+            ok = parse_kernel_module(fdt, &src[i], nr_src == 1, board, defaults, limits, vm);
         } else {
-            ok = parse_vm_node(fdt, src[i].node, board, defaults, vm, &pinned);
+            ok = parse_vm_node(fdt, src[i].node, board, defaults, limits, vm, &pinned);
         }
-        if (!ok) {
+        if (!ok || !check_module_overlaps(vms, slots, nr, vm)) {
             report_not_started(vm->node);
             continue;
         }

@@ -91,9 +91,13 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
 {
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;
+    /* The hypervisor's whole footprint: the image as loaded, then .bss and .noinit. */
     struct mem_range image = {hyp_load_base, (paddr_t)__image_end - hyp_load_base};
+    paddr_t dtb = (paddr_t)(uintptr_t)fdt;
+    /* Modules are checked against these and the board's RAM before anything reads them. */
+    const struct module_limits limits = {.hyp = image, .dtb = {dtb, fdt_header_word(dtb, 1)}};
 
-    unsigned n = vmcfg_parse(fdt, &board, defaults, cfgs);
+    unsigned n = vmcfg_parse(fdt, &board, defaults, &limits, cfgs);
     ram_pool_init(&pool, &board, &image, 1);
     layout_default_memory(&pool, cfgs, n);
 

@@ -105,11 +105,24 @@ int board_parse(const void *fdt, struct board *board);
 int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults);
 
 /*
+ * What no boot module may overlap, besides having to lie in the board's RAM: the hypervisor's
+ * whole footprint (its image from the first byte to __image_end, .bss and .noinit included) and
+ * the host DTB. A size of 0: nothing there. See layout_check_module().
+ */
+struct module_limits {
+    struct mem_range hyp;
+    struct mem_range dtb;
+};
+
+/*
  * Reads the VMs from /chosen: explicit VM nodes (compatible "bulkhead,vm" or Xen's
  * "xen,domain") with their module children, and top-level "multiboot,kernel" modules, each of
  * which becomes one VM with defaults (a lone VM gets every CPU, several get one CPU each, in
  * order). A malformed VM node gets a message naming it and is skipped; the others are kept.
- * Memory sizes are not checked against free RAM here (see layout). Returns the number of VMs.
+ * Memory sizes are not checked against free RAM here (see layout). Every module is checked before
+ * anything reads it (layout_check_module() against the board's RAM and *limits, then against the
+ * modules of the VMs before it): a VM with a bad one is reported and left out. Returns the number
+ * of VMs.
  *
  * Order: explicit VM nodes first, in DT order, then the top-level kernel modules in the order they
  * were added to the tree, which is the reverse of DT order: QEMU's guest-loader (and U-Boot's
@@ -121,6 +134,6 @@ int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults);
  * Full binding: docs/CONFIG.md.
  */
 unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm_defaults *defaults,
-                     struct vm_config vms[MAX_VMS]);
+                     const struct module_limits *limits, struct vm_config vms[MAX_VMS]);
 
 #endif

@@ -68,6 +68,20 @@ int ram_pool_alloc(struct ram_pool *pool, uint64_t size, paddr_t *pa);
 int layout_default_memory(const struct ram_pool *pool, struct vm_config *vms, unsigned nr_vms);
 
 /*
+ * Checks one boot module (kernel or ramdisk: `what`) before anything reads it: it must not wrap
+ * around the address space, must lie wholly inside the RAM the board's device tree describes
+ * (banks that touch count as one), and must not overlap limits->hyp (the hypervisor's footprint)
+ * or limits->dtb (the host DTB). A module outside RAM is nothing the hypervisor maps, one inside
+ * its footprint would hand its live memory to the VM. limits may be NULL (nothing to avoid but
+ * what is not RAM). Returns 0, or -1 after printing why, naming `node` (the module's DT path).
+ */
+int layout_check_module(const struct board *board, const struct module_limits *limits,
+                        const char *node, const char *what, const struct vm_module *m);
+
+/* Do two modules share a byte? A module of size 0 (absent) shares none. */
+bool layout_modules_overlap(const struct vm_module *a, const struct vm_module *b);
+
+/*
  * Decides where the kernel, initrd and DTB go inside a VM of vm->mem_size bytes whose RAM is at
  * ram_pa, given the first bytes of the kernel module (at least 64, for the Image header).
  * A kernel with an Image header goes at RAM base + text_offset (2 MiB-aligned base, as the boot

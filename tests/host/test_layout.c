@@ -200,6 +200,115 @@ static void test_default_memory_nothing_left(void **state)
     assert_int_equal(vms[1].mem_size, GiB(1));
 }
 
+/* ---- layout_check_module ---- */
+
+/* The hypervisor at 0x40200000 with a 3 MiB footprint (its image is far smaller: the rest is
+ * .bss and .noinit), QEMU's DTB at RAM + 128 MiB. */
+static const struct module_limits limits = {.hyp = {0x40200000, 0x2fb000},
+                                            .dtb = {0x48000000, 0x100000}};
+
+static int check(uint64_t base, uint64_t size)
+{
+    const struct vm_module m = {base, size};
+
+    capture_reset();
+    return layout_check_module(&board, &limits, "/chosen/module@x", "ramdisk", &m);
+}
+
+static void test_module_good(void **state)
+{
+    (void)state;
+    assert_int_equal(check(0x44000000, 0x1000), 0);
+    assert_int_equal(check(RAM_BASE, 0x200000), 0);     /* right below the hypervisor */
+    assert_int_equal(check(0x404fb000, 0x1000), 0);     /* right after its footprint */
+    assert_int_equal(check(0x48100000, 0x37f00000), 0); /* from the DTB's end to RAM's */
+    assert_int_equal(check(0x7ffff000, 0x1000), 0);     /* RAM's last page */
+    assert_string_equal(capture_text(), "");
+}
+
+static void test_module_inside_hypervisor(void **state)
+{
+    (void)state;
+    /* In the bss, where QEMU lets a guest-loader initrd go: the image file ends long before. */
+    assert_int_equal(check(0x4021c000, 0x1000), -1);
+    assert_string_equal(capture_text(), "error: /chosen/module@x: ramdisk module 0x4021c000+0x1000 "
+                                        "overlaps the hypervisor (0x40200000+0x2fb000)\n");
+    assert_int_equal(check(0x401ff000, 0x1001), -1); /* its first byte */
+    assert_int_equal(check(0x404fafff, 1), -1);      /* its last byte */
+    assert_int_equal(check(RAM_BASE, GiB(1)), -1);   /* all of RAM */
+    assert_true(capture_contains("overlaps the hypervisor"));
+}
+
+static void test_module_over_dtb(void **state)
+{
+    (void)state;
+    assert_int_equal(check(0x47fff000, 0x2000), -1);
+    assert_string_equal(capture_text(), "error: /chosen/module@x: ramdisk module 0x47fff000+0x2000 "
+                                        "overlaps the host DTB (0x48000000+0x100000)\n");
+    assert_int_equal(check(0x480ff000, 0x1000), -1);
+    assert_true(capture_contains("overlaps the host DTB"));
+}
+
+static void test_module_outside_ram(void **state)
+{
+    static const struct mem_range bad[] = {
+        {0x100000, 0x1000},     {0x10000000, 0x1000}, {0x100000000, 0x1000}, /* below, above */
+        {0x3ffff000, 0x2000},   {0x7ffff000, 0x2000}, /* straddling the start, the end */
+        {RAM_BASE, GiB(1) + 1}, {0, 0x1000},          {0xfffffffffffff000, 0x1000},
+    };
+    (void)state;
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        assert_int_equal(check(bad[i].base, bad[i].size), -1);
+        assert_true(capture_contains("lies outside RAM"));
+    }
+    assert_int_equal(check(0x100000, 0x1000), -1);
+    assert_string_equal(
+        capture_text(),
+        "error: /chosen/module@x: ramdisk module 0x100000+0x1000 lies outside RAM\n");
+}
+
+static void test_module_wraps(void **state)
+{
+    (void)state;
+    assert_int_equal(check(0xfffffffffffff000, 0x2000), -1);
+    assert_string_equal(capture_text(), "error: /chosen/module@x: ramdisk module "
+                                        "0xfffffffffffff000+0x2000 wraps around the address "
+                                        "space\n");
+    assert_int_equal(check(0x44000000, UINT64_MAX), -1);
+    assert_true(capture_contains("wraps around"));
+    assert_int_equal(check(0x44000000, 0), -1);
+    assert_true(capture_contains("of size 0"));
+}
+
+/* Banks that touch make one range; a module across a hole between banks is not in RAM. */
+static void test_module_across_banks(void **state)
+{
+    (void)state;
+    board.ram[0] = (struct mem_range){0x80000000, GiB(1)};
+    board.ram[1] = (struct mem_range){RAM_BASE, GiB(1)}; /* out of order, touching */
+    board.ram[2] = (struct mem_range){0x100000000, GiB(1)};
+    board.nr_ram = 3;
+    assert_int_equal(check(0x7ffff000, 0x2000), 0);
+    assert_int_equal(check(0x50000000, 0x40000000), 0);
+    assert_int_equal(check(0xbffff000, 0x2000), -1); /* into the hole */
+    assert_int_equal(check(0xfffff000, 0x2000), -1); /* out of the hole */
+    assert_int_equal(check(0x100000000, GiB(1)), 0);
+}
+
+static void test_modules_overlap(void **state)
+{
+    const struct vm_module a = {0x44000000, 0x1000}, b = {0x44000fff, 0x10}, c = {0x44001000, 8};
+    const struct vm_module none = {0x44000000, 0};
+    (void)state;
+    assert_true(layout_modules_overlap(&a, &b));
+    assert_true(layout_modules_overlap(&b, &a));
+    assert_true(layout_modules_overlap(&a, &a));
+    assert_false(layout_modules_overlap(&a, &c));
+    assert_false(layout_modules_overlap(&c, &a));
+    assert_false(layout_modules_overlap(&a, &none));
+    assert_false(layout_modules_overlap(&none, &a));
+}
+
 /* ---- layout_vm ---- */
 
 static struct vm_config vm;
@@ -371,6 +480,13 @@ int main(void)
         cmocka_unit_test_setup(test_default_memory_shared, setup),
         cmocka_unit_test_setup(test_default_memory_fragmented, setup),
         cmocka_unit_test_setup(test_default_memory_nothing_left, setup),
+        cmocka_unit_test_setup(test_module_good, setup),
+        cmocka_unit_test_setup(test_module_inside_hypervisor, setup),
+        cmocka_unit_test_setup(test_module_over_dtb, setup),
+        cmocka_unit_test_setup(test_module_outside_ram, setup),
+        cmocka_unit_test_setup(test_module_wraps, setup),
+        cmocka_unit_test_setup(test_module_across_banks, setup),
+        cmocka_unit_test_setup(test_modules_overlap, setup),
         cmocka_unit_test_setup(test_raw_kernel, setup_vm),
         cmocka_unit_test_setup(test_short_head_is_raw, setup_vm),
         cmocka_unit_test_setup(test_image_header, setup_vm),

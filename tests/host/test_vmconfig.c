@@ -19,6 +19,10 @@
 static struct board board;
 static struct vm_config vms[MAX_VMS];
 static void *fdt;
+/* Where the hypervisor (image to __image_end) and the host DTB are, as on QEMU virt: clear of
+ * every module of the test trees. */
+static const struct module_limits limits = {.hyp = {0x40200000, 0x2fb000},
+                                            .dtb = {0x7fe00000, 0x100000}};
 
 static int setup(void **state)
 {
@@ -48,7 +52,7 @@ static unsigned parse(uint64_t mem_size, unsigned nr_vcpus)
     struct vm_defaults defaults = {.mem_size = mem_size, .nr_vcpus = nr_vcpus};
 
     capture_reset();
-    return vmcfg_parse(fdt, &board, &defaults, vms);
+    return vmcfg_parse(fdt, &board, &defaults, &limits, vms);
 }
 
 static void assert_pcpus(const struct vm_config *vm, unsigned n, const uint8_t *expected)
@@ -317,6 +321,141 @@ static void test_too_many_vms(void **state)
     assert_int_equal(capture_count("error:"), 1);
 }
 
+/* Moves a module of the qemu-virt trees (2 + 2 cells) to base + size. */
+static void move_module(const char *path, uint64_t base, uint64_t size)
+{
+    fdt64_t reg[2] = {cpu_to_fdt64(base), cpu_to_fdt64(size)};
+
+    assert_int_equal(fdt_setprop(fdt, node(path), "reg", reg, sizeof(reg)), 0);
+}
+
+/* vm1's kernel moved to base + size is refused with `why`; vm0 still starts as vm0. */
+static void assert_vm1_kernel_refused(uint64_t base, uint64_t size, const char *why)
+{
+    move_module("/chosen/module@0x4a000000", base, size);
+    assert_int_equal(parse(0, 0), 1);
+    assert_string_equal(vms[0].node, "/chosen/module@0x48000000");
+    assert_true(capture_contains(why));
+    assert_true(capture_contains("bulkhead: /chosen/module@0x4a000000: VM not started"));
+    assert_int_equal(capture_count("error:"), 1);
+}
+
+static void test_module_inside_hypervisor(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+    /* vm0's initrd in the hypervisor's bss: vm0 is refused before anything reads it, and the VM
+     * after it takes its number and its CPU. */
+    move_module("/chosen/module@0x49000000", 0x4021c000, 0x1000);
+    assert_int_equal(parse(0, 0), 1);
+    assert_string_equal(vms[0].name, "vm0");
+    assert_string_equal(vms[0].node, "/chosen/module@0x4a000000");
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){0});
+    assert_true(
+        capture_contains("error: /chosen/module@0x49000000: ramdisk module "
+                         "0x4021c000+0x1000 overlaps the hypervisor (0x40200000+0x2fb000)"));
+    assert_true(capture_contains("bulkhead: /chosen/module@0x48000000: VM not started"));
+    assert_int_equal(capture_count("error:"), 1);
+
+    /* A kernel over the footprint's last byte. */
+    move_module("/chosen/module@0x49000000", 0x49000000, 0x1000);
+    assert_vm1_kernel_refused(0x404fa000, 0x2000,
+                              "error: /chosen/module@0x4a000000: kernel module "
+                              "0x404fa000+0x2000 overlaps the hypervisor");
+}
+
+static void test_module_over_host_dtb(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+    assert_vm1_kernel_refused(0x7fd00000, 0x100001,
+                              "error: /chosen/module@0x4a000000: kernel "
+                              "module 0x7fd00000+0x100001 overlaps the host "
+                              "DTB (0x7fe00000+0x100000)");
+}
+
+static void test_module_outside_ram(void **state)
+{
+    static const struct {
+        uint64_t base, size;
+    } bad[] = {
+        {0x100000, 0x1000},       /* flash, below RAM */
+        {0x10000000, 0x1000},     /* PCIe MMIO */
+        {0x100000000, 0x1000},    /* above RAM */
+        {0x3ffff000, 0x2000},     /* straddling RAM's start */
+        {0x7ffff000, 0x2000},     /* straddling RAM's end */
+        {0x40000000, 0x40000001}, /* one byte too many */
+    };
+    char why[128];
+    (void)state;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        load("qemu-virt-v3");
+        snprintf(why, sizeof(why),
+                 "error: /chosen/module@0x4a000000: kernel module 0x%lx+0x%lx "
+                 "lies outside RAM",
+                 (unsigned long)bad[i].base, (unsigned long)bad[i].size);
+        assert_vm1_kernel_refused(bad[i].base, bad[i].size, why);
+        free(fdt);
+        fdt = NULL;
+    }
+}
+
+/* Caught as the reg is read (config_module_reg), before the check of where the module lies. */
+static void test_module_wrapping(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+    assert_vm1_kernel_refused(0xfffffffffffff000, 0x2000,
+                              "error: /chosen/module@0x4a000000: reg 0xfffffffffffff000+0x2000 "
+                              "wraps around");
+}
+
+static void test_modules_overlapping_each_other(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+    /* vm1's kernel over the end of vm0's kernel: the later VM is refused. */
+    assert_vm1_kernel_refused(0x482dc000, 0x1000,
+                              "error: /chosen/module@0x4a000000: kernel "
+                              "module 0x482dc000+0x1000 overlaps the kernel "
+                              "module of /chosen/module@0x48000000");
+    /* ... over vm0's initrd. */
+    assert_vm1_kernel_refused(0x49000000, 0x1000,
+                              "overlaps the ramdisk module of "
+                              "/chosen/module@0x48000000");
+    /* One file for both VMs is fine: modules are only read. */
+    move_module("/chosen/module@0x4a000000", 0x48000000, 0x2dc6c0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_string_equal(capture_text(), "");
+
+    /* A VM's own initrd over its kernel. */
+    move_module("/chosen/module@0x4a000000", 0x4a000000, 0x100000);
+    move_module("/chosen/module@0x49000000", 0x482d0000, 0x10000);
+    assert_int_equal(parse(0, 0), 1);
+    assert_true(capture_contains("error: /chosen/module@0x48000000: ramdisk module "
+                                 "0x482d0000+0x10000 overlaps the kernel module 0x48000000+"));
+    assert_true(capture_contains("bulkhead: /chosen/module@0x48000000: VM not started"));
+}
+
+/* Banks that touch are one range; a hole between two is not RAM. */
+static void test_module_across_banks(void **state)
+{
+    (void)state;
+    load("qemu-virt-v3");
+    board.ram[0] = (struct mem_range){0x40000000, 0x10000000};
+    board.ram[1] = (struct mem_range){0x50000000, 0x10000000};
+    board.nr_ram = 2;
+    move_module("/chosen/module@0x4a000000", 0x4ffff000, 0x2000);
+    assert_int_equal(parse(0, 0), 2);
+    assert_string_equal(capture_text(), "");
+
+    board.ram[1].base = 0x50200000;
+    assert_vm1_kernel_refused(0x4ffff000, 0x2000,
+                              "kernel module 0x4ffff000+0x2000 lies outside "
+                              "RAM");
+}
+
 static void test_no_vms(void **state)
 {
     (void)state;
@@ -338,6 +477,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lone_guest_gets_every_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_loader_mistakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_vms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_inside_hypervisor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_over_host_dtb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_outside_ram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_wrapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modules_overlapping_each_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_across_banks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_vms, setup, teardown),
     };
 
