@@ -259,6 +259,90 @@ def test_explicit_vms(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+# ---- boot modules where no module may be: refused by name before anything reads them ----
+
+HYP_BASE = 0x40200000  # where QEMU virt loads the hypervisor image (RAM + 2 MiB)
+MODULE_OUTSIDE_RAM = 0x100000  # flash on virt: QEMU's guest-loader still puts a module there
+
+
+def elf_symbols(elf, names):
+    """{name: value} of the ELF's symbols, or (None, reason)."""
+    nm = qemu.which("aarch64-linux-gnu-nm") or qemu.which("nm")
+    if not nm:
+        return None, "nm not found"
+    p = subprocess.run([nm, elf], capture_output=True, text=True)
+    syms = {}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[2] in names:
+            syms[f[2]] = int(f[0], 16)
+    missing = [n for n in names if n not in syms]
+    return (None, f"{elf}: no symbol {missing[0]}") if missing else (syms, None)
+
+
+def module_refused(ctx, gic, name, bad, expected_error):
+    """Runs the bad module (as vm0) beside a good ticker VM: the bad one must be refused with
+    expected_error naming its node, the good one (then vm0) must run and the machine power off."""
+    machine = qemu.machine(gic)
+    good = qemu.Module(ctx.testguest, "mode=ticker count=3", addr=0x46000000)
+    run_, err = hv_runs(ctx, name, [bad, good], machine)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    bad_node = f"/chosen/module@{bad.addr:#010x}"  # QEMU's node names have 8 hex digits
+    reasons = [
+        qemu.expect_all(t, [r"^Bulkhead hypervisor \(qemu-virt\) at "
+                            + qemu.esc(f"{HYP_BASE:#x}")]),
+        qemu.expect_ordered(t, [expected_error,
+                                r"^bulkhead: " + qemu.esc(bad_node) + r": VM not started"]),
+        qemu.expect_none(t, [r"^bulkhead: vm1: ", r"^bulkhead: PANIC"]),
+        *qemu.ends_cleanly(t, run_, ("vm0",)),
+        qemu.expect_all(t, [qemu.prefixed("vm0", "ticker done")]),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+def test_module_in_hypervisor(ctx, gic):
+    """An initrd inside the hypervisor's bss: QEMU allows it (the image file ends before the bss),
+    and before the fix the VM got a copy of live hypervisor memory."""
+    name = f"v{gic}/module_in_hypervisor"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    elf = os.path.join(os.path.dirname(ctx.image), "bulkhead.elf")
+    syms, err = elf_symbols(elf, ("__bss_start", "__bss_end", "__image_end"))
+    if err:
+        return qemu.failure(name, err)
+    size = 0x1000
+    addr = HYP_BASE + ((syms["__bss_start"] + syms["__bss_end"]) // 2 & ~0xfff)
+    if addr < HYP_BASE + os.path.getsize(ctx.image) or addr + size > HYP_BASE + syms["__image_end"]:
+        return qemu.failure(name, f"no room for a 4 KiB module in the bss at {addr:#x}")
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        initrd = os.path.join(work, "initrd.bin")
+        with open(initrd, "wb") as f:
+            f.write(b"\xa5" * size)
+        bad = qemu.Module(ctx.testguest, "mode=ticker count=3", addr=0x44000000, initrd=initrd,
+                          initrd_addr=addr)
+        error = (r"^error: "
+                 + qemu.esc(f"/chosen/module@{addr:#010x}: ramdisk module {addr:#x}+0x1000")
+                 + r" overlaps the hypervisor \(" + qemu.esc(f"{HYP_BASE:#x}") + r"\+")
+        result = module_refused(ctx, gic, name, bad, error)
+    return result
+
+
+def test_module_outside_ram(ctx, gic):
+    """A kernel module outside RAM: before the fix, the hypervisor's data abort in layout_vm."""
+    name = f"v{gic}/module_outside_ram"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    bad = qemu.Module(ctx.testguest, "mode=ticker count=3", addr=MODULE_OUTSIDE_RAM)
+    error = (r"^error: " + qemu.esc(f"/chosen/module@{MODULE_OUTSIDE_RAM:#010x}: kernel module "
+                                   f"{MODULE_OUTSIDE_RAM:#x}+") + HEX + r" lies outside RAM")
+    return module_refused(ctx, gic, name, bad, error)
+
+
 # ---- a guest faulting in a loop does not flood the console the VMs share ----
 
 def test_fault_flood(ctx):
@@ -349,6 +433,9 @@ def cases(build):
                 (f"v{gic}/crash", lambda g=gic: test_crash(ctx, g)),
                 (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g)),
                 (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g))]
+    for gic in (3, 2):
+        out += [(f"v{gic}/module_in_hypervisor", lambda g=gic: test_module_in_hypervisor(ctx, g)),
+                (f"v{gic}/module_outside_ram", lambda g=gic: test_module_outside_ram(ctx, g))]
     out.append(("panic_report", lambda: test_panic_report(ctx)))
     out.append(("v3/fault_flood", lambda: test_fault_flood(ctx)))
     return out
