@@ -32,19 +32,66 @@ static void reg_write(struct vcpu *vcpu, unsigned reg, uint64_t val)
     }
 }
 
-/* A guest that faults in a loop must not flood the console every VM shares: each life of a VM
- * gets GUEST_REPORTS reports of what it did wrong, then one line saying the rest are dropped. */
+/*
+ * A guest that faults in a loop must not flood the console every VM shares, not even by resetting
+ * itself in a loop: each VM has a budget of GUEST_REPORTS reports of what it did wrong, kept
+ * across its resets (here, not in struct vm, which vm_load() clears), that refills by one every
+ * REPORT_REFILL_S seconds. Once it is spent, one line says so and nothing more is reported until
+ * it is full again: a VM faulting without end gets GUEST_REPORTS + 1 lines every
+ * GUEST_REPORTS * REPORT_REFILL_S seconds at most. Every fault is still answered.
+ */
 #define GUEST_REPORTS 32
+#define REPORT_REFILL_S 1
 
-static bool guest_report_allowed(struct vm *vm)
+struct report_budget {
+    spinlock_t lock;
+    unsigned spent;       /* reports not refilled yet */
+    bool muted;           /* all were spent: quiet until none is */
+    uint64_t refilled_at; /* CNTPCT_EL0 when spent last went down (or was 0) */
+};
+
+static struct report_budget report_budgets[MAX_VMS];
+
+/* Lock held: gives back the reports refilled since b->refilled_at. */
+static void report_refill(struct report_budget *b, uint64_t now)
 {
-    unsigned n = __atomic_fetch_add(&vm->reports, 1, __ATOMIC_RELAXED);
+    uint64_t period = read_cntfrq_el0() * REPORT_REFILL_S;
+    uint64_t n = period && now > b->refilled_at ? (now - b->refilled_at) / period : 0;
 
-    if (n == GUEST_REPORTS) {
-        printk("bulkhead: %s: more faults than %u: not reported until it restarts\n", vm->cfg.name,
-               GUEST_REPORTS);
+    if (n >= b->spent) {
+        b->spent = 0;
+    } else {
+        b->spent -= (unsigned)n;
     }
-    return n < GUEST_REPORTS;
+    if (!b->spent) {
+        b->muted = false;
+        b->refilled_at = now;
+    } else {
+        b->refilled_at += n * period;
+    }
+}
+
+static bool guest_report_allowed(const struct vm *vm)
+{
+    struct report_budget *b = &report_budgets[vm->id];
+    bool allowed, say_muted = false;
+
+    spin_lock(&b->lock);
+    report_refill(b, read_cntpct_el0());
+    if (!b->muted && b->spent == GUEST_REPORTS) {
+        b->muted = true;
+        say_muted = true;
+    }
+    allowed = !b->muted;
+    if (allowed) {
+        b->spent++;
+    }
+    spin_unlock(&b->lock);
+    if (say_muted) {
+        printk("bulkhead: %s: more faults than %u: not reported for up to %u s, resets included\n",
+               vm->cfg.name, GUEST_REPORTS, GUEST_REPORTS * REPORT_REFILL_S);
+    }
+    return allowed;
 }
 
 static void skip_instruction(struct vcpu *vcpu)
@@ -253,9 +300,15 @@ static bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)
 }
 
 static const exit_handler_fn exit_handlers[EC_MAX + 1] = {
-    [EC_WFX] = handle_wfx,       [EC_HVC64] = handle_hvc,          [EC_SMC64] = handle_smc,
-    [EC_SYS64] = handle_sysreg,  [EC_SVE] = handle_hidden_feature, [EC_PAC] = handle_hidden_feature,
-    [EC_SME] = handle_hidden_feature, [EC_DABT_LOW] = handle_dabt, [EC_IABT_LOW] = handle_iabt,
+    [EC_WFX] = handle_wfx,
+    [EC_HVC64] = handle_hvc,
+    [EC_SMC64] = handle_smc,
+    [EC_SYS64] = handle_sysreg,
+    [EC_SVE] = handle_hidden_feature,
+    [EC_PAC] = handle_hidden_feature,
+    [EC_SME] = handle_hidden_feature,
+    [EC_DABT_LOW] = handle_dabt,
+    [EC_IABT_LOW] = handle_iabt,
 };
 
 static bool handle_sync(struct vcpu *vcpu)
