@@ -127,9 +127,7 @@ bool smccc_handle(struct vcpu *vcpu)
     case PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT:
         ret = psci_affinity_info(vcpu, x[1], x[2]);
         break;
-    case PSCI_0_2_FN_CPU_OFF:
-        __atomic_store_n(&vcpu->state, VCPU_OFF, __ATOMIC_RELEASE);
-        return false;
+    case PSCI_0_2_FN_CPU_OFF: vm_cpu_off(vcpu); return false;
     case PSCI_0_2_FN_SYSTEM_OFF: vm_power_off(vcpu->vm); return false;
     case PSCI_0_2_FN_SYSTEM_RESET: vm_reset(vcpu->vm, vcpu); return false;
     default: break;

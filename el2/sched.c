@@ -12,6 +12,13 @@
 #include "bulkhead/traps.h"
 #include "bulkhead/vm.h"
 
+/* v was started (VM start or reset, CPU_ON) and its VM runs. */
+static bool may_start(const struct vcpu *v)
+{
+    return __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
+           __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
+}
+
 static void schedule_loop(void *unused)
 {
     struct pcpu *p = this_pcpu();
@@ -23,14 +30,19 @@ static void schedule_loop(void *unused)
     }
     for (;;) {
         struct vcpu *v = p->vcpu;
-        if (v && __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
-            v->vm->state == VM_RUNNING) {
-            __atomic_store_n(&v->loaded, true, __ATOMIC_RELEASE);
-            vcpu_load(v);
-            if (has_gic) {
-                vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
+        if (v && may_start(v)) {
+            /* Loaded first, then the states checked again: a reset that began in between
+             * either sees it loaded and waits (wait_for_other_vcpus), or is seen here. */
+            __atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (may_start(v)) {
+                vcpu_load(v);
+                if (has_gic) {
+                    vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
+                }
+                guest_enter(v);
             }
-            guest_enter(v);
+            __atomic_store_n(&v->loaded, false, __ATOMIC_RELEASE);
         }
         /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
          * input to CPU 0 while it idles), SEV where there is none. */

@@ -335,26 +335,37 @@ void vm_start(struct vm *vm)
     printk("bulkhead: %s: started\n", vm->cfg.name);
 }
 
+/* A VM being reset is still running: it must not let the machine power off. */
 static bool any_vm_running(void)
 {
     for (unsigned i = 0; i < nr_vms; i++) {
-        if (vms[i].state == VM_RUNNING) {
+        enum vm_state state = vms[i].state;
+        if (state == VM_RUNNING || state == VM_RESETTING) {
             return true;
         }
     }
     return false;
 }
 
-/* Marks every vCPU of vm off. Called with vm->lock held. Other vCPUs still in the guest leave at
- * their next exit (vcpu_should_run). */
-static void vm_halt_vcpus(struct vm *vm, enum vm_state state)
+/* Ends the VM's current life: the VM goes to state and every vCPU off. Called with vm->lock
+ * held. Other vCPUs still in the guest leave at their next exit (vcpu_should_run). Only one
+ * caller ends a life: false, and nothing changed, if the VM is not running (another of its
+ * vCPUs is resetting it, or has powered it off or stopped it already); that caller just leaves
+ * its CPU to the scheduler. */
+static bool vm_halt_vcpus(struct vm *vm, enum vm_state state)
 {
-    vm->state = state;
+    if (vm->state != VM_RUNNING) {
+        return false;
+    }
+    /* Sequentially consistent: wait_for_other_vcpus() and schedule_loop() pair on it with the
+     * vCPUs' loaded flags. */
+    __atomic_store_n(&vm->state, state, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
         vcpu_kick(&vm->vcpus[i]);
     }
     console_port_flush(&vm->console);
+    return true;
 }
 
 static void power_off_if_idle(void)
@@ -371,26 +382,61 @@ static void power_off_if_idle(void)
 void vm_power_off(struct vm *vm)
 {
     spin_lock(&vm->lock);
-    vm_halt_vcpus(vm, VM_OFF);
+    bool halted = vm_halt_vcpus(vm, VM_OFF);
     spin_unlock(&vm->lock);
-    printk("bulkhead: %s: powered off\n", vm->cfg.name);
-    power_off_if_idle();
+    if (halted) {
+        printk("bulkhead: %s: powered off\n", vm->cfg.name);
+        power_off_if_idle();
+    }
 }
 
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far)
 {
     spin_lock(&vm->lock);
-    vm_halt_vcpus(vm, VM_STOPPED);
+    bool halted = vm_halt_vcpus(vm, VM_STOPPED);
     spin_unlock(&vm->lock);
-    printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name, reason,
-           (unsigned long long)vcpu->regs.elr, (unsigned long long)esr, (unsigned long long)far);
-    power_off_if_idle();
+    if (halted) {
+        printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name,
+               reason, (unsigned long long)vcpu->regs.elr, (unsigned long long)esr,
+               (unsigned long long)far);
+        power_off_if_idle();
+    }
+}
+
+static bool any_vcpu_on(const struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        if (vm->vcpus[i].state != VCPU_OFF) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void vm_cpu_off(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+
+    spin_lock(&vm->lock);
+    __atomic_store_n(&vcpu->state, VCPU_OFF, __ATOMIC_RELEASE);
+    /* Only a vCPU of the VM could start another again (CPU_ON): with none on or about to start,
+     * the VM can never run again. */
+    bool halted = !any_vcpu_on(vm) && vm_halt_vcpus(vm, VM_OFF);
+    spin_unlock(&vm->lock);
+    if (halted) {
+        printk("bulkhead: %s: powered off (no vCPU left on)\n", vm->cfg.name);
+        power_off_if_idle();
+    }
 }
 
 /* The VM's other vCPUs have been told to stop; their RAM must not change under them. They may
- * need vm->lock to leave an exit (a RAM fault, CPU_ON), so this waits without it. */
+ * need vm->lock to leave an exit (a RAM fault, CPU_ON), so this waits without it. The VM's state
+ * was stored before and each CPU stores loaded before it checks that state (schedule_loop):
+ * either this sees a CPU loaded and waits for it, or that CPU sees the VM resetting and stays
+ * out. */
 static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
 {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         const struct vcpu *v = &vm->vcpus[i];
         while (v != caller && __atomic_load_n(&v->loaded, __ATOMIC_ACQUIRE)) {
@@ -402,9 +448,15 @@ static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
 void vm_reset(struct vm *vm, const struct vcpu *caller)
 {
     spin_lock(&vm->lock);
-    vm_halt_vcpus(vm, VM_RUNNING);
-    vm->boot_count++;
+    /* The first SYSTEM_RESET owns the reset; one from another vCPU meanwhile changes nothing. */
+    bool owner = vm_halt_vcpus(vm, VM_RESETTING);
+    if (owner) {
+        vm->boot_count++;
+    }
     spin_unlock(&vm->lock);
+    if (!owner) {
+        return;
+    }
     printk("bulkhead: %s: reset\n", vm->cfg.name);
     wait_for_other_vcpus(vm, caller);
     spin_lock(&vm->lock);

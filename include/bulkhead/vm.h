@@ -20,8 +20,9 @@
 
 enum vm_state {
     VM_RUNNING,
-    VM_OFF,     /* powered off by the guest */
-    VM_STOPPED, /* stopped by the hypervisor after an error */
+    VM_OFF,       /* powered off by the guest, or every vCPU of it off */
+    VM_STOPPED,   /* stopped by the hypervisor after an error */
+    VM_RESETTING, /* SYSTEM_RESET: its vCPUs leaving, then its images reloaded */
 };
 
 /* A VM's RAM is zeroed and mapped a 2 MiB block at a time, on its first touch. */
@@ -60,12 +61,21 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
  * machine off while another is still being loaded. */
 void vm_prepare(struct vm *vm);
 void vm_start(struct vm *vm);
-/* SYSTEM_RESET from caller: the VM starts again from its pristine images. */
+/*
+ * The ends of a VM's life. Only the first caller ends it: while a reset is under way, or once
+ * the VM is off or stopped, a call from another of its vCPUs changes nothing and returns, and
+ * that vCPU's CPU goes back to the scheduler.
+ */
+/* SYSTEM_RESET from caller: the VM starts again from its pristine images. Returns once the
+ * VM's other vCPUs have left the guest and its boot vCPU is ready to start. */
 void vm_reset(struct vm *vm, const struct vcpu *caller);
 /* SYSTEM_OFF; the last VM to go powers the machine off. */
 void vm_power_off(struct vm *vm);
 /* Stops the VM after an error of its own, naming it, the PC and the syndrome. */
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
+/* PSCI CPU_OFF: vcpu is off. If it was the VM's last vCPU on or starting, nothing can start one
+ * again: the VM is powered off, as by SYSTEM_OFF. */
+void vm_cpu_off(struct vcpu *vcpu);
 /* A stage-2 fault at ipa: if it lies in the VM's RAM, zeroes and maps its block and returns
  * true (the access is retried). False if ipa is not RAM. Stops the VM if no table page is left. */
 bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr);

@@ -9,6 +9,11 @@
  *   mode=ticker count=N [tick_ms=M]
  *                          "tick 1".."tick N" with M ms (default 20) between, "ticker done",
  *                          SYSTEM_OFF
+ *   mode=resetrace count=N both CPUs call SYSTEM_RESET at the same moment, N times (the boot
+ *                          count says how many resets are behind), then "resetrace done" and
+ *                          SYSTEM_OFF
+ *   mode=cpuoff            CPU 1 started, then CPU_OFF on CPU 1 and on CPU 0: the VM has no CPU
+ *                          left, and the hypervisor must power it off
  * No bootargs means mode=selftest on the bare board.
  */
 #include "guest.h"
@@ -332,6 +337,83 @@ static void ticker(void)
     guest_halt();
 }
 
+/* ---- mode=resetrace ---- */
+
+/* In .bss: each life starts with them zero. */
+static volatile uint32_t race_ready, race_go;
+
+static void race_reset(const char *who)
+{
+    uint64_t ret = smccc_call(PSCI_0_2_FN_SYSTEM_RESET, 0, 0, 0);
+
+    fail("resetrace", "SYSTEM_RESET on %s returned %ld", who, (long)ret);
+    guest_halt();
+}
+
+static void race_secondary(unsigned cpu, void *arg)
+{
+    (void)cpu;
+    (void)arg;
+    race_ready = 1;
+    while (!race_go) {
+    }
+    race_reset("CPU 1");
+}
+
+static void resetrace(void)
+{
+    unsigned long count = bootarg_ul("count", 3);
+    int64_t boot = (int64_t)guest_hvc(BH_HVC_BOOT_COUNT, 0, 0, 0);
+
+    printf("resetrace: boot %ld\n", (long)boot);
+    if (boot < 0 || (unsigned long)boot >= count) {
+        printf("resetrace done\n");
+        guest_halt();
+    }
+    int64_t ret = guest_cpu_start(1, race_secondary, NULL);
+    if (ret != PSCI_RET_SUCCESS) {
+        fail("resetrace", "CPU_ON of CPU 1 returned %ld", (long)ret);
+        guest_halt();
+    }
+    while (!race_ready) {
+    }
+    /* Both CPUs leave their loops within a few instructions of each other. */
+    race_go = 1;
+    asm volatile("dsb ish" ::: "memory");
+    race_reset("CPU 0");
+}
+
+/* ---- mode=cpuoff ---- */
+
+static volatile uint32_t cpuoff_started;
+
+static void cpuoff_secondary(unsigned cpu, void *arg)
+{
+    (void)arg;
+    printf("cpuoff: CPU %u off\n", cpu);
+    cpuoff_started = 1;
+    /* Returning is CPU_OFF (guest_cpu_main). */
+}
+
+static void cpuoff(void)
+{
+    int64_t ret = guest_cpu_start(1, cpuoff_secondary, NULL);
+
+    if (ret != PSCI_RET_SUCCESS) {
+        fail("cpuoff", "CPU_ON of CPU 1 returned %ld", (long)ret);
+        guest_halt();
+    }
+    /* CPU 1 off first: AFFINITY_INFO says 1 (OFF) once its CPU_OFF is done. */
+    while (!cpuoff_started ||
+           smccc_call(PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT, guest.cpu_mpidr[1], 0, 0) != 1) {
+        delay_ms(1);
+    }
+    printf("cpuoff: CPU 0 off\n");
+    ret = (int64_t)smccc_call(PSCI_0_2_FN_CPU_OFF, 0, 0, 0);
+    fail("cpuoff", "CPU_OFF on CPU 0 returned %ld", (long)ret);
+    guest_halt();
+}
+
 int main(void *dtb)
 {
     char mode[32] = "selftest";
@@ -349,6 +431,10 @@ int main(void *dtb)
         ticker();
     } else if (strcmp(mode, "faultloop") == 0) {
         faultloop();
+    } else if (strcmp(mode, "resetrace") == 0) {
+        resetrace();
+    } else if (strcmp(mode, "cpuoff") == 0) {
+        cpuoff();
     } else {
         fail("mode", "unknown mode \"%s\"", mode);
     }

@@ -279,17 +279,28 @@ static void test_affinity_info_bad_arguments(void **state)
     assert_int_equal(call(AFFINITY_INFO | SMC64, 0x100, 0, 0), INVALID_PARAMS);
 }
 
-static void test_cpu_off_stops_the_caller_only(void **state)
+/* CPU_OFF is the VM's to carry out (vm_cpu_off): under its lock, and it alone knows whether
+ * this was the VM's last vCPU on. The caller leaves the guest. */
+static void test_cpu_off_goes_to_the_vm(void **state)
 {
     (void)state;
 
     vm.vcpus[1].state = VCPU_ON;
     assert_false(call_from(1, CPU_OFF, 0, 0, 0));
-    assert_int_equal(vm.vcpus[1].state, VCPU_OFF);
+    assert_ptr_equal(fake.vm, &vm);
+    assert_ptr_equal(fake.vcpu, &vm.vcpus[1]); /* vm_cpu_off's: none of the others was called */
+    assert_int_equal(fake.vm_power_off + fake.vm_stop + fake.vm_reset + fake.vm_ram_fault, 0);
     assert_int_equal(vm.vcpus[0].state, VCPU_ON);
+}
+
+/* CPU_OFF of the last vCPU on goes the same way: psci.c does not power the VM off itself. */
+static void test_cpu_off_of_the_last_vcpu_goes_to_the_vm(void **state)
+{
+    (void)state;
+
+    assert_false(call_from(0, CPU_OFF, 0, 0, 0));
+    assert_ptr_equal(fake.vcpu, &vm.vcpus[0]);
     assert_int_equal(fake.vm_power_off + fake.vm_stop + fake.vm_reset, 0);
-    /* Its sibling sees it off. */
-    assert_int_equal(call(AFFINITY_INFO, 1, 0, 0), AFF_OFF);
 }
 
 static void test_cpu_suspend_waits_like_wfi(void **state)
@@ -363,7 +374,8 @@ int main(void)
         T(test_cpu_on_ignores_non_affinity_mpidr_bits),
         T(test_affinity_info_states),
         T(test_affinity_info_bad_arguments),
-        T(test_cpu_off_stops_the_caller_only),
+        T(test_cpu_off_goes_to_the_vm),
+        T(test_cpu_off_of_the_last_vcpu_goes_to_the_vm),
         T(test_cpu_suspend_waits_like_wfi),
         T(test_system_off_powers_off_this_vm),
         T(test_system_reset_resets_this_vm),

@@ -4,12 +4,14 @@
  * one to one, so its "physical" address is the host pointer); stage 2 is the real page-table
  * code over a fixed pool of tables (fake/hw.c), and DC ZVA zeroes as the hardware would.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -440,6 +442,242 @@ static void test_power_off_while_another_vm_runs(void **state)
     assert_int_equal(fake.machine_power_off, 0);
 }
 
+/* ---- the ends of a life racing each other (vm_reset waits for the VM's other vCPUs) ---- */
+
+#define RACE_WAIT_MS 2000
+
+static bool wait_until(volatile bool *flag)
+{
+    for (unsigned ms = 0; ms < RACE_WAIT_MS; ms++) {
+        if (__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+            return true;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+    return false;
+}
+
+/* A vCPU's SYSTEM_RESET on a thread of its own, as on its own physical CPU. */
+struct resetter {
+    pthread_t thread;
+    unsigned vcpu;
+    volatile bool done;
+};
+
+static void *reset_thread(void *arg)
+{
+    struct resetter *r = arg;
+
+    vm_reset(vm, &vm->vcpus[r->vcpu]);
+    __atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void start_reset(struct resetter *r, unsigned vcpu)
+{
+    r->vcpu = vcpu;
+    r->done = false;
+    assert_int_equal(pthread_create(&r->thread, NULL, reset_thread, r), 0);
+}
+
+/* Both vCPUs of the VM on, as the guest sees them. */
+static void both_on(void)
+{
+    vm->vcpus[0].state = VCPU_ON;
+    vm->vcpus[1].state = VCPU_ON;
+}
+
+/* ... and each running on its CPU. */
+static void running_on_both(void)
+{
+    both_on();
+    vm->vcpus[0].loaded = true;
+    vm->vcpus[1].loaded = true;
+}
+
+/* vCPU 0 resets the VM and waits for vCPU 1 to leave the guest. Returns once the reset is under
+ * way (its line printed). */
+static void reset_from_vcpu0_under_way(struct resetter *r)
+{
+    running_on_both();
+    start_reset(r, 0);
+    for (unsigned ms = 0; ms < RACE_WAIT_MS && !capture_contains("vm3: reset"); ms++) {
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+    assert_true(capture_contains("vm3: reset"));
+    assert_false(r->done); /* vCPU 1 is still loaded */
+}
+
+/* vCPU 1's CPU went back to the scheduler (schedule_loop clears loaded): the reset completes. */
+static void finish_reset(struct resetter *r)
+{
+    __atomic_store_n(&vm->vcpus[1].loaded, false, __ATOMIC_RELEASE);
+    assert_true(wait_until(&r->done));
+    assert_int_equal(pthread_join(r->thread, NULL), 0);
+}
+
+/* Both vCPUs call SYSTEM_RESET at once: the first owns the reset; the second returns at once,
+ * its CPU going back to the scheduler, instead of waiting for the first to leave (which waits for
+ * it: both CPUs spun forever). Exactly one reset happens. */
+static void test_concurrent_resets_reset_once(void **state)
+{
+    struct resetter first, second;
+    (void)state;
+
+    vm_prepare(vm);
+    reset_from_vcpu0_under_way(&first);
+    start_reset(&second, 1);
+    bool second_returned = wait_until(&second.done);
+    if (!second_returned) {
+        /* Deadlocked: let both go (as if their CPUs had left) so that the test can end. */
+        __atomic_store_n(&vm->vcpus[0].loaded, false, __ATOMIC_RELEASE);
+        __atomic_store_n(&vm->vcpus[1].loaded, false, __ATOMIC_RELEASE);
+    }
+    pthread_join(second.thread, NULL);
+    if (!second_returned) {
+        pthread_join(first.thread, NULL);
+        fail_msg("the second SYSTEM_RESET waited for the first one's vCPU: deadlock");
+    }
+    finish_reset(&first);
+    assert_int_equal(vm->boot_count, 1);
+    assert_int_equal(capture_count("vm3: reset"), 1);
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_int_equal(vm->vcpus[0].state, VCPU_ON_PENDING);
+    assert_int_equal(vm->vcpus[1].state, VCPU_OFF);
+    assert_int_equal(be(DTB_IPA + BOOT_COUNT_AT, 4), 1);
+}
+
+/* SYSTEM_OFF and an error stop from the other vCPU while a reset is under way change nothing:
+ * the reset goes on, and the VM is not reported off nor stopped. */
+static void test_power_off_and_stop_during_a_reset_change_nothing(void **state)
+{
+    struct resetter r;
+    (void)state;
+
+    vm_prepare(vm);
+    vms[1].state = VM_OFF; /* were this VM counted off, the machine would power off */
+    reset_from_vcpu0_under_way(&r);
+    bool off_caught = FAKE_CATCH_NORETURN(vm_power_off(vm));
+    bool stop_caught = FAKE_CATCH_NORETURN(vm_stop(vm, &vm->vcpus[1], "SError", 0xbf000000, 0));
+    finish_reset(&r);
+    assert_false(off_caught);
+    assert_false(stop_caught);
+    assert_false(capture_contains("powered off"));
+    assert_false(capture_contains("stopped"));
+    assert_int_equal(fake.machine_power_off, 0);
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_int_equal(vm->vcpus[0].state, VCPU_ON_PENDING);
+    assert_int_equal(vm->boot_count, 1);
+}
+
+/* Another VM powering off while this one resets does not power the machine off: a VM being
+ * reset still runs. */
+static void test_machine_stays_on_while_a_vm_resets(void **state)
+{
+    struct resetter r;
+    (void)state;
+
+    vm_prepare(vm);
+    strcpy(vms[1].cfg.name, "vm4");
+    console_port_init(&vms[1].console, "vm4");
+    reset_from_vcpu0_under_way(&r);
+    bool caught = FAKE_CATCH_NORETURN(vm_power_off(&vms[1]));
+    finish_reset(&r);
+    assert_false(caught);
+    assert_true(capture_contains("bulkhead: vm4: powered off\n"));
+    assert_false(capture_contains("no VM running"));
+    assert_int_equal(fake.machine_power_off, 0);
+}
+
+/* Once the VM is off (or stopped), a SYSTEM_RESET or SYSTEM_OFF from a vCPU that had not left
+ * yet does not bring it back nor report it again. */
+static void test_reset_after_power_off_changes_nothing(void **state)
+{
+    (void)state;
+
+    vm_prepare(vm);
+    both_on();
+    vm_power_off(vm);
+    capture_reset();
+    vm_reset(vm, &vm->vcpus[1]);
+    vm_power_off(vm);
+    assert_int_equal(vm->state, VM_OFF);
+    assert_int_equal(vm->boot_count, 0);
+    assert_int_equal(vm->vcpus[0].state, VCPU_OFF);
+    assert_string_equal(capture_text(), "");
+}
+
+static void test_reset_or_stop_after_a_stop_changes_nothing(void **state)
+{
+    (void)state;
+
+    both_on();
+    vm_stop(vm, &vm->vcpus[0], "SError", 0xbf000000, 0);
+    capture_reset();
+    vm_stop(vm, &vm->vcpus[1], "SError", 0xbf000000, 0);
+    vm_reset(vm, &vm->vcpus[1]);
+    assert_int_equal(vm->state, VM_STOPPED);
+    assert_int_equal(vm->boot_count, 0);
+    assert_string_equal(capture_text(), "");
+}
+
+/* ---- CPU_OFF ---- */
+
+static void test_cpu_off_of_one_vcpu_leaves_the_vm_running(void **state)
+{
+    (void)state;
+
+    both_on();
+    vm_cpu_off(&vm->vcpus[0]);
+    assert_int_equal(vm->vcpus[0].state, VCPU_OFF);
+    assert_int_equal(vm->vcpus[1].state, VCPU_ON);
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_string_equal(capture_text(), "");
+}
+
+/* A vCPU started with CPU_ON but not running yet will: the VM is not off. */
+static void test_a_starting_vcpu_keeps_the_vm_on(void **state)
+{
+    (void)state;
+
+    vm->vcpus[0].state = VCPU_ON;
+    vm->vcpus[1].state = VCPU_ON_PENDING;
+    vm_cpu_off(&vm->vcpus[0]);
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_string_equal(capture_text(), "");
+}
+
+/* With no vCPU on, nothing can ever start one again (only a vCPU of the VM can call CPU_ON): the
+ * VM is off, said once, naming it; another VM runs, so the machine stays on. (The last VM's end
+ * powering the machine off is power_off_if_idle's, which does it once per boot: tested above by
+ * test_last_vm_off_powers_the_machine_off, and by the QEMU test v3/cpu_off_all.) */
+static void test_cpu_off_of_the_last_vcpu_powers_the_vm_off(void **state)
+{
+    (void)state;
+
+    both_on();
+    vm_cpu_off(&vm->vcpus[1]);
+    vm_cpu_off(&vm->vcpus[0]);
+    assert_int_equal(vm->state, VM_OFF);
+    assert_int_equal(capture_count("bulkhead: vm3: powered off (no vCPU left on)\n"), 1);
+    assert_int_equal(fake.machine_power_off, 0);
+}
+
+/* During a reset the vCPUs are all off on purpose: that is not the VM's end. */
+static void test_cpu_off_during_a_reset_changes_nothing(void **state)
+{
+    struct resetter r;
+    (void)state;
+
+    vm_prepare(vm);
+    reset_from_vcpu0_under_way(&r);
+    vm_cpu_off(&vm->vcpus[1]);
+    finish_reset(&r);
+    assert_false(capture_contains("powered off"));
+    assert_int_equal(vm->state, VM_RUNNING);
+    assert_int_equal(vm->vcpus[0].state, VCPU_ON_PENDING);
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, setup)
 
 int main(void)
@@ -458,6 +696,15 @@ int main(void)
         T(test_stop_names_the_vm_pc_esr_and_far),
         T(test_power_off_while_another_vm_runs),
         T(test_last_vm_off_powers_the_machine_off),
+        T(test_concurrent_resets_reset_once),
+        T(test_power_off_and_stop_during_a_reset_change_nothing),
+        T(test_machine_stays_on_while_a_vm_resets),
+        T(test_reset_after_power_off_changes_nothing),
+        T(test_reset_or_stop_after_a_stop_changes_nothing),
+        T(test_cpu_off_of_one_vcpu_leaves_the_vm_running),
+        T(test_a_starting_vcpu_keeps_the_vm_on),
+        T(test_cpu_off_of_the_last_vcpu_powers_the_vm_off),
+        T(test_cpu_off_during_a_reset_changes_nothing),
     };
 
     return cmocka_run_group_tests_name("vm", tests, group_setup, group_teardown);

@@ -363,6 +363,61 @@ def test_fault_flood(ctx):
     return qemu.verdict(name, run_, *reasons)
 
 
+# ---- PSCI races on one 2-vCPU VM: both vCPUs resetting it at once; every vCPU off ----
+
+RACE_RESETS = 50  # the race needs tries: before the fix, about one in 20 deadlocked
+RACE_TIME_LIMIT = 60  # a passing run takes a few seconds; a deadlock never ends
+
+
+def test_reset_race(ctx, gic):
+    """Both vCPUs of vm0 call SYSTEM_RESET at the same moment, RACE_RESETS times: each time exactly
+    one reset happens, and the VM powers off after the last."""
+    name = f"v{gic}/reset_race"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    module = qemu.Module(ctx.testguest, f"mode=resetrace count={RACE_RESETS}")
+    cmd = qemu.command(ctx.image, [module], machine=qemu.machine(gic), smp=2)
+    run_ = qemu.run(name, cmd, RACE_TIME_LIMIT)
+    t = run_.text
+    reset_line = r"^bulkhead: vm0: reset\b"
+    reasons = [
+        qemu.expect_all(t, [r"^bulkhead: vm0: 2 vCPU"]),
+        qemu.expect_none(t, [qemu.prefixed("vm0", r"FAIL\b.*"), r"^bulkhead: vm0: stopped"]),
+        qemu.expect_ordered(t, [qemu.prefixed("vm0", f"resetrace: boot {i}")
+                                for i in range(RACE_RESETS + 1)]
+                            + [qemu.prefixed("vm0", "resetrace done")]),
+        qemu.expect_count(t, reset_line, RACE_RESETS),
+        *qemu.ends_cleanly(t, run_, ("vm0",)),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+def test_cpu_off_all(ctx, gic):
+    """vm0 turns both its vCPUs off with CPU_OFF: nothing can start them again, so the VM is off,
+    and with it the machine."""
+    name = f"v{gic}/cpu_off_all"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = qemu.command(ctx.image, [qemu.Module(ctx.testguest, "mode=cpuoff")],
+                       machine=qemu.machine(gic), smp=2)
+    run_ = qemu.run(name, cmd, RACE_TIME_LIMIT)
+    t = run_.text
+    off_line = r"^bulkhead: vm0: powered off \(no vCPU left on\)"
+    reasons = [
+        qemu.expect_all(t, [r"^bulkhead: vm0: 2 vCPU"]),
+        qemu.expect_none(t, [qemu.prefixed("vm0", r"FAIL\b.*"), qemu.prefixed("vm0", r"guest: .*"),
+                             r"^bulkhead: vm0: stopped"]),
+        qemu.expect_ordered(t, [qemu.prefixed("vm0", "cpuoff: CPU 1 off"),
+                                qemu.prefixed("vm0", "cpuoff: CPU 0 off"), off_line,
+                                r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_count(t, r"^bulkhead: vm0: powered off", 1),
+        *qemu.ends_cleanly(t, run_, ("vm0",)),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- the hypervisor's own fault report: bulkhead.selftest=panic faults on purpose ----
 
 def test_panic_report(ctx):
@@ -432,7 +487,9 @@ def cases(build):
         out += [(f"v{gic}/selftest", lambda g=gic: test_selftest(ctx, g)),
                 (f"v{gic}/crash", lambda g=gic: test_crash(ctx, g)),
                 (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g)),
-                (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g))]
+                (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g)),
+                (f"v{gic}/reset_race", lambda g=gic: test_reset_race(ctx, g)),
+                (f"v{gic}/cpu_off_all", lambda g=gic: test_cpu_off_all(ctx, g))]
     for gic in (3, 2):
         out += [(f"v{gic}/module_in_hypervisor", lambda g=gic: test_module_in_hypervisor(ctx, g)),
                 (f"v{gic}/module_outside_ram", lambda g=gic: test_module_outside_ram(ctx, g))]

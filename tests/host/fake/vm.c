@@ -34,3 +34,11 @@ bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
     fake.ram_fault_esr = esr;
     return fake.ram_fault_answer;
 }
+
+/* Recorded as the VM and vCPU of the last call (fake.h has no counter of its own for it): a test
+ * that saw no vm_stop, vm_reset or vm_ram_fault knows the vCPU in fake.vcpu came from here. */
+void vm_cpu_off(struct vcpu *vcpu)
+{
+    fake.vm = vcpu->vm;
+    fake.vcpu = vcpu;
+}
