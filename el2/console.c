@@ -7,8 +7,10 @@
 
 static spinlock_t console_lock;
 static bool console_ready;
-/* The focused VM's output goes out as typed; this says a line of it is unfinished. */
+/* The focused VM's output goes out as typed; this says a line of it is unfinished, and how many
+ * of its characters follow the prefix. */
 static bool direct_mid_line;
+static unsigned direct_col;
 
 void console_init(paddr_t uart_base)
 {
@@ -42,16 +44,27 @@ void console_put_direct(const char *prefix, char c)
         return;
     }
     spin_lock(&console_lock);
+    if (c == '\b') {
+        /* Erases what the guest wrote on this line, never its prefix. */
+        if (direct_mid_line && direct_col > 0) {
+            pl011_putc('\b');
+            direct_col--;
+        }
+        spin_unlock(&console_lock);
+        return;
+    }
     if (!direct_mid_line) {
         while (*prefix) {
             pl011_putc(*prefix++);
         }
+        direct_col = 0;
     }
     if (c == '\n') {
         pl011_putc('\r');
     }
     pl011_putc(c);
     direct_mid_line = c != '\n';
+    direct_col++;
     spin_unlock(&console_lock);
 }
 

@@ -72,20 +72,64 @@ static void put_safe(struct console_port *port, char c)
     }
 }
 
+enum { ESC_NONE, ESC_SEEN, ESC_CSI };
+
+/* Port lock held. Swallows terminal escape sequences whole (ESC and the byte after it; for a
+ * CSI, ESC [ up to its final byte 0x40-0x7e): a guest's shell sends them (busybox asks for the
+ * cursor position at every prompt), and the shared console must not move its cursor. A newline
+ * ends an unfinished one. Returns true if c was part of one. */
+static bool swallow_escape(struct console_port *port, unsigned char u)
+{
+    switch (port->escape) {
+    case ESC_SEEN: port->escape = u == '[' ? ESC_CSI : ESC_NONE; return u != '\n';
+    case ESC_CSI:
+        if (u == '\n') {
+            port->escape = ESC_NONE;
+            return false;
+        }
+        if (u >= 0x40 && u <= 0x7e) {
+            port->escape = ESC_NONE;
+        }
+        return true;
+    default:
+        if (u == 0x1b) {
+            port->escape = ESC_SEEN;
+            return true;
+        }
+        return false;
+    }
+}
+
+/* Port lock held. A backspace edits the port's own unfinished line, never its prefix or what
+ * came before. */
+static void backspace(struct console_port *port)
+{
+    if (console_has_focus(port) && !port->line_len) {
+        console_put_direct(port->prefix, '\b');
+    } else if (port->line_len) {
+        port->line_len--;
+    }
+}
+
 /* Port lock held. A guest's byte, made harmless: the console is shared, and a guest that could
- * move the cursor, erase or rewrite a line (\r, \b, ESC sequences, ...) could forge the
- * hypervisor's lines or another VM's. \n ends the line, \t passes, \r is dropped, every other
- * C0 control and DEL is shown in caret notation (ESC as "^[", \b as "^H", DEL as "^?"). The
- * console is UTF-8: bytes from 0x80 pass, except a C1 control (0x80-0x9f; 0x9b is CSI for some
- * terminals) where it cannot be the continuation of a character other than U+0080-U+009F, the C1
- * controls themselves: after ASCII or after the lead byte 0xc2. It shows as '?'. */
+ * move the cursor, erase or rewrite a line could forge the hypervisor's lines or another VM's.
+ * \n ends the line, \t passes, \r is dropped, \b erases within the guest's own line, escape
+ * sequences are swallowed, every other C0 control and DEL is shown in caret notation (BEL as
+ * "^G", DEL as "^?"). The console is UTF-8: bytes from 0x80 pass, except a C1 control
+ * (0x80-0x9f; 0x9b is CSI for some terminals) where it cannot be the continuation of a
+ * character other than U+0080-U+009F, the C1 controls themselves: after ASCII or after the lead
+ * byte 0xc2. It shows as '?'. */
 static void put_char(struct console_port *port, char c)
 {
     unsigned char u = (unsigned char)c;
     bool c1 = u >= 0x80 && u <= 0x9f && (port->last < 0x80 || port->last == 0xc2);
 
     port->last = u;
-    if (c == '\r') {
+    if (swallow_escape(port, u) || c == '\r') {
+        return;
+    }
+    if (c == '\b') {
+        backspace(port);
         return;
     }
     if (u == 0x7f || (u < 0x20 && c != '\n' && c != '\t')) {
@@ -114,6 +158,7 @@ void console_port_reset(struct console_port *port)
 {
     spin_lock(&port->lock);
     port->line_len = 0;
+    port->escape = ESC_NONE;
     spin_unlock(&port->lock);
 }
 

@@ -22,7 +22,8 @@ void console_receive(void);
 /* Writes a whole line atomically with respect to other CPUs' lines. */
 void console_write(const char *s, size_t len);
 /* One character of the focused port's output, at once: an interactive prompt must show before
- * its line ends. prefix starts each line. Other output first ends such an unfinished line. */
+ * its line ends. prefix starts each line. Other output first ends such an unfinished line. A
+ * backspace erases only what follows the prefix. */
 void console_put_direct(const char *prefix, char c);
 
 #define CONSOLE_LINE 256
@@ -36,6 +37,7 @@ struct console_port {
     char line[CONSOLE_LINE];
     unsigned line_len;
     unsigned char last; /* the guest's previous byte: is a 0x80-0x9f byte a C1 control */
+    uint8_t escape;     /* inside a terminal escape sequence the guest sent (console_mux.c) */
     /* Where typed bytes go while the port has the keyboard (set by the VM's console device;
      * called without any lock held). */
     void (*input)(void *ctx, char c);

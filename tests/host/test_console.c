@@ -135,16 +135,26 @@ static void test_flush_writes_and_reset_forgets_an_unfinished_line(void **state)
 }
 
 /* A guest cannot move the cursor or rewrite a line to forge the hypervisor's lines or another
- * VM's: \r is dropped, other control characters are shown ("^[", "^H"), \t and UTF-8 pass. */
+ * VM's: escape sequences are swallowed, \r is dropped, \b erases only within its own line,
+ * other control characters are shown ("^G"), \t and UTF-8 pass. */
 static void test_control_characters_cannot_forge_lines(void **state)
 {
     (void)state;
 
     put(1, "\x1b[2K\x1b[1Gbulkhead: vm1: powered off\n");
-    assert_string_equal(capture_text(), "[vm1] ^[[2K^[[1Gbulkhead: vm1: powered off\n");
+    assert_string_equal(capture_text(), "[vm1] bulkhead: vm1: powered off\n");
     capture_reset();
     put(2, "x\b\b\b\b\b\b[vm0] BOOT-OK\r\n");
-    assert_string_equal(capture_text(), "[vm2] x^H^H^H^H^H^H[vm0] BOOT-OK\n");
+    assert_string_equal(capture_text(), "[vm2] [vm0] BOOT-OK\n");
+    capture_reset();
+    /* A two-byte escape (ESC c: reset) and an unfinished CSI that a newline ends. */
+    put(1, "a\x1b"
+           "cb\x1b[12\nc\n");
+    assert_string_equal(capture_text(), "[vm1] ab\n[vm1] c\n");
+    capture_reset();
+    /* Backspace edits the unfinished line, as a terminal would show it. */
+    put(1, "lx\bs -l\n");
+    assert_string_equal(capture_text(), "[vm1] ls -l\n");
     capture_reset();
     /* NUL, BEL, VT, FF, DEL; a tab and UTF-8 text ("\u00e9") pass. */
     console_port_putc(&ports[0], '\0');
@@ -154,7 +164,9 @@ static void test_control_characters_cannot_forge_lines(void **state)
     capture_reset();
     /* C1 controls: raw CSI (0x9b) after ASCII, and U+009B in UTF-8 (0xc2 0x9b); a continuation
      * byte in that range of another character (U+201B: 0xe2 0x80 0x9b) passes. */
-    put(0, "a\x9b" "2J\xc2\x9b" "2J\xe2\x80\x9b\n");
+    put(0, "a\x9b"
+           "2J\xc2\x9b"
+           "2J\xe2\x80\x9b\n");
     assert_string_equal(capture_text(), "[vm0] a?2J\xc2?2J\xe2\x80\x9b\n");
 }
 
@@ -248,14 +260,18 @@ static void test_focused_output_goes_out_directly(void **state)
     assert_string_equal(capture_text(), "[vm0] $ ls\n[vm1] busy\n");
 }
 
-/* The focused port's output, which goes out as it comes, is made harmless the same way. */
+/* The focused port's output, which goes out as it comes, is made harmless the same way: a
+ * backspace erases what the guest wrote on its line (a shell's line editing) but not its prefix. */
 static void test_focused_output_shows_control_characters_too(void **state)
 {
     (void)state;
 
     assert_true(console_has_focus(&ports[0]));
     put(0, "\x1b[1A\x1b[2K\b\rbulkhead: vm0: powered off\n");
-    assert_string_equal(capture_text(), "[vm0] ^[[1A^[[2K^Hbulkhead: vm0: powered off\n");
+    assert_string_equal(capture_text(), "[vm0] bulkhead: vm0: powered off\n");
+    capture_reset();
+    put(0, "/ # \x1b[6nx\b \b\b\b\b\b\b\b\bbulkhead: forged\n");
+    assert_string_equal(capture_text(), "[vm0] / # x\b \b\b\b\b\bbulkhead: forged\n");
 }
 
 /* A line a port started before it got the keyboard stays one line. */
