@@ -196,7 +196,6 @@ static void vm_load(struct vm *vm)
     copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
     patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
     patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
-    vm->reports = 0;
     console_port_reset(&vm->console);
     vm_io_reset(&vm->io);
     vgic_reset(&vm->vgic);

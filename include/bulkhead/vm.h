@@ -35,7 +35,6 @@ struct vm {
     unsigned id; /* index in vms[]; VMID is id + 1 */
     volatile enum vm_state state;
     uint64_t boot_count; /* resets since the hypervisor booted */
-    unsigned reports;    /* guest faults reported on the console in this life */
     spinlock_t lock;
     struct pt s2;
     uint64_t vttbr;

@@ -386,7 +386,6 @@ static void test_report_budget_survives_resets_and_refills(void **state)
 
     /* A reset loop: each new life faults again, in the same second. Nothing more is printed. */
     for (unsigned life = 1; life <= 30; life++) {
-        vm.reports = 0;
         vm.boot_count = life;
         for (unsigned i = 0; i < 40; i++) {
             fault_to_nothing();
