@@ -411,13 +411,10 @@ static void apply_clear_requests(struct virq *irq, struct lr_state *lr,
     irq->lr_clear_active = false;
 }
 
-void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
 
-    if (c->lrs_in_use == 0) {
-        return; /* nothing in the LRs, no maintenance request armed */
-    }
     spin_lock(&d->lock);
     c->lrs_in_use = 0;
     c->must_flush = true;

@@ -148,7 +148,14 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);
 
 /* Entry and exit of vCPU cpu on its physical CPU (lock taken inside). */
 void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
-void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+static inline void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    /* The exit fast path, inline: nothing in the LRs, no maintenance request armed. */
+    if (d->cpus[cpu]->lrs_in_use) {
+        vgic_sync_lrs(d, cpu, hw);
+    }
+}
 
 /* Records that an SPI may have become pending or active (lock held). */
 static inline void vgic_mark_maybe_live(struct vgic_dist *d, const struct virq *irq)
