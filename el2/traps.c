@@ -325,8 +325,10 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
     bool has_gic = board.gic.version != GIC_NONE;
     bool resume;
 
-    if (has_gic) {
+    if (has_gic && vcpu->vgic.lrs_in_use) {
         vgic_sync(vgic, vcpu->index, &gic_lr_ops);
+        /* Only an interrupt that was in a list register can be waiting, untaken. */
+        vtimer_resample(&vcpu->timer, &gic_lr_ops);
     }
     switch (kind) {
     case EXIT_SYNC: resume = handle_sync(vcpu); break;

@@ -155,7 +155,7 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     struct virq *irq = vgic_get_irq(d, cpu, intid);
     if (irq) {
         irq->pending_latch = true;
-        irq->phys_active |= irq->held;
+        irq->phys_active |= irq->held || irq->hw;
         vgic_mark_maybe_live(d, irq);
         if (vgic_wants_attention(d, irq)) {
             kick(d, vgic_irq_owner(d, cpu, irq));
@@ -199,6 +199,27 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
         irq->pintid = (uint16_t)pintid;
     }
     d->generation++;
+    spin_unlock(&d->lock);
+}
+
+void vgic_retract_linked(struct vgic_dist *d, unsigned cpu, unsigned intid,
+                         const struct vgic_hw_ops *hw)
+{
+    struct virq *irq = vgic_get_irq(d, cpu, intid);
+
+    /* Unlocked first: the common case, nothing injected from the physical side, costs a load. */
+    if (!irq || !irq->phys_active) {
+        return;
+    }
+    spin_lock(&d->lock);
+    if (irq->phys_active && irq->pending_latch && !irq->active && irq->lr < 0) {
+        irq->pending_latch = false;
+        irq->phys_active = false;
+        if (hw->deactivate) {
+            hw->deactivate(irq->pintid);
+        }
+        d->generation++;
+    }
     spin_unlock(&d->lock);
 }
 
@@ -318,7 +339,7 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
          * interrupt's physical line does that by itself. */
         lr.eoi_maint = !irq->hw;
     }
-    if (irq->phys_active) {
+    if (irq->held && irq->phys_active) {
         lr.eoi_maint = true; /* to deactivate the held physical interrupt */
     }
     irq->lr = (int8_t)n;
@@ -450,9 +471,12 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
                 irq->pending_latch = true;
             }
         }
-        if (irq->phys_active && !lr.active && !lr.pending && hw->deactivate) {
-            /* The guest has EOIed it: the physical interrupt may fire again. */
-            hw->deactivate(irq->pintid);
+        if (irq->phys_active && !lr.active && !lr.pending) {
+            /* The guest has EOIed it: the physical interrupt may fire again. A hardware link
+             * deactivated it with the guest's EOI; a held one is deactivated here. */
+            if (irq->held && hw->deactivate) {
+                hw->deactivate(irq->pintid);
+            }
             irq->phys_active = false;
         }
         /* An SPI routed elsewhere while active here now belongs to its new target. */

@@ -18,6 +18,16 @@ void vtimer_reset(struct vtimer *t)
     vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq(), !vtimer_hw_deactivation());
 }
 
+void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw)
+{
+    uint64_t ctl = read_cntv_ctl_el0();
+    uint64_t asserted = CNT_CTL_ENABLE | CNT_CTL_ISTATUS;
+
+    if ((ctl & (asserted | CNT_CTL_IMASK)) != asserted) {
+        vgic_retract_linked(t->vgic, t->vcpu, vtimer_virq(), hw);
+    }
+}
+
 void vtimer_ptimer_sync(struct vtimer *vt)
 {
     struct ptimer *t = &vt->ptimer;

@@ -46,7 +46,7 @@ struct virq {
      * meanwhile) once the guest has EOIed the virtual one, told by an EOI maintenance
      * interrupt: for GICs whose hardware deactivation is not to be relied on. */
     bool held;
-    bool phys_active; /* held: the physical interrupt is active, waiting for the guest's EOI */
+    bool phys_active; /* linked: the physical interrupt is active, waiting for the guest's EOI */
     /* Another vCPU cleared its pending or active state while it sat in a list register: the
      * holder's next sync must not bring that state back from the LR. */
     bool lr_clear_pending, lr_clear_active;
@@ -142,6 +142,12 @@ void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target,
  * guest has EOIed it (held true). An edge injected on a held link marks the physical one
  * active until then. */
 void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid, bool held);
+/* The physical source of a linked, level-sensitive interrupt is low again (a timer the guest
+ * disabled or reprogrammed before taking its interrupt): if the guest has not taken it, it is
+ * no longer pending, and its physical interrupt, active since it was injected, is deactivated.
+ * Call after vgic_sync(), outside the guest. */
+void vgic_retract_linked(struct vgic_dist *d, unsigned cpu, unsigned intid,
+                         const struct vgic_hw_ops *hw);
 
 /* True if vCPU cpu has an enabled, pending interrupt it could take (WFI wake-up condition). */
 bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);

@@ -51,6 +51,10 @@ void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu);
 void vtimer_reset(struct vtimer *t);
 /* A trapped CNTP_* access; false if encoding is not one. */
 bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64_t *val);
+/* After an exit's vgic_sync: a virtual timer interrupt the guest has not taken is withdrawn if
+ * the timer no longer asserts it (the guest disabled, masked or reprogrammed it meanwhile), as
+ * a level-sensitive line requires. */
+void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw);
 /* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. */
 void vtimer_ptimer_sync(struct vtimer *t);
 

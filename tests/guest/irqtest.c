@@ -4,8 +4,8 @@
  * "PASS <check>" or "FAIL <check>: <detail>" line per check, then "DONE passed=N failed=M" and
  * calls PSCI SYSTEM_OFF. The bootargs choose the mode:
  *
- *   mode=all (default)  vtimer, ptimer, sgi_0_to_1, sgi_1_to_0, spi_routing, priority,
- *                       many_pending, wfi_wakes (each described at its function)
+ *   mode=all (default)  vtimer, ptimer, vtimer_withdrawn, sgi_0_to_1, sgi_1_to_0, spi_routing,
+ *                       priority, many_pending, wfi_wakes (each described at its function)
  *   mode=isolation vm=K two such VMs run at once (K = 0 and 1): each sends SGIs between and to
  *                       its own CPUs, runs periodic timers and takes its UART's interrupt, and
  *                       checks it takes exactly its own interrupts: isolation_sgi,
@@ -84,6 +84,7 @@ static void check_all(unsigned long tolerance_ms)
     park(1, true);
     check_timer(VTIMER, tolerance_ms);
     check_timer(PTIMER, tolerance_ms);
+    check_vtimer_withdrawn();
     park(1, false);
     check_sgi(0, 1);
     check_sgi(1, 0);

@@ -94,6 +94,7 @@ void timer_periodic(unsigned which, uint64_t period_ms, uint32_t count);
 void timer_ctl(unsigned which, uint64_t ctl);
 void check_timer(unsigned which, unsigned long tolerance_ms);
 void check_wfi_wakes(void);
+void check_vtimer_withdrawn(void);
 
 /* irqtest_sgi.c */
 void sgi_chain(unsigned sgi, unsigned to, unsigned n);

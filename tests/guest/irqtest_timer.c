@@ -282,3 +282,37 @@ void check_wfi_wakes(void)
         actions[timer_intid(which)] = NULL;
     }
 }
+
+/*
+ * vtimer_withdrawn: the timer's interrupt is level-sensitive. With IRQs masked, CPU 0 lets the
+ * virtual timer fire, then disables it: the interrupt it never took is no longer pending (the
+ * GIC's pending register says so) and is not taken once IRQs are unmasked.
+ */
+void check_vtimer_withdrawn(void)
+{
+    const char *name = "vtimer_withdrawn";
+    unsigned intid = guest.vtimer_intid;
+
+    stats_clear();
+    actions[intid] = timer_action;
+    gic_set_priority(intid, GIC_PRIO_DEFAULT);
+    gic_enable(intid, true);
+    irqs_off();
+    timer_write(VTIMER, CNT_CTL_ENABLE, cntvct() + ms_to_ticks(1));
+    /* Fired, and long enough for a hypervisor to have taken the physical interrupt. */
+    while (!(read_cntv_ctl() & CNT_CTL_ISTATUS)) {
+    }
+    spin_ms(5);
+    timer_ctl(VTIMER, 0);
+    bool pending = gic_pending(intid);
+    irqs_on();
+    spin_ms(5);
+    if (pending || stats[0].count[intid]) {
+        fail(name, "a disabled timer's interrupt is still %s",
+             pending ? "pending" : "taken after IRQs were unmasked");
+    } else {
+        pass(name);
+    }
+    gic_enable(intid, false);
+    actions[intid] = NULL;
+}

@@ -798,6 +798,57 @@ static void test_held_link_deactivates_the_physical_interrupt_after_the_guests_e
     assert_int_equal(fake_nr_deactivated, 1);
 }
 
+/* A timer the guest disabled before taking its interrupt: the untaken virtual interrupt is
+ * withdrawn and its physical one, active since injection, deactivated; taken, it is left alone. */
+static void test_retract_withdraws_an_untaken_linked_interrupt(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = true;
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    vgic_inject_edge(&dist, 0, 27);
+    flush(0);
+    assert_true(lr_of(4, 27) >= 0);
+    /* The guest had IRQs masked: still pending at its next exit. */
+    vgic_sync(&dist, 0, &fake_hw);
+    assert_true(virq_pending(irq_of(0, 27)));
+    vgic_retract_linked(&dist, 0, 27, &fake_hw);
+    assert_false(virq_pending(irq_of(0, 27)));
+    assert_false(vgic_has_deliverable(&dist, 0));
+    assert_int_equal(fake_nr_deactivated, 1);
+    assert_int_equal(fake_deactivated[0], 27);
+    flush(0);
+    assert_int_equal(lr_of(4, 27), -1);
+    /* Nothing injected from the physical side: nothing to withdraw. */
+    vgic_retract_linked(&dist, 0, 27, &fake_hw);
+    assert_int_equal(fake_nr_deactivated, 1);
+
+    /* Taken (active): the guest's EOI ends it, not a retraction. */
+    vgic_inject_edge(&dist, 0, 27);
+    flush(0);
+    int n = lr_of(4, 27);
+    fake_lrs[n].pending = false;
+    fake_lrs[n].active = true;
+    vgic_sync(&dist, 0, &fake_hw);
+    vgic_retract_linked(&dist, 0, 27, &fake_hw);
+    assert_true(irq_of(0, 27)->active);
+    assert_int_equal(fake_nr_deactivated, 1);
+}
+
+/* A software-pended interrupt (ISPENDR) is not the physical line's: not withdrawn. */
+static void test_retract_leaves_a_software_pended_interrupt(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    assert_true(vgic_v3_redist_write(&dist, 0, 0x10000 + 0x200, 4, 1u << 27)); /* ISPENDR0 */
+    vgic_retract_linked(&dist, 0, 27, &fake_hw);
+    assert_true(virq_pending(irq_of(0, 27)));
+    assert_int_equal(fake_nr_deactivated, 0);
+}
+
 /* A hardware link is never deactivated by the hypervisor: the guest's EOI does it. */
 static void test_hw_link_is_not_deactivated_by_the_hypervisor(void **state)
 {
@@ -1254,6 +1305,8 @@ int main(void)
         T(test_held_link_deactivates_the_physical_interrupt_after_the_guests_eoi),
         T(test_clearing_an_irq_held_in_another_vcpus_lr_sticks),
         T(test_hw_link_is_not_deactivated_by_the_hypervisor),
+        T(test_retract_withdraws_an_untaken_linked_interrupt),
+        T(test_retract_leaves_a_software_pended_interrupt),
         T(test_v2_sgi_from_several_sources_delivered_once_per_source),
         T(test_v2_sgi_keeps_its_source_while_active),
         T(test_v2_sgi_pending_in_lr_not_taken_keeps_its_source),

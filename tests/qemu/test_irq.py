@@ -18,7 +18,7 @@ import qemu  # noqa: E402
 TIME_LIMIT = 60  # seconds per QEMU run; a passing one takes a few
 
 # What irqtest checks in mode=all, and in mode=isolation (tests/guest/irqtest.c).
-ALL_CHECKS = ("vtimer", "ptimer", "sgi_0_to_1", "sgi_1_to_0", "spi_routing", "priority",
+ALL_CHECKS = ("vtimer", "ptimer", "vtimer_withdrawn", "sgi_0_to_1", "sgi_1_to_0", "spi_routing", "priority",
               "many_pending", "wfi_wakes")
 ISOLATION_CHECKS = ("isolation_sgi", "isolation_timer", "isolation_spi")
 

@@ -45,7 +45,7 @@ struct fake_state {
     struct lr_state lrs[VGIC_MAX_LRS];
 
     /* The timer's EL2 side, ID registers, UART input, firmware */
-    unsigned vtimer_reset, ptimer_sync, console_receive, machine_power_off;
+    unsigned vtimer_reset, vtimer_resample, ptimer_sync, console_receive, machine_power_off;
 
     /* stage 2 (s2_create): tables come from a fixed pool; the next allocation fails when
      * tables_fail is set. */

@@ -105,6 +105,13 @@ void vtimer_reset(struct vtimer *t)
     fake.vtimer_reset++;
 }
 
+void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw)
+{
+    (void)t;
+    (void)hw;
+    fake.vtimer_resample++;
+}
+
 void vtimer_ptimer_sync(struct vtimer *t)
 {
     (void)t;
