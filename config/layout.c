@@ -249,34 +249,68 @@ static bool in_ram(const struct board *board, uint64_t base, uint64_t last)
     return false;
 }
 
-int layout_check_module(const struct board *board, const struct module_limits *limits,
-                        const char *node, const char *what, const struct vm_module *m)
+enum module_problem {
+    MODULE_OK,
+    MODULE_EMPTY,
+    MODULE_WRAPS,
+    MODULE_OUTSIDE_RAM,
+    MODULE_OVER_HYP,
+    MODULE_OVER_DTB
+};
+
+static enum module_problem module_problem(const struct board *board,
+                                          const struct module_limits *limits,
+                                          const struct vm_module *m)
 {
     if (m->size == 0) {
-        pr_err("%s: %s module of size 0\n", node, what);
-        return -1;
+        return MODULE_EMPTY;
     }
     if (m->size - 1 > UINT64_MAX - m->base) {
-        pr_err("%s: %s module 0x%lx+0x%lx wraps around the address space\n", node, what, m->base,
-               m->size);
-        return -1;
+        return MODULE_WRAPS;
     }
     uint64_t last = m->base + (m->size - 1);
     if (!in_ram(board, m->base, last)) {
-        pr_err("%s: %s module 0x%lx+0x%lx lies outside RAM\n", node, what, m->base, m->size);
-        return -1;
+        return MODULE_OUTSIDE_RAM;
     }
     if (limits && overlaps(m->base, last, &limits->hyp)) {
-        pr_err("%s: %s module 0x%lx+0x%lx overlaps the hypervisor (0x%lx+0x%lx)\n", node, what,
-               m->base, m->size, limits->hyp.base, limits->hyp.size);
-        return -1;
+        return MODULE_OVER_HYP;
     }
     if (limits && overlaps(m->base, last, &limits->dtb)) {
+        return MODULE_OVER_DTB;
+    }
+    return MODULE_OK;
+}
+
+bool layout_module_ok(const struct board *board, const struct module_limits *limits,
+                      const struct vm_module *m)
+{
+    return module_problem(board, limits, m) == MODULE_OK;
+}
+
+int layout_check_module(const struct board *board, const struct module_limits *limits,
+                        const char *node, const char *what, const struct vm_module *m)
+{
+    switch (module_problem(board, limits, m)) {
+    case MODULE_OK: return 0;
+    case MODULE_EMPTY: pr_err("%s: %s module of size 0\n", node, what); break;
+    case MODULE_WRAPS:
+        pr_err("%s: %s module 0x%lx+0x%lx wraps around the address space\n", node, what, m->base,
+               m->size);
+        break;
+    case MODULE_OUTSIDE_RAM:
+        pr_err("%s: %s module 0x%lx+0x%lx lies outside RAM\n", node, what, m->base, m->size);
+        break;
+    case MODULE_OVER_HYP:
+        pr_err("%s: %s module 0x%lx+0x%lx overlaps the hypervisor (0x%lx+0x%lx)\n", node, what,
+               m->base, m->size, limits->hyp.base, limits->hyp.size);
+        break;
+    case MODULE_OVER_DTB:
+    default:
         pr_err("%s: %s module 0x%lx+0x%lx overlaps the host DTB (0x%lx+0x%lx)\n", node, what,
                m->base, m->size, limits->dtb.base, limits->dtb.size);
-        return -1;
+        break;
     }
-    return 0;
+    return -1;
 }
 
 bool layout_modules_overlap(const struct vm_module *a, const struct vm_module *b)

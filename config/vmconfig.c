@@ -144,6 +144,9 @@ static bool read_module(const void *fdt, int node, const char *what, const struc
     if (r <= 0 || m->size == 0) {
         return false;
     }
+    if (layout_module_ok(board, limits, m)) {
+        return true;
+    }
     config_node_path(fdt, node, path, sizeof(path));
     return layout_check_module(board, limits, path, what, m) == 0;
 }

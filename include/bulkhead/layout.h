@@ -77,6 +77,10 @@ int layout_default_memory(const struct ram_pool *pool, struct vm_config *vms, un
  */
 int layout_check_module(const struct board *board, const struct module_limits *limits,
                         const char *node, const char *what, const struct vm_module *m);
+/* The same checks, silent: for the common case, where naming the node (a walk of the whole
+ * device tree) would be wasted. */
+bool layout_module_ok(const struct board *board, const struct module_limits *limits,
+                      const struct vm_module *m);
 
 /* Do two modules share a byte? A module of size 0 (absent) shares none. */
 bool layout_modules_overlap(const struct vm_module *a, const struct vm_module *b);
