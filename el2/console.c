@@ -4,6 +4,7 @@
 #include "bulkhead/console.h"
 #include "bulkhead/pl011.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/string.h"
 
 static spinlock_t console_lock;
 static bool console_ready;
@@ -12,15 +13,36 @@ static bool console_ready;
 static bool direct_mid_line;
 static unsigned direct_col;
 
+/* What is printed before the console exists (the board's device tree is read to find it, and
+ * may hold mistakes worth reporting): kept here, written out once it does. Boot CPU only. */
+#define EARLY_BUF 4096
+static char early[EARLY_BUF];
+static size_t early_len;
+static size_t early_lost;
+
+static void early_keep(const char *s, size_t len)
+{
+    size_t n = MIN(len, sizeof(early) - early_len);
+
+    memcpy(early + early_len, s, n);
+    early_len += n;
+    early_lost += len - n;
+}
+
 void console_init(paddr_t uart_base)
 {
     pl011_init(uart_base);
     console_ready = true;
+    console_write(early, early_len);
+    if (early_lost) {
+        printk("bulkhead: %zu bytes of messages before the console were lost\n", early_lost);
+    }
 }
 
 void console_write(const char *s, size_t len)
 {
     if (!console_ready) {
+        early_keep(s, len);
         return;
     }
     spin_lock(&console_lock);

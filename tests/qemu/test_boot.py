@@ -363,6 +363,28 @@ def test_fault_flood(ctx):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_long_cmdline(ctx):
+    """A hypervisor command line longer than it keeps: the warning, printed while the board's DTB
+    is read and before the console exists, is not lost; the options it kept apply."""
+    name = "v3/long_cmdline"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    append = "bulkhead.vm-memory=128M " + "x" * 600
+    cmd = qemu.command(ctx.image, [qemu.Module(ctx.testguest, "mode=ticker count=2")],
+                       machine=qemu.MACHINE_V3, append=append)
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [
+        qemu.expect_ordered(t, [r"^error: /chosen: bootargs is longer than 511 bytes: truncated",
+                                r"^Bulkhead hypervisor",
+                                r"^bulkhead: vm0: 2 vCPU, 128 MiB RAM",
+                                qemu.prefixed("vm0", "ticker done")]),
+        *qemu.ends_cleanly(t, run_, ("vm0",)),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- PSCI races on one 2-vCPU VM: both vCPUs resetting it at once; every vCPU off ----
 
 RACE_RESETS = 50  # the race needs tries: before the fix, about one in 20 deadlocked
@@ -495,6 +517,7 @@ def cases(build):
                 (f"v{gic}/module_outside_ram", lambda g=gic: test_module_outside_ram(ctx, g))]
     out.append(("panic_report", lambda: test_panic_report(ctx)))
     out.append(("v3/fault_flood", lambda: test_fault_flood(ctx)))
+    out.append(("v3/long_cmdline", lambda: test_long_cmdline(ctx)))
     return out
 
 
