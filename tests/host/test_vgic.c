@@ -761,19 +761,29 @@ static void test_hw_linked_level_line_high_is_delivered(void **state)
     assert_false(fake_lrs[n].eoi_maint);
 }
 
+/* vCPU 0's timer PPI 27 linked to the physical 27 (held or through the LR), fired once and
+ * flushed: returns the LR holding it. */
+static int linked_timer_fired(enum gic_version version, bool held)
+{
+    init(version, 64, 1, 4);
+    dist.enable_grp0 = true;
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = version == GIC_V3;
+    vgic_link_hw(&dist, 0, 27, 27, held);
+    vgic_inject_edge(&dist, 0, 27);
+    flush(0);
+    int n = lr_of(4, 27);
+    assert_true(n >= 0);
+    return n;
+}
+
 /* A held link: the LR is not hardware-linked but asks for an EOI maintenance interrupt, and the
  * physical interrupt is deactivated by the sync that finds the guest has EOIed it, not before. */
 static void test_held_link_deactivates_the_physical_interrupt_after_the_guests_eoi(void **state)
 {
     (void)state;
-    init(GIC_V2, 64, 1, 4);
-    dist.enable_grp0 = true;
-    irq_of(0, 27)->enabled = true;
-    vgic_link_hw(&dist, 0, 27, 27, true);
-    vgic_inject_edge(&dist, 0, 27);
-    flush(0);
-    int n = lr_of(4, 27);
-    assert_true(n >= 0);
+    int n = linked_timer_fired(GIC_V2, true);
     assert_true(fake_lrs[n].pending);
     assert_false(fake_lrs[n].hw);
     assert_true(fake_lrs[n].eoi_maint);
@@ -803,14 +813,7 @@ static void test_held_link_deactivates_the_physical_interrupt_after_the_guests_e
 static void test_retract_withdraws_an_untaken_linked_interrupt(void **state)
 {
     (void)state;
-    init(GIC_V3, 64, 1, 4);
-    dist.enable_grp1 = true;
-    irq_of(0, 27)->enabled = true;
-    irq_of(0, 27)->group1 = true;
-    vgic_link_hw(&dist, 0, 27, 27, false);
-    vgic_inject_edge(&dist, 0, 27);
-    flush(0);
-    assert_true(lr_of(4, 27) >= 0);
+    linked_timer_fired(GIC_V3, false);
     /* The guest had IRQs masked: still pending at its next exit. */
     vgic_sync(&dist, 0, &fake_hw);
     assert_true(virq_pending(irq_of(0, 27)));
@@ -853,15 +856,7 @@ static void test_retract_leaves_a_software_pended_interrupt(void **state)
 static void test_hw_link_is_not_deactivated_by_the_hypervisor(void **state)
 {
     (void)state;
-    init(GIC_V3, 64, 1, 4);
-    dist.enable_grp1 = true;
-    irq_of(0, 27)->enabled = true;
-    irq_of(0, 27)->group1 = true;
-    vgic_link_hw(&dist, 0, 27, 27, false);
-    vgic_inject_edge(&dist, 0, 27);
-    flush(0);
-    int n = lr_of(4, 27);
-    assert_true(n >= 0);
+    int n = linked_timer_fired(GIC_V3, false);
     assert_true(fake_lrs[n].hw);
     assert_false(fake_lrs[n].eoi_maint);
     fake_lrs[n] = (struct lr_state){0};
