@@ -11,50 +11,12 @@
 #include <cmocka.h>
 
 #include "bulkhead/mmio.h"
-
-/* A device that records its last access and answers reads with a programmed value. */
-struct fake_dev {
-    unsigned reads, writes;
-    unsigned vcpu;
-    uint64_t offset;
-    unsigned size;
-    uint64_t written;
-    uint64_t read_value;
-    enum mmio_result result;
-};
-
-static enum mmio_result fake_read(void *dev, unsigned vcpu, uint64_t offset, unsigned size,
-                                  uint64_t *val)
-{
-    struct fake_dev *d = dev;
-
-    d->reads++;
-    d->vcpu = vcpu;
-    d->offset = offset;
-    d->size = size;
-    *val = d->read_value;
-    return d->result;
-}
-
-static enum mmio_result fake_write(void *dev, unsigned vcpu, uint64_t offset, unsigned size,
-                                   uint64_t val)
-{
-    struct fake_dev *d = dev;
-
-    d->writes++;
-    d->vcpu = vcpu;
-    d->offset = offset;
-    d->size = size;
-    d->written = val;
-    return d->result;
-}
-
-static const struct mmio_ops fake_ops = {.read = fake_read, .write = fake_write};
+#include "support/fake_mmio.h"
 
 static struct mmio_region region(ipa_t base, uint64_t size, struct fake_dev *dev, const char *name)
 {
     return (struct mmio_region){
-        .base = base, .size = size, .ops = &fake_ops, .dev = dev, .name = name};
+        .base = base, .size = size, .ops = &fake_dev_ops, .dev = dev, .name = name};
 }
 
 static int add(struct mmio_bus *bus, ipa_t base, uint64_t size, struct fake_dev *dev)
@@ -101,7 +63,7 @@ static void test_add_keeps_regions_sorted_whatever_the_order(void **state)
             assert_non_null(r);
             assert_ptr_equal(r->dev, &devs[i]);
             assert_int_equal(r->size, 0x1000);
-            assert_ptr_equal(r->ops, &fake_ops);
+            assert_ptr_equal(r->ops, &fake_dev_ops);
             assert_string_equal(r->name, "dev");
         }
     }

@@ -19,6 +19,7 @@
 #include "bulkhead/vm.h"
 #include "fake/fake.h"
 #include "support/capture.h"
+#include "support/fake_mmio.h"
 
 #define VBAR 0xffff800010010000ULL
 #define PC 0xffff800010203040ULL
@@ -43,42 +44,7 @@
 #define DEV_VA 0xffff7dfffe600000ULL /* where the guest maps it; only the page offset matters */
 #define NOWHERE 0x0a000010ULL        /* no device there, and not RAM */
 
-struct fake_dev {
-    unsigned reads, writes;
-    unsigned vcpu, size;
-    uint64_t offset, written, read_value;
-    enum mmio_result result;
-};
-
 static struct fake_dev dev;
-
-static enum mmio_result dev_read(void *d, unsigned vcpu, uint64_t offset, unsigned size,
-                                 uint64_t *val)
-{
-    struct fake_dev *fd = d;
-
-    fd->reads++;
-    fd->vcpu = vcpu;
-    fd->offset = offset;
-    fd->size = size;
-    *val = fd->read_value;
-    return fd->result;
-}
-
-static enum mmio_result dev_write(void *d, unsigned vcpu, uint64_t offset, unsigned size,
-                                  uint64_t val)
-{
-    struct fake_dev *fd = d;
-
-    fd->writes++;
-    fd->vcpu = vcpu;
-    fd->offset = offset;
-    fd->size = size;
-    fd->written = val;
-    return fd->result;
-}
-
-static const struct mmio_ops dev_ops = {.read = dev_read, .write = dev_write};
 
 static struct vm vm;
 static struct vcpu *vcpu = &vm.vcpus[1]; /* not vCPU 0, so that an index mix-up shows */
@@ -114,7 +80,7 @@ static int setup(void **state)
     }
     memset(&dev, 0, sizeof(dev));
     struct mmio_region r = {
-        .base = DEV_BASE, .size = 0x1000, .ops = &dev_ops, .dev = &dev, .name = "dev"};
+        .base = DEV_BASE, .size = 0x1000, .ops = &fake_dev_ops, .dev = &dev, .name = "dev"};
     assert_int_equal(mmio_bus_add(&vm.io.bus, &r), 0);
 
     for (unsigned i = 0; i < 31; i++) {
