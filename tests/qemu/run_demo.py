@@ -17,18 +17,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 
 
+def linux_demo_command(image, demo, machine, cpu=qemu.CPU):
+    """make run's QEMU command: also what tests/qemu/test_console.py types into."""
+    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
+               qemu.Module(demo, "name=beta", addr=0x44000000)]
+    return qemu.command(image, modules, machine=machine, cpu=cpu, smp=4, mem="2G",
+                        append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+
+
 def linux_demo(args, image, demo):
     missing = [p for p in (qemu.LINUX_KERNEL, qemu.LINUX_INITRD) if not os.path.isfile(p)]
     if missing:
         print(f"run_demo: {', '.join(missing)} not found (make run builds them)", file=sys.stderr)
         return None
-    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
-               qemu.Module(demo, "name=beta", addr=0x44000000)]
     print("Bulkhead demo: Debian's Linux (vm0, 2 vCPUs) with a shell beside a bare-metal guest "
           "(vm1).")
     print("The keyboard goes to vm0. Leave with 'poweroff -f' in the shell, or Ctrl-A then X.")
-    return qemu.command(image, modules, machine=args.machine, cpu=args.cpu, smp=4, mem="2G",
-                        append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+    return linux_demo_command(image, demo, args.machine, args.cpu)
 
 
 def bare_demo(args, image, demo):

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Console tests: the keyboard as `make run` uses it. Debian's Linux with a shell (vm0) beside the
-bare-metal demo guest (vm1), QEMU's console on a pipe: the test waits for the shell, types a
-command a character at a time, as a person would, and reads the answer; Ctrl-T 1 and Ctrl-T 0
-move the keyboard between the VMs; `poweroff -f` ends Linux and, the demo having powered off
+"""Console tests: the keyboard as `make run` uses it, on make run's own QEMU command (Debian's
+Linux with a shell in vm0 beside the bare-metal demo guest in vm1), its console on a pipe: the
+test waits for the shell, types a command a character at a time, as a person would, and reads
+the answer; Ctrl-T 1 and Ctrl-T 0 move the keyboard between the VMs; `poweroff -f` ends Linux and, the demo having powered off
 by itself, the machine. What is typed reaches the guest through the physical UART's interrupt,
 the console multiplexer, the VM's emulated PL011 and its SPI."""
 
@@ -16,6 +16,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
+import run_demo  # noqa: E402
 
 TIME_LIMIT = 240
 STEP_LIMIT = 90  # for one expected answer: a Linux boot on two busy cores included
@@ -94,10 +95,7 @@ def test_keyboard(ctx, gic):
     missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
     if missing:
         return qemu.failure(name, missing)
-    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
-               qemu.Module(ctx.demo, "name=beta", addr=0x44000000)]
-    cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic), smp=4, mem="2G",
-                       append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+    cmd = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic))
     start = time.monotonic()
     s = Session(cmd)
     reasons = []
