@@ -1,13 +1,18 @@
-# The Linux guests' initramfs: Debian's static busybox (unpacked by
-# scripts/install-deps.sh) and the test init, packed by tests/linux/mkinitramfs.py.
+# The Linux guests' initramfs: Debian's static busybox and a few of its kernel's modules (unpacked
+# by scripts/install-deps.sh) and the test init, packed by tests/linux/mkinitramfs.py.
 LINUX_BUILD := build/linux
 LINUX_INITRD := $(LINUX_BUILD)/initrd.cpio
-LINUX_BUSYBOX := $(or $(BULKHEAD_DEPS),$(DEPS_DIR))/arm64/root/bin/busybox
+LINUX_DEPS := $(or $(BULKHEAD_DEPS),$(DEPS_DIR))/arm64/root
+LINUX_BUSYBOX := $(LINUX_DEPS)/bin/busybox
+# The kernel's module tree, whatever its version (empty before install-deps.sh has run).
+LINUX_MODULES := $(lastword $(sort $(wildcard $(LINUX_DEPS)/lib/modules/*/kernel)))
 
 .PHONY: linux-initrd
 linux-initrd: $(LINUX_INITRD)
 
-$(LINUX_INITRD): tests/linux/init tests/linux/mkinitramfs.py $(LINUX_BUSYBOX)
+$(LINUX_INITRD): tests/linux/init tests/linux/mkinitramfs.py $(LINUX_BUSYBOX) \
+                 $(if $(LINUX_MODULES),$(dir $(LINUX_MODULES))modules.order)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CPIO    $@")
-	$(Q)$(PYTHON) tests/linux/mkinitramfs.py --busybox $(LINUX_BUSYBOX) --init tests/linux/init -o $@
+	$(Q)$(PYTHON) tests/linux/mkinitramfs.py --busybox $(LINUX_BUSYBOX) --init tests/linux/init \
+		$(if $(LINUX_MODULES),--modules $(LINUX_MODULES)) -o $@
