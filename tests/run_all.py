@@ -7,10 +7,10 @@
    "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
    that crashes or exits non-zero without reporting a failure count is one failure.
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
-   then the Linux tests of tests/qemu/test_linux.py, then the keyboard tests of
-   tests/qemu/test_console.py), two at a time, each QEMU run with a time
-   limit; the interrupt tests, whose latency tolerances follow the host's clock, run alone at the
-   end. A line is printed as each one finishes.
+   then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
+   tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py), two at
+   a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
+   the host's clock, run alone at the end. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
    operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
 
@@ -37,6 +37,7 @@ import test_boot  # noqa: E402
 import test_console  # noqa: E402
 import test_irq  # noqa: E402
 import test_linux  # noqa: E402
+import test_passthrough  # noqa: E402
 
 HOST_DIR = os.path.join("build", "host")
 HOST_TIME_LIMIT = 300
@@ -119,6 +120,7 @@ def run_qemu_tests(build, only):
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
+    all_cases += test_passthrough.cases(build)
     all_cases += test_console.cases(build) + test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows

@@ -193,6 +193,55 @@ def command(kernel, modules=(), machine=MACHINE_V3, cpu=CPU, smp=2, mem="1G", dt
     return cmd
 
 
+# ---- a DTB of QEMU's with VM nodes added ----
+
+def make_dtb_with(ctx, modules, machine, workdir, chosen_nodes, smp=2, extra=(), mem="1G",
+                  root_nodes="", need_modules=True):
+    """Dumps the DTB QEMU would pass (guest-loader nodes included) with `ctx.image` as the kernel,
+    these modules, -smp, -m and extra arguments (give the real run's devices: they change the
+    tree), and adds chosen_nodes (DTS text) to /chosen and root_nodes to /. With need_modules,
+    the dumped tree must have guest-loader modules. Returns (path, None) or (None, reason)."""
+    dumped = os.path.join(workdir, "host.dtb")
+    cmd = command(ctx.image, modules, machine=machine, smp=smp, mem=mem,
+                  extra=["-machine", "dumpdtb=" + dumped, *extra])
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60)
+    except subprocess.TimeoutExpired:
+        return None, "dumpdtb: QEMU did not exit"
+    if not os.path.isfile(dumped):
+        return None, f"dumpdtb failed: {(p.stdout + p.stderr).strip()[-300:]}"
+    if not which("dtc"):
+        return None, "dtc not found"
+    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dumped], capture_output=True,
+                       text=True)
+    if p.returncode:
+        return None, f"dtc -I dtb failed: {p.stderr.strip()[-300:]}"
+    dts = p.stdout
+    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
+    if not m or (need_modules and "module@" not in dts):
+        return None, "dumped DTB has no /chosen with guest-loader modules"
+    # After the chosen node's existing contents: find its closing brace at the same indent.
+    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
+    if not close:
+        return None, "cannot find the end of /chosen in the decompiled DTB"
+    dts = dts[:close.start()] + chosen_nodes.lstrip("\n") + dts[close.start():]
+    if root_nodes:
+        end = dts.rfind("};")
+        if end < 0:
+            return None, "cannot find the end of / in the decompiled DTB"
+        dts = dts[:end] + root_nodes.lstrip("\n") + dts[end:]
+    src = os.path.join(workdir, "bad.dts")
+    out = os.path.join(workdir, "bad.dtb")
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(dts)
+    p = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, src],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return None, f"dtc -I dts failed: {p.stderr.strip()[-300:]}"
+    return out, None
+
+
 def log_path(name):
     return os.path.join(LOG_DIR, name + ".log")
 

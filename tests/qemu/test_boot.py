@@ -128,43 +128,8 @@ def make_bad_dtb(ctx, modules, machine, workdir):
     return make_dtb_with(ctx, modules, machine, workdir, BAD_VM)
 
 
-def make_dtb_with(ctx, modules, machine, workdir, chosen_nodes, smp=2, extra=()):
-    """Dumps the DTB QEMU would pass (guest-loader nodes included) and adds chosen_nodes (DTS
-    text) to /chosen. Returns (path, None) or (None, reason)."""
-    dumped = os.path.join(workdir, "host.dtb")
-    cmd = qemu.command(ctx.image, modules, machine=machine, smp=smp,
-                       extra=["-machine", "dumpdtb=" + dumped, *extra])
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=60)
-    except subprocess.TimeoutExpired:
-        return None, "dumpdtb: QEMU did not exit"
-    if not os.path.isfile(dumped):
-        return None, f"dumpdtb failed: {(p.stdout + p.stderr).strip()[-300:]}"
-    if not qemu.which("dtc"):
-        return None, "dtc not found"
-    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dumped], capture_output=True,
-                       text=True)
-    if p.returncode:
-        return None, f"dtc -I dtb failed: {p.stderr.strip()[-300:]}"
-    dts = p.stdout
-    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
-    if not m or "module@" not in dts:
-        return None, "dumped DTB has no /chosen with guest-loader modules"
-    # After the chosen node's existing contents: find its closing brace at the same indent.
-    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
-    if not close:
-        return None, "cannot find the end of /chosen in the decompiled DTB"
-    dts = dts[:close.start()] + chosen_nodes.lstrip("\n") + dts[close.start():]
-    src = os.path.join(workdir, "bad.dts")
-    out = os.path.join(workdir, "bad.dtb")
-    with open(src, "w", encoding="utf-8") as f:
-        f.write(dts)
-    p = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, src],
-                       capture_output=True, text=True)
-    if p.returncode:
-        return None, f"dtc -I dts failed: {p.stderr.strip()[-300:]}"
-    return out, None
+# Moved to qemu.py (the passthrough tests use it too).
+make_dtb_with = qemu.make_dtb_with
 
 
 def test_bad_config(ctx, gic):
