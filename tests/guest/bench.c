@@ -36,6 +36,17 @@
  *       at a time (icount): CPU 0 waits in WFI after the send (CPU 1 answers with an SGI), so
  *       that QEMU switches to CPU 1 at once; the IPI figure thus counts the sender's
  *       instructions up to its WFI too.
+ *   BENCH op=pt_irq kind=latency n=N ticks=T
+ *       A passed-through device's interrupt: the counter just before the store that makes the
+ *       device raise its line to the first instructions of the IRQ vector, summed over N rounds
+ *       (after warm-up rounds). The device is a second PL011 (on QEMU 10 virt, 0x09040000 with
+ *       SPI 8 when QEMU has two -serial): its TX interrupt is pending in UARTRIS once a
+ *       character has been sent, so the store enabling it in UARTIMSC (TXIM) raises the line at
+ *       once; the handler masks it again (the line drops) before its EOI. Under Bulkhead the
+ *       device is the VM's through bulkhead,passthrough: the store does not exit and the
+ *       interrupt comes through the physical GIC to the hypervisor, which injects it. The send
+ *       is spread within a tick as the IPI's. Measured only when the device tree has a PL011
+ *       other than the console's (else a "BENCH note" says so), last, CPU 1 off.
  *   BENCH op=boot kind=once ticks=T
  *       The generic counter at this image's first instruction (it starts at 0 at QEMU's reset:
  *       reset to guest entry, QEMU's firmware handoff and the hypervisor's boot included).
@@ -43,18 +54,21 @@
  * Anything wrong prints "BENCH error=WHAT" and ends the run.
  *
  * Bootargs: hyp=1 (under Bulkhead: BH_HVC_NULL too), iters=N (loops and ack_eoi, default
- * 1000), rounds=N (latencies, default 20).
+ * 1000), rounds=N (latencies, default 20), pt_rounds=N (pt_irq, default 1000).
  *
  * The single-CPU figures are taken while CPU 1 is off (nothing else runs); the IPI last, with
  * CPU 1 started by PSCI CPU_ON. Built without FP/SIMD registers (guest.mk): the IRQ vector saves
  * only the general registers.
  */
+#include <libfdt.h>
+
 #include "gic.h"
 #include "guest.h"
 #include "sysreg.h"
 
 #define DEFAULT_ITERS 1000
 #define DEFAULT_ROUNDS 20
+#define DEFAULT_PT_ROUNDS 1000
 #define WARMUP_ROUNDS 3
 #define TIMER_DELAY_TICKS 2000         /* 32 us at 62.5 MHz: the deadline is well after set-up */
 #define WAIT_TICKS(freq) ((freq) / 10) /* 100 ms of virtual time for anything we wait for */
@@ -366,6 +380,156 @@ static void bench_ipi(void)
     gic_send_sgi(SGI_IPI, 1); /* wakes it to see cpu1_quit; it then calls CPU_OFF */
 }
 
+/* ---- a passed-through device's interrupt ---- */
+
+#define PL011_CR 0x30
+#define PL011_CR_UARTEN BIT(0)
+#define PL011_CR_TXE BIT(8)
+#define PL011_CR_RXE BIT(9)
+#define PL011_ICR 0x44
+#define PL011_PERIPHID0 0xfe0
+#define PL011_PERIPHID1 0xfe4
+
+/* pt_irq's device: a PL011 other than the console. */
+static struct {
+    uintptr_t base;
+    unsigned intid;
+    volatile uint64_t entry_ticks;
+    volatile uint32_t count;
+    volatile uint32_t unexpected; /* last other INTID + 1 */
+} pt;
+
+/* pt_irq's own IRQ handler (CPU 0 only), so that irq_entry, and with it the other ops'
+ * instruction counts, stay as they were. */
+static void pt_irq_entry(uint64_t ticks)
+{
+    uint32_t iar = gic_ack();
+    unsigned intid = gic_iar_intid(iar);
+
+    if (intid >= GIC_SPURIOUS) {
+        return;
+    }
+    if (intid == pt.intid) {
+        mmio_write32(pt.base + PL011_IMSC, 0); /* the line drops before the EOI */
+        pt.entry_ticks = ticks;
+        asm volatile("dmb ish" ::: "memory");
+        pt.count++;
+    } else {
+        pt.unexpected = intid + 1;
+    }
+    gic_eoi(iar);
+}
+
+/* A u64 of `cells` cells (1 or 2) at p. */
+static uint64_t read_cells(const fdt32_t *p, int cells)
+{
+    return cells == 2 ? ((uint64_t)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1])
+                      : fdt32_to_cpu(p[0]);
+}
+
+/* The first enabled "arm,pl011" of the DTB that is not the console, with a GIC SPI: fills pt.
+ * Prints why not and returns false if there is none. */
+static bool find_pt_uart(void)
+{
+    const void *fdt = guest.fdt;
+    int node = -1;
+
+    while ((node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011")) >= 0) {
+        int parent = fdt_parent_offset(fdt, node), rlen, ilen;
+        int ac = parent >= 0 ? fdt_address_cells(fdt, parent) : 2;
+        int sc = parent >= 0 ? fdt_size_cells(fdt, parent) : 1;
+        const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &rlen);
+        const fdt32_t *irq = fdt_getprop(fdt, node, "interrupts", &ilen);
+        const char *status = fdt_getprop(fdt, node, "status", NULL);
+
+        if (!reg || ac < 1 || ac > 2 || sc < 0 || sc > 2 || rlen < 4 * (ac + sc) ||
+            (status && strcmp(status, "okay") != 0 && strcmp(status, "ok") != 0)) {
+            continue;
+        }
+        uint64_t base = read_cells(reg, ac);
+        if (base == guest.uart) {
+            continue;
+        }
+        if (!irq || ilen < 12 || fdt32_to_cpu(irq[0]) != 0) {
+            printf("BENCH note: pt_irq: the PL011 at 0x%lx has no SPI: skipped\n",
+                   (unsigned long)base);
+            return false;
+        }
+        pt.base = (uintptr_t)base;
+        pt.intid = 32 + fdt32_to_cpu(irq[1]);
+        return true;
+    }
+    printf("BENCH note: pt_irq: no PL011 besides the console in the device tree: skipped\n");
+    return false;
+}
+
+/* The counter before the store to UARTIMSC that raises the device's TX interrupt, to CPU 0's
+ * vector; CPU 0 spins (IRQs on), CPU 1 is off. */
+__attribute__((noinline)) static void bench_pt_irq(void)
+{
+    unsigned long pt_rounds = MAX(bootarg_ul("pt_rounds", DEFAULT_PT_ROUNDS), 1ul);
+    uint64_t sum = 0;
+    uint32_t seed = 1;
+
+    if (!find_pt_uart()) {
+        return;
+    }
+    if ((mmio_read32(pt.base + PL011_PERIPHID0) & 0xff) != 0x11 ||
+        (mmio_read32(pt.base + PL011_PERIPHID1) & 0xff) != 0x10) {
+        error("pt_irq: the device tree's second PL011 has not a PL011's PeriphID");
+    }
+    /* Quiet, enabled, one character sent (to QEMU's null backend): TX pending in UARTRIS. */
+    mmio_write32(pt.base + PL011_IMSC, 0);
+    mmio_write32(pt.base + PL011_ICR, 0x7ff);
+    mmio_write32(pt.base + PL011_CR, PL011_CR_UARTEN | PL011_CR_TXE | PL011_CR_RXE);
+    mmio_write32(pt.base + PL011_DR, '\n');
+    uint64_t end = cntvct() + WAIT_TICKS(freq);
+    while (!(mmio_read32(pt.base + PL011_RIS) & PL011_TXIM)) {
+        if (cntvct() > end) {
+            error("pt_irq: the PL011's TX interrupt is not pending after a character");
+        }
+    }
+    guest_set_irq_handler(pt_irq_entry);
+    gic_set_level(pt.intid, true);
+    gic_route_spi(pt.intid, 0);
+    gic_enable(pt.intid, true);
+
+    irqs_on();
+    for (unsigned long r = 0; r < WARMUP_ROUNDS + pt_rounds; r++) {
+        uint32_t want = pt.count + 1;
+        delay_phase(next_rand(&seed));
+        uint64_t t0 = cntvct();
+        mmio_write32(pt.base + PL011_IMSC, PL011_TXIM);
+        end = t0 + WAIT_TICKS(freq);
+        while (pt.count < want) {
+            if (cntvct() > end) {
+                printf("BENCH note: pt_irq: INTID %u: %u of %u interrupts, unexpected INTID+1 "
+                       "%u\n",
+                       pt.intid, pt.count, want, pt.unexpected);
+                error("interrupt not taken");
+            }
+        }
+        if (r >= WARMUP_ROUNDS) {
+            sum += pt.entry_ticks - t0;
+        }
+    }
+    irqs_off();
+    gic_enable(pt.intid, false);
+    printf("BENCH op=pt_irq kind=latency n=%lu ticks=%lu\n", pt_rounds, (unsigned long)sum);
+}
+
+/* Waits until CPU 1 is off (PSCI AFFINITY_INFO), so that nothing else runs. */
+__attribute__((noinline)) static void wait_cpu1_off(void)
+{
+    uint64_t end = cntvct() + WAIT_TICKS(freq);
+
+    while (smccc_call(PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT, guest.cpu_mpidr[1], 0, 0) != 1) {
+        if (cntvct() > end) {
+            error("CPU 1 did not turn off");
+        }
+    }
+}
+
 /* ---- main ---- */
 
 int main(void *dtb)
@@ -379,6 +543,7 @@ int main(void *dtb)
         error(!guest.fdt_ok ? "no valid DTB" : "CNTFRQ_EL0 is 0");
     }
     bool hyp = bootarg_ul("hyp", 0) != 0;
+
     iters = MAX(bootarg_ul("iters", DEFAULT_ITERS), 1ul);
     rounds = MAX(bootarg_ul("rounds", DEFAULT_ROUNDS), 1ul);
     if (!gic.version) {
@@ -403,6 +568,9 @@ int main(void *dtb)
     bench_timer(false);
     bench_timer(true);
     bench_ipi();
+    /* Last: anything added before would shift where the others' windows fall in a tick. */
+    wait_cpu1_off();
+    bench_pt_irq();
     printf("BENCH done\n");
     return 0;
 }
