@@ -33,7 +33,8 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   started" (or the VM's name), and never starts; the good VM starts and finishes. Respectively:
   /pl031@9010000 passed to two VMs (the first one, "good", keeps it), the hypervisor's console
   /pl011@9000000, a path that does not exist ("/nope@0"), a device node added to the tree whose
-  reg lies in RAM, the GIC's own node, and a Xen partial DTB whose xen,reg starts at 0x9010100.
+  reg lies in RAM, one added over the GIC distributor's registers, and a Xen partial DTB whose
+  xen,reg starts at 0x9010100.
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/ (with the second serial
 port's traffic and the QMP commands at the end of the interactive runs' logs).
@@ -583,6 +584,14 @@ RAM_DEVICE = """
 \t};
 """
 
+# A device the test adds whose registers are the GIC distributor's first page (0x08000000).
+GIC_DEVICE = """
+\tbulkhead-test-dev@8000000 {
+\t\tcompatible = "bulkhead,test-device";
+\t\treg = <0x0 0x8000000 0x0 0x1000>;
+\t};
+"""
+
 # case -> (bad VM node, the good VM's passthrough, the bad VM's, keyword regex of the error line,
 #          nodes added to the host tree's root, the device the error line must name)
 BAD_CASES = {
@@ -592,7 +601,8 @@ BAD_CASES = {
     "unknown": ("nope", [], ["/nope@0"], r"not found", "", "/nope@0"),
     "ram": ("inram", [], ["/bulkhead-test-dev@7f000000"], r"overlaps RAM", RAM_DEVICE,
             "/bulkhead-test-dev@7f000000"),
-    "gic": ("gic", [], ["/intc@8000000"], r"(?i)\bGIC\b", "", "/intc@8000000"),
+    "gic": ("gic", [], ["/bulkhead-test-dev@8000000"], r"\bGIC\b", GIC_DEVICE,
+            "/bulkhead-test-dev@8000000"),
 }
 
 
