@@ -21,7 +21,11 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   `-device virtio-blk-device`) passed to a `direct-map` Linux VM; the disk is an ext2 image the
   test makes with `mke2fs -d` holding one file; the guest mounts /dev/vda read-only and prints the
   file's md5sum, which must be the test's. The guest has no RTC, UART or GPIO of the board (they
-  were not passed). The test guest runs beside it.
+  were not passed), and the hypervisor prints no DMA warning (the VM is direct-mapped). The test
+  guest runs beside it.
+- pt_dma_warning: the same transport given to a test guest without direct-map: the hypervisor
+  warns ("bulkhead: dma: warning: /virtio_mmio@a003e00 can do DMA ... direct-map ...") and the VM
+  runs all the same.
 - pt_xen: Xen's binding: a `xen,domain` node "domU1" whose `multiboot,device-tree` module (a
   partial DTB compiled with dtc, loaded with `-device loader`) has the PL031 and the second PL011
   under /passthrough with `xen,reg`/`xen,path`; the guest sees rtc0 (time checked) and ttyAMA1
@@ -536,9 +540,14 @@ def test_virtio_blk(ctx, gic):
                qemu.expect_all(t, [pt(LINUX_VM, r"rtc: none"), pt(LINUX_VM, r"uart: none"),
                                    pt(LINUX_VM, r"gpio-key: none")]),
                check_modules(t, LINUX_VM),
+               # direct-map: no warning that the device's DMA misses the VM's RAM.
+               qemu.expect_none(t, [DMA_WARNING]),
                qemu.expect_all(t, [qemu.prefixed(GUEST_VM, "ticker done")]),
                *ends_cleanly(t, run_, (LINUX_VM, GUEST_VM))]
     return verdict(name, run_, reasons)
+
+
+DMA_WARNING = r"^bulkhead: .*warning: .*DMA"
 
 
 # ---- 3. Xen's binding: a xen,domain with a partial device tree ----
@@ -677,6 +686,28 @@ def test_bad_xen_unaligned(ctx, gic):
     return verdict(name, run_, reasons)
 
 
+def test_dma_warning(ctx, gic):
+    """A DMA-capable device (a virtio-mmio transport) given to a VM without direct-map: the VM
+    starts and runs, with a warning naming the device and the VM."""
+    name = f"v{gic}/pt_dma_warning"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    nodes = (guest_node(ctx, GOOD_VM, SHORT_TICKER)
+             + guest_node(ctx, "dma", SHORT_TICKER, ["/virtio_mmio@a003e00"], addr=BAD_GUEST_ADDR))
+    run_, err = bad_run(ctx, gic, name, nodes)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^bulkhead: dma: warning: .*/virtio_mmio@a003e00.*DMA.*"
+                                   r"direct-map"]),
+               qemu.expect_count(t, DMA_WARNING, 1),
+               qemu.expect_all(t, [qemu.prefixed(GOOD_VM, "ticker done"),
+                                   qemu.prefixed("dma", "ticker done")]),
+               *qemu.ends_cleanly(t, run_, (GOOD_VM, "dma"))]
+    return verdict(name, run_, reasons)
+
+
 def cases(build):
     """[(name, callable returning a Result)]: the Linux runs (the longest) first."""
     ctx = Ctx(build)
@@ -688,6 +719,7 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/pt_bad_{c}", lambda g=gic, c=c: test_bad(ctx, g, c)) for c in BAD_CASES]
         out.append((f"v{gic}/pt_bad_xen_unaligned", lambda g=gic: test_bad_xen_unaligned(ctx, g)))
+        out.append((f"v{gic}/pt_dma_warning", lambda g=gic: test_dma_warning(ctx, g)))
     return out
 
 
