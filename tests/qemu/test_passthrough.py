@@ -439,12 +439,20 @@ def hv_notes(text):
             if l.startswith("error: ") or "PANIC" in l or "not started" in l][:6]
 
 
+GUEST_NOTE = re.compile(r"^\[[^]]+\] LINUX pt (deferred|module \S+: FAIL|bound: .*no driver)")
+
+
 def verdict(name, run_, reasons):
+    """The Result; a failure's reason adds the hypervisor's error lines and the guest's notes on
+    devices it could not use (deferred probes, unbound devices, modules that failed)."""
     r = qemu.verdict(name, run_, *reasons)
     if not r.ok and run_ is not None:
         notes = hv_notes(run_.text)
         if notes:
             r.reason += "\n    hypervisor: " + "\n    hypervisor: ".join(notes)
+        guest = [l for l in run_.text.splitlines() if GUEST_NOTE.match(l)][:8]
+        if guest:
+            r.reason += "\n    guest: " + "\n    guest: ".join(guest)
     return r
 
 
