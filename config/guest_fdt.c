@@ -6,12 +6,16 @@
 #include <libfdt.h>
 
 #include "bulkhead/guest_fdt.h"
+#include "bulkhead/passthrough.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
+#include "fdt_writer.h"
 
-#define PHANDLE_GIC 1
-#define PHANDLE_APB_PCLK 2
+/* Xen's phandle for the guest GIC, which partial device trees written for Xen refer to; and one
+ * beside it that host phandles (QEMU's start at 0x8000) do not reach. */
+#define PHANDLE_APB_PCLK (PT_GUEST_GIC_PHANDLE + 1)
 #define APB_PCLK_HZ 24000000
+#define APB_PCLK "apb-pclk"
 #define GICV2_DIST_SIZE 0x1000
 #define GICV2_CPUIF_SIZE 0x2000
 #define GICV3_DIST_SIZE 0x10000
@@ -20,7 +24,6 @@
 #define IRQ_TYPE_PPI 1
 #define IRQ_LEVEL_HIGH 4
 #define NODE_NAME_LEN 48
-#define MAX_PROP_CELLS 12
 
 /* PSCI 0.2 function IDs, for guests that only know the "arm,psci" (0.1) binding. */
 #define PSCI_FN_CPU_SUSPEND 0xc4000001u
@@ -28,101 +31,21 @@
 #define PSCI_FN_CPU_ON 0xc4000003u
 #define PSCI_FN_MIGRATE 0xc4000005u
 
-/* The sequential-write calls, made no-ops after the first failure so the builder reads straight. */
-struct writer {
-    void *fdt;
-    int err;
-};
-
-static void begin(struct writer *w, const char *name)
-{
-    if (!w->err) {
-        w->err = fdt_begin_node(w->fdt, name);
-    }
-}
-
-static void end(struct writer *w)
-{
-    if (!w->err) {
-        w->err = fdt_end_node(w->fdt);
-    }
-}
-
-static void prop(struct writer *w, const char *name, const void *val, int len)
-{
-    if (!w->err) {
-        w->err = fdt_property(w->fdt, name, val, len);
-    }
-}
-
-/* A string list given as one literal with embedded NULs: its sizeof is its length. */
-#define PROP_STRINGS(w, name, lit) prop((w), (name), (lit), (int)sizeof(lit))
-
-static void prop_string(struct writer *w, const char *name, const char *s)
-{
-    prop(w, name, s, (int)strlen(s) + 1);
-}
-
-static void prop_u32(struct writer *w, const char *name, uint32_t v)
-{
-    if (!w->err) {
-        w->err = fdt_property_u32(w->fdt, name, v);
-    }
-}
-
-static void prop_u64(struct writer *w, const char *name, uint64_t v)
-{
-    if (!w->err) {
-        w->err = fdt_property_u64(w->fdt, name, v);
-    }
-}
-
-static void prop_empty(struct writer *w, const char *name)
-{
-    prop(w, name, "", 0);
-}
-
-static void prop_cells(struct writer *w, const char *name, const uint32_t *cells, unsigned n)
-{
-    fdt32_t be[MAX_PROP_CELLS];
-
-    for (unsigned i = 0; i < n && i < MAX_PROP_CELLS; i++) {
-        be[i] = cpu_to_fdt32(cells[i]);
-    }
-    prop(w, name, be, (int)(MIN(n, MAX_PROP_CELLS) * sizeof(be[0])));
-}
-
-/* reg of <address size> pairs, in the root's 2 + 2 cells. */
-static void prop_reg(struct writer *w, const struct mem_range *ranges, unsigned n)
-{
-    uint32_t cells[MAX_PROP_CELLS];
-
-    for (unsigned i = 0; i < n && i < MAX_PROP_CELLS / 4; i++) {
-        cells[i * 4] = (uint32_t)(ranges[i].base >> 32);
-        cells[i * 4 + 1] = (uint32_t)ranges[i].base;
-        cells[i * 4 + 2] = (uint32_t)(ranges[i].size >> 32);
-        cells[i * 4 + 3] = (uint32_t)ranges[i].size;
-    }
-    prop_cells(w, "reg", cells, MIN(n, MAX_PROP_CELLS / 4) * 4);
-}
-
-static void write_root_props(struct writer *w, const struct board *board)
+static void write_root_props(struct writer *w, const struct board *board, uint32_t gic_phandle)
 {
     prop_u32(w, "#address-cells", 2);
     prop_u32(w, "#size-cells", 2);
     prop_string(w, "compatible", "linux,dummy-virt");
     prop_string(w, "model", "Bulkhead VM");
     if (board->gic.version != GIC_NONE) {
-        prop_u32(w, "interrupt-parent", PHANDLE_GIC);
+        prop_u32(w, "interrupt-parent", gic_phandle);
     }
 }
 
-static void write_memory(struct writer *w, const struct vm_layout *layout)
+static void write_memory(struct writer *w, const char *name, const struct vm_layout *layout)
 {
-    char name[NODE_NAME_LEN];
     struct mem_range ram = {layout->ram_ipa, layout->ram_size};
 
-    snprintf(name, sizeof(name), "memory@%lx", layout->ram_ipa);
     begin(w, name);
     prop_string(w, "device_type", "memory");
     prop_reg(w, &ram, 1);
@@ -159,12 +82,11 @@ static void write_psci(struct writer *w)
     end(w);
 }
 
-static void write_gic(struct writer *w, const struct board *board, const struct vm_config *vm)
+static void write_gic(struct writer *w, const char *name, const struct board *board,
+                      const struct vm_config *vm, uint32_t phandle)
 {
     const struct board_gic *gic = &board->gic;
-    char name[NODE_NAME_LEN];
 
-    snprintf(name, sizeof(name), "intc@%lx", gic->dist.base);
     begin(w, name);
     if (gic->version == GIC_V3) {
         struct mem_range regs[] = {
@@ -186,7 +108,7 @@ static void write_gic(struct writer *w, const struct board *board, const struct 
     prop_u32(w, "#interrupt-cells", 3);
     prop_u32(w, "#address-cells", 0);
     prop_empty(w, "interrupt-controller");
-    prop_u32(w, "phandle", PHANDLE_GIC);
+    prop_u32(w, "phandle", phandle);
     end(w);
 }
 
@@ -217,7 +139,7 @@ static void write_uart(struct writer *w, const struct board *board, const char *
 {
     static const uint32_t clocks[] = {PHANDLE_APB_PCLK, PHANDLE_APB_PCLK};
 
-    begin(w, "apb-pclk");
+    begin(w, APB_PCLK);
     prop_string(w, "compatible", "fixed-clock");
     prop_u32(w, "#clock-cells", 0);
     prop_u32(w, "clock-frequency", APB_PCLK_HZ);
@@ -254,20 +176,35 @@ static void write_chosen(struct writer *w, const struct vm_config *vm,
         prop_u64(w, "linux,initrd-end", layout->initrd_ipa + layout->initrd_size);
     }
     end(w);
-    if (stdout_path) {
-        begin(w, "aliases");
-        prop_string(w, "serial0", stdout_path);
-        end(w);
+}
+
+static void write_aliases(struct writer *w, const void *host, const struct vm_config *vm,
+                          const char *stdout_path)
+{
+    static const char *const own[] = {"serial0"};
+
+    if (!stdout_path && !guest_fdt_has_aliases(host, vm)) {
+        return;
     }
+    begin(w, "aliases");
+    if (stdout_path) {
+        prop_string(w, "serial0", stdout_path);
+    }
+    guest_fdt_write_aliases(w, host, vm, own, stdout_path ? 1 : 0);
+    end(w);
 }
 
 int guest_fdt_build(void *buf, size_t size, const struct board *board, const struct vm_config *vm,
-                    const struct vm_layout *layout)
+                    const struct vm_layout *layout, const void *host)
 {
     struct writer w = {buf, 0};
-    char uart[NODE_NAME_LEN], uart_path[NODE_NAME_LEN + 1];
+    char uart[NODE_NAME_LEN], uart_path[NODE_NAME_LEN + 1], memory[NODE_NAME_LEN],
+        gic[NODE_NAME_LEN];
     bool has_uart = board->uart.regs.size != 0;
     bool has_timer = board->timer.irq_phys || board->timer.irq_virt;
+    uint32_t gic_phandle = vm->pt.partial_fdt
+                               ? pt_partial_gic_phandle((const void *)(uintptr_t)vm->pt.partial_fdt)
+                               : PT_GUEST_GIC_PHANDLE;
 
     w.err = fdt_create(buf, (int)MIN(size, (size_t)INT32_MAX));
     if (!w.err) {
@@ -275,14 +212,18 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
     }
     snprintf(uart, sizeof(uart), "pl011@%lx", board->uart.regs.base);
     snprintf(uart_path, sizeof(uart_path), "/%s", uart);
+    snprintf(memory, sizeof(memory), "memory@%lx", layout->ram_ipa);
+    snprintf(gic, sizeof(gic), "intc@%lx", board->gic.dist.base);
+    const char *const own_nodes[] = {memory, "cpus",   "psci",   gic,      "timer",
+                                     uart,   APB_PCLK, "chosen", "aliases"};
 
     begin(&w, "");
-    write_root_props(&w, board);
-    write_memory(&w, layout);
+    write_root_props(&w, board, gic_phandle);
+    write_memory(&w, memory, layout);
     write_cpus(&w, vm);
     write_psci(&w);
     if (board->gic.version != GIC_NONE) {
-        write_gic(&w, board, vm);
+        write_gic(&w, gic, board, vm, gic_phandle);
     }
     if (has_timer) {
         write_timer(&w, board, vm);
@@ -290,7 +231,12 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
     if (has_uart) {
         write_uart(&w, board, uart);
     }
+    if (!w.err && guest_fdt_write_passthrough(&w, host, board, vm, gic_phandle, PHANDLE_APB_PCLK,
+                                              own_nodes, ARRAY_SIZE(own_nodes)) != 0) {
+        return -1;
+    }
     write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
+    write_aliases(&w, host, vm, has_uart ? uart_path : NULL);
     end(&w);
     if (!w.err) {
         w.err = fdt_finish(buf);

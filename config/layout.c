@@ -408,7 +408,8 @@ int layout_vm(const struct board *board, const struct vm_config *vm, paddr_t ram
         }
     }
     out->ram_pa = ram_pa;
-    out->ram_ipa = board->ram[0].base;
+    /* direct-map: the addresses a guest gives a device that does DMA are real ones. */
+    out->ram_ipa = vm->direct_map ? ram_pa : board->ram[0].base;
     out->ram_size = vm->mem_size;
     out->kernel_ipa = out->ram_ipa + offset;
     out->kernel_size = vm->kernel.size;

@@ -8,6 +8,7 @@
 #include "bulkhead/config.h"
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/layout.h"
+#include "bulkhead/passthrough.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
 
@@ -264,7 +265,22 @@ static bool read_pcpus(const void *fdt, int node, const struct board *board, str
     return true;
 }
 
-/* The kernel and ramdisk children of a VM node (other children are not ours: ignored). */
+/* Xen's partial device tree module: the devices the VM is given. */
+static bool read_device_tree_module(const void *fdt, int child, const struct board *board,
+                                    const struct module_limits *limits, struct vm_config *vm)
+{
+    struct vm_module m;
+
+    if (vm->pt.partial_fdt) {
+        config_node_err(fdt, child, "a second multiboot,device-tree module");
+        return false;
+    }
+    return read_module(fdt, child, "device-tree", board, limits, &m) &&
+           pt_parse_partial((const void *)(uintptr_t)m.base, m.size, fdt, board, vm);
+}
+
+/* The kernel, ramdisk and device-tree children of a VM node (other children are not ours:
+ * ignored). */
 static bool read_vm_modules(const void *fdt, int node, const struct board *board,
                             const struct module_limits *limits, struct vm_config *vm)
 {
@@ -273,6 +289,12 @@ static bool read_vm_modules(const void *fdt, int node, const struct board *board
     fdt_for_each_subnode(child, fdt, node)
     {
         if (!config_node_enabled(fdt, child)) {
+            continue;
+        }
+        if (config_is_compatible(fdt, child, "multiboot,device-tree")) {
+            if (!read_device_tree_module(fdt, child, board, limits, vm)) {
+                return false;
+            }
             continue;
         }
         bool is_kernel = config_is_compatible(fdt, child, "multiboot,kernel");
@@ -321,7 +343,7 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
     vm->nr_vcpus = cpus;
     return read_memory(fdt, node, defaults, &vm->mem_size) &&
            read_pcpus(fdt, node, board, vm, pinned) &&
-           read_vm_modules(fdt, node, board, limits, vm);
+           read_vm_modules(fdt, node, board, limits, vm) && pt_parse(fdt, node, board, vm);
 }
 
 static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bool lone,
@@ -411,6 +433,19 @@ static void assign_free(const struct board *board, struct vm_config *vms, struct
     }
 }
 
+/* A device passed to two VMs stays with the first. */
+static void check_passthrough_claims(struct vm_config *vms, struct vm_slot *slots, unsigned nr)
+{
+    for (unsigned i = 0; i < nr; i++) {
+        for (unsigned j = 0; j < i && slots[i].valid; j++) {
+            if (slots[j].valid && !pt_check_claims(&vms[i], &vms[j])) {
+                report_not_started(vms[i].node);
+                slots[i].valid = false;
+            }
+        }
+    }
+}
+
 /* Drops the VMs marked invalid, keeping the order; names implicit VMs after their index. */
 static unsigned compact(struct vm_config *vms, struct vm_slot *slots, unsigned nr)
 {
@@ -465,5 +500,10 @@ unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm
         nr++;
     }
     assign_free(board, vms, slots, nr, claim_pinned(vms, slots, nr));
-    return compact(vms, slots, nr);
+    check_passthrough_claims(vms, slots, nr);
+    nr = compact(vms, slots, nr);
+    for (unsigned i = 0; i < nr; i++) {
+        pt_warn_dma(&vms[i]);
+    }
+    return nr;
 }

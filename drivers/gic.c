@@ -89,10 +89,16 @@ static uintptr_t dist;
 static unsigned nr_irqs;          /* 0 without a GIC: gic_enable_spi() refuses every INTID */
 static uint32_t hyp_private_irqs; /* bit n set: private INTID n is the hypervisor's own */
 
-/* A PPI's or SPI's IAR value is its INTID (only a GICv2 SGI's carries a source). */
+/* A PPI's IAR value is its INTID (only a GICv2 SGI's carries a source). An SPI may have been
+ * acknowledged by another CPU than the one that lets it go: the distributor's register reaches
+ * it from anywhere. */
 static void deactivate_pintid(unsigned pintid)
 {
-    gic_deactivate(pintid);
+    if (pintid >= 32) {
+        gic_impl->clear_active(pintid);
+    } else {
+        gic_deactivate(pintid);
+    }
 }
 
 void gic_init(const struct board_gic *gic, const struct board_cpu *cpus, unsigned nr_cpus,
@@ -154,6 +160,49 @@ void gic_enable_spi(unsigned intid, unsigned pcpu)
     }
     gic_impl->route_spi(intid, pcpu);
     gic_write32(dist + GICD_ISENABLER + (intid / 32) * 4, 1u << (intid % 32));
+}
+
+static bool is_spi(unsigned intid)
+{
+    return intid >= 32 && intid < nr_irqs;
+}
+
+static uintptr_t spi_bit_reg(uint32_t reg, unsigned intid)
+{
+    return dist + reg + (intid / 32) * 4;
+}
+
+void gic_spi_configure(unsigned intid, bool edge)
+{
+    uintptr_t reg = dist + GICD_ICFGR + (intid / 16) * 4;
+    uint32_t bit = 2u << ((intid % 16) * 2);
+
+    if (is_spi(intid)) {
+        uint32_t v = gic_read32(reg);
+        gic_write32(reg, edge ? v | bit : v & ~bit);
+    }
+}
+
+void gic_spi_route(unsigned intid, unsigned pcpu)
+{
+    if (is_spi(intid)) {
+        gic_impl->route_spi(intid, pcpu);
+    }
+}
+
+void gic_spi_set_enabled(unsigned intid, bool on)
+{
+    if (is_spi(intid)) {
+        gic_write32(spi_bit_reg(on ? GICD_ISENABLER : GICD_ICENABLER, intid), 1u << (intid % 32));
+    }
+}
+
+void gic_spi_quiesce(unsigned intid)
+{
+    if (is_spi(intid)) {
+        gic_write32(spi_bit_reg(GICD_ICPENDR, intid), 1u << (intid % 32));
+        gic_write32(spi_bit_reg(GICD_ICACTIVER, intid), 1u << (intid % 32));
+    }
 }
 
 /* ---- The virtual CPU interface ---- */

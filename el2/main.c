@@ -48,6 +48,8 @@ static void map_board_devices(void)
 }
 
 /* VMs mirror the board's map: the highest address any of them can use is the board's. */
+/* The top of what the VMs' stage 2 must reach: the board's RAM (where direct-mapped VMs' RAM
+ * is too) and devices. A passed-through window above it is refused when the VM is created. */
 static uint64_t highest_guest_address(void)
 {
     const struct board_gic *gic = &board.gic;
@@ -110,7 +112,7 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
             printk("bulkhead: %s: VM not started\n", cfgs[i].node);
             continue;
         }
-        if (vm_create(vm, nr_vms, &cfgs[i], pa) != 0) {
+        if (vm_create(vm, nr_vms, &cfgs[i], pa, fdt) != 0) {
             printk("bulkhead: %s: VM not started\n", cfgs[i].node);
             continue;
         }

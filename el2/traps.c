@@ -13,6 +13,7 @@
 #include "bulkhead/hvcall.h"
 #include "bulkhead/idregs.h"
 #include "bulkhead/inject.h"
+#include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/psci.h"
 #include "bulkhead/sched.h"
@@ -119,6 +120,9 @@ void handle_physical_irqs(struct vcpu *current)
             /* Linked: the guest's EOI of the virtual one deactivates this one, in hardware or
              * through the hypervisor (vtimer_init). */
             vgic_inject_edge(&current->vm->vgic, current->index, intid);
+            continue;
+        }
+        if (passthrough_irq(iar)) {
             continue;
         }
         gic_deactivate(iar);

@@ -8,6 +8,7 @@
 #include "bulkhead/firmware.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/guest_fdt.h"
+#include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/stage2.h"
@@ -197,8 +198,8 @@ static void vm_load(struct vm *vm)
     patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
     patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
     console_port_reset(&vm->console);
-    vm_io_reset(&vm->io);
     vgic_reset(&vm->vgic);
+    vm_io_reset(&vm->io);
 
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         vm->vcpus[i].state = VCPU_OFF;
@@ -227,18 +228,51 @@ static void vm_kick(void *ctx, unsigned idx)
 static void vm_init_vgic(struct vm *vm)
 {
     /* Enough SPIs for the devices the VM mirrors from the board (the PL011 is SPI 121 on a
-     * Raspberry Pi 4). */
+     * Raspberry Pi 4) and those passed through, which keep their INTIDs. */
     unsigned nr_irqs = MAX(VM_NR_IRQS, VGIC_NR_PRIVATE + board.uart.spi + 1);
+    for (unsigned i = 0; i < vm->cfg.pt.nr_irqs; i++) {
+        nr_irqs = MAX(nr_irqs, vm->cfg.pt.irqs[i].intid + 1u);
+    }
+    nr_irqs = MIN(ALIGN_UP(nr_irqs, 32), (unsigned)VGIC_MAX_IRQS);
     vgic_dist_init(&vm->vgic, board.gic.version, nr_irqs, vm->cfg.nr_vcpus);
     vm->vgic.kick = vm_kick;
     vm->vgic.kick_ctx = vm;
+    vm->vgic.phys = &passthrough_vgic_ops;
+    vm->vgic.phys_ctx = vm;
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, gic_nr_lrs());
         vtimer_init_vcpu(&vm->vcpus[i].timer, &vm->vgic, i);
     }
 }
 
-/* The devices every VM has: the board's GIC and its console UART, at the board's addresses. */
+/* A host device given to the VM (config/passthrough.c checked it). */
+static int vm_create_passthrough(struct vm *vm, const struct pt_device *dev)
+{
+    const struct vm_passthrough *pt = &vm->cfg.pt;
+    struct vdev_desc desc = {.compatible = passthrough_model.compatible};
+
+    if (dev->nr_ranges > VDEV_MAX_REGS || dev->nr_irqs > VDEV_MAX_IRQS) {
+        pr_err("%s: %s: more than %d windows or %d SPIs in one device\n", vm->cfg.node, dev->path,
+               VDEV_MAX_REGS, VDEV_MAX_IRQS);
+        return -1;
+    }
+    for (unsigned i = 0; i < dev->nr_ranges; i++) {
+        const struct pt_range *r = &pt->ranges[dev->first_range + i];
+        desc.reg[i] = (struct mem_range){r->ipa, r->size};
+        desc.host[i] = (struct mem_range){r->pa, r->size};
+    }
+    desc.nr_reg = desc.nr_host = dev->nr_ranges;
+    for (unsigned i = 0; i < dev->nr_irqs; i++) {
+        const struct pt_irq *q = &pt->irqs[dev->first_irq + i];
+        desc.spis[i] = q->intid - VGIC_NR_PRIVATE;
+        desc.spi_edge[i] = q->edge;
+    }
+    desc.nr_spis = dev->nr_irqs;
+    return vdev_create(&vm->io, &desc);
+}
+
+/* The devices every VM has: the board's GIC and its console UART, at the board's addresses;
+ * then the host devices it is given. */
 static int vm_create_devices(struct vm *vm)
 {
     const struct board_gic *gic = &board.gic;
@@ -263,13 +297,26 @@ static int vm_create_devices(struct vm *vm)
     };
 
     vm_io_init(&vm->io, vm->cfg.name, vm->cfg.nr_vcpus, &vm->vgic, &vm->s2, &vm->console);
-    if (gic->version != GIC_NONE && vdev_create(&vm->io, gic->version == GIC_V3 ? &v3 : &v2) != 0) {
+    if (gic->version != GIC_NONE) {
+        vm->io.phys_irqs = passthrough_phys_ops(gic->version);
+        vm->io.phys_ctx = vm;
+        if (vdev_create(&vm->io, gic->version == GIC_V3 ? &v3 : &v2) != 0) {
+            return -1;
+        }
+    }
+    if (vdev_create(&vm->io, &uart) != 0) {
         return -1;
     }
-    return vdev_create(&vm->io, &uart);
+    for (unsigned i = 0; i < vm->cfg.pt.nr_devs; i++) {
+        if (vm_create_passthrough(vm, &vm->cfg.pt.devs[i]) != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
-int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa)
+int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa,
+              const void *host_fdt)
 {
     vm->cfg = *cfg;
     vm->id = id;
@@ -279,8 +326,8 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
                   &vm->layout) != 0) {
         return -1;
     }
-    if (guest_fdt_build(dtb_store[id], GUEST_DTB_BUF, &board, cfg, &vm->layout) != 0) {
-        pr_err("%s: guest device tree does not fit in %llu KiB\n", cfg->node,
+    if (guest_fdt_build(dtb_store[id], GUEST_DTB_BUF, &board, cfg, &vm->layout, host_fdt) != 0) {
+        pr_err("%s: guest device tree not built (see above) or larger than %llu KiB\n", cfg->node,
                (unsigned long long)(GUEST_DTB_BUF >> 10));
         return -1;
     }
@@ -363,6 +410,7 @@ static bool vm_halt_vcpus(struct vm *vm, enum vm_state state)
         __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
         vcpu_kick(&vm->vcpus[i]);
     }
+    vm_io_halt(&vm->io);
     console_port_flush(&vm->console);
     return true;
 }

@@ -9,6 +9,7 @@ static const struct vdev_model *const models[] = {
     &vpl011_model,
     &vgic_v2_model,
     &vgic_v3_model,
+    &passthrough_model,
 };
 
 void vm_io_init(struct vm_io *io, const char *vm_name, unsigned nr_vcpus, struct vgic_dist *vgic,
@@ -105,6 +106,15 @@ void vm_io_reset(struct vm_io *io)
     for (struct vdev *dev = io->devices; dev; dev = dev->next) {
         if (dev->ops && dev->ops->reset) {
             dev->ops->reset(dev);
+        }
+    }
+}
+
+void vm_io_halt(struct vm_io *io)
+{
+    for (struct vdev *dev = io->devices; dev; dev = dev->next) {
+        if (dev->ops && dev->ops->halt) {
+            dev->ops->halt(dev);
         }
     }
 }

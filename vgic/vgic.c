@@ -202,6 +202,13 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
     spin_unlock(&d->lock);
 }
 
+void vgic_route_linked_spi(const struct vgic_dist *d, const struct virq *irq)
+{
+    if (irq->intid >= VGIC_NR_PRIVATE && (irq->hw || irq->held) && d->phys) {
+        d->phys->route(d->phys_ctx, irq->pintid, vgic_spi_target(d, irq));
+    }
+}
+
 void vgic_retract_linked(struct vgic_dist *d, unsigned cpu, unsigned intid,
                          const struct vgic_hw_ops *hw)
 {

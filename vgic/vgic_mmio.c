@@ -91,6 +91,16 @@ static uint64_t field_get(unsigned cpu, const struct virq *irq, enum vgic_irq_fi
 }
 
 /* Applies one interrupt's share v of a register write. */
+/* A linked SPI the guest no longer has pending or active, outside any list register: its
+ * physical interrupt, active since it was injected, must be let go here. */
+static void release_linked_spi(const struct vgic_dist *d, struct virq *irq)
+{
+    if (irq->intid >= VGIC_NR_PRIVATE && irq->phys_active && irq->lr < 0 && d->phys) {
+        d->phys->deactivate(d->phys_ctx, irq->pintid);
+        irq->phys_active = false;
+    }
+}
+
 static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq_field f,
                       uint64_t v)
 {
@@ -112,6 +122,9 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
             irq->pending_latch = false;
             irq->sgi_sources = 0;
             irq->lr_clear_pending = irq->lr >= 0;
+            if (!irq->active) {
+                release_linked_spi(d, irq);
+            }
         }
         break;
     case VGIC_F_SET_ACTIVE: irq->active |= (v & 1); break;
@@ -119,6 +132,7 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
         if (v & 1) {
             irq->active = false;
             irq->lr_clear_active = irq->lr >= 0;
+            release_linked_spi(d, irq);
         }
         break;
     case VGIC_F_PRIORITY: irq->priority = (uint8_t)v & PRIORITY_MASK; break;
@@ -126,6 +140,7 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
         /* The private interrupts' bytes are read-only. */
         if (irq->intid >= VGIC_NR_PRIVATE) {
             irq->targets = (uint8_t)(v & ((1u << d->nr_vcpus) - 1));
+            vgic_route_linked_spi(d, irq);
         }
         break;
     case VGIC_F_CONFIG:

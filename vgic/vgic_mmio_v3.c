@@ -82,6 +82,7 @@ static void write_irouter(const struct vgic_access *a, uint64_t val)
     }
     uint64_t keep = a->size == 8 ? 0 : ~(0xffffffffULL << shift);
     irq->irouter = ((irq->irouter & keep) | (val << shift)) & IROUTER_MASK;
+    vgic_route_linked_spi(d, irq);
     /* Re-routed while active there: that vCPU must sync to let it go. */
     vgic_mmio_kick(d, irq->active_cpu);
     if (vgic_wants_attention(d, irq)) {

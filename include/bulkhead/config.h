@@ -74,6 +74,47 @@ struct vm_module {
     uint64_t size; /* 0: absent */
 };
 
+/* Passed-through devices (config/passthrough.c). Limits per VM. */
+#define MAX_PT_DEVICES 8
+#define MAX_PT_RANGES 12
+#define MAX_PT_IRQS 12
+#define PT_PATH_LEN 64
+
+/* One page-granular window of a host device: host physical pa, seen by the VM at ipa. */
+struct pt_range {
+    uint64_t pa;
+    uint64_t ipa;
+    uint64_t size;
+};
+
+/* One physical SPI given to the VM, with the same INTID inside it. */
+struct pt_irq {
+    uint16_t intid;
+    bool edge;
+};
+
+/* A passed-through device: where it was described and what of it the VM gets. */
+struct pt_device {
+    char path[PT_PATH_LEN]; /* the host node (ours) or the partial tree's node (Xen's) */
+    int node;               /* its offset in that tree, for copying it into the guest's */
+    uint8_t first_range, nr_ranges;
+    uint8_t first_irq, nr_irqs;
+    uint64_t ipa_shift; /* added to every address of the node's reg (an IPA override) */
+    bool dma;           /* may master DMA (virtio, dma-coherent) */
+};
+
+struct vm_passthrough {
+    struct pt_device devs[MAX_PT_DEVICES];
+    unsigned nr_devs;
+    struct pt_range ranges[MAX_PT_RANGES];
+    unsigned nr_ranges;
+    struct pt_irq irqs[MAX_PT_IRQS];
+    unsigned nr_irqs;
+    /* Xen's binding: the multiboot,device-tree module (a partial DTB), 0 if none. Its nodes
+     * are offsets into it; ours are offsets into the host DTB. */
+    uint64_t partial_fdt;
+};
+
 struct vm_config {
     char name[NAME_LEN];     /* "vm0", or the VM node's name */
     char node[NAME_LEN * 2]; /* DT path the VM came from, for messages */
@@ -83,6 +124,8 @@ struct vm_config {
     uint64_t mem_size; /* bytes, multiple of 2 MiB; 0: none given, layout_default_memory() */
     unsigned nr_vcpus;
     uint8_t pcpu[MAX_VCPUS]; /* physical CPU index (into board.cpus) each vCPU is pinned to */
+    bool direct_map;         /* RAM at IPA == PA (Xen's direct-map): for DMA without an IOMMU */
+    struct vm_passthrough pt;
 };
 
 /* Defaults the hypervisor's own bootargs can change: "bulkhead.vm-memory=256M

@@ -45,6 +45,14 @@ static inline void gic_send_sgi(unsigned pcpu, unsigned sgi);
 /* Enables a physical SPI the hypervisor itself handles, routed to physical CPU pcpu. */
 void gic_enable_spi(unsigned intid, unsigned pcpu);
 
+/* SPIs passed through to VMs: trigger (ICFGR), routing to physical CPU pcpu, enable, and
+ * pending and active state cleared (the state a VM's previous life left). Out-of-range INTIDs
+ * are ignored. */
+void gic_spi_configure(unsigned intid, bool edge);
+void gic_spi_route(unsigned intid, unsigned pcpu);
+void gic_spi_set_enabled(unsigned intid, bool on);
+void gic_spi_quiesce(unsigned intid);
+
 /* Call right before WFI at EL2 (see drivers/gicv2.c for the emulator bug it works around). */
 static inline void gic_before_wfi(void);
 
@@ -120,8 +128,10 @@ static inline void gic_before_wfi(void)
 #define GICD_IGROUPR 0x080
 #define GICD_ISENABLER 0x100
 #define GICD_ICENABLER 0x180
+#define GICD_ICPENDR 0x280
 #define GICD_ICACTIVER 0x380
 #define GICD_IPRIORITYR 0x400
+#define GICD_ICFGR 0xc00
 
 #define GIC_PMR_ALL 0xf0 /* priority mask: every priority the hypervisor uses is signalled */
 

@@ -32,6 +32,9 @@ struct vdev_ops {
     /* Back to the state after creation: the VM is being (re)started and none of its vCPUs
      * runs. NULL if the device keeps no state of its own. */
     void (*reset)(struct vdev *dev);
+    /* The VM stopped running (powered off, stopped, or about to be reset); its vCPUs may still
+     * be on their way out. A device that passes hardware through silences it. May be NULL. */
+    void (*halt)(struct vdev *dev);
 };
 
 struct vdev {
@@ -57,10 +60,26 @@ struct vdev_desc {
     unsigned nr_reg;
     uint32_t spis[VDEV_MAX_IRQS]; /* SPI numbers as a DT gives them (INTID - 32) */
     unsigned nr_spis;
+    bool spi_edge[VDEV_MAX_IRQS]; /* for passed-through SPIs: edge-triggered (else level) */
     /* Host physical ranges a model maps into the VM, when it passes hardware through (the GICv2
-     * virtual CPU interface). */
+     * virtual CPU interface; a passed-through device's reg[i] is backed by host[i]). */
     struct mem_range host[VDEV_MAX_REGS];
     unsigned nr_host;
+};
+
+/* The physical interrupt controller, for devices that give a VM hardware interrupts. */
+struct vdev_phys_irq_ops {
+    /* Physical SPI intid now belongs to the VM: configured edge or level, routed to where the
+     * VM's vCPU 0 runs, left disabled. Returns 0, or -1 after printing why. */
+    int (*claim)(void *ctx, unsigned intid, bool edge);
+    /* The VM (re)starts: what a previous life left pending or active is cleared, then the SPI
+     * is enabled. */
+    void (*start)(void *ctx, unsigned intid);
+    /* The VM stopped: the SPI is disabled, its pending and active state cleared. */
+    void (*stop)(void *ctx, unsigned intid);
+    /* Linked interrupts are held: the hypervisor, not the guest's EOI, deactivates them
+     * (vgic_link_hw). */
+    bool held;
 };
 
 #define VM_IO_IRQ_WORDS ((VGIC_MAX_IRQS + 63) / 64)
@@ -75,6 +94,8 @@ struct vm_io {
     struct vgic_dist *vgic;
     struct pt *s2;
     struct console_port *console;
+    const struct vdev_phys_irq_ops *phys_irqs; /* NULL: no device may pass interrupts */
+    void *phys_ctx;
 };
 
 struct vdev_model {
@@ -105,12 +126,16 @@ int vdev_connect_spi(struct vm_io *io, const struct vdev *dev, uint32_t spi, str
 /* Drives a connected line (a no-op if not connected). Takes the vGIC lock. */
 void vdev_irq_set(const struct vdev_irq *irq, bool level);
 
-/* Resets every device of the VM, in creation order. */
+/* Resets every device of the VM, in creation order. Call after vgic_reset(): devices link
+ * their interrupts again. */
 void vm_io_reset(struct vm_io *io);
+/* Tells every device of the VM that it stopped running. */
+void vm_io_halt(struct vm_io *io);
 
 /* The models (each defined in its own file). */
 extern const struct vdev_model vpl011_model;
 extern const struct vdev_model vgic_v2_model;
 extern const struct vdev_model vgic_v3_model;
+extern const struct vdev_model passthrough_model;
 
 #endif

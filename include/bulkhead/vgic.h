@@ -90,6 +90,16 @@ struct vgic_cpu {
     bool must_flush;
 };
 
+/* The physical side of hardware-linked SPIs (passed-through devices), told of what the guest
+ * does to the virtual one. Called with the dist lock held; may be NULL. */
+struct vgic_phys_ops {
+    /* The guest routed the SPI to vCPU vcpu (-1: to none). */
+    void (*route)(void *ctx, unsigned pintid, int vcpu);
+    /* The guest cleared the pending or active state of an SPI whose physical interrupt is
+     * active and in no list register: nothing else would ever deactivate it. */
+    void (*deactivate)(void *ctx, unsigned pintid);
+};
+
 struct vgic_dist {
     spinlock_t lock;
     enum gic_version version;
@@ -107,6 +117,8 @@ struct vgic_dist {
     /* Called (dist lock held) when vCPU `cpu` has something new to take: kick it. */
     void (*kick)(void *ctx, unsigned cpu);
     void *kick_ctx;
+    const struct vgic_phys_ops *phys;
+    void *phys_ctx;
 };
 
 void vgic_dist_init(struct vgic_dist *d, enum gic_version version, unsigned nr_irqs,
@@ -137,11 +149,13 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
 /* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
 void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
-/* Links a private interrupt to a physical one: the guest's deactivation of the virtual one
- * deactivates the physical one in hardware (held false), or the hypervisor does it once the
- * guest has EOIed it (held true). An edge injected on a held link marks the physical one
- * active until then. */
+/* Links interrupt intid (private to vCPU cpu, or an SPI) to a physical one: the guest's
+ * deactivation of the virtual one deactivates the physical one in hardware (held false), or the
+ * hypervisor does it once the guest has EOIed it (held true). An edge injected on a held link marks
+ * the physical one active until then. */
 void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pintid, bool held);
+/* A linked SPI's physical interrupt follows the virtual one's target (lock held). */
+void vgic_route_linked_spi(const struct vgic_dist *d, const struct virq *irq);
 /* The physical source of a linked, level-sensitive interrupt is low again (a timer the guest
  * disabled or reprogrammed before taking its interrupt): if the guest has not taken it, it is
  * no longer pending, and its physical interrupt, active since it was injected, is deactivated.

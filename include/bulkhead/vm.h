@@ -54,7 +54,8 @@ extern unsigned nr_vms;
 
 /* Builds vm from cfg with its RAM at ram_pa: stage 2, vGIC, devices, pristine device tree, and
  * pins its vCPUs to their physical CPUs. Returns 0, or -1 after printing why. */
-int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa);
+int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa,
+              const void *host_fdt);
 /* Loads a VM's images into its RAM (slow: its RAM is zeroed), then, once every VM is loaded,
  * vm_start() lets its boot vCPU go: no VM waits for another's loading, and none can power the
  * machine off while another is still being loaded. */

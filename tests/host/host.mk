@@ -8,7 +8,7 @@ HOST_LDLIBS := -lcmocka -lfdt
 
 # Pure hypervisor sources: they must compile unchanged here.
 HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c lib/alloc.c stage2/pt.c el2/esr.c el2/console_mux.c \
-                  vdev/mmio.c vdev/vdev.c vdev/vpl011.c vgic/vgic_dev.c \
+                  vdev/mmio.c vdev/vdev.c vdev/vpl011.c vdev/passthrough.c vgic/vgic_dev.c \
                   vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c
 HOST_PURE_SRCS := $(filter $(wildcard $(HOST_PURE_SRCS)),$(HOST_PURE_SRCS))
 HOST_SUPPORT_SRCS := $(wildcard tests/host/support/*.c)
@@ -22,9 +22,9 @@ HOST_DTB := $(patsubst tests/host/dts/%.dts,$(HOST_BUILD)/dts/%.dtb,$(HOST_DTS))
 HOST_FAKE := tests/host/fake
 TEST_inject_SRCS := el2/inject.c $(HOST_FAKE)/arch.c
 TEST_psci_SRCS := el2/psci.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c
-TEST_traps_SRCS := el2/traps.c el2/inject.c el2/psci.c el2/vcpu.c \
+TEST_traps_SRCS := el2/traps.c el2/inject.c el2/psci.c el2/vcpu.c el2/passthrough.c \
                    $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c $(HOST_FAKE)/hw.c
-TEST_vm_SRCS := el2/vm.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c
+TEST_vm_SRCS := el2/vm.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c
 
 .PHONY: host-tests
 host-tests: $(HOST_TESTS) $(HOST_DTB)

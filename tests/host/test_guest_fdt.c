@@ -63,7 +63,7 @@ static int setup(void **state)
 
 static void build(void)
 {
-    assert_int_equal(guest_fdt_build(dtb, sizeof(dtb), &board, &vm, &layout), 0);
+    assert_int_equal(guest_fdt_build(dtb, sizeof(dtb), &board, &vm, &layout, NULL), 0);
     assert_int_equal(fdt_check_full(dtb, sizeof(dtb)), 0);
 }
 
@@ -263,8 +263,8 @@ static void test_initrd(void **state)
 static void test_buffer_too_small(void **state)
 {
     (void)state;
-    assert_int_equal(guest_fdt_build(dtb, 512, &board, &vm, &layout), -1);
-    assert_int_equal(guest_fdt_build(dtb, 16, &board, &vm, &layout), -1);
+    assert_int_equal(guest_fdt_build(dtb, 512, &board, &vm, &layout, NULL), -1);
+    assert_int_equal(guest_fdt_build(dtb, 16, &board, &vm, &layout, NULL), -1);
     /* What it needs is well within the 2 MiB a DTB may take, even with 8 vCPUs. */
     vm.nr_vcpus = MAX_VCPUS;
     memset(vm.bootargs, 'x', sizeof(vm.bootargs) - 1);

@@ -43,6 +43,9 @@ struct fake_state {
     unsigned nr_iar, acked, eoi, deactivate, clear_active, vcpu_reset, sgis;
     unsigned last_deactivated, last_cleared;
     struct lr_state lrs[VGIC_MAX_LRS];
+    /* gic_spi_*(): the SPI last touched and what was done to it. */
+    unsigned spi_intid, spi_pcpu, spi_quiesced;
+    bool spi_edge, spi_enabled;
 
     /* The timer's EL2 side, ID registers, UART input, firmware */
     unsigned vtimer_reset, vtimer_resample, ptimer_sync, console_receive, machine_power_off;

@@ -185,3 +185,28 @@ int s2_create(struct pt *pt, unsigned vmid, uint64_t *vttbr)
     *vttbr = ((uint64_t)vmid << 48) | (uint64_t)(uintptr_t)root;
     return 0;
 }
+
+/* The physical distributor's passthrough calls: what the last one did to which SPI. */
+void gic_spi_configure(unsigned intid, bool edge)
+{
+    fake.spi_intid = intid;
+    fake.spi_edge = edge;
+}
+
+void gic_spi_route(unsigned intid, unsigned pcpu)
+{
+    fake.spi_intid = intid;
+    fake.spi_pcpu = pcpu;
+}
+
+void gic_spi_set_enabled(unsigned intid, bool on)
+{
+    fake.spi_intid = intid;
+    fake.spi_enabled = on;
+}
+
+void gic_spi_quiesce(unsigned intid)
+{
+    fake.spi_intid = intid;
+    fake.spi_quiesced++;
+}
