@@ -9,6 +9,7 @@
 #include "bulkhead/hvcall.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/mm.h"
+#include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/smp.h"
@@ -113,6 +114,7 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
             continue;
         }
         if (vm_create(vm, nr_vms, &cfgs[i], pa, fdt) != 0) {
+            passthrough_release(vm);
             printk("bulkhead: %s: VM not started\n", cfgs[i].node);
             continue;
         }

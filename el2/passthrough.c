@@ -77,6 +77,16 @@ const struct vgic_phys_ops passthrough_vgic_ops = {
     .deactivate = deactivate_linked,
 };
 
+void passthrough_release(const struct vm *vm)
+{
+    for (unsigned i = 0; i <= PT_MAX_INTID; i++) {
+        if (spi_owner[i] == vm) {
+            gic_spi_set_enabled(i, false);
+            spi_owner[i] = NULL;
+        }
+    }
+}
+
 bool passthrough_irq(uint32_t iar)
 {
     unsigned intid = gic_iar_intid(iar);
