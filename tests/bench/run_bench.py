@@ -20,6 +20,8 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
+import textwrap
 import threading
 import time
 
@@ -51,8 +53,32 @@ OPS = (
     ("timer", "Virtual timer, deadline to handler, vCPU running", "timer"),
     ("timer_wfi", "Virtual timer, deadline to handler, vCPU in WFI", "timer_wfi"),
     ("ipi", "Virtual IPI, send to handler on the other vCPU (in WFI)", "ipi"),
+    ("pt_irq", "Passed-through device interrupt, device raises to handler", "pt_irq"),
     ("boot", "Reset to the guest's first instruction", "boot"),
 )
+
+# pt_irq needs a device to pass through: the board's second PL011 (QEMU 10 virt: 0x09040000,
+# SPI 8, present with two -serial), in a configuration of its own ("pt") so that the others' runs
+# stay as they were. Under Bulkhead the VM is a bulkhead,vm node added to QEMU's DTB that passes
+# the device through; on the bare board the same guest drives it directly.
+PT_OPS = ("pt_irq",)
+PT_SERIALS = ["-serial", "mon:stdio", "-serial", "null"]
+PT_DEVICE = "/pl011@9040000"
+PT_VM_NODE = """
+        vm0 {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x10000000>;
+            cpus = <2>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            bulkhead,passthrough = "{device}";
+            module@{addr:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{addr:x} 0x0 0x{size:x}>;
+                bootargs = "hyp=1";
+            }};
+        }};
+"""
 
 LINE_RE = re.compile(r"^(?:\[vm0\] )?BENCH (.*?)\s*$", re.MULTILINE)
 
@@ -62,21 +88,65 @@ class BenchError(Exception):
 
 
 class Figures:
-    """One run's figures: ops[op] = instructions (ns of virtual time) per operation."""
+    """One run's figures: ops[op] = instructions (ns of virtual time) per operation. pt: the
+    run of the passthrough configuration whose PT_OPS figures were merged in, if any."""
 
     def __init__(self, info, ops, raw, run_):
         self.info, self.ops, self.raw, self.run = info, ops, raw, run_
+        self.pt = None
+
+    def merge_pt(self, pt):
+        """Takes PT_OPS from pt, the passthrough configuration's figures."""
+        self.pt = pt
+        for op in PT_OPS:
+            self.ops.pop(op, None)
+            self.raw.pop(op, None)
+            if op in pt.ops:
+                self.ops[op], self.raw[op] = pt.ops[op], pt.raw[op]
 
 
 def paths(build):
     return qemu.image_path(build), qemu.guest_path(build, "bench")
 
 
-def bench_command(build, gic, hyp, bootargs="hyp=1", extra=()):
+def pt_dtb_path(build, gic):
+    return os.path.join(build, f"bench-pt-v{gic}.dtb")
+
+
+def pt_guest_addr():
+    return qemu.MODULE_ADDRS[0]
+
+
+def make_pt_dtb(build, gic):
+    """The host DTB of the passthrough configuration under Bulkhead: QEMU's own (dumped with
+    the same board and serial lines) with PT_VM_NODE in /chosen; written to pt_dtb_path().
+    Raises BenchError."""
+    image, guest = paths(build)
+    nodes = PT_VM_NODE.format(device=PT_DEVICE, addr=pt_guest_addr(),
+                              size=os.path.getsize(guest))
+    with tempfile.TemporaryDirectory(dir=build) as work:
+        dtb, err = qemu.make_dtb_with(qemu.Build(build), [], qemu.machine(gic), work, nodes,
+                                      smp=2, extra=PT_SERIALS, need_modules=False)
+        if err:
+            raise BenchError(f"passthrough DTB: {err}")
+        os.replace(dtb, pt_dtb_path(build, gic))
+    return pt_dtb_path(build, gic)
+
+
+def bench_command(build, gic, hyp, bootargs="hyp=1", extra=(), pt=False):
     """The QEMU command line of one configuration: under Bulkhead, the guest is the only module
     (one VM with both CPUs) with bootargs; bare, it is the kernel, at EL1 with QEMU's DTB and
-    PSCI. extra: more QEMU options, after -icount."""
+    PSCI. extra: more QEMU options, after -icount. pt: the passthrough configuration (two
+    serial lines; under Bulkhead, pt_dtb_path()'s DTB, which make_pt_dtb() writes, and the
+    guest loaded as a raw file where its VM node says)."""
     image, guest = paths(build)
+    if pt and hyp:
+        loader = f"loader,file={guest},addr={pt_guest_addr():#x},force-raw=on"
+        return qemu.command(image, (), machine=qemu.machine(gic), smp=2,
+                            dtb=pt_dtb_path(build, gic),
+                            extra=[*ICOUNT, *PT_SERIALS, "-device", loader, *extra])
+    if pt:
+        extra = [*PT_SERIALS, *extra]
     if hyp:
         return qemu.command(image, [qemu.Module(guest, bootargs)], machine=qemu.machine(gic),
                             smp=2, extra=[*ICOUNT, *extra])
@@ -109,12 +179,15 @@ def parse(text):
     return info, ops, raw
 
 
-def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT):
-    """Runs one configuration; returns its Figures. Raises BenchError."""
+def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False):
+    """Runs one configuration (pt: the passthrough one); returns its Figures. Raises
+    BenchError."""
     missing = qemu.missing(*paths(build)[0 if hyp else 1:])
     if missing:
         raise BenchError(missing)
-    run_ = qemu.run(name, bench_command(build, gic, hyp), time_limit)
+    if pt and hyp:
+        make_pt_dtb(build, gic)
+    run_ = qemu.run(name, bench_command(build, gic, hyp, pt=pt), time_limit)
     try:
         info, ops, raw = parse(run_.text)
     except BenchError as e:
@@ -125,9 +198,17 @@ def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT):
     return Figures(info, ops, raw, run_)
 
 
+def run_both(build, gic, hyp, name, time_limit=TIME_LIMIT):
+    """The configuration's Figures with the passthrough configuration's PT_OPS merged in (each
+    a run of its own). Raises BenchError."""
+    f = run_one(build, gic, hyp, name, time_limit)
+    f.merge_pt(run_one(build, gic, hyp, name + "-pt", time_limit, pt=True))
+    return f
+
+
 def measure(build, runs=RUNS, log=print):
-    """{"v3": {"bulkhead": Figures, "bare": Figures}, ...}; each configuration run `runs` times,
-    which must agree. Raises BenchError."""
+    """{"v3": {"bulkhead": Figures, "bare": Figures}, ...}; each configuration (and its
+    passthrough configuration) run `runs` times, which must agree. Raises BenchError."""
     out = {}
     for gic in GICS:
         out[f"v{gic}"] = {}
@@ -135,14 +216,19 @@ def measure(build, runs=RUNS, log=print):
             where = "bulkhead" if hyp else "bare"
             first = None
             for i in range(runs):
-                f = run_one(build, gic, hyp, f"bench-{where}-v{gic}-{i + 1}")
-                log(f"  GICv{gic} {where:8} run {i + 1}: {f.run.seconds:.1f} s")
+                f = run_both(build, gic, hyp, f"bench-{where}-v{gic}-{i + 1}")
+                log(f"  GICv{gic} {where:8} run {i + 1}: {f.run.seconds:.1f} s, passthrough "
+                    f"{f.pt.run.seconds:.1f} s")
                 if first is None:
                     first = f
                 elif f.raw != first.raw:
                     diff = [op for op in first.raw if first.raw[op] != f.raw.get(op)]
                     raise BenchError(f"GICv{gic} {where}: runs 1 and {i + 1} differ in "
                                      f"{', '.join(diff)}: not deterministic ({f.run.log})")
+            for op in PT_OPS:
+                if op not in first.ops:
+                    log(f"  GICv{gic} {where}: no {op} figure (the guest found no device to "
+                        f"pass through: {first.pt.run.log})")
             out[f"v{gic}"][where] = first
     return out
 
@@ -334,6 +420,8 @@ def markdown(doc):
         "ours v2 | budget v2 |")
     add("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for op, what, ref in OPS:
+        if op not in r["v3"] or op not in r["v2"]:
+            continue  # --render of a bench.json from before the op existed
         cells = [what + (" ¹" if ref != op else "")]
         for g in ("v3", "v2"):
             row = r[g][op]
@@ -373,6 +461,15 @@ def markdown(doc):
         "one vCPU at a time, switching when one waits: the figure counts the sender's "
         "instructions from the send to its WFI (under Bulkhead: the trapped send and the trapped "
         "WFI) plus the receiver's wake-up up to its vector. On hardware the two sides overlap.")
+    add("- Passed-through interrupt: the board's second PL011 (QEMU 10 virt: `/pl011@9040000`, "
+        "SPI 8, present with a second `-serial`), its TX interrupt pending once a character "
+        "went out. The guest reads the counter, enables that interrupt in UARTIMSC (one store, "
+        "which under Bulkhead reaches the device without an exit: stage 2 maps the device into "
+        "the VM) and spins; the vector's third instruction reads the counter; the handler masks "
+        "the interrupt again before its EOI. Under Bulkhead the physical SPI is taken by the "
+        "hypervisor, which injects it into the VM. 1000 rounds after 3 of warm-up, their starts "
+        "spread within a tick. Measured in runs of their own (the `-pt` commands below), in "
+        "which the VM gets the device; every other row comes from the runs without it.")
     add("- Boot: the counter at the guest image's first instruction. QEMU starts the counter at "
         "0 at reset, so this includes QEMU's firmware handoff (a few instructions: bare, under "
         "16) and all of the hypervisor's boot up to the VM's entry.")
@@ -485,9 +582,19 @@ def markdown(doc):
         add(c)
     add("```")
     add("")
+    add("The passthrough runs under Bulkhead boot `bench-pt-vN.dtb`, which run_bench.py writes "
+        "into the build directory: QEMU's own DTB (`-machine dumpdtb=` with the same board, CPUs "
+        "and serial lines) with this VM node added to `/chosen` (SIZE: bench.bin's size); the "
+        "guest is loaded by `-device loader` where its module node says:")
+    add("")
+    add("```")
+    node = PT_VM_NODE.format(device=PT_DEVICE, addr=pt_guest_addr(), size=0)
+    L.extend(textwrap.dedent(node.replace(" 0x0>;", " SIZE>;")).strip("\n").splitlines())
+    add("```")
+    add("")
     add("The guest prints `BENCH op=... ticks=...` lines (documented at the top of bench.c); "
-        "`make test` runs it under Bulkhead once per GIC version and fails any operation over "
-        "its budget (`bench/v3/hvc_null`, ...). A budget is raised only by a commit to "
+        "`make test` runs it under Bulkhead once per GIC version (and once more in the passthrough "
+        "configuration, for pt_irq) and fails any operation over its budget (`bench/v3/hvc_null`, ...). A budget is raised only by a commit to "
         "tests/bench/budget.json that says why.")
     add("")
     return "\n".join(L)
@@ -556,6 +663,9 @@ def main():
             key = f"{'bulkhead' if hyp else 'bare'}-v{gic}"
             meta["commands"][key] = shlex.join(["timeout", str(TIME_LIMIT)] +
                                                bench_command(args.build, gic, hyp))
+            meta["commands"][key + "-pt"] = shlex.join(["timeout", str(TIME_LIMIT)] +
+                                                       bench_command(args.build, gic, hyp,
+                                                                     pt=True))
     doc = to_json(results, budget, facts, vm_facts, profile, meta)
 
     over = []
