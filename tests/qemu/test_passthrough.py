@@ -152,7 +152,9 @@ def linux_loaders():
 
 # The partial device tree of Xen's binding (a multiboot,device-tree module): the devices under
 # /passthrough with xen,reg = <paddr size gaddr> and xen,path, interrupt-parent 65000 (Xen's
-# guest GIC phandle), the fixed clock they reference beside them.
+# guest GIC phandle), the fixed clock they reference beside them. The clock has no
+# clock-output-names: named "clk24mhz" as in QEMU's tree, it would clash with the clock of the VM's
+# own emulated PL011 (also "clk24mhz") and Linux would defer both devices for want of a clock.
 PARTIAL_DTS = """/dts-v1/;
 
 / {{
@@ -169,7 +171,6 @@ PARTIAL_DTS = """/dts-v1/;
 \t\t\tcompatible = "fixed-clock";
 \t\t\t#clock-cells = <0>;
 \t\t\tclock-frequency = <24000000>;
-\t\t\tclock-output-names = "clk24mhz";
 \t\t}};
 \t}};
 }};
