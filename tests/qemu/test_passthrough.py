@@ -13,7 +13,8 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   beside a bare-metal test guest "guest" (a ticker). QEMU's second serial port is a Unix socket
   the test holds (`-serial mon:stdio -serial chardev:s1`), its monitor a QMP socket. Checked:
   Linux binds ttyAMA1 to the PL011 at 0x09040000; the line the guest writes there reaches the
-  socket; the line the test then writes into the socket reaches the guest (echoed on its console);
+  socket; the line the test then writes into the socket reaches the guest (echoed on its console)
+  and the port's interrupt (INTID 40) was taken meanwhile;
   rtc0's since_epoch is within RTC_TOLERANCE s of the host's clock when the line arrives; after
   the guest says "gpio-key: ready", QEMU's `system_powerdown` (QMP) makes the "GPIO Key Poweroff"
   count in its /proc/interrupts go up; both VMs power off, QEMU exits by itself.
@@ -399,7 +400,19 @@ def check_uart(r, vm):
         None if GUEST_TX in got else
         f"the guest's line {GUEST_TX!r} did not reach the second serial port (got {got[-200:]!r})",
         qemu.expect_all(t, [pt(vm, r"uart-rx: '" + qemu.esc(HOST_TX) + "'")]),
+        uart_irq(t, vm),
     ]
+
+
+def uart_irq(t, vm):
+    """The second PL011's interrupt (SPI 8, INTID 40) was taken while the port was open."""
+    m = re.search(pt(vm, r"uart-irq: \d+:((?:\s+\d+)+)\s+GIC\S*\s+40 Level\s+uart-pl011"), t,
+                  re.MULTILINE)
+    if not m:
+        return f"[{vm}] no 'LINUX pt uart-irq:' line for INTID 40 (the second PL011's SPI 8)"
+    if sum(int(c) for c in m.group(1).split()) == 0:
+        return f"[{vm}] the second PL011's interrupt was never taken: {m.group(0)!r}"
+    return None
 
 
 def check_rtc(r, vm):
