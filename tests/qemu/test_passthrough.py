@@ -14,10 +14,10 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   the test holds (`-serial mon:stdio -serial chardev:s1`), its monitor a QMP socket. Checked:
   Linux binds ttyAMA1 to the PL011 at 0x09040000; the line the guest writes there reaches the
   socket; the line the test then writes into the socket reaches the guest (echoed on its console)
-  and the port's interrupt (INTID 40) was taken meanwhile;
-  rtc0's since_epoch is within RTC_TOLERANCE s of the host's clock when the line arrives; after
-  the guest says "gpio-key: ready", QEMU's `system_powerdown` (QMP) makes the "GPIO Key Poweroff"
-  count in its /proc/interrupts go up; both VMs power off, QEMU exits by itself.
+  and the port's interrupt (INTID 40) was taken meanwhile; rtc0's since_epoch is within
+  RTC_TOLERANCE s of the host's clock when the line arrives; after the guest says "gpio-key:
+  ready", QEMU's `system_powerdown` (QMP) makes the "GPIO Key Poweroff" count in its
+  /proc/interrupts go up; both VMs power off, QEMU exits by itself.
 - pt_virtio_blk: the last virtio-mmio transport (`/virtio_mmio@a003e00`, where QEMU puts
   `-device virtio-blk-device`) passed to a `direct-map` Linux VM; the disk is an ext2 image the
   test makes with `mke2fs -d` holding one file; the guest mounts /dev/vda read-only and prints the
@@ -43,7 +43,22 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/ (with the second serial
 port's traffic and the QMP commands at the end of the interactive runs' logs).
-Run alone: tests/qemu/test_passthrough.py [--build build/qemu-virt] [--only RE].
+
+Running them. They are in `make test` (tests/run_all.py, two QEMU runs at a time). Alone:
+    make all guests linux-initrd
+    tests/qemu/test_passthrough.py [--build build/qemu-virt] [--only RE]
+They need QEMU 10 (the second PL011 at 0x09040000 exists only there), dtc and mke2fs (e2fsprogs,
+`-d` makes the image without root). The Linux guest's side can be tried on the bare board, no
+hypervisor, with every device at once:
+    qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a72 -m 1G -nographic -nic none \
+        -kernel /var/cache/bulkhead/arm64/vmlinuz -initrd build/linux/initrd.cpio \
+        -append "console=ttyAMA0 bulkhead.test=passthrough bulkhead.pt-wait=10" \
+        -serial mon:stdio -serial file:/tmp/ttyAMA1.out \
+        -drive if=none,id=d0,file=disk.img,format=raw,readonly=on -device virtio-blk-device,drive=d0
+(it waits bulkhead.pt-wait seconds for a line on ttyAMA1 and for the power key, then goes on).
+When a device is not usable in the guest, the failure quotes the guest's "LINUX pt bound: ... ->
+no driver" and "LINUX pt deferred: ..." lines; the log has the guest tree's nodes, phandles and
+references around the board's devices ("LINUX pt dt...") to see why.
 """
 
 import hashlib
