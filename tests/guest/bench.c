@@ -518,16 +518,27 @@ __attribute__((noinline)) static void bench_pt_irq(void)
     printf("BENCH op=pt_irq kind=latency n=%lu ticks=%lu\n", pt_rounds, (unsigned long)sum);
 }
 
-/* Waits until CPU 1 is off (PSCI AFFINITY_INFO), so that nothing else runs. */
+/* Waits until CPU 1 is off (PSCI AFFINITY_INFO), so that nothing else runs: between two
+ * queries CPU 0 waits in WFI for its virtual timer, which lets QEMU run CPU 1 (icount runs one
+ * CPU at a time) to its CPU_OFF. Spinning on the query instead would keep CPU 1 waiting for
+ * QEMU's time slice, thousands of HVC exits later. */
 __attribute__((noinline)) static void wait_cpu1_off(void)
 {
-    uint64_t end = cntvct() + WAIT_TICKS(freq);
-
-    while (smccc_call(PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT, guest.cpu_mpidr[1], 0, 0) != 1) {
-        if (cntvct() > end) {
+    irqs_on(); /* CPU 1's last answer (SGI_REPLY) too */
+    for (unsigned i = 0;
+         smccc_call(PSCI_0_2_FN_AFFINITY_INFO | PSCI_FN64_BIT, guest.cpu_mpidr[1], 0, 0) != 1;
+         i++) {
+        if (i == 10) {
             error("CPU 1 did not turn off");
         }
+        uint32_t want = irqs[0].count + 1;
+        write_cntv_cval(cntvct() + TIMER_DELAY_TICKS);
+        isb();
+        write_cntv_ctl(CNT_CTL_ENABLE);
+        isb();
+        wait_irq(0, want, true, "waiting for CPU 1 to turn off");
     }
+    irqs_off();
 }
 
 /* ---- main ---- */
