@@ -197,6 +197,13 @@ void gic_spi_set_enabled(unsigned intid, bool on)
     }
 }
 
+void gic_spi_set_pending(unsigned intid)
+{
+    if (is_spi(intid)) {
+        gic_write32(spi_bit_reg(GICD_ISPENDR, intid), 1u << (intid % 32));
+    }
+}
+
 void gic_spi_quiesce(unsigned intid)
 {
     if (is_spi(intid)) {

@@ -72,9 +72,16 @@ static void deactivate_linked(void *ctx, unsigned pintid)
     gic_clear_active(pintid);
 }
 
+static void pend_linked(void *ctx, unsigned pintid)
+{
+    (void)ctx;
+    gic_spi_set_pending(pintid);
+}
+
 const struct vgic_phys_ops passthrough_vgic_ops = {
     .route = route_linked,
     .deactivate = deactivate_linked,
+    .pend = pend_linked,
 };
 
 void passthrough_release(const struct vm *vm)

@@ -91,6 +91,18 @@ static uint64_t field_get(unsigned cpu, const struct virq *irq, enum vgic_irq_fi
 }
 
 /* Applies one interrupt's share v of a register write. */
+/* A linked SPI made pending by the guest is made pending at the physical distributor, and
+ * comes back through it like one the device raised: a hardware-linked interrupt injected without
+ * its physical one active would have the guest's EOI deactivate nothing. */
+static void pend(const struct vgic_dist *d, struct virq *irq)
+{
+    if (irq->intid >= VGIC_NR_PRIVATE && (irq->hw || irq->held) && d->phys) {
+        d->phys->pend(d->phys_ctx, irq->pintid);
+    } else {
+        irq->pending_latch = true;
+    }
+}
+
 /* A linked SPI the guest no longer has pending or active, outside any list register: its
  * physical interrupt, active since it was injected, must be let go here. */
 static void release_linked_spi(const struct vgic_dist *d, struct virq *irq)
@@ -114,7 +126,7 @@ static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq
         break;
     case VGIC_F_SET_PEND:
         if (v & 1) {
-            irq->pending_latch = true;
+            pend(d, irq);
         }
         break;
     case VGIC_F_CLR_PEND:

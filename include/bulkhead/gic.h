@@ -52,6 +52,7 @@ void gic_spi_configure(unsigned intid, bool edge);
 void gic_spi_route(unsigned intid, unsigned pcpu);
 void gic_spi_set_enabled(unsigned intid, bool on);
 void gic_spi_quiesce(unsigned intid);
+void gic_spi_set_pending(unsigned intid);
 
 /* Call right before WFI at EL2 (see drivers/gicv2.c for the emulator bug it works around). */
 static inline void gic_before_wfi(void);
@@ -128,6 +129,7 @@ static inline void gic_before_wfi(void)
 #define GICD_IGROUPR 0x080
 #define GICD_ISENABLER 0x100
 #define GICD_ICENABLER 0x180
+#define GICD_ISPENDR 0x200
 #define GICD_ICPENDR 0x280
 #define GICD_ICACTIVER 0x380
 #define GICD_IPRIORITYR 0x400

@@ -98,6 +98,8 @@ struct vgic_phys_ops {
     /* The guest cleared the pending or active state of an SPI whose physical interrupt is
      * active and in no list register: nothing else would ever deactivate it. */
     void (*deactivate)(void *ctx, unsigned pintid);
+    /* The guest set the SPI pending (ISPENDR): the physical one is made pending instead. */
+    void (*pend)(void *ctx, unsigned pintid);
 };
 
 struct vgic_dist {

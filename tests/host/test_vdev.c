@@ -299,6 +299,110 @@ static void test_gicv2_without_a_virtual_interface_is_refused(void **state)
     env_free(e);
 }
 
+/* ---- a passed-through device ---- */
+
+static struct {
+    unsigned claimed, started, stopped, last;
+    bool edge;
+} hw_irqs;
+
+static int claim_irq(void *ctx, unsigned intid, bool edge)
+{
+    (void)ctx;
+    hw_irqs.claimed++;
+    hw_irqs.last = intid;
+    hw_irqs.edge = edge;
+    return 0;
+}
+
+static void start_irq(void *ctx, unsigned intid)
+{
+    (void)ctx;
+    hw_irqs.started++;
+    hw_irqs.last = intid;
+}
+
+static void stop_irq(void *ctx, unsigned intid)
+{
+    (void)ctx;
+    hw_irqs.stopped++;
+    hw_irqs.last = intid;
+}
+
+static const struct vdev_phys_irq_ops held_irqs = {claim_irq, start_irq, stop_irq, true};
+
+static void test_passthrough_maps_device_memory_and_links_its_spi(void **state)
+{
+    struct env *e = env_new(GIC_V2);
+    struct vdev_desc d = {
+        .compatible = "bulkhead,passthrough",
+        .reg = {{0x20000000, 0x1000}},
+        .nr_reg = 1,
+        .host = {{0x09040000, 0x1000}},
+        .nr_host = 1,
+        .spis = {8},
+        .spi_edge = {true},
+        .nr_spis = 1,
+    };
+    uint64_t pa = 0;
+    enum pt_mem mem = PT_MEM_NORMAL;
+
+    (void)state;
+    memset(&hw_irqs, 0, sizeof(hw_irqs));
+    e->io.phys_irqs = &held_irqs;
+    assert_int_equal(vdev_create(&e->io, &d), 0);
+    /* Straight to the device: no MMIO handler, a Device mapping. */
+    assert_null(mmio_bus_find(&e->io.bus, 0x20000000));
+    unsigned prot = 0;
+    assert_true(pt_lookup(&e->s2, 0x20000010, &pa, &prot, &mem));
+    assert_int_equal(pa, 0x09040010);
+    assert_int_equal(mem, PT_MEM_DEVICE);
+    assert_int_equal(prot, PT_R | PT_W); /* never executable */
+    assert_int_equal(hw_irqs.claimed, 1);
+    assert_int_equal(hw_irqs.last, 40);
+    assert_true(hw_irqs.edge);
+
+    /* A (re)start links the SPI to the physical one and enables it; a stop silences it. */
+    vgic_reset(&e->vgic);
+    vm_io_reset(&e->io);
+    assert_true(vgic_get_irq(&e->vgic, 0, 40)->held);
+    assert_int_equal(vgic_get_irq(&e->vgic, 0, 40)->pintid, 40);
+    assert_int_equal(hw_irqs.started, 1);
+    vm_io_halt(&e->io);
+    assert_int_equal(hw_irqs.stopped, 1);
+    env_free(e);
+}
+
+static void test_passthrough_spi_taken_by_an_emulated_device_is_refused(void **state)
+{
+    struct env *e = env_new(GIC_V3);
+    struct vdev_desc uart = {
+        .compatible = "arm,pl011",
+        .reg = {{UART_BASE, 0x1000}},
+        .nr_reg = 1,
+        .spis = {UART_SPI},
+        .nr_spis = 1,
+    };
+    struct vdev_desc d = {
+        .compatible = "bulkhead,passthrough",
+        .reg = {{0x09040000, 0x1000}},
+        .nr_reg = 1,
+        .host = {{0x09040000, 0x1000}},
+        .nr_host = 1,
+        .spis = {UART_SPI},
+        .nr_spis = 1,
+    };
+
+    (void)state;
+    memset(&hw_irqs, 0, sizeof(hw_irqs));
+    e->io.phys_irqs = &held_irqs;
+    assert_int_equal(vdev_create(&e->io, &uart), 0);
+    assert_int_equal(vdev_create(&e->io, &d), -1);
+    assert_true(capture_contains("SPI 1 is taken by another device"));
+    assert_int_equal(hw_irqs.claimed, 0);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_gicv3_frames_cover_one_redistributor_per_vcpu),
         cmocka_unit_test(test_gicv2_maps_the_hardware_cpu_interface_at_gicc),
         cmocka_unit_test(test_gicv2_without_a_virtual_interface_is_refused),
+        cmocka_unit_test(test_passthrough_maps_device_memory_and_links_its_spi),
+        cmocka_unit_test(test_passthrough_spi_taken_by_an_emulated_device_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

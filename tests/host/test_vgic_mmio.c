@@ -1401,10 +1401,95 @@ static void test_an_access_running_past_a_register_is_raz_wi(void **state)
     assert_int_equal(rdr(1, GICR_TYPER + 4, 4), 1);
 }
 
+/* ---- SPIs linked to physical ones (passed through) ---- */
+
+static struct {
+    int routed_to;
+    unsigned routed, deactivated, pended, last;
+} phys;
+
+static void phys_route(void *ctx, unsigned pintid, int vcpu)
+{
+    (void)ctx;
+    phys.routed++;
+    phys.last = pintid;
+    phys.routed_to = vcpu;
+}
+
+static void phys_deactivate(void *ctx, unsigned pintid)
+{
+    (void)ctx;
+    phys.deactivated++;
+    phys.last = pintid;
+}
+
+static void phys_pend(void *ctx, unsigned pintid)
+{
+    (void)ctx;
+    phys.pended++;
+    phys.last = pintid;
+}
+
+static const struct vgic_phys_ops phys_ops = {phys_route, phys_deactivate, phys_pend};
+
+static void init_linked(enum gic_version version, bool held)
+{
+    init(version, 128, 3);
+    memset(&phys, 0, sizeof(phys));
+    dist.phys = &phys_ops;
+    vgic_link_hw(&dist, 0, 40, 40, held);
+}
+
+static void test_linked_spi_follows_the_guests_routing(void **state)
+{
+    (void)state;
+    init_linked(GIC_V2, true);
+    wr2(0, GICD_ITARGETSR + 40, 1, 0x4);
+    assert_int_equal(phys.routed, 1);
+    assert_int_equal(phys.last, 40);
+    assert_int_equal(phys.routed_to, 2);
+    /* An SPI that is not linked routes nothing physical. */
+    wr2(0, GICD_ITARGETSR + 41, 1, 0x2);
+    assert_int_equal(phys.routed, 1);
+
+    init_linked(GIC_V3, false);
+    wr3(0, GICD_IROUTER + 8 * 40, 8, 1);
+    assert_int_equal(phys.routed, 1);
+    assert_int_equal(phys.routed_to, 1);
+}
+
+static void test_linked_spi_set_pending_goes_to_the_physical_one(void **state)
+{
+    (void)state;
+    init_linked(GIC_V3, false);
+    wr3(0, GICD_ISPENDR + 4, 4, 1u << 8);
+    assert_int_equal(phys.pended, 1);
+    assert_int_equal(phys.last, 40);
+    /* Pending comes back through the physical interrupt, not from the guest's write. */
+    assert_false(virq_pending(irq_of(0, 40)));
+}
+
+static void test_linked_spi_cleared_while_physically_active_is_let_go(void **state)
+{
+    (void)state;
+    init_linked(GIC_V2, true);
+    vgic_inject_edge(&dist, 0, 40);
+    assert_true(irq_of(0, 40)->phys_active);
+    wr2(0, GICD_ICPENDR + 4, 4, 1u << 8);
+    assert_int_equal(phys.deactivated, 1);
+    assert_false(irq_of(0, 40)->phys_active);
+    /* Cleared again: nothing more to let go. */
+    wr2(0, GICD_ICACTIVER + 4, 4, 1u << 8);
+    assert_int_equal(phys.deactivated, 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
     const struct CMUnitTest tests[] = {
+        T(test_linked_spi_follows_the_guests_routing),
+        T(test_linked_spi_set_pending_goes_to_the_physical_one),
+        T(test_linked_spi_cleared_while_physically_active_is_let_go),
         T(test_v2_ctlr_holds_the_two_group_enables_only),
         T(test_v2_typer_reports_it_lines_and_cpu_number),
         T(test_v2_iidr_names_arm_and_pidr2_archrev_is_2),

@@ -44,7 +44,7 @@ struct fake_state {
     unsigned last_deactivated, last_cleared;
     struct lr_state lrs[VGIC_MAX_LRS];
     /* gic_spi_*(): the SPI last touched and what was done to it. */
-    unsigned spi_intid, spi_pcpu, spi_quiesced;
+    unsigned spi_intid, spi_pcpu, spi_quiesced, spi_pended;
     bool spi_edge, spi_enabled;
 
     /* The timer's EL2 side, ID registers, UART input, firmware */

@@ -210,3 +210,9 @@ void gic_spi_quiesce(unsigned intid)
     fake.spi_intid = intid;
     fake.spi_quiesced++;
 }
+
+void gic_spi_set_pending(unsigned intid)
+{
+    fake.spi_intid = intid;
+    fake.spi_pended++;
+}
