@@ -8,8 +8,8 @@
    that crashes or exits non-zero without reporting a failure count is one failure.
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
-   tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py), two at
-   a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
+   tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py, then
+   the documentation's command blocks of tests/qemu/test_doc_examples.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
    the host's clock, run alone at the end. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
    operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
@@ -35,6 +35,7 @@ import qemu  # noqa: E402
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
 import test_console  # noqa: E402
+import test_doc_examples  # noqa: E402
 import test_irq  # noqa: E402
 import test_linux  # noqa: E402
 import test_passthrough  # noqa: E402
@@ -121,7 +122,8 @@ def run_qemu_tests(build, only):
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_passthrough.cases(build)
-    all_cases += test_console.cases(build) + test_bench.cases(build)
+    all_cases += test_console.cases(build) + test_doc_examples.cases(build)
+    all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows
     # the host's clock: they run alone, after the rest, so that a 4-vCPU Linux boot sharing the
