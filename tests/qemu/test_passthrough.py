@@ -21,9 +21,12 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
 - pt_virtio_blk: the last virtio-mmio transport (`/virtio_mmio@a003e00`, where QEMU puts
   `-device virtio-blk-device`) passed to a `direct-map` Linux VM; the disk is an ext2 image the
   test makes with `mke2fs -d` holding one file; the guest mounts /dev/vda read-only and prints the
-  file's md5sum, which must be the test's. The guest has no RTC, UART or GPIO of the board (they
-  were not passed), and the hypervisor prints no DMA warning (the VM is direct-mapped). The test
-  guest runs beside it.
+  file's md5sum, which must be the test's. The guest has no UART or GPIO of the board (they were
+  not passed), and the hypervisor prints no DMA warning (the VM is direct-mapped). The test guest
+  runs beside it.
+- pt_ipa: the same boot (checked once, by whichever of the two tests comes first): the VM also
+  has the PL031, moved to IPA 0x09110000 by `bulkhead,passthrough-ipa`; Linux finds it there
+  (node pl031@9110000, device "9110000.pl031", none at 0x9010000) and its time is right.
 - pt_dma_warning: the same transport given to a test guest without direct-map: the hypervisor
   warns ("bulkhead: dma: warning: /virtio_mmio@a003e00 can do DMA ... direct-map ...") and the VM
   runs all the same.
@@ -31,6 +34,9 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   partial DTB compiled with dtc, loaded with `-device loader`) has the PL031 and the second PL011
   under /passthrough with `xen,reg`/`xen,path`; the guest sees rtc0 (time checked) and ttyAMA1
   (both directions checked, as above).
+- pt_phandle: `bulkhead,passthrough = <phandle>` (the PL061's, read from QEMU's tree) in one test
+  guest's node and "/pl061@9030000" in another's: the second is refused as a double claim of
+  /pl061@9030000, so the phandle was resolved to that node.
 - pt_bad_double, pt_bad_console, pt_bad_unknown, pt_bad_ram, pt_bad_gic, pt_bad_xen_unaligned:
   bare-metal test guests only: a good VM "good" and a bad one; the bad one is refused with an
   "error: ..." line naming its node (/chosen/<node>) and a keyword ("already passed", "console",
@@ -101,6 +107,8 @@ class Ctx(qemu.Build):
     def __init__(self, build):
         super().__init__(build)
         self.testguest = qemu.guest_path(build, "testguest")
+        self._lock = threading.Lock()
+        self._boots = {}
 
     def missing_linux(self):
         return (qemu.missing(self.image, how="make all")
@@ -108,6 +116,16 @@ class Ctx(qemu.Build):
                 or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
                 or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd")
                 or (None if qemu.which("dtc") else "dtc not found"))
+
+    def shared(self, key, boot):
+        """boot()'s result, run once per key for every test that asks (thread-safe): two tests
+        can check one boot."""
+        with self._lock:
+            entry = self._boots.setdefault(key, [threading.Lock(), None])
+        with entry[0]:
+            if entry[1] is None:
+                entry[1] = boot()
+            return entry[1]
 
     def missing_bare(self):
         return (qemu.missing(self.image, how="make all")
@@ -322,16 +340,19 @@ class PtRun:
             pass
         return got.decode("utf-8", "replace").strip()
 
-    def go(self, cmd, time_limit, powerdown_re=None):
+    def go(self, cmd, time_limit, powerdown_re=None, sockets=True):
+        """Runs cmd (with devices() in it if sockets) for at most time_limit seconds."""
         begin = time.monotonic()
         deadline = begin + time_limit
         proc = qemu.start(cmd, time_limit=time_limit + 5)
         reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
         reader.start()
-        ser = self._connect(self.serial_path, min(deadline, begin + 20))
-        qmp = self._connect(self.qmp_path, min(deadline, begin + 20))
-        if ser is None or qmp is None:
-            self._note("could not connect to the serial or QMP socket")
+        ser = qmp = None
+        if sockets:
+            ser = self._connect(self.serial_path, min(deadline, begin + 20))
+            qmp = self._connect(self.qmp_path, min(deadline, begin + 20))
+            if ser is None or qmp is None:
+                self._note("could not connect to the serial or QMP socket")
         if qmp is not None:
             self._note("QMP qmp_capabilities: " + self._qmp(qmp, "qmp_capabilities")[-300:])
         if ser is not None:
@@ -527,6 +548,8 @@ def test_uart_rtc_gpio(ctx, gic):
 # ---- 2. a virtio-blk disk to a direct-mapped Linux VM ----
 
 DISK_FILE = "hello.txt"
+# Where the virtio-blk VM sees the PL031 (bulkhead,passthrough-ipa): nothing is there on virt.
+RTC_IPA = 0x9110000
 DISK_TEXT = b"Bulkhead passthrough: a file on a virtio-blk disk read by a Linux VM.\n" * 40
 
 
@@ -548,40 +571,68 @@ def make_disk(work):
     return img, None
 
 
-def test_virtio_blk(ctx, gic):
+def virtio_boot(ctx, gic):
+    """The boot that pt_virtio_blk and pt_ipa both check: (PtRun, None) or (None, reason)."""
     name = f"v{gic}/pt_virtio_blk"
     missing = ctx.missing_linux()
     if missing:
-        return qemu.failure(name, missing)
-    nodes = (vm_node(LINUX_VM, linux_modules(), ["/virtio_mmio@a003e00"], props=["direct-map"])
+        return None, missing
+    ipa = f"bulkhead,passthrough-ipa = <0x0 0xa003e00 0x0 {RTC_IPA:#x}>"
+    nodes = (vm_node(LINUX_VM, linux_modules(), ["/virtio_mmio@a003e00", "/pl031@9010000"],
+                     props=["direct-map", ipa])
              + guest_node(ctx))
     files = linux_loaders() + loaders((ctx.testguest, GUEST_ADDR))
     with workdir() as work:
         img, err = make_disk(work)
         if err:
-            return qemu.failure(name, err)
+            return None, err
         disk = ["-drive", f"if=none,id=d0,file={img},format=raw,readonly=on",
                 "-device", "virtio-blk-device,drive=d0"]
         dtb, err = make_dtb(ctx, gic, work, nodes, disk)
         if err:
-            return qemu.failure(name, err)
+            return None, err
+        r = PtRun(name, work)
         cmd = qemu.command(ctx.image, machine=qemu.machine(gic), smp=SMP, mem=MEM, dtb=dtb,
                            extra=files + disk)
-        run_ = qemu.run(name, cmd, LINUX_TIME_LIMIT)
-    t = run_.text
+        r.go(cmd, LINUX_TIME_LIMIT, sockets=False)
+    return r, None
+
+
+def test_virtio_blk(ctx, gic):
+    name = f"v{gic}/pt_virtio_blk"
+    r, err = ctx.shared(("virtio", gic), lambda: virtio_boot(ctx, gic))
+    if err:
+        return qemu.failure(name, err)
+    t = r.run.text
     md5 = hashlib.md5(DISK_TEXT).hexdigest()
     reasons = [qemu.expect_all(t, [qemu.prefixed(LINUX_VM, r"LINUX user space")]),
                qemu.expect_all(t, [pt(LINUX_VM, r"disk: /dev/vda mounted"),
                                    pt(LINUX_VM, r"disk-md5: " + md5 + r"\s+/mnt/" + DISK_FILE)]),
-               # Only what was passed: the board's RTC, second UART and GPIO stay out.
-               qemu.expect_all(t, [pt(LINUX_VM, r"rtc: none"), pt(LINUX_VM, r"uart: none"),
-                                   pt(LINUX_VM, r"gpio-key: none")]),
+               # Only what was passed: the board's second UART and GPIO stay out.
+               qemu.expect_all(t, [pt(LINUX_VM, r"uart: none"), pt(LINUX_VM, r"gpio-key: none")]),
                check_modules(t, LINUX_VM),
                # direct-map: no warning that the device's DMA misses the VM's RAM.
                qemu.expect_none(t, [DMA_WARNING]),
                qemu.expect_all(t, [qemu.prefixed(GUEST_VM, "ticker done")]),
-               *ends_cleanly(t, run_, (LINUX_VM, GUEST_VM))]
-    return verdict(name, run_, reasons)
+               *ends_cleanly(t, r.run, (LINUX_VM, GUEST_VM))]
+    return verdict(name, r.run, reasons)
+
+
+def test_ipa(ctx, gic):
+    """The PL031 of pt_virtio_blk's boot, moved by bulkhead,passthrough-ipa."""
+    name = f"v{gic}/pt_ipa"
+    r, err = ctx.shared(("virtio", gic), lambda: virtio_boot(ctx, gic))
+    if err:
+        return qemu.failure(name, err)
+    t = r.run.text
+    want = f"rtc-pl031 {RTC_IPA:x}.pl031"
+    m = re.search(pt(LINUX_VM, r"rtc: .*"), t, re.MULTILINE)
+    reasons = [None if m and m.group(0).endswith("name=" + want)
+               else f"rtc0 is not {want!r}: {m.group(0) if m else 'no LINUX pt rtc line'!r}",
+               check_rtc(r, LINUX_VM),
+               qemu.expect_all(t, [pt(LINUX_VM, r"dt: .*\bpl031@" + f"{RTC_IPA:x}" + r"\b")]),
+               qemu.expect_none(t, [pt(LINUX_VM, r"dt: .*\bpl031@9010000\b")])]
+    return verdict(name, r.run, reasons)
 
 
 DMA_WARNING = r"^bulkhead: .*warning: .*DMA"
@@ -699,6 +750,45 @@ def test_bad(ctx, gic, case):
     return verdict(name, run_, reasons)
 
 
+def host_phandle(ctx, gic, path):
+    """The phandle of host node path in QEMU's tree (as the bad runs dump it), or (None, reason)."""
+    with workdir() as work:
+        dtb, err = make_dtb(ctx, gic, work, "", [])
+        if err:
+            return None, err
+        p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb], capture_output=True,
+                           text=True)
+    name = path.rsplit("/", 1)[-1]
+    m = re.search(r"^\t" + re.escape(name) + r" \{\n(?:\t\t.*\n)*?\t\tphandle = <(0x[0-9a-f]+)>;",
+                  p.stdout, re.MULTILINE)
+    if not m:
+        return None, f"no phandle for {path} in QEMU's tree"
+    return int(m.group(1), 16), None
+
+
+def test_phandle(ctx, gic):
+    """bulkhead,passthrough by phandle: the PL061 by its phandle to "good", then by path to "dup",
+    which is refused as a double claim of /pl061@9030000 (so the phandle meant that node)."""
+    name = f"v{gic}/pt_phandle"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    ph, err = host_phandle(ctx, gic, "/pl061@9030000")
+    if err:
+        return qemu.failure(name, err)
+    good = guest_node(ctx, GOOD_VM, SHORT_TICKER).replace(
+        "\t\t\tcpus = <1>;", f"\t\t\tcpus = <1>;\n\t\t\tbulkhead,passthrough = <{ph:#x}>;")
+    nodes = good + guest_node(ctx, "dup", SHORT_TICKER, ["/pl061@9030000"], addr=BAD_GUEST_ADDR)
+    run_, err = bad_run(ctx, gic, name, nodes)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = refused(t, "dup", r"already passed to /chosen/" + GOOD_VM, "/pl061@9030000")
+    reasons += [qemu.expect_all(t, [qemu.prefixed(GOOD_VM, "ticker done")]),
+                *qemu.ends_cleanly(t, run_, (GOOD_VM,))]
+    return verdict(name, run_, reasons)
+
+
 def test_bad_xen_unaligned(ctx, gic):
     name = f"v{gic}/pt_bad_xen_unaligned"
     missing = ctx.missing_bare()
@@ -752,11 +842,13 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/pt_uart_rtc_gpio", lambda g=gic: test_uart_rtc_gpio(ctx, g)),
                 (f"v{gic}/pt_virtio_blk", lambda g=gic: test_virtio_blk(ctx, g)),
+                (f"v{gic}/pt_ipa", lambda g=gic: test_ipa(ctx, g)),
                 (f"v{gic}/pt_xen", lambda g=gic: test_xen(ctx, g))]
     for gic in (3, 2):
         out += [(f"v{gic}/pt_bad_{c}", lambda g=gic, c=c: test_bad(ctx, g, c)) for c in BAD_CASES]
         out.append((f"v{gic}/pt_bad_xen_unaligned", lambda g=gic: test_bad_xen_unaligned(ctx, g)))
         out.append((f"v{gic}/pt_dma_warning", lambda g=gic: test_dma_warning(ctx, g)))
+        out.append((f"v{gic}/pt_phandle", lambda g=gic: test_phandle(ctx, g)))
     return out
 
 
