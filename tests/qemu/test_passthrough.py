@@ -18,6 +18,9 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   RTC_TOLERANCE s of the host's clock when the line arrives; after the guest says "gpio-key:
   ready", QEMU's `system_powerdown` (QMP) makes the "GPIO Key Poweroff" count in its
   /proc/interrupts go up; both VMs power off, QEMU exits by itself.
+- pt_reset: the same VM and checks, but the guest first reboots itself (bulkhead.pt-reboot) with
+  ttyAMA1 open, its interrupt enabled: "bulkhead: linux: reset" once, then on boot-count 1
+  everything works as above (the VM's reset gave its devices and SPIs back in a usable state).
 - pt_virtio_blk: the last virtio-mmio transport (`/virtio_mmio@a003e00`, where QEMU puts
   `-device virtio-blk-device`) passed to a `direct-map` Linux VM; the disk is an ext2 image the
   test makes with `mke2fs -d` holding one file; the guest mounts /dev/vda read-only and prints the
@@ -518,13 +521,16 @@ def workdir():
 
 # ---- 1. UART + RTC + GPIO to a Linux VM, a test guest beside it ----
 
-def test_uart_rtc_gpio(ctx, gic):
-    name = f"v{gic}/pt_uart_rtc_gpio"
+def test_uart_rtc_gpio(ctx, gic, reset=False):
+    """With reset (pt_reset), the guest first reboots itself with the UART open (bulkhead.pt-reboot)
+    and the same checks run on its second boot."""
+    name = f"v{gic}/pt_reset" if reset else f"v{gic}/pt_uart_rtc_gpio"
     missing = ctx.missing_linux()
     if missing:
         return qemu.failure(name, missing)
-    nodes = (vm_node(LINUX_VM, linux_modules(), ["/pl011@9040000", "/pl031@9010000",
-                                                 "/pl061@9030000", "/gpio-keys"])
+    args = LINUX_ARGS + (" bulkhead.pt-reboot" if reset else "")
+    nodes = (vm_node(LINUX_VM, linux_modules(args), ["/pl011@9040000", "/pl031@9010000",
+                                                     "/pl061@9030000", "/gpio-keys"])
              + guest_node(ctx))
     files = linux_loaders() + loaders((ctx.testguest, GUEST_ADDR))
     with workdir() as work:
@@ -542,6 +548,14 @@ def test_uart_rtc_gpio(ctx, gic):
                check_modules(t, LINUX_VM),
                qemu.expect_all(t, [qemu.prefixed(GUEST_VM, "ticker done")]),
                *ends_cleanly(t, r.run, (LINUX_VM, GUEST_VM))]
+    if reset:
+        reset_line = r"^bulkhead: " + LINUX_VM + r": reset$"
+        reasons[1:1] = [
+            qemu.expect_ordered(t, [pt(LINUX_VM, r"rebooting \(boot-count=0, /dev/ttyAMA1 open\)"),
+                                    reset_line,
+                                    qemu.prefixed(LINUX_VM, r"LINUX user space: .*boot-count=1"),
+                                    pt(LINUX_VM, r"uart: ttyAMA1 ")]),
+            qemu.expect_count(t, reset_line, 1)]
     return verdict(name, r.run, reasons)
 
 
@@ -843,7 +857,8 @@ def cases(build):
         out += [(f"v{gic}/pt_uart_rtc_gpio", lambda g=gic: test_uart_rtc_gpio(ctx, g)),
                 (f"v{gic}/pt_virtio_blk", lambda g=gic: test_virtio_blk(ctx, g)),
                 (f"v{gic}/pt_ipa", lambda g=gic: test_ipa(ctx, g)),
-                (f"v{gic}/pt_xen", lambda g=gic: test_xen(ctx, g))]
+                (f"v{gic}/pt_xen", lambda g=gic: test_xen(ctx, g)),
+                (f"v{gic}/pt_reset", lambda g=gic: test_uart_rtc_gpio(ctx, g, reset=True))]
     for gic in (3, 2):
         out += [(f"v{gic}/pt_bad_{c}", lambda g=gic, c=c: test_bad(ctx, g, c)) for c in BAD_CASES]
         out.append((f"v{gic}/pt_bad_xen_unaligned", lambda g=gic: test_bad_xen_unaligned(ctx, g)))
