@@ -14,9 +14,10 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   the test holds (`-serial mon:stdio -serial chardev:s1`), its monitor a QMP socket. Checked:
   Linux binds ttyAMA1 to the PL011 at 0x09040000; the line the guest writes there reaches the
   socket; the line the test then writes into the socket reaches the guest (echoed on its console)
-  and the port's interrupt (INTID 40) was taken meanwhile; rtc0's since_epoch is within
-  RTC_TOLERANCE s of the host's clock when the line arrives; after the guest says "gpio-key:
-  ready", QEMU's `system_powerdown` (QMP) makes the "GPIO Key Poweroff" count in its
+  and the port's interrupt (INTID 40), which the guest routed to its last CPU (smp_affinity,
+  i.e. GICD_ITARGETSR / GICD_IROUTER), was taken on that CPU meanwhile; rtc0's since_epoch is
+  within RTC_TOLERANCE s of the host's clock when the line arrives; after the guest says
+  "gpio-key: ready", QEMU's `system_powerdown` (QMP) makes the "GPIO Key Poweroff" count in its
   /proc/interrupts go up; both VMs power off, QEMU exits by itself.
 - pt_reset: the same VM and checks, but the guest first reboots itself (bulkhead.pt-reboot) with
   ttyAMA1 open, its interrupt enabled: "bulkhead: linux: reset" once, then on boot-count 1
@@ -444,13 +445,22 @@ def check_uart(r, vm):
 
 
 def uart_irq(t, vm):
-    """The second PL011's interrupt (SPI 8, INTID 40) was taken while the port was open."""
+    """The second PL011's interrupt (SPI 8, INTID 40) was taken while the port was open, on the
+    CPU the guest routed it to (its last)."""
     m = re.search(pt(vm, r"uart-irq: \d+:((?:\s+\d+)+)\s+GIC\S*\s+40 Level\s+uart-pl011"), t,
                   re.MULTILINE)
     if not m:
         return f"[{vm}] no 'LINUX pt uart-irq:' line for INTID 40 (the second PL011's SPI 8)"
-    if sum(int(c) for c in m.group(1).split()) == 0:
+    counts = [int(c) for c in m.group(1).split()]
+    if sum(counts) == 0:
         return f"[{vm}] the second PL011's interrupt was never taken: {m.group(0)!r}"
+    a = re.search(pt(vm, r"uart-affinity: irq \d+ -> CPU(\d+) .*"), t, re.MULTILINE)
+    if not a:
+        return f"[{vm}] no 'LINUX pt uart-affinity:' line (the guest did not route the interrupt)"
+    cpu = int(a.group(1))
+    if cpu >= len(counts) or counts[cpu] == 0:
+        return (f"[{vm}] the second PL011's interrupt, routed to CPU{cpu}, was not taken there: "
+                f"{m.group(0)!r} ({a.group(0)!r})")
     return None
 
 
