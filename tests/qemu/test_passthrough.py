@@ -50,6 +50,9 @@ The Linux guest is Debian's kernel with the test initramfs (`make linux-initrd`)
   /pl011@9000000, a path that does not exist ("/nope@0"), a device node added to the tree whose
   reg lies in RAM, one added over the GIC distributor's registers, and a Xen partial DTB whose
   xen,reg starts at 0x9010100.
+- pt_bad_spi_double, pt_bad_spi_console, pt_bad_ppi: the same with a device the test adds at a
+  free address whose interrupt is the PL031's SPI 2 while "good" has the PL031 ("already
+  passed"), the console UART's SPI 1 ("console"), or PPI 9 (only SPIs can be passed: "SPI").
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/ (with the second serial
 port's traffic and the QMP commands at the end of the interactive runs' logs).
@@ -713,6 +716,18 @@ GIC_DEVICE = """
 \t};
 """
 
+
+def irq_device(spi_type, num):
+    """A device the test adds at 0x09110000 (nothing is there on virt) with one interrupt."""
+    return f"""
+\tbulkhead-test-dev@9110000 {{
+\t\tcompatible = "bulkhead,test-device";
+\t\treg = <0x0 0x9110000 0x0 0x1000>;
+\t\tinterrupts = <{spi_type} {num} 0x4>;
+\t}};
+"""
+
+
 # case -> (bad VM node, the good VM's passthrough, the bad VM's, keyword regex of the error line,
 #          nodes added to the host tree's root, the device the error line must name)
 BAD_CASES = {
@@ -724,6 +739,13 @@ BAD_CASES = {
             "/bulkhead-test-dev@7f000000"),
     "gic": ("gic", [], ["/bulkhead-test-dev@8000000"], r"\bGIC\b", GIC_DEVICE,
             "/bulkhead-test-dev@8000000"),
+    # Windows apart, interrupts shared: the PL031's SPI 2, the console's SPI 1, a PPI.
+    "spi_double": ("dupspi", ["/pl031@9010000"], ["/bulkhead-test-dev@9110000"],
+                   r"already passed", irq_device(0, 2), "/bulkhead-test-dev@9110000"),
+    "spi_console": ("consspi", [], ["/bulkhead-test-dev@9110000"], r"console", irq_device(0, 1),
+                    "/bulkhead-test-dev@9110000"),
+    "ppi": ("ppi", [], ["/bulkhead-test-dev@9110000"], r"SPI", irq_device(1, 9),
+            "/bulkhead-test-dev@9110000"),
 }
 
 
