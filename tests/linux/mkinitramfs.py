@@ -132,7 +132,11 @@ def resolve_modules(moddir, wanted=MODULES):
         if name in chain:
             raise SystemExit(f"mkinitramfs: module dependency loop: {' -> '.join(chain)}")
         if name not in paths:
-            raise SystemExit(f"mkinitramfs: module {name} not found under {moddir}")
+            # Not fatal: the other modes need no module; the passthrough mode reports the
+            # insmod failures of what depends on it.
+            print(f"mkinitramfs: warning: module {name} not found under {moddir}",
+                  file=sys.stderr)
+            return
         deps = elf_modinfo(paths[name]).get("depends", "")
         for dep in filter(None, deps.split(",")):
             visit(dep, chain + [name])
