@@ -12,6 +12,7 @@ static bool console_ready;
  * of its characters follow the prefix. */
 static bool direct_mid_line;
 static unsigned direct_col;
+static const char *direct_prefix; /* whose line it is */
 
 /* What is printed before the console exists (the board's device tree is read to find it, and
  * may hold mistakes worth reporting): kept here, written out once it does. Boot CPU only. */
@@ -75,7 +76,14 @@ void console_put_direct(const char *prefix, char c)
         spin_unlock(&console_lock);
         return;
     }
+    if (direct_mid_line && direct_prefix != prefix) {
+        /* Another port's unfinished line: ours starts on a line of its own. */
+        pl011_putc('\r');
+        pl011_putc('\n');
+        direct_mid_line = false;
+    }
     if (!direct_mid_line) {
+        direct_prefix = prefix;
         while (*prefix) {
             pl011_putc(*prefix++);
         }
@@ -88,6 +96,11 @@ void console_put_direct(const char *prefix, char c)
     direct_mid_line = c != '\n';
     direct_col++;
     spin_unlock(&console_lock);
+}
+
+bool console_line_open_for(const char *prefix)
+{
+    return __atomic_load_n(&direct_mid_line, __ATOMIC_RELAXED) && direct_prefix == prefix;
 }
 
 void printk(const char *fmt, ...)

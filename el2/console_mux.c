@@ -27,7 +27,7 @@ void console_port_add(struct console_port *port)
     }
 }
 
-void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c), void *ctx)
+void console_port_set_input(struct console_port *port, bool (*input)(void *ctx, char c), void *ctx)
 {
     spin_lock(&port->lock);
     port->input = input;
@@ -55,10 +55,17 @@ static void flush_line(struct console_port *port)
     port->line_len = 0;
 }
 
+/* Does the port's output go out a character at a time: it has the keyboard, or the console's
+ * unfinished line is its own (left open while its VM waited)? */
+static bool goes_direct(const struct console_port *port)
+{
+    return !port->line_len && (console_has_focus(port) || console_line_open_for(port->prefix));
+}
+
 /* Port lock held. One byte that is safe to show. */
 static void put_safe(struct console_port *port, char c)
 {
-    if (console_has_focus(port) && !port->line_len) {
+    if (goes_direct(port)) {
         console_put_direct(port->prefix, c);
         return;
     }
@@ -104,7 +111,7 @@ static bool swallow_escape(struct console_port *port, unsigned char u)
  * came before. */
 static void backspace(struct console_port *port)
 {
-    if (console_has_focus(port) && !port->line_len) {
+    if (goes_direct(port)) {
         console_put_direct(port->prefix, '\b');
     } else if (port->line_len) {
         port->line_len--;
@@ -154,10 +161,25 @@ void console_port_flush(struct console_port *port)
     spin_unlock(&port->lock);
 }
 
+void console_port_idle(struct console_port *port)
+{
+    /* Unlocked first: a VM that waits with nothing unsaid (the common case) costs a load. */
+    if (!__atomic_load_n(&port->line_len, __ATOMIC_RELAXED)) {
+        return;
+    }
+    spin_lock(&port->lock);
+    for (unsigned i = 0; i < port->line_len; i++) {
+        console_put_direct(port->prefix, port->line[i]);
+    }
+    port->line_len = 0;
+    spin_unlock(&port->lock);
+}
+
 void console_port_reset(struct console_port *port)
 {
     spin_lock(&port->lock);
     port->line_len = 0;
+    port->inq_count = 0; /* typed for the previous life */
     port->escape = ESC_NONE;
     spin_unlock(&port->lock);
 }
@@ -171,19 +193,51 @@ void console_input_init(void)
     }
 }
 
-/* Delivers c to the focused port's device. Its callback runs without the port lock: it takes
- * its device's lock, which comes before the port lock. */
+void console_port_pump(struct console_port *port)
+{
+    if (!__atomic_load_n(&port->inq_count, __ATOMIC_RELAXED)) {
+        return;
+    }
+    /* The device's callback takes its own lock, which comes before the port lock: the port lock
+     * is dropped around it, and pump_lock keeps the bytes in order meanwhile. */
+    spin_lock(&port->pump_lock);
+    for (;;) {
+        spin_lock(&port->lock);
+        bool (*input)(void *ctx, char c) = port->input;
+        void *ctx = port->input_ctx;
+        char c = port->inq[port->inq_head];
+        bool any = port->inq_count != 0;
+        spin_unlock(&port->lock);
+        if (!any || !input || !input(ctx, c)) {
+            break;
+        }
+        spin_lock(&port->lock);
+        port->inq_head = (port->inq_head + 1) % CONSOLE_INQ;
+        port->inq_count--;
+        spin_unlock(&port->lock);
+    }
+    spin_unlock(&port->pump_lock);
+}
+
+/* Queues c for the focused port's device and hands it what it can take. A port without a
+ * device takes nothing: what is typed to it is dropped. */
 static void deliver(char c)
 {
     struct console_port *port = ports[focus];
 
     spin_lock(&port->lock);
-    void (*input)(void *ctx, char c) = port->input;
-    void *ctx = port->input_ctx;
-    spin_unlock(&port->lock);
-    if (input) {
-        input(ctx, c);
+    if (!port->input) {
+        spin_unlock(&port->lock);
+        return;
     }
+    if (port->inq_count == CONSOLE_INQ) {
+        port->inq_lost++;
+    } else {
+        port->inq[(port->inq_head + port->inq_count) % CONSOLE_INQ] = c;
+        port->inq_count++;
+    }
+    spin_unlock(&port->lock);
+    console_port_pump(port);
 }
 
 void console_route(char c)

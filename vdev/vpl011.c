@@ -177,6 +177,10 @@ static enum mmio_result dev_read(void *state, unsigned vcpu, uint64_t offset, un
     enum mmio_result r = vpl011_read(&d->uart, vcpu, offset, size, val);
     dev_update_irq(d);
     spin_unlock(&d->lock);
+    if (offset == UARTDR) {
+        /* The receive FIFO has room again: typed bytes waiting in the console come in. */
+        console_port_pump(d->console);
+    }
     return r;
 }
 
@@ -194,15 +198,17 @@ static enum mmio_result dev_write(void *state, unsigned vcpu, uint64_t offset, u
 
 static const struct mmio_ops dev_mmio_ops = {.read = dev_read, .write = dev_write};
 
-/* A byte typed for the VM: into the receive FIFO (dropped when full). */
-static void dev_input(void *ctx, char c)
+/* A byte typed for the VM: into the receive FIFO; false when it is full (the console keeps the
+ * byte until the guest reads, see dev_read). */
+static bool dev_input(void *ctx, char c)
 {
     struct vpl011_dev *d = ctx;
 
     spin_lock(&d->lock);
-    vpl011_receive(&d->uart, (uint8_t)c);
+    bool taken = vpl011_receive(&d->uart, (uint8_t)c);
     dev_update_irq(d);
     spin_unlock(&d->lock);
+    return taken;
 }
 
 static void dev_reset(struct vdev *dev)

@@ -25,8 +25,11 @@ void console_write(const char *s, size_t len);
  * its line ends. prefix starts each line. Other output first ends such an unfinished line. A
  * backspace erases only what follows the prefix. */
 void console_put_direct(const char *prefix, char c);
+/* Is the console's unfinished line one that console_put_direct() began with this prefix? */
+bool console_line_open_for(const char *prefix);
 
 #define CONSOLE_LINE 256
+#define CONSOLE_INQ 4096 /* typed bytes a VM has not taken yet */
 #define CONSOLE_MAX_PORTS MAX_VMS
 
 /* One VM's share of the console. */
@@ -39,15 +42,24 @@ struct console_port {
     unsigned char last; /* the guest's previous byte: is a 0x80-0x9f byte a C1 control */
     uint8_t escape;     /* inside a terminal escape sequence the guest sent (console_mux.c) */
     /* Where typed bytes go while the port has the keyboard (set by the VM's console device;
-     * called without any lock held). */
-    void (*input)(void *ctx, char c);
+     * called without any lock held but pump_lock). It returns false when the device cannot
+     * take the byte now (its FIFO is full): the byte waits in inq until the device pulls it
+     * (console_port_pump), so that a paste is held back, never dropped. */
+    bool (*input)(void *ctx, char c);
     void *input_ctx;
+    spinlock_t pump_lock; /* one CPU at a time moves bytes from inq to the device */
+    char inq[CONSOLE_INQ];
+    unsigned inq_head, inq_count;
+    unsigned inq_lost; /* bytes dropped because inq was full (a paste larger than it) */
 };
 
 void console_port_init(struct console_port *port, const char *name);
 /* Makes the port one of those the keyboard can be given to, numbered in the order added. */
 void console_port_add(struct console_port *port);
-void console_port_set_input(struct console_port *port, void (*input)(void *ctx, char c), void *ctx);
+void console_port_set_input(struct console_port *port, bool (*input)(void *ctx, char c), void *ctx);
+/* Hands the port's waiting input to its device until the device is full: call it, with no lock
+ * held, whenever the device has taken bytes out (the guest read its receive FIFO). */
+void console_port_pump(struct console_port *port);
 /* The port's output, a character at a time: whole lines with its prefix, so that VMs' output
  * never interleaves within a line (except the focused port's unfinished line). Control
  * characters other than \n and \t come out visible (ESC as "^["), \r not at all: a guest can
@@ -55,6 +67,10 @@ void console_port_set_input(struct console_port *port, void (*input)(void *ctx, 
 void console_port_putc(struct console_port *port, char c);
 /* Writes out an unfinished line (its VM stopped). */
 void console_port_flush(struct console_port *port);
+/* The port's VM waits (a vCPU of it executed WFI): an unfinished line it left (a shell's
+ * prompt) goes out now, left open, so that a user sees it without typing; the port's next
+ * bytes continue it unless another line came between. */
+void console_port_idle(struct console_port *port);
 /* Forgets an unfinished line (its VM restarts). */
 void console_port_reset(struct console_port *port);
 

@@ -32,12 +32,19 @@ struct rx {
 static struct console_port ports[NR_PORTS];
 static struct rx rx[NR_PORTS];
 
-static void input(void *ctx, char c)
+/* A console device with a receive FIFO of `room` bytes (0: unlimited). */
+static unsigned room;
+
+static bool input(void *ctx, char c)
 {
     struct rx *r = ctx;
 
+    if (room && r->n == room) {
+        return false;
+    }
     assert_true(r->n < sizeof(r->buf) - 1);
     r->buf[r->n++] = c;
+    return true;
 }
 
 static int group_setup(void **state)
@@ -60,6 +67,7 @@ static int setup(void **state)
     (void)state;
     capture_reset();
     memset(rx, 0, sizeof(rx));
+    room = 0;
     return 0;
 }
 
@@ -290,6 +298,54 @@ static void test_focus_takes_over_an_unfinished_line_whole(void **state)
     focus('0');
 }
 
+/* Before anyone types, a VM that waits shows its unfinished line (a prompt), left open. */
+static void test_idle_shows_an_unfinished_line_left_open(void **state)
+{
+    (void)state;
+
+    put(0, "/ # ");
+    assert_string_equal(capture_text(), "");
+    console_port_idle(&ports[0]);
+    assert_string_equal(capture_text(), "[vm0] / # ");
+    /* The same VM goes on on that line. */
+    put(0, "ls\n");
+    assert_string_equal(capture_text(), "[vm0] / # ls\n");
+    /* Nothing unsaid: nothing shown. */
+    capture_reset();
+    console_port_idle(&ports[0]);
+    assert_string_equal(capture_text(), "");
+}
+
+static void test_another_vm_ends_an_open_line_first(void **state)
+{
+    (void)state;
+
+    put(0, "/ # ");
+    console_port_idle(&ports[0]);
+    put(1, "tick\n");
+    put(0, "x\n");
+    assert_string_equal(capture_text(), "[vm0] / # \n[vm1] tick\n[vm0] x\n");
+}
+
+/* A paste faster than the guest reads waits in the console, in order, and none of it is lost. */
+static void test_paste_is_held_back_not_dropped(void **state)
+{
+    static const char paste[] = "sleep 5; echo done-after-sleep; echo a-line-longer-than-32";
+    (void)state;
+
+    room = 4;
+    type(paste);
+    assert_int_equal(rx[0].n, 4);
+    while (rx[0].n < sizeof(paste) - 1) {
+        unsigned before = rx[0].n;
+        room += 4; /* the guest read four bytes */
+        console_port_pump(&ports[0]);
+        assert_true(rx[0].n > before);
+    }
+    assert_string_equal(rx[0].buf, paste);
+    assert_int_equal(ports[0].inq_lost, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, setup)
 
 int main(void)
@@ -300,8 +356,11 @@ int main(void)
         T(test_long_line_is_split),
         T(test_flush_writes_and_reset_forgets_an_unfinished_line),
         T(test_control_characters_cannot_forge_lines),
+        T(test_idle_shows_an_unfinished_line_left_open),
+        T(test_another_vm_ends_an_open_line_first),
         T(test_input_init_names_the_first_port),
         T(test_typing_goes_to_the_focused_port_only),
+        T(test_paste_is_held_back_not_dropped),
         T(test_ctrl_t_digit_moves_the_focus_and_says_so),
         T(test_ctrl_t_ctrl_t_sends_one_ctrl_t),
         T(test_ctrl_t_then_another_key_is_dropped),

@@ -138,9 +138,46 @@ def test_keyboard(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+PASTE = (b"echo 0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-$((6*7))"
+         b"; sleep 1; echo done-after-$((2*3))\r")
+
+
+def test_paste(ctx, gic):
+    """make run's demo, as a new user meets it: the shell's prompt shows without a key pressed
+    (the VM waits after printing it), and a command pasted at full speed, longer than the
+    emulated UART's 32-byte FIFO, arrives whole (the console holds it back, never drops it)."""
+    name = f"v{gic}/console_paste"
+    missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic))
+    start = time.monotonic()
+    s = Session(cmd)
+    reasons = []
+    pos = s.wait_for(r"^\[vm0\] / # ")
+    if pos is None:
+        reasons.append("the shell's prompt did not show before anyone typed")
+    else:
+        s.proc.stdin.write(PASTE)
+        s.proc.stdin.flush()
+        for pattern, why in ((r"Z-42$", "the pasted command was not run whole"),
+                             (r"done-after-6", "the pasted command's second half was lost")):
+            pos = s.wait_for(pattern, pos) if not reasons else None
+            if pos is None and not reasons:
+                reasons.append(why)
+        s.type(b"poweroff -f\r")
+        if not reasons and s.wait_for(r"no VM running, powering off") is None:
+            reasons.append("'poweroff -f' did not end the machine")
+    text, timed_out = s.finish(name, bool(reasons))
+    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
+                    time.monotonic() - start, qemu.log_path(name))
+    return qemu.verdict(name, run_, *reasons)
+
+
 def cases(build):
     ctx = Ctx(build)
-    return [(f"v{gic}/console_keyboard", lambda g=gic: test_keyboard(ctx, g)) for gic in (3, 2)]
+    out = [(f"v{gic}/console_keyboard", lambda g=gic: test_keyboard(ctx, g)) for gic in (3, 2)]
+    return out + [(f"v{gic}/console_paste", lambda g=gic: test_paste(ctx, g)) for gic in (3, 2)]
 
 
 def main():
