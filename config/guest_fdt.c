@@ -143,7 +143,9 @@ static void write_uart(struct writer *w, const struct board *board, const char *
     prop_string(w, "compatible", "fixed-clock");
     prop_u32(w, "#clock-cells", 0);
     prop_u32(w, "clock-frequency", APB_PCLK_HZ);
-    prop_string(w, "clock-output-names", "clk24mhz");
+    /* Not QEMU's "clk24mhz": a clock copied from the host for a passed-through device keeps
+     * that name, and Linux registers no two clocks of one name. */
+    prop_string(w, "clock-output-names", "bulkhead-apb-pclk");
     prop_u32(w, "phandle", PHANDLE_APB_PCLK);
     end(w);
 

@@ -205,17 +205,6 @@ static void note_dropped(const struct copy *c, int node, const char *prop)
            c->vm->name, path, prop);
 }
 
-/* Is node one of the referenced providers copied beside the devices? */
-static bool is_copied_ref(const struct copy *c, int node)
-{
-    for (unsigned i = 0; i < c->nr_refs; i++) {
-        if (c->refs[i] == node) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool copy_property(struct copy *c, int node, int offset, const struct pt_device *dev)
 {
     const char *name, *cells;
@@ -239,9 +228,6 @@ static bool copy_property(struct copy *c, int node, int offset, const struct pt_
         pr_err("%s: %s: phandle 0x%x is the VM's own GIC's or clock's\n", c->vm->node, path,
                fdt32_ld(val));
         return false;
-    } else if (!dev && is_copied_ref(c, node) && streq(name, "clock-output-names")) {
-        /* A copied clock named like the VM's own (QEMU names both "clk24mhz") would not
-         * register: it goes by its node name. */
     } else if (dropped_property(name)) {
         note_dropped(c, node, name);
     } else if (phandle_list(name, &cells) && !references_resolve(c, val, len, cells)) {
@@ -300,7 +286,10 @@ static void guest_name(const struct copy *c, int node, const struct pt_device *d
     struct mem_range reg;
 
     if (dev && dev->ipa_shift && at && config_read_reg(c->fdt, node, &reg, 1) >= 1) {
-        snprintf(buf, size, "%.*s@%lx", (int)(at - name), name, reg.base + dev->ipa_shift);
+        /* The node's name with the unit address it has in the VM (no "%.*s" in our printf). */
+        size_t n = MIN((size_t)(at - name) + 1, size);
+        strlcpy(buf, name, n);
+        snprintf(buf + strlen(buf), size - strlen(buf), "@%lx", reg.base + dev->ipa_shift);
     } else {
         strlcpy(buf, name, size);
     }
