@@ -161,12 +161,8 @@ void console_port_flush(struct console_port *port)
     spin_unlock(&port->lock);
 }
 
-void console_port_idle(struct console_port *port)
+void console_port_write_open(struct console_port *port)
 {
-    /* Unlocked first: a VM that waits with nothing unsaid (the common case) costs a load. */
-    if (!__atomic_load_n(&port->line_len, __ATOMIC_RELAXED)) {
-        return;
-    }
     spin_lock(&port->lock);
     for (unsigned i = 0; i < port->line_len; i++) {
         console_put_direct(port->prefix, port->line[i]);

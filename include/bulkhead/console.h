@@ -70,7 +70,15 @@ void console_port_flush(struct console_port *port);
 /* The port's VM waits (a vCPU of it executed WFI): an unfinished line it left (a shell's
  * prompt) goes out now, left open, so that a user sees it without typing; the port's next
  * bytes continue it unless another line came between. */
-void console_port_idle(struct console_port *port);
+void console_port_write_open(struct console_port *port);
+static inline void console_port_idle(struct console_port *port)
+{
+    /* Inline and unlocked: a VM that waits with nothing unsaid (the common case, on the WFI
+     * exit's path) costs a load. */
+    if (__atomic_load_n(&port->line_len, __ATOMIC_RELAXED)) {
+        console_port_write_open(port);
+    }
+}
 /* Forgets an unfinished line (its VM restarts). */
 void console_port_reset(struct console_port *port);
 
