@@ -300,6 +300,59 @@ static void guest_name(const struct copy *c, int node, const struct pt_device *d
     }
 }
 
+/* Does the subtree of node use GPIO lines (gpios, *-gpios), all of passed devices? *found is
+ * set when it uses any. */
+static bool gpio_users_of_passed(const struct copy *c, int node, int depth, bool *found)
+{
+    int offset, child;
+
+    fdt_for_each_property_offset(offset, c->fdt, node)
+    {
+        const char *name;
+        int len;
+        const fdt32_t *val = fdt_getprop_by_offset(c->fdt, offset, &name, &len);
+        if (!val || !(streq(name, "gpios") || ends_with(name, "-gpios")) || len < 4) {
+            continue;
+        }
+        /* The first cell is the controller; one controller per property is the common case. */
+        int provider = fdt_node_offset_by_phandle(c->fdt, fdt32_ld(val));
+        if (provider < 0 || !is_passed(c, provider)) {
+            return false;
+        }
+        *found = true;
+    }
+    fdt_for_each_subnode(child, c->fdt, node)
+    {
+        if (depth >= 2 || !gpio_users_of_passed(c, child, depth + 1, found)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Host nodes with no hardware of their own that only use GPIO lines of passed devices (QEMU's
+ * /gpio-keys, whose power key is a line of the PL061) go with those devices: a VM given the
+ * GPIO controller gets what is wired to it. */
+static bool copy_gpio_users(struct copy *c)
+{
+    int node;
+
+    fdt_for_each_subnode(node, c->fdt, 0)
+    {
+        bool found = false;
+        const char *name = fdt_get_name(c->fdt, node, NULL);
+        if (is_passed(c, node) || !is_copyable(c->fdt, node) ||
+            !config_node_enabled(c->fdt, node) || root_name_taken(c, name) ||
+            !gpio_users_of_passed(c, node, 0, &found) || !found) {
+            continue;
+        }
+        if (!copy_node(c, node, name, NULL, 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool copy_ours(struct copy *c)
 {
     const struct vm_passthrough *pt = &c->vm->pt;
@@ -319,7 +372,7 @@ static bool copy_ours(struct copy *c)
             return false;
         }
     }
-    return true;
+    return copy_gpio_users(c);
 }
 
 /* Xen's partial tree: its top-level nodes, /passthrough first among them, without Xen's own

@@ -314,6 +314,27 @@ static void test_guest_tree(void **state)
     assert_int_equal(guest_u32(guest_node("/"), "interrupt-parent", 0), PT_GUEST_GIC_PHANDLE);
 }
 
+/* Given only the PL061, a VM also gets /gpio-keys, whose power key is one of its lines; given
+ * the PL011 alone, it does not. */
+static void test_guest_tree_gets_what_is_wired_to_a_gpio_controller(void **state)
+{
+    (void)state;
+    assert_true(parse_paths(PATHS("/pl061@9030000")));
+    build_guest();
+    int key = guest_node("/gpio-keys/poweroff");
+    assert_int_equal(fdt_node_offset_by_phandle(guest, guest_u32(key, "gpios", 0)),
+                     guest_node("/pl061@9030000"));
+
+    memset(&vm, 0, sizeof(vm));
+    strcpy(vm.node, "/chosen/vm1");
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    int node = fdt_add_subnode(fdt, chosen, "vm1");
+    assert_int_equal(fdt_setprop_string(fdt, node, "bulkhead,passthrough", "/pl011@9040000"), 0);
+    assert_true(pt_parse(fdt, node, &board, &vm));
+    build_guest();
+    assert_true(fdt_path_offset(guest, "/gpio-keys") < 0);
+}
+
 static void test_guest_tree_moved(void **state)
 {
     (void)state;
@@ -355,6 +376,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_xen_unaligned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xen_bad_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_tree_gets_what_is_wired_to_a_gpio_controller,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_tree_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_tree_partial, setup, teardown),
     };
