@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-bare test check format format-check lint bench guests clean help
+.PHONY: all deps run run-bare debug test check format format-check lint bench guests clean help
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -95,11 +95,21 @@ include tests/linux/linux.mk
 # bare-metal guests that power off by themselves (make run-bare).
 run: deps
 	@$(MAKE) --no-print-directory all guests linux-initrd
-	@$(PYTHON) tests/qemu/run_demo.py --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) --cpu $(QEMU_CPU)
+	@$(PYTHON) tests/qemu/run_demo.py --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
 
 run-bare: deps
 	@$(MAKE) --no-print-directory all guests
-	@$(PYTHON) tests/qemu/run_demo.py --bare --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) --cpu $(QEMU_CPU)
+	@$(PYTHON) tests/qemu/run_demo.py --bare --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
+
+# make run-bare with QEMU halted at the first instruction, waiting for gdb on TCP port 1234.
+# The image is position-independent and linked at 0: gdb needs its load address (QEMU puts an
+# Image at RAM + text_offset, 0x40200000 on virt; the banner prints it) for every section.
+debug: deps
+	@$(MAKE) --no-print-directory all guests
+	@echo "QEMU waits for gdb. In another terminal, from $(CURDIR):"
+	@echo "  gdb-multiarch -ex 'add-symbol-file -o $(HYP_LOAD_ADDR) $(BUILD)/bulkhead.elf' -ex 'target remote :1234'"
+	@echo "then for example: break hyp_main, continue, print nr_vms. Ctrl-A then X quits QEMU."
+	@$(PYTHON) tests/qemu/run_demo.py --bare --gdb --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
 
 test: deps
 	@$(MAKE) --no-print-directory all guests host-tests linux-initrd
@@ -133,6 +143,7 @@ help:
 	@echo "make [PLATFORM=qemu-virt|raspi4b]  build $(IMAGE)"
 	@echo "make run                           Linux with a shell beside a bare-metal guest, on QEMU"
 	@echo "make run-bare                      two bare-metal guests that power off by themselves"
+	@echo "make debug                         make run-bare halted for gdb (prints the gdb command)"
 	@echo "make bench                         exit costs and latencies under -icount (docs/PERFORMANCE.md)"
 	@echo "make test                          host unit tests + QEMU boot tests, ends with 'N passed, N failed'"
 	@echo "make check                         format check, cppcheck, host unit tests (make format fixes the first)"

@@ -378,6 +378,20 @@ static unsigned count_bits(uint32_t x)
     return n;
 }
 
+/* The VM before index `before` that pinned a vCPU to cpu: it keeps the CPU. */
+static const char *pinned_by(const struct vm_config *vms, const struct vm_slot *slots,
+                             unsigned before, unsigned cpu)
+{
+    for (unsigned i = 0; i < before; i++) {
+        for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid && slots[i].pinned; v++) {
+            if (vms[i].pcpu[v] == cpu) {
+                return vms[i].node;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Claims the CPUs that VMs pinned with pcpus; the first VM to claim a CPU keeps it. */
 static uint32_t claim_pinned(struct vm_config *vms, struct vm_slot *slots, unsigned nr)
 {
@@ -391,7 +405,9 @@ static uint32_t claim_pinned(struct vm_config *vms, struct vm_slot *slots, unsig
         for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid; v++) {
             uint32_t bit = (uint32_t)BIT(vms[i].pcpu[v]);
             if ((taken | mine) & bit) {
-                pr_err("%s: pcpu %u is already taken\n", vms[i].node, vms[i].pcpu[v]);
+                const char *owner = pinned_by(vms, slots, i, vms[i].pcpu[v]);
+                pr_err("%s: pcpu %u is already taken by %s\n", vms[i].node, vms[i].pcpu[v],
+                       owner ? owner : "another of its vCPUs");
                 report_not_started(vms[i].node);
                 slots[i].valid = false;
             }

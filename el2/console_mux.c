@@ -180,12 +180,28 @@ void console_port_reset(struct console_port *port)
     spin_unlock(&port->lock);
 }
 
+/* "0 vm0, 1 beta": which number gives the keyboard to which VM. */
+static void print_port_numbers(void)
+{
+    char list[CONSOLE_MAX_PORTS * (NAME_LEN + 4)];
+    size_t n = 0;
+
+    for (unsigned i = 0; i < nr_ports && n < sizeof(list); i++) {
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%u %s", i ? ", " : "", i,
+                              ports[i]->name);
+    }
+    printk("bulkhead: Ctrl-T then a VM number gives it the keyboard (%s); Ctrl-T twice sends "
+           "one Ctrl-T\n",
+           list);
+}
+
 void console_input_init(void)
 {
     console_rx_enable();
     if (nr_ports > 1) {
         printk("bulkhead: keyboard input goes to %s; Ctrl-T then a VM number moves it\n",
                ports[0]->name);
+        print_port_numbers();
     }
 }
 
@@ -247,6 +263,8 @@ void console_route(char c)
             return;
         }
         if (c != CONSOLE_SWITCH_KEY) {
+            /* Not a VM's number: say which are. */
+            print_port_numbers();
             return;
         }
     } else if (c == CONSOLE_SWITCH_KEY) {

@@ -185,6 +185,7 @@ static void test_input_init_names_the_first_port(void **state)
     console_input_init();
     assert_true(capture_contains(
         "bulkhead: keyboard input goes to vm0; Ctrl-T then a VM number moves it\n"));
+    assert_true(capture_contains("(0 vm0, 1 vm1, 2 vm2)"));
 }
 
 /* From here on, someone has typed. */
@@ -236,7 +237,8 @@ static void test_ctrl_t_ctrl_t_sends_one_ctrl_t(void **state)
     assert_string_equal(capture_text(), "");
 }
 
-/* Ctrl-T then anything but a digit of a port, or Ctrl-T: both keys are dropped, the focus stays. */
+/* Ctrl-T then anything but a digit of a port, or Ctrl-T: both keys are dropped, the focus stays,
+ * and the user is shown the numbers. */
 static void test_ctrl_t_then_another_key_is_dropped(void **state)
 {
     static const char after[] = {'x', '3', '9', '\r', '/'};
@@ -248,6 +250,9 @@ static void test_ctrl_t_then_another_key_is_dropped(void **state)
     }
     assert_int_equal(rx[0].n + rx[1].n, 0);
     assert_false(capture_contains("now goes to"));
+    assert_int_equal(capture_count("Ctrl-T then a VM number gives it the keyboard (0 vm0, 1 vm1, 2 "
+                                   "vm2)"),
+                     sizeof(after));
     /* And the next key is an ordinary one again. */
     type("k");
     assert_string_equal(rx[0].buf, "k");

@@ -106,7 +106,7 @@ static void test_explicit_nodes(void **state)
     assert_true(capture_contains("/chosen/oddmemory: memory size 0x8100000 is not a non-zero "
                                  "multiple of 2 MiB"));
     assert_true(capture_contains("/chosen/toomanycpus: 5 vCPUs asked: the board has 4 CPUs"));
-    assert_true(capture_contains("/chosen/duppcpu: pcpu 3 is already taken") &&
+    assert_true(capture_contains("/chosen/duppcpu: pcpu 3 is already taken by /chosen/vm@0") &&
                 capture_contains("bulkhead: /chosen/duppcpu: VM not started"));
     assert_true(capture_contains("/chosen/noreg/kernel: kernel module without reg"));
     assert_true(capture_contains("bulkhead: /chosen/noreg: VM not started"));
@@ -154,7 +154,7 @@ static void test_explicit_pcpus_mistakes(void **state)
     assert_int_equal(fdt_setprop_u32(fdt, vm0, "pcpus", 2), 0);
     assert_int_equal(fdt_appendprop_u32(fdt, vm0, "pcpus", 2), 0);
     assert_int_equal(parse(0, 0), 3);
-    assert_true(capture_contains("/chosen/vm@0: pcpu 2 is already taken"));
+    assert_true(capture_contains("/chosen/vm@0: pcpu 2 is already taken by another of its vCPUs"));
     assert_string_equal(vms[0].name, "vm@1");
     assert_string_equal(vms[1].node, "/chosen/duppcpu");
     assert_pcpus(&vms[1], 1, (const uint8_t[]){3});

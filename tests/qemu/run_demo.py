@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--machine", default=qemu.MACHINE_V3)
     ap.add_argument("--cpu", default=qemu.CPU)
     ap.add_argument("--bare", action="store_true", help="two bare-metal guests, no Linux")
+    ap.add_argument("--gdb", action="store_true",
+                    help="QEMU halted at the first instruction, gdb stub on TCP port 1234")
     args = ap.parse_args()
 
     image = qemu.image_path(args.build)
@@ -62,6 +64,8 @@ def main():
     cmd = bare_demo(args, image, demo) if args.bare else linux_demo(args, image, demo)
     if cmd is None:
         return 1
+    if args.gdb:
+        cmd += ["-s", "-S"]
     sys.stdout.flush()
     try:
         return subprocess.call(cmd)

@@ -47,7 +47,7 @@ TIME_LIMIT = 100  # seconds per QEMU run; a passing one takes 5-30, even on a lo
 # Warnings that say only that the host was busy (QEMU's vCPU threads lost their host CPU for a
 # while); bare QEMU prints them too under load. Never counted as the hypervisor's.
 HOST_LOAD_WARNINGS = (r"hrtimer: interrupt took \d+ ns",)
-ROUTINE_HV = re.compile(r"^bulkhead: (board |no VM running|keyboard input goes to"
+ROUTINE_HV = re.compile(r"^bulkhead: (board |no VM running|keyboard input goes to|Ctrl-T then"
                         r"|vm\d+: (\d+ vCPU|started|powered off|reset$))")
 
 
