@@ -33,6 +33,12 @@ static uint64_t vector_offset(const struct vcpu *vcpu)
 
 static void inject_sync(struct vcpu *vcpu, uint64_t esr, uint64_t far, bool set_far)
 {
+    /* Faulting at the very vector the previous injection sent it to: its handler never runs. */
+    if (vcpu->regs.elr == vcpu->injected_vector) {
+        vcpu->vector_faults++;
+    } else {
+        vcpu->vector_faults = 0;
+    }
     write_elr_el1(vcpu->regs.elr);
     write_spsr_el1(vcpu->regs.spsr);
     write_esr_el1(esr);
@@ -40,8 +46,14 @@ static void inject_sync(struct vcpu *vcpu, uint64_t esr, uint64_t far, bool set_
         write_far_el1(far);
     }
     vcpu->regs.elr = read_vbar_el1() + vector_offset(vcpu);
+    vcpu->injected_vector = vcpu->regs.elr;
     /* Exception entry to EL1h with all of DAIF masked. */
     vcpu->regs.spsr = SPSR_DAIF | SPSR_MODE_EL1H;
+}
+
+bool inject_vector_broken(const struct vcpu *vcpu)
+{
+    return vcpu->vector_faults >= INJECT_VECTOR_FAULTS;
 }
 
 void inject_undef(struct vcpu *vcpu)

@@ -106,6 +106,17 @@ static bool stop_vm(struct vcpu *vcpu, const char *reason, uint64_t esr)
     return false;
 }
 
+/* After an exception was injected: a vCPU that keeps faulting at the vector it was sent to can
+ * never run its handler, and would keep its CPU busy (and the machine up) forever. */
+static bool after_injection(struct vcpu *vcpu, uint64_t esr)
+{
+    if (inject_vector_broken(vcpu)) {
+        return stop_vm(
+            vcpu, "its exception vector faults at once, again and again: it cannot go on", esr);
+    }
+    return true;
+}
+
 void handle_physical_irqs(struct vcpu *current)
 {
     /* Bounded: an interrupt storm must not keep a vCPU out forever. */
@@ -223,7 +234,7 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
            (unsigned)BITS(sr.encoding, 6, 3), (unsigned)BITS(sr.encoding, 2, 0),
            (unsigned long long)vcpu->regs.elr);
     inject_undef(vcpu);
-    return true;
+    return after_injection(vcpu, esr);
 }
 
 static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
@@ -251,7 +262,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
         }
         report_unmapped(vcpu, ipa, esr);
         inject_dabt(vcpu, far, d.write);
-        return true;
+        return after_injection(vcpu, esr);
     }
     if (!d.isv) {
         return stop_vm(vcpu, "device access that cannot be emulated (no syndrome)", esr);
@@ -289,7 +300,7 @@ static bool handle_iabt(struct vcpu *vcpu, uint64_t esr)
     /* Executing from a device or from nothing: hardware would abort the fetch. */
     report_unmapped(vcpu, ipa, esr);
     inject_iabt(vcpu, far);
-    return true;
+    return after_injection(vcpu, esr);
 }
 
 static bool handle_hidden_feature(struct vcpu *vcpu, uint64_t esr)
@@ -297,7 +308,7 @@ static bool handle_hidden_feature(struct vcpu *vcpu, uint64_t esr)
     (void)esr;
     /* SVE, SME and pointer-authentication traps: features the guest was told it lacks. */
     inject_undef(vcpu);
-    return true;
+    return after_injection(vcpu, esr);
 }
 
 static bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)

@@ -72,6 +72,8 @@ void vcpu_load(struct vcpu *vcpu)
     struct vm *vm = vcpu->vm;
 
     memset(&vcpu->regs, 0, sizeof(vcpu->regs));
+    vcpu->injected_vector = 0;
+    vcpu->vector_faults = 0;
     vcpu->regs.x[0] = vcpu->context_id;
     vcpu->regs.elr = vcpu->entry;
     vcpu->regs.spsr = SPSR_DAIF | SPSR_MODE_EL1H;

@@ -11,5 +11,10 @@ void inject_undef(struct vcpu *vcpu);
 void inject_dabt(struct vcpu *vcpu, uint64_t far, bool write);
 /* A synchronous external abort on an instruction fetch from far. */
 void inject_iabt(struct vcpu *vcpu, uint64_t far);
+/* This many injections in a row each found the vCPU faulting at the vector the one before sent
+ * it to: its exception vector cannot run (no table there, a garbage or truncated kernel), and
+ * nothing it will ever do changes that. */
+#define INJECT_VECTOR_FAULTS 3
+bool inject_vector_broken(const struct vcpu *vcpu);
 
 #endif

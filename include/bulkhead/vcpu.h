@@ -33,6 +33,10 @@ struct vcpu {
     uint64_t entry, context_id; /* for the next start */
     struct vgic_cpu vgic;
     struct vtimer timer;
+    /* Where the last exception injected sent it, and how many injections in a row found it
+     * faulting right there: a vector that faults itself means a guest that cannot go on. */
+    uint64_t injected_vector;
+    unsigned vector_faults;
 };
 
 /* Makes the calling CPU ready to run vcpu from its entry point, with EL1 as after a reset. */

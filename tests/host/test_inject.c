@@ -189,6 +189,33 @@ static void test_nested_injection_returns_to_the_handler(void **state)
     assert_int_equal(vcpu.regs.elr, VBAR + 0x200);
 }
 
+/* A vCPU whose vector faults each time it is sent there can never run its handler; one that
+ * faults elsewhere in between (a handler that runs, then faults again later) can. */
+static void test_a_vector_that_faults_at_once_is_seen_broken(void **state)
+{
+    (void)state;
+    from(M_EL1H);
+    inject_iabt(&vcpu, OLD_PC);
+    for (unsigned i = 1; i < INJECT_VECTOR_FAULTS; i++) {
+        assert_false(inject_vector_broken(&vcpu));
+        inject_iabt(&vcpu, vcpu.regs.elr); /* fetching the vector itself aborts */
+    }
+    assert_false(inject_vector_broken(&vcpu));
+    inject_iabt(&vcpu, vcpu.regs.elr);
+    assert_true(inject_vector_broken(&vcpu));
+}
+
+static void test_a_handler_that_runs_is_not_broken(void **state)
+{
+    (void)state;
+    from(M_EL1H);
+    for (unsigned i = 0; i < 4 * INJECT_VECTOR_FAULTS; i++) {
+        inject_dabt(&vcpu, 0x9000000, false);
+        vcpu.regs.elr += 0x40; /* the handler ran on, and faulted again further down */
+        assert_false(inject_vector_broken(&vcpu));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +230,8 @@ int main(void)
         cmocka_unit_test_setup(test_dabt_from_aarch32_is_lower_el_at_a32_vector, setup),
         cmocka_unit_test_setup(test_iabt_classes_by_source, setup),
         cmocka_unit_test_setup(test_nested_injection_returns_to_the_handler, setup),
+        cmocka_unit_test_setup(test_a_vector_that_faults_at_once_is_seen_broken, setup),
+        cmocka_unit_test_setup(test_a_handler_that_runs_is_not_broken, setup),
     };
 
     return cmocka_run_group_tests_name("inject", tests, NULL, NULL);

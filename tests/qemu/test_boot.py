@@ -405,6 +405,33 @@ def test_cpu_off_all(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_garbage_kernel(ctx, gic):
+    """vm0's kernel is eight bytes of text: it runs into them, its exception vector (nothing at
+    VBAR 0) faults each time it is sent there, and it can never go on. It is stopped, saying so,
+    while vm1 runs to its end; then the machine powers off by itself, not held up forever."""
+    name = f"v{gic}/garbage_kernel"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        garbage = os.path.join(work, "garbage.bin")
+        with open(garbage, "wb") as f:
+            f.write(b"garbage!")
+        modules = [qemu.Module(garbage), qemu.Module(ctx.testguest, "mode=ticker count=3")]
+        cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic), smp=2)
+        run_ = qemu.run(name, cmd, RACE_TIME_LIMIT)
+    t = run_.text
+    reasons = [
+        qemu.expect_all(t, [r"^bulkhead: vm0: stopped: its exception vector faults at once",
+                            qemu.prefixed("vm1", "ticker done"),
+                            r"^bulkhead: vm1: powered off",
+                            r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- the hypervisor's own fault report: bulkhead.selftest=panic faults on purpose ----
 
 def test_panic_report(ctx):
@@ -476,7 +503,8 @@ def cases(build):
                 (f"v{gic}/bad_config", lambda g=gic: test_bad_config(ctx, g)),
                 (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g)),
                 (f"v{gic}/reset_race", lambda g=gic: test_reset_race(ctx, g)),
-                (f"v{gic}/cpu_off_all", lambda g=gic: test_cpu_off_all(ctx, g))]
+                (f"v{gic}/cpu_off_all", lambda g=gic: test_cpu_off_all(ctx, g)),
+                (f"v{gic}/garbage_kernel", lambda g=gic: test_garbage_kernel(ctx, g))]
     for gic in (3, 2):
         out += [(f"v{gic}/module_in_hypervisor", lambda g=gic: test_module_in_hypervisor(ctx, g)),
                 (f"v{gic}/module_outside_ram", lambda g=gic: test_module_outside_ram(ctx, g))]
