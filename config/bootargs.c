@@ -125,14 +125,42 @@ static int parse_token(const char *token, const char *end, struct vm_defaults *d
             return -1;
         }
         defaults->nr_vcpus = (unsigned)v;
+    } else if ((value = option_value(token, end, "bulkhead.on-crash"))) {
+        if (!vm_crash_policy_parse(value, (size_t)(end - value), &defaults->on_crash)) {
+            token_err(token, end, "not stop, restart or reset-machine");
+            return -1;
+        }
     } else if ((value = option_value(token, end, "bulkhead.selftest"))) {
         if ((size_t)(end - value) != 5 || memcmp(value, "panic", 5) != 0) {
             token_err(token, end, "the only self-test is \"panic\"");
             return -1;
         }
         defaults->selftest_panic = true;
+    } else if ((size_t)(end - token) > 9 && memcmp(token, "bulkhead.", 9) == 0) {
+        token_err(token, end,
+                  "unknown option (the hypervisor knows bulkhead.vm-memory, bulkhead.vm-cpus, "
+                  "bulkhead.on-crash and bulkhead.selftest)");
+        return -1;
     }
     return 0;
+}
+
+bool vm_crash_policy_parse(const char *s, size_t len, enum vm_crash_policy *out)
+{
+    static const struct {
+        const char *name;
+        enum vm_crash_policy policy;
+    } names[] = {{"stop", VM_ON_CRASH_STOP},
+                 {"restart", VM_ON_CRASH_RESTART},
+                 {"reset-machine", VM_ON_CRASH_RESET_MACHINE}};
+
+    for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
+        if (strlen(names[i].name) == len && memcmp(s, names[i].name, len) == 0) {
+            *out = names[i].policy;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Every token is looked at, so that all mistakes are reported at once; the valid ones apply. */

@@ -321,6 +321,29 @@ static bool read_vm_modules(const void *fdt, int node, const struct board *board
     return copy_bootargs(fdt, args, vm);
 }
 
+/* bulkhead,on-crash and bulkhead,restart-limit; the hypervisor's default if absent. */
+static bool read_crash_policy(const void *fdt, int node, const struct vm_defaults *defaults,
+                              struct vm_config *vm)
+{
+    int len;
+    const char *policy = fdt_getprop(fdt, node, "bulkhead,on-crash", &len);
+    uint32_t limit = VM_DEFAULT_RESTART_LIMIT;
+
+    vm->on_crash = defaults->on_crash;
+    if (policy && (len < 1 || policy[len - 1] != '\0' ||
+                   !vm_crash_policy_parse(policy, (size_t)len - 1, &vm->on_crash))) {
+        config_node_err(fdt, node,
+                        "bulkhead,on-crash is not \"stop\", \"restart\" or "
+                        "\"reset-machine\"");
+        return false;
+    }
+    if (config_read_u32(fdt, node, "bulkhead,restart-limit", &limit) < 0) {
+        return false;
+    }
+    vm->restart_limit = limit;
+    return true;
+}
+
 static bool parse_vm_node(const void *fdt, int node, const struct board *board,
                           const struct vm_defaults *defaults, const struct module_limits *limits,
                           struct vm_config *vm, bool *pinned)
@@ -341,7 +364,8 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
         return false;
     }
     vm->nr_vcpus = cpus;
-    return read_memory(fdt, node, defaults, &vm->mem_size) &&
+    return read_crash_policy(fdt, node, defaults, vm) &&
+           read_memory(fdt, node, defaults, &vm->mem_size) &&
            read_pcpus(fdt, node, board, vm, pinned) &&
            read_vm_modules(fdt, node, board, limits, vm) && pt_parse(fdt, node, board, vm);
 }
@@ -357,6 +381,8 @@ static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bo
     }
     vm->nr_vcpus = cpus;
     vm->mem_size = defaults->mem_size; /* 0: layout_default_memory() decides */
+    vm->on_crash = defaults->on_crash;
+    vm->restart_limit = VM_DEFAULT_RESTART_LIMIT;
     if (!read_module(fdt, src->node, "kernel", board, limits, &vm->kernel)) {
         return false;
     }

@@ -126,8 +126,12 @@ void console_receive(void)
 {
     int c;
 
+    /* Acknowledged before draining: a byte that arrives after the FIFO was found empty raises
+     * the interrupt again. Acknowledged after, it would clear that byte's interrupt, and an
+     * emulated PL011 that interrupts only when its FIFO stops being empty would leave the byte
+     * (and every one typed after it) waiting for ever. */
+    pl011_ack_rx_irq();
     while ((c = pl011_getc()) >= 0) {
         console_route((char)c);
     }
-    pl011_ack_rx_irq();
 }

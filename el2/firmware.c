@@ -22,6 +22,13 @@ int64_t firmware_psci(enum psci_conduit conduit, uint32_t fid, uint64_t a1, uint
     return (int64_t)x0;
 }
 
+void machine_reset(void)
+{
+    firmware_psci(board.psci, PSCI_0_2_FN_SYSTEM_RESET, 0, 0, 0);
+    printk("bulkhead: firmware cannot reset the machine: powering off\n");
+    machine_power_off();
+}
+
 void machine_power_off(void)
 {
     firmware_psci(board.psci, PSCI_0_2_FN_SYSTEM_OFF, 0, 0, 0);

@@ -437,17 +437,62 @@ void vm_power_off(struct vm *vm)
     }
 }
 
+static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller);
+
+/* Waits ms milliseconds on the counter: the back-off between restarts, on the crashed VM's own
+ * CPU, so no other VM waits with it. */
+static void delay_ms(uint64_t ms)
+{
+    uint64_t end = read_cntpct_el0() + read_cntfrq_el0() / 1000 * ms;
+
+    while (read_cntpct_el0() < end) {
+        yield();
+    }
+}
+
+/* Loads the VM's pristine images and lets its boot vCPU go; its vCPUs are all off and the
+ * caller owns its reset (VM_RESETTING). */
+static void vm_reload(struct vm *vm, const struct vcpu *caller)
+{
+    wait_for_other_vcpus(vm, caller);
+    spin_lock(&vm->lock);
+    vm_load(vm);
+    vm_release(vm);
+    spin_unlock(&vm->lock);
+}
+
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far)
 {
     spin_lock(&vm->lock);
-    bool halted = vm_halt_vcpus(vm, VM_STOPPED);
-    spin_unlock(&vm->lock);
-    if (halted) {
-        printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name,
-               reason, (unsigned long long)vcpu->regs.elr, (unsigned long long)esr,
-               (unsigned long long)far);
-        power_off_if_idle();
+    bool restart = vm->cfg.on_crash == VM_ON_CRASH_RESTART && vm->restarts < vm->cfg.restart_limit;
+    bool halted = vm_halt_vcpus(vm, restart ? VM_RESETTING : VM_STOPPED);
+    if (halted && restart) {
+        vm->restarts++;
+        vm->boot_count++;
     }
+    spin_unlock(&vm->lock);
+    if (!halted) {
+        return;
+    }
+    printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name, reason,
+           (unsigned long long)vcpu->regs.elr, (unsigned long long)esr, (unsigned long long)far);
+    if (restart) {
+        /* Back-off: 100 ms, then 200, 400...: a VM that crashes at once is not restarted in a
+         * tight loop. */
+        printk("bulkhead: %s: restarting (on-crash restart: %u of %u)\n", vm->cfg.name,
+               vm->restarts, vm->cfg.restart_limit);
+        delay_ms(100ULL << MIN(vm->restarts - 1, 5u));
+        vm_reload(vm, vcpu);
+        return;
+    }
+    if (vm->cfg.on_crash == VM_ON_CRASH_RESTART) {
+        printk("bulkhead: %s: restarted %u times already: it stays stopped\n", vm->cfg.name,
+               vm->restarts);
+    } else if (vm->cfg.on_crash == VM_ON_CRASH_RESET_MACHINE) {
+        printk("bulkhead: %s: on-crash reset-machine: resetting the machine\n", vm->cfg.name);
+        machine_reset();
+    }
+    power_off_if_idle();
 }
 
 static bool any_vcpu_on(const struct vm *vm)
@@ -505,9 +550,5 @@ void vm_reset(struct vm *vm, const struct vcpu *caller)
         return;
     }
     printk("bulkhead: %s: reset\n", vm->cfg.name);
-    wait_for_other_vcpus(vm, caller);
-    spin_lock(&vm->lock);
-    vm_load(vm);
-    vm_release(vm);
-    spin_unlock(&vm->lock);
+    vm_reload(vm, caller);
 }

@@ -115,6 +115,15 @@ struct vm_passthrough {
     uint64_t partial_fdt;
 };
 
+/* What happens to a VM the hypervisor stops for what its guest did (a fault it cannot go on
+ * from): `bulkhead,on-crash` (docs/CONFIG.md). */
+enum vm_crash_policy {
+    VM_ON_CRASH_STOP,          /* it stays stopped; the others run on */
+    VM_ON_CRASH_RESTART,       /* restarted from its pristine images, up to restart_limit times */
+    VM_ON_CRASH_RESET_MACHINE, /* the whole machine is reset through the firmware */
+};
+#define VM_DEFAULT_RESTART_LIMIT 3
+
 struct vm_config {
     char name[NAME_LEN];     /* "vm0", or the VM node's name */
     char node[NAME_LEN * 2]; /* DT path the VM came from, for messages */
@@ -125,6 +134,8 @@ struct vm_config {
     unsigned nr_vcpus;
     uint8_t pcpu[MAX_VCPUS]; /* physical CPU index (into board.cpus) each vCPU is pinned to */
     bool direct_map;         /* RAM at IPA == PA (Xen's direct-map): for DMA without an IOMMU */
+    enum vm_crash_policy on_crash;
+    unsigned restart_limit; /* restarts on_crash may make, over the hypervisor's life */
     struct vm_passthrough pt;
 };
 
@@ -135,6 +146,8 @@ struct vm_defaults {
     unsigned nr_vcpus;
     /* "bulkhead.selftest=panic": fault on purpose after boot, to check the panic report. */
     bool selftest_panic;
+    /* "bulkhead.on-crash=stop|restart|reset-machine": for VMs whose node does not say. */
+    enum vm_crash_policy on_crash;
 };
 
 /*
@@ -146,6 +159,8 @@ int board_parse(const void *fdt, struct board *board);
 /* Parses "bulkhead.*" options out of the hypervisor's bootargs. Returns 0 or -1 (message printed).
  */
 int vm_defaults_parse(const char *bootargs, struct vm_defaults *defaults);
+/* "stop", "restart" or "reset-machine" (len bytes at s, no NUL needed). */
+bool vm_crash_policy_parse(const char *s, size_t len, enum vm_crash_policy *out);
 
 /*
  * What no boot module may overlap, besides having to lie in the board's RAM: the hypervisor's

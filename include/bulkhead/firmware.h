@@ -9,5 +9,7 @@ int64_t firmware_psci(enum psci_conduit conduit, uint32_t fid, uint64_t a1, uint
                       uint64_t a3);
 /* Powers the machine off through firmware; halts if firmware cannot. */
 void machine_power_off(void) NORETURN;
+/* PSCI SYSTEM_RESET: the whole machine starts again (else it powers off). */
+void machine_reset(void) NORETURN;
 
 #endif

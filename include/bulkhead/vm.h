@@ -35,6 +35,7 @@ struct vm {
     unsigned id; /* index in vms[]; VMID is id + 1 */
     volatile enum vm_state state;
     uint64_t boot_count; /* resets since the hypervisor booted */
+    unsigned restarts;   /* of those, made by its on-crash policy */
     spinlock_t lock;
     struct pt s2;
     uint64_t vttbr;
@@ -71,7 +72,9 @@ void vm_start(struct vm *vm);
 void vm_reset(struct vm *vm, const struct vcpu *caller);
 /* SYSTEM_OFF; the last VM to go powers the machine off. */
 void vm_power_off(struct vm *vm);
-/* Stops the VM after an error of its own, naming it, the PC and the syndrome. */
+/* Stops the VM after an error of its own, naming it, the PC and the syndrome; then its on-crash
+ * policy applies: it stays stopped, is restarted (from vcpu's CPU, after a back-off, up to its
+ * restart limit; returns once its boot vCPU is ready), or the machine is reset. */
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
 /* PSCI CPU_OFF: vcpu is off. If it was the VM's last vCPU on or starting, nothing can start one
  * again: the VM is powered off, as by SYSTEM_OFF. */

@@ -53,14 +53,35 @@ static void test_sizes(void **state)
 static void test_cpus_and_other_tokens(void **state)
 {
     (void)state;
-    assert_int_equal(parse("console=ttyAMA0 bulkhead.vm-cpus=2  earlycon bulkhead.vm-memory=64M "
-                           "bulkhead.other=1 bulkhead.vm-cpusx=3 bulkhead.vm-memory"),
+    assert_int_equal(parse("console=ttyAMA0 bulkhead.vm-cpus=2  earlycon bulkhead.vm-memory=64M"),
                      0);
     assert_int_equal(d.nr_vcpus, 2);
     assert_int_equal(d.mem_size, MiB(64));
+    /* A misspelled option of ours is named, not ignored; the good ones still apply. */
+    assert_int_equal(parse("bulkhead.vm-cpus=2 bulkhead.other=1 bulkhead.vm-cpusx=3 "
+                           "bulkhead.vm-memory bulkhead.vm-cpu=2"),
+                     -1);
+    assert_int_equal(d.nr_vcpus, 2);
+    assert_true(capture_contains("\"bulkhead.vm-cpu=2\": unknown option"));
+    assert_true(capture_contains("\"bulkhead.other=1\": unknown option"));
+    assert_true(capture_contains("bulkhead.on-crash"));
     assert_int_equal(parse("bulkhead.vm-cpus=1 bulkhead.vm-cpus=8"), 0); /* the last one wins */
     assert_int_equal(d.nr_vcpus, MAX_VCPUS);
     assert_string_equal(capture_text(), "");
+}
+
+static void test_on_crash(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(""), 0);
+    assert_int_equal(d.on_crash, VM_ON_CRASH_STOP);
+    assert_int_equal(parse("bulkhead.on-crash=restart"), 0);
+    assert_int_equal(d.on_crash, VM_ON_CRASH_RESTART);
+    assert_int_equal(parse("bulkhead.on-crash=reset-machine"), 0);
+    assert_int_equal(d.on_crash, VM_ON_CRASH_RESET_MACHINE);
+    assert_int_equal(parse("bulkhead.on-crash=reboot"), -1);
+    assert_true(
+        capture_contains("\"bulkhead.on-crash=reboot\": not stop, restart or reset-machine"));
 }
 
 static void test_bad_values_name_the_token(void **state)
@@ -126,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_cpus_and_other_tokens),
+        cmocka_unit_test(test_on_crash),
         cmocka_unit_test(test_bad_values_name_the_token),
         cmocka_unit_test(test_all_mistakes_reported_and_good_ones_kept),
         cmocka_unit_test(test_long_token_is_quoted_truncated),

@@ -115,6 +115,29 @@ static void test_explicit_nodes(void **state)
     assert_int_equal(capture_count(": VM not started"), 5);
 }
 
+/* bulkhead,on-crash and bulkhead,restart-limit; without them, the hypervisor's default. */
+static void test_crash_policy(void **state)
+{
+    (void)state;
+    load("vms-explicit");
+    int vm0 = node("/chosen/vm@0");
+    assert_int_equal(fdt_setprop_string(fdt, vm0, "bulkhead,on-crash", "restart"), 0);
+    assert_int_equal(fdt_setprop_u32(fdt, vm0, "bulkhead,restart-limit", 5), 0);
+    assert_int_equal(parse(0, 0), 3);
+    assert_int_equal(vms[0].on_crash, VM_ON_CRASH_RESTART);
+    assert_int_equal(vms[0].restart_limit, 5);
+    assert_int_equal(vms[1].on_crash, VM_ON_CRASH_STOP);
+    assert_int_equal(vms[1].restart_limit, VM_DEFAULT_RESTART_LIMIT);
+
+    assert_int_equal(fdt_setprop_string(fdt, vm0, "bulkhead,on-crash", "reboot"), 0);
+    unsigned n = parse(0, 0);
+    for (unsigned i = 0; i < n; i++) {
+        assert_string_not_equal(vms[i].name, "alpha");
+    }
+    assert_true(capture_contains("bulkhead: /chosen/vm@0: VM not started"));
+    assert_true(capture_contains("/chosen/vm@0: bulkhead,on-crash is not \"stop\""));
+}
+
 static void test_explicit_memory_default(void **state)
 {
     int vm1;
@@ -468,6 +491,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_explicit_nodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_memory_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_pcpus_mistakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_module_mistakes, setup, teardown),

@@ -432,6 +432,59 @@ def test_garbage_kernel(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+CRASHER_ADDR = 0x4A000000
+CRASHER_VM = """
+        crasher {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            bulkhead,on-crash = "restart";
+            bulkhead,restart-limit = <2>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{a:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{a:x} 0x0 0x{size:x}>;
+                bootargs = "mode=crash";
+            }};
+        }};
+"""
+
+
+def test_on_crash_restart(ctx, gic):
+    """A VM with bulkhead,on-crash = "restart" and a limit of 2 that crashes at every boot (an
+    access the hypervisor cannot emulate): it is restarted twice, each time saying so, then stays
+    stopped; the VM beside it runs to its end and the machine powers off."""
+    name = f"v{gic}/on_crash_restart"
+    machine = qemu.machine(gic)
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    modules = [qemu.Module(ctx.testguest, "mode=ticker count=3")]
+    nodes = CRASHER_VM.format(a=CRASHER_ADDR, size=os.path.getsize(ctx.testguest))
+    loaders = ["-device", f"loader,file={ctx.testguest},addr={CRASHER_ADDR:#x},force-raw=on"]
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = qemu.make_dtb_with(ctx, modules, machine, work, nodes)
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.command(ctx.image, modules, machine=machine, dtb=dtb, extra=loaders)
+        run_ = qemu.run(name, cmd, RACE_TIME_LIMIT)
+    t = run_.text
+    stop = r"^bulkhead: crasher: stopped: device access that cannot be emulated"
+    reasons = [
+        qemu.expect_ordered(t, [stop, r"^bulkhead: crasher: restarting \(on-crash restart: 1 of 2\)",
+                                stop, r"^bulkhead: crasher: restarting \(on-crash restart: 2 of 2\)",
+                                stop, r"^bulkhead: crasher: restarted 2 times already: it stays "
+                                      r"stopped"]),
+        qemu.expect_count(t, stop, 3),
+        qemu.expect_all(t, [qemu.prefixed("vm1", "ticker done"), r"^bulkhead: vm1: powered off",
+                            r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- the hypervisor's own fault report: bulkhead.selftest=panic faults on purpose ----
 
 def test_panic_report(ctx):
@@ -504,7 +557,8 @@ def cases(build):
                 (f"v{gic}/explicit_vms", lambda g=gic: test_explicit_vms(ctx, g)),
                 (f"v{gic}/reset_race", lambda g=gic: test_reset_race(ctx, g)),
                 (f"v{gic}/cpu_off_all", lambda g=gic: test_cpu_off_all(ctx, g)),
-                (f"v{gic}/garbage_kernel", lambda g=gic: test_garbage_kernel(ctx, g))]
+                (f"v{gic}/garbage_kernel", lambda g=gic: test_garbage_kernel(ctx, g)),
+                (f"v{gic}/on_crash_restart", lambda g=gic: test_on_crash_restart(ctx, g))]
     for gic in (3, 2):
         out += [(f"v{gic}/module_in_hypervisor", lambda g=gic: test_module_in_hypervisor(ctx, g)),
                 (f"v{gic}/module_outside_ram", lambda g=gic: test_module_outside_ram(ctx, g))]

@@ -48,7 +48,8 @@ struct fake_state {
     bool spi_edge, spi_enabled;
 
     /* The timer's EL2 side, ID registers, UART input, firmware */
-    unsigned vtimer_reset, vtimer_resample, ptimer_sync, console_receive, machine_power_off;
+    unsigned vtimer_reset, vtimer_resample, ptimer_sync, console_receive, machine_power_off,
+        machine_reset;
 
     /* stage 2 (s2_create): tables come from a fixed pool; the next allocation fails when
      * tables_fail is set. */

@@ -147,6 +147,12 @@ void machine_power_off(void)
     fake_noreturn("machine_power_off");
 }
 
+void machine_reset(void)
+{
+    fake.machine_reset++;
+    fake_noreturn("machine_reset");
+}
+
 /* Stage-2 tables from a fixed pool, handed out until fake_reset(); TLB invalidations counted. */
 #define TABLE_POOL 32
 static uint64_t table_pool[TABLE_POOL][PT_ENTRIES] __attribute__((aligned(4096)));
