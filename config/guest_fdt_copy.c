@@ -440,8 +440,12 @@ int guest_fdt_write_passthrough(struct writer *w, const void *host, const struct
         .nr_root_names = nr_root_names,
     };
 
+    /* Most VMs pass nothing through: not a walk of the host tree for them. */
+    if (!vm->pt.nr_devs && !vm->pt.partial_fdt) {
+        return 0;
+    }
     if (!c.fdt) {
-        return vm->pt.nr_devs ? -1 : 0;
+        return -1;
     }
     if (vm->pt.partial_fdt) {
         return copy_partial(&c) ? 0 : -1;
