@@ -205,6 +205,14 @@ void console_input_init(void)
     }
 }
 
+void console_port_set_running(struct console_port *port, bool running)
+{
+    spin_lock(&port->lock);
+    port->stopped = !running;
+    port->told_stopped = false;
+    spin_unlock(&port->lock);
+}
+
 void console_port_pump(struct console_port *port)
 {
     if (!__atomic_load_n(&port->inq_count, __ATOMIC_RELAXED)) {
@@ -238,8 +246,14 @@ static void deliver(char c)
     struct console_port *port = ports[focus];
 
     spin_lock(&port->lock);
-    if (!port->input) {
+    bool tell = port->stopped && !port->told_stopped;
+    port->told_stopped |= port->stopped;
+    if (!port->input || port->stopped) {
         spin_unlock(&port->lock);
+        if (tell) {
+            printk("\nbulkhead: %s is not running: what is typed to it is dropped\n", port->name);
+            print_port_numbers();
+        }
         return;
     }
     if (port->inq_count == CONSOLE_INQ) {

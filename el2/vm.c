@@ -198,6 +198,7 @@ static void vm_load(struct vm *vm)
     patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
     patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
     console_port_reset(&vm->console);
+    console_port_set_running(&vm->console, true);
     vgic_reset(&vm->vgic);
     vm_io_reset(&vm->io);
 
@@ -411,6 +412,7 @@ static bool vm_halt_vcpus(struct vm *vm, enum vm_state state)
         vcpu_kick(&vm->vcpus[i]);
     }
     vm_io_halt(&vm->io);
+    console_port_set_running(&vm->console, false);
     console_port_flush(&vm->console);
     return true;
 }

@@ -51,6 +51,8 @@ struct console_port {
     char inq[CONSOLE_INQ];
     unsigned inq_head, inq_count;
     unsigned inq_lost; /* bytes dropped because inq was full (a paste larger than it) */
+    bool stopped;      /* its VM does not run: what is typed to it goes nowhere */
+    bool told_stopped; /* the user typed to it while stopped and was told */
 };
 
 void console_port_init(struct console_port *port, const char *name);
@@ -81,6 +83,9 @@ static inline void console_port_idle(struct console_port *port)
 }
 /* Forgets an unfinished line (its VM restarts). */
 void console_port_reset(struct console_port *port);
+/* Whether the port's VM runs: typing to one that does not is answered with a line saying so,
+ * once, and where the keyboard can go instead. */
+void console_port_set_running(struct console_port *port, bool running);
 
 /* Keyboard input goes to one port at a time: Ctrl-T then a digit gives it to that port. */
 #define CONSOLE_SWITCH_KEY 0x14 /* Ctrl-T */

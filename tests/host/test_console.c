@@ -351,6 +351,22 @@ static void test_paste_is_held_back_not_dropped(void **state)
     assert_int_equal(ports[0].inq_lost, 0);
 }
 
+/* Typing to a VM that does not run says so, once, and where the keyboard can go. */
+static void test_typing_to_a_stopped_vm_says_so(void **state)
+{
+    (void)state;
+
+    console_port_set_running(&ports[0], false);
+    type("ls\r");
+    assert_int_equal(rx[0].n, 0);
+    assert_int_equal(capture_count("bulkhead: vm0 is not running: what is typed to it is dropped"),
+                     1);
+    assert_true(capture_contains("(0 vm0, 1 vm1, 2 vm2)"));
+    console_port_set_running(&ports[0], true);
+    type("k");
+    assert_string_equal(rx[0].buf, "k");
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, setup)
 
 int main(void)
@@ -366,6 +382,7 @@ int main(void)
         T(test_input_init_names_the_first_port),
         T(test_typing_goes_to_the_focused_port_only),
         T(test_paste_is_held_back_not_dropped),
+        T(test_typing_to_a_stopped_vm_says_so),
         T(test_ctrl_t_digit_moves_the_focus_and_says_so),
         T(test_ctrl_t_ctrl_t_sends_one_ctrl_t),
         T(test_ctrl_t_then_another_key_is_dropped),
