@@ -99,9 +99,11 @@ int guest_fdt_write_passthrough(struct writer *w, const void *host, const struct
                                 uint32_t clock_phandle, const char *const *root_names,
                                 unsigned nr_root_names);
 /* Inside /aliases: the passed devices' aliases (from the host tree, or the partial tree's), but
- * for the names in taken, which the VM's own devices have. */
+ * for the names in taken, which the VM's own devices have. root_names as for
+ * guest_fdt_write_passthrough(). */
 void guest_fdt_write_aliases(struct writer *w, const void *host, const struct vm_config *vm,
-                             const char *const *taken, unsigned nr_taken);
+                             const char *const *taken, unsigned nr_taken,
+                             const char *const *root_names, unsigned nr_root_names);
 bool guest_fdt_has_aliases(const void *host, const struct vm_config *vm);
 
 #endif

@@ -181,7 +181,8 @@ static void write_chosen(struct writer *w, const struct vm_config *vm,
 }
 
 static void write_aliases(struct writer *w, const void *host, const struct vm_config *vm,
-                          const char *stdout_path)
+                          const char *stdout_path, const char *const *own_nodes,
+                          unsigned nr_own_nodes)
 {
     static const char *const own[] = {"serial0"};
 
@@ -192,7 +193,7 @@ static void write_aliases(struct writer *w, const void *host, const struct vm_co
     if (stdout_path) {
         prop_string(w, "serial0", stdout_path);
     }
-    guest_fdt_write_aliases(w, host, vm, own, stdout_path ? 1 : 0);
+    guest_fdt_write_aliases(w, host, vm, own, stdout_path ? 1 : 0, own_nodes, nr_own_nodes);
     end(w);
 }
 
@@ -238,7 +239,7 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
         return -1;
     }
     write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
-    write_aliases(&w, host, vm, has_uart ? uart_path : NULL);
+    write_aliases(&w, host, vm, has_uart ? uart_path : NULL, own_nodes, ARRAY_SIZE(own_nodes));
     end(&w);
     if (!w.err) {
         w.err = fdt_finish(buf);

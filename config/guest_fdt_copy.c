@@ -186,15 +186,6 @@ static void write_extended_irqs(struct copy *c, const fdt32_t *p, int len)
     prop_u32(c->w, "interrupt-parent", c->gic_phandle);
 }
 
-static bool is_gic_phandle(const struct copy *c, uint32_t ph)
-{
-    struct mem_range reg;
-    int node = fdt_node_offset_by_phandle(c->fdt, ph);
-
-    return node >= 0 && config_read_reg(c->fdt, node, &reg, 1) >= 1 &&
-           reg.base == c->board->gic.dist.base;
-}
-
 static void note_dropped(const struct copy *c, int node, const char *prop)
 {
     char path[PT_PATH_LEN];
@@ -218,7 +209,8 @@ static bool copy_property(struct copy *c, int node, int offset, const struct pt_
         write_reg(c, node, dev);
     } else if (streq(name, "interrupts-extended")) {
         write_extended_irqs(c, val, len);
-    } else if (streq(name, "interrupt-parent") && len == 4 && is_gic_phandle(c, fdt32_ld(val))) {
+    } else if (streq(name, "interrupt-parent") && len == 4 &&
+               pt_is_board_gic(c->fdt, c->board, fdt32_ld(val))) {
         prop_u32(c->w, name, c->gic_phandle);
     } else if (streq(name, "phandle") && len == 4 &&
                (fdt32_ld(val) == c->reserved_phandles[0] ||
@@ -267,14 +259,19 @@ static bool copy_node(struct copy *c, int node, const char *name, const struct p
     return true;
 }
 
-static bool root_name_taken(const struct copy *c, const char *name)
+static bool name_in(const char *const *names, unsigned n, const char *name)
 {
-    for (unsigned i = 0; i < c->nr_root_names; i++) {
-        if (streq(c->root_names[i], name)) {
+    for (unsigned i = 0; i < n; i++) {
+        if (streq(names[i], name)) {
             return true;
         }
     }
     return false;
+}
+
+static bool root_name_taken(const struct copy *c, const char *name)
+{
+    return name_in(c->root_names, c->nr_root_names, name);
 }
 
 /* The guest's name for a copied host node: its own, with the unit address moved with it. */
@@ -378,12 +375,12 @@ static bool copy_ours(struct copy *c)
 /* Xen's partial tree: its top-level nodes, /passthrough first among them, without Xen's own
  * properties; /gic (only a phandle), /aliases (merged by guest_fdt_write_aliases) and /chosen
  * stay out. */
-static bool copy_partial_node(struct copy *c, int node, int depth)
+static void copy_partial_node(struct copy *c, int node, int depth)
 {
     int offset, child;
 
     if (depth > MAX_DEPTH) {
-        return true;
+        return;
     }
     begin(c->w, fdt_get_name(c->fdt, node, NULL));
     fdt_for_each_property_offset(offset, c->fdt, node)
@@ -400,7 +397,6 @@ static bool copy_partial_node(struct copy *c, int node, int depth)
         copy_partial_node(c, child, depth + 1);
     }
     end(c->w);
-    return true;
 }
 
 static bool copy_partial(struct copy *c)
@@ -453,10 +449,15 @@ int guest_fdt_write_passthrough(struct writer *w, const void *host, const struct
     return copy_ours(&c) ? 0 : -1;
 }
 
-/* Host aliases of passed devices (serial1 for a second UART) keep their number in the VM. */
+/* Host aliases of passed devices (serial1 for a second UART) keep their number in the VM. The
+ * root names are the VM's own nodes', for the same guest names as the copies got. */
 static void alias_host_devices(struct writer *w, const void *host, const struct vm_config *vm,
-                               const char *const *taken, unsigned nr_taken)
+                               const char *const *taken, unsigned nr_taken,
+                               const char *const *root_names, unsigned nr_root_names)
 {
+    const struct copy c = {
+        .fdt = host, .vm = vm, .root_names = root_names, .nr_root_names = nr_root_names};
+
     int aliases = fdt_path_offset(host, "/aliases"), offset;
 
     if (aliases < 0) {
@@ -468,15 +469,11 @@ static void alias_host_devices(struct writer *w, const void *host, const struct 
         int len;
         const char *path = fdt_getprop_by_offset(host, offset, &name, &len);
         int node = path && len > 0 && path[len - 1] == '\0' ? fdt_path_offset(host, path) : -1;
-        bool clash = false;
-        for (unsigned i = 0; i < nr_taken; i++) {
-            clash |= streq(taken[i], name);
-        }
+        bool clash = name_in(taken, nr_taken, name);
         for (unsigned i = 0; node >= 0 && !clash && i < vm->pt.nr_devs; i++) {
             const struct pt_device *dev = &vm->pt.devs[i];
             if (dev->node == node && fdt_parent_offset(host, node) >= 0) {
                 char guest_path[PT_PATH_LEN + 1];
-                struct copy c = {.fdt = host, .vm = vm};
                 char nm[PT_PATH_LEN];
                 guest_name(&c, node, dev, nm, sizeof(nm));
                 snprintf(guest_path, sizeof(guest_path), "/%s", nm);
@@ -500,23 +497,20 @@ static void alias_partial(struct writer *w, const void *pfdt, const char *const 
         const char *name;
         int len;
         const void *val = fdt_getprop_by_offset(pfdt, offset, &name, &len);
-        bool clash = false;
-        for (unsigned i = 0; i < nr_taken; i++) {
-            clash |= streq(taken[i], name);
-        }
-        if (val && !clash) {
+        if (val && !name_in(taken, nr_taken, name)) {
             prop(w, name, val, len);
         }
     }
 }
 
 void guest_fdt_write_aliases(struct writer *w, const void *host, const struct vm_config *vm,
-                             const char *const *taken, unsigned nr_taken)
+                             const char *const *taken, unsigned nr_taken,
+                             const char *const *root_names, unsigned nr_root_names)
 {
     if (vm->pt.partial_fdt) {
         alias_partial(w, (const void *)(uintptr_t)vm->pt.partial_fdt, taken, nr_taken);
     } else if (host && vm->pt.nr_devs) {
-        alias_host_devices(w, host, vm, taken, nr_taken);
+        alias_host_devices(w, host, vm, taken, nr_taken, root_names, nr_root_names);
     }
 }
 

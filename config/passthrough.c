@@ -179,8 +179,7 @@ static uint32_t interrupt_parent(const void *fdt, int node)
     return 0;
 }
 
-/* Is phandle the board's GIC (the node whose first reg is the distributor)? */
-static bool is_board_gic(const void *fdt, const struct board *board, uint32_t phandle)
+bool pt_is_board_gic(const void *fdt, const struct board *board, uint32_t phandle)
 {
     struct mem_range reg;
     int node = phandle ? fdt_node_offset_by_phandle(fdt, phandle) : -1;
@@ -205,7 +204,7 @@ static bool read_host_irqs(const void *fdt, int node, const struct board *board,
         }
         for (int i = 0; i < len / 16; i++) {
             const fdt32_t *e = &p[i * 4];
-            if (!is_board_gic(fdt, board, fdt32_ld(&e[0]))) {
+            if (!pt_is_board_gic(fdt, board, fdt32_ld(&e[0]))) {
                 pr_err("%s: %s: interrupt %d is not the GIC's: not supported\n", vm->node,
                        dev->path, i);
                 return false;
@@ -220,7 +219,7 @@ static bool read_host_irqs(const void *fdt, int node, const struct board *board,
     if (!p) {
         return true;
     }
-    if (!is_board_gic(fdt, board, interrupt_parent(fdt, node))) {
+    if (!pt_is_board_gic(fdt, board, interrupt_parent(fdt, node))) {
         pr_err("%s: %s: its interrupt parent is not the GIC: not supported\n", vm->node, dev->path);
         return false;
     }
@@ -462,23 +461,15 @@ void pt_warn_dma(const struct vm_config *vm)
 
 /* ---- one owner each ---- */
 
-static const struct pt_device *range_owner(const struct vm_passthrough *pt, unsigned r)
+/* The device that window (or SPI, with irq) number i of pt came from. */
+static const struct pt_device *owner_of(const struct vm_passthrough *pt, unsigned i, bool irq)
 {
-    for (unsigned i = 0; i < pt->nr_devs; i++) {
-        const struct pt_device *d = &pt->devs[i];
-        if (r >= d->first_range && r < (unsigned)d->first_range + d->nr_ranges) {
-            return d;
-        }
-    }
-    return &pt->devs[0];
-}
-
-static const struct pt_device *irq_owner(const struct vm_passthrough *pt, unsigned q)
-{
-    for (unsigned i = 0; i < pt->nr_devs; i++) {
-        const struct pt_device *d = &pt->devs[i];
-        if (q >= d->first_irq && q < (unsigned)d->first_irq + d->nr_irqs) {
-            return d;
+    for (unsigned d = 0; d < pt->nr_devs; d++) {
+        const struct pt_device *dev = &pt->devs[d];
+        unsigned first = irq ? dev->first_irq : dev->first_range;
+        unsigned n = irq ? dev->nr_irqs : dev->nr_ranges;
+        if (i >= first && i < first + n) {
+            return dev;
         }
     }
     return &pt->devs[0];
@@ -492,7 +483,7 @@ bool pt_check_claims(const struct vm_config *vm, const struct vm_config *other)
         for (unsigned j = 0; j < b->nr_ranges; j++) {
             if (overlaps(a->ranges[i].pa, a->ranges[i].size, b->ranges[j].pa, b->ranges[j].size)) {
                 pr_err("%s: %s: already passed to %s (%s: reg 0x%lx+0x%lx)\n", vm->node,
-                       range_owner(a, i)->path, other->node, range_owner(b, j)->path,
+                       owner_of(a, i, false)->path, other->node, owner_of(b, j, false)->path,
                        b->ranges[j].pa, b->ranges[j].size);
                 return false;
             }
@@ -502,7 +493,7 @@ bool pt_check_claims(const struct vm_config *vm, const struct vm_config *other)
         for (unsigned j = 0; j < b->nr_irqs; j++) {
             if (a->irqs[i].intid == b->irqs[j].intid) {
                 pr_err("%s: %s: already passed to %s (%s: SPI %u)\n", vm->node,
-                       irq_owner(a, i)->path, other->node, irq_owner(b, j)->path,
+                       owner_of(a, i, true)->path, other->node, owner_of(b, j, true)->path,
                        a->irqs[i].intid - 32u);
                 return false;
             }

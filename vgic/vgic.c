@@ -204,7 +204,7 @@ void vgic_link_hw(struct vgic_dist *d, unsigned cpu, unsigned intid, unsigned pi
 
 void vgic_route_linked_spi(const struct vgic_dist *d, const struct virq *irq)
 {
-    if (irq->intid >= VGIC_NR_PRIVATE && (irq->hw || irq->held) && d->phys) {
+    if (virq_linked_spi(irq) && d->phys) {
         d->phys->route(d->phys_ctx, irq->pintid, vgic_spi_target(d, irq));
     }
 }

@@ -90,13 +90,12 @@ static uint64_t field_get(unsigned cpu, const struct virq *irq, enum vgic_irq_fi
     }
 }
 
-/* Applies one interrupt's share v of a register write. */
 /* A linked SPI made pending by the guest is made pending at the physical distributor, and
  * comes back through it like one the device raised: a hardware-linked interrupt injected without
  * its physical one active would have the guest's EOI deactivate nothing. */
 static void pend(const struct vgic_dist *d, struct virq *irq)
 {
-    if (irq->intid >= VGIC_NR_PRIVATE && (irq->hw || irq->held) && d->phys) {
+    if (virq_linked_spi(irq) && d->phys) {
         d->phys->pend(d->phys_ctx, irq->pintid);
     } else {
         irq->pending_latch = true;
@@ -113,6 +112,7 @@ static void release_linked_spi(const struct vgic_dist *d, struct virq *irq)
     }
 }
 
+/* Applies one interrupt's share v of a register write. */
 static void field_set(const struct vgic_dist *d, struct virq *irq, enum vgic_irq_field f,
                       uint64_t v)
 {

@@ -33,6 +33,9 @@ bool pt_parse(const void *fdt, int vm_node, const struct board *board, struct vm
 bool pt_parse_partial(const void *pfdt, uint64_t size, const void *host, const struct board *board,
                       struct vm_config *vm);
 
+/* Is phandle, in fdt, the board's GIC (the node whose first reg is its distributor)? */
+bool pt_is_board_gic(const void *fdt, const struct board *board, uint32_t phandle);
+
 /* The phandle the partial tree gives the guest's GIC: its /gic node's, else 65000. */
 uint32_t pt_partial_gic_phandle(const void *pfdt);
 

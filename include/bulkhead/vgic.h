@@ -188,6 +188,12 @@ static inline void vgic_mark_maybe_live(struct vgic_dist *d, const struct virq *
     }
 }
 
+/* An SPI linked to a physical one (a passed-through device's). */
+static inline bool virq_linked_spi(const struct virq *irq)
+{
+    return irq->intid >= VGIC_NR_PRIVATE && (irq->hw || irq->held);
+}
+
 /* Pending as the architecture defines it for a virq. */
 static inline bool virq_pending(const struct virq *irq)
 {
