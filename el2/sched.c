@@ -7,6 +7,7 @@
 
 #include "arch/sysreg.h"
 #include "bulkhead/boot.h"
+#include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/traps.h"
@@ -76,16 +77,41 @@ void vcpu_wake(const struct vcpu *v)
     vcpu_kick(v);
 }
 
+/* Every vCPU of vm is off or waits with nothing to take. Unlocked: a vCPU that stops waiting
+ * at the same moment makes the answer stale by one exit, which only delays a prompt. */
+static bool vm_waits(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        const struct vcpu *v = &vm->vcpus[i];
+        if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON &&
+            (!__atomic_load_n(&v->waiting, __ATOMIC_SEQ_CST) ||
+             vgic_has_deliverable(&vm->vgic, i))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void vcpu_block(struct vcpu *vcpu)
 {
-    struct vgic_dist *vgic = &vcpu->vm->vgic;
+    struct vm *vm = vcpu->vm;
 
     if (board.gic.version == GIC_NONE) {
         return; /* nothing could wake it: return at once, as a spurious wake-up may */
     }
-    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(vgic, vcpu->index)) {
+    /* Waiting is said before the others are looked at (both sequentially consistent): of two
+     * vCPUs that begin to wait together, at least one sees the other. */
+    __atomic_store_n(&vcpu->waiting, true, __ATOMIC_SEQ_CST);
+    if (console_port_has_partial_line(&vm->console) && vm_waits(vm)) {
+        /* A VM that waits on every vCPU has said what it had to: a prompt without a newline
+         * shows now. One vCPU's wait is not enough: another may be in mid-line (a printk, the
+         * tty's next FIFO load), and another VM's line would split it on the console. */
+        console_port_write_open(&vm->console);
+    }
+    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(&vm->vgic, vcpu->index)) {
         gic_before_wfi();
         wfi();
         handle_physical_irqs(vcpu);
     }
+    __atomic_store_n(&vcpu->waiting, false, __ATOMIC_RELAXED);
 }

@@ -156,8 +156,6 @@ static bool handle_wfx(struct vcpu *vcpu, uint64_t esr)
 {
     skip_instruction(vcpu);
     if (ESR_WFX_TI(esr) == WFX_TI_WFI) {
-        /* A VM that waits has said what it had to: a prompt without a newline shows now. */
-        console_port_idle(&vcpu->vm->console);
         vcpu_block(vcpu);
     }
     return true;

@@ -69,17 +69,15 @@ void console_port_pump(struct console_port *port);
 void console_port_putc(struct console_port *port, char c);
 /* Writes out an unfinished line (its VM stopped). */
 void console_port_flush(struct console_port *port);
-/* The port's VM waits (a vCPU of it executed WFI): an unfinished line it left (a shell's
+/* The port's VM waits (every vCPU of it is in WFI): an unfinished line it left (a shell's
  * prompt) goes out now, left open, so that a user sees it without typing; the port's next
  * bytes continue it unless another line came between. */
 void console_port_write_open(struct console_port *port);
-static inline void console_port_idle(struct console_port *port)
+/* Whether the port holds an unfinished line. Inline and unlocked: asked on the WFI exit's
+ * path, where the common case (nothing unsaid) must cost a load. */
+static inline bool console_port_has_partial_line(const struct console_port *port)
 {
-    /* Inline and unlocked: a VM that waits with nothing unsaid (the common case, on the WFI
-     * exit's path) costs a load. */
-    if (__atomic_load_n(&port->line_len, __ATOMIC_RELAXED)) {
-        console_port_write_open(port);
-    }
+    return __atomic_load_n(&port->line_len, __ATOMIC_RELAXED) != 0;
 }
 /* Forgets an unfinished line (its VM restarts). */
 void console_port_reset(struct console_port *port);

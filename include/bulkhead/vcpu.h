@@ -30,6 +30,7 @@ struct vcpu {
     unsigned pcpu;
     volatile enum vcpu_state state;
     volatile bool loaded;       /* its physical CPU is running it (in the guest or on its behalf) */
+    volatile bool waiting;      /* in WFI or CPU_SUSPEND (vcpu_block) */
     uint64_t entry, context_id; /* for the next start */
     struct vgic_cpu vgic;
     struct vtimer timer;

@@ -310,14 +310,14 @@ static void test_idle_shows_an_unfinished_line_left_open(void **state)
 
     put(0, "/ # ");
     assert_string_equal(capture_text(), "");
-    console_port_idle(&ports[0]);
+    console_port_write_open(&ports[0]);
     assert_string_equal(capture_text(), "[vm0] / # ");
     /* The same VM goes on on that line. */
     put(0, "ls\n");
     assert_string_equal(capture_text(), "[vm0] / # ls\n");
     /* Nothing unsaid: nothing shown. */
     capture_reset();
-    console_port_idle(&ports[0]);
+    console_port_write_open(&ports[0]);
     assert_string_equal(capture_text(), "");
 }
 
@@ -326,7 +326,7 @@ static void test_another_vm_ends_an_open_line_first(void **state)
     (void)state;
 
     put(0, "/ # ");
-    console_port_idle(&ports[0]);
+    console_port_write_open(&ports[0]);
     put(1, "tick\n");
     put(0, "x\n");
     assert_string_equal(capture_text(), "[vm0] / # \n[vm1] tick\n[vm0] x\n");
