@@ -16,8 +16,10 @@
 /* v was started (VM start or reset, CPU_ON) and its VM runs. */
 static bool may_start(const struct vcpu *v)
 {
+    /* A vCPU started (CPU_ON) while its VM is paused waits for the resume. */
     return __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING &&
-           __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
+           __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING &&
+           !__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE);
 }
 
 static void schedule_loop(void *unused)
@@ -108,10 +110,79 @@ void vcpu_block(struct vcpu *vcpu)
          * tty's next FIFO load), and another VM's line would split it on the console. */
         console_port_write_open(&vm->console);
     }
-    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(&vm->vgic, vcpu->index)) {
+    /* A pause ends the wait (a spurious wake-up, which the architecture allows): the vCPU is
+     * held where its exit returns, with the others. */
+    while (vcpu_should_run(vcpu) && !vgic_has_deliverable(&vm->vgic, vcpu->index) &&
+           !__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
         gic_before_wfi();
         wfi();
         handle_physical_irqs(vcpu);
     }
     __atomic_store_n(&vcpu->waiting, false, __ATOMIC_RELAXED);
+}
+
+/* Runs the call another CPU left for vcpu, if any. */
+static void serve_call(struct vcpu *vcpu)
+{
+    struct vcpu_call *call = __atomic_exchange_n(&vcpu->call, NULL, __ATOMIC_ACQ_REL);
+
+    if (call) {
+        call->fn(vcpu, call->arg);
+        __atomic_store_n(&call->done, true, __ATOMIC_RELEASE);
+    }
+}
+
+static bool held_on(const struct vcpu *vcpu)
+{
+    return __atomic_load_n(&vcpu->vm->paused, __ATOMIC_ACQUIRE) && vcpu_should_run(vcpu);
+}
+
+void vcpu_hold(struct vcpu *vcpu)
+{
+    __atomic_store_n(&vcpu->held, true, __ATOMIC_SEQ_CST);
+    while (held_on(vcpu)) {
+        serve_call(vcpu);
+        if (!held_on(vcpu)) {
+            break;
+        }
+        /* A call posted after the check above comes with a kick, which ends this WFI. */
+        if (!__atomic_load_n(&vcpu->call, __ATOMIC_ACQUIRE)) {
+            gic_before_wfi();
+            wfi();
+            handle_physical_irqs(vcpu);
+        }
+    }
+    __atomic_store_n(&vcpu->held, false, __ATOMIC_SEQ_CST);
+}
+
+bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg), void *arg)
+{
+    struct vcpu_call call = {.fn = fn, .arg = arg, .done = false};
+
+    if (!__atomic_load_n(&vcpu->held, __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    if (vcpu->pcpu == this_pcpu()->index) {
+        fn(vcpu, arg); /* from an interrupt its own CPU took while holding it */
+        return true;
+    }
+    struct vcpu_call *none = NULL;
+    while (!__atomic_compare_exchange_n(&vcpu->call, &none, &call, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+        none = NULL; /* another caller's call is pending: ours comes after it */
+        yield();
+    }
+    vcpu_kick(vcpu);
+    while (!__atomic_load_n(&call.done, __ATOMIC_ACQUIRE)) {
+        if (!__atomic_load_n(&vcpu->held, __ATOMIC_ACQUIRE)) {
+            /* It left the hold: take the call back, unless it took it already. */
+            struct vcpu_call *ours = &call;
+            if (__atomic_compare_exchange_n(&vcpu->call, &ours, NULL, false, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE)) {
+                return false;
+            }
+        }
+        yield();
+    }
+    return true;
 }

@@ -356,6 +356,9 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
     case EXIT_AARCH32:
     default: resume = stop_vm(vcpu, "exception from AArch32", read_esr_el2()); break;
     }
+    if (resume && __atomic_load_n(&vcpu->vm->paused, __ATOMIC_RELAXED)) {
+        vcpu_hold(vcpu);
+    }
     if (!resume || !vcpu_should_run(vcpu)) {
         pcpu_schedule();
     }

@@ -382,6 +382,52 @@ void vm_start(struct vm *vm)
     printk("bulkhead: %s: started\n", vm->cfg.name);
 }
 
+static void kick_all(const struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        vcpu_wake(&vm->vcpus[i]);
+    }
+}
+
+bool vm_pause(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    bool paused = vm->state == VM_RUNNING && !vm->paused;
+    if (paused) {
+        __atomic_store_n(&vm->paused, true, __ATOMIC_SEQ_CST);
+        kick_all(vm);
+    }
+    spin_unlock(&vm->lock);
+    return paused;
+}
+
+bool vm_resume(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    bool resumed = vm->paused;
+    if (resumed) {
+        __atomic_store_n(&vm->paused, false, __ATOMIC_SEQ_CST);
+        kick_all(vm); /* vcpu_wake: one started while paused waits in the scheduler */
+    }
+    spin_unlock(&vm->lock);
+    return resumed;
+}
+
+bool vm_is_held(const struct vm *vm)
+{
+    if (!__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        const struct vcpu *v = &vm->vcpus[i];
+        if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == VCPU_ON &&
+            !__atomic_load_n(&v->held, __ATOMIC_ACQUIRE)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* A VM being reset is still running: it must not let the machine power off. */
 static bool any_vm_running(void)
 {
@@ -407,6 +453,7 @@ static bool vm_halt_vcpus(struct vm *vm, enum vm_state state)
     /* Sequentially consistent: wait_for_other_vcpus() and schedule_loop() pair on it with the
      * vCPUs' loaded flags. */
     __atomic_store_n(&vm->state, state, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&vm->paused, false, __ATOMIC_RELEASE); /* its next life starts running */
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
         vcpu_kick(&vm->vcpus[i]);

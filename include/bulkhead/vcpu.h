@@ -29,8 +29,12 @@ struct vcpu {
     unsigned index; /* within the VM; also the guest's MPIDR Aff0 */
     unsigned pcpu;
     volatile enum vcpu_state state;
-    volatile bool loaded;       /* its physical CPU is running it (in the guest or on its behalf) */
-    volatile bool waiting;      /* in WFI or CPU_SUSPEND (vcpu_block) */
+    volatile bool loaded;  /* its physical CPU is running it (in the guest or on its behalf) */
+    volatile bool waiting; /* in WFI or CPU_SUSPEND (vcpu_block) */
+    volatile bool held;    /* its VM is paused and it waits for the resume (vcpu_hold) */
+    /* Work another CPU asked of this vCPU's CPU while it is held (vcpu_call_held): the vCPU's
+     * EL1 state lives in that CPU's registers, so only that CPU can read or change it. */
+    struct vcpu_call *volatile call;
     uint64_t entry, context_id; /* for the next start */
     struct vgic_cpu vgic;
     struct vtimer timer;
@@ -38,6 +42,13 @@ struct vcpu {
      * faulting right there: a vector that faults itself means a guest that cannot go on. */
     uint64_t injected_vector;
     unsigned vector_faults;
+};
+
+/* A function run on a held vCPU's own CPU, with its EL1 state live. */
+struct vcpu_call {
+    void (*fn)(struct vcpu *vcpu, void *arg);
+    void *arg;
+    volatile bool done;
 };
 
 /* Makes the calling CPU ready to run vcpu from its entry point, with EL1 as after a reset. */

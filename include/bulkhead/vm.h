@@ -34,8 +34,9 @@ struct vm {
     struct vm_layout layout;
     unsigned id; /* index in vms[]; VMID is id + 1 */
     volatile enum vm_state state;
-    uint64_t boot_count; /* resets since the hypervisor booted */
-    unsigned restarts;   /* of those, made by its on-crash policy */
+    volatile bool paused; /* by the operator (vm_pause): its vCPUs are held in EL2 */
+    uint64_t boot_count;  /* resets since the hypervisor booted */
+    unsigned restarts;    /* of those, made by its on-crash policy */
     spinlock_t lock;
     struct pt s2;
     uint64_t vttbr;
@@ -70,6 +71,14 @@ void vm_start(struct vm *vm);
 /* SYSTEM_RESET from caller: the VM starts again from its pristine images. Returns once the
  * VM's other vCPUs have left the guest and its boot vCPU is ready to start. */
 void vm_reset(struct vm *vm, const struct vcpu *caller);
+/* The operator's pause: each vCPU of the VM stops at its next exit (a kick forces one) and
+ * waits in EL2 (vcpu_hold), its state untouched, until vm_resume(); a vCPU started meanwhile
+ * waits too. A reset, stop or power-off of the VM ends the pause. Both return at once; false
+ * if the VM does not run or is already in that state. */
+bool vm_pause(struct vm *vm);
+bool vm_resume(struct vm *vm);
+/* Every vCPU of the paused VM that is on is held (vcpu->held): their state can be read. */
+bool vm_is_held(const struct vm *vm);
 /* SYSTEM_OFF; the last VM to go powers the machine off. */
 void vm_power_off(struct vm *vm);
 /* Stops the VM after an error of its own, naming it, the PC and the syndrome; then its on-crash

@@ -676,6 +676,42 @@ static void test_cpu_off_during_a_reset_changes_nothing(void **state)
     assert_int_equal(vm->vcpus[0].state, VCPU_ON_PENDING);
 }
 
+/* ---- the operator's pause ---- */
+
+/* A pause kicks every vCPU out of the guest; the VM counts as held once each vCPU that is on
+ * waits in vcpu_hold; a resume wakes them all. */
+static void test_pause_holds_every_vcpu_that_is_on(void **state)
+{
+    (void)state;
+
+    vm->vcpus[0].state = VCPU_ON;
+    vm->vcpus[1].state = VCPU_OFF;
+    assert_true(vm_pause(vm));
+    assert_true(vm->paused);
+    assert_int_equal(fake.vcpu_wake, 2);
+    assert_false(vm_pause(vm)); /* already paused */
+    assert_false(vm_is_held(vm));
+    vm->vcpus[0].held = true;
+    assert_true(vm_is_held(vm)); /* vCPU 1 is off: nothing to wait for */
+    assert_true(vm_resume(vm));
+    assert_false(vm->paused);
+    assert_false(vm_is_held(vm));
+    assert_int_equal(fake.vcpu_wake, 4);
+    assert_false(vm_resume(vm));
+}
+
+/* Only a running VM can be paused; a stop or reset of a paused VM ends the pause. */
+static void test_pause_ends_with_the_vms_life(void **state)
+{
+    (void)state;
+
+    both_on();
+    assert_true(vm_pause(vm));
+    vm_stop(vm, &vm->vcpus[0], "test", 0, 0);
+    assert_false(vm->paused);
+    assert_false(vm_pause(vm));
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, setup)
 
 int main(void)
@@ -703,6 +739,8 @@ int main(void)
         T(test_a_starting_vcpu_keeps_the_vm_on),
         T(test_cpu_off_of_the_last_vcpu_powers_the_vm_off),
         T(test_cpu_off_during_a_reset_changes_nothing),
+        T(test_pause_holds_every_vcpu_that_is_on),
+        T(test_pause_ends_with_the_vms_life),
     };
 
     return cmocka_run_group_tests_name("vm", tests, group_setup, group_teardown);

@@ -25,8 +25,8 @@
 
 struct fake_state {
     /* bulkhead/sched.h */
-    unsigned vcpu_wake, vcpu_kick, vcpu_block, pcpu_schedule;
-    const struct vcpu *woken, *kicked, *blocked; /* the last of each */
+    unsigned vcpu_wake, vcpu_kick, vcpu_block, vcpu_hold, pcpu_schedule;
+    const struct vcpu *woken, *kicked, *blocked, *held; /* the last of each */
 
     /* bulkhead/vm.h (fake/vm.c) */
     unsigned vm_stop, vm_power_off, vm_reset, vm_ram_fault;

@@ -25,3 +25,18 @@ void vcpu_block(struct vcpu *vcpu)
     fake.vcpu_block++;
     fake.blocked = vcpu;
 }
+
+void vcpu_hold(struct vcpu *vcpu)
+{
+    fake.vcpu_hold++;
+    fake.held = vcpu;
+}
+
+bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg), void *arg)
+{
+    if (!vcpu->held) {
+        return false;
+    }
+    fn(vcpu, arg);
+    return true;
+}
