@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-bare debug test check format format-check lint bench guests clean help
+.PHONY: all deps run run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -91,6 +91,20 @@ include tests/host/host.mk
 include tests/bench/bench.mk
 include tests/linux/linux.mk
 
+# The configuration checker on the host: config/'s checks (config/check.c) over a DTB file.
+CHECK_CONFIG := $(HOST_BUILD)/bulkhead-check-config
+CHECK_CONFIG_SRCS := tools/check_config.c $(wildcard config/*.c) lib/string.c
+$(CHECK_CONFIG): $(CHECK_CONFIG_SRCS) $(wildcard include/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(HOSTCC) -std=c11 -O1 -g -DBULKHEAD_HOST -D_GNU_SOURCE -Iinclude $(WARNINGS) -o $@ \
+		$(CHECK_CONFIG_SRCS) -lfdt
+
+check-config-tool: $(CHECK_CONFIG)
+check-config: $(CHECK_CONFIG)
+	@test -n "$(DTB)" || (echo "usage: make check-config DTB=file.dtb [DTB_ADDR=addr] [HYP=addr+size]" && false)
+	@$(CHECK_CONFIG) $(if $(DTB_ADDR),--dtb-addr $(DTB_ADDR)) $(if $(HYP),--hyp $(HYP)) $(DTB)
+
 # The demo: Debian's Linux with a shell beside a bare-metal guest of ours (make run), or two
 # bare-metal guests that power off by themselves (make run-bare).
 run: deps
@@ -112,7 +126,7 @@ debug: deps
 	@$(PYTHON) tests/qemu/run_demo.py --bare --gdb --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
 
 test: deps
-	@$(MAKE) --no-print-directory all guests host-tests linux-initrd
+	@$(MAKE) --no-print-directory all guests host-tests check-config-tool linux-initrd
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
 
 # make check: what a contributor runs before sending a change (make test runs it too): the
@@ -147,3 +161,5 @@ help:
 	@echo "make bench                         exit costs and latencies under -icount (docs/PERFORMANCE.md)"
 	@echo "make test                          host unit tests + QEMU boot tests, ends with 'N passed, N failed'"
 	@echo "make check                         format check, cppcheck, host unit tests (make format fixes the first)"
+	@echo "make check-config DTB=file.dtb     checks a configuration (VMs under /chosen) before booting it;"
+	@echo "    [DTB_ADDR=addr] [HYP=addr+size] where the DTB and the hypervisor go (default: as on QEMU virt)"

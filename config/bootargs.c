@@ -3,6 +3,7 @@
  * defaults of VMs described without sizes. Every other token belongs to someone else (or to
  * nobody) and is ignored.
  */
+#include "bulkhead/check.h"
 #include "bulkhead/config.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/printk.h"
@@ -102,6 +103,30 @@ static const char *option_value(const char *token, const char *end, const char *
     return NULL;
 }
 
+/* A "bulkhead." option nobody knows: the one it is nearly, if any, else the list. */
+static void unknown_option(const char *token, const char *end)
+{
+    static const char *const known[] = {"bulkhead.vm-memory", "bulkhead.vm-cpus",
+                                        "bulkhead.on-crash", "bulkhead.selftest"};
+    char key[TOKEN_MSG_LEN], why[TOKEN_MSG_LEN + 32];
+    size_t len = 0;
+
+    while (token + len < end && token[len] != '=' && len < sizeof(key) - 1) {
+        key[len] = token[len];
+        len++;
+    }
+    key[len] = '\0';
+    const char *near = check_did_you_mean(key, known, ARRAY_SIZE(known));
+    if (near) {
+        snprintf(why, sizeof(why), "unknown option; did you mean %s?", near);
+        token_err(token, end, why);
+    } else {
+        token_err(token, end,
+                  "unknown option; the hypervisor knows bulkhead.vm-memory, bulkhead.vm-cpus, "
+                  "bulkhead.on-crash and bulkhead.selftest");
+    }
+}
+
 static int parse_token(const char *token, const char *end, struct vm_defaults *defaults)
 {
     const char *value;
@@ -137,9 +162,7 @@ static int parse_token(const char *token, const char *end, struct vm_defaults *d
         }
         defaults->selftest_panic = true;
     } else if ((size_t)(end - token) > 9 && memcmp(token, "bulkhead.", 9) == 0) {
-        token_err(token, end,
-                  "unknown option (the hypervisor knows bulkhead.vm-memory, bulkhead.vm-cpus, "
-                  "bulkhead.on-crash and bulkhead.selftest)");
+        unknown_option(token, end);
         return -1;
     }
     return 0;

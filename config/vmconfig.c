@@ -5,6 +5,7 @@
  */
 #include <libfdt.h>
 
+#include "bulkhead/check.h"
 #include "bulkhead/config.h"
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/layout.h"
@@ -275,8 +276,11 @@ static bool read_device_tree_module(const void *fdt, int child, const struct boa
         config_node_err(fdt, child, "a second multiboot,device-tree module");
         return false;
     }
-    return read_module(fdt, child, "device-tree", board, limits, &m) &&
-           pt_parse_partial((const void *)(uintptr_t)m.base, m.size, fdt, board, vm);
+    if (!read_module(fdt, child, "device-tree", board, limits, &m)) {
+        return false;
+    }
+    const void *pfdt = check_module_contents(&m);
+    return !pfdt || pt_parse_partial(pfdt, m.size, fdt, board, vm);
 }
 
 /* The kernel, ramdisk and device-tree children of a VM node (other children are not ours:

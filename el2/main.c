@@ -2,6 +2,7 @@
 #include "bulkhead/boot.h"
 
 #include "arch/sysreg.h"
+#include "bulkhead/check.h"
 #include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
 #include "bulkhead/firmware.h"
@@ -100,6 +101,7 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
     /* Modules are checked against these and the board's RAM before anything reads them. */
     const struct module_limits limits = {.hyp = image, .dtb = {dtb, fdt_header_word(dtb, 1)}};
 
+    check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, defaults, &limits, cfgs);
     ram_pool_init(&pool, &board, &image, 1);
     layout_default_memory(&pool, cfgs, n);
@@ -107,10 +109,7 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
     for (unsigned i = 0; i < n; i++) {
         paddr_t pa;
         struct vm *vm = &vms[nr_vms];
-        if (!cfgs[i].mem_size || ram_pool_alloc(&pool, cfgs[i].mem_size, &pa) != 0) {
-            pr_err("%s: not enough free RAM for %llu MiB\n", cfgs[i].node,
-                   (unsigned long long)(cfgs[i].mem_size >> 20));
-            printk("bulkhead: %s: VM not started\n", cfgs[i].node);
+        if (!check_vm_ram(&pool, &cfgs[i], &pa)) {
             continue;
         }
         if (vm_create(vm, nr_vms, &cfgs[i], pa, fdt) != 0) {

@@ -1,0 +1,299 @@
+/*
+ * The configuration checker (include/bulkhead/check.h): the checks no parser makes on its way
+ * (names under /chosen that nothing reads, with a "did you mean"), and the whole run over a DTB
+ * that the host tool makes, through the same parsers the hypervisor boots with.
+ */
+#include "bulkhead/check.h"
+
+#include <libfdt.h>
+
+#include "bulkhead/fdt_read.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/string.h"
+
+#define WORD_MAX 64
+#define FAR_AWAY 1000u
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+unsigned check_edit_distance(const char *a, const char *b)
+{
+    unsigned row[WORD_MAX + 1];
+    size_t la = strlen(a), lb = strlen(b);
+
+    if (la > WORD_MAX || lb > WORD_MAX) {
+        return FAR_AWAY;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = (unsigned)j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = MIN(row[j] + 1, row[j - 1] + 1);
+            row[j] = MIN(best, diag + (lower(a[i - 1]) != lower(b[j - 1])));
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *check_did_you_mean(const char *word, const char *const *known, unsigned nr)
+{
+    size_t len = strlen(word);
+    unsigned limit = len <= 4 ? 1 : (len <= 12 ? 2 : 3);
+    const char *best = NULL;
+    unsigned best_d = FAR_AWAY;
+
+    for (unsigned i = 0; i < nr; i++) {
+        unsigned d = check_edit_distance(word, known[i]);
+        if (d == 0) {
+            return NULL;
+        }
+        if (d <= limit && d < best_d) {
+            best = known[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* ---- names under /chosen ---- */
+
+static const char *const known_compats[] = {
+    "bulkhead,vm",       "xen,domain",       "multiboot,kernel",
+    "multiboot,ramdisk", "multiboot,module", "multiboot,device-tree",
+};
+
+/* What vmconfig.c, passthrough.c and fdt_read.c read in a VM node (docs/CONFIG.md). */
+#define VM_PROPS                                                                                   \
+    "compatible", "status", "phandle", "linux,phandle", "name", "bulkhead,name", "cpus", "pcpus",  \
+        "bootargs", "bulkhead,on-crash", "bulkhead,restart-limit", "#address-cells",               \
+        "#size-cells", "bulkhead,passthrough", "bulkhead,passthrough-ipa", "direct-map"
+static const char *const ours_props[] = {VM_PROPS, "memory-size"};
+/* vpl011: every VM has its PL011, so Xen's request for one is met, not ignored. */
+static const char *const xen_props[] = {VM_PROPS, "memory", "vpl011"};
+static const char *const module_props[] = {"compatible", "reg",           "bootargs", "status",
+                                           "phandle",    "linux,phandle", "name"};
+
+struct prop_list {
+    const char *const *names;
+    unsigned nr;
+    const char *what; /* for messages */
+};
+
+static const struct prop_list ours = {ours_props, ARRAY_SIZE(ours_props), "bulkhead,vm"};
+static const struct prop_list xen = {xen_props, ARRAY_SIZE(xen_props), "xen,domain"};
+static const struct prop_list module = {module_props, ARRAY_SIZE(module_props), "boot module"};
+
+static bool listed(const char *name, const struct prop_list *list)
+{
+    for (unsigned i = 0; i < list->nr; i++) {
+        if (strcmp(name, list->names[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One property no reader of this node knows. Returns 1 if that is an error. */
+static unsigned unknown_prop(const char *path, const char *name, const struct prop_list *list,
+                             const struct prop_list *other)
+{
+    const char *near = check_did_you_mean(name, list->names, list->nr);
+
+    if (near) {
+        pr_err("%s: unknown property \"%s\" is ignored; did you mean \"%s\"?\n", path, name, near);
+        return 1;
+    }
+    if (other && listed(name, other)) {
+        pr_warn("%s: \"%s\" is a property of %s nodes, ignored in a %s node; see docs/CONFIG.md\n",
+                path, name, other->what, list->what);
+    } else if (list == &xen) {
+        pr_warn("%s: Xen's \"%s\" is not implemented by Bulkhead: ignored; see docs/CONFIG.md for "
+                "what a xen,domain node may hold\n",
+                path, name);
+    } else {
+        pr_warn("%s: unknown property \"%s\" is ignored; remove it (docs/CONFIG.md lists the %s "
+                "properties)\n",
+                path, name, list->what);
+    }
+    return 0;
+}
+
+static unsigned check_props(const void *fdt, int node, const struct prop_list *list,
+                            const struct prop_list *other)
+{
+    char path[NAME_LEN * 4];
+    unsigned errors = 0;
+    int prop;
+
+    config_node_path(fdt, node, path, sizeof(path));
+    fdt_for_each_property_offset(prop, fdt, node)
+    {
+        const char *name = NULL;
+        if (!fdt_getprop_by_offset(fdt, prop, &name, NULL) || !name || listed(name, list)) {
+            continue;
+        }
+        errors += unknown_prop(path, name, list, other);
+    }
+    return errors;
+}
+
+/* A node none of whose compatible strings is ours: an error if one is nearly ours. */
+static unsigned check_compat_typo(const void *fdt, int node)
+{
+    int nr = fdt_stringlist_count(fdt, node, "compatible");
+
+    for (int i = 0; i < nr; i++) {
+        const char *c = fdt_stringlist_get(fdt, node, "compatible", i, NULL);
+        const char *near =
+            c ? check_did_you_mean(c, known_compats, ARRAY_SIZE(known_compats)) : NULL;
+        if (near) {
+            config_node_err(fdt, node,
+                            "unknown compatible \"%s\": the node is ignored; did you mean \"%s\"?",
+                            c, near);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static bool is_any(const void *fdt, int node, const char *a, const char *b)
+{
+    return config_is_compatible(fdt, node, a) || config_is_compatible(fdt, node, b);
+}
+
+/* A VM node's properties, then its children: modules, or nodes nothing reads. */
+static unsigned check_vm_node(const void *fdt, int node)
+{
+    bool is_ours = config_is_compatible(fdt, node, "bulkhead,vm");
+    unsigned errors = check_props(fdt, node, is_ours ? &ours : &xen, is_ours ? &xen : &ours);
+    int child;
+
+    fdt_for_each_subnode(child, fdt, node)
+    {
+        if (!config_node_enabled(fdt, child)) {
+            continue;
+        }
+        if (is_any(fdt, child, "multiboot,kernel", "multiboot,ramdisk") ||
+            config_is_compatible(fdt, child, "multiboot,device-tree")) {
+            errors += check_props(fdt, child, &module, NULL);
+        } else {
+            errors += check_compat_typo(fdt, child);
+        }
+    }
+    return errors;
+}
+
+unsigned check_chosen(const void *fdt)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    unsigned errors = 0;
+    int node;
+
+    if (chosen < 0) {
+        return 0;
+    }
+    fdt_for_each_subnode(node, fdt, chosen)
+    {
+        if (!config_node_enabled(fdt, node)) {
+            continue;
+        }
+        if (is_any(fdt, node, "bulkhead,vm", "xen,domain")) {
+            errors += check_vm_node(fdt, node);
+        } else if (is_any(fdt, node, "multiboot,kernel", "multiboot,ramdisk")) {
+            errors += check_props(fdt, node, &module, NULL);
+        } else if (config_is_compatible(fdt, node, "multiboot,device-tree")) {
+            config_node_err(fdt, node,
+                            "a multiboot,device-tree module at the top of /chosen belongs to no "
+                            "VM: ignored; move it into the xen,domain or bulkhead,vm node whose "
+                            "devices it describes");
+            errors++;
+        } else if (config_is_compatible(fdt, node, "multiboot,module")) {
+            char path[NAME_LEN * 4];
+            config_node_path(fdt, node, path, sizeof(path));
+            pr_warn("%s: a boot module that is neither a kernel nor a ramdisk: ignored; add "
+                    "\"multiboot,kernel\" or \"multiboot,ramdisk\" to its compatible\n",
+                    path);
+        } else {
+            errors += check_compat_typo(fdt, node);
+        }
+    }
+    return errors;
+}
+
+/* ---- the whole run ---- */
+
+bool check_vm_ram(struct ram_pool *pool, const struct vm_config *cfg, paddr_t *pa)
+{
+    if (!cfg->mem_size || ram_pool_alloc(pool, cfg->mem_size, pa) != 0) {
+        pr_err("%s: not enough free RAM for %llu MiB\n", cfg->node,
+               (unsigned long long)(cfg->mem_size >> 20));
+        printk("bulkhead: %s: VM not started\n", cfg->node);
+        return false;
+    }
+    return true;
+}
+
+/* Weak: the host tool, which has no module in memory, has its own. */
+__attribute__((weak)) const void *check_module_contents(const struct vm_module *m)
+{
+    return (const void *)(uintptr_t)m->base;
+}
+
+uint64_t check_default_dtb_addr(const struct board *board)
+{
+    /* hw/arm/boot.c: the initrd goes at RAM + min(RAM / 2, 128 MiB), the DTB after it, 2 MiB
+     * aligned: right there when there is no initrd, as for the hypervisor. */
+    uint64_t ram = board->nr_ram ? board->ram[0].size : 0;
+    uint64_t base = board->nr_ram ? board->ram[0].base : 0;
+
+    return base + ALIGN_UP(MIN(ram / 2, MiB(128)), MiB(2));
+}
+
+int check_config(const void *fdt, const struct check_options *opt)
+{
+    static struct board board;
+    static struct vm_config cfgs[MAX_VMS];
+    struct vm_defaults defaults;
+    struct module_limits limits;
+    struct ram_pool pool;
+    int started = 0;
+
+    if (board_parse(fdt, &board) != 0) {
+        pr_err("/: the hypervisor cannot run on this board; fix the errors above\n");
+        return -1;
+    }
+    vm_defaults_parse(board.bootargs, &defaults);
+    limits.hyp = opt->hyp;
+    if (!limits.hyp.size) {
+        limits.hyp.base = board.ram[0].base + CHECK_HYP_OFFSET;
+        limits.hyp.size = CHECK_HYP_SIZE;
+    }
+    limits.dtb.base = opt->dtb_addr ? opt->dtb_addr : check_default_dtb_addr(&board);
+    limits.dtb.size = fdt_totalsize(fdt);
+    printk("bulkhead: the DTB at 0x%llx+0x%llx, the hypervisor at 0x%llx+0x%llx\n",
+           (unsigned long long)limits.dtb.base, (unsigned long long)limits.dtb.size,
+           (unsigned long long)limits.hyp.base, (unsigned long long)limits.hyp.size);
+    check_chosen(fdt);
+    unsigned n = vmcfg_parse(fdt, &board, &defaults, &limits, cfgs);
+    /* The hypervisor's board_parse reserves its DTB where it is; here that is limits.dtb. */
+    const struct mem_range taken[] = {limits.hyp, limits.dtb};
+    ram_pool_init(&pool, &board, taken, ARRAY_SIZE(taken));
+    layout_default_memory(&pool, cfgs, n);
+    for (unsigned i = 0; i < n; i++) {
+        paddr_t pa;
+        started += check_vm_ram(&pool, &cfgs[i], &pa);
+    }
+    if (!started) {
+        pr_err("/chosen: no VM would start; describe one (docs/CONFIG.md) or fix the errors "
+               "above\n");
+    }
+    return started;
+}

@@ -1,0 +1,154 @@
+/* The configuration checker (config/check.c): "did you mean", each mistake of issue 16 named
+ * with its node and its fix, every problem of a tree reported at once, a clean tree passed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libfdt.h>
+
+#include "bulkhead/check.h"
+#include "support/capture.h"
+#include "support/dtb_file.h"
+
+static void *fdt;
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(fdt);
+    fdt = NULL;
+    return 0;
+}
+
+/* Runs the whole check on a test tree, as the host tool does with its default options (the DTB
+ * where QEMU virt puts it, the hypervisor at RAM + 2 MiB). Returns the VMs that would start. */
+static int check_tree(const char *name)
+{
+    const struct check_options opt = {0};
+
+    fdt = dtb_load(name, 0);
+    capture_reset();
+    return check_config(fdt, &opt);
+}
+
+static void test_edit_distance(void **state)
+{
+    static const char *const known[] = {"bulkhead,vm", "xen,domain", "multiboot,kernel"};
+    (void)state;
+    assert_int_equal(check_edit_distance("", ""), 0);
+    assert_int_equal(check_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(check_edit_distance("bulkhead,vn", "bulkhead,vm"), 1);
+    assert_int_equal(check_edit_distance("Bulkhead,VM", "bulkhead,vm"), 0);
+    assert_int_equal(check_edit_distance("pcpu", "pcpus"), 1);
+    assert_string_equal(check_did_you_mean("bulkhead,vn", known, 3), "bulkhead,vm");
+    assert_string_equal(check_did_you_mean("xen,domian", known, 3), "xen,domain");
+    assert_string_equal(check_did_you_mean("multiboot,kernal", known, 3), "multiboot,kernel");
+    assert_null(check_did_you_mean("bulkhead,vm", known, 3)); /* known: no typo */
+    assert_null(check_did_you_mean("simple-bus", known, 3));  /* far from all */
+    assert_null(check_did_you_mean("vm", known, 3));
+}
+
+static void test_bootargs_did_you_mean(void **state)
+{
+    struct vm_defaults d;
+    (void)state;
+    capture_reset();
+    assert_int_equal(
+        vm_defaults_parse("bulkhead.vm-cpu=2 bulkhead.vm-memroy=1G bulkhead.xyz=1", &d), -1);
+    assert_true(capture_contains("error: bootargs: \"bulkhead.vm-cpu=2\": unknown option; did you "
+                                 "mean bulkhead.vm-cpus?\n"));
+    assert_true(capture_contains("error: bootargs: \"bulkhead.vm-memroy=1G\": unknown option; did "
+                                 "you mean bulkhead.vm-memory?\n"));
+    assert_true(capture_contains("error: bootargs: \"bulkhead.xyz=1\": unknown option; the "
+                                 "hypervisor knows bulkhead.vm-memory"));
+}
+
+/* Every mistake of check-mistakes.dts, each on its own line, all in one run. */
+static void test_every_mistake_named(void **state)
+{
+    static const char *const lines[] = {
+        "error: bootargs: \"bulkhead.vm-cpu=2\": unknown option; did you mean bulkhead.vm-cpus?\n",
+        "error: /chosen/vm0: unknown property \"bulkhead,restart-limt\" is ignored; did you mean "
+        "\"bulkhead,restart-limit\"?\n",
+        "warning: /chosen/vm0: unknown property \"frobnicate\" is ignored; remove it",
+        "error: /chosen/vm0/kernel@50000000: unknown property \"bootarg\" is ignored; did you mean "
+        "\"bootargs\"?\n",
+        "error: /chosen/vm1: unknown compatible \"bulkhead,vn\": the node is ignored; did you mean "
+        "\"bulkhead,vm\"?\n",
+        "warning: /chosen/domU1: Xen's \"xen,static-mem\" is not implemented by Bulkhead",
+        "error: /chosen/module@54000000: a multiboot,device-tree module at the top of /chosen "
+        "belongs to no VM: ignored; move it into",
+        "error: /chosen/outside/kernel@c0000000: kernel module 0xc0000000+0x1000 lies outside RAM",
+        "error: /chosen/overhyp/kernel@40300000: kernel module 0x40300000+0x1000 overlaps the "
+        "hypervisor (0x40200000+0x400000)",
+        "error: /chosen/overvm0: kernel module 0x500ff000+0x2000 overlaps the kernel module of "
+        "/chosen/vm0",
+        "error: /chosen/module@48000000: kernel module 0x48000000+0x1000 overlaps the host DTB "
+        "(0x48000000+",
+        "error: /chosen/clash: pcpu 1 is already taken by /chosen/vm0",
+    };
+    (void)state;
+    assert_int_equal(check_tree("check-mistakes"), 2); /* vm0 and domU1 */
+    for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!capture_contains(lines[i])) {
+            fail_msg("missing: %s\nprinted:\n%s", lines[i], capture_text());
+        }
+    }
+    assert_int_equal(capture_count("error: "), 10);
+    assert_int_equal(capture_count("warning: "), 2);
+    /* Implemented Xen properties are not reported. */
+    assert_false(capture_contains("direct-map"));
+    assert_false(capture_contains("vpl011"));
+    assert_int_equal(capture_count("VM not started"), 5);
+}
+
+/* What the hypervisor runs at boot before vmcfg_parse: the same lines for the names it checks. */
+static void test_boot_check_same_lines(void **state)
+{
+    (void)state;
+    fdt = dtb_load("check-mistakes", 0);
+    capture_reset();
+    assert_int_equal(check_chosen(fdt), 4);
+    assert_true(capture_contains("error: /chosen/vm1: unknown compatible \"bulkhead,vn\": the node "
+                                 "is ignored; did you mean \"bulkhead,vm\"?\n"));
+    assert_false(capture_contains("lies outside RAM")); /* vmcfg_parse's, not repeated */
+}
+
+/* docs/CONFIG.md's examples: nothing to say. */
+static void test_clean_tree(void **state)
+{
+    (void)state;
+    assert_int_equal(check_tree("check-clean"), 2);
+    assert_false(capture_contains("error: "));
+    assert_false(capture_contains("warning: "));
+}
+
+/* The DTB's address is the boot loader's: a module clear of QEMU's DTB may overlap another's. */
+static void test_dtb_address_option(void **state)
+{
+    const struct check_options opt = {.dtb_addr = 0x50000000};
+    (void)state;
+    fdt = dtb_load("check-clean", 0);
+    capture_reset();
+    assert_int_equal(check_config(fdt, &opt), 1);
+    assert_true(capture_contains("error: /chosen/vm0/kernel@50000000: kernel module "
+                                 "0x50000000+0x2000000 overlaps the host DTB (0x50000000+"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_bootargs_did_you_mean),
+        cmocka_unit_test_teardown(test_every_mistake_named, teardown),
+        cmocka_unit_test_teardown(test_boot_check_same_lines, teardown),
+        cmocka_unit_test_teardown(test_clean_tree, teardown),
+        cmocka_unit_test_teardown(test_dtb_address_option, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
