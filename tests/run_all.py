@@ -9,7 +9,8 @@
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
    tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py, then
-   the documentation's command blocks of tests/qemu/test_doc_examples.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
+   the documentation's command blocks of tests/qemu/test_doc_examples.py, then the configuration
+   checker's runs of tests/qemu/test_check_config.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
    the host's clock, run alone at the end. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
    operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
@@ -34,6 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
 import qemu  # noqa: E402
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
+import test_check_config  # noqa: E402
 import test_console  # noqa: E402
 import test_doc_examples  # noqa: E402
 import test_irq  # noqa: E402
@@ -123,6 +125,7 @@ def run_qemu_tests(build, only):
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_passthrough.cases(build)
     all_cases += test_console.cases(build) + test_doc_examples.cases(build)
+    all_cases += test_check_config.cases(build)
     all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows
