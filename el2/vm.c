@@ -316,6 +316,18 @@ static int vm_create_devices(struct vm *vm)
     return 0;
 }
 
+/* "2, 3": the physical CPU of each vCPU, in vCPU order. */
+static const char *pcpu_list(const struct vm_config *cfg, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < cfg->nr_vcpus && n < size; i++) {
+        n += (size_t)snprintf(buf + n, size - n, "%s%u", i ? ", " : "", cfg->pcpu[i]);
+    }
+    return buf;
+}
+
 int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t ram_pa,
               const void *host_fdt)
 {
@@ -359,11 +371,13 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
         pcpus[cfg->pcpu[i]].vcpu = &vm->vcpus[i];
     }
     console_port_add(&vm->console);
+    char cpus[MAX_VCPUS * 5];
     printk("bulkhead: %s: %u vCPU, %llu MiB RAM at 0x%llx (IPA 0x%llx), kernel at IPA 0x%llx, "
-           "from %s\n",
+           "from %s, on CPU%s %s\n",
            cfg->name, cfg->nr_vcpus, (unsigned long long)(vm->layout.ram_size >> 20),
            (unsigned long long)ram_pa, (unsigned long long)vm->layout.ram_ipa,
-           (unsigned long long)vm->layout.kernel_ipa, cfg->node);
+           (unsigned long long)vm->layout.kernel_ipa, cfg->node, cfg->nr_vcpus == 1 ? "" : "s",
+           pcpu_list(cfg, cpus, sizeof(cpus)));
     return 0;
 }
 
