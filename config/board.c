@@ -532,6 +532,51 @@ static void parse_uart(const void *fdt, struct board *board)
     uart->spi = num;
 }
 
+/* ---- The gdb stub's UART ---- */
+
+/* The bootargs hold a bulkhead.gdb= option (config/bootargs.c reads its value). */
+static bool gdb_requested(const char *bootargs)
+{
+    static const char opt[] = "bulkhead.gdb=";
+
+    for (const char *p = bootargs; *p; p++) {
+        if ((p == bootargs || p[-1] == ' ' || p[-1] == '\t') &&
+            strncmp(p, opt, sizeof(opt) - 1) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first enabled PL011 other than the console: on QEMU virt, the second -serial's. */
+static void parse_gdb_uart(const void *fdt, struct board *board)
+{
+    struct board_uart *uart = &board->gdb_uart;
+    struct mem_range regs[1];
+    uint32_t type, num;
+    int node;
+
+    if (!gdb_requested(board->bootargs)) {
+        return;
+    }
+    for (node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011"); node >= 0;
+         node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011")) {
+        if (!config_node_enabled(fdt, node) || config_read_reg(fdt, node, regs, 1) <= 0 ||
+            regs[0].base == board->uart.regs.base) {
+            continue;
+        }
+        if (config_read_irq(fdt, node, 0, &type, &num) < 0 || type != INTR_TYPE_SPI) {
+            config_node_err(fdt, node, "no SPI: cannot be the gdb stub's UART");
+            continue;
+        }
+        uart->regs = regs[0];
+        uart->spi = num;
+        config_node_path(fdt, node, uart->path, sizeof(uart->path));
+        return;
+    }
+    pr_err("bulkhead.gdb: no second PL011 for the gdb stub (QEMU: give a second -serial)\n");
+}
+
 /* ---- Strings ---- */
 
 static void copy_string(const void *fdt, int node, const char *prop, char *dst, size_t size)
@@ -569,5 +614,6 @@ int board_parse(const void *fdt, struct board *board)
     parse_gic(fdt, board);
     parse_timer(fdt, board);
     parse_uart(fdt, board);
+    parse_gdb_uart(fdt, board);
     return 0;
 }

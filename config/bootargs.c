@@ -107,7 +107,7 @@ static const char *option_value(const char *token, const char *end, const char *
 static void unknown_option(const char *token, const char *end)
 {
     static const char *const known[] = {"bulkhead.vm-memory", "bulkhead.vm-cpus",
-                                        "bulkhead.on-crash", "bulkhead.selftest"};
+                                        "bulkhead.on-crash", "bulkhead.selftest", "bulkhead.gdb"};
     char key[TOKEN_MSG_LEN], why[TOKEN_MSG_LEN + 32];
     size_t len = 0;
 
@@ -123,7 +123,7 @@ static void unknown_option(const char *token, const char *end)
     } else {
         token_err(token, end,
                   "unknown option; the hypervisor knows bulkhead.vm-memory, bulkhead.vm-cpus, "
-                  "bulkhead.on-crash and bulkhead.selftest");
+                  "bulkhead.on-crash, bulkhead.selftest and bulkhead.gdb");
     }
 }
 
@@ -161,6 +161,14 @@ static int parse_token(const char *token, const char *end, struct vm_defaults *d
             return -1;
         }
         defaults->selftest_panic = true;
+    } else if ((value = option_value(token, end, "bulkhead.gdb"))) {
+        size_t len = (size_t)(end - value);
+        if (len == 0 || len >= sizeof(defaults->gdb_vm)) {
+            token_err(token, end, "not a VM name");
+            return -1;
+        }
+        memcpy(defaults->gdb_vm, value, len);
+        defaults->gdb_vm[len] = '\0';
     } else if ((size_t)(end - token) > 9 && memcmp(token, "bulkhead.", 9) == 0) {
         unknown_option(token, end);
         return -1;

@@ -54,6 +54,11 @@ static bool window_free(const struct board *board, const struct vm_config *vm,
                which, base, size, board->uart.path);
         return false;
     }
+    if (overlaps(base, size, board->gdb_uart.regs.base, board->gdb_uart.regs.size)) {
+        pr_err("%s: %s: %s 0x%lx+0x%lx is the hypervisor's gdb stub UART (%s, bulkhead.gdb)\n",
+               vm->node, dev->path, which, base, size, board->gdb_uart.path);
+        return false;
+    }
     return true;
 }
 
@@ -131,6 +136,11 @@ static bool add_spi(const struct board *board, struct vm_config *vm, struct pt_d
     if (board->uart.spi && num == board->uart.spi) {
         pr_err("%s: %s: SPI %u is the hypervisor's console's (%s)\n", vm->node, dev->path, num,
                board->uart.path);
+        return false;
+    }
+    if (board->gdb_uart.spi && num == board->gdb_uart.spi) {
+        pr_err("%s: %s: SPI %u is the hypervisor's gdb stub UART's (%s, bulkhead.gdb)\n", vm->node,
+               dev->path, num, board->gdb_uart.path);
         return false;
     }
     for (unsigned i = 0; i < pt->nr_irqs; i++) {

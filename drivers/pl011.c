@@ -1,4 +1,5 @@
-/* The board's PL011, polled. Firmware has set the baud rate; we only make sure it transmits. */
+/* The board's PL011s the hypervisor owns, polled: the console's, and the gdb stub's if any.
+ * Firmware has set the baud rate; we only make sure they transmit and receive. */
 #include "bulkhead/pl011.h"
 
 #define UARTDR 0x000
@@ -14,54 +15,81 @@
 #define INT_RX BIT(4)
 #define INT_RT BIT(6)
 
-static volatile uint32_t *uart;
+static paddr_t console_base;
 
-static inline uint32_t reg_read(unsigned off)
+/* Every function takes the UART's base: the console's, or another the hypervisor owns (the gdb
+ * stub's, el2/gdbstub.c). A base of 0 is no UART: nothing is done. */
+static inline uint32_t reg_read(paddr_t base, unsigned off)
 {
-    return uart[off / 4];
+    return ((volatile uint32_t *)(uintptr_t)base)[off / 4];
 }
 
-static inline void reg_write(unsigned off, uint32_t v)
+static inline void reg_write(paddr_t base, unsigned off, uint32_t v)
 {
-    uart[off / 4] = v;
+    ((volatile uint32_t *)(uintptr_t)base)[off / 4] = v;
+}
+
+void pl011_port_init(paddr_t base)
+{
+    if (base) {
+        reg_write(base, UARTCR, reg_read(base, UARTCR) | CR_UARTEN | CR_TXE | CR_RXE);
+    }
+}
+
+void pl011_port_putc(paddr_t base, char c)
+{
+    if (!base) {
+        return;
+    }
+    while (reg_read(base, UARTFR) & FR_TXFF) {
+    }
+    reg_write(base, UARTDR, (uint8_t)c);
+}
+
+int pl011_port_getc(paddr_t base)
+{
+    if (!base || (reg_read(base, UARTFR) & FR_RXFE)) {
+        return -1;
+    }
+    return (int)(reg_read(base, UARTDR) & 0xff);
+}
+
+void pl011_port_enable_rx_irq(paddr_t base)
+{
+    if (base) {
+        reg_write(base, UARTIMSC, reg_read(base, UARTIMSC) | INT_RX | INT_RT);
+    }
+}
+
+void pl011_port_ack_rx_irq(paddr_t base)
+{
+    if (base) {
+        reg_write(base, UARTICR, INT_RX | INT_RT);
+    }
 }
 
 void pl011_init(paddr_t base)
 {
-    uart = (volatile uint32_t *)(uintptr_t)base;
-    if (uart) {
-        reg_write(UARTCR, reg_read(UARTCR) | CR_UARTEN | CR_TXE | CR_RXE);
-    }
+    console_base = base;
+    pl011_port_init(base);
 }
 
 void pl011_putc(char c)
 {
-    if (!uart) {
-        return;
-    }
-    while (reg_read(UARTFR) & FR_TXFF) {
-    }
-    reg_write(UARTDR, (uint8_t)c);
+    pl011_port_putc(console_base, c);
 }
 
 int pl011_getc(void)
 {
-    if (!uart || (reg_read(UARTFR) & FR_RXFE)) {
-        return -1;
-    }
-    return (int)(reg_read(UARTDR) & 0xff);
+    return pl011_port_getc(console_base);
 }
 
 void pl011_enable_rx_irq(void)
 {
-    if (uart) {
-        reg_write(UARTIMSC, reg_read(UARTIMSC) | INT_RX | INT_RT);
-    }
+    pl011_port_enable_rx_irq(console_base);
 }
 
 void pl011_ack_rx_irq(void)
 {
-    if (uart) {
-        reg_write(UARTICR, INT_RX | INT_RT);
-    }
+    pl011_port_ack_rx_irq(console_base);
 }

@@ -6,6 +6,7 @@
 #include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
 #include "bulkhead/firmware.h"
+#include "bulkhead/gdbstub.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/layout.h"
@@ -171,6 +172,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();
     }
+    gdbstub_init(defaults.gdb_vm);
     smp_boot_secondaries();
     console_input_init();
     if (board.uart.spi) {

@@ -9,6 +9,7 @@
 #include "bulkhead/boot.h"
 #include "bulkhead/console.h"
 #include "bulkhead/esr.h"
+#include "bulkhead/gdbstub.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/idregs.h"
@@ -141,6 +142,8 @@ void handle_physical_irqs(struct vcpu *current)
             vtimer_ptimer_sync(&current->timer);
         } else if (board.uart.spi && intid == board.uart.spi + VGIC_NR_PRIVATE) {
             console_receive();
+        } else if (gdbstub_owns_irq(intid)) {
+            gdbstub_receive();
         }
         /* SGI_KICK and the maintenance interrupt only needed to bring us here. */
     }
@@ -324,6 +327,9 @@ static const exit_handler_fn exit_handlers[EC_MAX + 1] = {
     [EC_SME] = handle_hidden_feature,
     [EC_DABT_LOW] = handle_dabt,
     [EC_IABT_LOW] = handle_iabt,
+    /* Only a VM gdb is attached to has MDCR_EL2.TDE: no other VM's BRK or step comes here. */
+    [EC_BRK64] = gdbstub_debug_exit,
+    [EC_SOFTSTP_LOW] = gdbstub_debug_exit,
 };
 
 static bool handle_sync(struct vcpu *vcpu)

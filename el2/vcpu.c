@@ -2,6 +2,7 @@
 #include "bulkhead/vcpu.h"
 
 #include "arch/sysreg.h"
+#include "bulkhead/gdbstub.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/string.h"
 #include "bulkhead/vm.h"
@@ -84,7 +85,7 @@ void vcpu_load(struct vcpu *vcpu)
     write_vttbr_el2(vm->vttbr);
     write_hcr_el2(HCR_GUEST);
     write_cptr_el2(cptr_guest());
-    write_mdcr_el2(mdcr_guest());
+    write_mdcr_el2(mdcr_guest() | gdbstub_mdcr(vm));
     write_cntvoff_el2(0);
     /* The physical counter is the guest's; its physical timer is emulated (vtimer/). */
     write_cnthctl_el2(CNTHCTL_EL1PCTEN);

@@ -35,7 +35,7 @@ struct fake_sysregs {
     /* Instructions executed, and the bytes dcache_clean_poc() was asked to clean. */
     struct {
         unsigned isb, dsb, sev, wfe, wfi, yield;
-        unsigned tlbi_vmalls12e1, dc_zva, dcache_clean_poc;
+        unsigned tlbi_vmalls12e1, dc_zva, dcache_clean_poc, at_s1e1r, ic_ialluis;
         uint64_t dcache_clean_bytes;
     } count;
 };
@@ -227,6 +227,20 @@ static inline void yield(void)
     __asm__ volatile("yield");
 }
 
+/* AT S1E1R: va's stage-1 translation in the current EL1&0 regime (the vCPU this CPU runs), with
+ * EL1 read permission; the result (an IPA, or a fault) is in PAR_EL1. */
+static inline void at_s1e1r(uint64_t va)
+{
+    __asm__ volatile("at s1e1r, %0\n isb" : : "r"(va) : "memory");
+}
+
+/* Every instruction cache of the inner-shareable domain, for code written through a data
+ * mapping (a breakpoint in a guest's text). */
+static inline void ic_ialluis(void)
+{
+    __asm__ volatile("dsb ish\n ic ialluis\n dsb ish\n isb" ::: "memory");
+}
+
 /* RNDR (FEAT_RNG): true and a random number in *v, or false when the generator has none now. */
 static inline bool read_rndr(uint64_t *v)
 {
@@ -294,6 +308,17 @@ static inline void dc_zva(uintptr_t addr)
     fake_sysreg.count.dc_zva++;
 }
 
+static inline void at_s1e1r(uint64_t va)
+{
+    (void)va;
+    fake_sysreg.count.at_s1e1r++;
+}
+
+static inline void ic_ialluis(void)
+{
+    fake_sysreg.count.ic_ialluis++;
+}
+
 static inline bool read_rndr(uint64_t *v)
 {
     *v = fake_sysreg.rndr;
@@ -351,6 +376,10 @@ static inline bool read_rndr(uint64_t *v)
 #define MDCR_TPM BIT(6)
 #define MDCR_TPMS BIT(14)
 #define MDCR_TTRF BIT(19)
+#define MDCR_TDE BIT(8) /* debug exceptions of EL1 and EL0 go to EL2 (the gdb stub) */
+
+/* MDSCR_EL1 */
+#define MDSCR_SS BIT(0) /* software step */
 
 /* CNTHCTL_EL2 (E2H=0) */
 #define CNTHCTL_EL1PCTEN BIT(0)
@@ -363,5 +392,6 @@ static inline bool read_rndr(uint64_t *v)
 #define SPSR_MODE_EL1H 0x5ULL
 #define SPSR_AARCH32 BIT(4)
 #define SPSR_DAIF (0xfULL << 6)
+#define SPSR_SS BIT(21) /* software step: one instruction after the return, then the exception */
 
 #endif

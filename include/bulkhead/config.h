@@ -66,6 +66,9 @@ struct board {
     struct board_gic gic;
     struct board_timer timer;
     struct board_uart uart;
+    /* The UART of the gdb stub (docs/DEBUGGING.md), found when the bootargs ask for one
+     * (bulkhead.gdb=): the first enabled PL011 that is not the console. Never passed to a VM. */
+    struct board_uart gdb_uart;
     char bootargs[BOOTARGS_LEN]; /* the hypervisor's own: /chosen/bootargs */
 };
 
@@ -136,6 +139,7 @@ struct vm_config {
     bool direct_map;         /* RAM at IPA == PA (Xen's direct-map): for DMA without an IOMMU */
     enum vm_crash_policy on_crash;
     unsigned restart_limit; /* restarts on_crash may make, over the hypervisor's life */
+    bool monitor;           /* bulkhead,monitor: may use the monitor's hypercalls */
     struct vm_passthrough pt;
 };
 
@@ -148,6 +152,8 @@ struct vm_defaults {
     bool selftest_panic;
     /* "bulkhead.on-crash=stop|restart|reset-machine": for VMs whose node does not say. */
     enum vm_crash_policy on_crash;
+    /* "bulkhead.gdb=<vm name>": the VM the gdb stub debugs (docs/DEBUGGING.md); "" for none. */
+    char gdb_vm[NAME_LEN];
 };
 
 /*

@@ -1,4 +1,4 @@
-/* The board's own PL011, polled by the hypervisor's console (drivers/pl011.c). */
+/* The board's own PL011s, polled by the hypervisor's console and gdb stub (drivers/pl011.c). */
 #ifndef BULKHEAD_PL011_H
 #define BULKHEAD_PL011_H
 
@@ -9,5 +9,11 @@ void pl011_putc(char c);
 int pl011_getc(void); /* -1 when nothing was received */
 void pl011_enable_rx_irq(void);
 void pl011_ack_rx_irq(void);
+/* The same for the PL011 at base (another UART the hypervisor owns: the gdb stub's). */
+void pl011_port_init(paddr_t base);
+void pl011_port_putc(paddr_t base, char c);
+int pl011_port_getc(paddr_t base); /* -1 when nothing was received */
+void pl011_port_enable_rx_irq(paddr_t base);
+void pl011_port_ack_rx_irq(paddr_t base);
 
 #endif
