@@ -74,7 +74,8 @@ static const char *const known_compats[] = {
 #define VM_PROPS                                                                                   \
     "compatible", "status", "phandle", "linux,phandle", "name", "bulkhead,name", "cpus", "pcpus",  \
         "bootargs", "bulkhead,on-crash", "bulkhead,restart-limit", "#address-cells",               \
-        "#size-cells", "bulkhead,passthrough", "bulkhead,passthrough-ipa", "direct-map"
+        "#size-cells", "bulkhead,passthrough", "bulkhead,passthrough-ipa", "direct-map",           \
+        "bulkhead,monitor"
 static const char *const ours_props[] = {VM_PROPS, "memory-size"};
 /* vpl011: every VM has its PL011, so Xen's request for one is met, not ignored. */
 static const char *const xen_props[] = {VM_PROPS, "memory", "vpl011"};
@@ -233,8 +234,8 @@ unsigned check_chosen(const void *fdt)
 bool check_vm_ram(struct ram_pool *pool, const struct vm_config *cfg, paddr_t *pa)
 {
     if (!cfg->mem_size || ram_pool_alloc(pool, cfg->mem_size, pa) != 0) {
-        pr_err("%s: not enough free RAM for %llu MiB\n", cfg->node,
-               (unsigned long long)(cfg->mem_size >> 20));
+        pr_err("%s: not enough free RAM for %llu MiB; give it less memory, or the other VMs\n",
+               cfg->node, (unsigned long long)(cfg->mem_size >> 20));
         printk("bulkhead: %s: VM not started\n", cfg->node);
         return false;
     }

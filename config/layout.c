@@ -287,27 +287,47 @@ bool layout_module_ok(const struct board *board, const struct module_limits *lim
     return module_problem(board, limits, m) == MODULE_OK;
 }
 
+/* What to do about a module outside RAM: where RAM is, when there is one bank to say. */
+static void ram_hint(const struct board *board, char *buf, size_t size)
+{
+    if (board->nr_ram == 1) {
+        snprintf(buf, size, "put it inside RAM, 0x%lx+0x%lx", board->ram[0].base,
+                 board->ram[0].size);
+    } else {
+        snprintf(buf, size, "put it inside RAM (the /memory nodes)");
+    }
+}
+
 int layout_check_module(const struct board *board, const struct module_limits *limits,
                         const char *node, const char *what, const struct vm_module *m)
 {
+    char hint[64];
+
     switch (module_problem(board, limits, m)) {
     case MODULE_OK: return 0;
-    case MODULE_EMPTY: pr_err("%s: %s module of size 0\n", node, what); break;
+    case MODULE_EMPTY:
+        pr_err("%s: %s module of size 0; give its reg the file's size\n", node, what);
+        break;
     case MODULE_WRAPS:
         pr_err("%s: %s module 0x%lx+0x%lx wraps around the address space\n", node, what, m->base,
                m->size);
         break;
     case MODULE_OUTSIDE_RAM:
-        pr_err("%s: %s module 0x%lx+0x%lx lies outside RAM\n", node, what, m->base, m->size);
+        ram_hint(board, hint, sizeof(hint));
+        pr_err("%s: %s module 0x%lx+0x%lx lies outside RAM; %s\n", node, what, m->base, m->size,
+               hint);
         break;
     case MODULE_OVER_HYP:
-        pr_err("%s: %s module 0x%lx+0x%lx overlaps the hypervisor (0x%lx+0x%lx)\n", node, what,
-               m->base, m->size, limits->hyp.base, limits->hyp.size);
+        pr_err("%s: %s module 0x%lx+0x%lx overlaps the hypervisor (0x%lx+0x%lx); load it above "
+               "0x%lx\n",
+               node, what, m->base, m->size, limits->hyp.base, limits->hyp.size,
+               limits->hyp.base + limits->hyp.size);
         break;
     case MODULE_OVER_DTB:
     default:
-        pr_err("%s: %s module 0x%lx+0x%lx overlaps the host DTB (0x%lx+0x%lx)\n", node, what,
-               m->base, m->size, limits->dtb.base, limits->dtb.size);
+        pr_err("%s: %s module 0x%lx+0x%lx overlaps the host DTB (0x%lx+0x%lx); load it clear of "
+               "the DTB (QEMU virt puts it at RAM + 128 MiB)\n",
+               node, what, m->base, m->size, limits->dtb.base, limits->dtb.size);
         break;
     }
     return -1;

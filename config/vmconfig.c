@@ -168,8 +168,9 @@ static bool check_module_overlaps(const struct vm_config *vms, const struct vm_s
     const struct vm_module *mine[] = {&vm->kernel, &vm->ramdisk};
 
     if (modules_clash(&vm->ramdisk, &vm->kernel)) {
-        pr_err("%s: ramdisk module 0x%lx+0x%lx overlaps the kernel module 0x%lx+0x%lx\n", vm->node,
-               vm->ramdisk.base, vm->ramdisk.size, vm->kernel.base, vm->kernel.size);
+        pr_err("%s: ramdisk module 0x%lx+0x%lx overlaps the kernel module 0x%lx+0x%lx; give "
+               "each module its own range\n",
+               vm->node, vm->ramdisk.base, vm->ramdisk.size, vm->kernel.base, vm->kernel.size);
         return false;
     }
     for (unsigned i = 0; i < nr; i++) {
@@ -177,8 +178,9 @@ static bool check_module_overlaps(const struct vm_config *vms, const struct vm_s
         for (unsigned a = 0; a < 2 && slots[i].valid; a++) {
             for (unsigned b = 0; b < 2; b++) {
                 if (modules_clash(mine[a], theirs[b])) {
-                    pr_err("%s: %s module 0x%lx+0x%lx overlaps the %s module of %s\n", vm->node,
-                           what[a], mine[a]->base, mine[a]->size, what[b], vms[i].node);
+                    pr_err("%s: %s module 0x%lx+0x%lx overlaps the %s module of %s; give each "
+                           "module its own range\n",
+                           vm->node, what[a], mine[a]->base, mine[a]->size, what[b], vms[i].node);
                     return false;
                 }
             }
@@ -436,8 +438,8 @@ static uint32_t claim_pinned(struct vm_config *vms, struct vm_slot *slots, unsig
             uint32_t bit = (uint32_t)BIT(vms[i].pcpu[v]);
             if ((taken | mine) & bit) {
                 const char *owner = pinned_by(vms, slots, i, vms[i].pcpu[v]);
-                pr_err("%s: pcpu %u is already taken by %s\n", vms[i].node, vms[i].pcpu[v],
-                       owner ? owner : "another of its vCPUs");
+                pr_err("%s: pcpu %u is already taken by %s; pin this vCPU to another CPU\n",
+                       vms[i].node, vms[i].pcpu[v], owner ? owner : "another of its vCPUs");
                 report_not_started(vms[i].node);
                 slots[i].valid = false;
             }
@@ -462,8 +464,8 @@ static void assign_free(const struct board *board, struct vm_config *vms, struct
         }
         unsigned nr_free = board->nr_cpus - count_bits(taken);
         if (vms[i].nr_vcpus > nr_free) {
-            pr_err("%s: needs %u CPUs but only %u are free\n", vms[i].node, vms[i].nr_vcpus,
-                   nr_free);
+            pr_err("%s: needs %u CPUs but only %u are free; give it fewer cpus\n", vms[i].node,
+                   vms[i].nr_vcpus, nr_free);
             report_not_started(vms[i].node);
             slots[i].valid = false;
             continue;

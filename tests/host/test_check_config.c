@@ -83,14 +83,17 @@ static void test_every_mistake_named(void **state)
         "warning: /chosen/domU1: Xen's \"xen,static-mem\" is not implemented by Bulkhead",
         "error: /chosen/module@54000000: a multiboot,device-tree module at the top of /chosen "
         "belongs to no VM: ignored; move it into",
-        "error: /chosen/outside/kernel@c0000000: kernel module 0xc0000000+0x1000 lies outside RAM",
+        "error: /chosen/outside/kernel@c0000000: kernel module 0xc0000000+0x1000 lies outside RAM; "
+        "put "
+        "it inside RAM, 0x40000000+0x40000000\n",
         "error: /chosen/overhyp/kernel@40300000: kernel module 0x40300000+0x1000 overlaps the "
-        "hypervisor (0x40200000+0x400000)",
+        "hypervisor (0x40200000+0x400000); load it above 0x40600000\n",
         "error: /chosen/overvm0: kernel module 0x500ff000+0x2000 overlaps the kernel module of "
-        "/chosen/vm0",
+        "/chosen/vm0; give each module its own range\n",
         "error: /chosen/module@48000000: kernel module 0x48000000+0x1000 overlaps the host DTB "
         "(0x48000000+",
-        "error: /chosen/clash: pcpu 1 is already taken by /chosen/vm0",
+        "error: /chosen/clash: pcpu 1 is already taken by /chosen/vm0; pin this vCPU to another "
+        "CPU\n",
     };
     (void)state;
     assert_int_equal(check_tree("check-mistakes"), 2); /* vm0 and domU1 */

@@ -231,8 +231,10 @@ static void test_module_inside_hypervisor(void **state)
     (void)state;
     /* In the bss, where QEMU lets a guest-loader initrd go: the image file ends long before. */
     assert_int_equal(check(0x4021c000, 0x1000), -1);
-    assert_string_equal(capture_text(), "error: /chosen/module@x: ramdisk module 0x4021c000+0x1000 "
-                                        "overlaps the hypervisor (0x40200000+0x2fb000)\n");
+    assert_string_equal(
+        capture_text(),
+        "error: /chosen/module@x: ramdisk module 0x4021c000+0x1000 "
+        "overlaps the hypervisor (0x40200000+0x2fb000); load it above 0x404fb000\n");
     assert_int_equal(check(0x401ff000, 0x1001), -1); /* its first byte */
     assert_int_equal(check(0x404fafff, 1), -1);      /* its last byte */
     assert_int_equal(check(RAM_BASE, GiB(1)), -1);   /* all of RAM */
@@ -243,8 +245,10 @@ static void test_module_over_dtb(void **state)
 {
     (void)state;
     assert_int_equal(check(0x47fff000, 0x2000), -1);
-    assert_string_equal(capture_text(), "error: /chosen/module@x: ramdisk module 0x47fff000+0x2000 "
-                                        "overlaps the host DTB (0x48000000+0x100000)\n");
+    assert_string_equal(capture_text(),
+                        "error: /chosen/module@x: ramdisk module 0x47fff000+0x2000 "
+                        "overlaps the host DTB (0x48000000+0x100000); load it clear of the DTB "
+                        "(QEMU virt puts it at RAM + 128 MiB)\n");
     assert_int_equal(check(0x480ff000, 0x1000), -1);
     assert_true(capture_contains("overlaps the host DTB"));
 }
@@ -264,7 +268,8 @@ static void test_module_outside_ram(void **state)
     assert_int_equal(check(0x100000, 0x1000), -1);
     assert_string_equal(
         capture_text(),
-        "error: /chosen/module@x: ramdisk module 0x100000+0x1000 lies outside RAM\n");
+        "error: /chosen/module@x: ramdisk module 0x100000+0x1000 lies outside RAM; put it inside "
+        "RAM, 0x40000000+0x40000000\n");
 }
 
 static void test_module_wraps(void **state)

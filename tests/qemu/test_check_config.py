@@ -126,10 +126,10 @@ MISTAKES = {
                         r"overlaps the hypervisor \(0x40200000\+", 1),
     "modules_overlap": (vm_node("a", 0x50000000, size=0x2000) + vm_node("b", 0x50001000), (),
                         None, r"^error: /chosen/b: kernel module 0x50001000\+0x1000 overlaps the "
-                        r"kernel module of /chosen/a$", 1),
+                        r"kernel module of /chosen/a; give each module its own range$", 1),
     "cpu_twice": (vm_node("a", 0x50000000, "pcpus = <1>;")
                   + vm_node("b", 0x51000000, "pcpus = <1>;"), (), None,
-                  r"^error: /chosen/b: pcpu 1 is already taken by /chosen/a$", 1),
+                  r"^error: /chosen/b: pcpu 1 is already taken by /chosen/a; ", 1),
     "device_twice": (vm_node("a", 0x50000000, 'bulkhead,passthrough = "/pl031@9010000";')
                      + vm_node("b", 0x51000000, 'bulkhead,passthrough = "/pl031@9010000";'), (),
                      None, r"^error: /chosen/b: /pl031@9010000: already passed to /chosen/a ", 1),
