@@ -10,7 +10,8 @@
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
    tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py, then
    the documentation's command blocks of tests/qemu/test_doc_examples.py, then the configuration
-   checker's runs of tests/qemu/test_check_config.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
+   checker's runs of tests/qemu/test_check_config.py, then the gdb stub's of
+   tests/qemu/test_gdbstub.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
    the host's clock, run alone at the end. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
    operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
@@ -38,6 +39,7 @@ import test_boot  # noqa: E402
 import test_check_config  # noqa: E402
 import test_console  # noqa: E402
 import test_doc_examples  # noqa: E402
+import test_gdbstub  # noqa: E402
 import test_irq  # noqa: E402
 import test_linux  # noqa: E402
 import test_passthrough  # noqa: E402
@@ -125,7 +127,7 @@ def run_qemu_tests(build, only):
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_passthrough.cases(build)
     all_cases += test_console.cases(build) + test_doc_examples.cases(build)
-    all_cases += test_check_config.cases(build)
+    all_cases += test_check_config.cases(build) + test_gdbstub.cases(build)
     all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows
