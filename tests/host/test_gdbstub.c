@@ -2,6 +2,7 @@
  * el2/gdbstub_proto.c, GDB's remote serial protocol: framing and checksums as gdb computes them,
  * escapes both ways, hex, the AArch64 register packet's layout (x0-x30, sp, pc as 8 little-endian
  * bytes, cpsr as 4), and each command over a fake target with two threads and one page of memory.
+ * Then the configuration: bulkhead.gdb= and the UART it takes, which no VM may then own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +12,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libfdt.h>
 
+#include "bulkhead/config.h"
 #include "bulkhead/gdbstub.h"
+#include "bulkhead/passthrough.h"
+#include "support/capture.h"
+#include "support/dtb_file.h"
 
 /* ---- a fake target ---- */
 
@@ -529,6 +535,80 @@ static void test_threads(void **state)
     assert_string_equal(reply, "E01");
 }
 
+/* ---- the configuration: the option, the UART, the passthrough refusal ---- */
+
+/* QEMU 10 virt with two PL011s, its bootargs set to those given. */
+static void *board_with_bootargs(const char *bootargs, struct board *board)
+{
+    void *fdt = dtb_load("qemu-virt-pt", 4096);
+
+    assert_int_equal(fdt_open_into(fdt, fdt, (int)fdt_totalsize(fdt) + 4096), 0);
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    assert_int_equal(fdt_setprop_string(fdt, chosen, "bootargs", bootargs), 0);
+    assert_int_equal(board_parse(fdt, board), 0);
+    return fdt;
+}
+
+static void test_option(void **state)
+{
+    struct vm_defaults d;
+
+    (void)state;
+    capture_reset();
+    assert_int_equal(vm_defaults_parse("console=ttyAMA0 bulkhead.gdb=vm1", &d), 0);
+    assert_string_equal(d.gdb_vm, "vm1");
+    assert_int_equal(vm_defaults_parse("bulkhead.vm-cpus=1", &d), 0);
+    assert_string_equal(d.gdb_vm, "");
+    assert_int_equal(vm_defaults_parse("bulkhead.gdb=", &d), -1);
+    assert_true(capture_contains("not a VM name"));
+    capture_reset();
+    assert_int_equal(vm_defaults_parse("bulkhead.gbd=vm1", &d), -1);
+    assert_true(capture_contains("did you mean bulkhead.gdb?"));
+}
+
+static void test_uart_found(void **state)
+{
+    static struct board board;
+
+    (void)state;
+    void *fdt = board_with_bootargs("bulkhead.gdb=vm1", &board);
+    /* The second PL011, not the console. */
+    assert_string_equal(board.uart.path, "/pl011@9000000");
+    assert_string_equal(board.gdb_uart.path, "/pl011@9040000");
+    assert_int_equal(board.gdb_uart.regs.base, 0x9040000);
+    assert_int_equal(board.gdb_uart.spi, 8);
+    free(fdt);
+    /* Not asked for: not taken. */
+    fdt = board_with_bootargs("bulkhead.vm-cpus=1 xbulkhead.gdb=vm1", &board);
+    assert_int_equal(board.gdb_uart.regs.size, 0);
+    free(fdt);
+}
+
+static void test_uart_never_passed_through(void **state)
+{
+    static struct board board;
+    static struct vm_config vm;
+    static const char paths[] = "/pl011@9040000";
+
+    (void)state;
+    void *fdt = board_with_bootargs("bulkhead.gdb=vm1", &board);
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    int node = fdt_add_subnode(fdt, chosen, "vm0");
+    assert_true(node >= 0);
+    assert_int_equal(fdt_setprop_string(fdt, node, "compatible", "bulkhead,vm"), 0);
+    assert_int_equal(fdt_setprop(fdt, node, "bulkhead,passthrough", paths, sizeof(paths)), 0);
+    node = fdt_path_offset(fdt, "/chosen/vm0");
+    memset(&vm, 0, sizeof(vm));
+    strcpy(vm.name, "vm0");
+    strcpy(vm.node, "/chosen/vm0");
+    vm.nr_vcpus = 1;
+    capture_reset();
+    assert_false(pt_parse(fdt, node, &board, &vm));
+    assert_true(capture_contains("/chosen/vm0: /pl011@9040000: reg 0x9040000+0x1000 is the "
+                                 "hypervisor's gdb stub UART (/pl011@9040000, bulkhead.gdb)"));
+    free(fdt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +631,9 @@ int main(void)
         cmocka_unit_test_setup(test_resume, setup),
         cmocka_unit_test_setup(test_detach_removes_breakpoints, setup),
         cmocka_unit_test_setup(test_threads, setup),
+        cmocka_unit_test(test_option),
+        cmocka_unit_test(test_uart_found),
+        cmocka_unit_test(test_uart_never_passed_through),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
