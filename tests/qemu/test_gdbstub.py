@@ -7,6 +7,8 @@ socket the test holds (`-append bulkhead.gdb=vm1 -serial mon:stdio -serial tcp:.
   vm1, a breakpoint (Z0) at delay_ms is hit at that address, vm0 keeps ticking while vm1 stands
   still, a single step moves the PC by 4, memory reads match the ELF's data (data_marker),
   Ctrl-C stops the running VM, and detach lets vm1 finish its ticks and power off.
+- gdbstub_cpu0: the same with vm0 debugged (vm1 ticking), whose vCPU runs on CPU 0, the CPU that
+  takes the stub's UART interrupt: there the stub answers from inside the vCPU's own exit.
 - gdbstub_gdb: the same through gdb-multiarch -batch, as docs/DEBUGGING.md shows it: break,
   continue, info registers pc, stepi, x and print of a global, detach.
 
@@ -78,16 +80,17 @@ def free_port():
 
 
 class Run:
-    """QEMU with vm0 and vm1 tickers, vm1 debugged on a TCP port; its console read as it
-    runs."""
+    """QEMU with vm0 and vm1 tickers, one of them debugged on a TCP port (the other ticks for
+    longer than the test lasts); its console read as it runs."""
 
-    def __init__(self, ctx, name, gic=3):
+    def __init__(self, ctx, name, gic=3, debugged="vm1"):
         self.name = name
         self.port = free_port()
         self.cmd = qemu.command(
             ctx.image,
-            [qemu.Module(ctx.guest, VM0_ARGS), qemu.Module(ctx.guest, VM1_ARGS)],
-            machine=qemu.machine(gic), append="bulkhead.gdb=vm1",
+            [qemu.Module(ctx.guest, VM1_ARGS if debugged == "vm0" else VM0_ARGS),
+             qemu.Module(ctx.guest, VM1_ARGS if debugged == "vm1" else VM0_ARGS)],
+            machine=qemu.machine(gic), append="bulkhead.gdb=" + debugged,
             extra=["-serial", "mon:stdio",
                    "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=off"])
         self.begin = time.monotonic()
@@ -233,8 +236,9 @@ def regs_of(reply):
     return list(struct.unpack("<33QI", b))
 
 
-def protocol_session(rsp, run, syms):
-    """The protocol test's steps; returns None or the first reason it failed."""
+def protocol_session(rsp, run, syms, dbg, other):
+    """The protocol test's steps, dbg the debugged VM, other the other one; returns None or the
+    first reason it failed."""
     brk = syms["delay_ms"]
     marker = syms["data_marker"]
     sup = rsp.ask("qSupported:multiprocess+;swbreak+;xmlRegisters=aarch64")
@@ -243,8 +247,8 @@ def protocol_session(rsp, run, syms):
     stop = rsp.ask("?")
     if not stop.startswith("T05"):
         return f"'?' answered {stop!r}, expected a stop reply"
-    if not run.wait_for(r"^bulkhead: vm1: gdb attached", 10):
-        return "no 'vm1: gdb attached' line"
+    if not run.wait_for(r"^bulkhead: " + dbg + r": gdb attached", 10):
+        return f"no '{dbg}: gdb attached' line"
     xml = rsp.ask("qXfer:features:read:target.xml:0,400")
     if "org.gnu.gdb.aarch64.core" not in xml:
         return f"target.xml: {xml[:80]!r}"
@@ -259,13 +263,13 @@ def protocol_session(rsp, run, syms):
         return f"stopped at pc {pc:#x}, the breakpoint is at delay_ms {brk:#x}"
     if (r := rsp.ask("p20")) != struct.pack("<Q", brk).hex():
         return f"p20 (pc) answered {r!r}"
-    # vm1 stands still while vm0 ticks on.
-    vm0, vm1 = run.ticks("vm0"), run.ticks("vm1")
+    # The debugged VM stands still while the other ticks on.
+    n_other, n_dbg = run.ticks(other), run.ticks(dbg)
     time.sleep(3)
-    if run.ticks("vm0") < vm0 + 5:
-        return f"vm0 ticked {run.ticks('vm0') - vm0} times in 3 s while vm1 was stopped"
-    if run.ticks("vm1") != vm1:
-        return f"vm1 ticked from {vm1} to {run.ticks('vm1')} while stopped at a breakpoint"
+    if run.ticks(other) < n_other + 5:
+        return f"{other} ticked {run.ticks(other) - n_other} times in 3 s while {dbg} was stopped"
+    if run.ticks(dbg) != n_dbg:
+        return f"{dbg} ticked from {n_dbg} to {run.ticks(dbg)} while stopped at a breakpoint"
     if (r := rsp.ask(f"z0,{brk:x},4")) != "OK":
         return f"z0 answered {r!r}"
     rsp.send("s")
@@ -292,23 +296,24 @@ def protocol_session(rsp, run, syms):
     return None
 
 
-def test_protocol(ctx, gic):
-    name = f"v{gic}/gdbstub_protocol"
+def test_protocol(ctx, gic, dbg="vm1"):
+    name = f"v{gic}/gdbstub_protocol" if dbg == "vm1" else f"v{gic}/gdbstub_cpu0"
+    other = "vm0" if dbg == "vm1" else "vm1"
     syms = elf_symbols(ctx.elf)
-    run = Run(ctx, name, gic)
+    run = Run(ctx, name, gic, dbg)
     reason = None
     rsp = None
     sock = None
     try:
-        if not run.wait_for(r"^\[vm1\] tick 3$"):
-            reason = "vm1 never ticked"
+        if not run.wait_for(r"^\[" + dbg + r"\] tick 3$"):
+            reason = f"{dbg} never ticked"
         elif not (sock := run.connect()):
             reason = "cannot connect to the gdb stub's serial port"
         else:
             rsp = Rsp(sock)
-            reason = protocol_session(rsp, run, syms)
-        if not reason and not run.wait_for(r"^bulkhead: vm1: powered off", STEP_LIMIT):
-            reason = "vm1 did not finish after detach"
+            reason = protocol_session(rsp, run, syms, dbg, other)
+        if not reason and not run.wait_for(r"^bulkhead: " + dbg + r": powered off", STEP_LIMIT):
+            reason = f"{dbg} did not finish after detach"
     except (OSError, ValueError, TimeoutError) as e:
         reason = f"{type(e).__name__}: {e}"
     finally:
@@ -316,10 +321,11 @@ def test_protocol(ctx, gic):
             sock.close()
     r = run.finish(rsp.log if rsp else ())
     return qemu.verdict(name, r, reason,
-                        qemu.expect_ordered(r.text, [r"^bulkhead: vm1: gdb stub on /pl011@9040000",
-                                                     r"^bulkhead: vm1: gdb attached",
-                                                     r"^bulkhead: vm1: gdb detached",
-                                                     r"^\[vm1\] ticker done"]),
+                        qemu.expect_ordered(r.text, [
+                            r"^bulkhead: " + dbg + r": gdb stub on /pl011@9040000",
+                            r"^bulkhead: " + dbg + r": gdb attached",
+                            r"^bulkhead: " + dbg + r": gdb detached",
+                            r"^\[" + dbg + r"\] ticker done"]),
                         qemu.expect_none(r.text, [qemu.stopped(["vm0", "vm1"])]))
 
 
@@ -376,15 +382,16 @@ def cases(build):
     out = []
     for gic in (3, 2):
         out.append((f"v{gic}/gdbstub_protocol", lambda g=gic: guarded(ctx, test_protocol, g)))
+    out.append(("v3/gdbstub_cpu0", lambda: guarded(ctx, test_protocol, 3, "vm0")))
     out.append(("v3/gdbstub_gdb", lambda: guarded(ctx, test_gdb, 3)))
     return out
 
 
-def guarded(ctx, fn, gic):
+def guarded(ctx, fn, gic, *args):
     why = qemu.missing(ctx.image, ctx.guest, ctx.elf)
     if why:
         return qemu.failure(f"v{gic}/{fn.__name__}", why)
-    return fn(ctx, gic)
+    return fn(ctx, gic, *args)
 
 
 def main():
