@@ -9,7 +9,10 @@ socket the test holds (`-append bulkhead.gdb=vm1 -serial mon:stdio -serial tcp:.
   Ctrl-C stops the running VM, and detach lets vm1 finish its ticks and power off.
 - gdbstub_cpu0: the same with vm0 debugged (vm1 ticking), whose vCPU runs on CPU 0, the CPU that
   takes the stub's UART interrupt: there the stub answers from inside the vCPU's own exit.
-- gdbstub_gdb: the same through gdb-multiarch -batch, as docs/DEBUGGING.md shows it: break,
+- gdbstub_linux: Debian's Linux alone in a 2-vCPU VM, debugged: a thread per vCPU, each one's
+  registers (a kernel PC), memory at a kernel virtual address, Ctrl-C, a step, detach; Linux then
+  ends its checks without a warning in dmesg.
+- gdbstub_gdb: the same as gdbstub_protocol through gdb-multiarch -batch, as docs/DEBUGGING.md shows it: break,
   continue, info registers pc, stepi, x and print of a global, detach.
 
 Addresses come from the guest's ELF symbols (build/.../guests/testguest.elf). Every QEMU run has
@@ -83,14 +86,14 @@ class Run:
     """QEMU with vm0 and vm1 tickers, one of them debugged on a TCP port (the other ticks for
     longer than the test lasts); its console read as it runs."""
 
-    def __init__(self, ctx, name, gic=3, debugged="vm1"):
+    def __init__(self, ctx, name, gic=3, debugged="vm1", modules=None):
         self.name = name
         self.port = free_port()
+        if modules is None:
+            modules = [qemu.Module(ctx.guest, VM1_ARGS if debugged == "vm0" else VM0_ARGS),
+                       qemu.Module(ctx.guest, VM1_ARGS if debugged == "vm1" else VM0_ARGS)]
         self.cmd = qemu.command(
-            ctx.image,
-            [qemu.Module(ctx.guest, VM1_ARGS if debugged == "vm0" else VM0_ARGS),
-             qemu.Module(ctx.guest, VM1_ARGS if debugged == "vm1" else VM0_ARGS)],
-            machine=qemu.machine(gic), append="bulkhead.gdb=" + debugged,
+            ctx.image, modules, machine=qemu.machine(gic), append="bulkhead.gdb=" + debugged,
             extra=["-serial", "mon:stdio",
                    "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=off"])
         self.begin = time.monotonic()
@@ -329,6 +332,72 @@ def test_protocol(ctx, gic, dbg="vm1"):
                         qemu.expect_none(r.text, [qemu.stopped(["vm0", "vm1"])]))
 
 
+# ---- Linux ----
+
+def linux_session(rsp):
+    """The Linux test's steps; returns None or the first reason it failed."""
+    rsp.ask("qSupported:multiprocess+;swbreak+;xmlRegisters=aarch64")
+    if not (r := rsp.ask("?")).startswith("T"):
+        return f"'?' answered {r!r}"
+    if (r := rsp.ask("qfThreadInfo")) != "m1,2":
+        return f"qfThreadInfo answered {r!r}, expected a thread per vCPU"
+    for th in (1, 2):
+        if (r := rsp.ask(f"Hg{th}")) != "OK":
+            return f"Hg{th} answered {r!r}"
+        regs = regs_of(rsp.ask("g"))
+        if regs[32] < 0xFFFF000000000000 or regs[33] & 0xF != 5:
+            return f"thread {th}: pc {regs[32]:#x} cpsr {regs[33]:#x}: not the kernel at EL1h"
+        code = rsp.ask(f"m{regs[32]:x},8")
+        if len(code) != 16:
+            return f"thread {th}: reading 8 bytes at its pc {regs[32]:#x} answered {code!r}"
+    rsp.ask("Hg0")
+    rsp.ask("Hc-1")
+    rsp.send("c")
+    time.sleep(1)
+    rsp.send(b"\x03", raw=True)
+    if not (r := rsp.receive(STEP_LIMIT)).startswith("T02"):
+        return f"after Ctrl-C: {r!r}"
+    rsp.send("s")
+    if not (r := rsp.receive(STEP_LIMIT)).startswith("T05"):
+        return f"after s: {r!r}"
+    if (r := rsp.ask("D")) != "OK":
+        return f"D answered {r!r}"
+    return None
+
+
+def test_linux(ctx, gic):
+    name = f"v{gic}/gdbstub_linux"
+    why = qemu.missing(qemu.LINUX_KERNEL, qemu.LINUX_INITRD,
+                       how="run scripts/install-deps.sh and make linux-initrd")
+    if why:
+        return qemu.failure(name, why)
+    run = Run(ctx, name, gic, "vm0", [qemu.linux_module(0, "console=ttyAMA0")])
+    reason = None
+    rsp = sock = None
+    try:
+        if not run.wait_for(r"^\[vm0\] LINUX user space", 120):
+            reason = "Linux did not reach user space"
+        elif not (sock := run.connect()):
+            reason = "cannot connect to the gdb stub's serial port"
+        else:
+            rsp = Rsp(sock)
+            reason = linux_session(rsp)
+        if not reason and not run.wait_for(r"^bulkhead: vm0: powered off", 120):
+            reason = "Linux did not finish after detach"
+    except (OSError, ValueError, TimeoutError) as e:
+        reason = f"{type(e).__name__}: {e}"
+    finally:
+        if sock:
+            sock.close()
+    r = run.finish(rsp.log if rsp else ())
+    return qemu.verdict(name, r, reason,
+                        qemu.expect_ordered(r.text, [r"^bulkhead: vm0: gdb attached",
+                                                     r"^bulkhead: vm0: gdb detached",
+                                                     r"^\[vm0\] LINUX dmesg-warnings=0",
+                                                     r"^\[vm0\] LINUX checks done"]),
+                        qemu.expect_none(r.text, [qemu.stopped(["vm0"])]))
+
+
 # ---- gdb-multiarch ----
 
 def test_gdb(ctx, gic):
@@ -383,6 +452,7 @@ def cases(build):
     for gic in (3, 2):
         out.append((f"v{gic}/gdbstub_protocol", lambda g=gic: guarded(ctx, test_protocol, g)))
     out.append(("v3/gdbstub_cpu0", lambda: guarded(ctx, test_protocol, 3, "vm0")))
+    out.append(("v3/gdbstub_linux", lambda: guarded(ctx, test_linux, 3)))
     out.append(("v3/gdbstub_gdb", lambda: guarded(ctx, test_gdb, 3)))
     return out
 
