@@ -414,13 +414,29 @@ static void attach(void)
 
     vm_pause(vm);
     __atomic_store_n(&gdb.attached, true, __ATOMIC_RELEASE);
+    spin_lock(&gdb.lock);
     gdb.running = false;
     gdb.session.stop_thread = 1;
     gdb.session.stop_signal = GDB_SIGTRAP;
+    spin_unlock(&gdb.lock);
     if (wait_held(vm)) {
         set_tde_all(vm, true);
     }
     printk("bulkhead: %s: gdb attached, the VM is stopped\n", vm->cfg.name);
+}
+
+/* A packet while the VM runs: a gdb that lost its connection and came back, and believes the
+ * VM stopped. It is, before the packet is answered; no stop reply is owed any more. */
+static void stop_silently(void)
+{
+    spin_lock(&gdb.lock);
+    bool was_running = gdb.running;
+    gdb.running = false;
+    spin_unlock(&gdb.lock);
+    if (was_running) {
+        vm_pause(gdb.vm);
+        wait_held(gdb.vm);
+    }
 }
 
 bool gdbstub_debug_exit(struct vcpu *vcpu, uint64_t esr)
@@ -453,6 +469,8 @@ static void serve_packet(void)
 {
     if (!__atomic_load_n(&gdb.attached, __ATOMIC_ACQUIRE)) {
         attach();
+    } else {
+        stop_silently();
     }
     switch (gdb_handle(&gdb.session, gdb.rx.buf, gdb.rx.len, gdb.reply)) {
     case GDB_REPLY: send_packet(gdb.reply); break;

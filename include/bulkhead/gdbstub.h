@@ -130,7 +130,7 @@ struct vcpu;
 /* From the boot CPU once the VMs exist: takes the board's gdb UART (board.gdb_uart) for the VM
  * the bootarg bulkhead.gdb= names, if any. */
 void gdbstub_init(const char *vm_name);
-/* The gdb UART's SPI (as the DT numbers it), 0 if there is no stub: for handle_physical_irqs. */
+/* intid is the gdb UART's interrupt (false when there is no stub): for handle_physical_irqs. */
 bool gdbstub_owns_irq(unsigned intid);
 /* Its receive interrupt: reads what gdb sent and answers it. */
 void gdbstub_receive(void);

@@ -6,7 +6,8 @@ socket the test holds (`-append bulkhead.gdb=vm1 -serial mon:stdio -serial tcp:.
 - gdbstub_protocol: the test speaks GDB's remote protocol itself (no gdb needed): attach stops
   vm1, a breakpoint (Z0) at delay_ms is hit at that address, vm0 keeps ticking while vm1 stands
   still, a single step moves the PC by 4, memory reads match the ELF's data (data_marker),
-  Ctrl-C stops the running VM, and detach lets vm1 finish its ticks and power off.
+  Ctrl-C stops the running VM, a gdb that comes back after losing its connection while the VM
+  ran finds it stopped, and detach lets vm1 finish its ticks and power off.
 - gdbstub_cpu0: the same with vm0 debugged (vm1 ticking), whose vCPU runs on CPU 0, the CPU that
   takes the stub's UART interrupt: there the stub answers from inside the vCPU's own exit.
 - gdbstub_linux: Debian's Linux alone in a 2-vCPU VM, debugged: a thread per vCPU, each one's
@@ -294,6 +295,19 @@ def protocol_session(rsp, run, syms, dbg, other):
     stop = rsp.receive(STEP_LIMIT)
     if not stop.startswith("T02"):
         return f"after Ctrl-C: {stop!r}, expected T02"
+    # Left running: the caller's gdb goes away without a word and comes back.
+    rsp.send("c")
+    return None
+
+
+def reconnect_session(rsp):
+    """A gdb that lost its connection while the VM ran: the stub stops the VM for it."""
+    stop = rsp.ask("?")
+    if not stop.startswith("T"):
+        return f"'?' after reconnecting answered {stop!r}"
+    regs = rsp.ask("g")
+    if regs.startswith("E") or len(regs) != 2 * (33 * 8 + 4):
+        return f"'g' after reconnecting answered {regs[:40]!r}"
     if (r := rsp.ask("D")) != "OK":
         return f"D answered {r!r}"
     return None
@@ -315,6 +329,14 @@ def test_protocol(ctx, gic, dbg="vm1"):
         else:
             rsp = Rsp(sock)
             reason = protocol_session(rsp, run, syms, dbg, other)
+            if not reason:
+                sock.close()
+                time.sleep(0.5)
+                sock = run.connect()
+                log = rsp.log
+                rsp = Rsp(sock)
+                rsp.log = log + ["(reconnected)"]
+                reason = reconnect_session(rsp)
         if not reason and not run.wait_for(r"^bulkhead: " + dbg + r": powered off", STEP_LIMIT):
             reason = f"{dbg} did not finish after detach"
     except (OSError, ValueError, TimeoutError) as e:
