@@ -88,6 +88,7 @@ $(IMAGE): $(ELF)
 
 include tests/guest/guest.mk
 include tests/host/host.mk
+include tests/fuzz/fuzz.mk
 include tests/bench/bench.mk
 include tests/linux/linux.mk
 
@@ -126,7 +127,7 @@ debug: deps
 	@$(PYTHON) tests/qemu/run_demo.py --bare --gdb --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
 
 test: deps
-	@$(MAKE) --no-print-directory all guests host-tests check-config-tool linux-initrd
+	@$(MAKE) --no-print-directory all guests host-tests fuzz-build check-config-tool linux-initrd
 	@$(PYTHON) tests/run_all.py --build $(BUILD)
 
 # make check: what a contributor runs before sending a change (make test runs it too): the
@@ -161,5 +162,6 @@ help:
 	@echo "make bench                         exit costs and latencies under -icount (docs/PERFORMANCE.md)"
 	@echo "make test                          host unit tests + QEMU boot tests, ends with 'N passed, N failed'"
 	@echo "make check                         format check, cppcheck, host unit tests (make format fixes the first)"
+	@echo "make fuzz [FUZZ_SECONDS=60]        each libFuzzer target for FUZZ_SECONDS (docs/RELIABILITY.md)"
 	@echo "make check-config DTB=file.dtb     checks a configuration (VMs under /chosen) before booting it;"
 	@echo "    [DTB_ADDR=addr] [HYP=addr+size] where the DTB and the hypervisor go (default: as on QEMU virt)"

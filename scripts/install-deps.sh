@@ -5,7 +5,8 @@ set -euo pipefail
 
 # qemu-system-arm 10 (bookworm-backports) is the first with the raspi4b machine.
 HOST_PKGS=(make gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libcmocka-dev
-           device-tree-compiler libfdt-dev pkg-config clang-format cppcheck gdb-multiarch)
+           device-tree-compiler libfdt-dev pkg-config clang-format cppcheck gdb-multiarch
+           clang libclang-rt-14-dev)
 # Debian's arm64 packages that conflict with the host's are unpacked here, not installed.
 DEPS_DIR=${BULKHEAD_DEPS:-/var/cache/bulkhead}
 # Debian's own arm64 Linux kernel and a static busybox are the Linux guests of the tests.

@@ -6,9 +6,11 @@
 1. The host unit tests: every build/host/test_* binary (cmocka). Each test case counts: a binary's
    "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:" lines are summed; a binary
    that crashes or exits non-zero without reporting a failure count is one failure.
+   Then the fuzz targets (tests/fuzz/run_fuzz.py), each for a few seconds ("fuzz/<target>").
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
-   tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py, then
+   tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py and
+   the console monitor's of tests/qemu/test_monitor.py, then
    the documentation's command blocks of tests/qemu/test_doc_examples.py, then the configuration
    checker's runs of tests/qemu/test_check_config.py, then the gdb stub's of
    tests/qemu/test_gdbstub.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
@@ -33,7 +35,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fuzz"))
 import qemu  # noqa: E402
+import run_fuzz  # noqa: E402
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
 import test_check_config  # noqa: E402
@@ -42,6 +46,7 @@ import test_doc_examples  # noqa: E402
 import test_gdbstub  # noqa: E402
 import test_irq  # noqa: E402
 import test_linux  # noqa: E402
+import test_monitor  # noqa: E402
 import test_passthrough  # noqa: E402
 
 HOST_DIR = os.path.join("build", "host")
@@ -126,7 +131,8 @@ def run_qemu_tests(build, only):
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_passthrough.cases(build)
-    all_cases += test_console.cases(build) + test_doc_examples.cases(build)
+    all_cases += test_console.cases(build) + test_monitor.cases(build)
+    all_cases += test_doc_examples.cases(build)
     all_cases += test_check_config.cases(build) + test_gdbstub.cases(build)
     all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
@@ -172,6 +178,29 @@ def run_checks(only):
     return passed, failed
 
 
+# The libFuzzer targets (tests/fuzz), each briefly: "fuzz/<target>" fails if it crashed (make fuzz
+# runs them longer).
+FUZZ_SECONDS = 8
+
+
+def run_fuzz_cases(only):
+    """Runs each fuzz target for FUZZ_SECONDS; returns (passed, failed)."""
+    passed = failed = 0
+    for target in run_fuzz.all_sources():
+        name = "fuzz/" + target
+        if not qemu.selected(name, only):
+            continue
+        res = run_fuzz.run(target, seconds=FUZZ_SECONDS)
+        line = run_fuzz.summary(target, res).split(": ", 1)[1]
+        if res["ok"]:
+            out(f"PASS: {name}: {line}")
+            passed += 1
+        else:
+            out(f"FAIL: {name}: {line}\n{run_fuzz.error_tail(res['log'])}")
+            failed += 1
+    return passed, failed
+
+
 def main():
     ap = qemu.arg_parser(__doc__)
     ap.add_argument("--only", default="", help="regex on test names")
@@ -191,6 +220,9 @@ def main():
         passed += p
         failed += f
 
+    p, f = run_fuzz_cases(args.only)
+    passed += p
+    failed += f
     p, f = run_qemu_tests(args.build, args.only)
     passed += p
     failed += f
