@@ -8,6 +8,7 @@
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/passthrough.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/shmem.h"
 #include "bulkhead/string.h"
 #include "fdt_writer.h"
 
@@ -161,6 +162,59 @@ static void write_uart(struct writer *w, const struct board *board, const char *
     end(w);
 }
 
+/* Each shared region as Linux's reserved-memory binding has it (Xen's xen,shared-memory-v1
+ * node, with our compatible beside it): no-map, so the kernel neither allocates nor maps it as
+ * RAM, and /dev/mem may map it (it is not System RAM). */
+static void write_shared_memory(struct writer *w, const struct vm_config *vm)
+{
+    char name[NODE_NAME_LEN];
+
+    if (!vm->shm.nr) {
+        return;
+    }
+    begin(w, "reserved-memory");
+    prop_u32(w, "#address-cells", 2);
+    prop_u32(w, "#size-cells", 2);
+    prop_empty(w, "ranges");
+    for (unsigned i = 0; i < vm->shm.nr; i++) {
+        const struct shm_map *m = &vm->shm.maps[i];
+        struct mem_range reg = {m->ipa, m->size};
+        snprintf(name, sizeof(name), "shm@%lx", m->ipa);
+        begin(w, name);
+        PROP_STRINGS(w, "compatible", "xen,shared-memory-v1\0bulkhead,shared-memory-v1");
+        prop_reg(w, &reg, 1);
+        prop_empty(w, "no-map");
+        prop_string(w, "xen,id", m->id);
+        prop_string(w, "bulkhead,access", m->ro ? "ro" : "rw");
+        end(w);
+    }
+    end(w);
+}
+
+/* The doorbell of each region: its register page and level SPI (include/bulkhead/shmem.h). */
+static void write_doorbells(struct writer *w, const struct vm_config *vm, bool has_gic)
+{
+    char name[NODE_NAME_LEN];
+
+    for (unsigned i = 0; i < vm->shm.nr; i++) {
+        const struct shm_map *m = &vm->shm.maps[i];
+        struct mem_range reg = {m->doorbell_ipa, SHM_DOORBELL_SIZE};
+        snprintf(name, sizeof(name), "doorbell@%lx", m->doorbell_ipa);
+        begin(w, name);
+        prop_string(w, "compatible", "bulkhead,doorbell");
+        prop_reg(w, &reg, 1);
+        if (has_gic) {
+            uint32_t irq[] = {IRQ_TYPE_SPI, m->doorbell_spi, IRQ_LEVEL_HIGH};
+            prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+        }
+        prop_string(w, "bulkhead,shm-id", m->id);
+        prop_u32(w, "bulkhead,member", m->member);
+        prop_u32(w, "bulkhead,members", m->members);
+        prop_u32(w, "bulkhead,index", i);
+        end(w);
+    }
+}
+
 static void write_chosen(struct writer *w, const struct vm_config *vm,
                          const struct vm_layout *layout, const char *stdout_path)
 {
@@ -217,8 +271,8 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
     snprintf(uart_path, sizeof(uart_path), "/%s", uart);
     snprintf(memory, sizeof(memory), "memory@%lx", layout->ram_ipa);
     snprintf(gic, sizeof(gic), "intc@%lx", board->gic.dist.base);
-    const char *const own_nodes[] = {memory, "cpus",   "psci",   gic,      "timer",
-                                     uart,   APB_PCLK, "chosen", "aliases"};
+    const char *const own_nodes[] = {memory, "cpus",   "psci",   gic,       "timer",
+                                     uart,   APB_PCLK, "chosen", "aliases", "reserved-memory"};
 
     begin(&w, "");
     write_root_props(&w, board, gic_phandle);
@@ -238,6 +292,8 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
                                               own_nodes, ARRAY_SIZE(own_nodes)) != 0) {
         return -1;
     }
+    write_shared_memory(&w, vm);
+    write_doorbells(&w, vm, board->gic.version != GIC_NONE);
     write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
     write_aliases(&w, host, vm, has_uart ? uart_path : NULL, own_nodes, ARRAY_SIZE(own_nodes));
     end(&w);

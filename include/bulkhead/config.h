@@ -118,6 +118,31 @@ struct vm_passthrough {
     uint64_t partial_fdt;
 };
 
+/* Memory shared between VMs (config/shmem.c, docs/CONFIG.md "Sharing memory between VMs"). */
+#define MAX_SHM_REGIONS 8
+#define MAX_VM_SHM 4  /* regions one VM maps */
+#define SHM_ID_LEN 32 /* a region's id, NUL included */
+#define SHM_MAX_MEMBERS MAX_VMS
+
+/* One region as a VM maps it, with the VM's doorbell on the region's channel. */
+struct shm_map {
+    uint8_t region;        /* index in the struct shm_config it was parsed into */
+    uint8_t member;        /* this VM's number on the channel: its doorbell's ID */
+    bool ro;               /* mapped read-only: a write is reported and faulted */
+    uint32_t members;      /* mask of the channel's member numbers */
+    uint64_t ipa;          /* page-aligned */
+    uint64_t size;         /* the region's size, a page multiple */
+    uint64_t pa;           /* its host address (shm_place) */
+    uint64_t doorbell_ipa; /* the doorbell's register page: right after the region */
+    uint32_t doorbell_spi; /* its SPI (INTID - 32), a free one of the VM's */
+    char id[SHM_ID_LEN];
+};
+
+struct vm_shm {
+    struct shm_map maps[MAX_VM_SHM];
+    unsigned nr;
+};
+
 /* What happens to a VM the hypervisor stops for what its guest did (a fault it cannot go on
  * from): `bulkhead,on-crash` (docs/CONFIG.md). */
 enum vm_crash_policy {
@@ -141,6 +166,7 @@ struct vm_config {
     unsigned restart_limit; /* restarts on_crash may make, over the hypervisor's life */
     bool monitor;           /* bulkhead,monitor: may use the monitor's hypercalls */
     struct vm_passthrough pt;
+    struct vm_shm shm; /* shared memory it maps (shm_parse) */
 };
 
 /* Defaults the hypervisor's own bootargs can change: "bulkhead.vm-memory=256M

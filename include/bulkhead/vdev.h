@@ -65,6 +65,9 @@ struct vdev_desc {
      * virtual CPU interface; a passed-through device's reg[i] is backed by host[i]). */
     struct mem_range host[VDEV_MAX_REGS];
     unsigned nr_host;
+    /* What a model needs beyond the node (the doorbell's channel: struct shm_doorbell_params);
+     * NULL for the others. */
+    const void *params;
 };
 
 /* The physical interrupt controller, for devices that give a VM hardware interrupts. */
@@ -137,5 +140,6 @@ extern const struct vdev_model vpl011_model;
 extern const struct vdev_model vgic_v2_model;
 extern const struct vdev_model vgic_v3_model;
 extern const struct vdev_model passthrough_model;
+extern const struct vdev_model doorbell_model;
 
 #endif
