@@ -12,7 +12,8 @@ FUZZ_BUILD := build/fuzz
 FUZZ_CC := clang
 FUZZ_CFLAGS := -std=c11 -g -O1 -DBULKHEAD_HOST -D_GNU_SOURCE -Iinclude -Itests/host \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-               -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wvla
+               -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wvla \
+               -Werror=implicit-function-declaration
 FUZZ_LDLIBS := -lcmocka -lfdt
 FUZZ_SECONDS ?= 60
 FUZZ_ALL := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

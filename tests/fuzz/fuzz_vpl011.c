@@ -60,10 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         created = true;
     }
     /* The console multiplexer keeps a half-typed Ctrl-T switch from the last input: a plain
-     * byte ends it either way, and the reset below drops it if it was delivered. Then the
-     * keyboard goes to this VM's port, the only one. */
+     * byte ends it either way (the reset below drops it if it was delivered). Then Ctrl-T 0
+     * gives the keyboard to this VM's port, the only one. */
     console_route('x');
-    CHECK(console_set_focus(0));
+    console_route(CONSOLE_SWITCH_KEY);
+    console_route('0');
     fuzz_vm_reset(vm);
     capture_reset();
     for (unsigned n = 0; fuzz_more(&in) && n < 4096; n++) {
