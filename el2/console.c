@@ -30,6 +30,42 @@ static void early_keep(const char *s, size_t len)
     early_lost += len - n;
 }
 
+/* printk's output, for the monitor's `log` (bulkhead/console.h). Its own lock: printk may run
+ * inside a console_write caller's lock order anywhere. */
+static spinlock_t log_lock;
+static char log_ring[CONSOLE_LOG_SIZE];
+static uint64_t log_end;
+
+static void log_keep(const char *s, size_t len)
+{
+    spin_lock(&log_lock);
+    for (size_t i = 0; i < len; i++) {
+        log_ring[(log_end + i) % CONSOLE_LOG_SIZE] = s[i];
+    }
+    log_end += len;
+    spin_unlock(&log_lock);
+}
+
+uint64_t console_log_end(void)
+{
+    return __atomic_load_n(&log_end, __ATOMIC_RELAXED);
+}
+
+size_t console_log_read(uint64_t *from, char *dst, size_t len)
+{
+    size_t n = 0;
+
+    spin_lock(&log_lock);
+    if (log_end > CONSOLE_LOG_SIZE && *from < log_end - CONSOLE_LOG_SIZE) {
+        *from = log_end - CONSOLE_LOG_SIZE;
+    }
+    for (uint64_t at = *from; at < log_end && n < len; at++) {
+        dst[n++] = log_ring[at % CONSOLE_LOG_SIZE];
+    }
+    spin_unlock(&log_lock);
+    return n;
+}
+
 void console_init(paddr_t uart_base)
 {
     pl011_init(uart_base);
@@ -103,6 +139,27 @@ bool console_line_open_for(const char *prefix)
     return __atomic_load_n(&direct_mid_line, __ATOMIC_RELAXED) && direct_prefix == prefix;
 }
 
+void console_open_line(const char *prefix)
+{
+    if (!console_ready) {
+        return;
+    }
+    spin_lock(&console_lock);
+    if (!direct_mid_line || direct_prefix != prefix) {
+        if (direct_mid_line) {
+            pl011_putc('\r');
+            pl011_putc('\n');
+        }
+        direct_prefix = prefix;
+        for (const char *p = prefix; *p; p++) {
+            pl011_putc(*p);
+        }
+        direct_col = 0;
+        direct_mid_line = true;
+    }
+    spin_unlock(&console_lock);
+}
+
 void printk(const char *fmt, ...)
 {
     char buf[512];
@@ -114,6 +171,7 @@ void printk(const char *fmt, ...)
     if (n > (int)sizeof(buf) - 1) {
         n = sizeof(buf) - 1;
     }
+    log_keep(buf, (size_t)n);
     console_write(buf, (size_t)n);
 }
 

@@ -12,6 +12,9 @@ static bool switch_pending;
 /* Someone types: from then on the focused port's output is not held back to whole lines.
  * Until then (a test reading logs, a demo) every port's lines stay whole. */
 static bool interactive;
+/* The operator's monitor, if one is registered, and whether it has the keyboard. */
+static const struct console_monitor *monitor;
+static bool monitor_open;
 
 void console_port_init(struct console_port *port, const char *name)
 {
@@ -37,7 +40,7 @@ void console_port_set_input(struct console_port *port, bool (*input)(void *ctx, 
 
 bool console_has_focus(const struct console_port *port)
 {
-    return interactive && focus < nr_ports && ports[focus] == port;
+    return interactive && !monitor_open && focus < nr_ports && ports[focus] == port;
 }
 
 /* Port lock held. */
@@ -191,8 +194,8 @@ static void print_port_numbers(void)
                               ports[i]->name);
     }
     printk("bulkhead: Ctrl-T then a VM number gives it the keyboard (%s); Ctrl-T twice sends "
-           "one Ctrl-T\n",
-           list);
+           "one Ctrl-T%s\n",
+           list, monitor ? "; Ctrl-T ? opens the monitor" : "");
 }
 
 void console_input_init(void)
@@ -202,6 +205,36 @@ void console_input_init(void)
         printk("bulkhead: keyboard input goes to %s; Ctrl-T then a VM number moves it\n",
                ports[0]->name);
         print_port_numbers();
+    }
+    if (monitor && nr_ports <= 1) { /* else print_port_numbers() said it */
+        printk("bulkhead: Ctrl-T then ? opens the monitor: every VM's state, stop, restart, "
+               "pause, log, load\n");
+    }
+}
+
+void console_set_monitor(const struct console_monitor *m)
+{
+    monitor = m;
+}
+
+bool console_set_focus(unsigned n)
+{
+    if (n >= nr_ports) {
+        return false;
+    }
+    focus = n;
+    printk("bulkhead: keyboard input now goes to %s\n", ports[focus]->name);
+    return true;
+}
+
+/* Ctrl-T ?: the monitor opens, or closes if it was open. */
+static void toggle_monitor(void)
+{
+    monitor_open = !monitor_open;
+    if (monitor_open) {
+        monitor->open();
+    } else {
+        monitor->close();
     }
 }
 
@@ -271,7 +304,14 @@ void console_route(char c)
     interactive = true;
     if (switch_pending) {
         switch_pending = false;
+        if (c == CONSOLE_MONITOR_KEY && monitor) {
+            toggle_monitor();
+            return;
+        }
         if (c >= '0' && (unsigned)(c - '0') < nr_ports) {
+            if (monitor_open) {
+                toggle_monitor();
+            }
             focus = (unsigned)(c - '0');
             printk("\nbulkhead: keyboard input now goes to %s\n", ports[focus]->name);
             return;
@@ -283,6 +323,10 @@ void console_route(char c)
         }
     } else if (c == CONSOLE_SWITCH_KEY) {
         switch_pending = true;
+        return;
+    }
+    if (monitor_open) {
+        monitor_open = monitor->key(c);
         return;
     }
     if (focus < nr_ports) {

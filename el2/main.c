@@ -11,6 +11,7 @@
 #include "bulkhead/hvcall.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/mm.h"
+#include "bulkhead/monitor.h"
 #include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sched.h"
@@ -174,6 +175,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     }
     gdbstub_init(defaults.gdb_vm);
     smp_boot_secondaries();
+    monitor_init();
     console_input_init();
     if (board.uart.spi) {
         gic_enable_spi(board.uart.spi + VGIC_NR_PRIVATE, 0);

@@ -7,6 +7,7 @@
 
 #include "arch/mpidr.h"
 #include "bulkhead/hvcall.h"
+#include "bulkhead/monitor.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/vm.h"
 
@@ -130,7 +131,11 @@ bool smccc_handle(struct vcpu *vcpu)
     case PSCI_0_2_FN_CPU_OFF: vm_cpu_off(vcpu); return false;
     case PSCI_0_2_FN_SYSTEM_OFF: vm_power_off(vcpu->vm); return false;
     case PSCI_0_2_FN_SYSTEM_RESET: vm_reset(vcpu->vm, vcpu); return false;
-    default: break;
+    default:
+        if (BH_HVC_IS_MONITOR(fid)) {
+            return monitor_hvc(vcpu); /* privileged VMs only: it checks */
+        }
+        break;
     }
     x[0] = (uint64_t)ret;
     return true;

@@ -22,6 +22,20 @@ static bool may_start(const struct vcpu *v)
            !__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE);
 }
 
+/* WFI, timed: the monitor's `load` counts the time this CPU sleeps (bulkhead/cpu.h). */
+static void idle_wfi(void)
+{
+    struct pcpu *p = this_pcpu();
+
+    gic_before_wfi();
+    uint64_t t0 = read_cntpct_el0();
+    __atomic_store_n(&p->idle_since, t0, __ATOMIC_RELAXED);
+    wfi();
+    uint64_t t1 = read_cntpct_el0();
+    __atomic_store_n(&p->idle_ticks, p->idle_ticks + (t1 - t0), __ATOMIC_RELAXED);
+    __atomic_store_n(&p->idle_since, 0, __ATOMIC_RELAXED);
+}
+
 static void schedule_loop(void *unused)
 {
     struct pcpu *p = this_pcpu();
@@ -33,6 +47,9 @@ static void schedule_loop(void *unused)
     }
     for (;;) {
         struct vcpu *v = p->vcpu;
+        if (v) {
+            vm_serve_restart(v);
+        }
         if (v && may_start(v)) {
             /* Loaded first, then the states checked again: a reset that began in between
              * either sees it loaded and waits (wait_for_other_vcpus), or is seen here. */
@@ -50,8 +67,7 @@ static void schedule_loop(void *unused)
         /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
          * input to CPU 0 while it idles), SEV where there is none. */
         if (has_gic) {
-            gic_before_wfi();
-            wfi();
+            idle_wfi();
             handle_physical_irqs(NULL);
         } else {
             wfe();
@@ -114,8 +130,7 @@ void vcpu_block(struct vcpu *vcpu)
      * held where its exit returns, with the others. */
     while (vcpu_should_run(vcpu) && !vgic_has_deliverable(&vm->vgic, vcpu->index) &&
            !__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
-        gic_before_wfi();
-        wfi();
+        idle_wfi();
         handle_physical_irqs(vcpu);
     }
     __atomic_store_n(&vcpu->waiting, false, __ATOMIC_RELAXED);
@@ -147,8 +162,7 @@ void vcpu_hold(struct vcpu *vcpu)
         }
         /* A call posted after the check above comes with a kick, which ends this WFI. */
         if (!__atomic_load_n(&vcpu->call, __ATOMIC_ACQUIRE)) {
-            gic_before_wfi();
-            wfi();
+            idle_wfi();
             handle_physical_irqs(vcpu);
         }
     }

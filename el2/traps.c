@@ -73,10 +73,13 @@ static void report_refill(struct report_budget *b, uint64_t now)
     }
 }
 
-static bool guest_report_allowed(const struct vm *vm)
+/* Every fault of the guest's is counted (the monitor's figure), reported or not. */
+static bool guest_report_allowed(struct vm *vm)
 {
     struct report_budget *b = &report_budgets[vm->id];
     bool allowed, say_muted = false;
+
+    __atomic_fetch_add(&vm->faults, 1, __ATOMIC_RELAXED);
 
     spin_lock(&b->lock);
     report_refill(b, read_cntpct_el0());
@@ -103,6 +106,7 @@ static void skip_instruction(struct vcpu *vcpu)
 
 static bool stop_vm(struct vcpu *vcpu, const char *reason, uint64_t esr)
 {
+    __atomic_fetch_add(&vcpu->vm->faults, 1, __ATOMIC_RELAXED);
     vm_stop(vcpu->vm, vcpu, reason, esr, read_far_el2());
     return false;
 }
@@ -337,6 +341,8 @@ static bool handle_sync(struct vcpu *vcpu)
     uint64_t esr = read_esr_el2();
     exit_handler_fn fn = exit_handlers[ESR_EC(esr)];
 
+    vcpu->exits_ec[ESR_EC(esr)]++; /* the monitor's figures */
+
     return (fn ? fn : handle_unexpected)(vcpu, esr);
 }
 
@@ -355,6 +361,7 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
     case EXIT_SYNC: resume = handle_sync(vcpu); break;
     case EXIT_IRQ:
     case EXIT_FIQ:
+        vcpu->exits_irq++;
         handle_physical_irqs(vcpu);
         resume = true;
         break;

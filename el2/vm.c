@@ -208,6 +208,7 @@ static void vm_load(struct vm *vm)
     }
     vm->vcpus[0].entry = l->kernel_ipa;
     vm->vcpus[0].context_id = l->dtb_ipa;
+    vm->started_at = read_cntpct_el0();
     vm->state = VM_RUNNING;
 }
 
@@ -556,6 +557,78 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
         machine_reset();
     }
     power_off_if_idle();
+}
+
+bool vm_operator_stop(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    bool halted = vm_halt_vcpus(vm, VM_STOPPED);
+    spin_unlock(&vm->lock);
+    if (halted) {
+        printk("bulkhead: %s: stopped by the operator\n", vm->cfg.name);
+        power_off_if_idle();
+    }
+    return halted;
+}
+
+/* Called with vm->lock held: the VM's life ends (if it still runs) and a reset is under way,
+ * which its boot vCPU's CPU does. False if a reset already is. */
+static bool request_restart(struct vm *vm)
+{
+    if (vm->state == VM_RESETTING) {
+        return false;
+    }
+    if (vm->state == VM_RUNNING) {
+        vm_halt_vcpus(vm, VM_RESETTING);
+    } else {
+        /* Off or stopped: its vCPUs are off and their CPUs idle in the run loop. */
+        __atomic_store_n(&vm->state, VM_RESETTING, __ATOMIC_SEQ_CST);
+    }
+    vm->boot_count++;
+    __atomic_store_n(&vm->restart_requested, true, __ATOMIC_RELEASE);
+    vcpu_wake(&vm->vcpus[0]);
+    return true;
+}
+
+bool vm_operator_restart(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    bool requested = request_restart(vm);
+    spin_unlock(&vm->lock);
+    if (requested) {
+        printk("bulkhead: %s: restart by the operator\n", vm->cfg.name);
+    }
+    return requested;
+}
+
+void vm_serve_restart(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+
+    if (vcpu->index != 0 || !__atomic_load_n(&vm->restart_requested, __ATOMIC_ACQUIRE) ||
+        !__atomic_exchange_n(&vm->restart_requested, false, __ATOMIC_ACQ_REL)) {
+        return;
+    }
+    vm_reload(vm, vcpu);
+}
+
+int vm_write_guest(struct vm *vm, ipa_t ipa, const void *src, uint64_t len)
+{
+    const struct vm_layout *l = &vm->layout;
+    int rc;
+
+    if (ipa < l->ram_ipa || ipa - l->ram_ipa > l->ram_size ||
+        len > l->ram_size - (ipa - l->ram_ipa)) {
+        return -1;
+    }
+    /* Its blocks populated first: one populated later would be zeroed over what was copied. */
+    spin_lock(&vm->lock);
+    rc = populate_range(vm, ipa, len);
+    spin_unlock(&vm->lock);
+    if (rc == 0) {
+        copy_to_guest(vm, ipa, src, len);
+    }
+    return rc;
 }
 
 static bool any_vcpu_on(const struct vm *vm)

@@ -27,6 +27,18 @@ void console_write(const char *s, size_t len);
 void console_put_direct(const char *prefix, char c);
 /* Is the console's unfinished line one that console_put_direct() began with this prefix? */
 bool console_line_open_for(const char *prefix);
+/* Starts an unfinished line of just prefix (a prompt), as console_put_direct() would before a
+ * character; nothing if that prefix's line is open already. */
+void console_open_line(const char *prefix);
+
+/* The hypervisor's own recent messages (printk's output, not the VMs' lines), kept in a ring
+ * for the console monitor's `log` and BH_HVC_LOG_READ. Offsets count every byte ever logged. */
+#define CONSOLE_LOG_SIZE 8192
+/* The offset just past the last byte logged. */
+uint64_t console_log_end(void);
+/* Copies up to len bytes of the log from offset *from into dst; *from moves up to the oldest
+ * byte still kept if it was older. Returns the number of bytes copied. */
+size_t console_log_read(uint64_t *from, char *dst, size_t len);
 
 #define CONSOLE_LINE 256
 #define CONSOLE_INQ 4096 /* typed bytes a VM has not taken yet */
@@ -93,5 +105,20 @@ void console_input_init(void);
 bool console_has_focus(const struct console_port *port);
 /* Routes one typed byte to the focused port (Ctrl-T sequences switch the focus). */
 void console_route(char c);
+
+/* The operator's monitor (el2/monitor.c): Ctrl-T then CONSOLE_MONITOR_KEY opens it, and then
+ * closes it again. While it is open the typed bytes go to key() and no port has the keyboard
+ * (every VM's output comes as whole lines). key() returns false when the monitor closed itself
+ * (its exit or focus command). Both run on the CPU that takes the UART's interrupt, in
+ * whatever that CPU was doing: they must not wait for another CPU. */
+#define CONSOLE_MONITOR_KEY '?'
+struct console_monitor {
+    void (*open)(void);
+    bool (*key)(char c);
+    void (*close)(void);
+};
+void console_set_monitor(const struct console_monitor *monitor);
+/* Gives the keyboard to port n (the monitor's focus command). False if there is no such port. */
+bool console_set_focus(unsigned n);
 
 #endif

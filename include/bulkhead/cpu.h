@@ -15,6 +15,10 @@ struct pcpu {
     uint64_t stack_top; /* PCPU_STACK_TOP */
     unsigned index;
     volatile bool online;
+    /* Time asleep in WFI (CNTPCT ticks) for the monitor's `load`, and when the current sleep
+     * began (0: awake): written by this CPU, read by any. */
+    uint64_t idle_ticks;
+    uint64_t idle_since;
 };
 
 extern struct pcpu pcpus[MAX_CPUS];

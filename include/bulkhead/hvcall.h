@@ -42,4 +42,38 @@
 #define BH_HVC_BOOT_COUNT 0x86000001u /* how many times this VM was reset since boot */
 #define BH_HVC_NULL 0x86000002u       /* returns 0 at once: the cheapest exit, for benchmarks */
 
+/* The console monitor's calls, for a VM with bulkhead,monitor (docs/HYPERCALLS.md); any other
+ * VM gets SMCCC_RET_NOT_SUPPORTED. */
+#define BH_HVC_VM_COUNT 0x86000010u   /* x0: number of VMs, x1: the caller's own VM number */
+#define BH_HVC_VM_INFO 0x86000011u    /* (n, field): x0 the field's value, or INVALID_PARAMS */
+#define BH_HVC_VM_CONTROL 0x86000012u /* (n, op): x0 0, DENIED or INVALID_PARAMS */
+/* (offset, ipa, len): x0 bytes copied, x1 the first one's offset, x2 the log's end offset */
+#define BH_HVC_LOG_READ 0x86000013u
+#define BH_HVC_IS_MONITOR(fid) ((fid) >= BH_HVC_VM_COUNT && (fid) <= BH_HVC_LOG_READ)
+
+/* BH_HVC_VM_INFO's fields. */
+#define BH_VM_STATE 0    /* BH_VM_STATE_* */
+#define BH_VM_VCPUS 1    /* number of vCPUs */
+#define BH_VM_MEM_MIB 2  /* RAM, MiB */
+#define BH_VM_UPTIME_S 3 /* seconds since its last start; 0 unless running or paused */
+#define BH_VM_FAULTS 4   /* guest faults answered since boot */
+#define BH_VM_RESETS 5   /* resets and restarts since boot (its boot count) */
+#define BH_VM_RESTARTS 6 /* restarts made by its on-crash policy */
+#define BH_VM_PRIVILEGED 7
+#define BH_VM_EXITS 8 /* 8..13: exits by class: hvc, sysreg, mmio, wfi, irq, other */
+#define BH_VM_PCPU 16 /* 16 + i: the physical CPU of vCPU i */
+#define BH_VM_NAME 32 /* 32 + k: bytes 8k..8k+7 of its name, little-endian, NUL-padded */
+
+#define BH_VM_STATE_RUNNING 0
+#define BH_VM_STATE_PAUSED 1
+#define BH_VM_STATE_STOPPED 2
+#define BH_VM_STATE_OFF 3
+#define BH_VM_STATE_RESETTING 4
+
+/* BH_HVC_VM_CONTROL's operations. */
+#define BH_VM_OP_STOP 0
+#define BH_VM_OP_RESTART 1
+#define BH_VM_OP_PAUSE 2
+#define BH_VM_OP_RESUME 3
+
 #endif

@@ -42,6 +42,11 @@ struct vcpu {
      * faulting right there: a vector that faults itself means a guest that cannot go on. */
     uint64_t injected_vector;
     unsigned vector_faults;
+    /* Exits since boot by ESR_EL2.EC, and by physical interrupt: the console monitor's figures
+     * (el2/monitor.c sorts them into classes). One increment per exit on the hot path, read
+     * unlocked from other CPUs. */
+    uint64_t exits_ec[64];
+    uint64_t exits_irq;
 };
 
 /* A function run on a held vCPU's own CPU, with its EL1 state live. */

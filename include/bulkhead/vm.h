@@ -37,6 +37,11 @@ struct vm {
     volatile bool paused; /* by the operator (vm_pause): its vCPUs are held in EL2 */
     uint64_t boot_count;  /* resets since the hypervisor booted */
     unsigned restarts;    /* of those, made by its on-crash policy */
+    uint64_t faults;      /* guest faults answered since boot (el2/traps.c), for the monitor */
+    uint64_t started_at;  /* CNTPCT when its current life began */
+    /* The operator asked for a restart (vm_operator_restart): its boot vCPU's CPU reloads it
+     * (vm_serve_restart from the run loop). */
+    volatile bool restart_requested;
     spinlock_t lock;
     struct pt s2;
     uint64_t vttbr;
@@ -85,6 +90,21 @@ void vm_power_off(struct vm *vm);
  * policy applies: it stays stopped, is restarted (from vcpu's CPU, after a back-off, up to its
  * restart limit; returns once its boot vCPU is ready), or the machine is reset. */
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
+/* The operator's stop (console monitor or a privileged VM's hypercall), from any CPU, in any
+ * exit: the VM's vCPUs leave at their next exit and it stays stopped until a restart; the
+ * machine powers off if no VM is left running. Returns at once, without waiting for another
+ * CPU; false if the VM is not running or paused (off, stopped, being reset). */
+bool vm_operator_stop(struct vm *vm);
+/* The operator's restart, from any CPU, of a running, paused, stopped or off VM: its vCPUs are
+ * halted, then the CPU of its boot vCPU reloads its images (vm_serve_restart) and starts it.
+ * Returns at once; false if a reset is already under way. */
+bool vm_operator_restart(struct vm *vm);
+/* The run loop of vcpu's CPU, between two runs: does the restart the operator asked of vcpu's
+ * VM if vcpu is its boot vCPU. */
+void vm_serve_restart(struct vcpu *vcpu);
+/* Copies len bytes to the VM's RAM at ipa (populating its blocks first). -1 if [ipa, ipa + len)
+ * is not all RAM of the VM. */
+int vm_write_guest(struct vm *vm, ipa_t ipa, const void *src, uint64_t len);
 /* PSCI CPU_OFF: vcpu is off. If it was the VM's last vCPU on or starting, nothing can start one
  * again: the VM is powered off, as by SYSTEM_OFF. */
 void vm_cpu_off(struct vcpu *vcpu);

@@ -27,6 +27,7 @@ GUEST_BINS := $(patsubst %,$(GUEST_BUILD)/%.bin,$(GUEST_NAMES))
 # The parts of a guest split by topic, beyond its <name>.o.
 guest_parts = $(patsubst $(GUEST_DIR)/%.c,$(GUEST_OBJDIR)/%.o,$(wildcard $(GUEST_DIR)/$(1)_*.c))
 $(GUEST_BUILD)/irqtest.elf: $(call guest_parts,irqtest)
+$(GUEST_BUILD)/testguest.elf: $(call guest_parts,testguest)
 
 # Code that runs in exception and interrupt handlers: the vectors save only the general
 # registers, so it must not touch FP/SIMD ones.

@@ -14,6 +14,7 @@
  *                          SYSTEM_OFF
  *   mode=cpuoff            CPU 1 started, then CPU_OFF on CPU 1 and on CPU 0: the VM has no CPU
  *                          left, and the hypervisor must power it off
+ *   mode=monitor [target=N] the console monitor's hypercalls (testguest_monitor.c)
  * No bootargs means mode=selftest on the bare board.
  */
 #include "guest.h"
@@ -414,6 +415,8 @@ static void cpuoff(void)
     guest_halt();
 }
 
+void testguest_monitor(void); /* testguest_monitor.c */
+
 int main(void *dtb)
 {
     char mode[32] = "selftest";
@@ -435,6 +438,8 @@ int main(void *dtb)
         resetrace();
     } else if (strcmp(mode, "cpuoff") == 0) {
         cpuoff();
+    } else if (strcmp(mode, "monitor") == 0) {
+        testguest_monitor();
     } else {
         fail("mode", "unknown mode \"%s\"", mode);
     }

@@ -21,11 +21,13 @@ HOST_DTB := $(patsubst tests/host/dts/%.dts,$(HOST_BUILD)/dts/%.dtb,$(HOST_DTS))
 # TEST_<name>_SRCS is what test_<name> links besides the pure and support sources.
 HOST_FAKE := tests/host/fake
 TEST_inject_SRCS := el2/inject.c $(HOST_FAKE)/arch.c
-TEST_psci_SRCS := el2/psci.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c
+TEST_psci_SRCS := el2/psci.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c \
+                  $(HOST_FAKE)/monitor.c
 TEST_traps_SRCS := el2/traps.c el2/inject.c el2/psci.c el2/vcpu.c el2/passthrough.c \
                    $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c $(HOST_FAKE)/hw.c \
-                   $(HOST_FAKE)/gdbstub.c
+                   $(HOST_FAKE)/monitor.c $(HOST_FAKE)/gdbstub.c
 TEST_gdbstub_SRCS := el2/gdbstub_proto.c
+TEST_monitor_SRCS := el2/monitor_cmd.c
 TEST_vm_SRCS := el2/vm.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c
 
 .PHONY: host-tests

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Console monitor tests (Ctrl-T then ?): Debian's Linux with a shell in vm0 beside the test
+guest ticking in vm1, the console on a pipe as in test_console.py. The test opens the monitor,
+lists the VMs, pauses vm1 (its ticks stop while Linux's shell still answers), resumes it (they
+go on), stops it, restarts it (it boots again: its reset count is 1), reads the hypervisor's log
+and each CPU's load, leaves the monitor (the shell answers again), then stops both VMs from the
+monitor, which powers the machine off.
+
+And the monitor's hypercalls (docs/HYPERCALLS.md): a privileged bare-metal guest (bulkhead,monitor)
+lists the VMs, reads the log, pauses, resumes, stops and restarts the VM beside it; an
+unprivileged one gets NOT_SUPPORTED."""
+
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+import test_console  # noqa: E402
+
+CTRL_T = b"\x14"
+TICKER = "mode=ticker count=100000 tick_ms=200"
+HVC_TIME_LIMIT = 120
+
+
+class Ctx(qemu.Build):
+    def __init__(self, build):
+        super().__init__(build)
+        self.testguest = qemu.guest_path(build, "testguest")
+
+
+def monitor_command(ctx, gic):
+    """make run's layout, with the ticking test guest in vm1 instead of the demo."""
+    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
+               qemu.Module(ctx.testguest, TICKER, addr=0x44000000)]
+    return qemu.command(ctx.image, modules, machine=qemu.machine(gic), smp=4, mem="2G",
+                        append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+
+
+def tick_lines(text):
+    return re.findall(r"^\[vm1\] tick \d+$", text, re.MULTILINE)
+
+
+def test_console_monitor(ctx, gic):
+    name = f"v{gic}/monitor"
+    missing = ctx.missing(ctx.testguest, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = monitor_command(ctx, gic)
+    start = time.monotonic()
+    s = test_console.Session(cmd)
+    reasons = []
+
+    def step(pattern, keys=b"", after=0, why=""):
+        if reasons:
+            return after
+        if keys:
+            s.type(keys)
+        end = s.wait_for(pattern, after)
+        if end is None:
+            reasons.append(why or f"no {pattern!r}")
+            return after
+        return end
+
+    def monitor(command, pattern, after, why):
+        return step(pattern, command.encode() + b"\r", after, why)
+
+    pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
+    pos = step(r"^\[vm1\] tick 3$", after=0, why="vm1 never ticked")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos,
+               "Ctrl-T ? did not open the monitor with its help")
+    pos = monitor("vms", r"^1 vm1 running vcpus 2 \(cpu 2,3\) 512 MiB up \d+ s exits hvc \d+ "
+                  r"sysreg \d+ mmio [1-9]\d* wfi \d+ irq \d+ other \d+ faults 0 resets 0 \(0\)$",
+                  pos, "vms did not list vm1 running")
+    pos = step(r"^0 vm0 running vcpus 2 \(cpu 0,1\) 512 MiB up \d+ s exits hvc [1-9]", after=0,
+               why="vms did not list vm0 running") and pos
+    pos = monitor("pause vm1", r"^bulkhead: vm1: paused by the operator", pos,
+                  "pause did not pause vm1")
+    pos = monitor("vms", r"^1 vm1 paused ", pos, "vms did not show vm1 paused")
+    paused_at = pos
+    # The shell answers while vm1 is held: leave the monitor, type, come back.
+    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = step(r"alive-42", b"echo alive-$((6*7))\r", pos,
+               "Linux's shell did not answer while vm1 was paused")
+    time.sleep(1.5)
+    if not reasons and tick_lines(s.text()[paused_at:]):
+        reasons.append("vm1 went on ticking while paused")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open again")
+    pos = monitor("resume 1", r"^bulkhead: vm1: resumed by the operator", pos,
+                  "resume did not resume vm1")
+    pos = step(r"^\[vm1\] tick \d+$", after=pos, why="vm1 did not tick again once resumed")
+    pos = monitor("stop vm1", r"^bulkhead: vm1: stopped by the operator", pos,
+                  "stop did not stop vm1")
+    pos = monitor("vms", r"^1 vm1 stopped ", pos, "vms did not show vm1 stopped")
+    pos = monitor("restart vm1", r"^bulkhead: vm1: restart by the operator", pos,
+                  "restart was refused")
+    pos = step(r"^\[vm1\] tick 1$", after=pos, why="vm1 did not boot again after its restart")
+    pos = monitor("vms", r"^1 vm1 running .* resets 1 \(0\)$", pos,
+                  "vms did not count vm1's restart")
+    pos = monitor("log", r"^---- the hypervisor's log", pos, "log printed no header")
+    pos = step(r"^bulkhead: vm1: stopped by the operator(.|\n)*^---- end of log", after=pos,
+               why="log did not show the hypervisor's lines")
+    pos = monitor("load", r"^cpu0 vm0/0 busy \d+% idle \d+% since boot", pos,
+                  "load did not print CPU 0")
+    pos = step(r"^cpu3 vm1/1 busy \d+% idle \d+% since boot, busy \d+% idle \d+% since last load",
+               after=pos, why="load did not print every CPU")
+    pos = monitor("frobnicate 3", r'^monitor: unknown command "frobnicate"; type help', pos,
+                  "an unknown command was not answered with the help hint")
+    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = step(r"back-7", b"echo back-$((3+4))\r", pos,
+               "Linux's shell did not answer after the monitor")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open again")
+    pos = monitor("stop 1", r"^bulkhead: vm1: stopped by the operator", pos, "stop 1 failed")
+    step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
+         "stopping the last VM did not power the machine off")
+    text, timed_out = s.finish(name, bool(reasons))
+    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
+                    time.monotonic() - start, qemu.log_path(name))
+    if not reasons:
+        reasons.append(qemu.expect_none(text, [r"PANIC", r"stopped: "]))
+        reasons.append(qemu.expect_exit(run_))
+    return qemu.verdict(name, run_, *reasons)
+
+
+# ---- the hypercalls: a privileged guest beside a ticker and an unprivileged guest ----
+
+PRIV_ADDR = 0x4A000000
+PRIV_VM = """
+        admin {{
+            compatible = "bulkhead,vm";
+            bulkhead,monitor;
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{a:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{a:x} 0x0 0x{size:x}>;
+                bootargs = "mode=monitor target=1";
+            }};
+        }};
+"""
+
+
+def test_hypercalls(ctx, gic):
+    name = f"v{gic}/monitor_hypercalls"
+    machine = qemu.machine(gic)
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    # VM 0 (admin) is the explicit node; vm1 ticks; vm2 asks without the privilege.
+    modules = [qemu.Module(ctx.testguest, TICKER.replace("100000", "40")),
+               qemu.Module(ctx.testguest, "mode=monitor")]
+    nodes = PRIV_VM.format(a=PRIV_ADDR, size=os.path.getsize(ctx.testguest))
+    loaders = ["-device", f"loader,file={ctx.testguest},addr={PRIV_ADDR:#x},force-raw=on"]
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = qemu.make_dtb_with(ctx, modules, machine, work, nodes, smp=4)
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.command(ctx.image, modules, machine=machine, dtb=dtb, extra=loaders, smp=4)
+        run_ = qemu.run(name, cmd, HVC_TIME_LIMIT)
+    t = run_.text
+    admin = lambda line: qemu.prefixed("admin", line)  # noqa: E731
+    reasons = [
+        qemu.expect_ordered(t, [admin(r"monitor: 3 VMs, I am 0"),
+                                admin(r"monitor: vm 0 admin running privileged 1 vCPU"),
+                                admin(r"monitor: vm 1 vm1 running 1 vCPU"),
+                                admin(r"monitor: vm 2 vm2 \w+ 1 vCPU"),
+                                admin(r"monitor: log has \d+ bytes: bulkhead:"),
+                                r"^bulkhead: vm1: paused by admin",
+                                admin(r"monitor: pause of myself denied"),
+                                r"^bulkhead: vm1: resumed by admin",
+                                r"^bulkhead: vm1: stopped by the operator",
+                                r"^bulkhead: vm1: restart by the operator",
+                                admin(r"PASS monitor_control"),
+                                admin(r"monitor done")]),
+        # Restarted, it boots again.
+        qemu.expect_ordered(t, [r"^bulkhead: vm1: restart by the operator",
+                                qemu.prefixed("vm1", r"tick 1$")]),
+        qemu.expect_all(t, [qemu.prefixed("vm2", f"monitor: {call} not supported: ok")
+                            for call in ("BH_HVC_VM_COUNT", "BH_HVC_VM_INFO", "BH_HVC_VM_CONTROL",
+                                         "BH_HVC_LOG_READ")]),
+        qemu.expect_none(t, [r"FAIL\b.*", r"PANIC"]),
+        qemu.expect_exit(run_),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+def cases(build):
+    ctx = Ctx(build)
+    out = [(f"v{gic}/monitor", lambda g=gic: test_console_monitor(ctx, g)) for gic in (3, 2)]
+    return out + [("v3/monitor_hypercalls", lambda: test_hypercalls(ctx, 3))]
+
+
+def main():
+    return qemu.run_cases_main(cases, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
