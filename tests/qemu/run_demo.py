@@ -32,7 +32,9 @@ def linux_demo(args, image, demo):
         return None
     print("Bulkhead demo: Debian's Linux (vm0, 2 vCPUs) with a shell beside a bare-metal guest "
           "(vm1).")
-    print("The keyboard goes to vm0. Leave with 'poweroff -f' in the shell, or Ctrl-A then X.")
+    print("The keyboard goes to vm0; Ctrl-T then ? opens the hypervisor's monitor (help, vms, "
+          "stop, restart...).")
+    print("Leave with 'poweroff -f' in the shell, or Ctrl-A then X.")
     return linux_demo_command(image, demo, args.machine, args.cpu)
 
 
