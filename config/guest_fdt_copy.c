@@ -111,7 +111,8 @@ static bool resolvable(struct copy *c, uint32_t ph)
 }
 
 /* A list of <phandle args...> where each provider says how many args with cells_name (NULL:
- * none). True if every provider can be followed in the guest. */
+ * none). True if every provider can be followed in the guest. A provider's count comes from the
+ * host tree like the list: one that runs past the list's end makes the list unresolvable. */
 static bool references_resolve(struct copy *c, const fdt32_t *p, int len, const char *cells_name)
 {
     int n = len / 4;
@@ -124,8 +125,12 @@ static bool references_resolve(struct copy *c, const fdt32_t *p, int len, const 
             return false;
         }
         if (cells_name) {
-            const fdt32_t *cells = fdt_getprop(c->fdt, provider, cells_name, NULL);
-            args = cells ? fdt32_ld(cells) : 0;
+            int cells_len;
+            const fdt32_t *cells = fdt_getprop(c->fdt, provider, cells_name, &cells_len);
+            args = cells && cells_len >= 4 ? fdt32_ld(cells) : 0;
+        }
+        if (args > (uint32_t)(n - i - 1)) {
+            return false;
         }
         i += 1 + (int)args;
     }

@@ -335,6 +335,32 @@ static void test_guest_tree_gets_what_is_wired_to_a_gpio_controller(void **state
     assert_true(fdt_path_offset(guest, "/gpio-keys") < 0);
 }
 
+/* Found by fuzz_fdt_config: a provider whose #clock-cells is larger than what follows its phandle
+ * (here 0x80000000, which made the list's index negative, and 0xffffffff, which stopped it) is a
+ * list the guest cannot follow: the clocks are left out, nothing is read outside them. */
+static void test_guest_tree_clock_cells_past_the_list(void **state)
+{
+    static const uint32_t counts[] = {0x80000000u, 0xffffffffu, 2};
+    (void)state;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(counts); i++) {
+        int clk = fdt_path_offset(fdt, "/apb-pclk");
+        assert_true(clk >= 0);
+        assert_int_equal(fdt_setprop_u32(fdt, clk, "#clock-cells", counts[i]), 0);
+        memset(&vm, 0, sizeof(vm));
+        strcpy(vm.node, "/chosen/vm0");
+        if (i == 0) {
+            assert_true(parse_paths(PATHS("/pl011@9040000")));
+        } else {
+            assert_true(pt_parse(fdt, fdt_path_offset(fdt, "/chosen/vm0"), &board, &vm));
+        }
+        build_guest();
+        int uart = guest_node("/pl011@9040000");
+        assert_null(fdt_getprop(guest, uart, "clocks", NULL));
+        assert_null(fdt_getprop(guest, uart, "clock-names", NULL));
+    }
+}
+
 static void test_guest_tree_moved(void **state)
 {
     (void)state;
@@ -378,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_tree_gets_what_is_wired_to_a_gpio_controller,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_tree_clock_cells_past_the_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_tree_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_tree_partial, setup, teardown),
     };
