@@ -22,6 +22,7 @@
 #include "bulkhead/cpu.h"
 #include "bulkhead/esr.h"
 #include "bulkhead/gic.h"
+#include "bulkhead/inject.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/pl011.h"
 #include "bulkhead/printk.h"
@@ -449,13 +450,16 @@ bool gdbstub_debug_exit(struct vcpu *vcpu, uint64_t esr)
         set_step(vcpu, &off);
         vcpu->regs.spsr &= ~SPSR_SS;
     }
-    if (vm != gdb.vm || !__atomic_load_n(&gdb.attached, __ATOMIC_ACQUIRE)) {
-        if (step) {
-            return true; /* a step asked before gdb left: it is over */
-        }
-        /* TDE is set only while gdb is attached: a BRK here is a stale one. */
-        vm_stop(vm, vcpu, esr_class_name(ESR_EC(esr)), esr, 0);
-        return false;
+    if (step && (vm != gdb.vm || !__atomic_load_n(&gdb.attached, __ATOMIC_ACQUIRE))) {
+        return true; /* a step asked before gdb left: it is over */
+    }
+    /* The guest's own BRK (Linux's BUG and WARN, its kgdb's): TDE took it from the guest's
+     * debugger, which gets it back. Breakpoints change only while the VM is held, so no vCPU is
+     * here while the table changes. */
+    if (!step && (vm != gdb.vm || !__atomic_load_n(&gdb.attached, __ATOMIC_ACQUIRE) ||
+                  !gdb_is_breakpoint(&gdb.session, vcpu->regs.elr))) {
+        inject_brk(vcpu, esr);
+        return true;
     }
     /* Paused first: the reply makes gdb ask for the state at once. */
     vm_pause(vm);

@@ -69,6 +69,12 @@ void inject_dabt(struct vcpu *vcpu, uint64_t far, bool write)
     inject_sync(vcpu, ((uint64_t)ec << 26) | ESR_IL | wnr | FSC_SYNC_EXTERNAL, far, true);
 }
 
+void inject_brk(struct vcpu *vcpu, uint64_t esr)
+{
+    /* EC 0x3c from any EL, the immediate in the ISS: what EL1 would have got itself. */
+    inject_sync(vcpu, ((uint64_t)EC_BRK64 << 26) | ESR_IL | ESR_ISS(esr), 0, false);
+}
+
 void inject_iabt(struct vcpu *vcpu, uint64_t far)
 {
     unsigned ec = from_el0(vcpu) ? EC_IABT_LOW : EC_IABT_CUR;

@@ -176,6 +176,24 @@ static void test_iabt_classes_by_source(void **state)
 
 /* A second exception while the guest handles the first (its handler faults): the return state
  * saved is the handler's, and the vector is the current-EL one. */
+/* A guest's own BRK #0x800 (Linux's BUG) taken to EL2: EL1 gets EC 0x3c with the immediate, at
+ * its current-EL vector, as if EL2 had not been there. */
+static void test_brk_goes_to_the_guest_as_it_came(void **state)
+{
+    (void)state;
+
+    from(M_EL1H);
+    inject_brk(&vcpu, (0x3cULL << EC_SHIFT) | IL | 0x800);
+    assert_taken(M_EL1H, 0x200);
+    assert_int_equal(fake_sysreg.esr_el1, (0x3cULL << EC_SHIFT) | IL | 0x800);
+    assert_int_equal(fake_sysreg.far_el1, FAR_SENTINEL);
+    setup(NULL);
+    from(M_EL0T);
+    inject_brk(&vcpu, (0x3cULL << EC_SHIFT) | IL | 0x5);
+    assert_taken(M_EL0T, 0x400);
+    assert_int_equal(fake_sysreg.esr_el1, (0x3cULL << EC_SHIFT) | IL | 0x5);
+}
+
 static void test_nested_injection_returns_to_the_handler(void **state)
 {
     (void)state;
@@ -229,6 +247,7 @@ int main(void)
         cmocka_unit_test_setup(test_dabt_from_el0_is_a_lower_el_abort, setup),
         cmocka_unit_test_setup(test_dabt_from_aarch32_is_lower_el_at_a32_vector, setup),
         cmocka_unit_test_setup(test_iabt_classes_by_source, setup),
+        cmocka_unit_test_setup(test_brk_goes_to_the_guest_as_it_came, setup),
         cmocka_unit_test_setup(test_nested_injection_returns_to_the_handler, setup),
         cmocka_unit_test_setup(test_a_vector_that_faults_at_once_is_seen_broken, setup),
         cmocka_unit_test_setup(test_a_handler_that_runs_is_not_broken, setup),

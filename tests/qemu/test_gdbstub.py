@@ -10,6 +10,9 @@ socket the test holds (`-append bulkhead.gdb=vm1 -serial mon:stdio -serial tcp:.
   ran finds it stopped, and detach lets vm1 finish its ticks and power off.
 - gdbstub_cpu0: the same with vm0 debugged (vm1 ticking), whose vCPU runs on CPU 0, the CPU that
   takes the stub's UART interrupt: there the stub answers from inside the vCPU's own exit.
+- gdbstub_guest_brk: a BRK of the guest's own (written by the test with M, not a breakpoint
+  of gdb's) while gdb is attached reaches the guest's EL1 exception handler, syndrome and all,
+  instead of stopping the VM for gdb.
 - gdbstub_linux: Debian's Linux alone in a 2-vCPU VM, debugged: a thread per vCPU, each one's
   registers (a kernel PC), memory at a kernel virtual address, Ctrl-C, a step, detach; Linux then
   ends its checks without a warning in dmesg.
@@ -354,6 +357,45 @@ def test_protocol(ctx, gic, dbg="vm1"):
                         qemu.expect_none(r.text, [qemu.stopped(["vm0", "vm1"])]))
 
 
+# ---- the guest's own BRK ----
+
+GUEST_BRK = 0xD4202460  # BRK #0x123
+GUEST_BRK_ESR = 0xF2000123  # EC 0x3c, IL, the immediate
+
+
+def test_guest_brk(ctx, gic):
+    name = f"v{gic}/gdbstub_guest_brk"
+    syms = elf_symbols(ctx.elf)
+    run = Run(ctx, name, gic)
+    reason = None
+    rsp = sock = None
+    try:
+        if not run.wait_for(r"^\[vm1\] tick 3$"):
+            reason = "vm1 never ticked"
+        elif not (sock := run.connect()):
+            reason = "cannot connect to the gdb stub's serial port"
+        else:
+            rsp = Rsp(sock)
+            rsp.ask("qSupported")
+            rsp.ask("?")
+            insn = struct.pack("<I", GUEST_BRK).hex()
+            if (r := rsp.ask(f"M{syms['delay_ms']:x},4:{insn}")) != "OK":
+                reason = f"M answered {r!r}"
+            else:
+                rsp.send("c")
+        if not reason and not run.wait_for(
+                r"^\[vm1\] guest: unexpected sync exception .*ESR_EL1=0x%x " % GUEST_BRK_ESR,
+                STEP_LIMIT):
+            reason = "the guest's own BRK did not reach its exception handler"
+    except (OSError, ValueError, TimeoutError) as e:
+        reason = f"{type(e).__name__}: {e}"
+    finally:
+        if sock:
+            sock.close()
+    r = run.finish(rsp.log if rsp else ())
+    return qemu.verdict(name, r, reason, qemu.expect_none(r.text, [qemu.stopped(["vm0", "vm1"])]))
+
+
 # ---- Linux ----
 
 def linux_session(rsp):
@@ -474,6 +516,7 @@ def cases(build):
     for gic in (3, 2):
         out.append((f"v{gic}/gdbstub_protocol", lambda g=gic: guarded(ctx, test_protocol, g)))
     out.append(("v3/gdbstub_cpu0", lambda: guarded(ctx, test_protocol, 3, "vm0")))
+    out.append(("v3/gdbstub_guest_brk", lambda: guarded(ctx, test_guest_brk, 3)))
     out.append(("v3/gdbstub_linux", lambda: guarded(ctx, test_linux, 3)))
     out.append(("v3/gdbstub_gdb", lambda: guarded(ctx, test_gdb, 3)))
     return out
