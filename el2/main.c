@@ -15,8 +15,10 @@
 #include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sched.h"
+#include "bulkhead/shmem.h"
 #include "bulkhead/smp.h"
 #include "bulkhead/stage2.h"
+#include "bulkhead/string.h"
 #include "bulkhead/vm.h"
 #include "bulkhead/vtimer.h"
 
@@ -93,8 +95,22 @@ static __attribute__((noinline)) void selftest_panic(void)
     (void)*(volatile uint64_t *)(uintptr_t)0x7ff0000000ULL;
 }
 
+/* Shared regions start zeroed, once: a VM's reset never clears them (el2/vm.c). Cleaned to
+ * the point of coherency for a guest that reads them with its caches off. */
+static void zero_shared_regions(const struct shm_config *shm)
+{
+    for (unsigned i = 0; i < shm->nr; i++) {
+        const struct shm_region *r = &shm->regions[i];
+        if (r->placed) {
+            memset((void *)(uintptr_t)r->pa, 0, r->size);
+            dcache_clean_poc((void *)(uintptr_t)r->pa, r->size);
+        }
+    }
+}
+
 static void create_vms(const void *fdt, const struct vm_defaults *defaults)
 {
+    static struct shm_config shm;
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;
     /* The hypervisor's whole footprint: the image as loaded, then .bss and .noinit. */
@@ -105,12 +121,22 @@ static void create_vms(const void *fdt, const struct vm_defaults *defaults)
 
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, defaults, &limits, cfgs);
-    ram_pool_init(&pool, &board, &image, 1);
+    n = shm_parse(fdt, &board, &limits, cfgs, n, &shm);
+    /* Fixed shared regions are no VM's RAM; sized ones are taken before any VM's RAM. */
+    struct mem_range taken[1 + MAX_SHM_REGIONS] = {image};
+    unsigned nr_taken = 1 + shm_fixed_ranges(&shm, taken + 1, MAX_SHM_REGIONS);
+    ram_pool_init(&pool, &board, taken, nr_taken);
+    shm_place(&shm, &pool, cfgs, n);
+    zero_shared_regions(&shm);
     layout_default_memory(&pool, cfgs, n);
 
     for (unsigned i = 0; i < n; i++) {
         paddr_t pa;
         struct vm *vm = &vms[nr_vms];
+        if (!shm_vm_ready(&shm, &cfgs[i])) {
+            printk("bulkhead: %s: VM not started\n", cfgs[i].node);
+            continue;
+        }
         if (!check_vm_ram(&pool, &cfgs[i], &pa)) {
             continue;
         }

@@ -9,6 +9,7 @@
 #include "bulkhead/hvcall.h"
 #include "bulkhead/monitor.h"
 #include "bulkhead/sched.h"
+#include "bulkhead/shmem.h"
 #include "bulkhead/vm.h"
 
 #define AFFINITY_ON 0
@@ -108,6 +109,8 @@ bool smccc_handle(struct vcpu *vcpu)
     case BH_HVC_BOOT_COUNT: ret = (int64_t)vcpu->vm->boot_count; break;
     case BH_HVC_CALL_COUNT: ret = 2; break;
     case BH_HVC_UID: vendor_uid(vcpu); return true;
+    case BH_HVC_DOORBELL_RING: ret = doorbell_hvc_ring(&vcpu->vm->io, x[1], x[2]); break;
+    case BH_HVC_DOORBELL_ACK: ret = doorbell_hvc_ack(&vcpu->vm->io, x[1]); break;
     case SMCCC_VERSION: ret = SMCCC_VERSION_1_1; break;
     case SMCCC_ARCH_FEATURES: ret = x[1] == SMCCC_VERSION ? 0 : PSCI_RET_NOT_SUPPORTED; break;
     case PSCI_0_2_FN_PSCI_VERSION: ret = PSCI_VERSION_1_1; break;

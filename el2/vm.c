@@ -11,6 +11,7 @@
 #include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sched.h"
+#include "bulkhead/shmem.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
 
@@ -273,6 +274,51 @@ static int vm_create_passthrough(struct vm *vm, const struct pt_device *dev)
     return vdev_create(&vm->io, &desc);
 }
 
+/* The doorbell of each shared-memory region the VM maps (config/shmem.c chose its page and
+ * SPI). */
+static int vm_create_doorbells(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->cfg.shm.nr; i++) {
+        const struct shm_map *m = &vm->cfg.shm.maps[i];
+        const struct shm_doorbell_params params = {
+            .channel = m->region, .member = m->member, .members = m->members, .index = i};
+        struct vdev_desc desc = {
+            .compatible = doorbell_model.compatible,
+            .reg = {{m->doorbell_ipa, SHM_DOORBELL_SIZE}},
+            .nr_reg = 1,
+            .spis = {m->doorbell_spi},
+            .nr_spis = 1,
+            .params = &params,
+        };
+        if (vdev_create(&vm->io, &desc) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Shared memory is mapped once, for the VM's whole life: a reset unmaps only RAM blocks, so the
+ * region keeps its content (and its mapping) across the VM's restarts. Normal write-back like
+ * RAM, never executable; read-only where the VM's access says so, a write then faulting as a
+ * permission fault, reported and injected like any access to nothing. */
+static int vm_map_shm(struct vm *vm)
+{
+    if (!shm_check_ram(&vm->cfg, vm->layout.ram_ipa, vm->layout.ram_size)) {
+        return -1;
+    }
+    for (unsigned i = 0; i < vm->cfg.shm.nr; i++) {
+        const struct shm_map *m = &vm->cfg.shm.maps[i];
+        unsigned prot = m->ro ? PT_R : PT_R | PT_W;
+        if (pt_map(&vm->s2, m->ipa, m->pa, m->size, prot, PT_MEM_NORMAL) != 0) {
+            pr_err("%s: region \"%s\" at IPA 0x%llx: beyond stage 2's reach or out of "
+                   "page-table memory\n",
+                   vm->cfg.node, m->id, (unsigned long long)m->ipa);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The devices every VM has: the board's GIC and its console UART, at the board's addresses;
  * then the host devices it is given. */
 static int vm_create_devices(struct vm *vm)
@@ -314,7 +360,7 @@ static int vm_create_devices(struct vm *vm)
             return -1;
         }
     }
-    return 0;
+    return vm_create_doorbells(vm);
 }
 
 /* "2, 3": the physical CPU of each vCPU, in vCPU order. */
@@ -365,7 +411,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
         *v = (struct vcpu){.vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF};
     }
     vm_init_vgic(vm);
-    if (vm_create_devices(vm) != 0) {
+    if (vm_map_shm(vm) != 0 || vm_create_devices(vm) != 0) {
         return -1;
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {

@@ -9,7 +9,8 @@
    Then the fuzz targets (tests/fuzz/run_fuzz.py), each for a few seconds ("fuzz/<target>").
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
-   tests/qemu/test_passthrough.py, then the keyboard tests of tests/qemu/test_console.py and
+   tests/qemu/test_passthrough.py, then the shared-memory tests of tests/qemu/test_shmem.py,
+   then the keyboard tests of tests/qemu/test_console.py and
    the console monitor's of tests/qemu/test_monitor.py, then
    the documentation's command blocks of tests/qemu/test_doc_examples.py, then the configuration
    checker's runs of tests/qemu/test_check_config.py, then the gdb stub's of
@@ -48,6 +49,7 @@ import test_irq  # noqa: E402
 import test_linux  # noqa: E402
 import test_monitor  # noqa: E402
 import test_passthrough  # noqa: E402
+import test_shmem  # noqa: E402
 
 HOST_DIR = os.path.join("build", "host")
 HOST_TIME_LIMIT = 300
@@ -130,7 +132,7 @@ def run_qemu_tests(build, only):
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
-    all_cases += test_passthrough.cases(build)
+    all_cases += test_passthrough.cases(build) + test_shmem.cases(build)
     all_cases += test_console.cases(build) + test_monitor.cases(build)
     all_cases += test_doc_examples.cases(build)
     all_cases += test_check_config.cases(build) + test_gdbstub.cases(build)

@@ -51,6 +51,14 @@
 #define BH_HVC_LOG_READ 0x86000013u
 #define BH_HVC_IS_MONITOR(fid) ((fid) >= BH_HVC_VM_COUNT && (fid) <= BH_HVC_LOG_READ)
 
+/* Doorbells of shared-memory channels (docs/CONFIG.md, "Sharing memory between VMs"): the
+ * same as the doorbell's RING and PENDING registers, without an MMIO exit's decoding. x1: the
+ * region's index among the caller's maps. RING (x2: mask of members): x0 0, DENIED if one is not
+ * on the channel (nothing rung), INVALID_PARAMS if there is no such doorbell. ACK: x0 the pending
+ * mask, now cleared. */
+#define BH_HVC_DOORBELL_RING 0x86000020u
+#define BH_HVC_DOORBELL_ACK 0x86000021u
+
 /* BH_HVC_VM_INFO's fields. */
 #define BH_VM_STATE 0    /* BH_VM_STATE_* */
 #define BH_VM_VCPUS 1    /* number of vCPUs */

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Shared memory and doorbells between VMs (GitHub issue 11) on QEMU virt, for GICv2 and GICv3
+("v2/...", "v3/..."). Each test dumps QEMU's DTB (qemu.make_dtb_with), adds the region and VM
+nodes to /chosen, loads the guests with `-device loader` and boots the hypervisor with it. The
+bare-metal side is tests/guest/shmem.c (see its modes).
+
+- shm_exchange: a region "chan" (1 MiB, `bulkhead,shared-memory` with a size) mapped read-write
+  at IPA 0x70000000 by two shmem guests, "alpha" (member 0) and "beta" (member 1), in
+  mode=exchange: alpha writes a 32 KiB pattern and rings beta by hypercall; beta, rung, verifies
+  it, writes its own and rings back through the RING register; alpha verifies that. Both find
+  their doorbell's ID, MEMBERS and magic registers right, and ringing member 7 (not on the
+  channel) refused in both forms (BH_HVC_DOORBELL_RING answers DENIED; REFUSED counts both).
+- shm_reset: the same, then alpha marks the region and resets its VM (PSCI SYSTEM_RESET): in its
+  next life it finds the mark and beta's pattern still in the region.
+- shm_ro: "prod" writes a counter every millisecond and rings; "reader" maps the region
+  read-only, takes 20 rings, sees the counter grow, then writes to the region: the hypervisor
+  reports the access ("no RAM or device at IPA 0x70000008") and injects a data abort, which the
+  guest takes; the counter is not changed, and prod runs on to its end.
+- shm_xen: Xen 4.17's binding: two `xen,domain` nodes whose `xen,domain-shared-memory-v1`
+  children give `xen,shared-mem = <paddr gaddr size>` (a fixed host range at 0x7f000000,
+  role owner and borrower), same exchange as shm_exchange.
+- shm_bad_ram: a VM whose region's IPA overlaps its RAM is refused, naming its node, and never
+  starts; the other VM (a test guest ticker) runs.
+- shm_linux: Debian's Linux (member 0, read-only) beside a producer (member 1: a counter every
+  ms, ringing Linux each time): Linux's init (bulkhead.test=shmem) finds the region in
+  /proc/device-tree's /reserved-memory and reads the counter with busybox devmem through /dev/mem
+  10 times, 100 ms apart (the values must increase), then rings the producer by writing its
+  doorbell's RING register through /dev/mem; the producer stops at that ring and powers off.
+  (Linux takes no doorbell interrupt: Debian's kernel has no uio_pdrv_genirq.)
+
+Every QEMU run has a time limit; consoles are kept in build/test-logs/.
+Alone: make all guests linux-initrd; tests/qemu/test_shmem.py [--build DIR] [--only RE]
+"""
+
+import os
+import re
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+BARE_TIME_LIMIT = 90
+LINUX_TIME_LIMIT = 180
+MEM = "2G"
+SMP = 3
+ADDR_A, ADDR_B = 0x44000000, 0x45000000  # the guests' images (QEMU's DTB is at 0x48000000)
+KERNEL_ADDR, INITRD_ADDR = qemu.LINUX_ADDRS[0]
+SHM_IPA = 0x70000000
+XEN_PA = 0x7F000000
+
+
+class Ctx(qemu.Build):
+    def __init__(self, build):
+        super().__init__(build)
+        self.shmem = qemu.guest_path(build, "shmem")
+        self.testguest = qemu.guest_path(build, "testguest")
+
+    def missing_bare(self):
+        return (qemu.missing(self.image, how="make all")
+                or qemu.missing(self.shmem, self.testguest, how="make guests")
+                or (None if qemu.which("dtc") else "dtc not found"))
+
+    def missing_linux(self):
+        return (self.missing_bare()
+                or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+                or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+
+
+# ---- device tree text ----
+
+def region(rid, size=0x100000):
+    return (f"\t\tshm-{rid} {{\n\t\t\tcompatible = \"bulkhead,shared-memory\";\n"
+            f"\t\t\tbulkhead,shm-id = \"{rid}\";\n\t\t\tsize = <0x0 {size:#x}>;\n\t\t}};\n")
+
+
+def shm_map(rid, ipa=SHM_IPA, access=None):
+    out = (f"\t\t\tshm@{ipa:x} {{\n\t\t\t\tcompatible = \"bulkhead,shared-memory-map\";\n"
+           f"\t\t\t\tbulkhead,shm-id = \"{rid}\";\n\t\t\t\tbulkhead,ipa = <0x0 {ipa:#x}>;\n")
+    if access:
+        out += f"\t\t\t\tbulkhead,access = \"{access}\";\n"
+    return out + "\t\t\t};\n"
+
+
+def xen_map(rid, role, pa=XEN_PA, ipa=SHM_IPA, size=0x100000):
+    return (f"\t\t\tshm@{ipa:x} {{\n\t\t\t\tcompatible = \"xen,domain-shared-memory-v1\";\n"
+            f"\t\t\t\trole = \"{role}\";\n\t\t\t\txen,shm-id = \"{rid}\";\n"
+            f"\t\t\t\txen,shared-mem = <0x0 {pa:#x} 0x0 {ipa:#x} 0x0 {size:#x}>;\n\t\t\t}};\n")
+
+
+def module(addr, size, bootargs=None, kind="kernel"):
+    out = (f"\t\t\tmodule@{addr:x} {{\n\t\t\t\tcompatible = \"multiboot,{kind}\", "
+           f"\"multiboot,module\";\n\t\t\t\treg = <0x0 {addr:#x} 0x0 {size:#x}>;\n")
+    if bootargs:
+        out += f"\t\t\t\tbootargs = \"{bootargs}\";\n"
+    return out + "\t\t\t};\n"
+
+
+def vm(name, children, mem=0x4000000, cpus=1, xen=False):
+    if xen:
+        head = f"\t\t\tcompatible = \"xen,domain\";\n\t\t\tmemory = <0x0 {mem // 1024:#x}>;\n"
+    else:
+        head = f"\t\t\tcompatible = \"bulkhead,vm\";\n\t\t\tmemory-size = <0x0 {mem:#x}>;\n"
+    return (f"\t\t{name} {{\n{head}\t\t\tcpus = <{cpus}>;\n\t\t\t#address-cells = <2>;\n"
+            f"\t\t\t#size-cells = <2>;\n" + "".join(children) + "\t\t};\n")
+
+
+def guest_vm(ctx, name, addr, bootargs, maps, xen=False, binary=None):
+    binary = binary or ctx.shmem
+    return vm(name, [module(addr, os.path.getsize(binary), bootargs)] + maps, xen=xen)
+
+
+def loaders(*files):
+    out = []
+    for path, addr in files:
+        out += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    return out
+
+
+def boot(ctx, gic, name, nodes, files, limit=BARE_TIME_LIMIT):
+    with tempfile.TemporaryDirectory(prefix="bulkhead-shm-") as work:
+        dtb, err = qemu.make_dtb_with(ctx, [], qemu.machine(gic), work, nodes, smp=SMP, mem=MEM,
+                                      need_modules=False)
+        if err:
+            return None, err
+        cmd = qemu.command(ctx.image, machine=qemu.machine(gic), smp=SMP, mem=MEM, dtb=dtb,
+                           extra=loaders(*files))
+        return qemu.run(name, cmd, limit), None
+
+
+def passes(vm_name, checks):
+    return [qemu.prefixed(vm_name, r"PASS " + qemu.esc(c) + "$") for c in checks]
+
+
+def clean_done(vm_name):
+    return qemu.prefixed(vm_name, r"DONE passed=\d+ failed=0")
+
+
+def no_fail(vms):
+    return [qemu.prefixed(v, r"FAIL .*") for v in vms] + [qemu.stopped(vms)]
+
+
+# ---- the tests ----
+
+def test_exchange(ctx, gic, reset=False, xen=False):
+    name = f"v{gic}/shm_" + ("reset" if reset else "xen" if xen else "exchange")
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    a_args = "mode=exchange" + (" reset=1" if reset else "")
+    if xen:
+        nodes = (guest_vm(ctx, "alpha", ADDR_A, a_args, [xen_map("xchan", "owner")], xen=True)
+                 + guest_vm(ctx, "beta", ADDR_B, "mode=exchange", [xen_map("xchan", "borrower")],
+                            xen=True))
+    else:
+        nodes = (region("chan") + guest_vm(ctx, "alpha", ADDR_A, a_args, [shm_map("chan")])
+                 + guest_vm(ctx, "beta", ADDR_B, "mode=exchange", [shm_map("chan")]))
+    run_, err = boot(ctx, gic, name, nodes, [(ctx.shmem, ADDR_A), (ctx.shmem, ADDR_B)])
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    alpha = ["doorbell registers", "rung back", "reply verified", "ring refused"]
+    reasons = [qemu.expect_all(t, passes("alpha", alpha)
+                               + passes("beta", ["doorbell registers", "rung", "pattern verified",
+                                                 "ring refused"])
+                               + [clean_done("alpha"), clean_done("beta")])]
+    if reset:
+        reasons.append(qemu.expect_ordered(t, [r"^bulkhead: alpha: reset",
+                                               *passes("alpha", ["kept across reset",
+                                                                 "reply kept across reset"])]))
+    reasons += qemu.ends_cleanly(t, run_, ("alpha", "beta"), forbid=no_fail(("alpha", "beta")))
+    return qemu.verdict(name, run_, *reasons)
+
+
+def test_ro(ctx, gic):
+    name = f"v{gic}/shm_ro"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    nodes = (region("chan")
+             + guest_vm(ctx, "prod", ADDR_A, "mode=producer count=3000 period_ms=1",
+                        [shm_map("chan")])
+             + guest_vm(ctx, "reader", ADDR_B, "mode=reader count=20 ro=1",
+                        [shm_map("chan", access="ro")]))
+    run_, err = boot(ctx, gic, name, nodes, [(ctx.shmem, ADDR_A), (ctx.shmem, ADDR_B)])
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_ordered(t, [
+        *passes("reader", ["doorbell registers", "read"]),
+        r"^bulkhead: reader: no RAM or device at IPA 0x70000008 .*abort injected",
+        *passes("reader", ["ro write faulted"])]),
+        qemu.expect_all(t, passes("prod", ["produced"]) + [clean_done("prod"),
+                                                           clean_done("reader")])]
+    reasons += qemu.ends_cleanly(t, run_, ("prod", "reader"), forbid=no_fail(("prod", "reader")))
+    return qemu.verdict(name, run_, *reasons)
+
+
+def test_bad_ram(ctx, gic):
+    name = f"v{gic}/shm_bad_ram"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    nodes = (region("chan")
+             + guest_vm(ctx, "good", ADDR_A, "mode=ticker count=5 tick_ms=100", [],
+                        binary=ctx.testguest)
+             + guest_vm(ctx, "bad", ADDR_B, "mode=exchange", [shm_map("chan", ipa=0x42000000)]))
+    run_, err = boot(ctx, gic, name, nodes, [(ctx.testguest, ADDR_A), (ctx.shmem, ADDR_B)])
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^error: /chosen/bad/shm@42000000: IPA 0x42000000\+0x101000 "
+                                   r"overlaps the VM's RAM",
+                                   r"^bulkhead: /chosen/bad: VM not started",
+                                   qemu.prefixed("good", "ticker done")]),
+               qemu.expect_none(t, [r"^bulkhead: bad: started"])]
+    reasons += qemu.ends_cleanly(t, run_, ("good",))
+    return qemu.verdict(name, run_, *reasons)
+
+
+def test_linux(ctx, gic):
+    name = f"v{gic}/shm_linux"
+    missing = ctx.missing_linux()
+    if missing:
+        return qemu.failure(name, missing)
+    args = "console=ttyAMA0 bulkhead.test=shmem"
+    linux = vm("linux", [module(KERNEL_ADDR, os.path.getsize(qemu.LINUX_KERNEL), args),
+                         module(INITRD_ADDR, os.path.getsize(qemu.LINUX_INITRD), kind="ramdisk"),
+                         shm_map("chan", access="ro")], mem=0x20000000, cpus=2)
+    nodes = (region("chan") + linux
+             + guest_vm(ctx, "prod", ADDR_A, "mode=producer count=60000 period_ms=1",
+                        [shm_map("chan")]))
+    files = [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR),
+             (ctx.shmem, ADDR_A)]
+    run_, err = boot(ctx, gic, name, nodes, files, limit=LINUX_TIME_LIMIT)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    values = [int(v, 16) for v in re.findall(r"^\[linux\] LINUX shm value (0x[0-9a-fA-F]+)", t,
+                                             re.MULTILINE)]
+    reasons = [qemu.expect_all(t, [qemu.prefixed("linux", r"LINUX shm region 0x70000000 "),
+                                   qemu.prefixed("linux", r"LINUX shm rang 0x2 as member 0"),
+                                   qemu.prefixed("prod", r"shmem: produced \d+ values, stopped "
+                                                 r"by a peer's ring")])]
+    if len(values) < 10:
+        reasons.append(f"Linux read {len(values)} values, expected 10: {values}")
+    elif any(b <= a for a, b in zip(values, values[1:])):
+        reasons.append(f"the values Linux read do not increase: {values}")
+    reasons += qemu.ends_cleanly(t, run_, ("linux", "prod"), forbid=no_fail(("prod",)))
+    return qemu.verdict(name, run_, *reasons)
+
+
+def cases(build):
+    """[(name, callable returning a Result)]."""
+    ctx = Ctx(build)
+    out = []
+    for gic in (3, 2):
+        out += [(f"v{gic}/shm_linux", lambda g=gic: test_linux(ctx, g)),
+                (f"v{gic}/shm_exchange", lambda g=gic: test_exchange(ctx, g)),
+                (f"v{gic}/shm_reset", lambda g=gic: test_exchange(ctx, g, reset=True)),
+                (f"v{gic}/shm_xen", lambda g=gic: test_exchange(ctx, g, xen=True)),
+                (f"v{gic}/shm_ro", lambda g=gic: test_ro(ctx, g)),
+                (f"v{gic}/shm_bad_ram", lambda g=gic: test_bad_ram(ctx, g))]
+    return out
+
+
+def main():
+    return qemu.run_cases_main(cases, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
