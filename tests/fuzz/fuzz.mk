@@ -7,7 +7,8 @@
 #
 # runs each target for FUZZ_SECONDS on a copy of its seed corpus (tests/fuzz/corpus/<name>, plus
 # the compiled test DTBs for fdt_config) in build/fuzz/corpus/<name>, and prints executions,
-# coverage and crashes (scripts in tests/fuzz/run_fuzz.py). make test runs each briefly.
+# coverage and crashes (tests/fuzz/run_fuzz.py). make test runs each briefly ("fuzz/<target>").
+# make fuzz-coverage then reports the lines of its code each target's corpus reaches (llvm-cov).
 FUZZ_BUILD := build/fuzz
 FUZZ_CC := clang
 FUZZ_CFLAGS := -std=c11 -g -O1 -DBULKHEAD_HOST -D_GNU_SOURCE -Iinclude -Itests/host \
@@ -51,3 +52,24 @@ $(FUZZ_BUILD)/obj/%.o: %.c $(FUZZ_HEADERS) tests/fuzz/fuzz.mk
 $(FUZZ_BUILD)/fuzz_%: $$(call fuzz_objs,tests/fuzz/fuzz_$$*.c $$(FUZZ_$$*_SRCS) $(FUZZ_SUPPORT_SRCS))
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(FUZZ_LDLIBS)
+
+# make fuzz-coverage: the line coverage of the code each target reaches with its corpus as it is
+# (build/fuzz/corpus, after make fuzz), from a build with clang's source-based coverage (llvm-cov).
+FUZZ_COV_CFLAGS := -std=c11 -g -O1 -DBULKHEAD_HOST -D_GNU_SOURCE -Iinclude -Itests/host \
+                   -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping
+fuzz_cov_objs = $(patsubst %.c,$(FUZZ_BUILD)/cov/obj/%.o,$(sort $(1)))
+FUZZ_COV_BINS := $(patsubst %,$(FUZZ_BUILD)/cov/fuzz_%,$(FUZZ_ALL))
+
+.PHONY: fuzz-coverage
+.PRECIOUS: $(FUZZ_BUILD)/cov/obj/%.o
+fuzz-coverage: $(FUZZ_COV_BINS) $(HOST_DTB)
+	@$(PYTHON) tests/fuzz/run_fuzz.py --coverage $(FUZZ_TARGETS)
+
+$(FUZZ_BUILD)/cov/obj/%.o: %.c $(FUZZ_HEADERS) tests/fuzz/fuzz.mk
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  COVCC   $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/cov/fuzz_%: $$(call fuzz_cov_objs,tests/fuzz/fuzz_$$*.c $$(FUZZ_$$*_SRCS) $(FUZZ_SUPPORT_SRCS))
+	@$(if $(Q),echo "  COVLD   $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -o $@ $^ $(FUZZ_LDLIBS)

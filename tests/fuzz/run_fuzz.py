@@ -9,7 +9,11 @@ one line: executions, coverage (libFuzzer's cov: and ft: at the end) and crashes
 input that crashed in build/fuzz/crashes/<target>/ (copy it into tests/fuzz/corpus/<target>/ as
 crash-<what> once fixed: every run replays it first).
 
-Usage: run_fuzz.py [--seconds N | --runs N] [--build build/fuzz] [TARGET ...]
+With --coverage (make fuzz-coverage), nothing is fuzzed: each target's coverage build
+(build/fuzz/cov/fuzz_<target>) runs its corpus once, and llvm-cov reports the lines of the
+files it is there for (COV_FOCUS) that it reaches.
+
+Usage: run_fuzz.py [--seconds N | --runs N | --coverage] [--build build/fuzz] [TARGET ...]
 Exit status 1 if a target crashed (or is missing), else 0. make test calls run() for its
 "fuzz/<target>" cases.
 """
@@ -126,15 +130,76 @@ def error_tail(log, n=40):
     return "\n".join(lines[-n:])
 
 
+def llvm_tool(name):
+    """llvm-cov or llvm-profdata: Debian 12's versioned name first."""
+    for candidate in (name + "-14", name):
+        if shutil.which(candidate):
+            return candidate
+    return name
+
+
+COV_IGNORE = r"(^|/)(tests|lib)/|^/usr/"
+# The files each target is there for (the others it links are reached only as far as they serve).
+COV_FOCUS = {
+    "fdt_config": r"^config/",
+    "esr_mmio": r"^(el2/esr|vdev/mmio|vdev/vdev)\.c",
+    "vgic_mmio": r"^vgic/(vgic\.c|vgic_mmio)",
+    "vpl011": r"^(vdev/vpl011|el2/console_mux)\.c",
+    "psci": r"^el2/psci\.c",
+}
+
+
+def coverage(target, build=BUILD):
+    """Runs the coverage build of a target on its corpus. Returns (report text, summary line)."""
+    binary = os.path.join(build, "cov", "fuzz_" + target)
+    if not os.access(binary, os.X_OK):
+        return "", f"fuzz/{target}: {binary} is not built (make fuzz-coverage)"
+    corpus = prepare_corpus(target, build)
+    raw = os.path.join(build, "cov", target + ".profraw")
+    data = os.path.join(build, "cov", target + ".profdata")
+    env = dict(os.environ, LLVM_PROFILE_FILE=raw)
+    subprocess.run([binary, "-runs=0", corpus], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([llvm_tool("llvm-profdata"), "merge", "-sparse", raw, "-o", data], check=True)
+    p = subprocess.run([llvm_tool("llvm-cov"), "report", binary, "-instr-profile=" + data,
+                        "-ignore-filename-regex=" + COV_IGNORE], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    inputs = len(os.listdir(corpus))
+    focus = re.compile(COV_FOCUS.get(target, "."))
+    rows, files, total, missed = [], [], 0, 0
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 13 and focus.search(parts[0]) and parts[7].isdigit():
+            n, m = int(parts[7]), int(parts[8])
+            rows.append(f"  {parts[0]:32} {n - m:5} of {n:5} lines ({parts[9]})")
+            files.append(parts[0])
+            total += n
+            missed += m
+    if not total:
+        return p.stdout, f"fuzz/{target}: no coverage report"
+    return "\n".join(rows), (f"fuzz/{target}: {inputs} inputs reach {total - missed} of {total} "
+                              f"lines ({100.0 * (total - missed) / total:.1f}%) of "
+                              + ", ".join(files))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=None)
     ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--coverage", action="store_true")
     ap.add_argument("--build", default=BUILD)
     ap.add_argument("targets", nargs="*")
     args = ap.parse_args()
     names = args.targets or all_sources()
+    if args.coverage:
+        lines = []
+        for t in names:
+            report, line = coverage(t, args.build)
+            print(report + "\n" + line, flush=True)
+            lines.append(line)
+        print("\n" + "\n".join(lines))
+        return 0
     failed = 0
     lines = []
     for t in names:
