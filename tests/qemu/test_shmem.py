@@ -21,6 +21,9 @@ bare-metal side is tests/guest/shmem.c (see its modes).
   role owner and borrower), same exchange as shm_exchange.
 - shm_bad_ram: a VM whose region's IPA overlaps its RAM is refused, naming its node, and never
   starts; the other VM (a test guest ticker) runs.
+- shm_doc_examples: docs/CONFIG.md's two examples ("Sharing memory between VMs") as written,
+  together in QEMU's tree: a producer and a read-only reader (our binding), two exchanging
+  xen,domain guests (Xen's), the shmem guest loaded at each module's address.
 - shm_linux: Debian's Linux (member 0, read-only) beside a producer (member 1: a counter every
   ms, ringing Linux each time): Linux's init (bulkhead.test=shmem) finds the region in
   /proc/device-tree's /reserved-memory and reads the counter with busybox devmem through /dev/mem
@@ -44,7 +47,7 @@ import qemu  # noqa: E402
 BARE_TIME_LIMIT = 90
 LINUX_TIME_LIMIT = 180
 MEM = "2G"
-SMP = 3
+SMP = 4  # the doc examples' four 1-vCPU VMs; Linux (2 vCPUs) and one guest
 ADDR_A, ADDR_B = 0x44000000, 0x45000000  # the guests' images (QEMU's DTB is at 0x48000000)
 KERNEL_ADDR, INITRD_ADDR = qemu.LINUX_ADDRS[0]
 SHM_IPA = 0x70000000
@@ -251,6 +254,41 @@ def test_linux(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+def doc_chosen(name):
+    """The inside of the `chosen { ... };` block after `<!-- doc-example: name -->` in
+    docs/CONFIG.md, or None."""
+    with open(os.path.join("docs", "CONFIG.md"), encoding="utf-8") as f:
+        doc = f.read()
+    m = re.search(r"<!-- doc-example: " + re.escape(name) + r" -->\n```dts\nchosen \{\n(.*?)"
+                  r"^\};\n```", doc, re.MULTILINE | re.DOTALL)
+    return m.group(1) if m else None
+
+
+def test_doc_examples(ctx, gic):
+    """docs/CONFIG.md's two examples as written, in one boot: our binding (producer and a
+    read-only dashboard) and Xen's (domU1 and domU2 exchanging), the shmem guest at 0x44000000
+    and 0x45000000."""
+    name = f"v{gic}/shm_doc_examples"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    blocks = [doc_chosen("shared-memory"), doc_chosen("xen-shared-memory")]
+    if not all(blocks):
+        return qemu.failure(name, "docs/CONFIG.md lacks the shared-memory or xen-shared-memory "
+                            "doc-example")
+    run_, err = boot(ctx, gic, name, "".join(blocks), [(ctx.shmem, ADDR_A), (ctx.shmem, ADDR_B)])
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    vms = ("producer", "dashboard", "domU1", "domU2")
+    reasons = [qemu.expect_all(t, passes("producer", ["produced"]) + passes("dashboard", ["read"])
+                               + passes("domU1", ["rung back", "reply verified"])
+                               + passes("domU2", ["rung", "pattern verified"])
+                               + [clean_done(v) for v in vms])]
+    reasons += qemu.ends_cleanly(t, run_, vms, forbid=no_fail(vms))
+    return qemu.verdict(name, run_, *reasons)
+
+
 def cases(build):
     """[(name, callable returning a Result)]."""
     ctx = Ctx(build)
@@ -261,7 +299,8 @@ def cases(build):
                 (f"v{gic}/shm_reset", lambda g=gic: test_exchange(ctx, g, reset=True)),
                 (f"v{gic}/shm_xen", lambda g=gic: test_exchange(ctx, g, xen=True)),
                 (f"v{gic}/shm_ro", lambda g=gic: test_ro(ctx, g)),
-                (f"v{gic}/shm_bad_ram", lambda g=gic: test_bad_ram(ctx, g))]
+                (f"v{gic}/shm_bad_ram", lambda g=gic: test_bad_ram(ctx, g)),
+                (f"v{gic}/shm_doc_examples", lambda g=gic: test_doc_examples(ctx, g))]
     return out
 
 
