@@ -27,6 +27,7 @@ struct doorbell {
     uint32_t members;
     uint32_t pending; /* who rang me: channel lock */
     uint32_t refused; /* rings refused: channel lock */
+    unsigned lives;   /* resets: the first starts its VM's first life */
     struct vdev_irq irq;
 };
 
@@ -111,8 +112,9 @@ static enum mmio_result db_write(void *state, unsigned vcpu, uint64_t offset, un
 
 static const struct mmio_ops db_mmio_ops = {.read = db_read, .write = db_write};
 
-/* The VM restarts: nobody has rung it yet, and its refusals are forgotten. Its peers are told
- * nothing here; the guest rings them when it is back. */
+/* The VM (re)starts: nobody has rung it yet, and its refusals are forgotten. From its second
+ * life on, its peers are rung, in its name: the channel's other end restarted (what it left in
+ * the region is still there). Called with the VM's lock held, which comes before the channel's. */
 static void db_reset(struct vdev *dev)
 {
     struct doorbell *d = (struct doorbell *)dev;
@@ -120,8 +122,12 @@ static void db_reset(struct vdev *dev)
     spin_lock(&d->ch->lock);
     d->pending = 0;
     d->refused = 0;
+    bool restart = d->lives++ > 0;
     vdev_irq_set(&d->irq, false);
     spin_unlock(&d->ch->lock);
+    if (restart) {
+        ring(d, d->members & ~(uint32_t)BIT(d->member));
+    }
 }
 
 static const struct vdev_ops db_ops = {.reset = db_reset};

@@ -295,7 +295,7 @@ static void test_doorbell(void **state)
     assert_false(line(a));
     assert_int_equal(doorbell_hvc_ack(&a->io, 0), 0);
 
-    /* A reset of B forgets who rang it and its refusals. */
+    /* A reset of B forgets who rang it and its refusals (its first: it rings nobody). */
     wr(a, PAGE_A, SHM_DB_RING, 3);
     assert_true(line(a) && line(b));
     vgic_reset(&b->vgic);
@@ -303,6 +303,14 @@ static void test_doorbell(void **state)
     assert_int_equal(rd(b, PAGE_B, SHM_DB_PENDING), 0);
     assert_false(line(b));
     assert_true(line(a));
+
+    /* B's first reset started its first life; a restart rings its peers in its name. */
+    doorbell_hvc_ack(&a->io, 0);
+    vgic_reset(&b->vgic);
+    vm_io_reset(&b->io);
+    assert_true(line(a));
+    assert_int_equal(doorbell_hvc_ack(&a->io, 0), 2);
+    assert_false(line(b));
     free(a);
     free(b);
 }
