@@ -8,7 +8,8 @@ monitor, which powers the machine off.
 
 And the monitor's hypercalls (docs/HYPERCALLS.md): a privileged bare-metal guest (bulkhead,monitor)
 lists the VMs, reads the log, pauses, resumes, stops and restarts the VM beside it; an
-unprivileged one gets NOT_SUPPORTED."""
+unprivileged one gets NOT_SUPPORTED. And a VM faulting in a loop stopped from the monitor, the
+machine then powering off by itself."""
 
 import os
 import re
@@ -125,6 +126,54 @@ def test_console_monitor(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+# ---- issue 16, item 9: a VM faulting in a loop, stopped from the monitor ----
+
+def test_stop_faultloop(ctx, gic):
+    """vm0 loads from nowhere for ever (each an abort injected, the reports muted after 32),
+    which used to keep QEMU up until Ctrl-A X ended every VM. The monitor, whose keys arrive in
+    vm0's own exits on CPU 0, lists its faults and stops it; vm1 ticks to its end and the
+    machine powers off by itself."""
+    name = f"v{gic}/monitor_faultloop"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    modules = [qemu.Module(ctx.testguest, "mode=faultloop count=4000000000"),
+               qemu.Module(ctx.testguest, "mode=ticker count=40 tick_ms=100")]
+    cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic))
+    start = time.monotonic()
+    s = test_console.Session(cmd)
+    reasons = []
+
+    def step(pattern, keys=b"", after=0, why=""):
+        if reasons:
+            return after
+        if keys:
+            s.type(keys)
+        end = s.wait_for(pattern, after)
+        if end is None:
+            reasons.append(why or f"no {pattern!r}")
+            return after
+        return end
+
+    pos = step(r"^bulkhead: vm0: more faults than", why="vm0 did not fault in a loop")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos,
+               "Ctrl-T ? did not open the monitor")
+    pos = step(r"^0 vm0 running vcpus 1 \(cpu 0\) .* faults [1-9]\d* ", b"vms\r", pos,
+               "vms did not show vm0's faults")
+    pos = step(r"^bulkhead: vm0: stopped by the operator", b"stop 0\r", pos,
+               "stop did not stop the faulting VM")
+    step(r"^bulkhead: no VM running, powering off", after=pos,
+         why="the machine did not power off once vm1 was done")
+    text, timed_out = s.finish(name, bool(reasons))
+    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
+                    time.monotonic() - start, qemu.log_path(name))
+    if not reasons:
+        reasons.append(qemu.expect_all(text, [qemu.prefixed("vm1", "ticker done")]))
+        reasons.append(qemu.expect_none(text, [r"PANIC", qemu.prefixed("vm0", "faultloop:")]))
+        reasons.append(qemu.expect_exit(run_))
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- the hypercalls: a privileged guest beside a ticker and an unprivileged guest ----
 
 PRIV_ADDR = 0x4A000000
@@ -193,7 +242,8 @@ def test_hypercalls(ctx, gic):
 def cases(build):
     ctx = Ctx(build)
     out = [(f"v{gic}/monitor", lambda g=gic: test_console_monitor(ctx, g)) for gic in (3, 2)]
-    return out + [("v3/monitor_hypercalls", lambda: test_hypercalls(ctx, 3))]
+    return out + [("v3/monitor_faultloop", lambda: test_stop_faultloop(ctx, 3)),
+                  ("v3/monitor_hypercalls", lambda: test_hypercalls(ctx, 3))]
 
 
 def main():
