@@ -30,8 +30,8 @@ static void early_keep(const char *s, size_t len)
     early_lost += len - n;
 }
 
-/* printk's output, for the monitor's `log` (bulkhead/console.h). Its own lock: printk may run
- * inside a console_write caller's lock order anywhere. */
+/* printk's output, for the monitor's `log` (bulkhead/console.h). Its own lock, held only to
+ * copy bytes and never with another taken inside it: printk runs under any lock of ours. */
 static spinlock_t log_lock;
 static char log_ring[CONSOLE_LOG_SIZE];
 static uint64_t log_end;

@@ -7,6 +7,8 @@
  *            file's bookkeeping
  *   sched.c  bulkhead/sched.h: wake, kick, block, and pcpu_schedule(), which does not return
  *   vm.c     bulkhead/vm.h's life-cycle calls (for tests of psci.c and traps.c)
+ *   monitor.c bulkhead/monitor.h's hypercall entry (tests of psci.c and traps.c): counts the
+ *            calls in fake_monitor_hvc and answers NOT_SUPPORTED
  *   hw.c     what touches hardware elsewhere: the board, the physical GIC, the timer's EL2 side,
  *            ID-register reads, stage 2's creation, firmware power-off, the UART's input
  *
