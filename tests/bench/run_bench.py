@@ -54,6 +54,7 @@ OPS = (
     ("timer_wfi", "Virtual timer, deadline to handler, vCPU in WFI", "timer_wfi"),
     ("ipi", "Virtual IPI, send to handler on the other vCPU (in WFI)", "ipi"),
     ("pt_irq", "Passed-through device interrupt, device raises to handler", "pt_irq"),
+    ("doorbell", "Shared-memory doorbell, ring (hypercall) to handler, same vCPU", "doorbell"),
     ("boot", "Reset to the guest's first instruction", "boot"),
 )
 
@@ -61,10 +62,17 @@ OPS = (
 # SPI 8, present with two -serial), in a configuration of its own ("pt") so that the others' runs
 # stay as they were. Under Bulkhead the VM is a bulkhead,vm node added to QEMU's DTB that passes
 # the device through; on the bare board the same guest drives it directly.
-PT_OPS = ("pt_irq",)
+# doorbell needs a shared-memory region with its doorbell: the same configuration's VM maps one
+# (bulkhead,shared-memory "bench"); the bare board has none, so doorbell has no bare figure.
+PT_OPS = ("pt_irq", "doorbell")
 PT_SERIALS = ["-serial", "mon:stdio", "-serial", "null"]
 PT_DEVICE = "/pl011@9040000"
 PT_VM_NODE = """
+        shm-bench {{
+            compatible = "bulkhead,shared-memory";
+            bulkhead,shm-id = "bench";
+            size = <0x0 0x1000>;
+        }};
         vm0 {{
             compatible = "bulkhead,vm";
             memory-size = <0x0 0x10000000>;
@@ -76,6 +84,11 @@ PT_VM_NODE = """
                 compatible = "multiboot,kernel", "multiboot,module";
                 reg = <0x0 0x{addr:x} 0x0 0x{size:x}>;
                 bootargs = "hyp=1";
+            }};
+            shm@70000000 {{
+                compatible = "bulkhead,shared-memory-map";
+                bulkhead,shm-id = "bench";
+                bulkhead,ipa = <0x0 0x70000000>;
             }};
         }};
 """

@@ -47,6 +47,10 @@
  *       interrupt comes through the physical GIC to the hypervisor, which injects it. The send
  *       is spread within a tick as the IPI's. Measured only when the device tree has a PL011
  *       other than the console's (else a "BENCH note" says so), last, CPU 1 off.
+ *   BENCH op=doorbell kind=latency n=N ticks=T
+ *       a shared-memory doorbell rung (BH_HVC_DOORBELL_RING) to this VM's own member bit, to
+ *       the handler of its SPI on the same vCPU; only where the device tree has a
+ *       bulkhead,doorbell (run_bench.py's passthrough configuration under Bulkhead).
  *   BENCH op=boot kind=once ticks=T
  *       The generic counter at this image's first instruction (it starts at 0 at QEMU's reset:
  *       reset to guest entry, QEMU's firmware handoff and the hypervisor's boot included).
@@ -518,6 +522,94 @@ __attribute__((noinline)) static void bench_pt_irq(void)
     printf("BENCH op=pt_irq kind=latency n=%lu ticks=%lu\n", pt_rounds, (unsigned long)sum);
 }
 
+/* ---- a shared-memory doorbell ---- */
+
+/* The VM's first doorbell (docs/CONFIG.md, "Sharing memory between VMs"), if it has one. */
+static struct {
+    unsigned intid, index, member;
+    volatile uint64_t entry_ticks;
+    volatile uint32_t count;
+    volatile uint32_t unexpected;
+} db;
+
+static bool find_doorbell(void)
+{
+    int node = fdt_node_offset_by_compatible(guest.fdt, -1, "bulkhead,doorbell");
+    const fdt32_t *irq = node >= 0 ? fdt_getprop(guest.fdt, node, "interrupts", NULL) : NULL;
+    const fdt32_t *index = node >= 0 ? fdt_getprop(guest.fdt, node, "bulkhead,index", NULL) : NULL;
+    const fdt32_t *member =
+        node >= 0 ? fdt_getprop(guest.fdt, node, "bulkhead,member", NULL) : NULL;
+
+    if (!irq || !index || !member) {
+        printf("BENCH note: doorbell: no bulkhead,doorbell in the device tree: skipped\n");
+        return false;
+    }
+    db.intid = 32 + fdt32_to_cpu(irq[1]);
+    db.index = fdt32_to_cpu(*index);
+    db.member = fdt32_to_cpu(*member);
+    return true;
+}
+
+/* The ring is acknowledged (BH_HVC_DOORBELL_ACK) so that the line drops before the EOI. */
+static void doorbell_entry(uint64_t ticks)
+{
+    uint32_t iar = gic_ack();
+    unsigned intid = gic_iar_intid(iar);
+
+    if (intid >= GIC_SPURIOUS) {
+        return;
+    }
+    if (intid == db.intid) {
+        db.entry_ticks = ticks;
+        guest_hvc(BH_HVC_DOORBELL_ACK, db.index, 0, 0);
+        asm volatile("dmb ish" ::: "memory");
+        db.count++;
+    } else {
+        db.unexpected = intid + 1;
+    }
+    gic_eoi(iar);
+}
+
+/* The counter before BH_HVC_DOORBELL_RING to this VM's own member bit, to CPU 0's vector: the
+ * hypercall, the doorbell's SPI raised in the vGIC and injected on the way back. A peer VM on
+ * another CPU adds the kick (an SGI) and its wake-up, as bench_ipi measures them. */
+__attribute__((noinline)) static void bench_doorbell(void)
+{
+    unsigned long db_rounds = MAX(bootarg_ul("pt_rounds", DEFAULT_PT_ROUNDS), 1ul);
+    uint64_t sum = 0;
+    uint32_t seed = 1;
+
+    if (!find_doorbell()) {
+        return;
+    }
+    guest_set_irq_handler(doorbell_entry);
+    gic_set_level(db.intid, true);
+    gic_route_spi(db.intid, 0);
+    gic_enable(db.intid, true);
+    irqs_on();
+    for (unsigned long r = 0; r < WARMUP_ROUNDS + db_rounds; r++) {
+        uint32_t want = db.count + 1;
+        delay_phase(next_rand(&seed));
+        uint64_t t0 = cntvct();
+        guest_hvc(BH_HVC_DOORBELL_RING, db.index, BIT(db.member), 0);
+        uint64_t end = t0 + WAIT_TICKS(freq);
+        while (db.count < want) {
+            if (cntvct() > end) {
+                printf("BENCH note: doorbell: INTID %u: %u of %u interrupts, unexpected INTID+1 "
+                       "%u\n",
+                       db.intid, db.count, want, db.unexpected);
+                error("doorbell interrupt not taken");
+            }
+        }
+        if (r >= WARMUP_ROUNDS) {
+            sum += db.entry_ticks - t0;
+        }
+    }
+    irqs_off();
+    gic_enable(db.intid, false);
+    printf("BENCH op=doorbell kind=latency n=%lu ticks=%lu\n", db_rounds, (unsigned long)sum);
+}
+
 /* Waits until CPU 1 is off (PSCI AFFINITY_INFO), so that nothing else runs: between two
  * queries CPU 0 waits in WFI for its virtual timer, which lets QEMU run CPU 1 (icount runs one
  * CPU at a time) to its CPU_OFF. Spinning on the query instead would keep CPU 1 waiting for
@@ -582,6 +674,7 @@ int main(void *dtb)
     /* Last: anything added before would shift where the others' windows fall in a tick. */
     wait_cpu1_off();
     bench_pt_irq();
+    bench_doorbell();
     printf("BENCH done\n");
     return 0;
 }
