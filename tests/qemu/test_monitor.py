@@ -241,9 +241,12 @@ def test_hypercalls(ctx, gic):
 
 def cases(build):
     ctx = Ctx(build)
-    out = [(f"v{gic}/monitor", lambda g=gic: test_console_monitor(ctx, g)) for gic in (3, 2)]
-    return out + [("v3/monitor_faultloop", lambda: test_stop_faultloop(ctx, 3)),
-                  ("v3/monitor_hypercalls", lambda: test_hypercalls(ctx, 3))]
+    out = []
+    for gic in (3, 2):
+        out += [(f"v{gic}/monitor", lambda g=gic: test_console_monitor(ctx, g)),
+                (f"v{gic}/monitor_faultloop", lambda g=gic: test_stop_faultloop(ctx, g)),
+                (f"v{gic}/monitor_hypercalls", lambda g=gic: test_hypercalls(ctx, g))]
+    return out
 
 
 def main():
