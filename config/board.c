@@ -487,7 +487,7 @@ static int stdout_node(const void *fdt)
     }
     const char *colon = strchr(path, ':');
     int len = colon ? (int)(colon - path) : (int)strlen(path);
-    int node = fdt_path_offset_namelen(fdt, path, len);
+    int node = config_path_offset(fdt, path, len);
     if (node < 0) {
         config_node_err(fdt, chosen, "stdout-path \"%s\" names no node", path);
         return -1;

@@ -38,6 +38,28 @@ void config_node_err(const void *fdt, int node, const char *fmt, ...)
     pr_err("%s: %s\n", path, msg);
 }
 
+int config_path_offset(const void *fdt, const char *path, int len)
+{
+    if (len <= 0) {
+        return -FDT_ERR_BADPATH;
+    }
+    if (path[0] != '/') {
+        /* libfdt follows an alias whose value is not a full path as an alias again: one that
+         * names itself would recurse until the stack ran out. The specification wants a full
+         * path there; anything else names no node. */
+        const char *slash = memchr(path, '/', (size_t)len);
+        int name_len = slash ? (int)(slash - path) : len;
+        int aliases = fdt_path_offset(fdt, "/aliases");
+        int target_len = 0;
+        const char *target =
+            aliases >= 0 ? fdt_getprop_namelen(fdt, aliases, path, name_len, &target_len) : NULL;
+        if (!target || target_len < 2 || target[0] != '/' || target[target_len - 1] != '\0') {
+            return -FDT_ERR_BADPATH;
+        }
+    }
+    return fdt_path_offset_namelen(fdt, path, len);
+}
+
 const char *config_get_string(const void *fdt, int node, const char *prop)
 {
     int len;

@@ -473,7 +473,9 @@ static void alias_host_devices(struct writer *w, const void *host, const struct 
         const char *name;
         int len;
         const char *path = fdt_getprop_by_offset(host, offset, &name, &len);
-        int node = path && len > 0 && path[len - 1] == '\0' ? fdt_path_offset(host, path) : -1;
+        int node = path && len > 0 && path[len - 1] == '\0'
+                       ? config_path_offset(host, path, (int)strlen(path))
+                       : -1;
         bool clash = name_in(taken, nr_taken, name);
         for (unsigned i = 0; node >= 0 && !clash && i < vm->pt.nr_devs; i++) {
             const struct pt_device *dev = &vm->pt.devs[i];

@@ -288,7 +288,7 @@ static int listed_node(const void *fdt, int vm_node, const void *list, bool path
 {
     if (paths) {
         const char *path = fdt_stringlist_get(fdt, vm_node, "bulkhead,passthrough", i, NULL);
-        int node = path ? fdt_path_offset(fdt, path) : -1;
+        int node = path ? config_path_offset(fdt, path, (int)strlen(path)) : -1;
         if (node < 0) {
             pr_err("%s: passthrough device \"%s\" not found\n", vm->node, path ? path : "?");
         }
@@ -377,7 +377,7 @@ static bool add_xen_device(const void *pfdt, int node, int ac, int sc, const voi
     if (xpath) {
         /* Messages name the host device the user knows. */
         strlcpy(dev->path, xpath, sizeof(dev->path));
-        int hnode = fdt_path_offset(host, xpath);
+        int hnode = config_path_offset(host, xpath, (int)strlen(xpath));
         if (hnode < 0) {
             pr_err("%s: passthrough device \"%s\" (xen,path) not found\n", vm->node, xpath);
             return false;

@@ -23,6 +23,11 @@ void config_node_err(const void *fdt, int node, const char *fmt, ...) PRINTF_LIK
 /* The node's full path (truncated to size, never fails). */
 void config_node_path(const void *fdt, int node, char *buf, size_t size);
 
+/* The node at path (len bytes, no NUL needed) as a device tree's own property names it: a full
+ * path, or an alias (and a path under it) whose value is a full path. What libfdt's
+ * fdt_path_offset_namelen() returns; never follows an alias to another alias. */
+int config_path_offset(const void *fdt, const char *path, int len);
+
 /* The property as a NUL-terminated string; NULL if absent or not a string (reported). */
 const char *config_get_string(const void *fdt, int node, const char *prop);
 

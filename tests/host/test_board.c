@@ -278,6 +278,44 @@ static void test_module_without_reg_is_not_reserved(void **state)
     free(fdt);
 }
 
+/* Found by fuzz_fdt_config: libfdt follows an alias whose value is not a full path as another
+ * alias, so one naming itself (or two naming each other) recursed until the stack ran out. An
+ * alias is followed once, to a full path; anything else names no node. */
+static void test_alias_loops_name_no_node(void **state)
+{
+    void *fdt = dtb_load("qemu-virt-v3", 512);
+    (void)state;
+
+    assert_int_equal(fdt_open_into(fdt, fdt, (int)fdt_totalsize(fdt) + 512), 0);
+    int aliases = fdt_path_offset(fdt, "/aliases");
+    assert_true(aliases >= 0);
+    assert_int_equal(fdt_setprop_string(fdt, aliases, "loop", "loop"), 0);
+    assert_int_equal(fdt_setprop_string(fdt, aliases, "ping", "pong/x"), 0);
+    assert_int_equal(fdt_setprop_string(fdt, aliases, "pong", "ping"), 0);
+    assert_int_equal(fdt_setprop(fdt, aliases, "nonul", "/pl011@9000000", 14), 0);
+    assert_int_equal(fdt_setprop_string(fdt, aliases, "uart", "serial0"), 0);
+
+    assert_int_equal(config_path_offset(fdt, "serial0", 7), fdt_path_offset(fdt, "/pl011@9000000"));
+    assert_int_equal(config_path_offset(fdt, "serial0:115200", 7),
+                     fdt_path_offset(fdt, "/pl011@9000000"));
+    assert_int_equal(config_path_offset(fdt, "/pl011@9000000", 14),
+                     fdt_path_offset(fdt, "/pl011@9000000"));
+    assert_true(config_path_offset(fdt, "loop", 4) < 0);
+    assert_true(config_path_offset(fdt, "ping", 4) < 0);
+    assert_true(config_path_offset(fdt, "pong/x", 6) < 0);
+    assert_true(config_path_offset(fdt, "nonul", 5) < 0);
+    assert_true(config_path_offset(fdt, "uart", 4) < 0); /* an alias of an alias */
+    assert_true(config_path_offset(fdt, "", 0) < 0);
+
+    int chosen = fdt_path_offset(fdt, "/chosen"); /* after the edits above */
+    assert_true(chosen >= 0);
+    assert_int_equal(fdt_setprop_string(fdt, chosen, "stdout-path", "loop:115200n8"), 0);
+    capture_reset();
+    (void)board_parse(fdt, &board);
+    assert_true(capture_contains("/chosen: stdout-path \"loop:115200n8\" names no node"));
+    free(fdt);
+}
+
 static void test_shared_readers(void **state)
 {
     void *fdt = dtb_load("raspi4b", 0);
@@ -325,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_structure_fails),
         cmocka_unit_test(test_modules_in_vm_nodes_are_reserved),
         cmocka_unit_test(test_module_without_reg_is_not_reserved),
+        cmocka_unit_test(test_alias_loops_name_no_node),
         cmocka_unit_test(test_shared_readers),
     };
 
