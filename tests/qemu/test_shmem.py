@@ -30,6 +30,9 @@ bare-metal side is tests/guest/shmem.c (see its modes).
   10 times, 100 ms apart (the values must increase), then rings the producer by writing its
   doorbell's RING register through /dev/mem; the producer stops at that ring and powers off.
   (Linux takes no doorbell interrupt: Debian's kernel has no uio_pdrv_genirq.)
+- shm_linux_pair: two Debian Linux VMs on one channel (bulkhead.test=shmem-pair): linux0 writes
+  a 128-word pattern with devmem and rings linux1 (RING through /dev/mem); linux1, polling its
+  PENDING, finds the ring, checks the pattern, writes its own and rings back; linux0 checks it.
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/.
 Alone: make all guests linux-initrd; tests/qemu/test_shmem.py [--build DIR] [--only RE]
@@ -254,6 +257,33 @@ def test_linux(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_linux_pair(ctx, gic):
+    """Two Linux VMs (one vCPU, 256 MiB each, the same kernel and initramfs modules) on one
+    channel, in bulkhead.test=shmem-pair: each side's pattern checked by the other, rung both
+    ways (Linux polls PENDING)."""
+    name = f"v{gic}/shm_linux_pair"
+    missing = ctx.missing_linux()
+    if missing:
+        return qemu.failure(name, missing)
+    args = "console=ttyAMA0 bulkhead.test=shmem-pair"
+    mods = [module(KERNEL_ADDR, os.path.getsize(qemu.LINUX_KERNEL), args),
+            module(INITRD_ADDR, os.path.getsize(qemu.LINUX_INITRD), kind="ramdisk")]
+    nodes = (region("chan") + vm("linux0", mods + [shm_map("chan")], mem=0x10000000)
+             + vm("linux1", mods + [shm_map("chan")], mem=0x10000000))
+    files = [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR)]
+    run_, err = boot(ctx, gic, name, nodes, files, limit=LINUX_TIME_LIMIT)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [
+        qemu.prefixed("linux0", r"LINUX shm pair: wrote 128 words, rang 0x2"),
+        qemu.prefixed("linux1", r"LINUX shm pair: rung by 1, pattern bad words: 0$"),
+        qemu.prefixed("linux1", r"LINUX shm pair: replied, rang 0x1"),
+        qemu.prefixed("linux0", r"LINUX shm pair: rung by 2, reply bad words: 0$")])]
+    reasons += qemu.ends_cleanly(t, run_, ("linux0", "linux1"))
+    return qemu.verdict(name, run_, *reasons)
+
+
 def doc_chosen(name):
     """The inside of the `chosen { ... };` block after `<!-- doc-example: name -->` in
     docs/CONFIG.md, or None."""
@@ -295,6 +325,7 @@ def cases(build):
     out = []
     for gic in (3, 2):
         out += [(f"v{gic}/shm_linux", lambda g=gic: test_linux(ctx, g)),
+                (f"v{gic}/shm_linux_pair", lambda g=gic: test_linux_pair(ctx, g)),
                 (f"v{gic}/shm_exchange", lambda g=gic: test_exchange(ctx, g)),
                 (f"v{gic}/shm_reset", lambda g=gic: test_exchange(ctx, g, reset=True)),
                 (f"v{gic}/shm_xen", lambda g=gic: test_exchange(ctx, g, xen=True)),
