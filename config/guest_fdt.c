@@ -192,8 +192,11 @@ static void write_shared_memory(struct writer *w, const struct vm_config *vm)
 }
 
 /* The doorbell of each region: its register page and level SPI (include/bulkhead/shmem.h). */
-static void write_doorbells(struct writer *w, const struct vm_config *vm, bool has_gic)
+static void write_doorbells(struct writer *w, const struct vm_config *vm, bool has_gic,
+                            bool has_clock)
 {
+    static const uint32_t clocks[] = {PHANDLE_APB_PCLK};
+
     char name[NODE_NAME_LEN];
 
     for (unsigned i = 0; i < vm->shm.nr; i++) {
@@ -201,11 +204,20 @@ static void write_doorbells(struct writer *w, const struct vm_config *vm, bool h
         struct mem_range reg = {m->doorbell_ipa, SHM_DOORBELL_SIZE};
         snprintf(name, sizeof(name), "doorbell@%lx", m->doorbell_ipa);
         begin(w, name);
-        prop_string(w, "compatible", "bulkhead,doorbell");
+        /* Also a PL061 (vdev/doorbell.c), for Linux's stock driver: line N is member N. */
+        PROP_STRINGS(w, "compatible", "bulkhead,doorbell\0arm,pl061\0arm,primecell");
         prop_reg(w, &reg, 1);
         if (has_gic) {
             uint32_t irq[] = {IRQ_TYPE_SPI, m->doorbell_spi, IRQ_LEVEL_HIGH};
             prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+            prop_empty(w, "interrupt-controller");
+            prop_u32(w, "#interrupt-cells", 2);
+        }
+        prop_empty(w, "gpio-controller");
+        prop_u32(w, "#gpio-cells", 2);
+        if (has_clock) {
+            prop_cells(w, "clocks", clocks, ARRAY_SIZE(clocks));
+            prop_string(w, "clock-names", "apb_pclk");
         }
         prop_string(w, "bulkhead,shm-id", m->id);
         prop_u32(w, "bulkhead,member", m->member);
@@ -293,7 +305,7 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
         return -1;
     }
     write_shared_memory(&w, vm);
-    write_doorbells(&w, vm, board->gic.version != GIC_NONE);
+    write_doorbells(&w, vm, board->gic.version != GIC_NONE, has_uart);
     write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
     write_aliases(&w, host, vm, has_uart ? uart_path : NULL, own_nodes, ARRAY_SIZE(own_nodes));
     end(&w);

@@ -13,15 +13,28 @@
 #include "config.h"
 #include "layout.h"
 
-/* The doorbell's register page (one per member VM and channel). */
+/* The doorbell's register page (one per member VM and channel). Its first 2 KiB are a PL061
+ * GPIO controller whose input line N is PENDING bit N (vdev/doorbell.c); the doorbell's own
+ * registers follow. */
 #define SHM_DOORBELL_SIZE 0x1000
-#define SHM_DB_ID 0x00      /* RO: my member number */
-#define SHM_DB_MEMBERS 0x04 /* RO: mask of the channel's members */
-#define SHM_DB_RING 0x08    /* WO: mask of members to ring (refused whole if one is not a member) */
-#define SHM_DB_PENDING 0x0c /* RO: mask of who rang me; write 1s to clear (ACK) */
-#define SHM_DB_REFUSED 0x10 /* RO: rings refused since the VM started */
-#define SHM_DB_MAGIC 0x14   /* RO: SHM_DB_MAGIC_VALUE */
+#define SHM_DB_ID 0x800      /* RO: my member number */
+#define SHM_DB_MEMBERS 0x804 /* RO: mask of the channel's members */
+#define SHM_DB_RING 0x808 /* WO: mask of members to ring (refused whole if one is not a member) */
+#define SHM_DB_PENDING 0x80c           /* RO: mask of who rang me; write 1s to clear (ACK) */
+#define SHM_DB_REFUSED 0x810           /* RO: rings refused since the VM started */
+#define SHM_DB_MAGIC 0x814             /* RO: SHM_DB_MAGIC_VALUE */
 #define SHM_DB_MAGIC_VALUE 0x42484442u /* "BHDB" */
+/* The PL061's registers (ARM DDI 0190): GPIODATA is 0x000-0x3fc, address bits [9:2] a mask. */
+#define PL061_DIR 0x400
+#define PL061_IS 0x404
+#define PL061_IBE 0x408
+#define PL061_IEV 0x40c
+#define PL061_IE 0x410
+#define PL061_RIS 0x414
+#define PL061_MIS 0x418
+#define PL061_IC 0x41c
+#define PL061_AFSEL 0x420
+#define PL061_ID 0xfe0 /* PeriphID0-3, PCellID0-3 */
 /* Doorbell SPIs are taken from this one down, skipping those the VM has already. */
 #define SHM_DOORBELL_SPI_TOP 95
 

@@ -315,6 +315,65 @@ static void test_doorbell(void **state)
     free(b);
 }
 
+static uint32_t rd8(struct member *m, ipa_t page, uint64_t reg)
+{
+    const struct mmio_region *r = mmio_bus_find(&m->io.bus, page + reg);
+    uint64_t v = 0xdead;
+
+    assert_non_null(r);
+    assert_int_equal(r->ops->read(r->dev, 0, reg, 1, &v), MMIO_OK);
+    return (uint32_t)v;
+}
+
+/* The page's PL061 face, as Linux's gpio-pl061 drives it: IDs, a rising edge on input line 1
+ * when member 1 rings, GPIOIC clearing it, output line 4 ringing member 0. */
+static void test_doorbell_pl061(void **state)
+{
+    (void)state;
+    struct member *a = member_new("vma", 0, PAGE_A), *b = member_new("vmb", 1, PAGE_B);
+
+    assert_int_equal(rd8(a, PAGE_A, PL061_ID), 0x61);
+    assert_int_equal(rd8(a, PAGE_A, PL061_ID + 0x1c), 0xb1);
+    /* The driver's probe writes GPIOIE: from then on the SPI follows GPIOMIS. */
+    wr(a, PAGE_A, PL061_IE, 0);
+    wr(a, PAGE_A, PL061_IS, 0);
+    wr(a, PAGE_A, PL061_IBE, 0);
+    wr(a, PAGE_A, PL061_IEV, 2);
+    wr(b, PAGE_B, SHM_DB_RING, 1);
+    assert_int_equal(rd(a, PAGE_A, PL061_RIS), 2);
+    assert_false(line(a));                     /* line 1 not enabled */
+    assert_int_equal(rd(a, PAGE_A, 0x3fc), 2); /* GPIODATA, every line: member 1 rang */
+    assert_int_equal(rd(a, PAGE_A, 0x4), 0);   /* GPIODATA, line 0 only */
+    wr(a, PAGE_A, PL061_IE, 2);
+    assert_true(line(a));
+    assert_int_equal(rd(a, PAGE_A, PL061_MIS), 2);
+    wr(a, PAGE_A, PL061_IC, 2);
+    assert_false(line(a));
+    assert_int_equal(rd(a, PAGE_A, PL061_RIS), 0);
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_PENDING), 0);
+    /* A second ring is a second edge. */
+    assert_int_equal(doorbell_hvc_ring(&b->io, 0, 1), 0);
+    assert_true(line(a));
+    wr(a, PAGE_A, PL061_IC, 2);
+
+    /* B rings A through its output line 4 (member 0): a rising edge rings, a fall does not. */
+    wr(b, PAGE_B, PL061_DIR, 0x10);
+    wr(b, PAGE_B, 0x10 << 2, 0x10);
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_PENDING), 2);
+    wr(a, PAGE_A, PL061_IC, 2);
+    wr(b, PAGE_B, 0x10 << 2, 0);
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_PENDING), 0);
+    assert_int_equal(rd(b, PAGE_B, 0x10 << 2), 0);
+    /* A's first reset starts its first life; the second is a restart: B is rung in A's name. */
+    vgic_reset(&a->vgic);
+    vm_io_reset(&a->io);
+    vgic_reset(&a->vgic);
+    vm_io_reset(&a->io);
+    assert_int_equal(rd(b, PAGE_B, SHM_DB_PENDING), 1);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +383,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mistakes, teardown),
         cmocka_unit_test_teardown(test_guest_tree, teardown),
         cmocka_unit_test(test_doorbell),
+        cmocka_unit_test(test_doorbell_pl061),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

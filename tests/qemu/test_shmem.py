@@ -27,12 +27,14 @@ bare-metal side is tests/guest/shmem.c (see its modes).
 - shm_linux: Debian's Linux (member 0, read-only) beside a producer (member 1: a counter every
   ms, ringing Linux each time): Linux's init (bulkhead.test=shmem) finds the region in
   /proc/device-tree's /reserved-memory and reads the counter with busybox devmem through /dev/mem
-  10 times, 100 ms apart (the values must increase), then rings the producer by writing its
-  doorbell's RING register through /dev/mem; the producer stops at that ring and powers off.
-  (Linux takes no doorbell interrupt: Debian's kernel has no uio_pdrv_genirq.)
+  10 times, 100 ms apart (the values must increase), meanwhile taking the producer's rings as
+  interrupts of the doorbell's GPIO line 1 (the doorbell is a PL061 to Linux, gpio-pl061 drives
+  it: "gpiolib" in /proc/interrupts), then rings the producer through GPIO output line 5; the
+  producer stops at that ring and powers off.
 - shm_linux_pair: two Debian Linux VMs on one channel (bulkhead.test=shmem-pair): linux0 writes
-  a 128-word pattern with devmem and rings linux1 (RING through /dev/mem); linux1, polling its
-  PENDING, finds the ring, checks the pattern, writes its own and rings back; linux0 checks it.
+  a 128-word pattern with devmem and rings linux1 (GPIO output line 4 + 1); linux1, rung (an
+  interrupt on its GPIO line 0, or the line already high if the ring came before it listened),
+  checks the pattern, writes its own and rings back; linux0, rung by interrupt, checks it.
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/.
 Alone: make all guests linux-initrd; tests/qemu/test_shmem.py [--build DIR] [--only RE]
@@ -246,7 +248,8 @@ def test_linux(ctx, gic):
     values = [int(v, 16) for v in re.findall(r"^\[linux\] LINUX shm value (0x[0-9a-fA-F]+)", t,
                                              re.MULTILINE)]
     reasons = [qemu.expect_all(t, [qemu.prefixed("linux", r"LINUX shm region 0x70000000 "),
-                                   qemu.prefixed("linux", r"LINUX shm rang 0x2 as member 0"),
+                                   qemu.prefixed("linux", r"LINUX shm irqs [1-9]\d* from member 1"),
+                                   qemu.prefixed("linux", r"LINUX shm rang member 1 as member 0"),
                                    qemu.prefixed("prod", r"shmem: produced \d+ values, stopped "
                                                  r"by a peer's ring")])]
     if len(values) < 10:
@@ -276,10 +279,10 @@ def test_linux_pair(ctx, gic):
         return qemu.failure(name, err)
     t = run_.text
     reasons = [qemu.expect_all(t, [
-        qemu.prefixed("linux0", r"LINUX shm pair: wrote 128 words, rang 0x2"),
-        qemu.prefixed("linux1", r"LINUX shm pair: rung by 1, pattern bad words: 0$"),
-        qemu.prefixed("linux1", r"LINUX shm pair: replied, rang 0x1"),
-        qemu.prefixed("linux0", r"LINUX shm pair: rung by 2, reply bad words: 0$")])]
+        qemu.prefixed("linux0", r"LINUX shm pair: wrote 128 words, rang 1"),
+        qemu.prefixed("linux1", r"LINUX shm pair: rung \((irq|level)\), pattern bad words: 0$"),
+        qemu.prefixed("linux1", r"LINUX shm pair: replied, rang 0"),
+        qemu.prefixed("linux0", r"LINUX shm pair: rung \(irq\), reply bad words: 0$")])]
     reasons += qemu.ends_cleanly(t, run_, ("linux0", "linux1"))
     return qemu.verdict(name, run_, *reasons)
 
