@@ -302,7 +302,11 @@ static bool read_xen_map(const void *fdt, int vm_node, int node, const struct bo
     int len = 0;
     const fdt32_t *cells = fdt_getprop(fdt, node, "xen,shared-mem", &len);
 
-    if (!m || !id || ac < 1 || ac > 2 || sc < 1 || sc > 2) {
+    if (!m || !id) {
+        return false;
+    }
+    if (ac < 1 || ac > 2 || sc < 1 || sc > 2) {
+        config_node_err(fdt, node, "the VM node's #address-cells and #size-cells must be 1 or 2");
         return false;
     }
     if (!cells || len != (2 * ac + sc) * 4) {
@@ -315,9 +319,10 @@ static bool read_xen_map(const void *fdt, int vm_node, int node, const struct bo
     uint64_t pa = config_read_cells(cells, ac);
     uint64_t ipa = config_read_cells(cells + ac, ac);
     uint64_t size = config_read_cells(cells + 2 * ac, sc);
-    const char *role = fdt_getprop(fdt, node, "role", NULL);
+    bool has_role = fdt_getprop(fdt, node, "role", NULL) != NULL;
+    const char *role = has_role ? config_get_string(fdt, node, "role") : NULL;
     bool owner = role && strcmp(role, "owner") == 0;
-    if (role && !owner && strcmp(role, "borrower") != 0) {
+    if (has_role && (!role || (!owner && strcmp(role, "borrower") != 0))) {
         config_node_err(fdt, node, "role must be \"owner\" or \"borrower\"");
         return false;
     }

@@ -174,6 +174,32 @@ static void test_mistakes(void **state)
     (void)out;
 }
 
+/* Xen's role: owner or borrower, and one owner. */
+static void test_xen_roles(void **state)
+{
+    (void)state;
+    struct vm_defaults defaults = {0};
+
+    fdt = dtb_load("shmem-ok", SLACK);
+    assert_int_equal(fdt_open_into(fdt, fdt, (int)fdt_totalsize(fdt) + SLACK), 0);
+    assert_int_equal(board_parse(fdt, &board), 0);
+    int node = fdt_path_offset(fdt, "/chosen/domU2/domU2-shared-mem@7f000000");
+    assert_true(node >= 0);
+    assert_int_equal(fdt_setprop_string(fdt, node, "role", "lender"), 0);
+    unsigned n = vmcfg_parse(fdt, &board, &defaults, &limits, vms);
+    capture_reset();
+    assert_int_equal(shm_parse(fdt, &board, &limits, vms, n, &shm), n - 1);
+    assert_true(capture_contains("/chosen/domU2/domU2-shared-mem@7f000000: role must be "
+                                 "\"owner\" or \"borrower\""));
+
+    node = fdt_path_offset(fdt, "/chosen/domU2/domU2-shared-mem@7f000000");
+    assert_int_equal(fdt_setprop_string(fdt, node, "role", "owner"), 0);
+    n = vmcfg_parse(fdt, &board, &defaults, &limits, vms);
+    capture_reset();
+    assert_int_equal(shm_parse(fdt, &board, &limits, vms, n, &shm), n - 1);
+    assert_true(capture_contains("region \"xenshm\" has a second owner"));
+}
+
 static void test_guest_tree(void **state)
 {
     (void)state;
@@ -381,6 +407,7 @@ int main(void)
         cmocka_unit_test_teardown(test_xen_binding, teardown),
         cmocka_unit_test_teardown(test_place, teardown),
         cmocka_unit_test_teardown(test_mistakes, teardown),
+        cmocka_unit_test_teardown(test_xen_roles, teardown),
         cmocka_unit_test_teardown(test_guest_tree, teardown),
         cmocka_unit_test(test_doorbell),
         cmocka_unit_test(test_doorbell_pl061),
