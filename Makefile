@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help
+.PHONY: all deps run run-shm run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -112,6 +112,12 @@ run: deps
 	@$(MAKE) --no-print-directory all guests linux-initrd
 	@$(PYTHON) tests/qemu/run_demo.py --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
 
+# Shared memory between VMs: Linux with a shell beside a bare-metal producer (docs/CONFIG.md,
+# "Sharing memory between VMs"); in the shell, `devmem 0x70000008 64` reads the counter.
+run-shm: deps
+	@$(MAKE) --no-print-directory all guests linux-initrd
+	@$(PYTHON) tests/qemu/test_shmem.py --demo --build $(BUILD)
+
 run-bare: deps
 	@$(MAKE) --no-print-directory all guests
 	@$(PYTHON) tests/qemu/run_demo.py --bare --platform $(PLATFORM) --build $(BUILD) --machine $(QEMU_MACHINE) $(if $(QEMU_CPU),--cpu $(QEMU_CPU))
@@ -157,6 +163,7 @@ clean:
 help:
 	@echo "make [PLATFORM=qemu-virt|raspi4b]  build $(IMAGE)"
 	@echo "make run                           Linux with a shell beside a bare-metal guest, on QEMU"
+	@echo "make run-shm                       Linux with a shell reading a bare-metal guest's shared memory"
 	@echo "make run-bare                      two bare-metal guests that power off by themselves"
 	@echo "make debug                         make run-bare halted for gdb (prints the gdb command)"
 	@echo "make bench                         exit costs and latencies under -icount (docs/PERFORMANCE.md)"

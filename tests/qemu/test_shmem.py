@@ -38,6 +38,8 @@ bare-metal side is tests/guest/shmem.c (see its modes).
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/.
 Alone: make all guests linux-initrd; tests/qemu/test_shmem.py [--build DIR] [--only RE]
+Interactively (`make run-shm`, or --demo): Linux with a shell beside the producer; the shell
+reads the counter with `devmem 0x70000008 64`.
 """
 
 import os
@@ -338,7 +340,50 @@ def cases(build):
     return out
 
 
+DEMO_TELL = """Bulkhead shared-memory demo: Debian's Linux (vm "linux", 2 vCPUs, a shell) maps the
+region "chan" read-only at 0x70000000; the bare-metal guest "prod" writes a counter into its word 1
+every millisecond and rings Linux. In the shell:
+    devmem 0x70000008 64                      the counter, now (run it twice)
+    grep gpiolib /proc/interrupts             rings taken, once a GPIO line listens:
+    B=$(cat /sys/class/gpio/gpiochip*/base); echo $((B+1)) > /sys/class/gpio/export
+    echo rising > /sys/class/gpio/gpio$((B+1))/edge
+Leave with 'poweroff -f' then Ctrl-A X (prod runs for ten minutes), or Ctrl-A X at once."""
+
+
+def demo(build):
+    """make run-shm: the channel, interactively (QEMU replaces this process)."""
+    ctx = Ctx(build)
+    missing = ctx.missing_linux()
+    if missing:
+        print(f"run-shm: {missing}", file=sys.stderr)
+        return 1
+    args = "console=ttyAMA0 quiet bulkhead.test=shell"
+    linux = vm("linux", [module(KERNEL_ADDR, os.path.getsize(qemu.LINUX_KERNEL), args),
+                         module(INITRD_ADDR, os.path.getsize(qemu.LINUX_INITRD), kind="ramdisk"),
+                         shm_map("chan", access="ro")], mem=0x20000000, cpus=2)
+    nodes = (region("chan") + linux
+             + guest_vm(ctx, "prod", ADDR_A, "mode=producer count=600000 period_ms=1",
+                        [shm_map("chan")]))
+    files = [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR),
+             (ctx.shmem, ADDR_A)]
+    work = tempfile.mkdtemp(prefix="bulkhead-shm-demo-")
+    dtb, err = qemu.make_dtb_with(ctx, [], qemu.MACHINE_V3, work, nodes, smp=SMP, mem=MEM,
+                                  need_modules=False)
+    if err:
+        print(f"run-shm: {err}", file=sys.stderr)
+        return 1
+    cmd = qemu.command(ctx.image, machine=qemu.MACHINE_V3, smp=SMP, mem=MEM, dtb=dtb,
+                       extra=loaders(*files))
+    print(DEMO_TELL, flush=True)
+    os.execvp(cmd[0], cmd)
+    return 1
+
+
 def main():
+    if "--demo" in sys.argv:
+        ap = qemu.arg_parser(__doc__)
+        ap.add_argument("--demo", action="store_true")
+        return demo(ap.parse_args().build)
     return qemu.run_cases_main(cases, __doc__)
 
 
