@@ -2,9 +2,9 @@
  * A whole host DTB through what the hypervisor does with it at boot (el2/main.c's hyp_main and
  * create_vms, el2/vm.c's vm_create): the board (board_parse), the hypervisor's own options
  * (vm_defaults_parse), /chosen's checks (check_chosen), the VMs with their modules and
- * passed-through devices (vmcfg_parse, pt_parse, pt_parse_partial), RAM and layout (ram_pool_*,
- * layout_*), and each VM's device tree (guest_fdt_build). None of it may crash or read outside the
- * input.
+ * passed-through devices (vmcfg_parse, pt_parse, pt_parse_partial), shared memory (shm_parse,
+ * shm_place, shm_check_ram), RAM and layout (ram_pool_*, layout_*), and each VM's device tree
+ * (guest_fdt_build). None of it may crash or read outside the input.
  *
  * The input is the DTB, then optional bytes after its totalsize that stand for what the modules'
  * addresses hold: a multiboot,device-tree module (Xen's partial tree) reads them when they are at
@@ -23,6 +23,7 @@
 #include "bulkhead/config.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/layout.h"
+#include "bulkhead/shmem.h"
 #include "support/capture.h"
 
 #define GUEST_DTB_BUF (64 * 1024) /* el2/vm.c's */
@@ -70,7 +71,7 @@ static void build_vm(const struct board *board, const struct vm_config *cfg, pad
     memcpy(head, tail, head_len);
     int rc = layout_vm(board, cfg, ram_pa, head, head_len, &layout);
     free(head);
-    if (rc != 0) {
+    if (rc != 0 || !shm_check_ram(cfg, layout.ram_ipa, layout.ram_size)) {
         return;
     }
     if (guest_fdt_build(dtb, GUEST_DTB_BUF, board, cfg, &layout, host_fdt) != 0) {
@@ -90,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct board board;
     static struct vm_config cfgs[MAX_VMS];
+    static struct shm_config shm;
     static uint8_t dtb[GUEST_DTB_BUF] __attribute__((aligned(8)));
 
     /* hyp_main: a DTB with the magic; the hypervisor maps totalsize bytes of it. */
@@ -120,15 +122,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* create_vms: the hypervisor where QEMU virt loads it, the DTB where it is. */
     struct mem_range image = {board.nr_ram ? board.ram[0].base + 0x200000 : 0x40200000, 0x300000};
     const struct module_limits limits = {.hyp = image, .dtb = {(uintptr_t)fdt, total}};
+    struct mem_range taken[1 + MAX_SHM_REGIONS] = {image};
     struct ram_pool pool;
 
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, &defaults, &limits, cfgs);
-    ram_pool_init(&pool, &board, &image, 1);
+    memset(&shm, 0, sizeof(shm));
+    n = shm_parse(fdt, &board, &limits, cfgs, n, &shm);
+    unsigned nr_taken = 1 + shm_fixed_ranges(&shm, taken + 1, MAX_SHM_REGIONS);
+    ram_pool_init(&pool, &board, taken, nr_taken);
+    shm_place(&shm, &pool, cfgs, n);
     layout_default_memory(&pool, cfgs, n);
     for (unsigned i = 0; i < n; i++) {
         paddr_t pa;
-        if (check_vm_ram(&pool, &cfgs[i], &pa)) {
+        if (shm_vm_ready(&shm, &cfgs[i]) && check_vm_ram(&pool, &cfgs[i], &pa)) {
             build_vm(&board, &cfgs[i], pa, fdt, dtb);
         }
     }
