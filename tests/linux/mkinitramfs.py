@@ -5,7 +5,8 @@ kernel modules, as an uncompressed newc cpio archive. Standard library only (the
 `cpio` binary). The archive is the same byte for byte for the same inputs (fixed inode numbers,
 owners and times).
 
-Usage: tests/linux/mkinitramfs.py [--busybox PATH] [--init PATH] [--modules DIR] [-o OUT]
+Usage: tests/linux/mkinitramfs.py [--busybox PATH] [--init PATH] [--modules DIR]
+                                  [--shmtool PATH] [-o OUT]
 The busybox default is $BULKHEAD_DEPS (else /var/cache/bulkhead)/arm64/root/bin/busybox, as
 scripts/install-deps.sh unpacks it. Busybox's applet links are made by the init at boot
 (`busybox --install -s`), so nothing here needs to run an arm64 binary.
@@ -19,6 +20,9 @@ glob, not hard-coded), and go to /lib/modules/*.ko in the archive with /lib/modu
 one module name a line, dependencies first; the init's passthrough mode insmods them in that
 order, the other modes never touch them. Without a module tree the archive has no modules (a
 warning says so) and the other modes are unaffected.
+
+--shmtool adds a static arm64 program as /bin/shmtool (tests/linux/shmtool.c, built by
+tests/linux/linux.mk): the shared-memory modes fill and check 1 MiB patterns with it.
 """
 
 import glob
@@ -147,7 +151,7 @@ def resolve_modules(moddir, wanted=MODULES):
     return [(n, paths[n]) for n in order]
 
 
-def build(busybox, init, modules=()):
+def build(busybox, init, modules=(), shmtool=None):
     with open(busybox, "rb") as f:
         bb = f.read()
     if bb[:4] != b"\x7fELF" or bb[18:20] != b"\xb7\x00":  # e_machine EM_AARCH64 (183)
@@ -165,6 +169,12 @@ def build(busybox, init, modules=()):
     a.file("bin/busybox", bb)
     a.symlink("bin/sh", "busybox")
     a.file("init", init_text)
+    if shmtool:
+        with open(shmtool, "rb") as f:
+            tool = f.read()
+        if tool[:4] != b"\x7fELF" or tool[18:20] != b"\xb7\x00":
+            raise SystemExit(f"mkinitramfs: {shmtool} is not an arm64 ELF binary")
+        a.file("bin/shmtool", tool)
     if modules:
         for d in ("lib", "lib/modules"):
             a.dir(d)
@@ -181,6 +191,8 @@ def main():
     ap.add_argument("--init", default=DEFAULT_INIT)
     ap.add_argument("--modules", default=None,
                     help="the kernel's module tree (default: " + MODULES_GLOB + ")")
+    ap.add_argument("--shmtool", default=None,
+                    help="a static arm64 build of tests/linux/shmtool.c, put at /bin/shmtool")
     ap.add_argument("-o", "--output", default=DEFAULT_OUT)
     args = ap.parse_args()
     if not os.path.isfile(args.busybox):
@@ -194,7 +206,7 @@ def main():
     else:
         print(f"mkinitramfs: warning: no kernel modules ({args.modules or MODULES_GLOB} not found);"
               " the passthrough mode will not find its drivers", file=sys.stderr)
-    data = build(args.busybox, args.init, modules)
+    data = build(args.busybox, args.init, modules, args.shmtool)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     tmp = args.output + ".tmp"
     with open(tmp, "wb") as f:

@@ -31,10 +31,12 @@ bare-metal side is tests/guest/shmem.c (see its modes).
   interrupts of the doorbell's GPIO line 1 (the doorbell is a PL061 to Linux, gpio-pl061 drives
   it: "gpiolib" in /proc/interrupts), then rings the producer through GPIO output line 5; the
   producer stops at that ring and powers off.
-- shm_linux_pair: two Debian Linux VMs on one channel (bulkhead.test=shmem-pair): linux0 writes
-  a 128-word pattern with devmem and rings linux1 (GPIO output line 4 + 1); linux1, rung (an
+- shm_linux_pair: two Debian Linux VMs on one channel (bulkhead.test=shmem-pair) and a 3 MiB
+  region: linux0 writes a 1 MiB pattern at region + 1 MiB with /bin/shmtool (tests/linux/
+  shmtool.c: /dev/mem mapped O_SYNC) and rings linux1 (GPIO output line 4 + 1); linux1, rung (an
   interrupt on its GPIO line 0, or the line already high if the ring came before it listened),
-  checks the pattern, writes its own and rings back; linux0, rung by interrupt, checks it.
+  checks every word of it, writes its own 1 MiB at region + 2 MiB and rings back; linux0, rung
+  by interrupt, checks that.
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/.
 Alone: make all guests linux-initrd; tests/qemu/test_shmem.py [--build DIR] [--only RE]
@@ -58,6 +60,7 @@ SMP = 4  # the doc examples' four 1-vCPU VMs; Linux (2 vCPUs) and one guest
 ADDR_A, ADDR_B = 0x44000000, 0x45000000  # the guests' images (QEMU's DTB is at 0x48000000)
 KERNEL_ADDR, INITRD_ADDR = qemu.LINUX_ADDRS[0]
 SHM_IPA = 0x70000000
+PAIR_REGION = 0x300000  # shm_linux_pair: 1 MiB each way at region + 1 MiB and + 2 MiB
 XEN_PA = 0x7F000000
 
 
@@ -264,8 +267,8 @@ def test_linux(ctx, gic):
 
 def test_linux_pair(ctx, gic):
     """Two Linux VMs (one vCPU, 256 MiB each, the same kernel and initramfs modules) on one
-    channel, in bulkhead.test=shmem-pair: each side's pattern checked by the other, rung both
-    ways (Linux polls PENDING)."""
+    channel, in bulkhead.test=shmem-pair: each side's 1 MiB pattern checked by the other, rung
+    both ways (GPIO interrupts through gpio-pl061)."""
     name = f"v{gic}/shm_linux_pair"
     missing = ctx.missing_linux()
     if missing:
@@ -273,18 +276,23 @@ def test_linux_pair(ctx, gic):
     args = "console=ttyAMA0 bulkhead.test=shmem-pair"
     mods = [module(KERNEL_ADDR, os.path.getsize(qemu.LINUX_KERNEL), args),
             module(INITRD_ADDR, os.path.getsize(qemu.LINUX_INITRD), kind="ramdisk")]
-    nodes = (region("chan") + vm("linux0", mods + [shm_map("chan")], mem=0x10000000)
+    nodes = (region("chan", size=PAIR_REGION)
+             + vm("linux0", mods + [shm_map("chan")], mem=0x10000000)
              + vm("linux1", mods + [shm_map("chan")], mem=0x10000000))
     files = [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR)]
     run_, err = boot(ctx, gic, name, nodes, files, limit=LINUX_TIME_LIMIT)
     if err:
         return qemu.failure(name, err)
     t = run_.text
+    ok = r"shmtool: ok 1048576 bytes at "
     reasons = [qemu.expect_all(t, [
-        qemu.prefixed("linux0", r"LINUX shm pair: wrote 128 words, rang 1"),
-        qemu.prefixed("linux1", r"LINUX shm pair: rung \((irq|level)\), pattern bad words: 0$"),
-        qemu.prefixed("linux1", r"LINUX shm pair: replied, rang 0"),
-        qemu.prefixed("linux0", r"LINUX shm pair: rung \(irq\), reply bad words: 0$")])]
+        qemu.prefixed("linux0", r"LINUX shm pair: shmtool: wrote 1048576 bytes at 0x70100000, "
+                      r"rang 1$"),
+        qemu.prefixed("linux1", r"LINUX shm pair: rung \((irq|level)\), pattern: " + ok
+                      + r"0x70100000$"),
+        qemu.prefixed("linux1", r"LINUX shm pair: shmtool: wrote 1048576 bytes at 0x70200000, "
+                      r"replied, rang 0$"),
+        qemu.prefixed("linux0", r"LINUX shm pair: rung \(irq\), reply: " + ok + r"0x70200000$")])]
     reasons += qemu.ends_cleanly(t, run_, ("linux0", "linux1"))
     return qemu.verdict(name, run_, *reasons)
 
