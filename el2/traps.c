@@ -242,9 +242,35 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
     return after_injection(vcpu, esr);
 }
 
+/* The read-only shared-memory map of vcpu's VM that holds ipa, or NULL. */
+static const struct shm_map *ro_shm_map(const struct vcpu *vcpu, ipa_t ipa)
+{
+    const struct vm_shm *shm = &vcpu->vm->cfg.shm;
+
+    for (unsigned i = 0; i < shm->nr; i++) {
+        const struct shm_map *m = &shm->maps[i];
+        if (m->ro && ipa >= m->ipa && ipa - m->ipa < m->size) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
 static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
 {
+    const struct shm_map *ro;
+
     if (!guest_report_allowed(vcpu->vm)) {
+        return;
+    }
+    /* Stage 2 maps a read-only member's region without write permission: a write there is the
+     * guest's mistake, named as such. */
+    ro = (esr & ESR_DABT_WNR) ? ro_shm_map(vcpu, ipa) : NULL;
+    if (ro) {
+        printk("bulkhead: %s: write to read-only shared memory %s at IPA 0x%llx (pc=0x%llx "
+               "esr=0x%llx), abort injected\n",
+               vcpu->vm->cfg.name, ro->id, (unsigned long long)ipa,
+               (unsigned long long)vcpu->regs.elr, (unsigned long long)esr);
         return;
     }
     printk("bulkhead: %s: no RAM or device at IPA 0x%llx (pc=0x%llx esr=0x%llx), abort injected\n",

@@ -267,6 +267,29 @@ static void test_write_to_nothing_is_aborted_as_a_write(void **state)
     assert_dabt_injected(0x12345010, true);
 }
 
+/* A write to a region the VM maps read-only (stage 2 has no write permission there) is named. */
+static void test_write_to_read_only_shared_memory_is_named(void **state)
+{
+    struct shm_map *m = &vm.cfg.shm.maps[0];
+    (void)state;
+
+    vm.cfg.shm.nr = 1;
+    strcpy(m->id, "chan");
+    m->ro = true;
+    m->ipa = 0x70000000;
+    m->size = 0x100000;
+    fake.ram_fault_answer = false;
+    assert_true(exit_sync(dabt(3, 4, true, SF) | DFSC_PERMISSION_L3, 0x70000008, 0x70000008));
+    assert_dabt_injected(0x70000008, true);
+    assert_true(capture_contains(
+        "vm7: write to read-only shared memory chan at IPA 0x70000008 (pc=0xffff800010203040"));
+    assert_false(capture_contains("no RAM or device"));
+    /* A write just past the region is not the region's. */
+    capture_reset();
+    assert_true(exit_sync(dabt(2, 4, true, 0), 0x70100000, 0x70100000));
+    assert_true(capture_contains("vm7: no RAM or device at IPA 0x70100000"));
+}
+
 /* A fault without a syndrome outside devices is still answered: RAM or an abort. */
 static void test_ram_fault_is_retried_without_report(void **state)
 {
@@ -610,6 +633,7 @@ int main(void)
         T(test_mmio_refused_by_the_device_injects_an_abort),
         T(test_access_to_nothing_is_reported_and_aborted),
         T(test_write_to_nothing_is_aborted_as_a_write),
+        T(test_write_to_read_only_shared_memory_is_named),
         T(test_ram_fault_is_retried_without_report),
         T(test_instruction_fetch_from_nothing_is_reported_and_aborted),
         T(test_device_access_without_syndrome_stops_the_vm),

@@ -14,8 +14,8 @@ bare-metal side is tests/guest/shmem.c (see its modes).
   next life it finds the mark and beta's pattern still in the region.
 - shm_ro: "prod" writes a counter every millisecond and rings; "reader" maps the region
   read-only, takes 20 rings, sees the counter grow, then writes to the region: the hypervisor
-  reports the access ("no RAM or device at IPA 0x70000008") and injects a data abort, which the
-  guest takes; the counter is not changed, and prod runs on to its end.
+  reports the access ("write to read-only shared memory chan at IPA 0x70000008") and injects a
+  data abort, which the guest takes; the counter is not changed, and prod runs on to its end.
 - shm_xen: Xen 4.17's binding: two `xen,domain` nodes whose `xen,domain-shared-memory-v1`
   children give `xen,shared-mem = <paddr gaddr size>` (a fixed host range at 0x7f000000,
   role owner and borrower), same exchange as shm_exchange.
@@ -202,7 +202,8 @@ def test_ro(ctx, gic):
     t = run_.text
     reasons = [qemu.expect_ordered(t, [
         *passes("reader", ["doorbell registers", "read"]),
-        r"^bulkhead: reader: no RAM or device at IPA 0x70000008 .*abort injected",
+        r"^bulkhead: reader: write to read-only shared memory chan at IPA 0x70000008 "
+        r".*abort injected",
         *passes("reader", ["ro write faulted"])]),
         qemu.expect_all(t, passes("prod", ["produced"]) + [clean_done("prod"),
                                                            clean_done("reader")])]
