@@ -146,6 +146,7 @@ COV_FOCUS = {
     "vgic_mmio": r"^vgic/(vgic\.c|vgic_mmio)",
     "vpl011": r"^(vdev/vpl011|el2/console_mux)\.c",
     "psci": r"^el2/psci\.c",
+    "doorbell": r"^vdev/doorbell\.c",
 }
 
 

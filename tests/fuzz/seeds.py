@@ -226,8 +226,36 @@ def psci():
     write("psci", "vendor-2cpu", s)
 
 
+# ---- doorbell: opcode (bits 0-2: read, write, ring, ack, reset; bit 4: the VM) and fields ----
+
+def db_w(vm, off, val, size=4):
+    return u8(vm << 4 | 1) + u16(off) + u8({1: 0, 2: 1, 4: 2, 8: 3}[size]) + u64(val)
+
+
+def db_r(vm, off, size=4):
+    return u8(vm << 4 | 0) + u16(off) + u8({1: 0, 2: 1, 4: 2, 8: 3}[size])
+
+
+def doorbell():
+    # Its own registers: who am I, ring the peer, the peer reads and acknowledges, a refused
+    # ring (member 2 is on no channel), the hypercalls, a reset (which rings the peer).
+    s = db_r(0, 0x800) + db_r(0, 0x804) + db_r(0, 0x814) + db_w(0, 0x808, 0x2)
+    s += db_r(1, 0x80C) + db_w(1, 0x80C, 0x1) + db_w(1, 0x808, 0x4) + db_r(1, 0x810)
+    s += u8(1 << 4 | 2) + u8(0) + u64(1) + u8(0 << 4 | 3) + u8(0) + u8(2) + u8(1) + u64(2)
+    s += u8(1 << 4 | 4) + db_r(0, 0x80C) + db_r(0, 0x818)
+    write("doorbell", "registers", s)
+    # The PL061 face as Linux's gpio-pl061 drives it: lines 0-3 in, edge interrupts on, then
+    # output line 4 + 1 rings member 1; GPIODATA through its address mask; GPIOIC.
+    s = db_w(1, 0x400, 0xF0) + db_w(1, 0x404, 0) + db_w(1, 0x40C, 0x0F) + db_w(1, 0x410, 0x0F)
+    s += db_w(0, 0x400, 0xF0) + db_w(0, 0x3FC, 0x20, 1) + db_r(1, 0x414) + db_r(1, 0x418)
+    s += db_r(1, 0x3FC) + db_w(1, 0x41C, 0x0F) + db_w(1, 0x80C, 0x1) + db_r(1, 0xFE0, 1)
+    s += db_w(0, 0x404, 0x0F) + db_w(0, 0x408, 0x0F) + db_w(0, 0x420, 0xFF)
+    write("doorbell", "pl061", s)
+
+
 def main():
     fdt_config()
+    doorbell()
     esr_mmio()
     vgic_mmio()
     vpl011()
