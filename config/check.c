@@ -9,6 +9,7 @@
 
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/shmem.h"
 #include "bulkhead/string.h"
 
 #define WORD_MAX 64
@@ -66,8 +67,15 @@ const char *check_did_you_mean(const char *word, const char *const *known, unsig
 /* ---- names under /chosen ---- */
 
 static const char *const known_compats[] = {
-    "bulkhead,vm",       "xen,domain",       "multiboot,kernel",
-    "multiboot,ramdisk", "multiboot,module", "multiboot,device-tree",
+    "bulkhead,vm",
+    "xen,domain",
+    "multiboot,kernel",
+    "multiboot,ramdisk",
+    "multiboot,module",
+    "multiboot,device-tree",
+    "bulkhead,shared-memory",
+    "bulkhead,shared-memory-map",
+    "xen,domain-shared-memory-v1",
 };
 
 /* What vmconfig.c, passthrough.c and fdt_read.c read in a VM node (docs/CONFIG.md). */
@@ -81,6 +89,13 @@ static const char *const ours_props[] = {VM_PROPS, "memory-size"};
 static const char *const xen_props[] = {VM_PROPS, "memory", "vpl011"};
 static const char *const module_props[] = {"compatible", "reg",           "bootargs", "status",
                                            "phandle",    "linux,phandle", "name"};
+/* What config/shmem.c reads (docs/CONFIG.md, "Sharing memory between VMs"). */
+#define SHM_COMMON_PROPS "compatible", "status", "phandle", "linux,phandle", "name"
+static const char *const shm_region_props[] = {SHM_COMMON_PROPS, "bulkhead,shm-id", "size", "reg"};
+static const char *const shm_map_props[] = {SHM_COMMON_PROPS, "bulkhead,shm-id", "bulkhead,ipa",
+                                            "bulkhead,access"};
+static const char *const xen_shm_props[] = {SHM_COMMON_PROPS, "xen,shm-id", "role",
+                                            "xen,shared-mem"};
 
 struct prop_list {
     const char *const *names;
@@ -91,6 +106,12 @@ struct prop_list {
 static const struct prop_list ours = {ours_props, ARRAY_SIZE(ours_props), "bulkhead,vm"};
 static const struct prop_list xen = {xen_props, ARRAY_SIZE(xen_props), "xen,domain"};
 static const struct prop_list module = {module_props, ARRAY_SIZE(module_props), "boot module"};
+static const struct prop_list shm_region = {shm_region_props, ARRAY_SIZE(shm_region_props),
+                                            "bulkhead,shared-memory"};
+static const struct prop_list shm_map = {shm_map_props, ARRAY_SIZE(shm_map_props),
+                                         "bulkhead,shared-memory-map"};
+static const struct prop_list xen_shm = {xen_shm_props, ARRAY_SIZE(xen_shm_props),
+                                         "xen,domain-shared-memory-v1"};
 
 static bool listed(const char *name, const struct prop_list *list)
 {
@@ -185,6 +206,10 @@ static unsigned check_vm_node(const void *fdt, int node)
         if (is_any(fdt, child, "multiboot,kernel", "multiboot,ramdisk") ||
             config_is_compatible(fdt, child, "multiboot,device-tree")) {
             errors += check_props(fdt, child, &module, NULL);
+        } else if (config_is_compatible(fdt, child, "bulkhead,shared-memory-map")) {
+            errors += check_props(fdt, child, &shm_map, &xen_shm);
+        } else if (config_is_compatible(fdt, child, "xen,domain-shared-memory-v1")) {
+            errors += check_props(fdt, child, &xen_shm, &shm_map);
         } else {
             errors += check_compat_typo(fdt, child);
         }
@@ -210,6 +235,8 @@ unsigned check_chosen(const void *fdt)
             errors += check_vm_node(fdt, node);
         } else if (is_any(fdt, node, "multiboot,kernel", "multiboot,ramdisk")) {
             errors += check_props(fdt, node, &module, NULL);
+        } else if (config_is_compatible(fdt, node, "bulkhead,shared-memory")) {
+            errors += check_props(fdt, node, &shm_region, NULL);
         } else if (config_is_compatible(fdt, node, "multiboot,device-tree")) {
             config_node_err(fdt, node,
                             "a multiboot,device-tree module at the top of /chosen belongs to no "
@@ -262,6 +289,7 @@ int check_config(const void *fdt, const struct check_options *opt)
 {
     static struct board board;
     static struct vm_config cfgs[MAX_VMS];
+    static struct shm_config shm;
     struct vm_defaults defaults;
     struct module_limits limits;
     struct ram_pool pool;
@@ -284,13 +312,31 @@ int check_config(const void *fdt, const struct check_options *opt)
            (unsigned long long)limits.hyp.base, (unsigned long long)limits.hyp.size);
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, &defaults, &limits, cfgs);
+    /* Shared memory as el2/main.c sets it up: the regions' checks, fixed ranges kept from the
+     * pool, sized ones taken before any VM's RAM. */
+    n = shm_parse(fdt, &board, &limits, cfgs, n, &shm);
     /* The hypervisor's board_parse reserves its DTB where it is; here that is limits.dtb. */
-    const struct mem_range taken[] = {limits.hyp, limits.dtb};
-    ram_pool_init(&pool, &board, taken, ARRAY_SIZE(taken));
+    struct mem_range taken[2 + MAX_SHM_REGIONS] = {limits.hyp, limits.dtb};
+    unsigned nr_taken = 2 + shm_fixed_ranges(&shm, taken + 2, MAX_SHM_REGIONS);
+    ram_pool_init(&pool, &board, taken, nr_taken);
+    shm_place(&shm, &pool, cfgs, n);
     layout_default_memory(&pool, cfgs, n);
     for (unsigned i = 0; i < n; i++) {
+        const struct vm_config *cfg = &cfgs[i];
         paddr_t pa;
-        started += check_vm_ram(&pool, &cfgs[i], &pa);
+        if (!shm_vm_ready(&shm, cfg)) {
+            printk("bulkhead: %s: VM not started\n", cfg->node);
+            continue;
+        }
+        if (!check_vm_ram(&pool, cfg, &pa)) {
+            continue;
+        }
+        /* vm_create's check, on the RAM IPA that layout_vm gives it. */
+        if (!shm_check_ram(cfg, cfg->direct_map ? pa : board.ram[0].base, cfg->mem_size)) {
+            printk("bulkhead: %s: VM not started\n", cfg->node);
+            continue;
+        }
+        started++;
     }
     if (!started) {
         pr_err("/chosen: no VM would start; describe one (docs/CONFIG.md) or fix the errors "

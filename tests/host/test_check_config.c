@@ -131,6 +131,40 @@ static void test_clean_tree(void **state)
     assert_false(capture_contains("warning: "));
 }
 
+/* Shared memory (check-shmem.dts): both bindings' nodes known (a misspelling gets its "did you
+ * mean", a right name nothing), and config/shmem.c's errors in the same run, naming the node. */
+static void test_shared_memory(void **state)
+{
+    static const char *const lines[] = {
+        "error: /chosen/shm-typo: unknown property \"siz\" is ignored; did you mean \"size\"?\n",
+        "error: /chosen/reader/shm@70000000: unknown property \"bulkhead,acess\" is ignored; did "
+        "you mean \"bulkhead,access\"?\n",
+        "error: /chosen/reader/shm@71000000: unknown compatible \"bulkhead,shared-memroy-map\": "
+        "the "
+        "node is ignored; did you mean \"bulkhead,shared-memory-map\"?\n",
+        "error: /chosen/domU2/shm@70000000: unknown property \"xen,shm-idd\" is ignored; did you "
+        "mean \"xen,shm-id\"?\n",
+        "error: /chosen/twosizes/shm@70000000: region \"chan\" is 0x200000 bytes here but 0x100000 "
+        "in /chosen/shm-chan\n",
+        "error: /chosen/unaligned/shm@70000800: IPA 0x70000800 is not a multiple of 4 KiB\n",
+        "error: /chosen/overram/shm@42000000: IPA 0x42000000+0x101000 overlaps the VM's RAM "
+        "(0x40000000+0x4000000)\n",
+        "bulkhead: /chosen/twosizes: VM not started\n",
+        "bulkhead: /chosen/unaligned: VM not started\n",
+        "bulkhead: /chosen/overram: VM not started\n",
+    };
+    (void)state;
+    assert_int_equal(check_tree("check-shmem"), 4); /* prod, reader, domU1, domU2 */
+    for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!capture_contains(lines[i])) {
+            fail_msg("missing: %s\nprinted:\n%s", lines[i], capture_text());
+        }
+    }
+    assert_int_equal(capture_count("error: "), 7);
+    assert_int_equal(capture_count("warning: "), 0);
+    assert_int_equal(capture_count("VM not started"), 3);
+}
+
 /* The DTB's address is the boot loader's: a module clear of QEMU's DTB may overlap another's. */
 static void test_dtb_address_option(void **state)
 {
@@ -152,6 +186,7 @@ int main(void)
         cmocka_unit_test_teardown(test_boot_check_same_lines, teardown),
         cmocka_unit_test_teardown(test_clean_tree, teardown),
         cmocka_unit_test_teardown(test_dtb_address_option, teardown),
+        cmocka_unit_test_teardown(test_shared_memory, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

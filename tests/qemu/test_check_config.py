@@ -10,7 +10,8 @@ No guest boots but in the last case; QEMU only writes the trees.
   outside RAM, a guest where QEMU puts its DTB (RAM + 128 MiB, docs/CONFIG.md's old example), a
   module over the hypervisor, two VMs' modules over each other, a CPU pinned by two VMs and a
   device passed to two (each naming both VMs), an unknown `bulkhead.` option ("did you mean"),
-  `xen,static-mem`; a file that is not a DTB exits 2.
+  `xen,static-mem`, a shared-memory map's misspelled property ("did you mean") and its IPA not a
+  page multiple (config/shmem.c's check); a file that is not a DTB exits 2.
 - check_config/dtb_addr: `make check-config DTB=... DTB_ADDR=...` (the make target itself): a
   module clear of QEMU's DTB overlaps a DTB said to be elsewhere.
 - check_config/demo: the DTB `make run` boots (tests/qemu/run_demo.py's command) passes: exit 0,
@@ -93,6 +94,23 @@ def vm_node(name, kernel_addr, extra="", compat="bulkhead,vm", size=0x1000):
 """
 
 
+def shm_nodes(map_props):
+    """A 4 KiB shared-memory region "chan" and a VM that maps it with map_props."""
+    return ("""
+shm-chan {
+    compatible = "bulkhead,shared-memory";
+    bulkhead,shm-id = "chan";
+    size = <0x0 0x1000>;
+};
+""" + vm_node("vm1", 0x50000000, """
+    shm {
+        compatible = "bulkhead,shared-memory-map";
+        bulkhead,shm-id = "chan";
+""" + map_props + """
+    };
+"""))
+
+
 def xen_node(name, kernel_addr, extra=""):
     return f"""
 {name} {{
@@ -136,6 +154,11 @@ MISTAKES = {
     "unknown_option": ("", (0x44000000,), "bulkhead.vm-cpu=2",
                        r'^error: bootargs: "bulkhead.vm-cpu=2": unknown option; did you mean '
                        r"bulkhead.vm-cpus\?$", 1),
+    "shm_property": (shm_nodes('bulkhead,ipa = <0x0 0x70000000>; bulkhead,acess = "ro";'), (),
+                     None, r'^error: /chosen/vm1/shm: unknown property "bulkhead,acess" is '
+                     r'ignored; did you mean "bulkhead,access"\?$', 1),
+    "shm_ipa": (shm_nodes("bulkhead,ipa = <0x0 0x70000800>;"), (), None,
+                r"^error: /chosen/vm1/shm: IPA 0x70000800 is not a multiple of 4 KiB$", 1),
     "xen_static_mem": (xen_node("domU1", 0x50000000, "xen,static-mem = <0x0 0x60000000 0x0 "
                                 "0x4000000>; direct-map; vpl011;"), (), None,
                        r'^warning: /chosen/domU1: Xen\'s "xen,static-mem" is not implemented by '
