@@ -519,7 +519,7 @@ static bool vm_halt_vcpus(struct vm *vm, enum vm_state state)
         __atomic_store_n(&vm->vcpus[i].state, VCPU_OFF, __ATOMIC_RELEASE);
         vcpu_kick(&vm->vcpus[i]);
     }
-    vm_io_halt(&vm->io);
+    vm_io_halt(&vm->io, state != VM_RESETTING);
     console_port_set_running(&vm->console, false);
     console_port_flush(&vm->console);
     return true;

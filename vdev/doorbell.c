@@ -40,6 +40,7 @@ struct doorbell {
     uint8_t dir, is, ibe, iev, ie, ris, out, afsel;
     bool gpio;      /* a PL061 control register was written: the SPI follows GPIOMIS */
     unsigned lives; /* resets: the first starts its VM's first life */
+    bool live;      /* its VM runs: from its start to its power-off or stop */
     struct vdev_irq irq;
 };
 
@@ -149,6 +150,19 @@ static uint32_t gpio_read(const struct doorbell *d, uint64_t offset)
     }
 }
 
+/* Channel lock held. */
+static uint32_t live_members(const struct doorbell_channel *ch)
+{
+    uint32_t live = 0;
+
+    for (unsigned m = 0; m < SHM_MAX_MEMBERS; m++) {
+        if (ch->members[m] && ch->members[m]->live) {
+            live |= (uint32_t)BIT(m);
+        }
+    }
+    return live;
+}
+
 static uint32_t db_reg(const struct doorbell *d, uint64_t offset)
 {
     switch (offset) {
@@ -157,6 +171,7 @@ static uint32_t db_reg(const struct doorbell *d, uint64_t offset)
     case SHM_DB_PENDING: return d->pending;
     case SHM_DB_REFUSED: return d->refused;
     case SHM_DB_MAGIC: return SHM_DB_MAGIC_VALUE;
+    case SHM_DB_LIVE: return live_members(d->ch);
     default: return gpio_read(d, offset); /* RING reads as zero */
     }
 }
@@ -258,6 +273,7 @@ static void db_reset(struct vdev *dev)
     d->dir = d->is = d->ibe = d->iev = d->ie = d->ris = d->out = d->afsel = 0;
     d->gpio = false;
     bool restart = d->lives++ > 0;
+    d->live = true;
     vdev_irq_set(&d->irq, false);
     spin_unlock(&d->ch->lock);
     if (restart) {
@@ -265,7 +281,23 @@ static void db_reset(struct vdev *dev)
     }
 }
 
-static const struct vdev_ops db_ops = {.reset = db_reset};
+/* The VM powered off or was stopped: it leaves the channel's LIVE mask and its peers are rung,
+ * in its name, so that they learn it without polling. A halt for a reset changes nothing: the
+ * VM stays live, and rings its peers once it is back (db_reset). */
+static void db_halt(struct vdev *dev, bool for_good)
+{
+    struct doorbell *d = (struct doorbell *)dev;
+
+    if (!for_good) {
+        return;
+    }
+    spin_lock(&d->ch->lock);
+    d->live = false;
+    ring_locked(d, d->members & ~(uint32_t)BIT(d->member));
+    spin_unlock(&d->ch->lock);
+}
+
+static const struct vdev_ops db_ops = {.reset = db_reset, .halt = db_halt};
 
 /* reg[0]: the register page; spis[0]: its interrupt; params: struct shm_doorbell_params. */
 static int doorbell_create(struct vm_io *io, const struct vdev_desc *desc)

@@ -32,8 +32,9 @@ static void passthrough_reset(struct vdev *dev)
     }
 }
 
-static void passthrough_halt(struct vdev *dev)
+static void passthrough_halt(struct vdev *dev, bool for_good)
 {
+    (void)for_good; /* silenced either way: a reset starts it again */
     struct passthrough *p = to_passthrough(dev);
 
     for (unsigned i = 0; i < p->nr_irqs; i++) {

@@ -107,11 +107,11 @@ void vm_io_reset(struct vm_io *io)
     }
 }
 
-void vm_io_halt(struct vm_io *io)
+void vm_io_halt(struct vm_io *io, bool for_good)
 {
     for (struct vdev *dev = io->devices; dev; dev = dev->next) {
         if (dev->ops && dev->ops->halt) {
-            dev->ops->halt(dev);
+            dev->ops->halt(dev, for_good);
         }
     }
 }

@@ -20,9 +20,10 @@
 #define SHM_DB_ID 0x800      /* RO: my member number */
 #define SHM_DB_MEMBERS 0x804 /* RO: mask of the channel's members */
 #define SHM_DB_RING 0x808 /* WO: mask of members to ring (refused whole if one is not a member) */
-#define SHM_DB_PENDING 0x80c           /* RO: mask of who rang me; write 1s to clear (ACK) */
-#define SHM_DB_REFUSED 0x810           /* RO: rings refused since the VM started */
-#define SHM_DB_MAGIC 0x814             /* RO: SHM_DB_MAGIC_VALUE */
+#define SHM_DB_PENDING 0x80c /* RO: mask of who rang me; write 1s to clear (ACK) */
+#define SHM_DB_REFUSED 0x810 /* RO: rings refused since the VM started */
+#define SHM_DB_MAGIC 0x814   /* RO: SHM_DB_MAGIC_VALUE */
+#define SHM_DB_LIVE 0x818    /* RO: mask of the members whose VM runs (a reset keeps it running) */
 #define SHM_DB_MAGIC_VALUE 0x42484442u /* "BHDB" */
 /* The PL061's registers (ARM DDI 0190): GPIODATA is 0x000-0x3fc, address bits [9:2] a mask. */
 #define PL061_DIR 0x400

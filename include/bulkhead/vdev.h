@@ -32,9 +32,10 @@ struct vdev_ops {
     /* Back to the state after creation: the VM is being (re)started and none of its vCPUs
      * runs. NULL if the device keeps no state of its own. */
     void (*reset)(struct vdev *dev);
-    /* The VM stopped running (powered off, stopped, or about to be reset); its vCPUs may still
-     * be on their way out. A device that passes hardware through silences it. May be NULL. */
-    void (*halt)(struct vdev *dev);
+    /* The VM stopped running: for good (powered off, stopped), or to be reset (for_good
+     * false; reset() follows). Its vCPUs may still be on their way out. A device that passes
+     * hardware through silences it. May be NULL. */
+    void (*halt)(struct vdev *dev, bool for_good);
 };
 
 struct vdev {
@@ -132,8 +133,8 @@ void vdev_irq_set(const struct vdev_irq *irq, bool level);
 /* Resets every device of the VM, in creation order. Call after vgic_reset(): devices link
  * their interrupts again. */
 void vm_io_reset(struct vm_io *io);
-/* Tells every device of the VM that it stopped running. */
-void vm_io_halt(struct vm_io *io);
+/* Tells every device of the VM that it stopped running, for good or to be reset. */
+void vm_io_halt(struct vm_io *io, bool for_good);
 
 /* The models (each defined in its own file). */
 extern const struct vdev_model vpl011_model;

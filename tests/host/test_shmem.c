@@ -341,6 +341,28 @@ static void test_doorbell(void **state)
     free(b);
 }
 
+/* LIVE: who runs. A halt for a reset changes nothing; a power-off or stop takes the member out
+ * and rings its peers in its name. */
+static void test_doorbell_live(void **state)
+{
+    (void)state;
+    struct member *a = member_new("vma", 0, PAGE_A), *b = member_new("vmb", 1, PAGE_B);
+
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_LIVE), 0); /* neither started */
+    vm_io_reset(&a->io);
+    vm_io_reset(&b->io);
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_LIVE), 3);
+    vm_io_halt(&b->io, false);
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_LIVE), 3);
+    assert_false(line(a));
+    vm_io_halt(&b->io, true);
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_LIVE), 1);
+    assert_true(line(a));
+    assert_int_equal(rd(a, PAGE_A, SHM_DB_PENDING), 2);
+    free(a);
+    free(b);
+}
+
 static uint32_t rd8(struct member *m, ipa_t page, uint64_t reg)
 {
     const struct mmio_region *r = mmio_bus_find(&m->io.bus, page + reg);
@@ -410,6 +432,7 @@ int main(void)
         cmocka_unit_test_teardown(test_xen_roles, teardown),
         cmocka_unit_test_teardown(test_guest_tree, teardown),
         cmocka_unit_test(test_doorbell),
+        cmocka_unit_test(test_doorbell_live),
         cmocka_unit_test(test_doorbell_pl061),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

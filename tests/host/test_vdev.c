@@ -368,7 +368,7 @@ static void test_passthrough_maps_device_memory_and_links_its_spi(void **state)
     assert_true(vgic_get_irq(&e->vgic, 0, 40)->held);
     assert_int_equal(vgic_get_irq(&e->vgic, 0, 40)->pintid, 40);
     assert_int_equal(hw_irqs.started, 1);
-    vm_io_halt(&e->io);
+    vm_io_halt(&e->io, true);
     assert_int_equal(hw_irqs.stopped, 1);
     env_free(e);
 }

@@ -2,7 +2,9 @@
 """`make run` and `make run-bare`: boot the hypervisor on QEMU on this terminal.
 
 make run:      Debian's Linux with a shell (vm0, 2 vCPUs, keyboard input goes to it) beside a
-               bare-metal guest of ours (vm1, "beta") that says hello and powers off.
+               bare-metal guest of ours (vm1, "beta") that says hello, then publishes a counter
+               in a shared-memory channel that the shell reads (devmem 0x70000008 64), until
+               vm0 powers off.
 make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves.
 
 QEMU exits once every VM has powered off ("poweroff -f" in Linux); Ctrl-A then X quits at any
@@ -11,18 +13,65 @@ time. Returns QEMU's exit status."""
 import os
 import subprocess
 import sys
+import tempfile
+import types
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 
 
-def linux_demo_command(image, demo, machine, cpu=qemu.CPU):
-    """make run's QEMU command: also what tests/qemu/test_console.py types into."""
-    modules = [qemu.linux_module(0, "console=ttyAMA0 quiet bulkhead.test=shell"),
-               qemu.Module(demo, "name=beta", addr=0x44000000)]
-    return qemu.command(image, modules, machine=machine, cpu=cpu, smp=4, mem="2G",
-                        append="bulkhead.vm-cpus=2 bulkhead.vm-memory=512M")
+DEMO_SMP, DEMO_MEM = 4, "2G"
+BETA_ADDR = 0x44000000
+SHM_IPA = 0x70000000  # the channel "demo" in both VMs
+SHM_COUNTER = SHM_IPA + 8  # beta's counter: the region's second 64-bit word
+
+
+def module_node(addr, path, kind="kernel", bootargs=None):
+    out = (f"module@{addr:x} {{ compatible = \"multiboot,{kind}\", \"multiboot,module\"; "
+           f"reg = <0x0 {addr:#x} 0x0 {os.path.getsize(path):#x}>;")
+    return out + (f" bootargs = \"{bootargs}\"; }};\n" if bootargs else " };\n")
+
+
+def shm_map(access):
+    return (f"shm@{SHM_IPA:x} {{ compatible = \"bulkhead,shared-memory-map\"; "
+            f"bulkhead,shm-id = \"demo\"; bulkhead,ipa = <0x0 {SHM_IPA:#x}>; "
+            f"bulkhead,access = \"{access}\"; }};\n")
+
+
+def demo_nodes(demo):
+    """make run's VMs (docs/CONFIG.md's bindings): Linux in vm0, 2 vCPUs, 512 MiB, a shell; the
+    demo guest in vm1 ("beta"), 1 vCPU, 64 MiB; a 4 KiB channel "demo" that beta writes and vm0
+    reads (read-only), at 0x70000000 in both."""
+    kernel, initrd = qemu.LINUX_ADDRS[0]
+    cells = "#address-cells = <2>; #size-cells = <2>;"
+    return ("shm-demo { compatible = \"bulkhead,shared-memory\"; bulkhead,shm-id = \"demo\"; "
+            "size = <0x0 0x1000>; };\n"
+            f"vm0 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x20000000>; cpus = <2>; "
+            f"{cells}\n"
+            + module_node(kernel, qemu.LINUX_KERNEL,
+                          bootargs="console=ttyAMA0 quiet bulkhead.test=shell")
+            + module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk") + shm_map("ro") + "};\n"
+            f"vm1 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; cpus = <1>; "
+            f"{cells}\n"
+            + module_node(BETA_ADDR, demo, bootargs="name=beta") + shm_map("rw") + "};\n")
+
+
+def linux_demo_command(image, demo, machine, workdir, cpu=qemu.CPU):
+    """make run's QEMU command, its tree written in workdir (QEMU's own, dumped, with the VMs
+    added): also what tests/qemu/test_console.py types into. Returns (command, None) or (None,
+    why not)."""
+    kernel, initrd = qemu.LINUX_ADDRS[0]
+    loaders = []
+    for path, addr in ((qemu.LINUX_KERNEL, kernel), (qemu.LINUX_INITRD, initrd), (demo, BETA_ADDR)):
+        loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    dtb, err = qemu.make_dtb_with(types.SimpleNamespace(image=image), [],
+                                  machine, workdir, demo_nodes(demo), smp=DEMO_SMP, mem=DEMO_MEM,
+                                  need_modules=False)
+    if err:
+        return None, err
+    return qemu.command(image, machine=machine, cpu=cpu, smp=DEMO_SMP, mem=DEMO_MEM, dtb=dtb,
+                        extra=loaders), None
 
 
 def linux_demo(args, image, demo):
@@ -30,12 +79,19 @@ def linux_demo(args, image, demo):
     if missing:
         print(f"run_demo: {', '.join(missing)} not found (make run builds them)", file=sys.stderr)
         return None
+    cmd, err = linux_demo_command(image, demo, args.machine,
+                                  tempfile.mkdtemp(prefix="bulkhead-demo-"), args.cpu)
+    if err:
+        print(f"run_demo: {err}", file=sys.stderr)
+        return None
     print("Bulkhead demo: Debian's Linux (vm0, 2 vCPUs) with a shell beside a bare-metal guest "
-          "(vm1).")
+          "(vm1, beta).")
+    print(f"beta publishes a counter in memory both VMs share: in the shell, "
+          f"'devmem {SHM_COUNTER:#x} 64' reads it.")
     print("The keyboard goes to vm0; Ctrl-T then ? opens the hypervisor's monitor (help, vms, "
           "stop, restart...).")
-    print("Leave with 'poweroff -f' in the shell, or Ctrl-A then X.")
-    return linux_demo_command(image, demo, args.machine, args.cpu)
+    print("Leave with 'poweroff -f' in the shell (beta follows), or Ctrl-A then X.")
+    return cmd
 
 
 def bare_demo(args, image, demo):

@@ -260,7 +260,9 @@ def test_demo(ctx):
 
     def run(work):
         dumped = os.path.join(work, "demo.dtb")
-        cmd = run_demo.linux_demo_command(ctx.image, demo, qemu.MACHINE_V3)
+        cmd, err = run_demo.linux_demo_command(ctx.image, demo, qemu.MACHINE_V3, work)
+        if err:
+            return qemu.failure(name, err)
         cmd += ["-machine", "dumpdtb=" + dumped]
         subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIME_LIMIT)
         if not os.path.isfile(dumped):

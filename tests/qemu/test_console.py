@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -95,7 +96,14 @@ def test_keyboard(ctx, gic):
     missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
     if missing:
         return qemu.failure(name, missing)
-    cmd = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic))
+    with tempfile.TemporaryDirectory(prefix="bulkhead-demo-") as work:
+        cmd, err = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic), work)
+        if err:
+            return qemu.failure(name, err)
+        return keyboard_session(name, cmd)
+
+
+def keyboard_session(name, cmd):
     start = time.monotonic()
     s = Session(cmd)
     reasons = []
@@ -112,8 +120,8 @@ def test_keyboard(ctx, gic):
         return end
 
     pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
-    pos = step(r"^bulkhead: vm1: powered off", after=0,
-               why="the demo guest (vm1) never powered off")
+    pos = step(r"^\[vm1\] beta: publishing a counter in shared memory at 0x70000008", after=0,
+               why="the demo guest (vm1) did not publish its counter")
     # Someone types: the focused VM's output now comes as typed (the shell's prompt included).
     pos = step(r"typed-42", b"echo typed-$((6*7))\r", pos,
                "a command typed on the console was not run by vm0's shell")
@@ -126,6 +134,10 @@ def test_keyboard(ctx, gic):
     # Line editing: what a backspace (the DEL key) erased is not run.
     pos = step(r"edited-9", b"echo wrong\x7f\x7f\x7f\x7f\x7fedited-$((4+5))\r", pos,
                "a line edited with backspace was not run as shown")
+    # The shared-memory channel as the banner says: vm0 reads beta's counter (not zero).
+    pos = step(r"^\[vm0\] 0x0*[1-9a-fA-F][0-9a-fA-F]*$", b"devmem 0x70000008 64\r", pos,
+               "vm0 did not read beta's counter through devmem 0x70000008 64")
+    # vm0 leaves: beta sees it on the channel and follows; the machine powers off.
     step(r"no VM running, powering off", b"poweroff -f\r", pos,
          "'poweroff -f' did not end the machine")
     text, timed_out = s.finish(name, bool(reasons))
@@ -150,7 +162,14 @@ def test_paste(ctx, gic):
     missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
     if missing:
         return qemu.failure(name, missing)
-    cmd = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic))
+    with tempfile.TemporaryDirectory(prefix="bulkhead-demo-") as work:
+        cmd, err = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic), work)
+        if err:
+            return qemu.failure(name, err)
+        return paste_session(name, cmd)
+
+
+def paste_session(name, cmd):
     start = time.monotonic()
     s = Session(cmd)
     reasons = []
