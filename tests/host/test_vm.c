@@ -19,19 +19,7 @@
 #include "bulkhead/vm.h"
 #include "fake/fake.h"
 #include "support/capture.h"
-
-#define BLOCK MiB(2)
-#define RAM_IPA 0x40000000ULL
-#define RAM_SIZE MiB(8) /* blocks 0..3 */
-#define KERNEL_IPA (RAM_IPA + 0x80000)
-#define KERNEL_SIZE 0x3000
-/* An initrd where DC ZVA cannot reach its edges: the bytes around it are zeroed by stores. */
-#define INITRD_IPA (RAM_IPA + BLOCK + 0x1010) /* block 1 */
-#define INITRD_SIZE 0x33
-#define DTB_IPA (RAM_IPA + MiB(6)) /* block 3 */
-#define DTB_SIZE 0x100
-#define BOOT_COUNT_AT 0x10
-#define KASLR_SEED_AT 0x20
+#include "vm_fixture.h"
 
 /* ESR_EL2 of stage-2 faults: EC, IL, and the fault status code. */
 #define DABT_LOWER (0x24ULL << 26 | 1ULL << 25)
@@ -41,86 +29,6 @@
 #define FSC_TRANSLATION_L3 0x07
 #define FSC_ACCESS_FLAG_L3 0x0b
 #define FSC_PERMISSION_L3 0x0f
-
-#define GARBAGE 0xa5 /* what RAM holds before the VM's first life, or after a guest used it */
-
-static uint8_t *ram;
-static uint8_t kernel_image[KERNEL_SIZE];
-static uint8_t initrd_image[INITRD_SIZE];
-static uint8_t dtb_image[DTB_SIZE];
-static struct vm *vm = &vms[0];
-
-static int group_setup(void **state)
-{
-    (void)state;
-    ram = aligned_alloc(BLOCK, RAM_SIZE);
-    assert_non_null(ram);
-    for (unsigned i = 0; i < KERNEL_SIZE; i++) {
-        kernel_image[i] = (uint8_t)(i * 7 + 1);
-    }
-    for (unsigned i = 0; i < INITRD_SIZE; i++) {
-        initrd_image[i] = (uint8_t)(0x31 + i);
-    }
-    for (unsigned i = 0; i < DTB_SIZE; i++) {
-        dtb_image[i] = (uint8_t)(0xd0 ^ i);
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    free(ram);
-    return 0;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    fake_reset();
-    capture_reset();
-    memset(ram, GARBAGE, RAM_SIZE);
-    fake_sysreg.dczid_el0 = 4; /* DC ZVA zeroes 64 bytes */
-
-    memset(vm, 0, sizeof(*vm));
-    strcpy(vm->cfg.name, "vm3");
-    vm->cfg.nr_vcpus = 2;
-    vm->cfg.kernel = (struct vm_module){.base = (uintptr_t)kernel_image, .size = KERNEL_SIZE};
-    vm->cfg.ramdisk = (struct vm_module){.base = (uintptr_t)initrd_image, .size = INITRD_SIZE};
-    vm->layout = (struct vm_layout){
-        .ram_pa = (uintptr_t)ram,
-        .ram_ipa = RAM_IPA,
-        .ram_size = RAM_SIZE,
-        .kernel_ipa = KERNEL_IPA,
-        .kernel_size = KERNEL_SIZE,
-        .initrd_ipa = INITRD_IPA,
-        .initrd_size = INITRD_SIZE,
-        .dtb_ipa = DTB_IPA,
-    };
-    vm->dtb = dtb_image;
-    vm->dtb_size = DTB_SIZE;
-    vm->dtb_boot_count_at = BOOT_COUNT_AT;
-    vm->dtb_kaslr_seed_at = KASLR_SEED_AT;
-    assert_int_equal(s2_create(&vm->s2, 1, &vm->vttbr), 0);
-    vgic_dist_init(&vm->vgic, GIC_V3, 64, 2);
-    console_port_init(&vm->console, "vm3");
-    vm_io_init(&vm->io, vm->cfg.name, 2, &vm->vgic, &vm->s2, &vm->console);
-    for (unsigned i = 0; i < 2; i++) {
-        vm->vcpus[i] = (struct vcpu){.vm = vm, .index = i, .pcpu = i, .state = VCPU_OFF};
-        vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, 4);
-    }
-    vm->state = VM_RUNNING;
-    /* Another VM keeps running: stopping this one does not power the machine off. */
-    memset(&vms[1], 0, sizeof(vms[1]));
-    vms[1].state = VM_RUNNING;
-    nr_vms = 2;
-    return 0;
-}
-
-static uint8_t *host(ipa_t ipa)
-{
-    return ram + (ipa - RAM_IPA);
-}
 
 static bool all_bytes(ipa_t from, uint64_t size, uint8_t value)
 {
@@ -712,7 +620,7 @@ static void test_pause_ends_with_the_vms_life(void **state)
     assert_false(vm_pause(vm));
 }
 
-#define T(fn) cmocka_unit_test_setup(fn, setup)
+#define T(fn) cmocka_unit_test_setup(fn, vm_fixture_setup)
 
 int main(void)
 {
@@ -743,5 +651,6 @@ int main(void)
         T(test_pause_ends_with_the_vms_life),
     };
 
-    return cmocka_run_group_tests_name("vm", tests, group_setup, group_teardown);
+    return cmocka_run_group_tests_name("vm", tests, vm_fixture_group_setup,
+                                       vm_fixture_group_teardown);
 }
