@@ -14,7 +14,8 @@
    the console monitor's of tests/qemu/test_monitor.py, then
    the documentation's command blocks of tests/qemu/test_doc_examples.py, then the configuration
    checker's runs of tests/qemu/test_check_config.py, then the gdb stub's of
-   tests/qemu/test_gdbstub.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
+   tests/qemu/test_gdbstub.py, then `make PLATFORM=raspi4b run-bare` on QEMU's raspi4b, built
+   beside the --build directory, of tests/qemu/test_raspi4b.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
    the host's clock, run alone at the end. A line is printed as each one finishes.
    The benchmark gate (tests/bench/test_bench.py) runs in the same pool: one test per
    operation and GIC version ("bench/v3/hvc_null", ...), failing over its budget.
@@ -49,6 +50,7 @@ import test_irq  # noqa: E402
 import test_linux  # noqa: E402
 import test_monitor  # noqa: E402
 import test_passthrough  # noqa: E402
+import test_raspi4b  # noqa: E402
 import test_shmem  # noqa: E402
 
 HOST_DIR = os.path.join("build", "host")
@@ -136,6 +138,7 @@ def run_qemu_tests(build, only):
     all_cases += test_console.cases(build) + test_monitor.cases(build)
     all_cases += test_doc_examples.cases(build)
     all_cases += test_check_config.cases(build) + test_gdbstub.cases(build)
+    all_cases += test_raspi4b.cases(build)
     all_cases += test_bench.cases(build)
     todo = [(n, fn) for n, fn in all_cases if qemu.selected(n, only)]
     # The interrupt tests hold guests to latency tolerances in QEMU's virtual time, which follows

@@ -5,3 +5,5 @@ QEMU_MACHINE := $(QEMU_MACHINE_V3)
 QEMU_CPU := cortex-a72
 # Where QEMU loads the image (RAM + the Image header's text_offset): for make debug's gdb.
 HYP_LOAD_ADDR := 0x40200000
+# Where the hypervisor places a raw guest image (RAM + 0x80000): the test guests' link address.
+GUEST_LINK_ADDR := 0x40080000

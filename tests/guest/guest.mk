@@ -1,10 +1,12 @@
-# The bare-metal EL1 test guests: raw binaries run at 0x4008_0000 (RAM base + 0x80000), under the
+# The bare-metal EL1 test guests: raw binaries run at RAM base + 0x80000 (GUEST_LINK_ADDR, from
+# platform/*/platform.mk: 0x4008_0000 on QEMU virt, 0x8_0000 on the Raspberry Pi), under the
 # hypervisor or on the bare board. Each is <name>.c (plus, for a guest split by topic,
 # <name>_*.c) linked with the guest library (tests/guest/lib: runtime, vectors, GIC, device
 # tree, PASS/FAIL reports), lib/printf.c, lib/string.c and libfdt.
 GUEST_BUILD := $(BUILD)/guests
 GUEST_OBJDIR := $(GUEST_BUILD)/obj
 GUEST_DIR := tests/guest
+GUEST_LINK_ADDR ?= 0x40080000
 
 # FP/SIMD allowed (start.S enables it; libfdt needs it), except where the exception path runs.
 # _LIBC_LIMITS_H_: gcc's limits.h must not look for a libc one (-nostdinc).
@@ -15,9 +17,10 @@ GUEST_CFLAGS := -std=gnu11 -ffreestanding -fno-builtin -nostdinc \
                 -Wall -Wextra -Werror -Wshadow -Wvla \
                 -iquote $(GUEST_DIR)/lib -Iinclude -Iinclude/target -I$(LIBFDT_ROOT)/include \
                 -MMD -MP
-GUEST_ASFLAGS := -D__ASSEMBLY__ -MMD -MP
+GUEST_ASFLAGS := -D__ASSEMBLY__ -DGUEST_LINK_ADDR=$(GUEST_LINK_ADDR) -MMD -MP
 GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,--build-id=none \
-                 -Wl,--no-warn-rwx-segments -T $(GUEST_DIR)/guest.ld
+                 -Wl,--no-warn-rwx-segments -Wl,--defsym=GUEST_LINK_ADDR=$(GUEST_LINK_ADDR) \
+                 -T $(GUEST_DIR)/guest.ld
 
 GUEST_LIB_OBJ := $(patsubst %,$(GUEST_OBJDIR)/lib/%.o,start vectors exceptions runtime dt gic report) \
                  $(GUEST_OBJDIR)/printf.o $(GUEST_OBJDIR)/string.o

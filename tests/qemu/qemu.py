@@ -10,6 +10,7 @@ command line (`arg_parser()`) and QEMU started in its own session (`start()`, `C
 """
 
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -445,3 +446,99 @@ def run_cases_main(cases, doc):
         passed += r.ok
         failed += not r.ok
     return totals(passed, failed)
+
+
+# ---- QEMU raspi4b: Debian's Raspberry Pi 4 DTB with VM nodes added ----
+
+# QEMU's raspi4b: fixed 2 GiB of RAM at 0 and 4 CPUs (no -smp, -m or -cpu), the PL011 (UART0,
+# serial0 in the DTB's aliases) on the first -serial. QEMU puts a -dtb at RAM + 128 MiB
+# (0x0800_0000) and the hypervisor's image at 0x20_0000 (HYP_LOAD_ADDR); modules go above both.
+PI_MACHINE = "raspi4b"
+PI_MODULE_ADDRS = (0x10000000, 0x12000000, 0x14000000, 0x16000000)
+# Nodes of Debian's DTB that make Linux die in its initcalls on QEMU's raspi4b, which does not
+# model the HDMI/DVP block at 0xfef00000 (../shared/QEMU-NOTES.md, issue 13): disabled for Linux.
+PI_QEMU_MISSING = ("clock@7ef00000", "interrupt-controller@7ef00100", "hdmi@7ef00700",
+                   "hdmi@7ef05700", "i2c@7ef04500", "i2c@7ef09500")
+
+
+def pi_debian_dtb():
+    """Debian's bcm2711-rpi-4-b.dtb, unpacked by scripts/install-deps.sh, or None if absent."""
+    found = sorted(glob.glob(os.path.join(DEPS_DIR, "arm64", "root", "usr", "lib", "linux-image-*",
+                                          "broadcom", "bcm2711-rpi-4-b.dtb")))
+    return found[-1] if found else None
+
+
+def pi_module_node(addr, path, bootargs=None):
+    """A multiboot kernel module under a VM node whose cells are 2 and 2 (the default)."""
+    out = (f"module@{addr:x} {{ compatible = \"multiboot,kernel\", \"multiboot,module\"; "
+           f"reg = <0x0 {addr:#x} 0x0 {os.path.getsize(path):#x}>;")
+    return out + (f" bootargs = \"{bootargs}\"; }};\n" if bootargs else " };\n")
+
+
+def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b"):
+    """Debian's Raspberry Pi 4 DTB decompiled, /chosen/stdout-path set to "serial0" (the PL011),
+    chosen_nodes (DTS text: the `bulkhead,vm` nodes) added to /chosen and, with for_linux, the
+    nodes QEMU does not model disabled (PI_QEMU_MISSING); compiled into workdir/<name>.dtb.
+    Returns (path, None) or (None, reason)."""
+    src_dtb = pi_debian_dtb()
+    if not src_dtb:
+        return None, (f"Debian's bcm2711-rpi-4-b.dtb not found under {DEPS_DIR}/arm64/root "
+                      "(scripts/install-deps.sh unpacks it)")
+    if not which("dtc"):
+        return None, "dtc not found"
+    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", src_dtb], capture_output=True,
+                       text=True)
+    if p.returncode:
+        return None, f"dtc -I dtb {src_dtb} failed: {p.stderr.strip()[-300:]}"
+    dts = p.stdout
+    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
+    if not m:
+        return None, f"{src_dtb} has no /chosen"
+    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
+    if not close:
+        return None, "cannot find the end of /chosen in the decompiled DTB"
+    body = re.sub(r"^[ \t]*stdout-path = [^;]*;\n", "", dts[m.end():close.start()],
+                  flags=re.MULTILINE)
+    dts = (dts[:m.end()] + "\t\tstdout-path = \"serial0\";\n" + body + chosen_nodes.lstrip("\n")
+           + dts[close.start():])
+    if for_linux:
+        for node in PI_QEMU_MISSING:
+            n = re.search(r"^([ \t]*)" + re.escape(node) + r" \{\n", dts, re.MULTILINE)
+            if n:
+                dts = dts[:n.end()] + n.group(1) + "\tstatus = \"disabled\";\n" + dts[n.end():]
+    src = os.path.join(workdir, name + ".dts")
+    out = os.path.join(workdir, name + ".dtb")
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(dts)
+    p = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, src],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return None, f"dtc -I dts {src} failed: {p.stderr.strip()[-300:]}"
+    return out, None
+
+
+def pi_command(image, dtb, loads=(), extra=()):
+    """A QEMU raspi4b command line: the hypervisor image, the DTB, files placed raw in RAM
+    (loads: (path, address) pairs, `-device loader,force-raw=on`), the PL011 on stdio."""
+    cmd = [QEMU, "-M", PI_MACHINE, "-nographic", "-serial", "mon:stdio", "-kernel", image,
+           "-dtb", dtb]
+    for path, addr in loads:
+        cmd += ["-device", f"loader,file={_opt(path)},addr={addr:#x},force-raw=on"]
+    return cmd + list(extra)
+
+
+def pi_bare_demo_command(image, demo, workdir):
+    """make PLATFORM=raspi4b run-bare's QEMU command: two VMs, alpha and beta, each the demo guest
+    (built for the Pi's map) with 1 vCPU and 64 MiB, in `bulkhead,vm` nodes of Debian's DTB
+    written in workdir. Returns (command, None) or (None, why not)."""
+    nodes = ""
+    loads = []
+    for name, addr in (("alpha", PI_MODULE_ADDRS[0]), ("beta", PI_MODULE_ADDRS[1])):
+        nodes += (f"{name} {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; "
+                  f"cpus = <1>; #address-cells = <2>; #size-cells = <2>;\n"
+                  + pi_module_node(addr, demo, bootargs=f"name={name}") + "};\n")
+        loads.append((demo, addr))
+    dtb, err = make_pi_dtb(workdir, nodes, name="bare-demo")
+    if err:
+        return None, err
+    return pi_command(image, dtb, loads), None

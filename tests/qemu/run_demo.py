@@ -5,7 +5,8 @@ make run:      Debian's Linux with a shell (vm0, 2 vCPUs, keyboard input goes to
                bare-metal guest of ours (vm1, "beta") that says hello, then publishes a counter
                in a shared-memory channel that the shell reads (devmem 0x70000008 64), until
                vm0 powers off.
-make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves.
+make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves (on
+               raspi4b, in Debian's bcm2711-rpi-4-b.dtb with the VM nodes added).
 
 QEMU exits once every VM has powered off ("poweroff -f" in Linux); Ctrl-A then X quits at any
 time. Returns QEMU's exit status."""
@@ -95,8 +96,19 @@ def linux_demo(args, image, demo):
 
 
 def bare_demo(args, image, demo):
-    virt = args.machine.split(",")[0] == "virt"
+    board = args.machine.split(",")[0]
+    virt = board == "virt"
     print(f"Bulkhead demo on QEMU {args.machine} ({args.platform}): two guests, alpha and beta.")
+    if board == qemu.PI_MACHINE:
+        # No QEMU-made DTB to add guest-loader modules to: Debian's, with the VM nodes added.
+        cmd, err = qemu.pi_bare_demo_command(image, demo,
+                                             tempfile.mkdtemp(prefix="bulkhead-demo-"))
+        if err:
+            print(f"run_demo: {err}", file=sys.stderr)
+            return None
+        print("QEMU's raspi4b cannot power off: once both have, the hypervisor halts; quit with "
+              "Ctrl-A then X.")
+        return cmd
     print("QEMU exits when both have powered off; to quit earlier press Ctrl-A then X.")
     return qemu.command(image, [qemu.Module(demo, "name=alpha"), qemu.Module(demo, "name=beta")],
                         machine=args.machine, cpu=args.cpu, smp=2 if virt else None,

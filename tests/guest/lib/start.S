@@ -1,15 +1,25 @@
 /*
- * Entry of the bare-metal test guests, at EL1h, loaded raw at 0x4008_0000 with x0 = DTB address;
+ * Entry of the bare-metal test guests, at EL1h, loaded raw at GUEST_LINK_ADDR (RAM + 0x8_0000:
+ * 0x4008_0000 on QEMU virt) with x0 = DTB address;
  * secondary CPUs come in at guest_secondary_entry. The boot CPU first zeroes .bss and writes the
  * page table; then every CPU takes the same path: stack, vectors, FP/SIMD (libfdt uses it), the
  * EL1 MMU with an identity map (so that libfdt's unaligned accesses work), guest_cpu_main().
  *
  * Identity map: one level-1 table of 1 GiB blocks (TCR_EL1.T0SZ = 25: 39-bit VAs, 4K granule).
+ * QEMU virt (GUEST_LINK_ADDR, the platform's link address, at 0x4000_0000 or above):
  *   GiB 0 (0x0000_0000..0x3FFF_FFFF): Device-nGnRE, never executable (UART, GIC, flash)
  *   GiB 1..3 (0x4000_0000..0xFFFF_FFFF): Normal write-back cacheable (RAM, and what lies just
  *   above it, so that a test can touch an address past the end of its RAM)
+ * Raspberry Pi 4 (RAM at 0, GUEST_LINK_ADDR below 0x4000_0000):
+ *   GiB 0..2 (0x0000_0000..0xBFFF_FFFF): Normal write-back cacheable (RAM)
+ *   GiB 3 (0xC000_0000..0xFFFF_FFFF): Device-nGnRE, never executable (the peripherals from
+ *   0xFE00_0000: the PL011 at 0xFE20_1000, the GIC-400 at 0xFF84_0000)
  * Anything higher is unmapped.
  */
+
+#ifndef GUEST_LINK_ADDR
+#define GUEST_LINK_ADDR 0x40080000
+#endif
 
 #define MAIR_DEVICE_nGnRE 0x04
 #define MAIR_NORMAL_WB 0xff
@@ -51,6 +61,7 @@ _start:                                 /* the boot CPU, x0 = DTB address */
     stp     xzr, xzr, [x1], #16
     b       1b
 2:
+#if GUEST_LINK_ADDR >= 0x40000000
     /* Level-1 table: entry 0 device, entries 1..3 normal memory. */
     ldr     x1, =guest_l1_table
     ldr     x2, =(PTE_BLOCK | PTE_ATTR(ATTR_DEVICE) | PTE_AF | PTE_PXN | PTE_UXN)
@@ -62,6 +73,19 @@ _start:                                 /* the boot CPU, x0 = DTB address */
     add     x3, x3, #1
     cmp     x3, #4
     b.lo    3b
+#else
+    /* Level-1 table: entries 0..2 normal memory, entry 3 device. */
+    ldr     x1, =guest_l1_table
+    ldr     x2, =(PTE_BLOCK | PTE_ATTR(ATTR_NORMAL) | PTE_SH_INNER | PTE_AF)
+    mov     x3, #0
+3:  orr     x4, x2, x3, lsl #30
+    str     x4, [x1, x3, lsl #3]
+    add     x3, x3, #1
+    cmp     x3, #3
+    b.lo    3b
+    ldr     x2, =(PTE_BLOCK | PTE_ATTR(ATTR_DEVICE) | PTE_AF | PTE_PXN | PTE_UXN | (3 << 30))
+    str     x2, [x1, #24]
+#endif
     /* The table was written with the MMU (and caches) off: make sure no stale line hides it
      * from this CPU or from a secondary that turns its MMU on later. */
     mov     x3, x1
