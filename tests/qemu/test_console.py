@@ -32,9 +32,13 @@ class Ctx(qemu.Build):
 
 
 class Session:
-    """A QEMU whose console the test reads while it runs and types into."""
+    """A QEMU whose console the test reads while it runs and types into, in steps (step()); the
+    first step that fails records its reason in `reasons`, and the steps after it do nothing."""
 
     def __init__(self, cmd):
+        self.cmd = cmd
+        self.start = time.monotonic()
+        self.reasons = []
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self.deadline = time.monotonic() + TIME_LIMIT
@@ -73,6 +77,29 @@ class Session:
             self.proc.stdin.flush()
             time.sleep(KEY_DELAY)
 
+    def step(self, pattern, keys=b"", after=0, why=""):
+        """Types `keys` (if any), then waits for pattern past offset `after`; returns the match's
+        end. If it does not come, records `why` (or the pattern) in self.reasons and returns
+        `after`; once a step has failed, returns `after` at once, typing nothing."""
+        if self.reasons:
+            return after
+        if keys:
+            self.type(keys)
+        end = self.wait_for(pattern, after)
+        if end is None:
+            self.reasons.append(why or f"no {pattern!r}")
+            return after
+        return end
+
+    def verdict(self, name, *checks):
+        """Ends the session (finish()) and judges it: by the failed step's reason, or, when every
+        step passed, by the checks, functions of the qemu.Run that return a reason or None."""
+        text, timed_out = self.finish(name, bool(self.reasons))
+        run_ = qemu.Run(name, self.cmd, text, None if timed_out else self.proc.returncode,
+                        timed_out, time.monotonic() - self.start, qemu.log_path(name))
+        reasons = self.reasons or [check(run_) for check in checks]
+        return qemu.verdict(name, run_, *reasons)
+
     def finish(self, name, failed):
         """Waits for QEMU to exit (ends it at once after a failed step); saves the console like
         qemu.run() does."""
@@ -91,8 +118,8 @@ class Session:
         return text, timed_out
 
 
-def test_keyboard(ctx, gic):
-    name = f"v{gic}/console_keyboard"
+def demo_test(ctx, gic, name, session):
+    """Runs session(name, cmd) on make run's own command (run_demo.py) for this GIC."""
     missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
     if missing:
         return qemu.failure(name, missing)
@@ -100,25 +127,16 @@ def test_keyboard(ctx, gic):
         cmd, err = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic), work)
         if err:
             return qemu.failure(name, err)
-        return keyboard_session(name, cmd)
+        return session(name, cmd)
+
+
+def test_keyboard(ctx, gic):
+    return demo_test(ctx, gic, f"v{gic}/console_keyboard", keyboard_session)
 
 
 def keyboard_session(name, cmd):
-    start = time.monotonic()
     s = Session(cmd)
-    reasons = []
-
-    def step(pattern, keys=b"", after=0, why=""):
-        if reasons:
-            return after
-        if keys:
-            s.type(keys)
-        end = s.wait_for(pattern, after)
-        if end is None:
-            reasons.append(why or f"no {pattern!r}")
-            return after
-        return end
-
+    step = s.step
     pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
     pos = step(r"^\[vm1\] beta: publishing a counter in shared memory at 0x70000008", after=0,
                why="the demo guest (vm1) did not publish its counter")
@@ -140,14 +158,10 @@ def keyboard_session(name, cmd):
     # vm0 leaves: beta sees it on the channel and follows; the machine powers off.
     step(r"no VM running, powering off", b"poweroff -f\r", pos,
          "'poweroff -f' did not end the machine")
-    text, timed_out = s.finish(name, bool(reasons))
-    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
-                    time.monotonic() - start, qemu.log_path(name))
-    if not reasons:
-        # The shell's terminal escapes (a cursor-position query at every prompt) and its
-        # backspaces are not shown as text.
-        reasons.append(qemu.expect_none(text, [r"PANIC", r"stopped:", r"\^\[", r"\^H"]))
-    return qemu.verdict(name, run_, *reasons)
+    # The shell's terminal escapes (a cursor-position query at every prompt) and its backspaces
+    # are not shown as text.
+    return s.verdict(name, lambda r: qemu.expect_none(r.text, [r"PANIC", r"stopped:", r"\^\[",
+                                                               r"\^H"]))
 
 
 PASTE = (b"echo 0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-$((6*7))"
@@ -158,39 +172,20 @@ def test_paste(ctx, gic):
     """make run's demo, as a new user meets it: the shell's prompt shows without a key pressed
     (the VM waits after printing it), and a command pasted at full speed, longer than the
     emulated UART's 32-byte FIFO, arrives whole (the console holds it back, never drops it)."""
-    name = f"v{gic}/console_paste"
-    missing = ctx.missing(ctx.demo, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
-    if missing:
-        return qemu.failure(name, missing)
-    with tempfile.TemporaryDirectory(prefix="bulkhead-demo-") as work:
-        cmd, err = run_demo.linux_demo_command(ctx.image, ctx.demo, qemu.machine(gic), work)
-        if err:
-            return qemu.failure(name, err)
-        return paste_session(name, cmd)
+    return demo_test(ctx, gic, f"v{gic}/console_paste", paste_session)
 
 
 def paste_session(name, cmd):
-    start = time.monotonic()
     s = Session(cmd)
-    reasons = []
-    pos = s.wait_for(r"^\[vm0\] / # ")
-    if pos is None:
-        reasons.append("the shell's prompt did not show before anyone typed")
-    else:
+    pos = s.step(r"^\[vm0\] / # ", why="the shell's prompt did not show before anyone typed")
+    if not s.reasons:
         s.proc.stdin.write(PASTE)
         s.proc.stdin.flush()
-        for pattern, why in ((r"Z-42$", "the pasted command was not run whole"),
-                             (r"done-after-6", "the pasted command's second half was lost")):
-            pos = s.wait_for(pattern, pos) if not reasons else None
-            if pos is None and not reasons:
-                reasons.append(why)
+        pos = s.step(r"Z-42$", after=pos, why="the pasted command was not run whole")
+        s.step(r"done-after-6", after=pos, why="the pasted command's second half was lost")
         s.type(b"poweroff -f\r")
-        if not reasons and s.wait_for(r"no VM running, powering off") is None:
-            reasons.append("'poweroff -f' did not end the machine")
-    text, timed_out = s.finish(name, bool(reasons))
-    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
-                    time.monotonic() - start, qemu.log_path(name))
-    return qemu.verdict(name, run_, *reasons)
+        s.step(r"no VM running, powering off", why="'poweroff -f' did not end the machine")
+    return s.verdict(name)
 
 
 def cases(build):

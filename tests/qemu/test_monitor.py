@@ -45,26 +45,26 @@ def tick_lines(text):
     return re.findall(r"^\[vm1\] tick \d+$", text, re.MULTILINE)
 
 
-def test_console_monitor(ctx, gic):
-    name = f"v{gic}/monitor"
-    missing = ctx.missing(ctx.testguest, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
+def session(ctx, name, needs, cmd, steps, *checks):
+    """The interactive tests' frame: fails at once if a file in `needs` is missing; else runs
+    steps(s) on a test_console.Session of cmd, and judges it by its steps, then the checks
+    (test_console.Session.verdict)."""
+    missing = ctx.missing(*needs)
     if missing:
         return qemu.failure(name, missing)
-    cmd = monitor_command(ctx, gic)
-    start = time.monotonic()
     s = test_console.Session(cmd)
-    reasons = []
+    steps(s)
+    return s.verdict(name, *checks)
 
-    def step(pattern, keys=b"", after=0, why=""):
-        if reasons:
-            return after
-        if keys:
-            s.type(keys)
-        end = s.wait_for(pattern, after)
-        if end is None:
-            reasons.append(why or f"no {pattern!r}")
-            return after
-        return end
+
+def test_console_monitor(ctx, gic):
+    return session(ctx, f"v{gic}/monitor", (ctx.testguest, qemu.LINUX_KERNEL, qemu.LINUX_INITRD),
+                   monitor_command(ctx, gic), console_monitor_steps,
+                   lambda r: qemu.expect_none(r.text, [r"PANIC", r"stopped: "]), qemu.expect_exit)
+
+
+def console_monitor_steps(s):
+    step = s.step
 
     def monitor(command, pattern, after, why):
         return step(pattern, command.encode() + b"\r", after, why)
@@ -87,8 +87,8 @@ def test_console_monitor(ctx, gic):
     pos = step(r"alive-42", b"echo alive-$((6*7))\r", pos,
                "Linux's shell did not answer while vm1 was paused")
     time.sleep(1.5)
-    if not reasons and tick_lines(s.text()[paused_at:]):
-        reasons.append("vm1 went on ticking while paused")
+    if not s.reasons and tick_lines(s.text()[paused_at:]):
+        s.reasons.append("vm1 went on ticking while paused")
     pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open again")
     pos = monitor("resume 1", r"^bulkhead: vm1: resumed by the operator", pos,
                   "resume did not resume vm1")
@@ -117,13 +117,6 @@ def test_console_monitor(ctx, gic):
     pos = monitor("stop 1", r"^bulkhead: vm1: stopped by the operator", pos, "stop 1 failed")
     step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
          "stopping the last VM did not power the machine off")
-    text, timed_out = s.finish(name, bool(reasons))
-    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
-                    time.monotonic() - start, qemu.log_path(name))
-    if not reasons:
-        reasons.append(qemu.expect_none(text, [r"PANIC", r"stopped: "]))
-        reasons.append(qemu.expect_exit(run_))
-    return qemu.verdict(name, run_, *reasons)
 
 
 # ---- issue 16, item 9: a VM faulting in a loop, stopped from the monitor ----
@@ -133,28 +126,18 @@ def test_stop_faultloop(ctx, gic):
     which used to keep QEMU up until Ctrl-A X ended every VM. The monitor, whose keys arrive in
     vm0's own exits on CPU 0, lists its faults and stops it; vm1 ticks to its end and the
     machine powers off by itself."""
-    name = f"v{gic}/monitor_faultloop"
-    missing = ctx.missing(ctx.image, ctx.testguest)
-    if missing:
-        return qemu.failure(name, missing)
     modules = [qemu.Module(ctx.testguest, "mode=faultloop count=4000000000"),
                qemu.Module(ctx.testguest, "mode=ticker count=40 tick_ms=100")]
-    cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic))
-    start = time.monotonic()
-    s = test_console.Session(cmd)
-    reasons = []
+    return session(ctx, f"v{gic}/monitor_faultloop", (ctx.image, ctx.testguest),
+                   qemu.command(ctx.image, modules, machine=qemu.machine(gic)), faultloop_steps,
+                   lambda r: qemu.expect_all(r.text, [qemu.prefixed("vm1", "ticker done")]),
+                   lambda r: qemu.expect_none(r.text, [r"PANIC",
+                                                       qemu.prefixed("vm0", "faultloop:")]),
+                   qemu.expect_exit)
 
-    def step(pattern, keys=b"", after=0, why=""):
-        if reasons:
-            return after
-        if keys:
-            s.type(keys)
-        end = s.wait_for(pattern, after)
-        if end is None:
-            reasons.append(why or f"no {pattern!r}")
-            return after
-        return end
 
+def faultloop_steps(s):
+    step = s.step
     pos = step(r"^bulkhead: vm0: more faults than", why="vm0 did not fault in a loop")
     pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos,
                "Ctrl-T ? did not open the monitor")
@@ -164,14 +147,6 @@ def test_stop_faultloop(ctx, gic):
                "stop did not stop the faulting VM")
     step(r"^bulkhead: no VM running, powering off", after=pos,
          why="the machine did not power off once vm1 was done")
-    text, timed_out = s.finish(name, bool(reasons))
-    run_ = qemu.Run(name, cmd, text, None if timed_out else s.proc.returncode, timed_out,
-                    time.monotonic() - start, qemu.log_path(name))
-    if not reasons:
-        reasons.append(qemu.expect_all(text, [qemu.prefixed("vm1", "ticker done")]))
-        reasons.append(qemu.expect_none(text, [r"PANIC", qemu.prefixed("vm0", "faultloop:")]))
-        reasons.append(qemu.expect_exit(run_))
-    return qemu.verdict(name, run_, *reasons)
 
 
 # ---- the hypercalls: a privileged guest beside a ticker and an unprivileged guest ----
