@@ -279,20 +279,35 @@ static uint8_t *guest_byte(struct vcpu *v, uint64_t va, size_t *room, bool *zero
     return (uint8_t *)(uintptr_t)(vm->layout.ram_pa + off);
 }
 
+/* The next run of a debugger's access to len bytes at va, done of them already: the
+ * hypervisor's address of its bytes (guest_byte()), as many as are left in their page in *n;
+ * NULL when there is none (no vCPU, nothing left, or va + done is not the VM's RAM). */
+static uint8_t *guest_run(struct vcpu *v, uint64_t va, size_t done, size_t len, size_t *n,
+                          bool *zero)
+{
+    size_t room;
+    uint8_t *p;
+
+    if (!v || done >= len) {
+        return NULL;
+    }
+    p = guest_byte(v, va + done, &room, zero);
+    if (p) {
+        *n = MIN(room, len - done);
+    }
+    return p;
+}
+
 static size_t op_read_mem(void *ctx, unsigned thread, uint64_t va, uint8_t *buf, size_t len)
 {
     struct vcpu *v = thread_vcpu(thread);
     size_t done = 0;
+    size_t n;
+    bool zero;
+    const uint8_t *p;
 
     (void)ctx;
-    while (v && done < len) {
-        size_t room;
-        bool zero;
-        const uint8_t *p = guest_byte(v, va + done, &room, &zero);
-        if (!p) {
-            break;
-        }
-        size_t n = MIN(room, len - done);
+    while ((p = guest_run(v, va, done, len, &n, &zero))) {
         if (zero) {
             memset(buf + done, 0, n);
         } else {
@@ -307,16 +322,12 @@ static size_t op_write_mem(void *ctx, unsigned thread, uint64_t va, const uint8_
 {
     struct vcpu *v = thread_vcpu(thread);
     size_t done = 0;
+    size_t n;
+    bool zero;
+    uint8_t *p;
 
     (void)ctx;
-    while (v && done < len) {
-        size_t room;
-        bool zero;
-        uint8_t *p = guest_byte(v, va + done, &room, &zero);
-        if (!p || zero) {
-            break;
-        }
-        size_t n = MIN(room, len - done);
+    while ((p = guest_run(v, va, done, len, &n, &zero)) && !zero) {
         memcpy(p, buf + done, n);
         /* The guest may run with its caches off, and this may be code. */
         dcache_clean_poc(p, n);
