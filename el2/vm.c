@@ -493,7 +493,11 @@ bool vm_is_held(const struct vm *vm)
 static bool any_vm_running(void)
 {
     for (unsigned i = 0; i < nr_vms; i++) {
+        /* Under its lock: a VM that ends says so before its lock is let go, so its last line
+         * is out before the machine can power off for it. */
+        spin_lock(&vms[i].lock);
         enum vm_state state = vms[i].state;
+        spin_unlock(&vms[i].lock);
         if (state == VM_RUNNING || state == VM_RESETTING) {
             return true;
         }
@@ -540,9 +544,11 @@ void vm_power_off(struct vm *vm)
 {
     spin_lock(&vm->lock);
     bool halted = vm_halt_vcpus(vm, VM_OFF);
-    spin_unlock(&vm->lock);
     if (halted) {
         printk("bulkhead: %s: powered off\n", vm->cfg.name);
+    }
+    spin_unlock(&vm->lock);
+    if (halted) {
         power_off_if_idle();
     }
 }
@@ -580,12 +586,19 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
         vm->restarts++;
         vm->boot_count++;
     }
+    if (halted) {
+        printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name,
+               reason, (unsigned long long)vcpu->regs.elr, (unsigned long long)esr,
+               (unsigned long long)far);
+        if (!restart && vm->cfg.on_crash == VM_ON_CRASH_RESTART) {
+            printk("bulkhead: %s: restarted %u times already: it stays stopped\n", vm->cfg.name,
+                   vm->restarts);
+        }
+    }
     spin_unlock(&vm->lock);
     if (!halted) {
         return;
     }
-    printk("bulkhead: %s: stopped: %s (pc=0x%llx esr=0x%llx far=0x%llx)\n", vm->cfg.name, reason,
-           (unsigned long long)vcpu->regs.elr, (unsigned long long)esr, (unsigned long long)far);
     if (restart) {
         /* Back-off: 100 ms, then 200, 400...: a VM that crashes at once is not restarted in a
          * tight loop. */
@@ -595,10 +608,7 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
         vm_reload(vm, vcpu);
         return;
     }
-    if (vm->cfg.on_crash == VM_ON_CRASH_RESTART) {
-        printk("bulkhead: %s: restarted %u times already: it stays stopped\n", vm->cfg.name,
-               vm->restarts);
-    } else if (vm->cfg.on_crash == VM_ON_CRASH_RESET_MACHINE) {
+    if (vm->cfg.on_crash == VM_ON_CRASH_RESET_MACHINE) {
         printk("bulkhead: %s: on-crash reset-machine: resetting the machine\n", vm->cfg.name);
         machine_reset();
     }
@@ -609,9 +619,11 @@ bool vm_operator_stop(struct vm *vm)
 {
     spin_lock(&vm->lock);
     bool halted = vm_halt_vcpus(vm, VM_STOPPED);
-    spin_unlock(&vm->lock);
     if (halted) {
         printk("bulkhead: %s: stopped by the operator\n", vm->cfg.name);
+    }
+    spin_unlock(&vm->lock);
+    if (halted) {
         power_off_if_idle();
     }
     return halted;
@@ -696,9 +708,11 @@ void vm_cpu_off(struct vcpu *vcpu)
     /* Only a vCPU of the VM could start another again (CPU_ON): with none on or about to start,
      * the VM can never run again. */
     bool halted = !any_vcpu_on(vm) && vm_halt_vcpus(vm, VM_OFF);
-    spin_unlock(&vm->lock);
     if (halted) {
         printk("bulkhead: %s: powered off (no vCPU left on)\n", vm->cfg.name);
+    }
+    spin_unlock(&vm->lock);
+    if (halted) {
         power_off_if_idle();
     }
 }
