@@ -31,7 +31,7 @@ static void publish(const char *name)
     volatile uint64_t *words = (volatile uint64_t *)(uintptr_t)region;
     uint32_t peers = mmio_read32(db + SHM_DB_MEMBERS) & ~(1u << mmio_read32(db + SHM_DB_ID));
     printf("%s: publishing a counter in shared memory at 0x%lx (read it: devmem 0x%lx 64); "
-           "I power off when the other VMs on the channel have\n",
+           "I power off once the other VMs on the channel are gone\n",
            name, (unsigned long)(region + 8), (unsigned long)(region + 8));
     for (uint64_t n = 1; mmio_read32(db + SHM_DB_LIVE) & peers; n++) {
         words[1] = n;
