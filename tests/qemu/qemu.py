@@ -212,35 +212,66 @@ def make_dtb_with(ctx, modules, machine, workdir, chosen_nodes, smp=2, extra=(),
         return None, "dumpdtb: QEMU did not exit"
     if not os.path.isfile(dumped):
         return None, f"dumpdtb failed: {(p.stdout + p.stderr).strip()[-300:]}"
-    if not which("dtc"):
-        return None, "dtc not found"
-    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dumped], capture_output=True,
-                       text=True)
-    if p.returncode:
-        return None, f"dtc -I dtb failed: {p.stderr.strip()[-300:]}"
-    dts = p.stdout
-    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
-    if not m or (need_modules and "module@" not in dts):
+    dts, err = decompile_dtb(dumped)
+    if err:
+        return None, err
+    if need_modules and "module@" not in dts:
         return None, "dumped DTB has no /chosen with guest-loader modules"
-    # After the chosen node's existing contents: find its closing brace at the same indent.
-    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
-    if not close:
-        return None, "cannot find the end of /chosen in the decompiled DTB"
-    dts = dts[:close.start()] + chosen_nodes.lstrip("\n") + dts[close.start():]
+    span, err = chosen_span(dts)
+    if err:
+        return None, err
+    dts = dts[:span[1]] + chosen_nodes.lstrip("\n") + dts[span[1]:]
     if root_nodes:
         end = dts.rfind("};")
         if end < 0:
             return None, "cannot find the end of / in the decompiled DTB"
         dts = dts[:end] + root_nodes.lstrip("\n") + dts[end:]
-    src = os.path.join(workdir, "bad.dts")
-    out = os.path.join(workdir, "bad.dtb")
+    return compile_dts(dts, workdir, "bad")
+
+
+def decompile_dtb(path):
+    """A DTB as DTS text: (text, None) or (None, reason)."""
+    if not which("dtc"):
+        return None, "dtc not found"
+    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", path], capture_output=True,
+                       text=True)
+    if p.returncode:
+        return None, f"dtc -I dtb {path} failed: {p.stderr.strip()[-300:]}"
+    return p.stdout, None
+
+
+def chosen_span(dts):
+    """Where /chosen's contents lie in decompiled DTS text: ((start, end), None), end being its
+    closing brace (the one at the node's own indent), or (None, reason)."""
+    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
+    if not m:
+        return None, "the DTB has no /chosen"
+    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
+    if not close:
+        return None, "cannot find the end of /chosen in the decompiled DTB"
+    return (m.end(), close.start()), None
+
+
+def compile_dts(dts, workdir, name):
+    """Compiles DTS text into workdir/<name>.dtb (its source kept beside it): (path, None) or
+    (None, reason)."""
+    src = os.path.join(workdir, name + ".dts")
+    out = os.path.join(workdir, name + ".dtb")
     with open(src, "w", encoding="utf-8") as f:
         f.write(dts)
     p = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, src],
                        capture_output=True, text=True)
     if p.returncode:
-        return None, f"dtc -I dts failed: {p.stderr.strip()[-300:]}"
+        return None, f"dtc -I dts {src} failed: {p.stderr.strip()[-300:]}"
     return out, None
+
+
+def module_node(addr, path, kind="kernel", bootargs=None):
+    """A multiboot module of the file at path, placed at addr, under a VM node whose cells are 2
+    and 2 (the default)."""
+    out = (f"module@{addr:x} {{ compatible = \"multiboot,{kind}\", \"multiboot,module\"; "
+           f"reg = <0x0 {addr:#x} 0x0 {os.path.getsize(path):#x}>;")
+    return out + (f" bootargs = \"{bootargs}\"; }};\n" if bootargs else " };\n")
 
 
 def log_path(name):
@@ -468,13 +499,6 @@ def pi_debian_dtb():
     return found[-1] if found else None
 
 
-def pi_module_node(addr, path, bootargs=None):
-    """A multiboot kernel module under a VM node whose cells are 2 and 2 (the default)."""
-    out = (f"module@{addr:x} {{ compatible = \"multiboot,kernel\", \"multiboot,module\"; "
-           f"reg = <0x0 {addr:#x} 0x0 {os.path.getsize(path):#x}>;")
-    return out + (f" bootargs = \"{bootargs}\"; }};\n" if bootargs else " };\n")
-
-
 def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b"):
     """Debian's Raspberry Pi 4 DTB decompiled, /chosen/stdout-path set to "serial0" (the PL011),
     chosen_nodes (DTS text: the `bulkhead,vm` nodes) added to /chosen and, with for_linux, the
@@ -484,37 +508,22 @@ def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b"):
     if not src_dtb:
         return None, (f"Debian's bcm2711-rpi-4-b.dtb not found under {DEPS_DIR}/arm64/root "
                       "(scripts/install-deps.sh unpacks it)")
-    if not which("dtc"):
-        return None, "dtc not found"
-    p = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", src_dtb], capture_output=True,
-                       text=True)
-    if p.returncode:
-        return None, f"dtc -I dtb {src_dtb} failed: {p.stderr.strip()[-300:]}"
-    dts = p.stdout
-    m = re.search(r"^([ \t]*)chosen \{\n", dts, re.MULTILINE)
-    if not m:
-        return None, f"{src_dtb} has no /chosen"
-    close = re.compile(r"^" + m.group(1) + r"\};\n", re.MULTILINE).search(dts, m.end())
-    if not close:
-        return None, "cannot find the end of /chosen in the decompiled DTB"
-    body = re.sub(r"^[ \t]*stdout-path = [^;]*;\n", "", dts[m.end():close.start()],
-                  flags=re.MULTILINE)
-    dts = (dts[:m.end()] + "\t\tstdout-path = \"serial0\";\n" + body + chosen_nodes.lstrip("\n")
-           + dts[close.start():])
+    dts, err = decompile_dtb(src_dtb)
+    if err:
+        return None, err
+    span, err = chosen_span(dts)
+    if err:
+        return None, f"{src_dtb}: {err}"
+    start, end = span
+    body = re.sub(r"^[ \t]*stdout-path = [^;]*;\n", "", dts[start:end], flags=re.MULTILINE)
+    dts = (dts[:start] + "\t\tstdout-path = \"serial0\";\n" + body + chosen_nodes.lstrip("\n")
+           + dts[end:])
     if for_linux:
         for node in PI_QEMU_MISSING:
             n = re.search(r"^([ \t]*)" + re.escape(node) + r" \{\n", dts, re.MULTILINE)
             if n:
                 dts = dts[:n.end()] + n.group(1) + "\tstatus = \"disabled\";\n" + dts[n.end():]
-    src = os.path.join(workdir, name + ".dts")
-    out = os.path.join(workdir, name + ".dtb")
-    with open(src, "w", encoding="utf-8") as f:
-        f.write(dts)
-    p = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, src],
-                       capture_output=True, text=True)
-    if p.returncode:
-        return None, f"dtc -I dts {src} failed: {p.stderr.strip()[-300:]}"
-    return out, None
+    return compile_dts(dts, workdir, name)
 
 
 def pi_command(image, dtb, loads=(), extra=()):
@@ -536,7 +545,7 @@ def pi_bare_demo_command(image, demo, workdir):
     for name, addr in (("alpha", PI_MODULE_ADDRS[0]), ("beta", PI_MODULE_ADDRS[1])):
         nodes += (f"{name} {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; "
                   f"cpus = <1>; #address-cells = <2>; #size-cells = <2>;\n"
-                  + pi_module_node(addr, demo, bootargs=f"name={name}") + "};\n")
+                  + module_node(addr, demo, bootargs=f"name={name}") + "};\n")
         loads.append((demo, addr))
     dtb, err = make_pi_dtb(workdir, nodes, name="bare-demo")
     if err:

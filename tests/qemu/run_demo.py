@@ -28,12 +28,6 @@ SHM_IPA = 0x70000000  # the channel "demo" in both VMs
 SHM_COUNTER = SHM_IPA + 8  # beta's counter: the region's second 64-bit word
 
 
-def module_node(addr, path, kind="kernel", bootargs=None):
-    out = (f"module@{addr:x} {{ compatible = \"multiboot,{kind}\", \"multiboot,module\"; "
-           f"reg = <0x0 {addr:#x} 0x0 {os.path.getsize(path):#x}>;")
-    return out + (f" bootargs = \"{bootargs}\"; }};\n" if bootargs else " };\n")
-
-
 def shm_map(access):
     return (f"shm@{SHM_IPA:x} {{ compatible = \"bulkhead,shared-memory-map\"; "
             f"bulkhead,shm-id = \"demo\"; bulkhead,ipa = <0x0 {SHM_IPA:#x}>; "
@@ -50,12 +44,13 @@ def demo_nodes(demo):
             "size = <0x0 0x1000>; };\n"
             f"vm0 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x20000000>; cpus = <2>; "
             f"{cells}\n"
-            + module_node(kernel, qemu.LINUX_KERNEL,
-                          bootargs="console=ttyAMA0 quiet bulkhead.test=shell")
-            + module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk") + shm_map("ro") + "};\n"
+            + qemu.module_node(kernel, qemu.LINUX_KERNEL,
+                               bootargs="console=ttyAMA0 quiet bulkhead.test=shell")
+            + qemu.module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk")
+            + shm_map("ro") + "};\n"
             f"vm1 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; cpus = <1>; "
             f"{cells}\n"
-            + module_node(BETA_ADDR, demo, bootargs="name=beta") + shm_map("rw") + "};\n")
+            + qemu.module_node(BETA_ADDR, demo, bootargs="name=beta") + shm_map("rw") + "};\n")
 
 
 def linux_demo_command(image, demo, machine, workdir, cpu=qemu.CPU):
