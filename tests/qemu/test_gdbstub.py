@@ -14,7 +14,8 @@ socket the test holds (`-append bulkhead.gdb=vm1 -serial mon:stdio -serial tcp:.
   of gdb's) while gdb is attached reaches the guest's EL1 exception handler, syndrome and all,
   instead of stopping the VM for gdb.
 - gdbstub_linux: Debian's Linux alone in a 2-vCPU VM, debugged: a thread per vCPU, each one's
-  registers (a kernel PC), memory at a kernel virtual address, Ctrl-C, a step, detach; Linux then
+  registers (a kernel PC at EL1h, or a user one at EL0t; at least one in the kernel), memory at
+  its PC (a kernel virtual address for one at least), Ctrl-C, a step, detach; Linux then
   ends its checks without a warning in dmesg.
 - gdbstub_gdb: the same as gdbstub_protocol through gdb-multiarch -batch, as docs/DEBUGGING.md shows it: break,
   continue, info registers pc, stepi, x and print of a global, detach.
@@ -405,15 +406,24 @@ def linux_session(rsp):
         return f"'?' answered {r!r}"
     if (r := rsp.ask("qfThreadInfo")) != "m1,2":
         return f"qfThreadInfo answered {r!r}, expected a thread per vCPU"
+    in_kernel = 0
     for th in (1, 2):
         if (r := rsp.ask(f"Hg{th}")) != "OK":
             return f"Hg{th} answered {r!r}"
         regs = regs_of(rsp.ask("g"))
-        if regs[32] < 0xFFFF000000000000 or regs[33] & 0xF != 5:
-            return f"thread {th}: pc {regs[32]:#x} cpsr {regs[33]:#x}: not the kernel at EL1h"
+        # Stopped in the kernel (EL1h, a kernel address) or in user space (EL0t, an address
+        # below the kernel's half): anything else is not a vCPU's real state.
+        kernel = regs[32] >= 0xFFFF000000000000 and regs[33] & 0xF == 5
+        user = regs[32] < 1 << 48 and regs[33] & 0xF == 0
+        if not (kernel or user):
+            return (f"thread {th}: pc {regs[32]:#x} cpsr {regs[33]:#x}: neither the kernel at "
+                    "EL1h nor user space at EL0t")
+        in_kernel += kernel
         code = rsp.ask(f"m{regs[32]:x},8")
         if len(code) != 16:
             return f"thread {th}: reading 8 bytes at its pc {regs[32]:#x} answered {code!r}"
+    if not in_kernel:
+        return "no vCPU stopped in the kernel: its memory at a kernel address was not read"
     rsp.ask("Hg0")
     rsp.ask("Hc-1")
     rsp.send("c")
