@@ -55,6 +55,8 @@ OPS = (
     ("ipi", "Virtual IPI, send to handler on the other vCPU (in WFI)", "ipi"),
     ("pt_irq", "Passed-through device interrupt, device raises to handler", "pt_irq"),
     ("doorbell", "Shared-memory doorbell, ring (hypercall) to handler, same vCPU", "doorbell"),
+    ("doorbell_peer", "Shared-memory doorbell, ring (hypercall) to the peer VM's handler (in WFI)",
+     "doorbell_peer"),
     ("boot", "Reset to the guest's first instruction", "boot"),
 )
 
@@ -64,7 +66,10 @@ OPS = (
 # the device through; on the bare board the same guest drives it directly.
 # doorbell needs a shared-memory region with its doorbell: the same configuration's VM maps one
 # (bulkhead,shared-memory "bench"); the bare board has none, so doorbell has no bare figure.
-PT_OPS = ("pt_irq", "doorbell")
+# doorbell_peer rings a second VM (vm1: the same guest with role=echo, one vCPU on a CPU of its
+# own, so this configuration's board has PT_SMP CPUs), which rings back.
+PT_OPS = ("pt_irq", "doorbell", "doorbell_peer")
+PT_SMP = 3
 PT_SERIALS = ["-serial", "mon:stdio", "-serial", "null"]
 PT_DEVICE = "/pl011@9040000"
 PT_VM_NODE = """
@@ -84,6 +89,23 @@ PT_VM_NODE = """
                 compatible = "multiboot,kernel", "multiboot,module";
                 reg = <0x0 0x{addr:x} 0x0 0x{size:x}>;
                 bootargs = "hyp=1";
+            }};
+            shm@70000000 {{
+                compatible = "bulkhead,shared-memory-map";
+                bulkhead,shm-id = "bench";
+                bulkhead,ipa = <0x0 0x70000000>;
+            }};
+        }};
+        vm1 {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x1000000>;
+            cpus = <1>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{addr:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{addr:x} 0x0 0x{size:x}>;
+                bootargs = "role=echo";
             }};
             shm@70000000 {{
                 compatible = "bulkhead,shared-memory-map";
@@ -139,7 +161,7 @@ def make_pt_dtb(build, gic):
                               size=os.path.getsize(guest))
     with tempfile.TemporaryDirectory(dir=build) as work:
         dtb, err = qemu.make_dtb_with(qemu.Build(build), [], qemu.machine(gic), work, nodes,
-                                      smp=2, extra=PT_SERIALS, need_modules=False)
+                                      smp=PT_SMP, extra=PT_SERIALS, need_modules=False)
         if err:
             raise BenchError(f"passthrough DTB: {err}")
         os.replace(dtb, pt_dtb_path(build, gic))
@@ -155,7 +177,7 @@ def bench_command(build, gic, hyp, bootargs="hyp=1", extra=(), pt=False):
     image, guest = paths(build)
     if pt and hyp:
         loader = f"loader,file={guest},addr={pt_guest_addr():#x},force-raw=on"
-        return qemu.command(image, (), machine=qemu.machine(gic), smp=2,
+        return qemu.command(image, (), machine=qemu.machine(gic), smp=PT_SMP,
                             dtb=pt_dtb_path(build, gic),
                             extra=[*ICOUNT, *PT_SERIALS, "-device", loader, *extra])
     if pt:
@@ -483,6 +505,13 @@ def markdown(doc):
         "hypervisor, which injects it into the VM. 1000 rounds after 3 of warm-up, their starts "
         "spread within a tick. Measured in runs of their own (the `-pt` commands below), in "
         "which the VM gets the device; every other row comes from the runs without it.")
+    add("- Doorbells: `BH_HVC_DOORBELL_RING` on the VM's shared-memory channel (a region "
+        "`bench` both VMs of the `-pt` runs map). *Same vCPU*: to the VM's own member bit, its "
+        "handler on the ringing vCPU acknowledges with `BH_HVC_DOORBELL_ACK`. *Peer VM*: to a "
+        "second VM (the same guest with `role=echo`, one vCPU on CPU 2), waiting in WFI; its "
+        "handler writes the counter at its vector into the region, acknowledges and rings back, "
+        "while the ringer waits in WFI: as for the IPI, the ringer's instructions up to its WFI "
+        "are counted. 1000 rounds after 3 of warm-up.")
     add("- Boot: the counter at the guest image's first instruction. QEMU starts the counter at "
         "0 at reset, so this includes QEMU's firmware handoff (a few instructions: bare, under "
         "16) and all of the hypervisor's boot up to the VM's entry.")

@@ -51,13 +51,18 @@
  *       a shared-memory doorbell rung (BH_HVC_DOORBELL_RING) to this VM's own member bit, to
  *       the handler of its SPI on the same vCPU; only where the device tree has a
  *       bulkhead,doorbell (run_bench.py's passthrough configuration under Bulkhead).
+ *   BENCH op=doorbell_peer kind=latency n=N ticks=T
+ *       the same ring to a peer VM on another CPU (waiting in WFI), to its handler: the peer
+ *       is this guest with role=echo in its bootargs, which writes the counter at its vector
+ *       into the shared region and rings back; only where the doorbell has a peer.
  *   BENCH op=boot kind=once ticks=T
  *       The generic counter at this image's first instruction (it starts at 0 at QEMU's reset:
  *       reset to guest entry, QEMU's firmware handoff and the hypervisor's boot included).
  *   BENCH done
  * Anything wrong prints "BENCH error=WHAT" and ends the run.
  *
- * Bootargs: hyp=1 (under Bulkhead: BH_HVC_NULL too), iters=N (loops and ack_eoi, default
+ * Bootargs: hyp=1 (under Bulkhead: BH_HVC_NULL too), role=echo (the peer of doorbell_peer
+ * only), iters=N (loops and ack_eoi, default
  * 1000), rounds=N (latencies, default 20), pt_rounds=N (pt_irq, default 1000).
  *
  * The single-CPU figures are taken while CPU 1 is off (nothing else runs); the IPI last, with
@@ -610,6 +615,131 @@ __attribute__((noinline)) static void bench_doorbell(void)
     printf("BENCH op=doorbell kind=latency n=%lu ticks=%lu\n", db_rounds, (unsigned long)sum);
 }
 
+/* ---- a doorbell rung to a peer VM ---- */
+
+/* The shared region's first words, written by the echo VM (bootargs role=echo): the counter at
+ * its doorbell handler's first instructions and the rings it took; PEER_QUIT, the ringer's word
+ * that the run is over. */
+#define PEER_ENTRY 0
+#define PEER_RINGS 1
+#define PEER_QUIT 2
+
+static volatile uint64_t *peer_region;
+static uint32_t db_members;
+
+/* The VM's first shared region (/reserved-memory) and its doorbell's member mask. */
+static bool find_peer_region(void)
+{
+    int node = fdt_node_offset_by_compatible(guest.fdt, -1, "bulkhead,shared-memory-v1");
+    int len = 0;
+    const fdt32_t *reg = node >= 0 ? fdt_getprop(guest.fdt, node, "reg", &len) : NULL;
+    int db_node = fdt_node_offset_by_compatible(guest.fdt, -1, "bulkhead,doorbell");
+    const fdt32_t *members =
+        db_node >= 0 ? fdt_getprop(guest.fdt, db_node, "bulkhead,members", NULL) : NULL;
+
+    if (!reg || len != 16 || !members) {
+        return false;
+    }
+    peer_region = (volatile uint64_t *)(uintptr_t)(((uint64_t)fdt32_to_cpu(reg[0]) << 32) |
+                                                   fdt32_to_cpu(reg[1]));
+    db_members = fdt32_to_cpu(*members);
+    return true;
+}
+
+/* The counter before BH_HVC_DOORBELL_RING to the peer VM, to the peer's doorbell handler on its
+ * own CPU, where it waits in WFI: the hypercall, the SPI raised in the peer's vGIC, the kick of
+ * its CPU and its wake-up. This CPU then waits in WFI for the peer's ring back, so that QEMU
+ * (which runs one CPU at a time under icount) switches at once: as the IPI figure, this one
+ * counts the ringer's instructions up to its WFI too. */
+__attribute__((noinline)) static void bench_doorbell_peer(void)
+{
+    unsigned long peer_rounds = MAX(bootarg_ul("pt_rounds", DEFAULT_PT_ROUNDS), 1ul);
+    uint64_t sum = 0;
+    uint32_t seed = 1;
+
+    if (!find_doorbell() || !find_peer_region() || !(db_members & ~BIT(db.member))) {
+        printf("BENCH note: doorbell_peer: no doorbell with a peer in the device tree: skipped\n");
+        return;
+    }
+    uint32_t peers = db_members & ~BIT(db.member);
+    guest_set_irq_handler(doorbell_entry);
+    gic_set_level(db.intid, true);
+    gic_route_spi(db.intid, 0);
+    gic_enable(db.intid, true);
+    irqs_on();
+    for (unsigned long r = 0; r < WARMUP_ROUNDS + peer_rounds; r++) {
+        uint32_t want = db.count + 1;
+        delay_phase(next_rand(&seed));
+        uint64_t t0 = cntvct();
+        guest_hvc(BH_HVC_DOORBELL_RING, db.index, peers, 0);
+        uint64_t end = t0 + WAIT_TICKS(freq);
+        while (db.count < want) {
+            asm volatile("wfi" ::: "memory");
+            if (cntvct() > end) {
+                printf("BENCH note: doorbell_peer: %u of %u rings back, the peer took %lu\n",
+                       db.count, want, (unsigned long)peer_region[PEER_RINGS]);
+                error("the peer VM did not ring back");
+            }
+        }
+        if (r >= WARMUP_ROUNDS) {
+            sum += peer_region[PEER_ENTRY] - t0;
+        }
+    }
+    irqs_off();
+    gic_enable(db.intid, false);
+    printf("BENCH op=doorbell_peer kind=latency n=%lu ticks=%lu\n", peer_rounds,
+           (unsigned long)sum);
+    peer_region[PEER_QUIT] = 1;
+    asm volatile("dsb ish" ::: "memory");
+    guest_hvc(BH_HVC_DOORBELL_RING, db.index, peers, 0); /* it powers its VM off */
+}
+
+static volatile bool echo_quit;
+
+/* The echo VM's doorbell handler: records where it was entered, acknowledges and rings back
+ * whoever rang, until the ringer says the run is over. */
+static void echo_entry(uint64_t ticks)
+{
+    uint32_t iar = gic_ack();
+    unsigned intid = gic_iar_intid(iar);
+
+    if (intid >= GIC_SPURIOUS) {
+        return;
+    }
+    if (intid == db.intid) {
+        peer_region[PEER_ENTRY] = ticks;
+        uint64_t rang = guest_hvc(BH_HVC_DOORBELL_ACK, db.index, 0, 0);
+        peer_region[PEER_RINGS]++;
+        asm volatile("dmb ish" ::: "memory");
+        if (peer_region[PEER_QUIT]) {
+            echo_quit = true;
+        } else {
+            guest_hvc(BH_HVC_DOORBELL_RING, db.index, rang & db_members, 0);
+        }
+    }
+    gic_eoi(iar);
+}
+
+/* role=echo: the peer of bench_doorbell_peer, in a VM of its own; waits in WFI. */
+static void run_echo(void)
+{
+    if (!find_doorbell() || !find_peer_region()) {
+        error("role=echo needs a doorbell and its shared region");
+    }
+    guest_set_irq_handler(echo_entry);
+    gic_dist_init();
+    gic_cpu_setup(0);
+    gic_set_level(db.intid, true);
+    gic_route_spi(db.intid, 0);
+    gic_enable(db.intid, true);
+    irqs_on();
+    while (!echo_quit) {
+        asm volatile("wfi" ::: "memory");
+    }
+    irqs_off();
+    printf("BENCH echo: %lu rings\n", (unsigned long)peer_region[PEER_RINGS]);
+}
+
 /* Waits until CPU 1 is off (PSCI AFFINITY_INFO), so that nothing else runs: between two
  * queries CPU 0 waits in WFI for its virtual timer, which lets QEMU run CPU 1 (icount runs one
  * CPU at a time) to its CPU_OFF. Spinning on the query instead would keep CPU 1 waiting for
@@ -646,6 +776,13 @@ int main(void *dtb)
         error(!guest.fdt_ok ? "no valid DTB" : "CNTFRQ_EL0 is 0");
     }
     bool hyp = bootarg_ul("hyp", 0) != 0;
+    char role[8] = "";
+
+    bootarg("role", role, sizeof(role));
+    if (strcmp(role, "echo") == 0) {
+        run_echo();
+        return 0;
+    }
 
     iters = MAX(bootarg_ul("iters", DEFAULT_ITERS), 1ul);
     rounds = MAX(bootarg_ul("rounds", DEFAULT_ROUNDS), 1ul);
@@ -675,6 +812,7 @@ int main(void *dtb)
     wait_cpu1_off();
     bench_pt_irq();
     bench_doorbell();
+    bench_doorbell_peer();
     printf("BENCH done\n");
     return 0;
 }

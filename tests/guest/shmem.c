@@ -10,6 +10,12 @@
  *     (boot count 1) it finds the mark and member 1's pattern still there.
  *   mode=producer count=N period_ms=P: writes a counter (1, 2, ...) into the region's word 1
  *     every P ms and rings every other member each time, until N or until a peer rings it.
+ *   mode=timed count=N period_us=P: the producer of a real-time guest: its virtual timer fires
+ *     every P us (absolute deadlines, waiting in WFI), and each time it writes the counter and
+ *     rings the others, until N or a peer's ring. It measures how late each timer interrupt
+ *     reaches its vector, apart for the periods when the region's word 3 (HDR_LOAD, which a
+ *     Linux peer sets to 1 while it runs a load) is 1 ("loaded") or not ("quiet"), and prints
+ *     "shmem: timing quiet n=N max_ns=M mean_ns=A" and the same for "loaded".
  *   mode=reader count=N: takes N rings and checks that the counter it reads each time grew;
  *     with ro=1 its region is read-only: a write there must fault, and the counter stays the
  *     producer's.
@@ -27,6 +33,7 @@
 #define HDR_MAGIC 0
 #define HDR_COUNTER 1
 #define HDR_MARK 2
+#define HDR_LOAD 3 /* mode=timed: 1 while a peer runs a load */
 #define PATTERN_A 16
 #define PATTERN_B (PATTERN_A + WORDS)
 #define MAGIC 0x5348415245444d45ull /* "SHAREDME" */
@@ -82,13 +89,21 @@ static bool find_doorbell(const void *fdt)
     return true;
 }
 
-/* The doorbell's SPI: whoever rang is acknowledged (PENDING written back) and counted. */
+static volatile uint64_t timer_entry; /* mode=timed: the counter at the timer's vector */
+static volatile unsigned timer_irqs;
+
+/* The doorbell's SPI: whoever rang is acknowledged (PENDING written back) and counted. The
+ * virtual timer (mode=timed) is stopped and its vector's counter kept. */
 static void irq_handler(uint64_t ticks)
 {
     uint32_t iar = gic_ack();
 
-    (void)ticks;
-    if (gic_iar_intid(iar) == db_intid) {
+    if (gic_iar_intid(iar) == guest.vtimer_intid) {
+        write_cntv_ctl(0);
+        isb(); /* the line drops before the EOI */
+        timer_entry = ticks;
+        timer_irqs++;
+    } else if (gic_iar_intid(iar) == db_intid) {
         uint32_t pending = mmio_read32(db + SHM_DB_PENDING);
         mmio_write32(db + SHM_DB_PENDING, pending);
         rung_by |= pending;
@@ -241,6 +256,58 @@ static void producer(unsigned long count, unsigned long period_ms)
     pass("produced");
 }
 
+struct lateness {
+    unsigned long n;
+    uint64_t max, sum; /* ticks */
+};
+
+static void print_lateness(const char *phase, const struct lateness *l, uint64_t freq)
+{
+    uint64_t max_ns = l->max * 1000000000ull / freq;
+    uint64_t mean_ns = l->n ? l->sum * 1000000000ull / freq / l->n : 0;
+
+    printf("shmem: timing %s n=%lu max_ns=%lu mean_ns=%lu\n", phase, l->n, (unsigned long)max_ns,
+           (unsigned long)mean_ns);
+}
+
+static void timed_producer(unsigned long count, unsigned long period_us)
+{
+    uint64_t freq = cntfrq();
+    uint64_t period = freq / 1000000 * period_us;
+    uint64_t deadline = cntvct() + period;
+    struct lateness quiet = {0}, loaded = {0};
+    unsigned long i;
+
+    region[HDR_MAGIC] = MAGIC;
+    gic_enable(guest.vtimer_intid, true);
+    for (i = 1; i <= count && rings == 0; i++, deadline += period) {
+        unsigned seen = timer_irqs;
+        write_cntv_cval(deadline);
+        isb();
+        write_cntv_ctl(CNT_CTL_ENABLE);
+        isb();
+        while (timer_irqs == seen) {
+            asm volatile("wfi" ::: "memory");
+        }
+        uint64_t late = timer_entry - deadline;
+        struct lateness *l = region[HDR_LOAD] == 1 ? &loaded : &quiet;
+        l->n++;
+        l->sum += late;
+        l->max = MAX(l->max, late);
+        region[HDR_COUNTER] = i;
+        dsb();
+        guest_hvc(BH_HVC_DOORBELL_RING, index_, members & ~BIT(me), 0);
+        if (cntvct() > deadline + period) {
+            deadline = cntvct(); /* overran: the next period starts now */
+        }
+    }
+    gic_enable(guest.vtimer_intid, false);
+    printf("shmem: produced %lu values%s\n", i - 1, rings ? ", stopped by a peer's ring" : "");
+    print_lateness("quiet", &quiet, freq);
+    print_lateness("loaded", &loaded, freq);
+    pass("timed");
+}
+
 static void reader(unsigned long count, bool ro)
 {
     uint64_t last = 0;
@@ -292,6 +359,8 @@ static void run(const char *mode)
         }
     } else if (strcmp(mode, "producer") == 0) {
         producer(bootarg_ul("count", 1000), bootarg_ul("period_ms", 1));
+    } else if (strcmp(mode, "timed") == 0) {
+        timed_producer(bootarg_ul("count", 1000), MAX(bootarg_ul("period_us", 1000), 10ul));
     } else if (strcmp(mode, "reader") == 0) {
         reader(bootarg_ul("count", 20), bootarg_ul("ro", 0) != 0);
     } else {

@@ -37,6 +37,17 @@ bare-metal side is tests/guest/shmem.c (see its modes).
   interrupt on its GPIO line 0, or the line already high if the ring came before it listened),
   checks every word of it, writes its own 1 MiB at region + 2 MiB and rings back; linux0, rung
   by interrupt, checks that.
+- shm_timing: a real-time producer's timing beside Linux's load, under -icount shift=0 (time
+  counts instructions: the same figures every run). The shmem guest in mode=timed takes its
+  virtual timer every millisecond (absolute deadlines, in WFI), writes the counter and rings; it
+  measures how late each interrupt reaches its vector. First alone (500 periods), then beside
+  Debian's Linux (bulkhead.test=shmem-load: for 3 s a CPU-bound loop, console lines, /proc and
+  /dev/mem reads and 256 KiB writes into the region, flagged in the region's word 3) until
+  Linux rings it. The worst lateness during the load must stay within TIMING_MARGIN_NS of the
+  worst alone (it is the same: 2,000 instructions on GICv3, 1,984 on GICv2). The producer is
+  on physical CPU 0: QEMU's round-robin under icount runs the CPUs in order after a timer
+  fires, so a producer on CPU 1 would wait for CPU 0's whole time slice (up to milliseconds),
+  an artifact of the emulator that hardware running both CPUs at once does not have.
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/.
 Alone: make all guests linux-initrd; tests/qemu/test_shmem.py [--build DIR] [--only RE]
@@ -62,6 +73,8 @@ KERNEL_ADDR, INITRD_ADDR = qemu.LINUX_ADDRS[0]
 SHM_IPA = 0x70000000
 PAIR_REGION = 0x300000  # shm_linux_pair: 1 MiB each way at region + 1 MiB and + 2 MiB
 XEN_PA = 0x7F000000
+ICOUNT = ["-icount", "shift=0,sleep=off"]  # shm_timing: time counts instructions
+TIMING_MARGIN_NS = 2000  # shm_timing: what Linux's load may add to the producer's lateness
 
 
 class Ctx(qemu.Build):
@@ -110,18 +123,21 @@ def module(addr, size, bootargs=None, kind="kernel"):
     return out + "\t\t\t};\n"
 
 
-def vm(name, children, mem=0x4000000, cpus=1, xen=False):
+def vm(name, children, mem=0x4000000, cpus=1, xen=False, pcpus=None):
     if xen:
         head = f"\t\t\tcompatible = \"xen,domain\";\n\t\t\tmemory = <0x0 {mem // 1024:#x}>;\n"
     else:
         head = f"\t\t\tcompatible = \"bulkhead,vm\";\n\t\t\tmemory-size = <0x0 {mem:#x}>;\n"
+    if pcpus is not None:
+        head += f"\t\t\tpcpus = <{' '.join(str(c) for c in pcpus)}>;\n"
     return (f"\t\t{name} {{\n{head}\t\t\tcpus = <{cpus}>;\n\t\t\t#address-cells = <2>;\n"
             f"\t\t\t#size-cells = <2>;\n" + "".join(children) + "\t\t};\n")
 
 
-def guest_vm(ctx, name, addr, bootargs, maps, xen=False, binary=None):
+def guest_vm(ctx, name, addr, bootargs, maps, xen=False, binary=None, pcpus=None):
     binary = binary or ctx.shmem
-    return vm(name, [module(addr, os.path.getsize(binary), bootargs)] + maps, xen=xen)
+    return vm(name, [module(addr, os.path.getsize(binary), bootargs)] + maps, xen=xen,
+              pcpus=pcpus)
 
 
 def loaders(*files):
@@ -131,14 +147,14 @@ def loaders(*files):
     return out
 
 
-def boot(ctx, gic, name, nodes, files, limit=BARE_TIME_LIMIT):
+def boot(ctx, gic, name, nodes, files, limit=BARE_TIME_LIMIT, smp=SMP, extra=()):
     with tempfile.TemporaryDirectory(prefix="bulkhead-shm-") as work:
-        dtb, err = qemu.make_dtb_with(ctx, [], qemu.machine(gic), work, nodes, smp=SMP, mem=MEM,
+        dtb, err = qemu.make_dtb_with(ctx, [], qemu.machine(gic), work, nodes, smp=smp, mem=MEM,
                                       need_modules=False)
         if err:
             return None, err
-        cmd = qemu.command(ctx.image, machine=qemu.machine(gic), smp=SMP, mem=MEM, dtb=dtb,
-                           extra=loaders(*files))
+        cmd = qemu.command(ctx.image, machine=qemu.machine(gic), smp=smp, mem=MEM, dtb=dtb,
+                           extra=[*loaders(*files), *extra])
         return qemu.run(name, cmd, limit), None
 
 
@@ -268,6 +284,62 @@ def test_linux(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+TIMING_RE = re.compile(r"^\[prod\] shmem: timing (quiet|loaded) n=(\d+) max_ns=(\d+) "
+                       r"mean_ns=(\d+)", re.MULTILINE)
+
+
+def timing(text):
+    """{phase: (n, max_ns, mean_ns)} from the producer's timing lines."""
+    return {m.group(1): tuple(int(x) for x in m.group(2, 3, 4)) for m in TIMING_RE.finditer(text)}
+
+
+def test_timing(ctx, gic):
+    """The real-time producer's timer lateness under -icount (instructions, the same every
+    run), alone and beside a Linux VM running a load: Linux's load must not make it later."""
+    name = f"v{gic}/shm_timing"
+    missing = ctx.missing_linux()
+    if missing:
+        return qemu.failure(name, missing)
+    prod = "mode=timed period_us=1000 count="
+    alone_run, err = boot(ctx, gic, name + "-alone", region("chan", size=0x200000)
+                          + guest_vm(ctx, "prod", ADDR_A, prod + "500", [shm_map("chan")]),
+                          [(ctx.shmem, ADDR_A)], smp=2, extra=ICOUNT)
+    if err:
+        return qemu.failure(name, err)
+    alone = timing(alone_run.text).get("quiet")
+    if not alone or alone[0] < 500:
+        return qemu.verdict(name, alone_run, "the producer alone reported no timing for 500 "
+                            "periods", *qemu.ends_cleanly(alone_run.text, alone_run, ("prod",)))
+    args = "console=ttyAMA0 bulkhead.test=shmem-load bulkhead.load-s=3"
+    linux = vm("linux", [module(KERNEL_ADDR, os.path.getsize(qemu.LINUX_KERNEL), args),
+                         module(INITRD_ADDR, os.path.getsize(qemu.LINUX_INITRD), kind="ramdisk"),
+                         shm_map("chan")], mem=0x10000000, pcpus=[1])
+    nodes = (region("chan", size=0x200000) + linux
+             + guest_vm(ctx, "prod", ADDR_A, prod + "1000000", [shm_map("chan")], pcpus=[0]))
+    files = [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR),
+             (ctx.shmem, ADDR_A)]
+    run_, err = boot(ctx, gic, name, nodes, files, limit=LINUX_TIME_LIMIT, smp=2, extra=ICOUNT)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [qemu.prefixed("linux", r"LINUX shm load: done, [1-9]\d* rounds"),
+                                   qemu.prefixed("prod", r"shmem: produced \d+ values, stopped "
+                                                 r"by a peer's ring")])]
+    loaded = timing(t).get("loaded")
+    bound = alone[1] + TIMING_MARGIN_NS
+    print(f"{name}: timer lateness alone max {alone[1]} ns mean {alone[2]} ns over {alone[0]}; "
+          f"beside Linux's load {loaded}", file=sys.stderr)
+    if not loaded or loaded[0] < 1000:
+        reasons.append(f"the producer measured {loaded and loaded[0]} periods during Linux's "
+                       "load, expected 1000 or more")
+    elif loaded[1] > bound:
+        reasons.append(f"beside Linux's load the producer's timer came up to {loaded[1]} ns late "
+                       f"(mean {loaded[2]}), alone at most {alone[1]} ns: over the bound of "
+                       f"{bound} ns")
+    reasons += qemu.ends_cleanly(t, run_, ("linux", "prod"), forbid=no_fail(("prod",)))
+    return qemu.verdict(name, run_, *reasons)
+
+
 def test_linux_pair(ctx, gic):
     """Two Linux VMs (one vCPU, 256 MiB each, the same kernel and initramfs modules) on one
     channel, in bulkhead.test=shmem-pair: each side's 1 MiB pattern checked by the other, rung
@@ -342,6 +414,7 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/shm_linux", lambda g=gic: test_linux(ctx, g)),
                 (f"v{gic}/shm_linux_pair", lambda g=gic: test_linux_pair(ctx, g)),
+                (f"v{gic}/shm_timing", lambda g=gic: test_timing(ctx, g)),
                 (f"v{gic}/shm_exchange", lambda g=gic: test_exchange(ctx, g)),
                 (f"v{gic}/shm_reset", lambda g=gic: test_exchange(ctx, g, reset=True)),
                 (f"v{gic}/shm_xen", lambda g=gic: test_exchange(ctx, g, xen=True)),
