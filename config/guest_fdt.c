@@ -10,6 +10,7 @@
 #include "bulkhead/printk.h"
 #include "bulkhead/shmem.h"
 #include "bulkhead/string.h"
+#include "bulkhead/vpl011.h"
 #include "fdt_writer.h"
 
 /* Xen's phandle for the guest GIC, which partial device trees written for Xen refer to; and one
@@ -150,9 +151,13 @@ static void write_uart(struct writer *w, const struct board *board, const char *
     prop_u32(w, "phandle", PHANDLE_APB_PCLK);
     end(w);
 
+    /* The model's whole 4 KiB frame, not the board's reg (0x200 on the BCM2711): Linux's AMBA
+     * bus reads the PrimeCell ID at the frame's end and binds no driver without it. */
+    const struct mem_range frame = {board->uart.regs.base, VPL011_SIZE};
+
     begin(w, name);
     PROP_STRINGS(w, "compatible", "arm,pl011\0arm,primecell");
-    prop_reg(w, &board->uart.regs, 1);
+    prop_reg(w, &frame, 1);
     if (board->uart.spi && board->gic.version != GIC_NONE) {
         uint32_t irq[] = {IRQ_TYPE_SPI, board->uart.spi, IRQ_LEVEL_HIGH};
         prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));

@@ -522,7 +522,12 @@ def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b"):
         for node in PI_QEMU_MISSING:
             n = re.search(r"^([ \t]*)" + re.escape(node) + r" \{\n", dts, re.MULTILINE)
             if n:
-                dts = dts[:n.end()] + n.group(1) + "\tstatus = \"disabled\";\n" + dts[n.end():]
+                # Its own status, if it has one ("okay" in some), replaced: not a second one.
+                close = re.compile(r"^" + n.group(1) + r"\};\n", re.MULTILINE).search(dts, n.end())
+                body = re.sub(r"^" + n.group(1) + r"\tstatus = [^;]*;\n", "",
+                              dts[n.end():close.start()], flags=re.MULTILINE)
+                dts = (dts[:n.end()] + n.group(1) + "\tstatus = \"disabled\";\n" + body
+                       + dts[close.start():])
     return compile_dts(dts, workdir, name)
 
 

@@ -70,6 +70,40 @@ def linux_demo_command(image, demo, machine, workdir, cpu=qemu.CPU):
                         extra=loaders), None
 
 
+# Linux and the demo guest on the Pi, above the hypervisor (0x200000) and QEMU's DTB (0x8000000):
+# Debian's kernel (about 33 MB), its initramfs, beta.
+PI_LINUX_ADDRS = (0x10000000, 0x14000000)
+PI_BETA_ADDR = 0x15000000
+PI_LINUX_CPUS = 2
+
+
+def pi_linux_nodes(demo, bootargs):
+    """The raspi4b demo's VMs: Linux in vm0 (PI_LINUX_CPUS vCPUs, 512 MiB; its console the VM's
+    PL011, ttyAMA0, without earlycon), the demo guest in vm1 ("beta", 1 vCPU, 64 MiB), which
+    counts to five and powers off."""
+    kernel, initrd = PI_LINUX_ADDRS
+    cells = "#address-cells = <2>; #size-cells = <2>;"
+    return (f"vm0 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x20000000>; "
+            f"cpus = <{PI_LINUX_CPUS}>; {cells}\n"
+            + qemu.module_node(kernel, qemu.LINUX_KERNEL, bootargs=bootargs)
+            + qemu.module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk") + "};\n"
+            f"vm1 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; cpus = <1>; "
+            f"{cells}\n" + qemu.module_node(PI_BETA_ADDR, demo, bootargs="name=beta") + "};\n")
+
+
+def pi_linux_demo_command(image, demo, workdir, bootargs):
+    """make PLATFORM=raspi4b run's QEMU command (and tests/qemu/test_raspi4b.py's with the test
+    init's checks): Debian's DTB with the nodes QEMU does not model disabled and pi_linux_nodes
+    added, the modules placed raw. Returns (command, None) or (None, why not)."""
+    kernel, initrd = PI_LINUX_ADDRS
+    dtb, err = qemu.make_pi_dtb(workdir, pi_linux_nodes(demo, bootargs), for_linux=True,
+                                name="linux-demo")
+    if err:
+        return None, err
+    loads = ((qemu.LINUX_KERNEL, kernel), (qemu.LINUX_INITRD, initrd), (demo, PI_BETA_ADDR))
+    return qemu.pi_command(image, dtb, loads), None
+
+
 def linux_demo(args, image, demo):
     missing = [p for p in (qemu.LINUX_KERNEL, qemu.LINUX_INITRD) if not os.path.isfile(p)]
     if missing:

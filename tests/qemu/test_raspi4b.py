@@ -8,6 +8,12 @@ demo guest, 1 vCPU and 64 MiB each, loaded raw by `-device loader`), and checks 
 say hello with the Pi's map in their device tree, count to five and power off, and that the
 hypervisor then powers the machine off. QEMU's raspi4b has no PSCI and cannot power off
 (../shared/QEMU-NOTES.md): when the hypervisor says it halted instead, the test ends QEMU itself.
+raspi4b/linux: `make PLATFORM=raspi4b run`'s two VMs (run_demo.pi_linux_demo_command) with the
+test init's checks: Debian's Linux in vm0 (2 vCPUs, 512 MiB) in Debian's DTB with the nodes QEMU
+does not model disabled, its console the VM's PL011 as ttyAMA0 without earlycon (the PL011
+driver binds: "ttyAMA0 ... is a PL011 rev"), user space reached, nproc 2, the checks of
+tests/qemu/test_linux.py passed (no dmesg warning at all), poweroff; the demo guest in vm1 says
+hello with the Pi's map, counts and powers off; then the hypervisor halts.
 Fails with the reason if Debian's DTB is missing (scripts/install-deps.sh unpacks it).
 Run alone: tests/qemu/test_raspi4b.py [--build build/qemu-virt] [--only RE].
 """
@@ -23,9 +29,13 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
+import run_demo  # noqa: E402
+import test_linux as linux_checks  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIME_LIMIT = 60  # seconds for the QEMU run; a passing one takes a few
+LINUX_TIME_LIMIT = 90  # seconds for the Linux run; a passing one takes about 10
+LINUX_BOOTARGS = "console=ttyAMA0 bulkhead.test=checks"
 BUILD_LIMIT = 600  # seconds for make
 VMS = ("alpha", "beta")
 # The hypervisor's last line when the board's firmware cannot power off (no PSCI on the Pi).
@@ -137,11 +147,58 @@ def test_run_bare(build):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_linux(build):
+    name = "raspi4b/linux"
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
+    err = (qemu.missing(image, demo) or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    if err:
+        return qemu.failure(name, err)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
+        cmd, err = run_demo.pi_linux_demo_command(image, demo, workdir, LINUX_BOOTARGS)
+        if err:
+            return qemu.failure(name, err)
+        run_, halted = run_until(name, cmd, LINUX_TIME_LIMIT, HALTED)
+    t = run_.text
+    ncpu = run_demo.PI_LINUX_CPUS
+    vms = ("vm0", "vm1")
+    reasons = [
+        qemu.expect_all(t, [r"^bulkhead: vm0: %d vCPU" % ncpu]),
+        qemu.expect_ordered(t, [
+            qemu.prefixed("vm1", qemu.esc("Hello from beta, a Bulkhead demo guest running at EL1!")),
+            qemu.prefixed("vm1", qemu.esc("beta: my DTB at ") + r"0x[0-9a-f]+"
+                          + qemu.esc(" shows 64 MiB of RAM at 0x0, 1 CPU, a PL011 at 0xfe201000")),
+            qemu.prefixed("vm1", qemu.esc("beta says goodbye, powering off")),
+            r"^bulkhead: vm1: powered off"]),
+        qemu.expect_count(t, qemu.prefixed("vm1", r"beta counts \d+$"), 5),
+        # The console without earlycon: Linux's AMBA bus found the PL011 and its driver took it.
+        qemu.expect_none(t, [qemu.prefixed("vm0", r".*Kernel command line:.*earlycon"),
+                             qemu.prefixed("vm0", r".*unable to open an initial console")]),
+        qemu.expect_ordered(t, [
+            qemu.prefixed("vm0", r"\[ *[\d.]+\] [0-9a-f]+\.(pl011|serial): ttyAMA0 at MMIO "
+                          r"0xfe201000 .* is a PL011 rev\d"),
+            qemu.prefixed("vm0", r"\[ *[\d.]+\] printk: console \[ttyAMA0\] enabled")]),
+    ]
+    checks, warnings = linux_checks.parse_checks(t, "vm0", ncpu)
+    reasons += checks
+    reasons.append(linux_checks.warnings_reason("", linux_checks.extra_warnings(warnings, [])))
+    reasons += qemu.ends_cleanly(t, run_, vms, forbid=[qemu.stopped(vms), r"PANIC.*"],
+                                 forbid_first=True)[:4]  # all but QEMU's exit
+    if not halted:
+        reasons.append(qemu.expect_exit(run_, " (neither powered off nor halted)"))
+    return linux_checks.hv_verdict(name, run_, reasons)
+
+
 def cases(build):
     """raspi4b's cases, run with the qemu-virt build's test run (their build is beside it)."""
     if not qemu.is_qemu_virt(build):
         return []
-    return [("raspi4b/run_bare", lambda: test_run_bare(build))]
+    return [("raspi4b/run_bare", lambda: test_run_bare(build)),
+            ("raspi4b/linux", lambda: test_linux(build))]
 
 
 def main():
