@@ -215,9 +215,34 @@ static int parse_modules(const void *fdt, struct board *board)
     return 0;
 }
 
+/* The initramfs holds the VMs' files when it is a bundle: no VM may be given its RAM either.
+ * A malformed range is named and ignored (the bundle, if any, is then not read). */
+static int parse_initrd(const void *fdt, struct board *board)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    uint64_t start, end;
+
+    if (chosen < 0) {
+        return 0;
+    }
+    int rs = config_read_u64(fdt, chosen, "linux,initrd-start", &start);
+    int re = config_read_u64(fdt, chosen, "linux,initrd-end", &end);
+    if (rs == 0 && re == 0) {
+        return 0;
+    }
+    if (rs <= 0 || re <= 0 || end <= start) {
+        config_node_err(fdt, chosen, "linux,initrd-start/-end do not give a range: initrd ignored");
+        return 0;
+    }
+    board->initrd.base = start;
+    board->initrd.size = end - start;
+    return add_reserved(board, start, end - start, "initrd");
+}
+
 static int parse_reserved(const void *fdt, struct board *board)
 {
-    if (parse_memreserve(fdt, board) < 0 || parse_reserved_memory(fdt, board) < 0) {
+    if (parse_memreserve(fdt, board) < 0 || parse_reserved_memory(fdt, board) < 0 ||
+        parse_initrd(fdt, board) < 0) {
         return -1;
     }
     if (add_reserved(board, (uintptr_t)fdt, fdt_totalsize(fdt), "host DTB") < 0) {

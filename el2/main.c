@@ -2,6 +2,7 @@
 #include "bulkhead/boot.h"
 
 #include "arch/sysreg.h"
+#include "bulkhead/bundle.h"
 #include "bulkhead/check.h"
 #include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
@@ -108,14 +109,15 @@ static void zero_shared_regions(const struct shm_config *shm)
     }
 }
 
-static void create_vms(const void *fdt, const struct vm_defaults *defaults)
+/* fdt: the tree the VMs are read from (the host DTB, or its copy with a bundle's nodes);
+ * dtb: the host DTB where the boot loader left it. */
+static void create_vms(const void *fdt, paddr_t dtb, const struct vm_defaults *defaults)
 {
     static struct shm_config shm;
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;
     /* The hypervisor's whole footprint: the image as loaded, then .bss and .noinit. */
     struct mem_range image = {hyp_load_base, (paddr_t)__image_end - hyp_load_base};
-    paddr_t dtb = (paddr_t)(uintptr_t)fdt;
     /* Modules are checked against these and the board's RAM before anything reads them. */
     const struct module_limits limits = {.hyp = image, .dtb = {dtb, fdt_header_word(dtb, 1)}};
 
@@ -194,7 +196,10 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     if (defaults.selftest_panic) {
         selftest_panic();
     }
-    create_vms(fdt, &defaults);
+    /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the
+     * copy outlives boot, as resets rebuild guest trees from it. */
+    static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
+    create_vms(bundle_apply(&board, fdt, fdt_with_bundle, sizeof(fdt_with_bundle)), dtb, &defaults);
     if (!nr_vms) {
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();

@@ -70,6 +70,9 @@ struct board {
      * (bulkhead.gdb=): the first enabled PL011 that is not the console. Never passed to a VM. */
     struct board_uart gdb_uart;
     char bootargs[BOOTARGS_LEN]; /* the hypervisor's own: /chosen/bootargs */
+    /* The initramfs the boot loader left (/chosen linux,initrd-start/-end): a bundle of VMs
+     * (include/bulkhead/bundle.h), reserved like a boot module. Size 0: none. */
+    struct mem_range initrd;
 };
 
 struct vm_module {
