@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-shm run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help
+.PHONY: all deps run run-shm run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help bundle
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -106,6 +106,12 @@ check-config: $(CHECK_CONFIG)
 	@test -n "$(DTB)" || (echo "usage: make check-config DTB=file.dtb [DTB_ADDR=addr] [HYP=addr+size]" && false)
 	@$(CHECK_CONFIG) $(if $(DTB_ADDR),--dtb-addr $(DTB_ADDR)) $(if $(HYP),--hyp $(HYP)) $(DTB)
 
+# A bundle (docs/CONFIG.md, "Booting from a bundle"): the VM description CONFIG (a .dts) and the
+# files it names in one cpio archive, to load as the hypervisor's initramfs.
+bundle:
+	@test -n "$(CONFIG)" || (echo "usage: make bundle CONFIG=vms.dts [OUT=bundle.cpio]" && false)
+	@$(PYTHON) tools/mkbundle.py $(CONFIG) -o $(or $(OUT),$(BUILD)/bundle.cpio)
+
 # The demo: Debian's Linux with a shell beside a bare-metal guest of ours (make run), or two
 # bare-metal guests that power off by themselves (make run-bare).
 run: deps
@@ -172,3 +178,5 @@ help:
 	@echo "make fuzz [FUZZ_SECONDS=60]        each libFuzzer target for FUZZ_SECONDS (docs/RELIABILITY.md)"
 	@echo "make check-config DTB=file.dtb     checks a configuration (VMs under /chosen) before booting it;"
 	@echo "    [DTB_ADDR=addr] [HYP=addr+size] where the DTB and the hypervisor go (default: as on QEMU virt)"
+	@echo "make bundle CONFIG=vms.dts [OUT=f]  packs the VMs of vms.dts and the files they name into one"
+	@echo "    cpio archive to load as the initramfs (default OUT: $(BUILD)/bundle.cpio)"

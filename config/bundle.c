@@ -423,6 +423,31 @@ static const void *load_description(const struct bundle *b)
     return desc;
 }
 
+/* The host DTB's blocks, without its free space, into out (totalsize out_size). fdt_open_into
+ * would copy the whole totalsize, and QEMU's trees are 1 MiB of mostly nothing. */
+static int compact_copy(const void *host, void *out, int out_size)
+{
+    uint32_t rsv = (uint32_t)(fdt_num_mem_rsv(host) + 1) * sizeof(struct fdt_reserve_entry);
+    uint32_t head = (uint32_t)ALIGN_UP(sizeof(struct fdt_header), 8);
+    uint32_t str_off = head + rsv + fdt_size_dt_struct(host);
+
+    if (fdt_num_mem_rsv(host) < 0 || fdt_version(host) < 17 ||
+        (uint64_t)str_off + fdt_size_dt_strings(host) > (uint64_t)out_size) {
+        return -FDT_ERR_NOSPACE;
+    }
+    uint8_t *o = out;
+    const uint8_t *h = host;
+    memcpy(o, h, sizeof(struct fdt_header));
+    memcpy(o + head, h + fdt_off_mem_rsvmap(host), rsv);
+    memcpy(o + head + rsv, h + fdt_off_dt_struct(host), fdt_size_dt_struct(host));
+    memcpy(o + str_off, h + fdt_off_dt_strings(host), fdt_size_dt_strings(host));
+    fdt_set_off_mem_rsvmap(out, head);
+    fdt_set_off_dt_struct(out, head + rsv);
+    fdt_set_off_dt_strings(out, str_off);
+    fdt_set_totalsize(out, (uint32_t)out_size);
+    return fdt_open_into(out, out, out_size);
+}
+
 int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int out_size)
 {
     int children[MAX_CHILDREN], nr = 0, merged = 0, child;
@@ -436,7 +461,7 @@ int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int ou
         pr_err("bundle: " BUNDLE_DESCRIPTION " has no /chosen: no VM from it\n");
         return -1;
     }
-    int err = fdt_open_into(host_fdt, out, out_size);
+    int err = compact_copy(host_fdt, out, out_size);
     int chosen = err ? err : fdt_path_offset(out, "/chosen");
     if (chosen == -FDT_ERR_NOTFOUND) {
         chosen = fdt_add_subnode(out, 0, "chosen");
