@@ -12,7 +12,8 @@
    tests/qemu/test_passthrough.py, then the shared-memory tests of tests/qemu/test_shmem.py,
    then the keyboard tests of tests/qemu/test_console.py and
    the console monitor's of tests/qemu/test_monitor.py, then
-   the documentation's command blocks of tests/qemu/test_doc_examples.py, then the configuration
+   the documentation's command blocks of tests/qemu/test_doc_examples.py, then the bundles
+   (VMs from one -initrd cpio archive, on virt and raspi4b) of tests/qemu/test_bundle.py, then the configuration
    checker's runs of tests/qemu/test_check_config.py, then the gdb stub's of
    tests/qemu/test_gdbstub.py, then `make PLATFORM=raspi4b run-bare` on QEMU's raspi4b, built
    beside the --build directory, of tests/qemu/test_raspi4b.py), two at a time, each QEMU run with a time limit; the interrupt tests, whose latency tolerances follow
@@ -42,6 +43,7 @@ import qemu  # noqa: E402
 import run_fuzz  # noqa: E402
 import test_bench  # noqa: E402
 import test_boot  # noqa: E402
+import test_bundle  # noqa: E402
 import test_check_config  # noqa: E402
 import test_console  # noqa: E402
 import test_doc_examples  # noqa: E402
@@ -137,6 +139,7 @@ def run_qemu_tests(build, only):
     all_cases += test_passthrough.cases(build) + test_shmem.cases(build)
     all_cases += test_console.cases(build) + test_monitor.cases(build)
     all_cases += test_doc_examples.cases(build)
+    all_cases += test_bundle.cases(build)
     all_cases += test_check_config.cases(build) + test_gdbstub.cases(build)
     all_cases += test_raspi4b.cases(build)
     all_cases += test_bench.cases(build)

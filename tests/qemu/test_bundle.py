@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Bundles (docs/CONFIG.md, "Booting from a bundle"): VMs from one cpio archive loaded with
+QEMU's -initrd, the way the Raspberry Pi firmware or U-Boot load an initramfs.
+
+- "v3/bundle_doc", "v2/bundle_doc": the documentation's example run as written (GICv2: with
+  gic-version=2), in a scratch directory: tools/mkbundle.py packs Debian's Linux with the test
+  initramfs (a 2-vCPU VM) and the demo guest; one `-initrd bundle.cpio`, no DTB edited. Both VMs
+  start, the demo says hello, counts and powers off, Linux reaches user space with nproc=2 and
+  powers off, then the hypervisor powers the machine off and QEMU leaves by itself.
+- "v3/bundle_missing_file": a description naming a file the archive does not hold (packed with
+  mkbundle's writer, bypassing its checks): the error names the module's node and the file, that
+  VM is not started, the demo VM beside it runs and powers off.
+- "v3/bundle_truncated": the archive cut inside its last file: the error names that entry, the
+  VM needing it is not started, the VM whose file came before runs and powers off.
+- "raspi4b/bundle_bare" (QEMU 10 raspi4b, build/raspi4b beside the --build directory): two demo
+  guests built for the Pi's map from one -initrd bundle with Debian's bcm2711-rpi-4-b.dtb as the
+  only DTB (no module nodes, no -device loader): both say hello and power off, the hypervisor
+  halts (QEMU's raspi4b cannot power off).
+
+Run alone: tests/qemu/test_bundle.py [--build build/qemu-virt] [--only RE].
+"""
+
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import mkbundle  # noqa: E402
+import qemu  # noqa: E402
+import test_doc_examples  # noqa: E402
+import test_raspi4b  # noqa: E402
+
+LINUX_TIME_LIMIT = 150  # seconds; a passing run takes about 13 alone
+BARE_TIME_LIMIT = 60  # a run of demo guests takes a few seconds
+PI_TIME_LIMIT = 90
+
+DEMO_VM = """
+        {name} {{
+            compatible = "bulkhead,vm";
+            cpus = <1>;
+            memory-size = <0x0 0x4000000>;
+            kernel {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                bulkhead,file = "{file}";
+                bootargs = "name={name}";
+            }};
+        }};"""
+
+
+def description(vms):
+    """A description with a demo-guest VM per (name, file) of vms."""
+    return "/dts-v1/;\n/ {\n    chosen {" + "".join(
+        DEMO_VM.format(name=n, file=f) for n, f in vms) + "\n    };\n};\n"
+
+
+def pack(work, dts, files):
+    """Compiles dts and writes work/bundle.cpio with it and files ((name, path) pairs, not
+    checked: a test may leave one out). Returns (path, None) or (None, reason)."""
+    src = os.path.join(work, "vms.dts")
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(dts)
+    try:
+        dtb = mkbundle.compile_description(src, "dtc")
+    except mkbundle.BundleError as e:
+        return None, str(e)
+    out = os.path.join(work, "bundle.cpio")
+    mkbundle.write_archive(out, [(mkbundle.DESCRIPTION, dtb)] + list(files))
+    return out, None
+
+
+def demo_checks(text, vms):
+    patterns = []
+    for vm in vms:
+        patterns += [qemu.prefixed(vm, r"Hello from " + qemu.esc(vm) + r", a Bulkhead demo guest"),
+                     qemu.prefixed(vm, qemu.esc(vm) + r" says goodbye, powering off"),
+                     r"^bulkhead: " + qemu.esc(vm) + r": powered off"]
+    return qemu.expect_all(text, patterns)
+
+
+def test_doc(build, gic):
+    name = f"v{gic}/bundle_doc"
+    script = test_doc_examples.doc_block("CONFIG.md", "bundle")
+    if not script:
+        return qemu.failure(name, "docs/CONFIG.md has no doc-example: bundle block")
+    missing = (qemu.missing(qemu.image_path(build), qemu.guest_path(build, "demo"))
+               or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+               or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    if missing:
+        return qemu.failure(name, missing)
+    script = test_doc_examples.localized(script, build)
+    script = re.sub(r"(?<![/\w])tools/mkbundle\.py", os.path.join(ROOT, "tools", "mkbundle.py"),
+                    script)
+    script = script.replace("qemu-system-aarch64 ", qemu.QEMU + " ")
+    if gic == 2:
+        script = script.replace("gic-version=3", "gic-version=2")
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    begin = time.monotonic()
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        text, timed_out = test_doc_examples.run_script(name, script, os.path.abspath(work),
+                                                       LINUX_TIME_LIMIT)
+    seconds = time.monotonic() - begin
+    reasons = [
+        qemu.expect_all(text, [r"^mkbundle: my-vms/bundle\.cpio: 4 files",
+                               r"^bulkhead: bundle at 0x[0-9a-f]+ \(0x[0-9a-f]+ bytes\)",
+                               r"^bulkhead: linux: 2 vCPU, 256 MiB RAM .* from /chosen/linux",
+                               r"^bulkhead: demo: 1 vCPU, 64 MiB RAM .* from /chosen/demo"]),
+        qemu.expect_none(text, [r"^error: ", r"VM not started", r"PANIC", qemu.stopped(
+            ["linux", "demo"])]),
+        demo_checks(text, ["demo"]),
+        qemu.expect_all(text, [qemu.prefixed("linux", r"LINUX user space"),
+                               qemu.prefixed("linux", r"LINUX nproc=2 "),
+                               r"^bulkhead: linux: powered off",
+                               r"^bulkhead: no VM running, powering off"]),
+        "QEMU still running at the time limit" if timed_out else None,
+    ]
+    for r in reasons:
+        if r:
+            return qemu.Result(name, False, r, text.splitlines()[-qemu.TAIL_LINES:], seconds,
+                               qemu.log_path(name))
+    return qemu.Result(name, True, seconds=seconds, log=qemu.log_path(name))
+
+
+def run_virt(name, build, make_bundle):
+    """Boots the hypervisor on QEMU virt GICv3 with the bundle make_bundle(work) writes.
+    Returns (Run, None) or (None, reason)."""
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        bundle, err = make_bundle(os.path.abspath(work))
+        if err:
+            return None, err
+        cmd = qemu.command(qemu.image_path(build), smp=4, mem="1G", extra=["-initrd", bundle])
+        return qemu.run(name, cmd, BARE_TIME_LIMIT), None
+
+
+def test_missing_file(build):
+    name = "v3/bundle_missing_file"
+    demo = qemu.guest_path(build, "demo")
+    missing = qemu.missing(qemu.image_path(build), demo)
+    if missing:
+        return qemu.failure(name, missing)
+    run_, err = run_virt(name, build, lambda work: pack(
+        work, description([("ghost", "guests/ghost.bin"), ("demo", "demo.bin")]),
+        [("demo.bin", demo)]))
+    if err:
+        return qemu.failure(name, err)
+    return qemu.verdict(name, run_, qemu.expect_ordered(run_.text, [
+        r"^error: /chosen/ghost/kernel: file \"guests/ghost\.bin\" is not in the bundle's archive",
+        r"^bulkhead: /chosen/ghost: VM not started"]),
+        demo_checks(run_.text, ["demo"]),
+        qemu.expect_all(run_.text, [r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_))
+
+
+def test_truncated(build):
+    name = "v3/bundle_truncated"
+    demo = qemu.guest_path(build, "demo")
+    missing = qemu.missing(qemu.image_path(build), demo)
+    if missing:
+        return qemu.failure(name, missing)
+
+    def truncated(work):
+        bundle, err = pack(work, description([("first", "a.bin"), ("second", "b.bin")]),
+                           [("a.bin", demo), ("b.bin", demo)])
+        if bundle:
+            size = os.path.getsize(bundle)
+            with open(bundle, "r+b") as f:
+                f.truncate(size - 4096)  # inside b.bin, the last file
+        return bundle, err
+
+    run_, err = run_virt(name, build, truncated)
+    if err:
+        return qemu.failure(name, err)
+    return qemu.verdict(name, run_, qemu.expect_ordered(run_.text, [
+        r"^error: bundle at 0x[0-9a-f]+: entry at offset 0x[0-9a-f]+ \(\"(\./)*b\.bin\"\): truncated "
+        r"data; the archive is read up to there",
+        r"^error: /chosen/second/kernel: file \"b\.bin\" is not in the bundle's archive",
+        r"^bulkhead: /chosen/second: VM not started"]),
+        demo_checks(run_.text, ["first"]),
+        qemu.expect_all(run_.text, [r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_))
+
+
+def test_pi_bare(build):
+    name = "raspi4b/bundle_bare"
+    pi = test_raspi4b.pi_build_dir(build)
+    err = test_raspi4b.make_pi(pi)
+    if err:
+        return qemu.failure(name, err)
+    demo = qemu.guest_path(pi, "demo")
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        work = os.path.abspath(work)
+        dtb, err = qemu.make_pi_dtb(work, "", name="bundle")
+        if not err:
+            bundle, err = pack(work, description([("alpha", "demo.bin"), ("beta", "demo.bin")]),
+                               [("demo.bin", demo)])
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.pi_command(qemu.image_path(pi), dtb, extra=["-initrd", bundle])
+        # The end of the run: a power-off through the watchdog (QEMU leaves) or a halt.
+        run_, _ = test_raspi4b.run_until(name, cmd, PI_TIME_LIMIT, test_raspi4b.HALTED)
+    return qemu.verdict(name, run_, qemu.expect_all(run_.text, [
+        r"^bulkhead: bundle at 0x[0-9a-f]+ ", r"^bulkhead: alpha: started",
+        r"^bulkhead: beta: started"]),
+        qemu.expect_none(run_.text, [r"^error: ", r"VM not started", r"PANIC"]),
+        demo_checks(run_.text, ["alpha", "beta"]),
+        qemu.expect_all(run_.text, [r"^bulkhead: no VM running"]),
+        "killed at the time limit" if run_.timed_out else None)
+
+
+def cases(build):
+    if not qemu.is_qemu_virt(build):
+        return []
+    # raspi4b first: as far as can be from test_raspi4b.py's cases, which build the same
+    # build/raspi4b (two makes at once in one directory could clash).
+    return [("raspi4b/bundle_bare", lambda: test_pi_bare(build)),
+            ("v3/bundle_doc", lambda: test_doc(build, 3)),
+            ("v2/bundle_doc", lambda: test_doc(build, 2)),
+            ("v3/bundle_missing_file", lambda: test_missing_file(build)),
+            ("v3/bundle_truncated", lambda: test_truncated(build))]
+
+
+def main():
+    return qemu.run_cases_main(cases, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
