@@ -15,7 +15,10 @@ QEMU's -initrd, the way the Raspberry Pi firmware or U-Boot load an initramfs.
 - "raspi4b/bundle_bare" (QEMU 10 raspi4b, build/raspi4b beside the --build directory): two demo
   guests built for the Pi's map from one -initrd bundle with Debian's bcm2711-rpi-4-b.dtb as the
   only DTB (no module nodes, no -device loader): both say hello and power off, the hypervisor
-  halts (QEMU's raspi4b cannot power off).
+  powers the Pi off through the BCM2835 watchdog (or halts: the test ends QEMU then).
+- "raspi4b/bundle_linux": the same way, Debian's Linux (2 vCPUs, the test initramfs, console on
+  ttyAMA0 without earlycon) beside the demo guest, the DTB with the nodes QEMU does not model
+  disabled: the PL011 binds, user space runs its checks with nproc=2, both VMs power off.
 
 Run alone: tests/qemu/test_bundle.py [--build build/qemu-virt] [--only RE].
 """
@@ -213,12 +216,69 @@ def test_pi_bare(build):
         "killed at the time limit" if run_.timed_out else None)
 
 
+LINUX_VM = """
+        linux {
+            compatible = "bulkhead,vm";
+            cpus = <2>;
+            memory-size = <0x0 0x10000000>;
+            kernel {
+                compatible = "multiboot,kernel", "multiboot,module";
+                bulkhead,file = "linux/Image";
+                bootargs = "console=ttyAMA0";
+            };
+            ramdisk {
+                compatible = "multiboot,ramdisk", "multiboot,module";
+                bulkhead,file = "linux/initrd.cpio";
+            };
+        };"""
+
+
+def test_pi_linux(build):
+    name = "raspi4b/bundle_linux"
+    pi = test_raspi4b.pi_build_dir(build)
+    err = (test_raspi4b.make_pi(pi)
+           or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    if err:
+        return qemu.failure(name, err)
+    demo = qemu.guest_path(pi, "demo")
+    dts = description([("demo", "demo.bin")]).replace("    chosen {", "    chosen {" + LINUX_VM)
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        work = os.path.abspath(work)
+        dtb, err = qemu.make_pi_dtb(work, "", for_linux=True, name="bundle-linux")
+        if not err:
+            bundle, err = pack(work, dts, [("linux/Image", qemu.LINUX_KERNEL),
+                                           ("linux/initrd.cpio", qemu.LINUX_INITRD),
+                                           ("demo.bin", demo)])
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.pi_command(qemu.image_path(pi), dtb, extra=["-initrd", bundle])
+        run_, _ = test_raspi4b.run_until(name, cmd, LINUX_TIME_LIMIT, test_raspi4b.HALTED)
+    t = run_.text
+    return qemu.verdict(name, run_, qemu.expect_all(t, [
+        r"^bulkhead: bundle at 0x[0-9a-f]+ ",
+        r"^bulkhead: linux: 2 vCPU, 256 MiB RAM .* from /chosen/linux",
+        r"^bulkhead: demo: 1 vCPU, 64 MiB RAM .* from /chosen/demo"]),
+        qemu.expect_none(t, [r"^error: ", r"VM not started", r"PANIC",
+                             qemu.stopped(["linux", "demo"]),
+                             qemu.prefixed("linux", r".*unable to open an initial console")]),
+        demo_checks(t, ["demo"]),
+        qemu.expect_all(t, [qemu.prefixed("linux", r"\[ *[\d.]+\] [0-9a-f]+\.(pl011|serial): "
+                                          r"ttyAMA0 at MMIO 0xfe201000 .* is a PL011 rev\d"),
+                            qemu.prefixed("linux", r"LINUX user space"),
+                            qemu.prefixed("linux", r"LINUX nproc=2 "),
+                            r"^bulkhead: linux: powered off", r"^bulkhead: no VM running"]),
+        "killed at the time limit" if run_.timed_out else None)
+
+
 def cases(build):
     if not qemu.is_qemu_virt(build):
         return []
     # raspi4b first: as far as can be from test_raspi4b.py's cases, which build the same
     # build/raspi4b (two makes at once in one directory could clash).
     return [("raspi4b/bundle_bare", lambda: test_pi_bare(build)),
+            ("raspi4b/bundle_linux", lambda: test_pi_linux(build)),
             ("v3/bundle_doc", lambda: test_doc(build, 3)),
             ("v2/bundle_doc", lambda: test_doc(build, 2)),
             ("v3/bundle_missing_file", lambda: test_missing_file(build)),
