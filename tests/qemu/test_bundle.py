@@ -179,8 +179,8 @@ def test_truncated(build):
     if err:
         return qemu.failure(name, err)
     return qemu.verdict(name, run_, qemu.expect_ordered(run_.text, [
-        r"^error: bundle at 0x[0-9a-f]+: entry at offset 0x[0-9a-f]+ \(\"(\./)*b\.bin\"\): truncated "
-        r"data; the archive is read up to there",
+        r"^error: bundle at 0x[0-9a-f]+: entry at offset 0x[0-9a-f]+ \(\"(\./)*b\.bin\"\): "
+        r"truncated data; the archive is read up to there",
         r"^error: /chosen/second/kernel: file \"b\.bin\" is not in the bundle's archive",
         r"^bulkhead: /chosen/second: VM not started"]),
         demo_checks(run_.text, ["first"]),
