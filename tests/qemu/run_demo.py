@@ -5,8 +5,9 @@ make run:      Debian's Linux with a shell (vm0, 2 vCPUs, keyboard input goes to
                bare-metal guest of ours (vm1, "beta") that says hello, then publishes a counter
                in a shared-memory channel that the shell reads (devmem 0x70000008 64), until
                vm0 powers off.
-make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves (on
-               raspi4b, in Debian's bcm2711-rpi-4-b.dtb with the VM nodes added).
+make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves.
+On raspi4b (PLATFORM=raspi4b) both run in Debian's bcm2711-rpi-4-b.dtb with the VM nodes added;
+make run's beta there counts to five and powers off (no shared-memory channel).
 
 QEMU exits once every VM has powered off ("poweroff -f" in Linux); Ctrl-A then X quits at any
 time. Returns QEMU's exit status."""
@@ -104,11 +105,28 @@ def pi_linux_demo_command(image, demo, workdir, bootargs):
     return qemu.pi_command(image, dtb, loads), None
 
 
+def pi_linux_demo(image, demo):
+    cmd, err = pi_linux_demo_command(image, demo, tempfile.mkdtemp(prefix="bulkhead-demo-"),
+                                     "console=ttyAMA0 quiet bulkhead.test=shell")
+    if err:
+        print(f"run_demo: {err}", file=sys.stderr)
+        return None
+    print(f"Bulkhead demo on QEMU raspi4b: Debian's Linux (vm0, {PI_LINUX_CPUS} vCPUs) with a "
+          "shell beside a bare-metal guest (vm1, beta) that counts to five and powers off.")
+    print("The keyboard goes to vm0; Ctrl-T then ? opens the hypervisor's monitor (help, vms, "
+          "stop, restart...).")
+    print("Leave with 'poweroff -f' in the shell: the hypervisor then powers the Pi off and QEMU "
+          "exits; or Ctrl-A then X.")
+    return cmd
+
+
 def linux_demo(args, image, demo):
     missing = [p for p in (qemu.LINUX_KERNEL, qemu.LINUX_INITRD) if not os.path.isfile(p)]
     if missing:
         print(f"run_demo: {', '.join(missing)} not found (make run builds them)", file=sys.stderr)
         return None
+    if args.machine.split(",")[0] == qemu.PI_MACHINE:
+        return pi_linux_demo(image, demo)
     cmd, err = linux_demo_command(image, demo, args.machine,
                                   tempfile.mkdtemp(prefix="bulkhead-demo-"), args.cpu)
     if err:
@@ -135,8 +153,8 @@ def bare_demo(args, image, demo):
         if err:
             print(f"run_demo: {err}", file=sys.stderr)
             return None
-        print("QEMU's raspi4b cannot power off: once both have, the hypervisor halts; quit with "
-              "Ctrl-A then X.")
+        print("QEMU exits when both have powered off (the hypervisor powers the Pi off through "
+              "its PM watchdog); to quit earlier press Ctrl-A then X.")
         return cmd
     print("QEMU exits when both have powered off; to quit earlier press Ctrl-A then X.")
     return qemu.command(image, [qemu.Module(demo, "name=alpha"), qemu.Module(demo, "name=beta")],

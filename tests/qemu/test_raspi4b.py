@@ -6,14 +6,21 @@ raspi4b/run_bare builds the raspi4b image and guests (build/raspi4b beside the -
 Debian's bcm2711-rpi-4-b.dtb with two `bulkhead,vm` nodes added under /chosen (alpha and beta, the
 demo guest, 1 vCPU and 64 MiB each, loaded raw by `-device loader`), and checks that both guests
 say hello with the Pi's map in their device tree, count to five and power off, and that the
-hypervisor then powers the machine off. QEMU's raspi4b has no PSCI and cannot power off
-(../shared/QEMU-NOTES.md): when the hypervisor says it halted instead, the test ends QEMU itself.
+hypervisor then powers the machine off. QEMU's raspi4b has no PSCI
+(../shared/QEMU-NOTES.md) but resets through the BCM2835 PM block, as below.
 raspi4b/linux: `make PLATFORM=raspi4b run`'s two VMs (run_demo.pi_linux_demo_command) with the
 test init's checks: Debian's Linux in vm0 (2 vCPUs, 512 MiB) in Debian's DTB with the nodes QEMU
 does not model disabled, its console the VM's PL011 as ttyAMA0 without earlycon (the PL011
 driver binds: "ttyAMA0 ... is a PL011 rev"), user space reached, nproc 2, the checks of
 tests/qemu/test_linux.py passed (no dmesg warning at all), poweroff; the demo guest in vm1 says
-hello with the Pi's map, counts and powers off; then the hypervisor halts.
+hello with the Pi's map, counts and powers off; then the hypervisor powers the Pi off.
+raspi4b/machine_reset: a VM with `bulkhead,on-crash = "reset-machine"` whose guest (the test
+guest, mode=crash) makes an access the hypervisor cannot emulate: the machine is reset through
+the BCM2835 PM watchdog (no PSCI on the Pi) and QEMU's raspi4b, whose PM model resets the board
+on it, boots the hypervisor again (the test ends QEMU at the second banner).
+The hypervisor powers QEMU's raspi4b off as Linux does the Pi, through the PM watchdog into the
+firmware's halt partition, which QEMU's model takes as a shutdown: QEMU exits by itself. A
+hypervisor that halts instead ("firmware cannot power off: halted") fails the test, ended by it.
 Fails with the reason if Debian's DTB is missing (scripts/install-deps.sh unpacks it).
 Run alone: tests/qemu/test_raspi4b.py [--build build/qemu-virt] [--only RE].
 """
@@ -38,8 +45,12 @@ LINUX_TIME_LIMIT = 90  # seconds for the Linux run; a passing one takes about 10
 LINUX_BOOTARGS = "console=ttyAMA0 bulkhead.test=checks"
 BUILD_LIMIT = 600  # seconds for make
 VMS = ("alpha", "beta")
-# The hypervisor's last line when the board's firmware cannot power off (no PSCI on the Pi).
+# The hypervisor's last line when the board's firmware cannot power off: a failure here.
 HALTED = r"^bulkhead: firmware cannot power off: halted"
+PI_POWER_OFF = r"^bulkhead: powering off through the BCM2835 watchdog \(the firmware halts\)$"
+RESET_TIME_LIMIT = 60
+# The hypervisor booting again after a machine reset: the test ends QEMU there.
+SECOND_BOOT = r"(?s)^Bulkhead hypervisor \(raspi4b\) .*^Bulkhead hypervisor \(raspi4b\) "
 
 
 def pi_build_dir(build):
@@ -140,10 +151,7 @@ def test_run_bare(build):
                              r"^\[(alpha|beta)\] .*(FAIL|exception)"]),
     ]
     reasons += qemu.ends_cleanly(t, run_, VMS)[:4]  # all but QEMU's exit
-    # The machine powered off: QEMU left by itself, or the hypervisor halted the Pi, which QEMU's
-    # raspi4b cannot power off (the test ended QEMU then).
-    if not halted:
-        reasons.append(qemu.expect_exit(run_, " (neither powered off nor halted)"))
+    reasons += powered_off(t, run_, halted)
     return qemu.verdict(name, run_, *reasons)
 
 
@@ -188,9 +196,52 @@ def test_linux(build):
     reasons.append(linux_checks.warnings_reason("", linux_checks.extra_warnings(warnings, [])))
     reasons += qemu.ends_cleanly(t, run_, vms, forbid=[qemu.stopped(vms), r"PANIC.*"],
                                  forbid_first=True)[:4]  # all but QEMU's exit
-    if not halted:
-        reasons.append(qemu.expect_exit(run_, " (neither powered off nor halted)"))
+    reasons += powered_off(t, run_, halted)
     return linux_checks.hv_verdict(name, run_, reasons)
+
+
+def test_machine_reset(build):
+    name = "raspi4b/machine_reset"
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    image, guest = qemu.image_path(pi_build), qemu.guest_path(pi_build, "testguest")
+    err = qemu.missing(image, guest)
+    if err:
+        return qemu.failure(name, err)
+    addr = qemu.PI_MODULE_ADDRS[0]
+    nodes = ("crasher { compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; cpus = <1>; "
+             "bulkhead,on-crash = \"reset-machine\"; #address-cells = <2>; #size-cells = <2>;\n"
+             + qemu.module_node(addr, guest, bootargs="mode=crash") + "};\n")
+    with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
+        dtb, err = qemu.make_pi_dtb(workdir, nodes, name="machine-reset")
+        if err:
+            return qemu.failure(name, err)
+        run_, rebooted = run_until(name, qemu.pi_command(image, dtb, [(guest, addr)]),
+                                   RESET_TIME_LIMIT, SECOND_BOOT)
+    t = run_.text
+    reasons = [
+        qemu.expect_ordered(t, [
+            r"^Bulkhead hypervisor \(raspi4b\) at 0x200000\b",
+            qemu.prefixed("crasher", "about to crash"),
+            r"^bulkhead: crasher: stopped: device access that cannot be emulated",
+            r"^bulkhead: crasher: on-crash reset-machine: resetting the machine$",
+            r"^bulkhead: resetting the machine through the BCM2835 watchdog$",
+            r"^Bulkhead hypervisor \(raspi4b\) at 0x200000\b"]),
+        qemu.expect_none(t, [r"^bulkhead: the BCM2835 watchdog .* did not reset",
+                             r"^bulkhead: firmware cannot reset the machine"]),
+        None if rebooted else "the hypervisor did not boot again after the machine reset",
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
+def powered_off(t, run_, halted):
+    """The reasons the hypervisor did not power QEMU's raspi4b off through the PM watchdog."""
+    if halted:
+        return ["the hypervisor halted: the BCM2835 watchdog did not power QEMU's raspi4b off "
+                "(the test ended QEMU)"]
+    return [qemu.expect_all(t, [PI_POWER_OFF]), qemu.expect_exit(run_)]
 
 
 def cases(build):
@@ -198,7 +249,8 @@ def cases(build):
     if not qemu.is_qemu_virt(build):
         return []
     return [("raspi4b/run_bare", lambda: test_run_bare(build)),
-            ("raspi4b/linux", lambda: test_linux(build))]
+            ("raspi4b/linux", lambda: test_linux(build)),
+            ("raspi4b/machine_reset", lambda: test_machine_reset(build))]
 
 
 def main():
