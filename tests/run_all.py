@@ -10,6 +10,7 @@
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
    tests/qemu/test_passthrough.py, then the shared-memory tests of tests/qemu/test_shmem.py,
+   then the hostile-guest suite of tests/qemu/test_hostile.py,
    then the keyboard tests of tests/qemu/test_console.py and
    the console monitor's of tests/qemu/test_monitor.py, then
    the documentation's command blocks of tests/qemu/test_doc_examples.py, then the bundles
@@ -48,6 +49,7 @@ import test_check_config  # noqa: E402
 import test_console  # noqa: E402
 import test_doc_examples  # noqa: E402
 import test_gdbstub  # noqa: E402
+import test_hostile  # noqa: E402
 import test_irq  # noqa: E402
 import test_linux  # noqa: E402
 import test_monitor  # noqa: E402
@@ -137,6 +139,7 @@ def run_qemu_tests(build, only):
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_passthrough.cases(build) + test_shmem.cases(build)
+    all_cases += test_hostile.cases(build)
     all_cases += test_console.cases(build) + test_monitor.cases(build)
     all_cases += test_doc_examples.cases(build)
     all_cases += test_bundle.cases(build)

@@ -24,7 +24,7 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,--build-id=none \
 
 GUEST_LIB_OBJ := $(patsubst %,$(GUEST_OBJDIR)/lib/%.o,start vectors exceptions runtime dt gic report) \
                  $(GUEST_OBJDIR)/printf.o $(GUEST_OBJDIR)/string.o
-GUEST_NAMES := testguest demo irqtest bench shmem
+GUEST_NAMES := testguest demo irqtest bench shmem hostile
 GUEST_BINS := $(patsubst %,$(GUEST_BUILD)/%.bin,$(GUEST_NAMES))
 
 # The parts of a guest split by topic, beyond its <name>.o.
@@ -35,7 +35,8 @@ $(GUEST_BUILD)/testguest.elf: $(call guest_parts,testguest)
 # Code that runs in exception and interrupt handlers: the vectors save only the general
 # registers, so it must not touch FP/SIMD ones.
 GUEST_NOFP_OBJ := $(GUEST_OBJDIR)/lib/exceptions.o $(GUEST_OBJDIR)/lib/gic.o \
-                  $(GUEST_OBJDIR)/bench.o $(GUEST_OBJDIR)/shmem.o $(GUEST_OBJDIR)/irqtest.o $(call guest_parts,irqtest)
+                  $(GUEST_OBJDIR)/bench.o $(GUEST_OBJDIR)/shmem.o $(GUEST_OBJDIR)/hostile.o \
+                  $(GUEST_OBJDIR)/irqtest.o $(call guest_parts,irqtest)
 $(GUEST_NOFP_OBJ): GUEST_CFLAGS += -mgeneral-regs-only
 
 .PHONY: guests
