@@ -103,8 +103,9 @@ $(CHECK_CONFIG): $(CHECK_CONFIG_SRCS) $(wildcard include/*/*.h) Makefile
 
 check-config-tool: $(CHECK_CONFIG)
 check-config: $(CHECK_CONFIG)
-	@test -n "$(DTB)" || (echo "usage: make check-config DTB=file.dtb [DTB_ADDR=addr] [HYP=addr+size]" && false)
-	@$(CHECK_CONFIG) $(if $(DTB_ADDR),--dtb-addr $(DTB_ADDR)) $(if $(HYP),--hyp $(HYP)) $(DTB)
+	@test -n "$(DTB)" || (echo "usage: make check-config DTB=file.dtb [DTB_ADDR=addr] [HYP=addr+size] [BUNDLE=file.cpio [INITRD_ADDR=addr]]" && false)
+	@$(CHECK_CONFIG) $(if $(DTB_ADDR),--dtb-addr $(DTB_ADDR)) $(if $(HYP),--hyp $(HYP)) \
+		$(if $(BUNDLE),--bundle $(BUNDLE)) $(if $(INITRD_ADDR),--initrd-addr $(INITRD_ADDR)) $(DTB)
 
 # A bundle (docs/CONFIG.md, "Booting from a bundle"): the VM description CONFIG (a .dts) and the
 # files it names in one cpio archive, to load as the hypervisor's initramfs.

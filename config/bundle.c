@@ -79,8 +79,7 @@ static const char *skip_dot_slash(const char *name)
 static void archive_err(const struct bundle *b, uint64_t offset, const char *name, const char *why)
 {
     pr_err("bundle at 0x%lx: entry at offset 0x%lx%s%s%s: %s; the archive is read up to there\n",
-           (uint64_t)(uintptr_t)b->base, offset, name ? " (\"" : "", name ? name : "",
-           name ? "\")" : "", why);
+           b->pa, offset, name ? " (\"" : "", name ? name : "", name ? "\")" : "", why);
 }
 
 /* Decodes the entry at offset. 0, or -1 after naming what is wrong with it. */
@@ -149,24 +148,26 @@ static bool index_file(struct bundle *b, uint64_t offset, const struct cpio_entr
     if (b->nr_files == BUNDLE_MAX_FILES) {
         pr_err("bundle at 0x%lx: entry at offset 0x%lx (\"%s\"): more than %d files; the archive "
                "is read up to there\n",
-               (uint64_t)(uintptr_t)b->base, offset, e->name, BUNDLE_MAX_FILES);
+               b->pa, offset, e->name, BUNDLE_MAX_FILES);
         return false;
     }
     f = &b->files[b->nr_files++];
     f->name = name;
     f->data = b->base + e->data_offset;
+    f->pa = b->pa + e->data_offset;
     f->size = e->filesize;
     f->offset = offset;
     f->twice_offset = 0;
     return true;
 }
 
-int bundle_read(const void *archive, uint64_t size, struct bundle *b)
+int bundle_read(const void *archive, uint64_t size, uint64_t pa, struct bundle *b)
 {
     uint64_t offset = 0;
 
     memset(b, 0, sizeof(*b));
     b->base = archive;
+    b->pa = pa;
     b->size = size;
     for (;;) {
         struct cpio_entry e;
@@ -234,7 +235,7 @@ static const struct bundle_file *named_file(const struct bundle *b, const void *
         return NULL;
     }
     if (config_is_compatible(desc, node, "multiboot,device-tree") &&
-        !IS_ALIGNED((uintptr_t)f->data, BUNDLE_FDT_ALIGN)) {
+        !IS_ALIGNED(f->pa, BUNDLE_FDT_ALIGN)) {
         config_node_err(desc, node,
                         "device tree \"%s\" is not 8-byte aligned in the bundle's archive, and "
                         "it is read where it lies; tools/mkbundle.py aligns it",
@@ -290,8 +291,7 @@ static int set_file_reg(void *out, int parent, int node, const struct bundle_fil
     fdt32_t reg[4];
     int ac, sc;
 
-    if (!module_cells(out, parent, &ac, &sc) ||
-        put_cells(reg, ac, (uint64_t)(uintptr_t)f->data) < 0 ||
+    if (!module_cells(out, parent, &ac, &sc) || put_cells(reg, ac, f->pa) < 0 ||
         put_cells(reg + ac, sc, f->size) < 0) {
         return -1;
     }
@@ -356,25 +356,38 @@ static void left_out(const void *desc, int node)
            is_vm(desc, node) ? "VM not started" : "left out of the bundle");
 }
 
-/* One node of the description's /chosen into out's. true if merged. */
+/* Can the node of the description's /chosen be merged: its name free in out's /chosen, its
+ * files usable? Names every problem, then the VM left out. */
+static bool node_mergeable(const struct bundle *b, const void *desc, int dnode, const void *out,
+                           int chosen)
+{
+    bool ok = true;
+
+    if (fdt_subnode_offset(out, chosen, fdt_get_name(desc, dnode, NULL)) >= 0) {
+        config_node_err(desc, dnode, "the host DTB's /chosen has a node of that name too");
+        ok = false;
+    }
+    ok = subtree_ok(b, desc, dnode) && ok;
+    if (!ok) {
+        left_out(desc, dnode);
+    }
+    return ok;
+}
+
+/* One checked node of the description's /chosen into out's. true if merged. */
 static bool merge_node(const struct bundle *b, const void *desc, int dnode, void *out, int chosen)
 {
-    const char *name = fdt_get_name(desc, dnode, NULL);
+    int err = copy_node(b, desc, dnode, out, chosen);
 
-    if (fdt_subnode_offset(out, chosen, name) >= 0) {
-        config_node_err(desc, dnode, "the host DTB's /chosen has a node of that name too");
-    } else if (subtree_ok(b, desc, dnode)) {
-        int err = copy_node(b, desc, dnode, out, chosen);
-        if (err == 0) {
-            return true;
-        }
-        config_node_err(desc, dnode, "cannot be added to the hypervisor's copy of the DTB (%s)",
-                        err == -1 ? "an address or size does not fit the module's cells"
-                                  : fdt_strerror(err));
-        int partial = fdt_subnode_offset(out, chosen, name);
-        if (partial >= 0) {
-            fdt_del_node(out, partial);
-        }
+    if (err == 0) {
+        return true;
+    }
+    config_node_err(desc, dnode, "cannot be added to the hypervisor's copy of the DTB (%s)",
+                    err == -1 ? "an address or size does not fit the module's cells"
+                              : fdt_strerror(err));
+    int partial = fdt_subnode_offset(out, chosen, fdt_get_name(desc, dnode, NULL));
+    if (partial >= 0) {
+        fdt_del_node(out, partial);
     }
     left_out(desc, dnode);
     return false;
@@ -389,8 +402,7 @@ static const void *load_description(const struct bundle *b)
     int err;
 
     if (!f) {
-        pr_err("bundle at 0x%lx: no " BUNDLE_DESCRIPTION " in the archive: no VM from it\n",
-               (uint64_t)(uintptr_t)b->base);
+        pr_err("bundle at 0x%lx: no " BUNDLE_DESCRIPTION " in the archive: no VM from it\n", b->pa);
         return NULL;
     }
     if (f->twice_offset) {
@@ -479,15 +491,19 @@ int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int ou
                             MAX_CHILDREN);
             break;
         }
-        children[nr++] = child;
+        if (node_mergeable(b, desc, child, out, chosen)) {
+            children[nr++] = child;
+        }
     }
+    /* Each is added first in /chosen: the last one first keeps the description's order. */
     while (nr > 0) {
         merged += merge_node(b, desc, children[--nr], out, chosen);
     }
     return merged;
 }
 
-const void *bundle_apply(const struct board *board, const void *host_fdt, void *out, int out_size)
+const void *bundle_apply(const struct board *board, const void *initrd, const void *host_fdt,
+                         void *out, int out_size)
 {
     static struct bundle b;
 
@@ -495,7 +511,7 @@ const void *bundle_apply(const struct board *board, const void *host_fdt, void *
         return host_fdt;
     }
     printk("bulkhead: bundle at 0x%lx (0x%lx bytes)\n", board->initrd.base, board->initrd.size);
-    bundle_read((const void *)(uintptr_t)board->initrd.base, board->initrd.size, &b);
+    bundle_read(initrd, board->initrd.size, board->initrd.base, &b);
     if (bundle_merge(&b, host_fdt, out, out_size) < 0) {
         return host_fdt;
     }

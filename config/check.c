@@ -7,6 +7,7 @@
 
 #include <libfdt.h>
 
+#include "bulkhead/bundle.h"
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/shmem.h"
@@ -307,17 +308,28 @@ int check_config(const void *fdt, const struct check_options *opt)
     }
     limits.dtb.base = opt->dtb_addr ? opt->dtb_addr : check_default_dtb_addr(&board);
     limits.dtb.size = fdt_totalsize(fdt);
+    if (opt->initrd) {
+        board.initrd.base = opt->initrd_addr ? opt->initrd_addr : check_default_dtb_addr(&board);
+        board.initrd.size = opt->initrd_size;
+        limits.dtb.base =
+            opt->dtb_addr ? opt->dtb_addr : ALIGN_UP(board.initrd.base + board.initrd.size, MiB(2));
+    }
     printk("bulkhead: the DTB at 0x%llx+0x%llx, the hypervisor at 0x%llx+0x%llx\n",
            (unsigned long long)limits.dtb.base, (unsigned long long)limits.dtb.size,
            (unsigned long long)limits.hyp.base, (unsigned long long)limits.hyp.size);
+    /* The bundle's VMs as el2/main.c merges them; the initrd's RAM is kept from the pool below. */
+    static uint64_t with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
+    if (opt->initrd) {
+        fdt = bundle_apply(&board, opt->initrd, fdt, with_bundle, sizeof(with_bundle));
+    }
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, &defaults, &limits, cfgs);
     /* Shared memory as el2/main.c sets it up: the regions' checks, fixed ranges kept from the
      * pool, sized ones taken before any VM's RAM. */
     n = shm_parse(fdt, &board, &limits, cfgs, n, &shm);
     /* The hypervisor's board_parse reserves its DTB where it is; here that is limits.dtb. */
-    struct mem_range taken[2 + MAX_SHM_REGIONS] = {limits.hyp, limits.dtb};
-    unsigned nr_taken = 2 + shm_fixed_ranges(&shm, taken + 2, MAX_SHM_REGIONS);
+    struct mem_range taken[3 + MAX_SHM_REGIONS] = {limits.hyp, limits.dtb, board.initrd};
+    unsigned nr_taken = 3 + shm_fixed_ranges(&shm, taken + 3, MAX_SHM_REGIONS);
     ram_pool_init(&pool, &board, taken, nr_taken);
     shm_place(&shm, &pool, cfgs, n);
     layout_default_memory(&pool, cfgs, n);

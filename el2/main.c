@@ -200,7 +200,9 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the
      * copy outlives boot, as resets rebuild guest trees from it. */
     static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
-    create_vms(bundle_apply(&board, fdt, fdt_with_bundle, sizeof(fdt_with_bundle)), dtb, &defaults);
+    const void *initrd = (const void *)(uintptr_t)board.initrd.base;
+    create_vms(bundle_apply(&board, initrd, fdt, fdt_with_bundle, sizeof(fdt_with_bundle)), dtb,
+               &defaults);
     if (!nr_vms) {
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();

@@ -26,15 +26,18 @@
 /* A regular file of the archive. */
 struct bundle_file {
     const char *name;    /* NUL-terminated, in the archive, leading "./" skipped */
-    const uint8_t *data; /* inside the archive */
+    const uint8_t *data; /* inside the archive, as this code reads it */
+    uint64_t pa;         /* where the data is in the machine's memory: the module's reg */
     uint64_t size;
     uint64_t offset;       /* of its header in the archive, for messages */
     uint64_t twice_offset; /* the header of a second entry of the same name; 0: none */
 };
 
 struct bundle {
-    const uint8_t *base; /* the archive, where the boot loader left it */
+    const uint8_t *base; /* the archive, as this code reads it */
     uint64_t size;
+    uint64_t
+        pa; /* where the boot loader left it (the hypervisor: base; the host tool: elsewhere) */
     struct bundle_file files[BUNDLE_MAX_FILES];
     unsigned nr_files;
 };
@@ -45,7 +48,7 @@ struct bundle {
  * the files before it stay usable, so VMs that name only those still start. Returns 0 when the
  * whole archive was read, -1 otherwise (reported).
  */
-int bundle_read(const void *archive, uint64_t size, struct bundle *b);
+int bundle_read(const void *archive, uint64_t size, uint64_t pa, struct bundle *b);
 
 /* The file of that name ("./" prefixes skipped), or NULL. */
 const struct bundle_file *bundle_find(const struct bundle *b, const char *name);
@@ -63,9 +66,12 @@ const struct bundle_file *bundle_find(const struct bundle *b, const char *name);
 int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int out_size);
 
 /*
- * The whole step at boot: when board->initrd is set, reads it as a bundle and merges it into out.
- * Returns out, or host_fdt when there is no bundle or nothing of it could be used (reported).
+ * The whole step at boot: when board->initrd is set, reads it (its bytes at initrd: where the
+ * hypervisor finds them, board->initrd.base; a copy in the host tool) as a bundle and merges it
+ * into out. Returns out, or host_fdt when there is no bundle or nothing of it could be used
+ * (reported).
  */
-const void *bundle_apply(const struct board *board, const void *host_fdt, void *out, int out_size);
+const void *bundle_apply(const struct board *board, const void *initrd, const void *host_fdt,
+                         void *out, int out_size);
 
 #endif

@@ -48,6 +48,12 @@ const void *check_module_contents(const struct vm_module *m);
 struct check_options {
     uint64_t dtb_addr;    /* 0: where QEMU virt puts it, RAM + min(RAM / 2, 128 MiB) */
     struct mem_range hyp; /* size 0: RAM + CHECK_HYP_OFFSET, CHECK_HYP_SIZE bytes */
+    /* A bundle loaded as the initramfs (docs/CONFIG.md, "Booting from a bundle"): its bytes
+     * (NULL: none), its size and where the boot loader puts it (0: where QEMU virt does, RAM +
+     * min(RAM / 2, 128 MiB); the DTB's default then follows it, 2 MiB-aligned, as QEMU puts it). */
+    const void *initrd;
+    uint64_t initrd_size;
+    uint64_t initrd_addr;
 };
 #define CHECK_HYP_OFFSET 0x200000 /* the image's text_offset: QEMU and U-Boot load it there */
 #define CHECK_HYP_SIZE 0x400000   /* the image, .bss and its tables, rounded up */

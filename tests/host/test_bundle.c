@@ -16,6 +16,7 @@
 #include <libfdt.h>
 
 #include "bulkhead/bundle.h"
+#include "bulkhead/check.h"
 #include "bulkhead/config.h"
 #include "support/capture.h"
 #include "support/dtb_file.h"
@@ -171,7 +172,7 @@ static void standard_archive(void)
 static int merge(void)
 {
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
     return bundle_merge(&b, host(), out_buf, OUT_MAX);
 }
 
@@ -197,7 +198,7 @@ static void test_read_indexes_regular_files(void **state)
     desc_start();
     standard_archive();
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
     assert_int_equal(b.nr_files, 4); /* directories are not files */
     const struct bundle_file *f = bundle_find(&b, "linux/Image");
     assert_non_null(f);
@@ -217,22 +218,23 @@ static void test_truncated_archive_keeps_what_came_before(void **state)
     desc_start();
     standard_archive();
     const struct bundle_file *f;
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
     f = bundle_find(&b, "demo.bin");
     size_t cut = (size_t)(f->data - archive()) + 3; /* inside demo.bin's data */
 
     capture_reset();
-    assert_int_equal(bundle_read(archive(), cut, &b), -1);
+    assert_int_equal(bundle_read(archive(), cut, (uintptr_t)archive(), &b), -1);
     assert_true(capture_contains("(\"demo.bin\"): truncated data"));
     assert_null(bundle_find(&b, "demo.bin"));
     assert_non_null(bundle_find(&b, "linux/Image"));
 
     /* Cut inside a header, and right after an entry (no trailer). */
     capture_reset();
-    assert_int_equal(bundle_read(archive(), (size_t)f->offset + 50, &b), -1);
+    assert_int_equal(bundle_read(archive(), (size_t)f->offset + 50, (uintptr_t)archive(), &b), -1);
     assert_true(capture_contains("truncated header"));
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len - TRAILER_LEN, &b), -1);
+    assert_int_equal(bundle_read(archive(), archive_len - TRAILER_LEN, (uintptr_t)archive(), &b),
+                     -1);
     assert_true(capture_contains("the archive ends before its TRAILER!!!"));
     assert_non_null(bundle_find(&b, "demo.bin"));
 }
@@ -244,18 +246,18 @@ static void test_bad_magic_named(void **state)
     standard_archive();
     archive()[1] = 'X';
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), -1);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), -1);
     assert_true(capture_contains("entry at offset 0x0: bad magic, not a cpio newc header"));
     assert_int_equal(b.nr_files, 0);
 
     /* Further on: the files before it are kept. */
     standard_archive();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
     const struct bundle_file *f = bundle_find(&b, "demo.bin");
     size_t header = (size_t)f->offset;
     archive()[header] = 'Z';
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), -1);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), -1);
     char expect[64];
     snprintf(expect, sizeof(expect), "entry at offset 0x%zx: bad magic", header);
     assert_true(capture_contains(expect));
@@ -271,7 +273,7 @@ static void test_bad_name_size_named(void **state)
     put_trailer();
     memcpy(archive() + 6 + 11 * 8, "00000009", 8); /* namesize past "a\0" */
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), -1);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), -1);
     assert_true(capture_contains("its name is not one NUL-terminated string"));
 }
 
@@ -304,6 +306,21 @@ static void test_merge_in_order_with_regs(void **state)
     assert_string_equal(
         fdt_getprop(out_buf, fdt_path_offset(out_buf, "/chosen/alpha/kernel"), "bootargs", NULL),
         "console=ttyAMA0");
+}
+
+/* The host tool reads a copy of the archive: regs are where the boot loader puts it. */
+static void test_regs_at_the_load_address(void **state)
+{
+    (void)state;
+    desc_start();
+    desc_vm("alpha", "linux/Image", NULL);
+    standard_archive();
+    capture_reset();
+    assert_int_equal(bundle_read(archive(), archive_len, 0x48000000, &b), 0);
+    assert_int_equal(bundle_merge(&b, host(), out_buf, OUT_MAX), 1);
+    const struct bundle_file *f = bundle_find(&b, "linux/Image");
+    assert_int_equal(f->pa, 0x48000000 + (uint64_t)(f->data - archive()));
+    assert_reg("/chosen/alpha/kernel", (const void *)(uintptr_t)f->pa, sizeof(kernel_a));
 }
 
 static void test_missing_file_named_others_merged(void **state)
@@ -412,7 +429,7 @@ static void test_reg_in_the_vm_nodes_cells(void **state)
     standard_archive();
     const uint8_t *data;
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
     data = bundle_find(&b, "linux/Image")->data;
     int merged = bundle_merge(&b, host(), out_buf, OUT_MAX);
     if ((uintptr_t)data > UINT32_MAX) {
@@ -445,7 +462,7 @@ static void test_misaligned_device_tree_named(void **state)
         archive_len -= TRAILER_LEN;
         put_file(names[i], host(), 64);
         put_trailer();
-        assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+        assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
         if ((uintptr_t)bundle_find(&b, names[i])->data & 7) {
             assert_int_equal(merge(), 1);
             assert_true(capture_contains("error: /chosen/alpha/devices: device tree"));
@@ -464,7 +481,7 @@ static void test_host_copy_too_small(void **state)
     desc_vm("alpha", "linux/Image", NULL);
     standard_archive();
     capture_reset();
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0);
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b), 0);
     assert_int_equal(bundle_merge(&b, host(), out_buf, 64), -1);
     assert_true(capture_contains("the host DTB cannot be copied"));
 }
@@ -505,12 +522,13 @@ static void test_apply_then_vmcfg_parse(void **state)
     board.ram[0].size = 1ULL << 47;
     board.nr_ram = 1;
     capture_reset();
-    const void *merged = bundle_apply(&board, fdt, out_buf, OUT_MAX);
+    const void *merged = bundle_apply(&board, archive(), fdt, out_buf, OUT_MAX);
     assert_ptr_equal(merged, out_buf);
     unsigned n = vmcfg_parse(merged, &board, &defaults, &limits, vms);
     /* The two of the bundle first, then the host tree's two guest-loader kernels. */
     assert_int_equal(n, 2 + 2);
-    assert_int_equal(bundle_read(archive(), archive_len, &b), 0); /* what bundle_apply read */
+    assert_int_equal(bundle_read(archive(), archive_len, (uintptr_t)archive(), &b),
+                     0); /* what bundle_apply read */
     assert_string_equal(vms[0].name, "alpha");
     assert_int_equal(vms[0].kernel.base, (uintptr_t)bundle_find(&b, "linux/Image")->data);
     assert_int_equal(vms[0].kernel.size, sizeof(kernel_a));
@@ -528,15 +546,45 @@ static void test_apply_without_initrd_or_with_garbage(void **state)
 
     memset(&board, 0, sizeof(board));
     capture_reset();
-    assert_ptr_equal(bundle_apply(&board, host(), out_buf, OUT_MAX), host_buf);
+    assert_ptr_equal(bundle_apply(&board, archive(), host(), out_buf, OUT_MAX), host_buf);
     assert_string_equal(capture_text(), "");
 
     memset(archive(), 0x1f, 256); /* a gzip-like start: no cpio */
     board.initrd.base = (uintptr_t)archive();
     board.initrd.size = 256;
-    assert_ptr_equal(bundle_apply(&board, host(), out_buf, OUT_MAX), host_buf);
+    assert_ptr_equal(bundle_apply(&board, archive(), host(), out_buf, OUT_MAX), host_buf);
     assert_true(capture_contains("bad magic"));
     assert_true(capture_contains("no bulkhead.dtb in the archive"));
+}
+
+/* The host tool's run (check_config) reads a copy of the bundle, placed where the loader will. */
+static void test_check_config_with_bundle(void **state)
+{
+    (void)state;
+    void *fdt = dtb_load("qemu-virt-v3", 0);
+    struct check_options opt = {.initrd_addr = 0x60000000};
+
+    desc_start();
+    desc_vm("beta", "demo.bin", NULL);
+    desc_vm("alpha", "linux/Image", "linux/initrd");
+    standard_archive();
+    opt.initrd = archive();
+    opt.initrd_size = archive_len;
+    capture_reset();
+    /* The bundle's two VMs, then the host tree's two guest-loader kernels. */
+    assert_int_equal(check_config(fdt, &opt), 4);
+    assert_true(capture_contains("bulkhead: bundle at 0x60000000"));
+    assert_false(capture_contains("error: "));
+
+    desc_start();
+    desc_vm("beta", "demo.bin", NULL);
+    desc_vm("alpha", "linux/Image", "linux/initrd.gz");
+    standard_archive();
+    opt.initrd_size = archive_len;
+    capture_reset();
+    assert_int_equal(check_config(fdt, &opt), 3);
+    assert_true(capture_contains("error: /chosen/alpha/ramdisk: file \"linux/initrd.gz\""));
+    free(fdt);
 }
 
 int main(void)
@@ -547,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_bad_magic_named),
         cmocka_unit_test(test_bad_name_size_named),
         cmocka_unit_test(test_merge_in_order_with_regs),
+        cmocka_unit_test(test_regs_at_the_load_address),
         cmocka_unit_test(test_missing_file_named_others_merged),
         cmocka_unit_test(test_file_twice_named),
         cmocka_unit_test(test_file_and_reg_named),
@@ -558,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_host_copy_too_small),
         cmocka_unit_test(test_apply_then_vmcfg_parse),
         cmocka_unit_test(test_apply_without_initrd_or_with_garbage),
+        cmocka_unit_test(test_check_config_with_bundle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
