@@ -174,7 +174,8 @@ def main():
         dtb = compile_description(args.config, args.dtc)
         files = named_files(fdt_nodes(dtb), os.path.dirname(os.path.abspath(args.config)))
     except (BundleError, OSError) as e:
-        print(f"mkbundle: {args.config}: {e}", file=sys.stderr)
+        for line in str(e).splitlines():
+            print(f"mkbundle: {args.config}: {line}", file=sys.stderr)
         return 1
     if not files:
         print(f"mkbundle: {args.config}: no module names a file ({FILE_PROP}): the bundle would "

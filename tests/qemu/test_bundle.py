@@ -2,6 +2,9 @@
 """Bundles (docs/CONFIG.md, "Booting from a bundle"): VMs from one cpio archive loaded with
 QEMU's -initrd, the way the Raspberry Pi firmware or U-Boot load an initramfs.
 
+- "bundle_tool": tools/mkbundle.py names every problem of a description (a missing file, a
+  bulkhead,file beside a reg, a path out of the directory) and writes nothing; a good one is
+  packed with every file's data 8-byte aligned, where the tool says.
 - "v3/bundle_doc", "v2/bundle_doc": the documentation's example run as written (GICv2: with
   gic-version=2), in a scratch directory: tools/mkbundle.py packs Debian's Linux with the test
   initramfs (a 2-vCPU VM) and the demo guest; one `-initrd bundle.cpio`, no DTB edited. Both VMs
@@ -26,6 +29,7 @@ Run alone: tests/qemu/test_bundle.py [--build build/qemu-virt] [--only RE].
 import os
 import re
 import sys
+import subprocess
 import tempfile
 import time
 
@@ -272,12 +276,66 @@ def test_pi_linux(build):
         "killed at the time limit" if run_.timed_out else None)
 
 
+def test_tool():
+    """tools/mkbundle.py: every problem of a description named, nothing written; a good one
+    packed with each file's data 8-byte aligned and readable back."""
+    name = "bundle_tool"
+    tool = os.path.join(ROOT, "tools", "mkbundle.py")
+    bad = ("/dts-v1/;\n/ { chosen { a { compatible = \"bulkhead,vm\";\n"
+           "kernel { compatible = \"multiboot,kernel\"; bulkhead,file = \"nothere.bin\"; };\n"
+           "ramdisk { compatible = \"multiboot,ramdisk\"; bulkhead,file = \"r\"; "
+           "reg = <0 1 0 2>; };\n"
+           "dt { compatible = \"multiboot,device-tree\"; bulkhead,file = \"../x\"; }; }; }; };\n")
+    good = description([("a", "k"), ("b", "sub/kk")])
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        os.makedirs(os.path.join(work, "sub"))
+        for f, size in (("r", 3), ("k", 5), ("sub/kk", 4097)):
+            with open(os.path.join(work, f), "wb") as fh:
+                fh.write(bytes(range(256)) * (size // 256) + bytes(size % 256))
+        results = []
+        for dts in (bad, good):
+            with open(os.path.join(work, "vms.dts"), "w", encoding="utf-8") as fh:
+                fh.write(dts)
+            results.append(subprocess.run(
+                [sys.executable, tool, os.path.join(work, "vms.dts"), "-o",
+                 os.path.join(work, "out.cpio")], stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, timeout=60))
+            if dts is bad and os.path.exists(os.path.join(work, "out.cpio")):
+                return qemu.failure(name, "a bundle was written for a description with errors")
+        (bad_run, good_run) = results
+        text = bad_run.stdout + good_run.stdout
+        try:
+            data = open(os.path.join(work, "out.cpio"), "rb").read()
+        except OSError:
+            data = b""
+    reasons = [
+        None if bad_run.returncode == 1 else f"exit {bad_run.returncode} for the bad description",
+        qemu.expect_all(text, [r"/chosen/a/kernel: file \"nothere\.bin\" not found",
+                               r"/chosen/a/ramdisk: both bulkhead,file \"r\" and a reg",
+                               r"/chosen/a/dt: bulkhead,file \"\.\./x\" must be a path inside"]),
+        None if good_run.returncode == 0 else f"exit {good_run.returncode} for a good one",
+        qemu.expect_all(text, [r"^mkbundle: .*out\.cpio: 3 files"]),
+    ]
+    offsets = [int(m.group(1), 16) for m in re.finditer(r"^  (0x[0-9a-f]+) ", good_run.stdout,
+                                                         re.MULTILINE)]
+    if len(offsets) != 3 or any(o % 8 for o in offsets):
+        reasons.append(f"data offsets {offsets}: three, each 8-byte aligned, expected")
+    elif data[offsets[2]:offsets[2] + 4097] != bytes(range(256)) * 16 + bytes(1):
+        reasons.append("sub/kk's bytes are not at the offset the tool printed")
+    for r in reasons:
+        if r:
+            return qemu.Result(name, False, r, text.splitlines()[-qemu.TAIL_LINES:])
+    return qemu.Result(name, True)
+
+
 def cases(build):
     if not qemu.is_qemu_virt(build):
         return []
     # raspi4b first: as far as can be from test_raspi4b.py's cases, which build the same
     # build/raspi4b (two makes at once in one directory could clash).
-    return [("raspi4b/bundle_bare", lambda: test_pi_bare(build)),
+    return [("bundle_tool", test_tool),
+            ("raspi4b/bundle_bare", lambda: test_pi_bare(build)),
             ("raspi4b/bundle_linux", lambda: test_pi_linux(build)),
             ("v3/bundle_doc", lambda: test_doc(build, 3)),
             ("v2/bundle_doc", lambda: test_doc(build, 2)),
