@@ -57,6 +57,8 @@ OPS = (
     ("doorbell", "Shared-memory doorbell, ring (hypercall) to handler, same vCPU", "doorbell"),
     ("doorbell_peer", "Shared-memory doorbell, ring (hypercall) to the peer VM's handler (in WFI)",
      "doorbell_peer"),
+    ("noisy_idle", "Virtual timer in WFI, beside a VM idle on another CPU", "timer_wfi"),
+    ("noisy_storm", "Virtual timer in WFI, beside a VM storming on another CPU", "timer_wfi"),
     ("boot", "Reset to the guest's first instruction", "boot"),
 )
 
@@ -115,6 +117,49 @@ PT_VM_NODE = """
         }};
 """
 
+# The noisy-neighbour rows (issue 14): timer_wfi of a VM on physical CPU 0 (the benchmark guest
+# with noisy=KIND and NOISY_ROUNDS rounds, one vCPU) beside a second VM on CPU 1
+# (tests/guest/hostile.c, one vCPU) that waits in WFI (idle) or storms for NOISY_MS (its virtual
+# and physical timers re-armed every 10 us, and per turn of its loop an SGI to itself, an HVC,
+# two trapped MMIO reads and a WFI), longer than the measurement; each kind a configuration of
+# its own, under Bulkhead only (bare, the reference is timer_wfi). The measured VM is on CPU 0:
+# under -icount QEMU runs the CPUs round-robin in index order after a timer fires, so on CPU 1
+# it would wait for CPU 0's whole time slice (milliseconds), an artifact of the emulator.
+NOISY_KINDS = ("idle", "storm")
+NOISY_OPS = tuple("noisy_" + k for k in NOISY_KINDS)
+NOISY_ROUNDS = 100
+NOISY_MS = 30
+NOISY_NEIGHBOUR = {"idle": "phases=idle idle_ms={ms}", "storm": "phases=storm storm_ms={ms}"}
+NOISY_ADDRS = (0x44000000, 0x45000000)  # the two guests' images (QEMU's DTB is at 0x48000000)
+NOISY_VM_NODES = """
+        vm0 {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            pcpus = <0>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{addr0:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{addr0:x} 0x0 0x{size0:x}>;
+                bootargs = "hyp=1 noisy={kind} rounds={rounds}";
+            }};
+        }};
+        vm1 {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            pcpus = <1>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{addr1:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{addr1:x} 0x0 0x{size1:x}>;
+                bootargs = "{neighbour}";
+            }};
+        }};
+"""
+
 LINE_RE = re.compile(r"^(?:\[vm0\] )?BENCH (.*?)\s*$", re.MULTILINE)
 
 
@@ -129,6 +174,16 @@ class Figures:
     def __init__(self, info, ops, raw, run_):
         self.info, self.ops, self.raw, self.run = info, ops, raw, run_
         self.pt = None
+        self.noisy = {}
+
+    def merge_noisy(self, kind, noisy):
+        """Takes noisy_<kind> from noisy, that noisy-neighbour configuration's figures."""
+        self.noisy[kind] = noisy
+        op = "noisy_" + kind
+        self.ops.pop(op, None)
+        self.raw.pop(op, None)
+        if op in noisy.ops:
+            self.ops[op], self.raw[op] = noisy.ops[op], noisy.raw[op]
 
     def merge_pt(self, pt):
         """Takes PT_OPS from pt, the passthrough configuration's figures."""
@@ -168,13 +223,45 @@ def make_pt_dtb(build, gic):
     return pt_dtb_path(build, gic)
 
 
-def bench_command(build, gic, hyp, bootargs="hyp=1", extra=(), pt=False):
+def noisy_dtb_path(build, gic, kind):
+    return os.path.join(build, f"bench-noisy-{kind}-v{gic}.dtb")
+
+
+def hostile_path(build):
+    return qemu.guest_path(build, "hostile")
+
+
+def make_noisy_dtb(build, gic, kind):
+    """The host DTB of the noisy-neighbour configuration `kind` ("idle" or "storm"): QEMU's own
+    with NOISY_VM_NODES in /chosen; written to noisy_dtb_path(). Raises BenchError."""
+    _, guest = paths(build)
+    nodes = NOISY_VM_NODES.format(addr0=NOISY_ADDRS[0], size0=os.path.getsize(guest),
+                                  addr1=NOISY_ADDRS[1], size1=os.path.getsize(hostile_path(build)),
+                                  kind=kind, rounds=NOISY_ROUNDS,
+                                  neighbour=NOISY_NEIGHBOUR[kind].format(ms=NOISY_MS))
+    with tempfile.TemporaryDirectory(dir=build) as work:
+        dtb, err = qemu.make_dtb_with(qemu.Build(build), [], qemu.machine(gic), work, nodes,
+                                      smp=2, need_modules=False)
+        if err:
+            raise BenchError(f"noisy-neighbour DTB: {err}")
+        os.replace(dtb, noisy_dtb_path(build, gic, kind))
+    return noisy_dtb_path(build, gic, kind)
+
+
+def bench_command(build, gic, hyp, bootargs="hyp=1", extra=(), pt=False, noisy=None):
     """The QEMU command line of one configuration: under Bulkhead, the guest is the only module
     (one VM with both CPUs) with bootargs; bare, it is the kernel, at EL1 with QEMU's DTB and
     PSCI. extra: more QEMU options, after -icount. pt: the passthrough configuration (two
     serial lines; under Bulkhead, pt_dtb_path()'s DTB, which make_pt_dtb() writes, and the
-    guest loaded as a raw file where its VM node says)."""
+    guest loaded as a raw file where its VM node says). noisy: the noisy-neighbour configuration
+    of that kind (under Bulkhead only: noisy_dtb_path()'s DTB, the two guests loaded raw)."""
     image, guest = paths(build)
+    if noisy:
+        loads = []
+        for addr, path in zip(NOISY_ADDRS, (guest, hostile_path(build))):
+            loads += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+        return qemu.command(image, (), machine=qemu.machine(gic), smp=2,
+                            dtb=noisy_dtb_path(build, gic, noisy), extra=[*ICOUNT, *loads, *extra])
     if pt and hyp:
         loader = f"loader,file={guest},addr={pt_guest_addr():#x},force-raw=on"
         return qemu.command(image, (), machine=qemu.machine(gic), smp=PT_SMP,
@@ -214,15 +301,19 @@ def parse(text):
     return info, ops, raw
 
 
-def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False):
-    """Runs one configuration (pt: the passthrough one); returns its Figures. Raises
-    BenchError."""
+def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None):
+    """Runs one configuration (pt: the passthrough one; noisy: a noisy-neighbour one, under
+    Bulkhead); returns its Figures. Raises BenchError."""
     missing = qemu.missing(*paths(build)[0 if hyp else 1:])
+    if noisy:
+        missing = missing or qemu.missing(hostile_path(build), how="make guests")
     if missing:
         raise BenchError(missing)
     if pt and hyp:
         make_pt_dtb(build, gic)
-    run_ = qemu.run(name, bench_command(build, gic, hyp, pt=pt), time_limit)
+    if noisy:
+        make_noisy_dtb(build, gic, noisy)
+    run_ = qemu.run(name, bench_command(build, gic, hyp, pt=pt, noisy=noisy), time_limit)
     try:
         info, ops, raw = parse(run_.text)
     except BenchError as e:
@@ -234,10 +325,14 @@ def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False):
 
 
 def run_both(build, gic, hyp, name, time_limit=TIME_LIMIT):
-    """The configuration's Figures with the passthrough configuration's PT_OPS merged in (each
-    a run of its own). Raises BenchError."""
+    """The configuration's Figures with the passthrough configuration's PT_OPS and, under
+    Bulkhead, the noisy-neighbour configurations' NOISY_OPS merged in (each a run of its own).
+    Raises BenchError."""
     f = run_one(build, gic, hyp, name, time_limit)
     f.merge_pt(run_one(build, gic, hyp, name + "-pt", time_limit, pt=True))
+    for kind in NOISY_KINDS if hyp else ():
+        f.merge_noisy(kind, run_one(build, gic, hyp, f"{name}-noisy-{kind}", time_limit,
+                                    noisy=kind))
     return f
 
 
@@ -253,7 +348,8 @@ def measure(build, runs=RUNS, log=print):
             for i in range(runs):
                 f = run_both(build, gic, hyp, f"bench-{where}-v{gic}-{i + 1}")
                 log(f"  GICv{gic} {where:8} run {i + 1}: {f.run.seconds:.1f} s, passthrough "
-                    f"{f.pt.run.seconds:.1f} s")
+                    f"{f.pt.run.seconds:.1f} s"
+                    + "".join(f", noisy {k} {n.run.seconds:.1f} s" for k, n in f.noisy.items()))
                 if first is None:
                     first = f
                 elif f.raw != first.raw:
@@ -399,7 +495,7 @@ def fmt(v, digits=1):
 
 
 # Rows whose figure is rounded down to a counter tick: 0 means "under 16".
-TICK_ROUNDED = ("timer", "timer_wfi", "boot")
+TICK_ROUNDED = ("timer", "timer_wfi", "noisy_idle", "noisy_storm", "boot")
 
 
 def to_json(results, budget, facts, vm_facts, profile, meta):
@@ -512,6 +608,16 @@ def markdown(doc):
         "handler writes the counter at its vector into the region, acknowledges and rings back, "
         "while the ringer waits in WFI: as for the IPI, the ringer's instructions up to its WFI "
         "are counted. 1000 rounds after 3 of warm-up.")
+    add("- Noisy neighbour: the timer row in WFI again, in a VM of one vCPU on physical CPU 0 "
+        f"({NOISY_ROUNDS} rounds), beside a second VM of one vCPU on CPU 1 "
+        "([hostile.c](../tests/guest/hostile.c)) that is idle in WFI, or storms for the whole "
+        "measurement: its virtual and physical timers re-armed every 10 µs, and in each turn of "
+        "its loop an SGI to itself, an HVC, two trapped MMIO reads and a WFI. The difference "
+        "between the two is what a neighbour's storm costs the measured VM. The measured VM is "
+        "on CPU 0 because under `-icount` QEMU runs the CPUs round-robin in index order after a "
+        "timer fires: on CPU 1 it would wait for CPU 0's time slice, an emulator artifact. Runs "
+        "of their own (`-noisy-idle`, `-noisy-storm`), each with the two VM nodes in QEMU's DTB "
+        "(`bench-noisy-KIND-vN.dtb`).")
     add("- Boot: the counter at the guest image's first instruction. QEMU starts the counter at "
         "0 at reset, so this includes QEMU's firmware handoff (a few instructions: bare, under "
         "16) and all of the hypervisor's boot up to the VM's entry.")
@@ -708,6 +814,10 @@ def main():
             meta["commands"][key + "-pt"] = shlex.join(["timeout", str(TIME_LIMIT)] +
                                                        bench_command(args.build, gic, hyp,
                                                                      pt=True))
+            for kind in NOISY_KINDS if hyp else ():
+                meta["commands"][f"{key}-noisy-{kind}"] = shlex.join(
+                    ["timeout", str(TIME_LIMIT)] + bench_command(args.build, gic, hyp,
+                                                                 noisy=kind))
     doc = to_json(results, budget, facts, vm_facts, profile, meta)
 
     over = []

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The benchmark gate, run by `make test`: the benchmark guest under the
 hypervisor, once per GIC version (QEMU -icount: the same instruction counts every run, a few
-seconds each) and once more in the passthrough configuration that run_bench.PT_OPS (pt_irq)
-need, and one test per operation, "bench/v3/hvc_null", "bench/v2/ack_eoi", ..., that
+seconds each), once more in the passthrough configuration that run_bench.PT_OPS (pt_irq)
+need and once in each noisy-neighbour configuration (run_bench.NOISY_OPS), and one test per
+operation, "bench/v3/hvc_null", "bench/v2/ack_eoi", ..., that
 fails when its figure is over its budget in tests/bench/budget.json. Raising a budget is a
 deliberate commit that says why in the entry's "reason". `cases(build)` lists the tests.
 Run alone: tests/bench/test_bench.py [--build build/qemu-virt] [--only RE].
@@ -20,22 +21,31 @@ from run_bench import qemu  # noqa: E402
 TIME_LIMIT = 60  # seconds per QEMU run; a passing one takes a few
 
 _runs = {}
-_locks = {(gic, pt): threading.Lock() for gic in run_bench.GICS for pt in (False, True)}
+CONFIGS = ("", "pt", *run_bench.NOISY_KINDS)
+_locks = {(gic, c): threading.Lock() for gic in run_bench.GICS for c in CONFIGS}
 
 
-def gate_run(build, gic, pt=False):
-    """The run of GIC version gic (pt: its passthrough configuration, for run_bench.PT_OPS),
-    made by the first of its tests to ask (the others wait): Figures, or the BenchError that
-    stopped it."""
-    with _locks[gic, pt]:
-        if (gic, pt) not in _runs:
+def config_of(op):
+    """The configuration whose run measures op: "" (the plain one), "pt" (run_bench.PT_OPS) or
+    a noisy-neighbour kind (run_bench.NOISY_OPS)."""
+    if op in run_bench.PT_OPS:
+        return "pt"
+    return op[len("noisy_"):] if op in run_bench.NOISY_OPS else ""
+
+
+def gate_run(build, gic, config=""):
+    """The run of GIC version gic in configuration config (see config_of), made by the first of
+    its tests to ask (the others wait): Figures, or the BenchError that stopped it."""
+    with _locks[gic, config]:
+        if (gic, config) not in _runs:
             try:
-                _runs[gic, pt] = run_bench.run_one(build, gic, True,
-                                                   f"bench-v{gic}" + ("-pt" if pt else ""),
-                                                   time_limit=TIME_LIMIT, pt=pt)
+                _runs[gic, config] = run_bench.run_one(
+                    build, gic, True, f"bench-v{gic}" + (f"-{config}" if config else ""),
+                    time_limit=TIME_LIMIT, pt=config == "pt",
+                    noisy=config if config in run_bench.NOISY_KINDS else None)
             except run_bench.BenchError as e:
-                _runs[gic, pt] = e
-        return _runs[gic, pt]
+                _runs[gic, config] = e
+        return _runs[gic, config]
 
 
 def check(build, gic, op, entry):
@@ -43,7 +53,7 @@ def check(build, gic, op, entry):
     if not entry or "max" not in entry or not entry.get("reason"):
         return qemu.failure(name, f"tests/bench/budget.json: v{gic}.{op} needs a max and a "
                                   "reason")
-    figures = gate_run(build, gic, pt=op in run_bench.PT_OPS)
+    figures = gate_run(build, gic, config_of(op))
     if isinstance(figures, Exception):
         return qemu.failure(name, f"the benchmark guest did not complete: {figures}")
     run_ = figures.run
