@@ -8,6 +8,7 @@
 #include <stdarg.h>
 
 #include "arch/mpidr.h"
+#include "bulkhead/bcm2835_aux_uart.h"
 #include "bulkhead/config.h"
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/printk.h"
@@ -495,8 +496,9 @@ static void parse_timer(const void *fdt, struct board *board)
 
 /* ---- Console UART ---- */
 
-/* The node /chosen/stdout-path names (a path or an alias, perhaps with ":options"), or -1. */
-static int stdout_node(const void *fdt)
+/* The node /chosen/stdout-path names (a path or an alias, perhaps with ":options"), or -1: a
+ * PL011, or the Pi's mini UART (then *aux is set). */
+static int stdout_node(const void *fdt, bool *aux)
 {
     int chosen = fdt_path_offset(fdt, "/chosen");
 
@@ -517,27 +519,21 @@ static int stdout_node(const void *fdt)
         config_node_err(fdt, chosen, "stdout-path \"%s\" names no node", path);
         return -1;
     }
-    if (!config_is_compatible(fdt, node, "arm,pl011")) {
-        config_node_err(fdt, chosen, "stdout-path \"%s\" is not a PL011: not used", path);
+    *aux = config_is_compatible(fdt, node, "brcm,bcm2835-aux-uart");
+    if (!*aux && !config_is_compatible(fdt, node, "arm,pl011")) {
+        config_node_err(fdt, chosen, "stdout-path \"%s\": not a PL011 or mini UART: not used",
+                        path);
         return -1;
     }
     return node;
 }
 
-static void parse_uart(const void *fdt, struct board *board)
+/* The UART at node: its registers and SPI; what cannot be read is reported and left zero. */
+static void read_uart(const void *fdt, int node, struct board_uart *uart)
 {
-    static const char *const compats[] = {"arm,pl011"};
-    struct board_uart *uart = &board->uart;
     struct mem_range regs[1];
     uint32_t type, num;
-    int node = stdout_node(fdt);
 
-    if (node < 0) {
-        node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
-    }
-    if (node < 0) {
-        return;
-    }
     int n = config_read_reg(fdt, node, regs, 1);
     if (n <= 0) {
         if (n == 0) {
@@ -555,6 +551,39 @@ static void parse_uart(const void *fdt, struct board *board)
         return;
     }
     uart->spi = num;
+}
+
+/* The console (stdout-path's UART) and the PL011 VMs see: the same PL011, or the board's first
+ * PL011 beside a mini UART console. */
+static void parse_uart(const void *fdt, struct board *board)
+{
+    static const char *const compats[] = {"arm,pl011"};
+    bool aux = false;
+    int node = stdout_node(fdt, &aux);
+
+    if (aux) {
+        struct board_uart *aux_uart = &board->aux_console;
+        read_uart(fdt, node, aux_uart);
+        if (aux_uart->regs.size && aux_uart->regs.size < AUX_MU_SIZE) {
+            config_node_err(fdt, node, "mini UART reg of 0x%lx bytes, not 0x%x: not the console",
+                            aux_uart->regs.size, AUX_MU_SIZE);
+        }
+        if (aux_uart->regs.size < AUX_MU_SIZE) {
+            memset(aux_uart, 0, sizeof(*aux_uart));
+        }
+        node = -1;
+    }
+    if (node < 0) {
+        node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
+    }
+    if (node >= 0) {
+        read_uart(fdt, node, &board->uart);
+    }
+}
+
+const struct board_uart *board_console(const struct board *board)
+{
+    return board->aux_console.regs.size ? &board->aux_console : &board->uart;
 }
 
 /* ---- The gdb stub's UART ---- */

@@ -54,6 +54,11 @@ static bool window_free(const struct board *board, const struct vm_config *vm,
                which, base, size, board->uart.path);
         return false;
     }
+    if (overlaps(base, size, board->aux_console.regs.base, board->aux_console.regs.size)) {
+        pr_err("%s: %s: %s 0x%lx+0x%lx holds the hypervisor's console (%s)\n", vm->node, dev->path,
+               which, base, size, board->aux_console.path);
+        return false;
+    }
     if (overlaps(base, size, board->gdb_uart.regs.base, board->gdb_uart.regs.size)) {
         pr_err("%s: %s: %s 0x%lx+0x%lx is the hypervisor's gdb stub UART (%s, bulkhead.gdb)\n",
                vm->node, dev->path, which, base, size, board->gdb_uart.path);

@@ -15,10 +15,8 @@
 #define INT_RX BIT(4)
 #define INT_RT BIT(6)
 
-static paddr_t console_base;
-
-/* Every function takes the UART's base: the console's, or another the hypervisor owns (the gdb
- * stub's, el2/gdbstub.c). A base of 0 is no UART: nothing is done. */
+/* Every function takes the UART's base: the console's (el2/console.c), or another the hypervisor
+ * owns (the gdb stub's, el2/gdbstub.c). A base of 0 is no UART: nothing is done. */
 static inline uint32_t reg_read(paddr_t base, unsigned off)
 {
     return ((volatile uint32_t *)(uintptr_t)base)[off / 4];
@@ -66,30 +64,4 @@ void pl011_port_ack_rx_irq(paddr_t base)
     if (base) {
         reg_write(base, UARTICR, INT_RX | INT_RT);
     }
-}
-
-void pl011_init(paddr_t base)
-{
-    console_base = base;
-    pl011_port_init(base);
-}
-
-void pl011_putc(char c)
-{
-    pl011_port_putc(console_base, c);
-}
-
-int pl011_getc(void)
-{
-    return pl011_port_getc(console_base);
-}
-
-void pl011_enable_rx_irq(void)
-{
-    pl011_port_enable_rx_irq(console_base);
-}
-
-void pl011_ack_rx_irq(void)
-{
-    pl011_port_ack_rx_irq(console_base);
 }

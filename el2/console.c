@@ -1,6 +1,7 @@
 /* printk and line output on the physical UART, one lock for all CPUs so lines never mix. */
 #include <stdarg.h>
 
+#include "bulkhead/bcm2835_aux_uart.h"
 #include "bulkhead/console.h"
 #include "bulkhead/pl011.h"
 #include "bulkhead/printk.h"
@@ -66,9 +67,34 @@ size_t console_log_read(uint64_t *from, char *dst, size_t len)
     return n;
 }
 
-void console_init(paddr_t uart_base)
+/* The console's UART: its base and its driver, one of drivers/. */
+struct uart_driver {
+    void (*init)(paddr_t base);
+    void (*putc)(paddr_t base, char c);
+    int (*getc)(paddr_t base);
+    void (*enable_rx_irq)(paddr_t base);
+    void (*ack_rx_irq)(paddr_t base);
+};
+
+static const struct uart_driver uart_drivers[] = {
+    [CONSOLE_PL011] = {pl011_port_init, pl011_port_putc, pl011_port_getc, pl011_port_enable_rx_irq,
+                       pl011_port_ack_rx_irq},
+    [CONSOLE_BCM2835_AUX] = {aux_uart_init, aux_uart_putc, aux_uart_getc, aux_uart_enable_rx_irq,
+                             aux_uart_ack_rx_irq},
+};
+static const struct uart_driver *uart = &uart_drivers[CONSOLE_PL011];
+static paddr_t uart_base; /* 0: no console, nothing written */
+
+static void uart_putc(char c)
 {
-    pl011_init(uart_base);
+    uart->putc(uart_base, c);
+}
+
+void console_init(paddr_t base, enum console_uart kind)
+{
+    uart = &uart_drivers[kind];
+    uart_base = base;
+    uart->init(base);
     console_ready = true;
     console_write(early, early_len);
     if (early_lost) {
@@ -84,15 +110,15 @@ void console_write(const char *s, size_t len)
     }
     spin_lock(&console_lock);
     if (direct_mid_line) {
-        pl011_putc('\r');
-        pl011_putc('\n');
+        uart_putc('\r');
+        uart_putc('\n');
         direct_mid_line = false;
     }
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\n') {
-            pl011_putc('\r');
+            uart_putc('\r');
         }
-        pl011_putc(s[i]);
+        uart_putc(s[i]);
     }
     spin_unlock(&console_lock);
 }
@@ -106,7 +132,7 @@ void console_put_direct(const char *prefix, char c)
     if (c == '\b') {
         /* Erases what the guest wrote on this line, never its prefix. */
         if (direct_mid_line && direct_col > 0) {
-            pl011_putc('\b');
+            uart_putc('\b');
             direct_col--;
         }
         spin_unlock(&console_lock);
@@ -114,21 +140,21 @@ void console_put_direct(const char *prefix, char c)
     }
     if (direct_mid_line && direct_prefix != prefix) {
         /* Another port's unfinished line: ours starts on a line of its own. */
-        pl011_putc('\r');
-        pl011_putc('\n');
+        uart_putc('\r');
+        uart_putc('\n');
         direct_mid_line = false;
     }
     if (!direct_mid_line) {
         direct_prefix = prefix;
         while (*prefix) {
-            pl011_putc(*prefix++);
+            uart_putc(*prefix++);
         }
         direct_col = 0;
     }
     if (c == '\n') {
-        pl011_putc('\r');
+        uart_putc('\r');
     }
-    pl011_putc(c);
+    uart_putc(c);
     direct_mid_line = c != '\n';
     direct_col++;
     spin_unlock(&console_lock);
@@ -147,12 +173,12 @@ void console_open_line(const char *prefix)
     spin_lock(&console_lock);
     if (!direct_mid_line || direct_prefix != prefix) {
         if (direct_mid_line) {
-            pl011_putc('\r');
-            pl011_putc('\n');
+            uart_putc('\r');
+            uart_putc('\n');
         }
         direct_prefix = prefix;
         for (const char *p = prefix; *p; p++) {
-            pl011_putc(*p);
+            uart_putc(*p);
         }
         direct_col = 0;
         direct_mid_line = true;
@@ -177,7 +203,7 @@ void printk(const char *fmt, ...)
 
 void console_rx_enable(void)
 {
-    pl011_enable_rx_irq();
+    uart->enable_rx_irq(uart_base);
 }
 
 void console_receive(void)
@@ -188,8 +214,8 @@ void console_receive(void)
      * the interrupt again. Acknowledged after, it would clear that byte's interrupt, and an
      * emulated PL011 that interrupts only when its FIFO stops being empty would leave the byte
      * (and every one typed after it) waiting for ever. */
-    pl011_ack_rx_irq();
-    while ((c = pl011_getc()) >= 0) {
+    uart->ack_rx_irq(uart_base);
+    while ((c = uart->getc(uart_base)) >= 0) {
         console_route((char)c);
     }
 }

@@ -162,9 +162,11 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
 
     const void *fdt = (const void *)(uintptr_t)dtb;
     int rc = board_parse(fdt, &board);
-    if (board.uart.regs.size) {
-        mmu_map_device(ALIGN_DOWN(board.uart.regs.base, PAGE_SIZE), PAGE_SIZE);
-        console_init(board.uart.regs.base);
+    const struct board_uart *console = board_console(&board);
+    if (console->regs.size) {
+        mmu_map_device(ALIGN_DOWN(console->regs.base, PAGE_SIZE), PAGE_SIZE);
+        console_init(console->regs.base,
+                     console == &board.aux_console ? CONSOLE_BCM2835_AUX : CONSOLE_PL011);
     }
     if (rc != 0) {
         printk("bulkhead: cannot run on this board: its device tree is unusable\n");
@@ -211,8 +213,8 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     smp_boot_secondaries();
     monitor_init();
     console_input_init();
-    if (board.uart.spi) {
-        gic_enable_spi(board.uart.spi + VGIC_NR_PRIVATE, 0);
+    if (console->spi) {
+        gic_enable_spi(console->spi + VGIC_NR_PRIVATE, 0);
     }
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_prepare(&vms[i]);

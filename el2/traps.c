@@ -144,7 +144,8 @@ void handle_physical_irqs(struct vcpu *current)
         gic_deactivate(iar);
         if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && current) {
             vtimer_ptimer_sync(&current->timer);
-        } else if (board.uart.spi && intid == board.uart.spi + VGIC_NR_PRIVATE) {
+        } else if (board_console(&board)->spi &&
+                   intid == board_console(&board)->spi + VGIC_NR_PRIVATE) {
             console_receive();
         } else if (gdbstub_owns_irq(intid)) {
             gdbstub_receive();

@@ -66,6 +66,10 @@ struct board {
     struct board_gic gic;
     struct board_timer timer;
     struct board_uart uart;
+    /* The hypervisor's console when /chosen/stdout-path names the Pi's mini UART
+     * (brcm,bcm2835-aux-uart) instead of a PL011; size 0: the console is `uart`, which stays the
+     * PL011 that VMs see (emulated) either way. */
+    struct board_uart aux_console;
     /* The UART of the gdb stub (docs/DEBUGGING.md), found when the bootargs ask for one
      * (bulkhead.gdb=): the first enabled PL011 that is not the console. Never passed to a VM. */
     struct board_uart gdb_uart;
@@ -190,6 +194,10 @@ struct vm_defaults {
  * offending node. Missing optional parts (GIC, timer, PSCI) are left zero.
  */
 int board_parse(const void *fdt, struct board *board);
+
+/* The UART the hypervisor's console is on: the mini UART if stdout-path named it, else the
+ * PL011 (size 0 if the board has none). */
+const struct board_uart *board_console(const struct board *board);
 
 /* Parses "bulkhead.*" options out of the hypervisor's bootargs. Returns 0 or -1 (message printed).
  */

@@ -14,7 +14,14 @@
 #include "config.h"
 #include "spinlock.h"
 
-void console_init(paddr_t uart_base);
+/* The kinds of UART the hypervisor's console drives (drivers/): the PL011, or the Raspberry
+ * Pi's mini UART when /chosen/stdout-path names it. */
+enum console_uart {
+    CONSOLE_PL011,
+    CONSOLE_BCM2835_AUX,
+};
+
+void console_init(paddr_t uart_base, enum console_uart kind);
 /* Lets the UART interrupt on received bytes (console_receive() is its handler). */
 void console_rx_enable(void);
 /* Drains the physical UART into console_route() (the UART interrupt's handler). */

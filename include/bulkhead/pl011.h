@@ -4,12 +4,7 @@
 
 #include "types.h"
 
-void pl011_init(paddr_t base);
-void pl011_putc(char c);
-int pl011_getc(void); /* -1 when nothing was received */
-void pl011_enable_rx_irq(void);
-void pl011_ack_rx_irq(void);
-/* The same for the PL011 at base (another UART the hypervisor owns: the gdb stub's). */
+/* Each takes the base of the PL011 it drives: the console's, or the gdb stub's. */
 void pl011_port_init(paddr_t base);
 void pl011_port_putc(paddr_t base, char c);
 int pl011_port_getc(paddr_t base); /* -1 when nothing was received */

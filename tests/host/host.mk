@@ -32,6 +32,7 @@ TEST_vm_SRCS := el2/vm.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sche
                 tests/host/vm_fixture.c
 TEST_vm_operator_SRCS := $(TEST_vm_SRCS)
 TEST_bcm2835_wdt_SRCS := drivers/bcm2835_wdt.c
+TEST_bcm2835_aux_uart_SRCS := drivers/bcm2835_aux_uart.c
 
 .PHONY: host-tests
 host-tests: $(HOST_TESTS) $(HOST_DTB)

@@ -149,7 +149,44 @@ static void test_raspi4b(void **state)
     assert_int_equal(board.uart.regs.size, 0x200);
     assert_int_equal(board.uart.spi, 121);
     assert_string_equal(board.uart.path, "/soc/serial@7e201000");
+    assert_int_equal(board.aux_console.regs.size, 0);
+    assert_ptr_equal(board_console(&board), &board.uart);
     assert_string_equal(capture_text(), "");
+    free(fdt);
+}
+
+/* stdout-path naming the mini UART, as the Pi's own DTB does: the console is the mini UART and
+ * the VMs' PL011 the board's first enabled one. */
+static void test_raspi4b_mini_uart_console(void **state)
+{
+    void *fdt = dtb_load("raspi4b", 64);
+    (void)state;
+
+    fdt_set_totalsize(fdt, fdt_totalsize(fdt) + 64);
+    assert_int_equal(
+        fdt_setprop_string(fdt, fdt_path_offset(fdt, "/chosen"), "stdout-path", "serial0:115200n8"),
+        0);
+    capture_reset();
+    assert_int_equal(board_parse(fdt, &board), 0);
+    assert_int_equal(board.aux_console.regs.base, 0xfe215040);
+    assert_int_equal(board.aux_console.regs.size, 0x40);
+    assert_int_equal(board.aux_console.spi, 93);
+    assert_string_equal(board.aux_console.path, "/soc/serial@7e215040");
+    assert_ptr_equal(board_console(&board), &board.aux_console);
+    assert_int_equal(board.uart.regs.base, 0xfe201000);
+    assert_int_equal(board.uart.spi, 121);
+    assert_string_equal(capture_text(), "");
+
+    /* A mini UART whose reg cannot hold its registers is named and not the console. */
+    uint32_t short_reg[] = {cpu_to_fdt32(0x7e215040), cpu_to_fdt32(0x20)};
+    assert_int_equal(fdt_setprop_inplace(fdt, fdt_path_offset(fdt, "/soc/serial@7e215040"), "reg",
+                                         short_reg, sizeof(short_reg)),
+                     0);
+    capture_reset();
+    assert_int_equal(board_parse(fdt, &board), 0);
+    assert_true(capture_contains("/soc/serial@7e215040: mini UART reg of 0x20 bytes, not 0x40"));
+    assert_ptr_equal(board_console(&board), &board.uart);
+    assert_int_equal(board.uart.regs.base, 0xfe201000);
     free(fdt);
 }
 
@@ -365,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_module_without_reg_is_not_reserved),
         cmocka_unit_test(test_alias_loops_name_no_node),
         cmocka_unit_test(test_shared_readers),
+        cmocka_unit_test(test_raspi4b_mini_uart_console),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -499,8 +499,9 @@ def pi_debian_dtb():
     return found[-1] if found else None
 
 
-def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b"):
-    """Debian's Raspberry Pi 4 DTB decompiled, /chosen/stdout-path set to "serial0" (the PL011),
+def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b", stdout="serial0"):
+    """Debian's Raspberry Pi 4 DTB decompiled, /chosen/stdout-path set to stdout ("serial0", the
+    PL011; "serial1" is the mini UART, QEMU's second -serial),
     chosen_nodes (DTS text: the `bulkhead,vm` nodes) added to /chosen and, with for_linux, the
     nodes QEMU does not model disabled (PI_QEMU_MISSING); compiled into workdir/<name>.dtb.
     Returns (path, None) or (None, reason)."""
@@ -516,7 +517,7 @@ def make_pi_dtb(workdir, chosen_nodes, for_linux=False, name="raspi4b"):
         return None, f"{src_dtb}: {err}"
     start, end = span
     body = re.sub(r"^[ \t]*stdout-path = [^;]*;\n", "", dts[start:end], flags=re.MULTILINE)
-    dts = (dts[:start] + "\t\tstdout-path = \"serial0\";\n" + body + chosen_nodes.lstrip("\n")
+    dts = (dts[:start] + f"\t\tstdout-path = \"{stdout}\";\n" + body + chosen_nodes.lstrip("\n")
            + dts[end:])
     if for_linux:
         for node in PI_QEMU_MISSING:

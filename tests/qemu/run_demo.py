@@ -92,13 +92,14 @@ def pi_linux_nodes(demo, bootargs):
             f"{cells}\n" + qemu.module_node(PI_BETA_ADDR, demo, bootargs="name=beta") + "};\n")
 
 
-def pi_linux_demo_command(image, demo, workdir, bootargs):
+def pi_linux_demo_command(image, demo, workdir, bootargs, stdout="serial0"):
     """make PLATFORM=raspi4b run's QEMU command (and tests/qemu/test_raspi4b.py's with the test
     init's checks): Debian's DTB with the nodes QEMU does not model disabled and pi_linux_nodes
-    added, the modules placed raw. Returns (command, None) or (None, why not)."""
+    added, the modules placed raw; stdout: its stdout-path (qemu.make_pi_dtb). Returns (command,
+    None) or (None, why not)."""
     kernel, initrd = PI_LINUX_ADDRS
     dtb, err = qemu.make_pi_dtb(workdir, pi_linux_nodes(demo, bootargs), for_linux=True,
-                                name="linux-demo")
+                                name="linux-demo", stdout=stdout)
     if err:
         return None, err
     loads = ((qemu.LINUX_KERNEL, kernel), (qemu.LINUX_INITRD, initrd), (demo, PI_BETA_ADDR))

@@ -37,6 +37,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import run_demo  # noqa: E402
+import test_console  # noqa: E402
 import test_linux as linux_checks  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -236,6 +237,41 @@ def test_machine_reset(build):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_mini_uart_console(build):
+    """make run's VMs with the hypervisor's console on the mini UART (stdout-path "serial1", as
+    Debian's DTB has it for a real Pi): its output and keyboard through QEMU's second -serial."""
+    name = "raspi4b/mini_uart_console"
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
+    err = (qemu.missing(image, demo) or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    if err:
+        return qemu.failure(name, err)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
+        cmd, err = run_demo.pi_linux_demo_command(image, demo, workdir,
+                                                  "console=ttyAMA0 bulkhead.test=shell",
+                                                  stdout="serial1")
+        if err:
+            return qemu.failure(name, err)
+        # The PL011 (QEMU's first -serial) is left unconnected: nothing may depend on it.
+        i = cmd.index("mon:stdio")
+        cmd = cmd[:i - 1] + ["-serial", "null", "-serial", "mon:stdio"] + cmd[i + 1:]
+        s = test_console.Session(cmd)
+        at = s.step(r"^Bulkhead hypervisor \(raspi4b\) at 0x200000\b")
+        at = s.step(r"^\[vm1\] beta says goodbye, powering off$", after=at)
+        at = s.step(r"^\[vm0\] / # ", after=at, why="no shell prompt from vm0")
+        at = s.step(r"^\[vm0\] mini-42$", keys=b"echo mini-$((6*7))\r", after=at,
+                    why="vm0 did not answer a command typed on the mini UART")
+        s.step(PI_POWER_OFF, keys=b"poweroff -f\r", after=at)
+        return s.verdict(name, lambda r: qemu.expect_all(r.text, [
+            r"^bulkhead: vm0: powered off", r"^bulkhead: vm1: powered off"]),
+            lambda r: qemu.expect_none(r.text, [r"^bulkhead: .*stdout-path", qemu.stopped(
+                ("vm0", "vm1"))]), qemu.expect_exit)
+
+
 def powered_off(t, run_, halted):
     """The reasons the hypervisor did not power QEMU's raspi4b off through the PM watchdog."""
     if halted:
@@ -250,7 +286,8 @@ def cases(build):
         return []
     return [("raspi4b/run_bare", lambda: test_run_bare(build)),
             ("raspi4b/linux", lambda: test_linux(build)),
-            ("raspi4b/machine_reset", lambda: test_machine_reset(build))]
+            ("raspi4b/machine_reset", lambda: test_machine_reset(build)),
+            ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build))]
 
 
 def main():
