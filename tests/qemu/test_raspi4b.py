@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import run_demo  # noqa: E402
 import test_console  # noqa: E402
+import test_doc_examples  # noqa: E402
 import test_linux as linux_checks  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -272,6 +273,50 @@ def test_mini_uart_console(build):
                 ("vm0", "vm1"))]), qemu.expect_exit)
 
 
+def rpi4_doc_script(block, pi_build):
+    """A docs/RPI4.md block made runnable from any directory: its build/, tools/ and tests/ paths
+    absolute (build/raspi4b/ being this run's Pi build)."""
+    block = re.sub(r"(?<![/\w])build/raspi4b/", os.path.abspath(pi_build) + "/", block)
+    return re.sub(r"(?<![/\w])(build|tools|tests)/", ROOT + r"/\1/", block)
+
+
+def test_rpi4_doc(build):
+    """docs/RPI4.md's bundle and its QEMU run as written (in a scratch directory): Linux's shell
+    answers, `poweroff -f` ends it, the demo guest powers off, the hypervisor powers QEMU off."""
+    name = "raspi4b/rpi4_doc"
+    blocks = [test_doc_examples.doc_block("RPI4.md", b) for b in ("rpi4-bundle", "rpi4-qemu")]
+    if None in blocks:
+        return qemu.failure(name, "docs/RPI4.md lacks its rpi4-bundle or rpi4-qemu doc-example")
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    err = (qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    if err:
+        return qemu.failure(name, err)
+    bundle, boot = (rpi4_doc_script(b, pi_build) for b in blocks)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-rpi4-doc-") as work:
+        p = subprocess.run(["bash", "-e", "-c", bundle], cwd=work, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=BUILD_LIMIT)
+        if p.returncode:
+            return qemu.failure(name, "the rpi4-bundle block failed: "
+                                + (p.stdout + p.stderr).strip()[-400:])
+        s = test_console.Session(["bash", "-e", "-c", f"cd {work}\n{boot}"])
+        at = s.step(r"^Bulkhead hypervisor \(raspi4b\) at 0x200000\b")
+        at = s.step(r"^bulkhead: bundle at 0x", after=at)
+        at = s.step(r"^\[demo\] demo says goodbye, powering off$", after=at)
+        at = s.step(r"^\[linux\] / # ", after=at, why="no shell prompt from the linux VM")
+        at = s.step(r"^\[linux\] doc-42$", keys=b"echo doc-$((6*7))\r", after=at)
+        s.step(PI_POWER_OFF, keys=b"poweroff -f\r", after=at)
+        return s.verdict(name, lambda r: qemu.expect_all(r.text, [
+            r"^bulkhead: linux: 2 vCPU, 512 MiB RAM", r"^bulkhead: demo: powered off",
+            r"^bulkhead: linux: powered off",
+            r"^\[linux\] .*ttyAMA0 at MMIO 0xfe201000 .* is a PL011 rev"]),
+            lambda r: qemu.expect_none(r.text, [qemu.stopped(("linux", "demo"))]),
+            qemu.expect_exit)
+
+
 def powered_off(t, run_, halted):
     """The reasons the hypervisor did not power QEMU's raspi4b off through the PM watchdog."""
     if halted:
@@ -287,7 +332,8 @@ def cases(build):
     return [("raspi4b/run_bare", lambda: test_run_bare(build)),
             ("raspi4b/linux", lambda: test_linux(build)),
             ("raspi4b/machine_reset", lambda: test_machine_reset(build)),
-            ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build))]
+            ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build)),
+            ("raspi4b/rpi4_doc", lambda: test_rpi4_doc(build))]
 
 
 def main():
