@@ -127,8 +127,8 @@ PT_VM_NODE = """
 # it would wait for CPU 0's whole time slice (milliseconds), an artifact of the emulator.
 NOISY_KINDS = ("idle", "storm")
 NOISY_OPS = tuple("noisy_" + k for k in NOISY_KINDS)
-NOISY_ROUNDS = 100
-NOISY_MS = 30
+NOISY_ROUNDS = 1000
+NOISY_MS = 100
 NOISY_NEIGHBOUR = {"idle": "phases=idle idle_ms={ms}", "storm": "phases=storm storm_ms={ms}"}
 NOISY_ADDRS = (0x44000000, 0x45000000)  # the two guests' images (QEMU's DTB is at 0x48000000)
 NOISY_VM_NODES = """
@@ -318,6 +318,12 @@ def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None):
         info, ops, raw = parse(run_.text)
     except BenchError as e:
         raise BenchError(f"{e} (log: {run_.log})") from None
+    # The neighbour was what the figure says until the measurement's end.
+    why = noisy and qemu.expect_ordered(run_.text, [r"^\[vm0\] BENCH done",
+                                                    r"^\[vm1\] HOSTILE (idle|storm): "])
+    if why:
+        raise BenchError(f"the neighbour VM stopped before the measurement did: {why} (log: "
+                         f"{run_.log})")
     why = qemu.expect_exit(run_)
     if why:
         raise BenchError(f"{why} (log: {run_.log})")

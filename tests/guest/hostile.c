@@ -53,11 +53,13 @@
  *
  * Other modes, for make bench's noisy-neighbour row: phases=storm storm_ms=N (only the timer
  * phase's storm, on every CPU the VM has), phases=idle idle_ms=N (WFI until then). Both power
- * off at the end. More bootargs: resets=N, storm_ms=N (the timer phase's too), bare=1 (on QEMU
- * without a hypervisor: no hypercalls; for comparing the storm's counts), ppi_edge=1 (the timers'
- * PPIs left edge-triggered after the GIC phase, as its random writes may leave them: under
- * Bulkhead the emulated physical timer then fires once or a few times, on bare QEMU thousands;
- * docs/RELIABILITY.md). Built without FP/SIMD registers (guest.mk): its IRQ handler runs C.
+ * off at the end. More bootargs: resets=N, storm_ms=N (the timer phase's too), storm_us=N (how
+ * far ahead the storm re-arms a timer, default 10), storm_sgi=0 (no SGIs in the storm), bare=1
+ * (on QEMU without a hypervisor: no hypercalls; to compare the storm's counts), ppi_edge=1 (the
+ * timers' PPIs left edge-triggered after the GIC phase, as its random writes may leave them: a
+ * timer whose handler re-arms it after the new deadline has passed then never fires again, its
+ * output never having fallen, bare or not). Built without FP/SIMD registers (guest.mk): its IRQ
+ * handler runs C.
  */
 #include <libfdt.h>
 #include <stdarg.h>
@@ -247,7 +249,7 @@ static volatile bool cpu1_ready;
 static volatile uint64_t storm_until;
 static volatile uint32_t race_ready, race_go;
 
-static bool ppi_edge, bare;
+static bool ppi_edge, bare, storm_sgi = true;
 /* ICFGR1's Int_config[1] of the virtual (27) and physical (30) timers' PPIs. */
 #define GICR_IGRPMODR0 0x0d00 /* in the SGI frame */
 #define PPI_TIMERS_EDGE (BIT(2 * (27 - 16) + 1) | BIT(2 * (30 - 16) + 1))
@@ -817,7 +819,9 @@ static void storm(unsigned cpu, uint64_t until)
         (void)mmio_read32(gic.gicd + GICD_TYPER);
         (void)mmio_read32(guest.uart + PL011_FR);
         s->mmio += 2;
-        gic_send_sgi(SGI_PING, other_cpu(cpu));
+        if (storm_sgi) {
+            gic_send_sgi(SGI_PING, other_cpu(cpu));
+        }
     }
     irqs_off();
     write_cntv_ctl(0);
@@ -1102,10 +1106,11 @@ int main(void *dtb)
     unsigned long resets = bootarg_ul("resets", DEFAULT_RESETS);
     ppi_edge = bootarg_ul("ppi_edge", 0) != 0;
     bare = bootarg_ul("bare", 0) != 0;
+    storm_sgi = bootarg_ul("storm_sgi", 1) != 0;
     int64_t boot = bare ? 0 : (int64_t)guest_hvc(BH_HVC_BOOT_COUNT, 0, 0, 0);
     rand_state ^= (uint64_t)boot * 0x2545f4914f6cdd1dull;
-    if (cntfrq() >= 100000) {
-        storm_ticks = cntfrq() / 100000;
+    if (cntfrq() >= 1000000) {
+        storm_ticks = cntfrq() / 1000000 * bootarg_ul("storm_us", 10);
     }
 
     guest_set_irq_handler(irq_entry);

@@ -38,7 +38,7 @@ RESETS = 10
 STORM_MS_LINUX = 8000  # the storm overlaps Linux's boot and checks
 STORM_MS_TICKER = 1000
 TICK_MS = 50
-TICKS = 300  # 15 s of ticks at least: the peer outlives the attack
+TICKS = 400  # 20 s of ticks at least: the peer outlives the attack (8-15 s)
 # The last access of each run (hostile.c, phase fatal), so that each kind is tried.
 FATAL = {("linux", 3): "pair", ("linux", 2): "writeback", ("ticker", 3): "exclusive",
          ("ticker", 2): "dczva"}
