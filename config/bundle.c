@@ -248,10 +248,24 @@ static const struct bundle_file *named_file(const struct bundle *b, const void *
 /* Every bulkhead,file of the subtree names a usable file. Reports each problem. */
 static bool subtree_ok(const struct bundle *b, const void *desc, int node)
 {
-    int len, child;
-    const char *file = fdt_getprop(desc, node, BUNDLE_FILE_PROP, &len);
-    bool ok = !file || named_file(b, desc, node, file, len);
+    int prop, child, seen = 0;
+    bool ok = true;
 
+    /* Every property of the name: a malformed tree may repeat one. */
+    fdt_for_each_property_offset(prop, desc, node)
+    {
+        const char *name;
+        int len;
+        const char *file = fdt_getprop_by_offset(desc, prop, &name, &len);
+        if (!file || strcmp(name, BUNDLE_FILE_PROP) != 0) {
+            continue;
+        }
+        if (++seen == 2) {
+            config_node_err(desc, node, "more than one %s", BUNDLE_FILE_PROP);
+            ok = false;
+        }
+        ok = named_file(b, desc, node, file, len) && ok;
+    }
     fdt_for_each_subnode(child, desc, node)
     {
         ok = subtree_ok(b, desc, child) && ok;
@@ -312,7 +326,11 @@ static int copy_props(const struct bundle *b, const void *desc, int dnode, void 
             return len;
         }
         if (strcmp(name, BUNDLE_FILE_PROP) == 0) {
-            err = set_file_reg(out, parent, node, bundle_find(b, val));
+            /* subtree_ok checked it: this only keeps a bad value from being read. */
+            const char *file = val;
+            bool string = len > 0 && file[len - 1] == '\0';
+            const struct bundle_file *f = string ? bundle_find(b, file) : NULL;
+            err = f ? set_file_reg(out, parent, node, f) : -FDT_ERR_BADVALUE;
         } else {
             err = fdt_setprop(out, node, name, val, len);
         }
@@ -422,6 +440,10 @@ static const void *load_description(const struct bundle *b)
     err = fdt_check_header(desc);
     if (!err && fdt_totalsize(desc) > f->size) {
         err = -FDT_ERR_TRUNCATED;
+    }
+    /* What dtc writes; libfdt 1.6's full check dereferences NULL on some older-version trees. */
+    if (!err && fdt_version(desc) < 17) {
+        err = -FDT_ERR_BADVERSION;
     }
     if (!err) {
         err = fdt_check_full(desc, f->size);

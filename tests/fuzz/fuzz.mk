@@ -27,6 +27,7 @@ FUZZ_SUPPORT_SRCS := $(filter-out %/dtb_file.c,$(HOST_SUPPORT_SRCS))
 FUZZ_LIB_SRCS := lib/string.c lib/alloc.c
 FUZZ_DEV_SRCS := $(FUZZ_LIB_SRCS) el2/esr.c el2/console_mux.c stage2/pt.c $(wildcard vdev/*.c vgic/*.c)
 FUZZ_fdt_config_SRCS := $(wildcard config/*.c) $(FUZZ_LIB_SRCS)
+FUZZ_bundle_SRCS := $(wildcard config/*.c) $(FUZZ_LIB_SRCS)
 FUZZ_esr_mmio_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_vgic_mmio_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_vpl011_SRCS := $(FUZZ_DEV_SRCS)

@@ -142,6 +142,7 @@ COV_IGNORE = r"(^|/)(tests|lib)/|^/usr/"
 # The files each target is there for (the others it links are reached only as far as they serve).
 COV_FOCUS = {
     "fdt_config": r"^config/",
+    "bundle": r"^config/bundle\.c",
     "esr_mmio": r"^(el2/esr|vdev/mmio|vdev/vdev)\.c",
     "vgic_mmio": r"^vgic/(vgic\.c|vgic_mmio)",
     "vpl011": r"^(vdev/vpl011|el2/console_mux)\.c",

@@ -253,8 +253,50 @@ def doorbell():
     write("doorbell", "pl061", s)
 
 
+# ---- bundle ----
+
+def bundle():
+    """Bundles as tools/mkbundle.py packs them: two VMs (one with a ramdisk, one with a Xen
+    partial device tree and 1/1 cells), a top-level kernel and a shared-memory region."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import mkbundle
+    import tempfile
+    partial = dtc(os.path.join(ROOT, "tests", "fuzz", "seeds", "xen-partial-module.dts"))
+    dts = """/dts-v1/;
+/ { chosen {
+    a { compatible = "bulkhead,vm"; cpus = <1>; memory-size = <0x0 0x4000000>;
+        kernel { compatible = "multiboot,kernel", "multiboot,module"; bulkhead,file = "k";
+                 bootargs = "name=a"; };
+        ramdisk { compatible = "multiboot,ramdisk", "multiboot,module"; bulkhead,file = "./r"; };
+    };
+    b { compatible = "xen,domain"; cpus = <1>; memory = <0x0 0x10000>;
+        #address-cells = <1>; #size-cells = <1>;
+        module { compatible = "multiboot,kernel", "multiboot,module"; bulkhead,file = "k"; };
+        dt { compatible = "multiboot,device-tree", "multiboot,module"; bulkhead,file = "p.dtb"; };
+    };
+    module@0 { compatible = "multiboot,kernel", "multiboot,module"; bulkhead,file = "sub/k2"; };
+    shm { compatible = "bulkhead,shared-memory"; bulkhead,shm-id = "x"; size = <0x0 0x200000>; };
+}; };
+"""
+    with tempfile.TemporaryDirectory() as work:
+        src = os.path.join(work, "vms.dts")
+        with open(src, "w") as f:
+            f.write(dts)
+        desc = mkbundle.compile_description(src, "dtc")
+        files = [("k", b"kernel" * 11), ("r", b"ramdisk"), ("p.dtb", partial),
+                 ("sub/k2", b"k2" * 40)]
+        for name, entries in (("two-vms", files), ("missing-file", files[:2]),
+                              ("twice", files + [("k", b"again")])):
+            out = os.path.join(work, name)
+            mkbundle.write_archive(out, [(mkbundle.DESCRIPTION, desc)] + entries)
+            with open(out, "rb") as f:
+                write("bundle", name + ".cpio", f.read())
+
+
 def main():
     fdt_config()
+    bundle()
     doorbell()
     esr_mmio()
     vgic_mmio()

@@ -373,6 +373,27 @@ static void test_file_and_reg_named(void **state)
     assert_true(fdt_path_offset(out_buf, "/chosen/beta") >= 0);
 }
 
+/* A tree can hold a property name twice: each is checked, none read unchecked (found by
+ * fuzz_bundle: the copy took the second one's file, which the checks had not seen). */
+static void test_file_property_twice_named(void **state)
+{
+    (void)state;
+    desc_start();
+    desc_vm("beta", "demo.bin", NULL);
+    desc_vm("alpha", "linux/Image", NULL);
+    int kernel = fdt_path_offset(desc(), "/chosen/alpha/kernel");
+    uint32_t nameoff =
+        fdt32_to_cpu(fdt_get_property(desc(), kernel, BUNDLE_FILE_PROP, NULL)->nameoff);
+    assert_int_equal(fdt_setprop_string(desc(), kernel, "bulkhead,fil2", "other.bin"), 0);
+    fdt_get_property_w(desc(), kernel, "bulkhead,fil2", NULL)->nameoff = cpu_to_fdt32(nameoff);
+    standard_archive();
+    assert_int_equal(merge(), 1);
+    assert_true(capture_contains("error: /chosen/alpha/kernel: more than one bulkhead,file"));
+    assert_true(capture_contains("error: /chosen/alpha/kernel: file \"other.bin\" is not in"));
+    assert_true(capture_contains("bulkhead: /chosen/alpha: VM not started"));
+    assert_true(fdt_path_offset(out_buf, "/chosen/beta") >= 0);
+}
+
 static void test_description_that_does_not_parse(void **state)
 {
     (void)state;
@@ -392,6 +413,15 @@ static void test_description_that_does_not_parse(void **state)
     put_trailer();
     assert_int_equal(merge(), -1);
     assert_true(capture_contains("bulkhead.dtb does not parse as a device tree"));
+
+    /* An older format than dtc writes (libfdt's full check is not safe on those). */
+    fdt_set_version(desc(), 16);
+    archive_len = 0;
+    put_file(BUNDLE_DESCRIPTION, desc(), fdt_totalsize(desc()));
+    put_trailer();
+    assert_int_equal(merge(), -1);
+    assert_true(
+        capture_contains("bulkhead.dtb does not parse as a device tree (FDT_ERR_BADVERSION)"));
 }
 
 static void test_no_description(void **state)
@@ -599,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_missing_file_named_others_merged),
         cmocka_unit_test(test_file_twice_named),
         cmocka_unit_test(test_file_and_reg_named),
+        cmocka_unit_test(test_file_property_twice_named),
         cmocka_unit_test(test_description_that_does_not_parse),
         cmocka_unit_test(test_no_description),
         cmocka_unit_test(test_name_clash_with_host_node),
