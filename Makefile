@@ -36,7 +36,7 @@ HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 IMAGE := $(BUILD)/bulkhead.img
 ELF := $(BUILD)/bulkhead.elf
 
-.PHONY: all deps run run-shm run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help bundle
+.PHONY: all deps run run-shm run-bare debug test check check-config check-config-tool format format-check lint bench guests clean help bundle sdcard
 all: $(IMAGE)
 
 # Install what is missing (idempotent, a no-op on a ready machine).
@@ -113,6 +113,14 @@ bundle:
 	@test -n "$(CONFIG)" || (echo "usage: make bundle CONFIG=vms.dts [OUT=bundle.cpio]" && false)
 	@$(PYTHON) tools/mkbundle.py $(CONFIG) -o $(or $(OUT),$(BUILD)/bundle.cpio)
 
+# A Raspberry Pi 4 SD card image (docs/RPI4.md): Debian's firmware, its DTB, the hypervisor and
+# the bundle BUNDLE as its initramfs.
+sdcard: all
+	@test "$(PLATFORM)" = raspi4b || (echo "usage: make sdcard PLATFORM=raspi4b BUNDLE=bundle.cpio [SDCARD=file]" && false)
+	@test -n "$(BUNDLE)" || (echo "usage: make sdcard PLATFORM=raspi4b BUNDLE=bundle.cpio [SDCARD=file]" && false)
+	@bash scripts/install-deps.sh --raspi-firmware
+	@bash scripts/mksdcard.sh --image $(IMAGE) --bundle $(BUNDLE) --out $(or $(SDCARD),$(BUILD)/sdcard.img)
+
 # The demo: Debian's Linux with a shell beside a bare-metal guest of ours (make run), or two
 # bare-metal guests that power off by themselves (make run-bare).
 run: deps
@@ -181,3 +189,5 @@ help:
 	@echo "    [DTB_ADDR=addr] [HYP=addr+size] where the DTB and the hypervisor go (default: as on QEMU virt)"
 	@echo "make bundle CONFIG=vms.dts [OUT=f]  packs the VMs of vms.dts and the files they name into one"
 	@echo "    cpio archive to load as the initramfs (default OUT: $(BUILD)/bundle.cpio)"
+	@echo "make sdcard PLATFORM=raspi4b BUNDLE=f  a Raspberry Pi 4 SD card image with the VMs of bundle f"
+	@echo "    [SDCARD=file] (default: $(BUILD)/sdcard.img; docs/RPI4.md)"

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Installs what `make`, `make run` and `make test` need on Debian 12, through apt-get only.
 # Idempotent: on a ready machine it checks and returns in well under a second.
+# --raspi-firmware: also Debian's raspi-firmware (the Pi's start4.elf, fixup4.dat), unpacked for
+# `make sdcard` (scripts/mksdcard.sh); it is in the non-free-firmware component, added for it.
 set -euo pipefail
+
+want_raspi=0
+[ "${1:-}" != --raspi-firmware ] || want_raspi=1
 
 # qemu-system-arm 10 (bookworm-backports) is the first with the raspi4b machine.
 HOST_PKGS=(make gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libcmocka-dev
            device-tree-compiler libfdt-dev pkg-config clang-format cppcheck gdb-multiarch
-           clang libclang-rt-14-dev)
+           clang libclang-rt-14-dev dosfstools mtools)
 # Debian's arm64 packages that conflict with the host's are unpacked here, not installed.
 DEPS_DIR=${BULKHEAD_DEPS:-/var/cache/bulkhead}
 # Debian's own arm64 Linux kernel and a static busybox are the Linux guests of the tests.
 ARM64_UNPACK=(libfdt-dev linux-image-arm64 busybox-static)
 BACKPORTS_PKGS=(qemu-system-arm)
+NONFREE_FW_SOURCES=/etc/apt/sources.list.d/bulkhead-non-free-firmware.sources
+RASPI_DONE=$DEPS_DIR/raspi-firmware/.done
 BACKPORTS_SOURCES=/etc/apt/sources.list.d/bulkhead-backports.sources
 OLD_BACKPORTS_LIST=/etc/apt/sources.list.d/bulkhead-backports.list
 
@@ -33,7 +40,11 @@ qemu_is_new_enough || need_qemu=1
 arch_ok=0
 dpkg --print-foreign-architectures | grep -qx arm64 && arch_ok=1
 
-if [ ${#missing[@]} -eq 0 ] && [ ${#unpack[@]} -eq 0 ] && [ $need_qemu -eq 0 ] && [ $arch_ok -eq 1 ]; then
+need_raspi=0
+[ $want_raspi -eq 0 ] || [ -f "$RASPI_DONE" ] || need_raspi=1
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#unpack[@]} -eq 0 ] && [ $need_qemu -eq 0 ] &&
+    [ $arch_ok -eq 1 ] && [ $need_raspi -eq 0 ]; then
     exit 0
 fi
 
@@ -82,10 +93,32 @@ add_backports() {
     rm -f "$OLD_BACKPORTS_LIST"
 }
 
+# The machine's Debian source for the non-free-firmware component, same archive and key (a
+# deb822 file: a one-line entry beside a deb822 one for the same URI makes apt refuse both).
+add_non_free_firmware() {
+    local uri key
+    IFS=$'\t' read -r uri key < <(debian_source | head -n1) || true
+    if [ -z "$uri" ]; then
+        echo "install-deps: no Debian bookworm source in /etc/apt to add non-free-firmware to" >&2
+        exit 1
+    fi
+    {
+        echo "Types: deb"
+        echo "URIs: $uri"
+        echo "Suites: bookworm"
+        echo "Components: non-free-firmware"
+        [ -z "$key" ] || echo "Signed-By: $key"
+    } > "$NONFREE_FW_SOURCES"
+}
+
 export DEBIAN_FRONTEND=noninteractive
 [ $arch_ok -eq 1 ] || dpkg --add-architecture arm64
 if [ $need_qemu -eq 1 ] && [ ! -f "$BACKPORTS_SOURCES" ]; then
     add_backports
+fi
+if [ $need_raspi -eq 1 ] && ! apt-cache show raspi-firmware >/dev/null 2>&1 &&
+    [ ! -f "$NONFREE_FW_SOURCES" ]; then
+    add_non_free_firmware
 fi
 apt-get update -q -o Acquire::Retries=3
 [ ${#missing[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -113,4 +146,12 @@ done
 # Stable names for the guests, whatever the kernel's version.
 if [ -d "$DEPS_DIR/arm64/root/boot" ]; then
     ln -sf "$(ls "$DEPS_DIR"/arm64/root/boot/vmlinuz-* | sort -V | tail -n1)" "$DEPS_DIR/arm64/vmlinuz"
+fi
+# The Pi's firmware files, for scripts/mksdcard.sh: only the package's files (its hooks want a Pi).
+if [ $need_raspi -eq 1 ]; then
+    mkdir -p "$DEPS_DIR/raspi-firmware/debs"
+    (cd "$DEPS_DIR/raspi-firmware/debs" && apt-get download -q raspi-firmware)
+    dpkg -x "$(ls -t "$DEPS_DIR"/raspi-firmware/debs/raspi-firmware_*.deb | head -n1)" \
+        "$DEPS_DIR/raspi-firmware/root"
+    touch "$RASPI_DONE"
 fi

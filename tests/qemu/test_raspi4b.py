@@ -157,6 +157,12 @@ def test_run_bare(build):
     return qemu.verdict(name, run_, *reasons)
 
 
+def linux_missing():
+    """Why Debian's kernel or the test initramfs is missing, or None."""
+    return (qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+            or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+
+
 def test_linux(build):
     name = "raspi4b/linux"
     pi_build = pi_build_dir(build)
@@ -164,8 +170,7 @@ def test_linux(build):
     if err:
         return qemu.failure(name, err)
     image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
-    err = (qemu.missing(image, demo) or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
-           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    err = qemu.missing(image, demo) or linux_missing()
     if err:
         return qemu.failure(name, err)
     with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
@@ -179,7 +184,8 @@ def test_linux(build):
     reasons = [
         qemu.expect_all(t, [r"^bulkhead: vm0: %d vCPU" % ncpu]),
         qemu.expect_ordered(t, [
-            qemu.prefixed("vm1", qemu.esc("Hello from beta, a Bulkhead demo guest running at EL1!")),
+            qemu.prefixed("vm1",
+                          qemu.esc("Hello from beta, a Bulkhead demo guest running at EL1!")),
             qemu.prefixed("vm1", qemu.esc("beta: my DTB at ") + r"0x[0-9a-f]+"
                           + qemu.esc(" shows 64 MiB of RAM at 0x0, 1 CPU, a PL011 at 0xfe201000")),
             qemu.prefixed("vm1", qemu.esc("beta says goodbye, powering off")),
@@ -247,8 +253,7 @@ def test_mini_uart_console(build):
     if err:
         return qemu.failure(name, err)
     image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
-    err = (qemu.missing(image, demo) or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
-           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    err = qemu.missing(image, demo) or linux_missing()
     if err:
         return qemu.failure(name, err)
     with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
@@ -291,8 +296,7 @@ def test_rpi4_doc(build):
     err = make_pi(pi_build)
     if err:
         return qemu.failure(name, err)
-    err = (qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
-           or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
+    err = linux_missing()
     if err:
         return qemu.failure(name, err)
     bundle, boot = (rpi4_doc_script(b, pi_build) for b in blocks)
@@ -317,6 +321,80 @@ def test_rpi4_doc(build):
             qemu.expect_exit)
 
 
+SDCARD_FILES = ("start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb", "bulkhead.img", "bundle.cpio",
+                "config.txt", "cmdline.txt")
+
+
+def test_sdcard(build):
+    """scripts/mksdcard.sh (make sdcard) with stand-ins for Debian's firmware files: the card's
+    MBR has one FAT32 partition at 4 MiB holding the firmware, Debian's DTB, the hypervisor padded
+    to its footprint, the bundle and docs/RPI4.md's config.txt."""
+    name = "raspi4b/sdcard"
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build) or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd")
+    if err:
+        return qemu.failure(name, err)
+    if not qemu.which("mcopy"):
+        return qemu.failure(name, "mtools not found (scripts/install-deps.sh installs it)")
+    image = qemu.image_path(pi_build)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-sdcard-") as work:
+        fw = os.path.join(work, "fw")
+        os.makedirs(fw)
+        for f in ("start4.elf", "fixup4.dat"):
+            with open(os.path.join(fw, f), "w") as out:
+                out.write(f"stand-in for {f}\n")
+        card = os.path.join(work, "sd.img")
+        p = subprocess.run(["bash", os.path.join(ROOT, "scripts", "mksdcard.sh"), "--image", image,
+                            "--bundle", qemu.LINUX_INITRD, "--out", card, "--firmware", fw],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        if p.returncode:
+            return qemu.failure(name, "mksdcard.sh failed: " + (p.stdout + p.stderr).strip()[-400:])
+        with open(card, "rb") as f:
+            mbr = f.read(512)
+        status, ptype, first, sectors = (mbr[446], mbr[450],
+                                         int.from_bytes(mbr[454:458], "little"),
+                                         int.from_bytes(mbr[458:462], "little"))
+        if mbr[510:] != b"\x55\xaa" or ptype != 0x0C or first != 8192 or status != 0:
+            return qemu.failure(name, f"MBR: signature {mbr[510:].hex()}, type {ptype:#x}, first "
+                                      f"sector {first}: expected 55aa, 0xc, 8192")
+        if (first + sectors) * 512 != os.path.getsize(card):
+            return qemu.failure(name, f"the partition ends at {(first + sectors) * 512}, the card "
+                                      f"at {os.path.getsize(card)}")
+        fat = card + "@@4M"
+        got = {}
+        for f in SDCARD_FILES:
+            dest = os.path.join(work, "out-" + f)
+            c = subprocess.run(["mcopy", "-n", "-i", fat, "::" + f, dest], capture_output=True,
+                               text=True)
+            if c.returncode:
+                return qemu.failure(name, f"{f} not on the card's FAT: {c.stderr.strip()[-200:]}")
+            with open(dest, "rb") as out:
+                got[f] = out.read()
+    with open(image, "rb") as f:
+        hyp = f.read()
+    footprint = int.from_bytes(hyp[16:24], "little")
+    with open(qemu.LINUX_INITRD, "rb") as f:
+        bundle = f.read()
+    config = got["config.txt"].decode()
+    reasons = [
+        None if got["start4.elf"] == b"stand-in for start4.elf\n"
+        else "start4.elf is not the given one",
+        None if got["bulkhead.img"][:len(hyp)] == hyp and len(got["bulkhead.img"]) == footprint
+        else f"bulkhead.img is {len(got['bulkhead.img'])} bytes, not the image padded to its "
+             f"footprint ({footprint})",
+        None if got["bundle.cpio"] == bundle else "bundle.cpio differs",
+        *[None if re.search(r"^" + re.escape(line) + "$", config, re.MULTILINE)
+          else f"config.txt lacks {line!r}" for line in
+          ("arm_64bit=1", "kernel=bulkhead.img", "initramfs bundle.cpio followkernel",
+           "enable_gic=1", "enable_uart=1")],
+        None if got["cmdline.txt"] == b"" else "cmdline.txt is not empty",
+    ]
+    for r in reasons:
+        if r:
+            return qemu.failure(name, r)
+    return qemu.Result(name, True)
+
+
 def powered_off(t, run_, halted):
     """The reasons the hypervisor did not power QEMU's raspi4b off through the PM watchdog."""
     if halted:
@@ -333,7 +411,8 @@ def cases(build):
             ("raspi4b/linux", lambda: test_linux(build)),
             ("raspi4b/machine_reset", lambda: test_machine_reset(build)),
             ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build)),
-            ("raspi4b/rpi4_doc", lambda: test_rpi4_doc(build))]
+            ("raspi4b/rpi4_doc", lambda: test_rpi4_doc(build)),
+            ("raspi4b/sdcard", lambda: test_sdcard(build))]
 
 
 def main():
