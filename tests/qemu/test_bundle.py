@@ -31,6 +31,7 @@ import re
 import sys
 import subprocess
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
@@ -192,10 +193,23 @@ def test_truncated(build):
         qemu.expect_exit(run_))
 
 
+_pi_make_lock = threading.Lock()
+_pi_made = {}
+
+
+def make_pi_once(build):
+    """(raspi4b build directory, None or why its make failed): one make per run, since the runner
+    runs two cases at once and two makes in one directory clash."""
+    pi = test_raspi4b.pi_build_dir(build)
+    with _pi_make_lock:
+        if pi not in _pi_made:
+            _pi_made[pi] = test_raspi4b.make_pi(pi)
+        return pi, _pi_made[pi]
+
+
 def test_pi_bare(build):
     name = "raspi4b/bundle_bare"
-    pi = test_raspi4b.pi_build_dir(build)
-    err = test_raspi4b.make_pi(pi)
+    pi, err = make_pi_once(build)
     if err:
         return qemu.failure(name, err)
     demo = qemu.guest_path(pi, "demo")
@@ -239,9 +253,8 @@ LINUX_VM = """
 
 def test_pi_linux(build):
     name = "raspi4b/bundle_linux"
-    pi = test_raspi4b.pi_build_dir(build)
-    err = (test_raspi4b.make_pi(pi)
-           or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
+    pi, err = make_pi_once(build)
+    err = (err or qemu.missing(qemu.LINUX_KERNEL, how="scripts/install-deps.sh")
            or qemu.missing(qemu.LINUX_INITRD, how="make linux-initrd"))
     if err:
         return qemu.failure(name, err)
