@@ -8,6 +8,7 @@
 
 #include "bulkhead/bundle.h"
 #include "bulkhead/fdt_read.h"
+#include "bulkhead/layout.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
 
@@ -524,15 +525,21 @@ int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int ou
     return merged;
 }
 
-const void *bundle_apply(const struct board *board, const void *initrd, const void *host_fdt,
-                         void *out, int out_size)
+const void *bundle_apply(const struct board *board, const struct module_limits *limits,
+                         const void *initrd, const void *host_fdt, void *out, int out_size)
 {
     static struct bundle b;
+    const struct vm_module range = {board->initrd.base, board->initrd.size};
 
     if (!board->initrd.size) {
         return host_fdt;
     }
     printk("bulkhead: bundle at 0x%lx (0x%lx bytes)\n", board->initrd.base, board->initrd.size);
+    /* Nothing outside RAM is mapped to be read, and the hypervisor's .bss is zeroed at boot. */
+    if (layout_check_module(board, limits, "/chosen", "initrd (bundle)", &range) != 0) {
+        pr_err("bundle at 0x%lx: not read: no VM from it\n", board->initrd.base);
+        return host_fdt;
+    }
     bundle_read(initrd, board->initrd.size, board->initrd.base, &b);
     if (bundle_merge(&b, host_fdt, out, out_size) < 0) {
         return host_fdt;

@@ -320,7 +320,7 @@ int check_config(const void *fdt, const struct check_options *opt)
     /* The bundle's VMs as el2/main.c merges them; the initrd's RAM is kept from the pool below. */
     static uint64_t with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
     if (opt->initrd) {
-        fdt = bundle_apply(&board, opt->initrd, fdt, with_bundle, sizeof(with_bundle));
+        fdt = bundle_apply(&board, &limits, opt->initrd, fdt, with_bundle, sizeof(with_bundle));
     }
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, &defaults, &limits, cfgs);

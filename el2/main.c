@@ -111,15 +111,21 @@ static void zero_shared_regions(const struct shm_config *shm)
 
 /* fdt: the tree the VMs are read from (the host DTB, or its copy with a bundle's nodes);
  * dtb: the host DTB where the boot loader left it. */
-static void create_vms(const void *fdt, paddr_t dtb, const struct vm_defaults *defaults)
+static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
 {
+    /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the copy
+     * outlives boot, as resets rebuild guest trees from it. */
+    static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
     static struct shm_config shm;
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;
     /* The hypervisor's whole footprint: the image as loaded, then .bss and .noinit. */
     struct mem_range image = {hyp_load_base, (paddr_t)__image_end - hyp_load_base};
+    paddr_t dtb = (paddr_t)(uintptr_t)host_fdt;
     /* Modules are checked against these and the board's RAM before anything reads them. */
     const struct module_limits limits = {.hyp = image, .dtb = {dtb, fdt_header_word(dtb, 1)}};
+    const void *fdt = bundle_apply(&board, &limits, (const void *)(uintptr_t)board.initrd.base,
+                                   host_fdt, fdt_with_bundle, sizeof(fdt_with_bundle));
 
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, defaults, &limits, cfgs);
@@ -199,12 +205,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     if (defaults.selftest_panic) {
         selftest_panic();
     }
-    /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the
-     * copy outlives boot, as resets rebuild guest trees from it. */
-    static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
-    const void *initrd = (const void *)(uintptr_t)board.initrd.base;
-    create_vms(bundle_apply(&board, initrd, fdt, fdt_with_bundle, sizeof(fdt_with_bundle)), dtb,
-               &defaults);
+    create_vms(fdt, &defaults);
     if (!nr_vms) {
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();

@@ -66,12 +66,13 @@ const struct bundle_file *bundle_find(const struct bundle *b, const char *name);
 int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int out_size);
 
 /*
- * The whole step at boot: when board->initrd is set, reads it (its bytes at initrd: where the
- * hypervisor finds them, board->initrd.base; a copy in the host tool) as a bundle and merges it
- * into out. Returns out, or host_fdt when there is no bundle or nothing of it could be used
- * (reported).
+ * The whole step at boot: when board->initrd is set, checks its range as a boot module's
+ * (layout_check_module: in RAM, clear of *limits, the hypervisor and its DTB), reads it (its
+ * bytes at initrd: where the hypervisor finds them, board->initrd.base; a copy in the host tool)
+ * as a bundle and merges it into out. Returns out, or host_fdt when there is no bundle or
+ * nothing of it could be used (reported).
  */
-const void *bundle_apply(const struct board *board, const void *initrd, const void *host_fdt,
-                         void *out, int out_size);
+const void *bundle_apply(const struct board *board, const struct module_limits *limits,
+                         const void *initrd, const void *host_fdt, void *out, int out_size);
 
 #endif

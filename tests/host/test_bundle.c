@@ -552,7 +552,7 @@ static void test_apply_then_vmcfg_parse(void **state)
     board.ram[0].size = 1ULL << 47;
     board.nr_ram = 1;
     capture_reset();
-    const void *merged = bundle_apply(&board, archive(), fdt, out_buf, OUT_MAX);
+    const void *merged = bundle_apply(&board, NULL, archive(), fdt, out_buf, OUT_MAX);
     assert_ptr_equal(merged, out_buf);
     unsigned n = vmcfg_parse(merged, &board, &defaults, &limits, vms);
     /* The two of the bundle first, then the host tree's two guest-loader kernels. */
@@ -576,15 +576,45 @@ static void test_apply_without_initrd_or_with_garbage(void **state)
 
     memset(&board, 0, sizeof(board));
     capture_reset();
-    assert_ptr_equal(bundle_apply(&board, archive(), host(), out_buf, OUT_MAX), host_buf);
+    assert_ptr_equal(bundle_apply(&board, NULL, archive(), host(), out_buf, OUT_MAX), host_buf);
     assert_string_equal(capture_text(), "");
 
     memset(archive(), 0x1f, 256); /* a gzip-like start: no cpio */
     board.initrd.base = (uintptr_t)archive();
     board.initrd.size = 256;
-    assert_ptr_equal(bundle_apply(&board, archive(), host(), out_buf, OUT_MAX), host_buf);
+    board.ram[0].size = 1ULL << 47;
+    board.nr_ram = 1;
+    assert_ptr_equal(bundle_apply(&board, NULL, archive(), host(), out_buf, OUT_MAX), host_buf);
     assert_true(capture_contains("bad magic"));
     assert_true(capture_contains("no bulkhead.dtb in the archive"));
+}
+
+/* An initrd where nothing may be read (outside RAM, over the hypervisor's .bss, which boot
+ * zeroes, or over the DTB) is refused before a byte of it is read. */
+static void test_apply_refuses_a_misplaced_initrd(void **state)
+{
+    (void)state;
+    static struct board board;
+    const struct module_limits limits = {.hyp = {0x40200000, 0x400000}, .dtb = {0x4a400000, 4096}};
+
+    memset(&board, 0, sizeof(board));
+    board.ram[0].base = 0x40000000;
+    board.ram[0].size = 0x40000000;
+    board.nr_ram = 1;
+    board.initrd.base = 0x40500000;
+    board.initrd.size = 0x100000;
+    capture_reset();
+    /* initrd NULL: reading it would crash the test. */
+    assert_ptr_equal(bundle_apply(&board, &limits, NULL, host(), out_buf, OUT_MAX), host_buf);
+    assert_true(capture_contains("error: /chosen: initrd (bundle) module 0x40500000+0x100000 "
+                                 "overlaps the hypervisor (0x40200000+0x400000); load it above "
+                                 "0x40600000"));
+    assert_true(capture_contains("error: bundle at 0x40500000: not read: no VM from it"));
+
+    board.initrd.base = 0xc0000000;
+    capture_reset();
+    assert_ptr_equal(bundle_apply(&board, &limits, NULL, host(), out_buf, OUT_MAX), host_buf);
+    assert_true(capture_contains("lies outside RAM"));
 }
 
 /* The host tool's run (check_config) reads a copy of the bundle, placed where the loader will. */
@@ -638,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_host_copy_too_small),
         cmocka_unit_test(test_apply_then_vmcfg_parse),
         cmocka_unit_test(test_apply_without_initrd_or_with_garbage),
+        cmocka_unit_test(test_apply_refuses_a_misplaced_initrd),
         cmocka_unit_test(test_check_config_with_bundle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
