@@ -177,6 +177,10 @@ def main():
         for line in str(e).splitlines():
             print(f"mkbundle: {args.config}: {line}", file=sys.stderr)
         return 1
+    for path, _ in fdt_nodes(dtb):
+        if path.count("/") == 1 and path not in ("/", "/chosen"):
+            print(f"mkbundle: {args.config}: warning: {path}: the hypervisor takes only /chosen's "
+                  "nodes from a bundle: ignored", file=sys.stderr)
     if not files:
         print(f"mkbundle: {args.config}: no module names a file ({FILE_PROP}): the bundle would "
               "start no VM", file=sys.stderr)
