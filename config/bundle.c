@@ -93,6 +93,12 @@ static int cpio_decode(const struct bundle *b, uint64_t offset, struct cpio_entr
         archive_err(b, offset, NULL, "truncated header");
         return -1;
     }
+    if (offset == 0 && h[0] == 0x1f && h[1] == 0x8b) {
+        archive_err(b, offset, NULL,
+                    "bad magic: gzip-compressed, and a bundle is read as it lies: leave it "
+                    "uncompressed");
+        return -1;
+    }
     if (memcmp(h, "07070", 5) != 0 || (h[5] != '1' && h[5] != '2')) {
         archive_err(b, offset, NULL, "bad magic, not a cpio newc header (070701)");
         return -1;

@@ -26,6 +26,7 @@
 #define OUT_MAX 65536
 /* 110 header bytes and "TRAILER!!!" with its NUL, padded to 4. */
 #define TRAILER_LEN 124
+#define CPIO_HEADER 110
 
 static const char kernel_compat[] = "multiboot,kernel\0multiboot,module";
 static const char ramdisk_compat[] = "multiboot,ramdisk\0multiboot,module";
@@ -263,6 +264,18 @@ static void test_bad_magic_named(void **state)
     assert_true(capture_contains(expect));
     assert_non_null(bundle_find(&b, "linux/Image"));
     assert_null(bundle_find(&b, "demo.bin"));
+}
+
+static void test_compressed_archive_named(void **state)
+{
+    (void)state;
+    static const uint8_t gzip[CPIO_HEADER] = {0x1f, 0x8b, 0x08};
+
+    memcpy(archive(), gzip, sizeof(gzip));
+    capture_reset();
+    assert_int_equal(bundle_read(archive(), sizeof(gzip), 0x48000000, &b), -1);
+    assert_true(capture_contains("error: bundle at 0x48000000: entry at offset 0x0: bad magic: "
+                                 "gzip-compressed"));
 }
 
 static void test_bad_name_size_named(void **state)
@@ -653,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_read_indexes_regular_files),
         cmocka_unit_test(test_truncated_archive_keeps_what_came_before),
         cmocka_unit_test(test_bad_magic_named),
+        cmocka_unit_test(test_compressed_archive_named),
         cmocka_unit_test(test_bad_name_size_named),
         cmocka_unit_test(test_merge_in_order_with_regs),
         cmocka_unit_test(test_regs_at_the_load_address),
