@@ -18,11 +18,12 @@
  *           not UNDEF fails. Runs first, before anything is pending (MRS ICC_IAR1 acknowledges).
  *   ipa     a load from every 2 MiB of the IPA space below 4 GiB outside its RAM, and from every
  *           1 GiB above (a stage-1 window remapped for each) up to 1 TiB; a store where the load
- *           aborted. Each must be answered by one of its own devices (the DTB's GIC and UART)
- *           or abort through its vectors: a synchronous external abort (the hypervisor's) or,
- *           beyond the PA range the CPU reports, a stage-1 address size fault.
- *   smccc   every owner (0-63), fast and yielding, SMC32 and SMC64, functions 0-31 and the
- *           queries 0xff00-0xff03, through HVC and SMC, random x1-x3: every ID the hypervisor
+ *           aborted; the GiBs above 4 again with TCR_EL1.IPS at 48 bits, past the PA range the
+ *           hypervisor tells it, so that they reach stage 2 beyond its input range. Each must be
+ * answered by one of its own devices (the DTB's GIC and UART) or abort through its vectors: a
+ * synchronous external abort (the hypervisor's) or, beyond the PA range the CPU reports, a stage-1
+ * address size fault. smccc   every owner (0-63), fast and yielding, SMC32 and SMC64, functions
+ * 0-31 and the queries 0xff00-0xff03, through HVC and SMC, random x1-x3: every ID the hypervisor
  *           does not implement (the monitor's included: this VM is not privileged) answers
  *           NOT_SUPPORTED; HVC with an immediate other than 0 too. CPU_OFF, CPU_SUSPEND,
  *           SYSTEM_OFF and SYSTEM_RESET are left out (the reset phase races the last); CPU_ON
@@ -550,9 +551,23 @@ static void scan_low(struct scan *s, const char *phase)
     }
 }
 
+/* TCR_EL1.IPS, the output size of this CPU's stage 1. */
+static unsigned set_ips(unsigned ips)
+{
+    uint64_t tcr;
+
+    asm volatile("mrs %0, tcr_el1" : "=r"(tcr));
+    unsigned old = (unsigned)BITS(tcr, 34, 32);
+    tcr = (tcr & ~(7ull << 32)) | (uint64_t)ips << 32;
+    asm volatile("msr tcr_el1, %0\n isb\n tlbi vmalle1\n dsb nsh\n isb" : : "r"(tcr) : "memory");
+    return old;
+}
+
+#define IPS_48_BITS 5
+
 static void phase_ipa(void)
 {
-    struct scan s = {0};
+    struct scan s = {0}, wide = {0};
     unsigned bits = pa_bits();
     uint64_t top = MAX(GiB(SCAN_TOP_GIB), bits < 64 ? 1ull << bits : 0);
 
@@ -562,12 +577,23 @@ static void phase_ipa(void)
             probe(&s, window_map(ipa, false), ipa, "ipa");
         }
     }
+    /* The PA range the guest is told is smaller than the CPU's: with its stage 1 at 48 bits
+     * whatever ID_AA64MMFR0_EL1 says, the addresses past it reach stage 2, beyond its input
+     * range (the hardware's PA size bounds what stage 1 then emits). */
+    unsigned ips = set_ips(IPS_48_BITS);
+    for (uint64_t ipa = GiB(4); ipa < GiB(SCAN_TOP_GIB); ipa += GiB(1)) {
+        probe(&wide, window_map(ipa, false), ipa, "ipa");
+    }
     window_unmap();
+    set_ips(ips);
     printf("HOSTILE ipa: %u loads to %u GiB (PA range %u bits): %u answered by its own devices, "
            "%u aborted by the hypervisor, %u stage-1 address size faults; %u stores, %u "
            "aborted\n",
            s.loads, (unsigned)(top >> 30), bits, s.answered, s.sea, s.s1_size, s.stores,
            s.store_sea);
+    printf("HOSTILE ipa-wide: TCR_EL1.IPS at 48 bits, %u loads from 4 GiB to %u GiB: %u aborted "
+           "by the hypervisor, %u stage-1 address size faults\n",
+           wide.loads, SCAN_TOP_GIB, wide.sea, wide.s1_size);
 }
 
 /* ---- phase smccc ---- */

@@ -35,7 +35,7 @@ import test_linux  # noqa: E402
 TIME_LIMIT = 120  # seconds per QEMU run; a passing one takes 15-40 on a loaded 2-core machine
 MEM = "2G"
 APPEND = "bulkhead.vm-cpus=2 bulkhead.vm-memory=512M"
-PHASES = ("start", "sysreg", "ipa", "smccc", "gic", "timer", "mmio", "reset", "check")
+PHASES = ("start", "sysreg", "ipa", "ipa-wide", "smccc", "gic", "timer", "mmio", "reset", "check")
 RESETS = 10
 STORM_MS_LINUX = 8000  # the storm overlaps Linux's boot and checks
 STORM_MS_TICKER = 1000
