@@ -11,11 +11,12 @@ want_raspi=0
 # qemu-system-arm 10 (bookworm-backports) is the first with the raspi4b machine.
 HOST_PKGS=(make gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libcmocka-dev
            device-tree-compiler libfdt-dev pkg-config clang-format cppcheck gdb-multiarch
-           clang libclang-rt-14-dev dosfstools mtools)
+           clang libclang-rt-14-dev dosfstools mtools u-boot-tools)
 # Debian's arm64 packages that conflict with the host's are unpacked here, not installed.
 DEPS_DIR=${BULKHEAD_DEPS:-/var/cache/bulkhead}
-# Debian's own arm64 Linux kernel and a static busybox are the Linux guests of the tests.
-ARM64_UNPACK=(libfdt-dev linux-image-arm64 busybox-static)
+# Debian's own arm64 Linux kernel and a static busybox are the Linux guests of the tests;
+# u-boot-rpi's rpi_arm64 U-Boot boots the hypervisor on raspi4b in docs/RPI4.md's U-Boot route.
+ARM64_UNPACK=(libfdt-dev linux-image-arm64 busybox-static u-boot-rpi)
 BACKPORTS_PKGS=(qemu-system-arm)
 NONFREE_FW_SOURCES=/etc/apt/sources.list.d/bulkhead-non-free-firmware.sources
 RASPI_DONE=$DEPS_DIR/raspi-firmware/.done

@@ -21,6 +21,12 @@ on it, boots the hypervisor again (the test ends QEMU at the second banner).
 The hypervisor powers QEMU's raspi4b off as Linux does the Pi, through the PM watchdog into the
 firmware's halt partition, which QEMU's model takes as a shutdown: QEMU exits by itself. A
 hypervisor that halts instead ("firmware cannot power off: halted") fails the test, ended by it.
+raspi4b/mini_uart_console: raspi4b/linux's VMs with the hypervisor's console on the mini UART
+(stdout-path "serial1", QEMU's second -serial; the PL011 unconnected): output, and a command
+typed into Linux's shell. raspi4b/rpi4_doc: docs/RPI4.md's bundle and QEMU blocks as written.
+raspi4b/sdcard: scripts/mksdcard.sh's card image (stand-ins for the firmware files).
+raspi4b/rpi4_uboot: docs/RPI4.md's U-Boot route (Debian's rpi_arm64 U-Boot, boot.scr on a
+mksdcard.sh card, the demo guest's VM node added with fdt commands).
 Fails with the reason if Debian's DTB is missing (scripts/install-deps.sh unpacks it).
 Run alone: tests/qemu/test_raspi4b.py [--build build/qemu-virt] [--only RE].
 """
@@ -60,8 +66,20 @@ def pi_build_dir(build):
     return os.path.join(os.path.dirname(os.path.normpath(build)), "raspi4b")
 
 
+_made = {}  # pi_build -> make's outcome, once per run: cases run two at a time (run_all.py)
+_make_lock = threading.Lock()
+
+
 def make_pi(pi_build):
-    """Builds the raspi4b image and guests into pi_build. Returns None or the reason it failed."""
+    """Builds the raspi4b image and guests into pi_build, once per run however many cases ask
+    (two makes at once in one directory could clash). Returns None or the reason it failed."""
+    with _make_lock:
+        if pi_build not in _made:
+            _made[pi_build] = _make_pi(pi_build)
+        return _made[pi_build]
+
+
+def _make_pi(pi_build):
     cmd = ["make", "-s", "--no-print-directory", "PLATFORM=raspi4b", f"BUILD={pi_build}", "all",
            "guests"]
     try:
@@ -338,11 +356,7 @@ def test_sdcard(build):
         return qemu.failure(name, "mtools not found (scripts/install-deps.sh installs it)")
     image = qemu.image_path(pi_build)
     with tempfile.TemporaryDirectory(prefix="bulkhead-sdcard-") as work:
-        fw = os.path.join(work, "fw")
-        os.makedirs(fw)
-        for f in ("start4.elf", "fixup4.dat"):
-            with open(os.path.join(fw, f), "w") as out:
-                out.write(f"stand-in for {f}\n")
+        fw = stand_in_firmware(work)
         card = os.path.join(work, "sd.img")
         p = subprocess.run(["bash", os.path.join(ROOT, "scripts", "mksdcard.sh"), "--image", image,
                             "--bundle", qemu.LINUX_INITRD, "--out", card, "--firmware", fw],
@@ -395,6 +409,85 @@ def test_sdcard(build):
     return qemu.Result(name, True)
 
 
+UBOOT = os.path.join(qemu.DEPS_DIR, "arm64", "root", "usr", "lib", "u-boot", "rpi_arm64",
+                     "u-boot.bin")
+UBOOT_TIME_LIMIT = 90  # U-Boot reads the 3.5 MiB hypervisor from the emulated card in about 10 s
+
+
+def stand_in_firmware(work):
+    """A directory with stand-ins for start4.elf and fixup4.dat, which QEMU does not run."""
+    fw = os.path.join(work, "fw")
+    os.makedirs(fw)
+    for f in ("start4.elf", "fixup4.dat"):
+        with open(os.path.join(fw, f), "w") as out:
+            out.write(f"stand-in for {f}\n")
+    return fw
+
+
+def test_rpi4_uboot(build):
+    """docs/RPI4.md's U-Boot route as written: its config.txt and boot.txt (mkimage), a card made
+    by scripts/mksdcard.sh with u-boot.bin, boot.scr and the demo guest added; Debian's rpi_arm64
+    U-Boot (started by QEMU, not by the Pi's firmware) runs boot.scr, which loads the hypervisor
+    and the guest and adds its VM node with fdt commands; the demo VM runs and powers off."""
+    name = "raspi4b/rpi4_uboot"
+    blocks = [test_doc_examples.doc_block("RPI4.md", b)
+              for b in ("rpi4-uboot-config", "rpi4-uboot")]
+    if None in blocks:
+        return qemu.failure(name, "docs/RPI4.md lacks its rpi4-uboot-config or rpi4-uboot block")
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
+    err = qemu.missing(image, demo) or qemu.missing(UBOOT, how="scripts/install-deps.sh")
+    for tool, pkg in (("mkimage", "u-boot-tools"), ("mcopy", "mtools")):
+        if not err and not qemu.which(tool):
+            err = f"{tool} not found ({pkg}: scripts/install-deps.sh installs it)"
+    if err:
+        return qemu.failure(name, err)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-uboot-") as work:
+        paths = {n: os.path.join(work, n) for n in ("config.txt", "boot.txt", "boot.scr", "sd.img")}
+        for n, text in zip(("config.txt", "boot.txt"), blocks):
+            with open(paths[n], "w") as f:
+                f.write(text)
+        steps = [["mkimage", "-A", "arm64", "-T", "script", "-C", "none", "-d", paths["boot.txt"],
+                  paths["boot.scr"]],
+                 ["bash", os.path.join(ROOT, "scripts", "mksdcard.sh"), "--image", image,
+                  "--bundle", demo, "--out", paths["sd.img"], "--firmware",
+                  stand_in_firmware(work), "--config", paths["config.txt"], "--add", UBOOT,
+                  "--add", paths["boot.scr"], "--add", demo]]
+        for step in steps:
+            p = subprocess.run(step, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=120)
+            if p.returncode:
+                return qemu.failure(name, f"{' '.join(step[:2])} failed: "
+                                          f"{(p.stdout + p.stderr).strip()[-300:]}")
+        # QEMU wants an SD card of a power of two bytes.
+        size = os.path.getsize(paths["sd.img"])
+        os.truncate(paths["sd.img"], 1 << (size - 1).bit_length())
+        dtb, err = qemu.make_pi_dtb(work, "", name="uboot")
+        if err:
+            return qemu.failure(name, err)
+        cmd = [qemu.QEMU, "-M", qemu.PI_MACHINE, "-nographic", "-serial", "mon:stdio", "-kernel",
+               UBOOT, "-dtb", dtb, "-drive", f"if=sd,file={paths['sd.img']},format=raw"]
+        run_, halted = run_until(name, cmd, UBOOT_TIME_LIMIT, HALTED)
+    t = run_.text
+    reasons = [
+        qemu.expect_ordered(t, [
+            r"^U-Boot 20\d\d\.", r"^## Executing script at ",
+            r"^Bulkhead hypervisor \(raspi4b\) at 0x200000\b",
+            r"^bulkhead: demo: 1 vCPU, 64 MiB RAM .* from /chosen/demo",
+            qemu.prefixed("demo",
+                          qemu.esc("Hello from demo, a Bulkhead demo guest running at EL1!")),
+            qemu.prefixed("demo", qemu.esc('demo: bootargs "name=demo"')),
+            qemu.prefixed("demo", qemu.esc("demo says goodbye, powering off")),
+            r"^bulkhead: demo: powered off"]),
+        qemu.expect_none(t, [r"^bulkhead: .*(error|refused|overlaps)"]),
+        *powered_off(t, run_, halted),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 def powered_off(t, run_, halted):
     """The reasons the hypervisor did not power QEMU's raspi4b off through the PM watchdog."""
     if halted:
@@ -412,7 +505,8 @@ def cases(build):
             ("raspi4b/machine_reset", lambda: test_machine_reset(build)),
             ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build)),
             ("raspi4b/rpi4_doc", lambda: test_rpi4_doc(build)),
-            ("raspi4b/sdcard", lambda: test_sdcard(build))]
+            ("raspi4b/sdcard", lambda: test_sdcard(build)),
+            ("raspi4b/rpi4_uboot", lambda: test_rpi4_uboot(build))]
 
 
 def main():
