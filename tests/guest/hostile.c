@@ -36,8 +36,8 @@
  *           GICv2 GICD_SGIR to CPU interfaces 2-7, to "all others", the reserved filter). Then
  *           both CPUs set their GIC up again.
  *   timer   for storm_ms (default 300) on both CPUs: the virtual and the (emulated) physical
- *           timer re-armed one tick ahead from their handlers, SGI ping-pong between the CPUs,
- *           WFI, HVCs and trapped MMIO reads in a loop; counts of each.
+ *           timer re-armed 10 us ahead from their handlers (storm_us), and per turn of a loop
+ *           a WFI, an SGI to the other CPU, an HVC and two trapped MMIO reads; counts of each.
  *   mmio    odd accesses to its emulated devices: unaligned (through a Normal-memory alias of
  *           the device space, where the CPU allows them), load-acquire/store-release, normal
  *           loads through that alias, and load pairs and loads with writeback to where nothing
@@ -70,11 +70,11 @@
 #include "sysreg.h"
 
 #define SGI_WAKE 1 /* CPU 0 to CPU 1: a command is waiting */
-#define SGI_PING 2 /* the storm's ping-pong */
+#define SGI_PING 2 /* the storm's, to the other CPU (to itself in a 1-vCPU VM) */
 #define DEFAULT_RESETS 10
 #define DEFAULT_STORM_MS 300
 #define SCAN_TOP_GIB 1024 /* the IPA scan goes this far even past the PA range */
-#define SGI_WAIT_MS 3000
+#define SGI_WAIT_MS 3000  /* for an SGI to its own CPU: a loaded host runs CPU 1 late */
 #define CHECK_RAM MiB(64) /* the check phase's pattern: this much RAM past the image */
 
 /* ---- results ---- */
@@ -189,7 +189,7 @@ static bool in_ram(uint64_t ipa)
 /* ---- the IRQ handler: counts, and keeps a storm going ---- */
 
 static struct cpu_counts {
-    volatile uint64_t irqs, vtimer, ptimer, sgis, pings, other, spurious;
+    volatile uint64_t irqs, vtimer, ptimer, sgis, pings, other, spurious; /* pings: SGI_PING */
 } counts[GUEST_MAX_CPUS];
 
 static volatile bool storming;
@@ -875,7 +875,7 @@ static void phase_timer(unsigned long ms)
         struct cpu_counts *c = &counts[cpu];
         struct storm_counts *s = &storm_counts[cpu];
         printf("HOSTILE timer: CPU %u, %lu ms: %lu interrupts (virtual timer %lu, physical "
-               "timer %lu, SGI ping-pong %lu), %lu WFIs, %lu HVCs, %lu MMIO reads\n",
+               "timer %lu, SGIs %lu), %lu WFIs, %lu HVCs, %lu MMIO reads\n",
                cpu, ms, (unsigned long)c->irqs, (unsigned long)c->vtimer, (unsigned long)c->ptimer,
                (unsigned long)c->pings, (unsigned long)s->wfis, (unsigned long)s->hvcs,
                (unsigned long)s->mmio);
