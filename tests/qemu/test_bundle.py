@@ -15,6 +15,8 @@ QEMU's -initrd, the way the Raspberry Pi firmware or U-Boot load an initramfs.
   VM is not started, the demo VM beside it runs and powers off.
 - "v3/bundle_truncated": the archive cut inside its last file: the error names that entry, the
   VM needing it is not started, the VM whose file came before runs and powers off.
+- "v3/bundle_bad_description": a bundle whose bulkhead.dtb is not a device tree, beside a VM
+  passed with -device guest-loader: the error names the description, that VM runs.
 - "raspi4b/bundle_bare" (QEMU 10 raspi4b, build/raspi4b beside the --build directory): two demo
   guests built for the Pi's map from one -initrd bundle with Debian's bcm2711-rpi-4-b.dtb as the
   only DTB (no module nodes, no -device loader): both say hello and power off, the hypervisor
@@ -193,6 +195,32 @@ def test_truncated(build):
         qemu.expect_exit(run_))
 
 
+def test_bad_description(build):
+    name = "v3/bundle_bad_description"
+    demo = qemu.guest_path(build, "demo")
+    missing = qemu.missing(qemu.image_path(build), demo)
+    if missing:
+        return qemu.failure(name, missing)
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        bundle = os.path.join(os.path.abspath(work), "bundle.cpio")
+        mkbundle.write_archive(bundle, [(mkbundle.DESCRIPTION, b"/dts-v1/; / { chosen { }; };\n"),
+                                        ("demo.bin", demo)])
+        # The VM beside it comes the other way, a guest-loader module in the host DTB.
+        cmd = qemu.command(qemu.image_path(build), [qemu.Module(demo, "name=loaded")], smp=2,
+                           mem="1G", extra=["-initrd", bundle])
+        run_ = qemu.run(name, cmd, BARE_TIME_LIMIT)
+    return qemu.verdict(name, run_, qemu.expect_ordered(run_.text, [
+        r"^error: bundle: bulkhead\.dtb does not parse as a device tree \(FDT_ERR_BADMAGIC\): "
+        r"no VM from it", r"^bulkhead: vm0: started"]),
+        qemu.expect_all(run_.text, [
+            qemu.prefixed("vm0", r"Hello from loaded, a Bulkhead demo guest"),
+            qemu.prefixed("vm0", r"loaded says goodbye, powering off"),
+            r"^bulkhead: vm0: powered off"]),
+        qemu.expect_all(run_.text, [r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_))
+
+
 _pi_make_lock = threading.Lock()
 _pi_made = {}
 
@@ -353,7 +381,8 @@ def cases(build):
             ("v3/bundle_doc", lambda: test_doc(build, 3)),
             ("v2/bundle_doc", lambda: test_doc(build, 2)),
             ("v3/bundle_missing_file", lambda: test_missing_file(build)),
-            ("v3/bundle_truncated", lambda: test_truncated(build))]
+            ("v3/bundle_truncated", lambda: test_truncated(build)),
+            ("v3/bundle_bad_description", lambda: test_bad_description(build))]
 
 
 def main():
