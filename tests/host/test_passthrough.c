@@ -119,6 +119,17 @@ static void test_refused(void **state)
     assert_true(capture_contains("the hypervisor's console"));
 }
 
+/* A mini UART console (the Pi's): a window over its page is refused by name too. */
+static void test_mini_uart_console_refused(void **state)
+{
+    (void)state;
+    board.aux_console.regs = (struct mem_range){0x9010040, 0x40};
+    strcpy(board.aux_console.path, "/soc/serial@7e215040");
+    assert_false(parse_paths(PATHS("/pl031@9010000")));
+    assert_true(capture_contains("/chosen/vm0: /pl031@9010000: reg 0x9010000+0x1000 holds the "
+                                 "hypervisor's console (/soc/serial@7e215040)"));
+}
+
 static void test_unknown_path(void **state)
 {
     (void)state;
@@ -394,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_phandles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtio_window_rounded_to_its_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mini_uart_console_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ram_and_gic_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipa_override, setup, teardown),
