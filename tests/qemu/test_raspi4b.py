@@ -26,13 +26,15 @@ raspi4b/mini_uart_console: raspi4b/linux's VMs with the hypervisor's console on 
 typed into Linux's shell. raspi4b/rpi4_doc: docs/RPI4.md's bundle and QEMU blocks as written.
 raspi4b/sdcard: scripts/mksdcard.sh's card image (stand-ins for the firmware files).
 raspi4b/rpi4_uboot: docs/RPI4.md's U-Boot route (Debian's rpi_arm64 U-Boot, boot.scr on a
-mksdcard.sh card, the demo guest's VM node added with fdt commands).
+mksdcard.sh card, the demo guest's VM node added with fdt commands). raspi4b/rpi4_passthrough:
+docs/RPI4.md's passthrough example (the GPIO block to the demo VM, from a bundle).
 Fails with the reason if Debian's DTB is missing (scripts/install-deps.sh unpacks it).
 Run alone: tests/qemu/test_raspi4b.py [--build build/qemu-virt] [--only RE].
 """
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -488,6 +490,51 @@ def test_rpi4_uboot(build):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_rpi4_passthrough(build):
+    """docs/RPI4.md's passthrough example as written: the demo guest's VM, from a bundle, owns the
+    Pi's GPIO block; the hypervisor accepts it, the VM runs and powers off."""
+    name = "raspi4b/rpi4_passthrough"
+    desc = test_doc_examples.doc_block("RPI4.md", "rpi4-passthrough")
+    if desc is None:
+        return qemu.failure(name, "docs/RPI4.md lacks its rpi4-passthrough doc-example")
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
+    err = qemu.missing(image, demo)
+    if err:
+        return qemu.failure(name, err)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-pi-pt-") as work:
+        shutil.copy(demo, os.path.join(work, "demo.bin"))
+        with open(os.path.join(work, "vms.dts"), "w") as f:
+            f.write(desc)
+        bundle = os.path.join(work, "bundle.cpio")
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkbundle.py"),
+                            os.path.join(work, "vms.dts"), "-o", bundle],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        if p.returncode:
+            return qemu.failure(name, "mkbundle.py failed: " + (p.stdout + p.stderr).strip()[-300:])
+        dtb, err = qemu.make_pi_dtb(work, "", name="pt")
+        if err:
+            return qemu.failure(name, err)
+        run_, halted = run_until(name, qemu.pi_command(image, dtb, extra=["-initrd", bundle]),
+                                 TIME_LIMIT, HALTED)
+    t = run_.text
+    reasons = [
+        qemu.expect_ordered(t, [
+            r"^bulkhead: demo: /soc/gpio@7e200000: pinctrl-names left out of the VM's device tree",
+            r"^bulkhead: demo: 1 vCPU, 64 MiB RAM",
+            r"^bulkhead: demo: started",
+            qemu.prefixed("demo", qemu.esc("demo says goodbye, powering off")),
+            r"^bulkhead: demo: powered off"]),
+        qemu.expect_none(t, [r"^bulkhead: .*(refused|overlaps|not found|VM not started)",
+                             r"^error: "]),
+        *powered_off(t, run_, halted),
+    ]
+    return qemu.verdict(name, run_, *reasons)
+
+
 def powered_off(t, run_, halted):
     """The reasons the hypervisor did not power QEMU's raspi4b off through the PM watchdog."""
     if halted:
@@ -506,7 +553,8 @@ def cases(build):
             ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build)),
             ("raspi4b/rpi4_doc", lambda: test_rpi4_doc(build)),
             ("raspi4b/sdcard", lambda: test_sdcard(build)),
-            ("raspi4b/rpi4_uboot", lambda: test_rpi4_uboot(build))]
+            ("raspi4b/rpi4_uboot", lambda: test_rpi4_uboot(build)),
+            ("raspi4b/rpi4_passthrough", lambda: test_rpi4_passthrough(build))]
 
 
 def main():
