@@ -27,6 +27,8 @@
 
 /* The nodes of one level copied at a time, for their order (libfdt adds a subnode first). */
 #define MAX_CHILDREN 64
+/* Levels below the description's /chosen: a VM node, its modules and maps, and some spare. */
+#define MAX_DEPTH 6
 
 /* One header, decoded. */
 struct cpio_entry {
@@ -130,23 +132,26 @@ static int cpio_decode(const struct bundle *b, uint64_t offset, struct cpio_entr
     return 0;
 }
 
-static struct bundle_file *find_file(struct bundle *b, const char *name)
+/* The index of the file of that name, or -1. */
+static int find_file(const struct bundle *b, const char *name)
 {
     for (unsigned i = 0; i < b->nr_files; i++) {
         if (strcmp(b->files[i].name, name) == 0) {
-            return &b->files[i];
+            return (int)i;
         }
     }
-    return NULL;
+    return -1;
 }
 
 /* A regular file into the index. false when the index is full (reported). */
 static bool index_file(struct bundle *b, uint64_t offset, const struct cpio_entry *e)
 {
     const char *name = skip_dot_slash(e->name);
-    struct bundle_file *f = find_file(b, name);
+    int seen = find_file(b, name);
+    struct bundle_file *f;
 
-    if (f) {
+    if (seen >= 0) {
+        f = &b->files[seen];
         if (!f->twice_offset) {
             f->twice_offset = offset;
         }
@@ -200,7 +205,9 @@ int bundle_read(const void *archive, uint64_t size, uint64_t pa, struct bundle *
 
 const struct bundle_file *bundle_find(const struct bundle *b, const char *name)
 {
-    return find_file((struct bundle *)b, skip_dot_slash(name));
+    int i = find_file(b, skip_dot_slash(name));
+
+    return i < 0 ? NULL : &b->files[i];
 }
 
 /* ---- the description ---- */
@@ -253,7 +260,7 @@ static const struct bundle_file *named_file(const struct bundle *b, const void *
 }
 
 /* Every bulkhead,file of the subtree names a usable file. Reports each problem. */
-static bool subtree_ok(const struct bundle *b, const void *desc, int node)
+static bool subtree_ok(const struct bundle *b, const void *desc, int node, unsigned depth)
 {
     int prop, child, seen = 0;
     bool ok = true;
@@ -275,7 +282,12 @@ static bool subtree_ok(const struct bundle *b, const void *desc, int node)
     }
     fdt_for_each_subnode(child, desc, node)
     {
-        ok = subtree_ok(b, desc, child) && ok;
+        /* The copy recurses as deep: the hypervisor's stack is small. */
+        if (depth == MAX_DEPTH) {
+            config_node_err(desc, child, "nested more than %d levels below /chosen", MAX_DEPTH);
+            return false;
+        }
+        ok = subtree_ok(b, desc, child, depth + 1) && ok;
     }
     return ok;
 }
@@ -392,7 +404,7 @@ static bool node_mergeable(const struct bundle *b, const void *desc, int dnode, 
         config_node_err(desc, dnode, "the host DTB's /chosen has a node of that name too");
         ok = false;
     }
-    ok = subtree_ok(b, desc, dnode) && ok;
+    ok = subtree_ok(b, desc, dnode, 1) && ok;
     if (!ok) {
         left_out(desc, dnode);
     }

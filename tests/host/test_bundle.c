@@ -407,6 +407,27 @@ static void test_file_property_twice_named(void **state)
     assert_true(fdt_path_offset(out_buf, "/chosen/beta") >= 0);
 }
 
+/* Checks and copy recurse: a deep description is refused before either goes too far. */
+static void test_deep_description_named(void **state)
+{
+    (void)state;
+    char path[128] = "/chosen/alpha/kernel";
+
+    desc_start();
+    desc_vm("beta", "demo.bin", NULL);
+    desc_vm("alpha", "linux/Image", NULL);
+    for (int i = 0; i < 5; i++) {
+        add_node(desc(), path, "deeper");
+        strcat(path, "/deeper");
+    }
+    standard_archive();
+    assert_int_equal(merge(), 1);
+    assert_true(capture_contains("error: /chosen/alpha/kernel/deeper/deeper/deeper/deeper/deeper: "
+                                 "nested more than 6 levels below /chosen"));
+    assert_true(capture_contains("bulkhead: /chosen/alpha: VM not started"));
+    assert_true(fdt_path_offset(out_buf, "/chosen/beta") >= 0);
+}
+
 static void test_description_that_does_not_parse(void **state)
 {
     (void)state;
@@ -674,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_file_twice_named),
         cmocka_unit_test(test_file_and_reg_named),
         cmocka_unit_test(test_file_property_twice_named),
+        cmocka_unit_test(test_deep_description_named),
         cmocka_unit_test(test_description_that_does_not_parse),
         cmocka_unit_test(test_no_description),
         cmocka_unit_test(test_name_clash_with_host_node),
