@@ -559,8 +559,11 @@ const void *bundle_apply(const struct board *board, const struct module_limits *
         return host_fdt;
     }
     bundle_read(initrd, board->initrd.size, board->initrd.base, &b);
-    if (bundle_merge(&b, host_fdt, out, out_size) < 0) {
+    int merged = bundle_merge(&b, host_fdt, out, out_size);
+    if (merged < 0) {
         return host_fdt;
     }
+    printk("bulkhead: bundle: %u file%s, %d node%s of " BUNDLE_DESCRIPTION "'s /chosen taken\n",
+           b.nr_files, b.nr_files == 1 ? "" : "s", merged, merged == 1 ? "" : "s");
     return out;
 }

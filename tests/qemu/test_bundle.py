@@ -117,6 +117,8 @@ def test_doc(build, gic):
     reasons = [
         qemu.expect_all(text, [r"^mkbundle: my-vms/bundle\.cpio: 4 files",
                                r"^bulkhead: bundle at 0x[0-9a-f]+ \(0x[0-9a-f]+ bytes\)",
+                               r"^bulkhead: bundle: 4 files, 2 nodes of bulkhead\.dtb's /chosen "
+                               r"taken",
                                r"^bulkhead: linux: 2 vCPU, 256 MiB RAM .* from /chosen/linux",
                                r"^bulkhead: demo: 1 vCPU, 64 MiB RAM .* from /chosen/demo"]),
         qemu.expect_none(text, [r"^error: ", r"VM not started", r"PANIC", qemu.stopped(
