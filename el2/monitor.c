@@ -18,6 +18,7 @@
 #include "bulkhead/boot.h"
 #include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
+#include "bulkhead/firmware.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
@@ -229,6 +230,7 @@ static bool run_command(const struct monitor_cmd *cmd)
     case MON_FOCUS: console_set_focus(cmd->vm); return false;
     case MON_LOG: print_log(); break;
     case MON_LOAD: print_load(); break;
+    case MON_RESET_MACHINE: say("bulkhead: the operator resets the machine\n"); machine_reset();
     case MON_EXIT: say("bulkhead: left the monitor\n"); return false;
     case MON_ERROR:
     default: say("monitor: %s\n", cmd->error); break;

@@ -15,6 +15,8 @@ const char *const monitor_help[] = {
     "  focus N        give the keyboard to VM N and leave the monitor",
     "  log            the hypervisor's recent messages",
     "  load           each CPU's busy (guest and hypervisor) and idle time",
+    "  reset-machine  reset the whole machine (PSCI, or the Raspberry Pi's watchdog): the",
+    "                 hypervisor and every VM start again",
     "  exit           leave the monitor (also Ctrl-T ?); the keyboard goes back to its VM",
     "VMs' output goes on meanwhile, a whole line at a time. Once no VM runs (the last one",
     "stopped or powered off) the machine powers off, as without the monitor.",
@@ -75,11 +77,13 @@ static const struct {
     enum monitor_op op;
     bool takes_vm;
 } commands[] = {
-    {"help", MON_HELP, false},  {"?", MON_HELP, false},       {"vms", MON_VMS, false},
-    {"list", MON_VMS, false},   {"stop", MON_STOP, true},     {"restart", MON_RESTART, true},
-    {"pause", MON_PAUSE, true}, {"resume", MON_RESUME, true}, {"focus", MON_FOCUS, true},
-    {"log", MON_LOG, false},    {"load", MON_LOAD, false},    {"exit", MON_EXIT, false},
-    {"quit", MON_EXIT, false},
+    {"help", MON_HELP, false},  {"?", MON_HELP, false},
+    {"vms", MON_VMS, false},    {"list", MON_VMS, false},
+    {"stop", MON_STOP, true},   {"restart", MON_RESTART, true},
+    {"pause", MON_PAUSE, true}, {"resume", MON_RESUME, true},
+    {"focus", MON_FOCUS, true}, {"log", MON_LOG, false},
+    {"load", MON_LOAD, false},  {"exit", MON_EXIT, false},
+    {"quit", MON_EXIT, false},  {"reset-machine", MON_RESET_MACHINE, false},
 };
 
 /* A VM's number (all digits, below nr_vms) or its name; -1 if neither. */

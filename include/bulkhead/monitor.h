@@ -46,6 +46,7 @@ enum monitor_op {
     MON_FOCUS,
     MON_LOG,
     MON_LOAD,
+    MON_RESET_MACHINE,
     MON_EXIT,
     MON_ERROR, /* unknown command or bad argument: cmd->error says which */
 };

@@ -73,6 +73,8 @@ static void test_commands_without_argument(void **state)
     assert_int_equal(parse("  list  ").op, MON_VMS);
     assert_int_equal(parse("log").op, MON_LOG);
     assert_int_equal(parse("load").op, MON_LOAD);
+    assert_int_equal(parse("reset-machine").op, MON_RESET_MACHINE);
+    assert_int_equal(parse("reset-machine now").op, MON_ERROR);
     assert_int_equal(parse("exit").op, MON_EXIT);
     assert_int_equal(parse("").op, MON_NONE);
     assert_int_equal(parse("   ").op, MON_NONE);
@@ -131,8 +133,8 @@ static void test_errors_name_the_word_and_hint_help(void **state)
 
 static void test_help_lists_every_command(void **state)
 {
-    static const char *const cmds[] = {"vms",   "stop", "restart", "pause", "resume",
-                                       "focus", "log",  "load",    "exit"};
+    static const char *const cmds[] = {"vms",   "stop", "restart", "pause",         "resume",
+                                       "focus", "log",  "load",    "reset-machine", "exit"};
     (void)state;
 
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {

@@ -21,6 +21,7 @@ on it, boots the hypervisor again (the test ends QEMU at the second banner).
 The hypervisor powers QEMU's raspi4b off as Linux does the Pi, through the PM watchdog into the
 firmware's halt partition, which QEMU's model takes as a shutdown: QEMU exits by itself. A
 hypervisor that halts instead ("firmware cannot power off: halted") fails the test, ended by it.
+raspi4b/monitor_reset: the console monitor's reset-machine, the same way.
 raspi4b/mini_uart_console: raspi4b/linux's VMs with the hypervisor's console on the mini UART
 (stdout-path "serial1", QEMU's second -serial; the PL011 unconnected): output, and a command
 typed into Linux's shell. raspi4b/rpi4_doc: docs/RPI4.md's bundle and QEMU blocks as written.
@@ -262,6 +263,41 @@ def test_machine_reset(build):
         None if rebooted else "the hypervisor did not boot again after the machine reset",
     ]
     return qemu.verdict(name, run_, *reasons)
+
+
+def test_monitor_reset(build):
+    """The monitor's reset-machine on the Pi: through the PM watchdog, and the hypervisor boots
+    again (QEMU's raspi4b resets; the test ends QEMU then)."""
+    name = "raspi4b/monitor_reset"
+    pi_build = pi_build_dir(build)
+    err = make_pi(pi_build)
+    if err:
+        return qemu.failure(name, err)
+    image, guest = qemu.image_path(pi_build), qemu.guest_path(pi_build, "testguest")
+    err = qemu.missing(image, guest)
+    if err:
+        return qemu.failure(name, err)
+    addr = qemu.PI_MODULE_ADDRS[0]
+    nodes = ("ticker { compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; cpus = <1>; "
+             "#address-cells = <2>; #size-cells = <2>;\n"
+             + qemu.module_node(addr, guest, bootargs="mode=ticker count=100000 tick_ms=200")
+             + "};\n")
+    with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
+        dtb, err = qemu.make_pi_dtb(workdir, nodes, name="monitor-reset")
+        if err:
+            return qemu.failure(name, err)
+        s = test_console.Session(qemu.pi_command(image, dtb, [(guest, addr)]))
+        at = s.step(r"^\[ticker\] tick 2$")
+        at = s.step(r"^bulkhead> ", keys=b"\x14?", after=at, why="no monitor prompt")
+        at = s.step(r"^bulkhead: resetting the machine through the BCM2835 watchdog$",
+                    keys=b"reset-machine\r", after=at)
+        s.step(r"^Bulkhead hypervisor \(raspi4b\) at 0x200000\b", after=at,
+               why="the hypervisor did not boot again after the reset")
+        qemu.stop(s.proc)  # it would tick on, and reset never ends a QEMU
+        return s.verdict(name, lambda r: qemu.expect_ordered(r.text, [
+            r"^bulkhead: the operator resets the machine$",
+            r"^bulkhead: resetting the machine through the BCM2835 watchdog$"]),
+            lambda r: qemu.expect_none(r.text, [r"did not reset", r"cannot reset"]))
 
 
 def test_mini_uart_console(build):
@@ -550,6 +586,7 @@ def cases(build):
     return [("raspi4b/run_bare", lambda: test_run_bare(build)),
             ("raspi4b/linux", lambda: test_linux(build)),
             ("raspi4b/machine_reset", lambda: test_machine_reset(build)),
+            ("raspi4b/monitor_reset", lambda: test_monitor_reset(build)),
             ("raspi4b/mini_uart_console", lambda: test_mini_uart_console(build)),
             ("raspi4b/rpi4_doc", lambda: test_rpi4_doc(build)),
             ("raspi4b/sdcard", lambda: test_sdcard(build)),
