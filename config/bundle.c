@@ -501,6 +501,27 @@ static int compact_copy(const void *host, void *out, int out_size)
     return fdt_open_into(out, out, out_size);
 }
 
+/* The node whose children are merged: the description's /chosen, or in an overlay (dtc's
+ * /plugin/, `&{/chosen} { ... };`) the __overlay__ of the fragment whose target-path is
+ * "/chosen". */
+static int description_chosen(const void *desc)
+{
+    int node = fdt_path_offset(desc, "/chosen");
+    int fragment, len;
+
+    if (node >= 0) {
+        return node;
+    }
+    fdt_for_each_subnode(fragment, desc, 0)
+    {
+        const char *target = fdt_getprop(desc, fragment, "target-path", &len);
+        if (target && len == sizeof("/chosen") && memcmp(target, "/chosen", (size_t)len) == 0) {
+            return fdt_subnode_offset(desc, fragment, "__overlay__");
+        }
+    }
+    return -FDT_ERR_NOTFOUND;
+}
+
 int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int out_size)
 {
     int children[MAX_CHILDREN], nr = 0, merged = 0, child;
@@ -509,9 +530,10 @@ int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int ou
     if (!desc) {
         return -1;
     }
-    int dchosen = fdt_path_offset(desc, "/chosen");
+    int dchosen = description_chosen(desc);
     if (dchosen < 0) {
-        pr_err("bundle: " BUNDLE_DESCRIPTION " has no /chosen: no VM from it\n");
+        pr_err("bundle: " BUNDLE_DESCRIPTION " has no /chosen, nor an overlay fragment for it: no "
+               "VM from it\n");
         return -1;
     }
     int err = compact_copy(host_fdt, out, out_size);

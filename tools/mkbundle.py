@@ -4,7 +4,8 @@ loaded as the hypervisor's initramfs (docs/CONFIG.md, "Booting from a bundle").
 
     tools/mkbundle.py vms.dts [-o bundle.cpio]        (or: make bundle CONFIG=vms.dts [OUT=...])
 
-vms.dts (or a compiled .dtb) has the VM nodes of docs/CONFIG.md in its /chosen; each module names
+vms.dts (or a compiled .dtb) has the VM nodes of docs/CONFIG.md in its /chosen (or, as an overlay,
+`/plugin/; &{/chosen} { ... };`); each module names
 a file with `bulkhead,file = "path";` instead of a reg. Paths are relative to the description's
 directory and are the files' names in the archive. The description, compiled by dtc, goes in as
 bulkhead.dtb. Checked before anything is written: the description compiles and has a /chosen,
@@ -96,12 +97,25 @@ def archive_name(value, node):
     return name
 
 
+def chosen_root(nodes):
+    """The node whose children the hypervisor takes: /chosen, or in an overlay (dtc's /plugin/,
+    `&{/chosen} { ... };`) the __overlay__ of the fragment whose target-path is "/chosen"."""
+    paths = {path for path, _ in nodes}
+    if "/chosen" in paths:
+        return "/chosen"
+    for path, props in nodes:
+        if path.count("/") == 1 and props.get("target-path") == b"/chosen\0" \
+                and path + "/__overlay__" in paths:
+            return path + "/__overlay__"
+    raise BundleError("the description has no /chosen node (nor an overlay fragment for it): no "
+                      "VM in it")
+
+
 def named_files(nodes, base_dir):
     """{archive name: path on disk}, in the order first named; raises on any problem, naming
     every one found."""
     problems, files = [], {}
-    if not any(path == "/chosen" for path, _ in nodes):
-        raise BundleError("the description has no /chosen node: no VM in it")
+    root = chosen_root(nodes)
     for path, props in nodes:
         if FILE_PROP not in props:
             continue
@@ -110,9 +124,9 @@ def named_files(nodes, base_dir):
         except BundleError as e:
             problems.append(str(e))
             continue
-        if not path.startswith("/chosen/"):
-            problems.append(f"{path}: {FILE_PROP} outside /chosen: the hypervisor reads only "
-                            "/chosen's nodes")
+        if not path.startswith(root + "/"):
+            problems.append(f"{path}: {FILE_PROP} outside {root}: the hypervisor reads only "
+                            "its nodes")
         if "reg" in props:
             problems.append(f"{path}: both {FILE_PROP} \"{name}\" and a reg: give one of them")
         disk = os.path.join(base_dir, name)
@@ -177,9 +191,11 @@ def main():
         for line in str(e).splitlines():
             print(f"mkbundle: {args.config}: {line}", file=sys.stderr)
         return 1
+    root = chosen_root(fdt_nodes(dtb))
     for path, _ in fdt_nodes(dtb):
-        if path.count("/") == 1 and path not in ("/", "/chosen"):
-            print(f"mkbundle: {args.config}: warning: {path}: the hypervisor takes only /chosen's "
+        if path.count("/") == 1 and path != "/" and not root.startswith(path) \
+                and path not in ("/__fixups__", "/__local_fixups__", "/__symbols__"):
+            print(f"mkbundle: {args.config}: warning: {path}: the hypervisor takes only {root}'s "
                   "nodes from a bundle: ignored", file=sys.stderr)
     if not files:
         print(f"mkbundle: {args.config}: no module names a file ({FILE_PROP}): the bundle would "

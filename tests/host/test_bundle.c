@@ -458,6 +458,31 @@ static void test_description_that_does_not_parse(void **state)
         capture_contains("bulkhead.dtb does not parse as a device tree (FDT_ERR_BADVERSION)"));
 }
 
+/* dtc's overlay form: `/plugin/; &{/chosen} { vm { ... }; };`. */
+static void test_overlay_description(void **state)
+{
+    (void)state;
+    assert_int_equal(fdt_create_empty_tree(desc(), TREE_MAX), 0);
+    add_node(desc(), "/", "fragment@0");
+    set_string(desc(), "/fragment@0", "target-path", "/chosen");
+    add_node(desc(), "/fragment@0", "__overlay__");
+    int overlay = fdt_path_offset(desc(), "/fragment@0/__overlay__");
+    assert_true(fdt_add_subnode(desc(), overlay, "alpha") >= 0);
+    set_string(desc(), "/fragment@0/__overlay__/alpha", "compatible", "bulkhead,vm");
+    add_node(desc(), "/fragment@0/__overlay__/alpha", "kernel");
+    set_compat(desc(), "/fragment@0/__overlay__/alpha/kernel", kernel_compat,
+               sizeof(kernel_compat));
+    set_string(desc(), "/fragment@0/__overlay__/alpha/kernel", BUNDLE_FILE_PROP, "demo.bin");
+    standard_archive();
+    assert_int_equal(merge(), 1);
+    assert_reg("/chosen/alpha/kernel", bundle_find(&b, "demo.bin")->data, sizeof(kernel_b));
+
+    set_string(desc(), "/fragment@0", "target-path", "/memory");
+    standard_archive();
+    assert_int_equal(merge(), -1);
+    assert_true(capture_contains("has no /chosen, nor an overlay fragment for it"));
+}
+
 static void test_no_description(void **state)
 {
     (void)state;
@@ -697,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_file_property_twice_named),
         cmocka_unit_test(test_deep_description_named),
         cmocka_unit_test(test_description_that_does_not_parse),
+        cmocka_unit_test(test_overlay_description),
         cmocka_unit_test(test_no_description),
         cmocka_unit_test(test_name_clash_with_host_node),
         cmocka_unit_test(test_reg_in_the_vm_nodes_cells),

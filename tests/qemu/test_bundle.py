@@ -17,6 +17,8 @@ QEMU's -initrd, the way the Raspberry Pi firmware or U-Boot load an initramfs.
   VM needing it is not started, the VM whose file came before runs and powers off.
 - "v3/bundle_bad_description": a bundle whose bulkhead.dtb is not a device tree, beside a VM
   passed with -device guest-loader: the error names the description, that VM runs.
+- "v3/bundle_overlay": the description written as a dtc overlay (`/plugin/; &{/chosen} {...};`):
+  its VM runs as from a /chosen.
 - "raspi4b/bundle_bare" (QEMU 10 raspi4b, build/raspi4b beside the --build directory): two demo
   guests built for the Pi's map from one -initrd bundle with Debian's bcm2711-rpi-4-b.dtb as the
   only DTB (no module nodes, no -device loader): both say hello and power off, the hypervisor
@@ -62,10 +64,13 @@ DEMO_VM = """
         }};"""
 
 
-def description(vms):
-    """A description with a demo-guest VM per (name, file) of vms."""
-    return "/dts-v1/;\n/ {\n    chosen {" + "".join(
-        DEMO_VM.format(name=n, file=f) for n, f in vms) + "\n    };\n};\n"
+def description(vms, overlay=False):
+    """A description with a demo-guest VM per (name, file) of vms; with overlay, written as a dtc
+    overlay of /chosen."""
+    nodes = "".join(DEMO_VM.format(name=n, file=f) for n, f in vms)
+    if overlay:
+        return "/dts-v1/;\n/plugin/;\n&{/chosen} {" + nodes + "\n};\n"
+    return "/dts-v1/;\n/ {\n    chosen {" + nodes + "\n    };\n};\n"
 
 
 def pack(work, dts, files):
@@ -193,6 +198,24 @@ def test_truncated(build):
         r"^error: /chosen/second/kernel: file \"b\.bin\" is not in the bundle's archive",
         r"^bulkhead: /chosen/second: VM not started"]),
         demo_checks(run_.text, ["first"]),
+        qemu.expect_all(run_.text, [r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_exit(run_))
+
+
+def test_overlay(build):
+    name = "v3/bundle_overlay"
+    demo = qemu.guest_path(build, "demo")
+    missing = qemu.missing(qemu.image_path(build), demo)
+    if missing:
+        return qemu.failure(name, missing)
+    dts = description([("demo", "demo.bin")], overlay=True)
+    run_, err = run_virt(name, build, lambda work: pack(work, dts, [("demo.bin", demo)]))
+    if err:
+        return qemu.failure(name, err)
+    return qemu.verdict(name, run_, qemu.expect_all(run_.text, [
+        r"^bulkhead: bundle: 2 files, 1 node of bulkhead\.dtb's /chosen taken",
+        r"^bulkhead: demo: 1 vCPU, 64 MiB RAM .* from /chosen/demo"]),
+        demo_checks(run_.text, ["demo"]),
         qemu.expect_all(run_.text, [r"^bulkhead: no VM running, powering off"]),
         qemu.expect_exit(run_))
 
@@ -384,7 +407,8 @@ def cases(build):
             ("v2/bundle_doc", lambda: test_doc(build, 2)),
             ("v3/bundle_missing_file", lambda: test_missing_file(build)),
             ("v3/bundle_truncated", lambda: test_truncated(build)),
-            ("v3/bundle_bad_description", lambda: test_bad_description(build))]
+            ("v3/bundle_bad_description", lambda: test_bad_description(build)),
+            ("v3/bundle_overlay", lambda: test_overlay(build))]
 
 
 def main():
