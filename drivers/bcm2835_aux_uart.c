@@ -4,6 +4,10 @@
 
 #define LSR_DATA_READY BIT(0)
 #define LSR_TX_EMPTY BIT(5) /* room for a byte in the transmit FIFO */
+#define LSR_TX_IDLE BIT(6)  /* the FIFO empty and the last bit sent */
+/* Enough polls for a full FIFO at 9600 baud, yet a bound: a UART that never idles (or is not
+ * there) must not stop a reset. */
+#define DRAIN_POLLS 10000000u
 #define CNTL_RX_ENABLE BIT(0)
 #define CNTL_TX_ENABLE BIT(1)
 /* The receive interrupt; the BCM2835's errata: bits 3:2, "don't care" in its manual, must be
@@ -43,6 +47,13 @@ int aux_uart_getc(paddr_t base)
         return -1;
     }
     return (int)(reg_read(base, AUX_MU_IO) & 0xff);
+}
+
+void aux_uart_drain(paddr_t base)
+{
+    for (unsigned i = 0; base && i < DRAIN_POLLS && !(reg_read(base, AUX_MU_LSR) & LSR_TX_IDLE);
+         i++) {
+    }
 }
 
 void aux_uart_enable_rx_irq(paddr_t base)

@@ -7,6 +7,7 @@
 #define UARTCR 0x030
 #define FR_TXFF BIT(5)
 #define FR_RXFE BIT(4)
+#define FR_BUSY BIT(3)
 #define CR_UARTEN BIT(0)
 #define CR_TXE BIT(8)
 #define CR_RXE BIT(9)
@@ -50,6 +51,16 @@ int pl011_port_getc(paddr_t base)
         return -1;
     }
     return (int)(reg_read(base, UARTDR) & 0xff);
+}
+
+/* Enough polls for a full FIFO at 9600 baud, yet a bound: a UART that never idles (or is not
+ * there) must not stop a reset. */
+#define DRAIN_POLLS 10000000u
+
+void pl011_port_drain(paddr_t base)
+{
+    for (unsigned i = 0; base && i < DRAIN_POLLS && (reg_read(base, UARTFR) & FR_BUSY); i++) {
+    }
 }
 
 void pl011_port_enable_rx_irq(paddr_t base)

@@ -74,13 +74,14 @@ struct uart_driver {
     int (*getc)(paddr_t base);
     void (*enable_rx_irq)(paddr_t base);
     void (*ack_rx_irq)(paddr_t base);
+    void (*drain)(paddr_t base);
 };
 
 static const struct uart_driver uart_drivers[] = {
     [CONSOLE_PL011] = {pl011_port_init, pl011_port_putc, pl011_port_getc, pl011_port_enable_rx_irq,
-                       pl011_port_ack_rx_irq},
+                       pl011_port_ack_rx_irq, pl011_port_drain},
     [CONSOLE_BCM2835_AUX] = {aux_uart_init, aux_uart_putc, aux_uart_getc, aux_uart_enable_rx_irq,
-                             aux_uart_ack_rx_irq},
+                             aux_uart_ack_rx_irq, aux_uart_drain},
 };
 static const struct uart_driver *uart = &uart_drivers[CONSOLE_PL011];
 static paddr_t uart_base; /* 0: no console, nothing written */
@@ -199,6 +200,11 @@ void printk(const char *fmt, ...)
     }
     log_keep(buf, (size_t)n);
     console_write(buf, (size_t)n);
+}
+
+void console_drain(void)
+{
+    uart->drain(uart_base);
 }
 
 void console_rx_enable(void)

@@ -5,6 +5,7 @@
 #include "arch/sysreg.h"
 #include "bulkhead/bcm2835_wdt.h"
 #include "bulkhead/boot.h"
+#include "bulkhead/console.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
@@ -49,6 +50,7 @@ static void bcm2835_restart(unsigned partition)
     if (!bcm2835_pm) {
         return;
     }
+    console_drain(); /* the line that says so */
     bcm2835_wdt_restart(bcm2835_pm, partition);
     uint64_t end = read_cntpct_el0() + read_cntfrq_el0() / 1000 * WDT_GRACE_MS;
     while (read_cntpct_el0() < end) {
@@ -58,6 +60,7 @@ static void bcm2835_restart(unsigned partition)
 
 void machine_reset(void)
 {
+    console_drain();
     firmware_psci(board.psci, PSCI_0_2_FN_SYSTEM_RESET, 0, 0, 0);
     if (bcm2835_pm) {
         printk("bulkhead: resetting the machine through the BCM2835 watchdog\n");
@@ -69,6 +72,7 @@ void machine_reset(void)
 
 void machine_power_off(void)
 {
+    console_drain();
     firmware_psci(board.psci, PSCI_0_2_FN_SYSTEM_OFF, 0, 0, 0);
     if (bcm2835_pm) {
         /* As Linux powers a Pi off: a reset into the partition its firmware takes as "halt". */

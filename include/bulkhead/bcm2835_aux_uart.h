@@ -22,5 +22,7 @@ void aux_uart_putc(paddr_t base, char c);
 int aux_uart_getc(paddr_t base); /* -1 when nothing was received */
 void aux_uart_enable_rx_irq(paddr_t base);
 void aux_uart_ack_rx_irq(paddr_t base);
+/* Waits (boundedly) until everything written has left the wire. */
+void aux_uart_drain(paddr_t base);
 
 #endif

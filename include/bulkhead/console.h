@@ -22,6 +22,9 @@ enum console_uart {
 };
 
 void console_init(paddr_t uart_base, enum console_uart kind);
+/* Waits until the UART has sent all that was written to it: before the machine resets or powers
+ * off, which would cut the last lines short. */
+void console_drain(void);
 /* Lets the UART interrupt on received bytes (console_receive() is its handler). */
 void console_rx_enable(void);
 /* Drains the physical UART into console_route() (the UART interrupt's handler). */

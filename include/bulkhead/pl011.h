@@ -10,5 +10,7 @@ void pl011_port_putc(paddr_t base, char c);
 int pl011_port_getc(paddr_t base); /* -1 when nothing was received */
 void pl011_port_enable_rx_irq(paddr_t base);
 void pl011_port_ack_rx_irq(paddr_t base);
+/* Waits (boundedly) until everything written has left the wire. */
+void pl011_port_drain(paddr_t base);
 
 #endif

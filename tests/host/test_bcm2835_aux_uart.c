@@ -60,6 +60,15 @@ static void test_rx_irq_only(void **state)
     assert_int_equal(REG(AUX_MU_IER), 0x0d);
 }
 
+/* Drained: returns once the transmitter is idle, and gives up on one that never is. */
+static void test_drain(void **state)
+{
+    (void)state;
+    aux_uart_drain(BASE); /* LSR says idle */
+    REG(AUX_MU_LSR) = 0x20;
+    aux_uart_drain(BASE); /* never idle: bounded */
+}
+
 static void test_no_uart_no_access(void **state)
 {
     (void)state;
@@ -76,6 +85,7 @@ int main(void)
         cmocka_unit_test_setup(test_putc_writes_io, setup),
         cmocka_unit_test_setup(test_getc_only_when_data_ready, setup),
         cmocka_unit_test_setup(test_rx_irq_only, setup),
+        cmocka_unit_test_setup(test_drain, setup),
         cmocka_unit_test_setup(test_no_uart_no_access, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
