@@ -31,12 +31,22 @@ void aux_uart_init(paddr_t base)
     }
 }
 
+/* Polls of a full transmit FIFO before a byte is dropped: far longer than a byte takes, and a
+ * mini UART the firmware left disabled (enable_uart=0: its registers read 0) slows the console
+ * down instead of hanging the hypervisor. */
+#define PUTC_POLLS 100000u
+
 void aux_uart_putc(paddr_t base, char c)
 {
+    unsigned polls = 0;
+
     if (!base) {
         return;
     }
     while (!(reg_read(base, AUX_MU_LSR) & LSR_TX_EMPTY)) {
+        if (++polls == PUTC_POLLS) {
+            return;
+        }
     }
     reg_write(base, AUX_MU_IO, (uint8_t)c);
 }

@@ -41,6 +41,15 @@ static void test_putc_writes_io(void **state)
     assert_int_equal(REG(AUX_MU_IO), 0xe9);
 }
 
+/* A UART that never has room (disabled: its registers read 0) drops the byte, not the CPU. */
+static void test_putc_gives_up_on_a_dead_uart(void **state)
+{
+    (void)state;
+    REG(AUX_MU_LSR) = 0;
+    aux_uart_putc(BASE, 'x');
+    assert_int_equal(REG(AUX_MU_IO), 0);
+}
+
 static void test_getc_only_when_data_ready(void **state)
 {
     (void)state;
@@ -83,6 +92,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_init_enables_both_directions, setup),
         cmocka_unit_test_setup(test_putc_writes_io, setup),
+        cmocka_unit_test_setup(test_putc_gives_up_on_a_dead_uart, setup),
         cmocka_unit_test_setup(test_getc_only_when_data_ready, setup),
         cmocka_unit_test_setup(test_rx_irq_only, setup),
         cmocka_unit_test_setup(test_drain, setup),
