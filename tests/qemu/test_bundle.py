@@ -5,6 +5,8 @@ QEMU's -initrd, the way the Raspberry Pi firmware or U-Boot load an initramfs.
 - "bundle_tool": tools/mkbundle.py names every problem of a description (a missing file, a
   bulkhead,file beside a reg, a path out of the directory) and writes nothing; a good one is
   packed with every file's data 8-byte aligned, where the tool says.
+- "bundle_check_config": `make check-config DTB=<QEMU's tree> BUNDLE=...` checks a bundle's VMs
+  (placed where QEMU virt puts an initrd, the DTB after it) and names a file it lacks.
 - "v3/bundle_doc", "v2/bundle_doc": the documentation's example run as written (GICv2: with
   gic-version=2), in a scratch directory: tools/mkbundle.py packs Debian's Linux with the test
   initramfs (a 2-vCPU VM) and the demo guest; one `-initrd bundle.cpio`, no DTB edited. Both VMs
@@ -220,6 +222,50 @@ def test_overlay(build):
         qemu.expect_exit(run_))
 
 
+def test_check_config(build):
+    """make check-config DTB=... BUNDLE=...: the bundle's VMs checked on QEMU's own tree, and a
+    bundle missing a file named as the hypervisor would name it."""
+    name = "bundle_check_config"
+    demo = qemu.guest_path(build, "demo")
+    missing = qemu.missing(qemu.image_path(build), demo)
+    if missing:
+        return qemu.failure(name, missing)
+    host_build = os.path.join(os.path.dirname(os.path.normpath(build)), "host")
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        work = os.path.abspath(work)
+        board = os.path.join(work, "board.dtb")
+        subprocess.run(qemu.command(qemu.image_path(build), smp=2, mem="1G")
+                       + ["-machine", "dumpdtb=" + board], capture_output=True, timeout=60)
+        runs = []
+        for vms in ([("demo", "demo.bin")], [("demo", "demo.bin"), ("ghost", "ghost.bin")]):
+            bundle, err = pack(work, description(vms), [("demo.bin", demo)])
+            if err:
+                return qemu.failure(name, err)
+            runs.append(subprocess.run(
+                ["make", "--no-print-directory", f"HOST_BUILD={host_build}", "check-config",
+                 f"DTB={board}", f"BUNDLE={bundle}"], cwd=ROOT, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, timeout=300))
+    good, bad = runs
+    text = good.stdout + bad.stdout
+    reasons = [
+        None if good.returncode == 0 else f"exit {good.returncode} for a good bundle",
+        qemu.expect_all(good.stdout, [r"^bulkhead: the DTB at 0x48200000\+",
+                                      r"^bulkhead: bundle at 0x48000000 ",
+                                      r"board\.dtb: 0 errors, 0 warnings; 1 VM would start"]),
+        # make's own status: 2 when the tool's is not 0.
+        None if bad.returncode != 0 else "make check-config passed a bundle missing a file",
+        qemu.expect_all(bad.stdout, [
+            r"^error: /chosen/ghost/kernel: file \"ghost\.bin\" is not in the bundle's archive",
+            r"^bulkhead: /chosen/ghost: VM not started",
+            r"board\.dtb: 1 error, 0 warnings; 1 VM would start"]),
+    ]
+    for r in reasons:
+        if r:
+            return qemu.Result(name, False, r, text.splitlines()[-qemu.TAIL_LINES:])
+    return qemu.Result(name, True)
+
+
 def test_bad_description(build):
     name = "v3/bundle_bad_description"
     demo = qemu.guest_path(build, "demo")
@@ -401,6 +447,7 @@ def cases(build):
     # raspi4b first: as far as can be from test_raspi4b.py's cases, which build the same
     # build/raspi4b (two makes at once in one directory could clash).
     return [("bundle_tool", test_tool),
+            ("bundle_check_config", lambda: test_check_config(build)),
             ("raspi4b/bundle_bare", lambda: test_pi_bare(build)),
             ("raspi4b/bundle_linux", lambda: test_pi_linux(build)),
             ("v3/bundle_doc", lambda: test_doc(build, 3)),
