@@ -2,11 +2,11 @@
  * A bundle: VMs from the one initramfs a boot loader can load (docs/CONFIG.md, "Booting from a
  * bundle"). The firmware (the Pi's `initramfs ... followkernel`, U-Boot's booti, QEMU's -initrd)
  * leaves a cpio newc archive in RAM and names it with /chosen's linux,initrd-start/-end. The
- * archive holds a device tree, BUNDLE_DESCRIPTION, whose /chosen has the VM nodes of
- * docs/CONFIG.md, with modules that name a file of the archive (BUNDLE_FILE_PROP) instead of a
- * reg. Before the VMs are read, bundle_merge() copies the host DTB and adds those nodes to its
- * /chosen, each file turned into the reg of its bytes inside the loaded archive: vmcfg_parse()
- * then reads them as any other module. Pure C, host-tested.
+ * archive holds a device tree, BUNDLE_DESCRIPTION, whose /chosen (or a dtc overlay of /chosen)
+ * has the VM nodes of docs/CONFIG.md, with modules that name a file of the archive
+ * (BUNDLE_FILE_PROP) instead of a reg. Before the VMs are read, bundle_merge() copies the host DTB
+ * and adds those nodes to its /chosen, each file turned into the reg of its bytes inside the loaded
+ * archive: vmcfg_parse() then reads them as any other module. Pure C, host-tested.
  */
 #ifndef BULKHEAD_BUNDLE_H
 #define BULKHEAD_BUNDLE_H
@@ -18,7 +18,7 @@
 #define BUNDLE_MAX_FILES 64
 /* The description is read from an 8-byte-aligned copy of at most this (libfdt's alignment). */
 #define BUNDLE_DESCRIPTION_MAX KiB(32)
-/* The hypervisor's copy of the host DTB with the bundle's nodes (el2/main.c). */
+/* The copy of the host DTB with the bundle's nodes (el2/main.c, config/check.c). */
 #define BUNDLE_FDT_COPY_MAX KiB(128)
 /* A partial device tree is read where it lies: libfdt wants it 8-byte aligned. */
 #define BUNDLE_FDT_ALIGN 8
@@ -36,8 +36,8 @@ struct bundle_file {
 struct bundle {
     const uint8_t *base; /* the archive, as this code reads it */
     uint64_t size;
-    uint64_t
-        pa; /* where the boot loader left it (the hypervisor: base; the host tool: elsewhere) */
+    /* Where the boot loader left it: base in the hypervisor, elsewhere in the host tool. */
+    uint64_t pa;
     struct bundle_file files[BUNDLE_MAX_FILES];
     unsigned nr_files;
 };
@@ -55,13 +55,14 @@ const struct bundle_file *bundle_find(const struct bundle *b, const char *name);
 
 /*
  * Copies host_fdt into out (out_size bytes, 8-byte aligned) and adds every node of the
- * description's /chosen to out's /chosen, in the description's order and before the host's own
- * nodes, each bulkhead,file replaced by a reg (in the cells vmcfg_parse reads it with). A node
- * with a problem (a file missing, in the archive twice, a partial device tree not 8-byte
- * aligned, a bulkhead,file beside a reg, a name the host's /chosen already has) is reported with
- * its path and file and left out whole; the others are merged. Returns the number of nodes
- * merged, or -1 when out holds no usable tree (no description, one that does not parse, out too
- * small: reported), and then the host DTB is to be used as it is.
+ * description's /chosen (or its overlay fragment for /chosen) to out's /chosen, in the
+ * description's order and before the host's own nodes, each bulkhead,file replaced by a reg (in the
+ * cells vmcfg_parse reads it with). A node with a problem (a file missing, in the archive twice, a
+ * partial device tree not 8-byte aligned, a bulkhead,file beside a reg, a name the host's /chosen
+ * already has, nesting deeper than 6 levels) is reported with its path and file and left out whole;
+ * the others are merged. Returns the number of nodes merged, or -1 when out holds no usable tree
+ * (no description, one that does not parse, out too small: reported), and then the host DTB is to
+ * be used as it is.
  */
 int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int out_size);
 
