@@ -82,9 +82,9 @@ static const char *const known_compats[] = {
 /* What vmconfig.c, passthrough.c and fdt_read.c read in a VM node (docs/CONFIG.md). */
 #define VM_PROPS                                                                                   \
     "compatible", "status", "phandle", "linux,phandle", "name", "bulkhead,name", "cpus", "pcpus",  \
-        "bootargs", "bulkhead,on-crash", "bulkhead,restart-limit", "#address-cells",               \
-        "#size-cells", "bulkhead,passthrough", "bulkhead,passthrough-ipa", "direct-map",           \
-        "bulkhead,monitor"
+        "bootargs", "bulkhead,on-crash", "bulkhead,restart-limit", "bulkhead,watchdog",            \
+        "bulkhead,on-watchdog", "#address-cells", "#size-cells", "bulkhead,passthrough",           \
+        "bulkhead,passthrough-ipa", "direct-map", "bulkhead,monitor"
 static const char *const ours_props[] = {VM_PROPS, "memory-size"};
 /* vpl011: every VM has its PL011, so Xen's request for one is met, not ignored. */
 static const char *const xen_props[] = {VM_PROPS, "memory", "vpl011"};

@@ -8,6 +8,7 @@
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/passthrough.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/shmem.h"
 #include "bulkhead/string.h"
 #include "bulkhead/vpl011.h"
@@ -232,6 +233,27 @@ static void write_doorbells(struct writer *w, const struct vm_config *vm, bool h
     }
 }
 
+/* Its SBSA generic watchdog (vdev/sbsa_gwdt.c): the control frame, then the refresh frame, and
+ * WS0's level SPI, as Linux's sbsa_gwdt driver reads them. */
+static void write_watchdog(struct writer *w, const struct vm_config *vm)
+{
+    const struct vm_watchdog *wd = &vm->watchdog;
+    struct mem_range reg[] = {{wd->ipa, GWDT_FRAME_SIZE},
+                              {wd->ipa + GWDT_FRAME_SIZE, GWDT_FRAME_SIZE}};
+    uint32_t irq[] = {IRQ_TYPE_SPI, wd->spi, IRQ_LEVEL_HIGH};
+    char name[NODE_NAME_LEN];
+
+    if (!wd->present) {
+        return;
+    }
+    snprintf(name, sizeof(name), "watchdog@%lx", wd->ipa);
+    begin(w, name);
+    prop_string(w, "compatible", "arm,sbsa-gwdt");
+    prop_reg(w, reg, ARRAY_SIZE(reg));
+    prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+    end(w);
+}
+
 static void write_chosen(struct writer *w, const struct vm_config *vm,
                          const struct vm_layout *layout, const char *stdout_path)
 {
@@ -311,6 +333,7 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
     }
     write_shared_memory(&w, vm);
     write_doorbells(&w, vm, board->gic.version != GIC_NONE, has_uart);
+    write_watchdog(&w, vm);
     write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
     write_aliases(&w, host, vm, has_uart ? uart_path : NULL, own_nodes, ARRAY_SIZE(own_nodes));
     end(&w);

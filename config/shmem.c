@@ -4,6 +4,7 @@
  * boot, so that creating the VMs only maps what was validated.
  */
 #include "bulkhead/shmem.h"
+#include "bulkhead/sbsa_gwdt.h"
 
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/printk.h"
@@ -338,8 +339,8 @@ static bool read_xen_map(const void *fdt, int vm_node, int node, const struct bo
 }
 
 /* The VM's devices as it sees them: the GIC's frames, the console UART, its passed windows. */
-static unsigned vm_devices(const struct board *board, const struct vm_config *vm,
-                           struct mem_range *out, unsigned max)
+unsigned shm_vm_devices(const struct board *board, const struct vm_config *vm,
+                        struct mem_range *out, unsigned max)
 {
     const struct board_gic *gic = &board->gic;
     unsigned n = 0;
@@ -355,6 +356,9 @@ static unsigned vm_devices(const struct board *board, const struct vm_config *vm
     for (unsigned i = 0; i < vm->pt.nr_ranges && n < max; i++) {
         out[n++] = (struct mem_range){vm->pt.ranges[i].ipa, vm->pt.ranges[i].size};
     }
+    if (vm->watchdog.present && n < max) {
+        out[n++] = (struct mem_range){vm->watchdog.ipa, GWDT_SIZE};
+    }
     return n;
 }
 
@@ -362,9 +366,9 @@ static unsigned vm_devices(const struct board *board, const struct vm_config *vm
 static bool check_map_place(const void *fdt, int node, const struct board *board,
                             const struct vm_config *vm, unsigned index)
 {
-    struct mem_range dev[4 + MAX_PT_RANGES];
+    struct mem_range dev[5 + MAX_PT_RANGES];
     const struct shm_map *m = &vm->shm.maps[index];
-    unsigned nr = vm_devices(board, vm, dev, ARRAY_SIZE(dev));
+    unsigned nr = shm_vm_devices(board, vm, dev, ARRAY_SIZE(dev));
 
     for (unsigned i = 0; i < nr; i++) {
         if (ranges_overlap(m->ipa, map_span(m), dev[i].base, dev[i].size)) {
@@ -443,7 +447,7 @@ static bool read_vm_maps(const void *fdt, const struct board *board,
 static bool spi_taken(const struct board *board, const struct vm_config *vm, unsigned nr_maps,
                       uint32_t spi)
 {
-    if (board->uart.spi == spi) {
+    if (board->uart.spi == spi || (vm->watchdog.present && vm->watchdog.spi == spi)) {
         return true;
     }
     for (unsigned i = 0; i < vm->pt.nr_irqs; i++) {

@@ -11,6 +11,7 @@
 #include "bulkhead/layout.h"
 #include "bulkhead/passthrough.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/string.h"
 
 /* The line every rejected VM gets after the reason, so that a user (and a test) finds it. */
@@ -375,7 +376,8 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
     return read_crash_policy(fdt, node, defaults, vm) &&
            read_memory(fdt, node, defaults, &vm->mem_size) &&
            read_pcpus(fdt, node, board, vm, pinned) &&
-           read_vm_modules(fdt, node, board, limits, vm) && pt_parse(fdt, node, board, vm);
+           read_vm_modules(fdt, node, board, limits, vm) && pt_parse(fdt, node, board, vm) &&
+           watchdog_parse(fdt, node, board, vm);
 }
 
 static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bool lone,
@@ -391,6 +393,7 @@ static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bo
     vm->mem_size = defaults->mem_size; /* 0: layout_default_memory() decides */
     vm->on_crash = defaults->on_crash;
     vm->restart_limit = VM_DEFAULT_RESTART_LIMIT;
+    vm->on_watchdog = VM_ON_CRASH_RESTART;
     if (!read_module(fdt, src->node, "kernel", board, limits, &vm->kernel)) {
         return false;
     }

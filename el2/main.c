@@ -15,6 +15,7 @@
 #include "bulkhead/monitor.h"
 #include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/shmem.h"
 #include "bulkhead/smp.h"
@@ -71,7 +72,8 @@ static uint64_t highest_guest_address(void)
             top = MAX(top, dev[i]->base + dev[i]->size - 1);
         }
     }
-    return top;
+    /* A VM's watchdog, where it goes by default (config/watchdog.c). */
+    return MAX(top, watchdog_default_ipa(&board) + GWDT_SIZE - 1);
 }
 
 static void print_banner(paddr_t dtb)

@@ -8,6 +8,7 @@
 #include "arch/sysreg.h"
 #include "bulkhead/boot.h"
 #include "bulkhead/console.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/esr.h"
 #include "bulkhead/gdbstub.h"
 #include "bulkhead/gic.h"
@@ -142,8 +143,13 @@ void handle_physical_irqs(struct vcpu *current)
             continue;
         }
         gic_deactivate(iar);
-        if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && current) {
-            vtimer_ptimer_sync(&current->timer);
+        struct vcpu *mine = current ? current : this_pcpu()->vcpu;
+        if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && mine) {
+            vm_hyp_timer(mine);
+        } else if (intid == SGI_KICK && mine &&
+                   __atomic_load_n(&mine->timer.resync, __ATOMIC_ACQUIRE) &&
+                   __atomic_exchange_n(&mine->timer.resync, false, __ATOMIC_ACQ_REL)) {
+            vtimer_ptimer_sync(&mine->timer); /* a device deadline moved (vm.c: clock_arm) */
         } else if (board_console(&board)->spi &&
                    intid == board_console(&board)->spi + VGIC_NR_PRIVATE) {
             console_receive();
@@ -279,6 +285,23 @@ static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
            (unsigned long long)esr);
 }
 
+/* A device model refused the access (a register it does not have, a width it does not take):
+ * the guest gets an external abort, as from a bus error, and the console says which device. */
+static void report_refused(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr,
+                           const struct mmio_access *a)
+{
+    const struct mmio_region *r = mmio_bus_find(&vcpu->vm->io.bus, ipa);
+
+    if (!r || !guest_report_allowed(vcpu->vm)) {
+        return;
+    }
+    printk("bulkhead: %s: %s refused a %u-byte %s at offset 0x%llx (pc=0x%llx esr=0x%llx), abort "
+           "injected\n",
+           vcpu->vm->cfg.name, r->name, a->size, a->write ? "write" : "read",
+           (unsigned long long)(ipa - r->base), (unsigned long long)vcpu->regs.elr,
+           (unsigned long long)esr);
+}
+
 static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
 {
     struct vm *vm = vcpu->vm;
@@ -317,7 +340,10 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
         inject_dabt(vcpu, far, d.write);
         return true;
     case MMIO_ABORT:
-    default: inject_dabt(vcpu, far, d.write); return true;
+    default:
+        report_refused(vcpu, ipa, esr, &d.access);
+        inject_dabt(vcpu, far, d.write);
+        return true;
     }
 }
 

@@ -89,7 +89,7 @@ void vcpu_load(struct vcpu *vcpu)
     write_cntvoff_el2(0);
     /* The physical counter is the guest's; its physical timer is emulated (vtimer/). */
     write_cnthctl_el2(CNTHCTL_EL1PCTEN);
-    write_cnthp_ctl_el2(0);
+    vtimer_ptimer_reset(&vcpu->timer); /* CNTHP keeps serving the VM's device deadline */
     gic_vcpu_reset();
     /* A virtual timer interrupt left active by the vCPU's previous life would never fire again. */
     gic_clear_active(vtimer_virq());

@@ -10,6 +10,7 @@
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/shmem.h"
 #include "bulkhead/stage2.h"
@@ -246,6 +247,8 @@ static void vm_init_vgic(struct vm *vm)
         vgic_cpu_init(&vm->vgic, &vm->vcpus[i].vgic, i, gic_nr_lrs());
         vtimer_init_vcpu(&vm->vcpus[i].timer, &vm->vgic, i);
     }
+    vm->dev_deadline = UINT64_MAX;
+    vm->vcpus[0].timer.hyp_deadline = &vm->dev_deadline;
 }
 
 /* A host device given to the VM (config/passthrough.c checked it). */
@@ -297,6 +300,69 @@ static int vm_create_doorbells(struct vm *vm)
     return 0;
 }
 
+/* ---- the VM's clock, for a device that keeps time (its watchdog) ---- */
+
+static uint64_t clock_now(void *ctx)
+{
+    (void)ctx;
+    return read_cntpct_el0();
+}
+
+/* The deadline is served by vCPU 0's CPU (vtimer_ptimer_sync programs CNTHP for it there): a
+ * deadline moved from another CPU is brought to it by a kick. */
+static void clock_arm(void *ctx, struct vdev *dev, uint64_t deadline)
+{
+    struct vm *vm = ctx;
+    struct vcpu *boot = &vm->vcpus[0];
+
+    vm->timed_dev = dev;
+    __atomic_store_n(&vm->dev_deadline, deadline, __ATOMIC_RELEASE);
+    if (boot->pcpu == this_pcpu()->index) {
+        vtimer_ptimer_sync(&boot->timer);
+    } else {
+        __atomic_store_n(&boot->timer.resync, true, __ATOMIC_RELEASE);
+        vcpu_kick(boot);
+    }
+}
+
+static void clock_watchdog_expired(void *ctx, const struct vdev *dev)
+{
+    (void)dev;
+    vm_watchdog_expired(ctx);
+}
+
+static const struct vdev_clock_ops vm_clock_ops = {
+    .now = clock_now, .arm = clock_arm, .watchdog_expired = clock_watchdog_expired};
+
+void vm_hyp_timer(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+    uint64_t deadline = __atomic_load_n(&vm->dev_deadline, __ATOMIC_ACQUIRE);
+    uint64_t now = read_cntpct_el0();
+
+    /* Once: the device arms its next deadline itself. */
+    if (vcpu->index == 0 && now >= deadline &&
+        __atomic_compare_exchange_n(&vm->dev_deadline, &deadline, UINT64_MAX, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        vm->timed_dev->ops->expire(vm->timed_dev, now);
+    }
+    vtimer_ptimer_sync(&vcpu->timer);
+}
+
+static int vm_create_watchdog(struct vm *vm)
+{
+    const struct vm_watchdog *wd = &vm->cfg.watchdog;
+    struct vdev_desc desc = {
+        .compatible = sbsa_gwdt_model.compatible,
+        .reg = {{wd->ipa, GWDT_FRAME_SIZE}, {wd->ipa + GWDT_FRAME_SIZE, GWDT_FRAME_SIZE}},
+        .nr_reg = 2,
+        .spis = {wd->spi},
+        .nr_spis = 1,
+    };
+
+    return wd->present ? vdev_create(&vm->io, &desc) : 0;
+}
+
 /* Shared memory is mapped once, for the VM's whole life: a reset unmaps only RAM blocks, so the
  * region keeps its content (and its mapping) across the VM's restarts. Normal write-back like
  * RAM, never executable; read-only where the VM's access says so, a write then faulting as a
@@ -345,6 +411,8 @@ static int vm_create_devices(struct vm *vm)
     };
 
     vm_io_init(&vm->io, vm->cfg.name, vm->cfg.nr_vcpus, &vm->vgic, &vm->s2, &vm->console);
+    vm->io.clock = &vm_clock_ops;
+    vm->io.clock_ctx = vm;
     if (gic->version != GIC_NONE) {
         vm->io.phys_irqs = passthrough_phys_ops(gic->version);
         vm->io.phys_ctx = vm;
@@ -360,7 +428,7 @@ static int vm_create_devices(struct vm *vm)
             return -1;
         }
     }
-    return vm_create_doorbells(vm);
+    return vm_create_doorbells(vm) == 0 ? vm_create_watchdog(vm) : -1;
 }
 
 /* "2, 3": the physical CPU of each vCPU, in vCPU order. */
@@ -554,6 +622,7 @@ void vm_power_off(struct vm *vm)
 }
 
 static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller);
+static bool request_restart(struct vm *vm);
 
 /* Waits ms milliseconds on the counter: the back-off between restarts, on the crashed VM's own
  * CPU, so no other VM waits with it. */
@@ -615,6 +684,43 @@ void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr,
     power_off_if_idle();
 }
 
+void vm_watchdog_expired(struct vm *vm)
+{
+    enum vm_crash_policy policy = vm->cfg.on_watchdog;
+
+    spin_lock(&vm->lock);
+    if (vm->state != VM_RUNNING) {
+        spin_unlock(&vm->lock);
+        return;
+    }
+    bool restart = policy == VM_ON_CRASH_RESTART && vm->restarts < vm->cfg.restart_limit;
+    vm->watchdog_expiries++;
+    printk("bulkhead: %s: watchdog expired: its guest stopped refreshing it (expiry %u)\n",
+           vm->cfg.name, vm->watchdog_expiries);
+    if (restart) {
+        vm->restarts++;
+        vm->restart_delay_ms = 100ULL << MIN(vm->restarts - 1, 5u);
+        printk("bulkhead: %s: restarting (on-watchdog restart: %u of %u)\n", vm->cfg.name,
+               vm->restarts, vm->cfg.restart_limit);
+        request_restart(vm);
+        spin_unlock(&vm->lock);
+        return;
+    }
+    vm_halt_vcpus(vm, VM_STOPPED);
+    if (policy == VM_ON_CRASH_RESTART) {
+        printk("bulkhead: %s: restarted %u times already: it stays stopped\n", vm->cfg.name,
+               vm->restarts);
+    } else if (policy == VM_ON_CRASH_STOP) {
+        printk("bulkhead: %s: stopped (on-watchdog stop)\n", vm->cfg.name);
+    }
+    spin_unlock(&vm->lock);
+    if (policy == VM_ON_CRASH_RESET_MACHINE) {
+        printk("bulkhead: %s: on-watchdog reset-machine: resetting the machine\n", vm->cfg.name);
+        machine_reset();
+    }
+    power_off_if_idle();
+}
+
 bool vm_operator_stop(struct vm *vm)
 {
     spin_lock(&vm->lock);
@@ -667,6 +773,9 @@ void vm_serve_restart(struct vcpu *vcpu)
         !__atomic_exchange_n(&vm->restart_requested, false, __ATOMIC_ACQ_REL)) {
         return;
     }
+    /* A policy's restart backs off as vm_stop's does: 100 ms, 200, 400... */
+    delay_ms(vm->restart_delay_ms);
+    vm->restart_delay_ms = 0;
     vm_reload(vm, vcpu);
 }
 

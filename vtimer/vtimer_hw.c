@@ -35,15 +35,26 @@ void vtimer_ptimer_sync(struct vtimer *vt)
     bool line = ptimer_line(t, now);
 
     vgic_set_line(vt->vgic, vt->vcpu, ptimer_virq(), line);
+    uint64_t deadline =
+        vt->hyp_deadline ? __atomic_load_n(vt->hyp_deadline, __ATOMIC_ACQUIRE) : UINT64_MAX;
     /* Armed only while a future expiry matters; once the line is up, the guest's own register
      * writes (trapped) are what can lower it. */
     if ((t->ctl & CNT_CTL_ENABLE) && !(t->ctl & CNT_CTL_IMASK) && !line) {
-        write_cnthp_cval_el2(t->cval);
+        deadline = MIN(deadline, t->cval);
+    }
+    if (deadline != UINT64_MAX) {
+        write_cnthp_cval_el2(deadline);
         write_cnthp_ctl_el2(CNT_CTL_ENABLE);
     } else {
         write_cnthp_ctl_el2(0);
     }
     isb();
+}
+
+void vtimer_ptimer_reset(struct vtimer *vt)
+{
+    vt->ptimer = (struct ptimer){0};
+    vtimer_ptimer_sync(vt);
 }
 
 bool vtimer_handle_sysreg(struct vtimer *vt, uint32_t encoding, bool read, uint64_t *val)

@@ -159,6 +159,14 @@ enum vm_crash_policy {
 };
 #define VM_DEFAULT_RESTART_LIMIT 3
 
+/* An emulated SBSA generic watchdog (`bulkhead,watchdog`, config/watchdog.c): where the VM sees
+ * its two frames (GWDT_SIZE bytes) and its WS0 SPI (INTID - 32). */
+struct vm_watchdog {
+    bool present;
+    ipa_t ipa;
+    uint32_t spi;
+};
+
 struct vm_config {
     char name[NAME_LEN];     /* "vm0", or the VM node's name */
     char node[NAME_LEN * 2]; /* DT path the VM came from, for messages */
@@ -171,7 +179,11 @@ struct vm_config {
     bool direct_map;         /* RAM at IPA == PA (Xen's direct-map): for DMA without an IOMMU */
     enum vm_crash_policy on_crash;
     unsigned restart_limit; /* restarts on_crash may make, over the hypervisor's life */
-    bool monitor;           /* bulkhead,monitor: may use the monitor's hypercalls */
+    /* What its watchdog's expiry does (`bulkhead,on-watchdog`); restarts count in
+     * restart_limit too. */
+    enum vm_crash_policy on_watchdog;
+    struct vm_watchdog watchdog;
+    bool monitor; /* bulkhead,monitor: may use the monitor's hypercalls */
     struct vm_passthrough pt;
     struct vm_shm shm; /* shared memory it maps (shm_parse) */
 };

@@ -71,6 +71,11 @@ struct shm_doorbell_params {
  * A VM with a wrong map is reported (naming the node) and dropped from vms[], the others moved
  * down. Then numbers the members, picks each doorbell's SPI and page. Returns the VMs kept.
  */
+/* The VM's device windows (its GIC frames, the console UART, what it passes through, its
+ * watchdog) into out (at most max); returns how many. No shared region may overlap them. */
+unsigned shm_vm_devices(const struct board *board, const struct vm_config *vm,
+                        struct mem_range *out, unsigned max);
+
 unsigned shm_parse(const void *fdt, const struct board *board, const struct module_limits *limits,
                    struct vm_config *vms, unsigned nr_vms, struct shm_config *shm);
 

@@ -36,6 +36,9 @@ struct vdev_ops {
      * false; reset() follows). Its vCPUs may still be on their way out. A device that passes
      * hardware through silences it. May be NULL. */
     void (*halt)(struct vdev *dev, bool for_good);
+    /* The deadline the device armed (vm_io's clock) has come: now is the counter. May be
+     * NULL for a device that arms none. */
+    void (*expire)(struct vdev *dev, uint64_t now);
 };
 
 struct vdev {
@@ -86,6 +89,17 @@ struct vdev_phys_irq_ops {
     bool held;
 };
 
+/* Time, for a device that keeps it (a watchdog). */
+struct vdev_clock_ops {
+    uint64_t (*now)(void *ctx); /* the system counter (CNTPCT, which is the guest's CNTVCT) */
+    /* Calls dev's expire() once, on the CPU of the VM's vCPU 0, at or soon after counter value
+     * deadline (UINT64_MAX: cancels). One deadline per VM: the last call wins. */
+    void (*arm)(void *ctx, struct vdev *dev, uint64_t deadline);
+    /* The guest let dev, its watchdog, expire: the VM's bulkhead,on-watchdog policy applies.
+     * Call with no lock held: it may halt the VM, which calls every device's halt(). */
+    void (*watchdog_expired)(void *ctx, const struct vdev *dev);
+};
+
 #define VM_IO_IRQ_WORDS ((VGIC_MAX_IRQS + 63) / 64)
 
 struct vm_io {
@@ -100,6 +114,8 @@ struct vm_io {
     struct console_port *console;
     const struct vdev_phys_irq_ops *phys_irqs; /* NULL: no device may pass interrupts */
     void *phys_ctx;
+    const struct vdev_clock_ops *clock; /* NULL: no device may keep time */
+    void *clock_ctx;
 };
 
 struct vdev_model {
@@ -142,5 +158,6 @@ extern const struct vdev_model vgic_v2_model;
 extern const struct vdev_model vgic_v3_model;
 extern const struct vdev_model passthrough_model;
 extern const struct vdev_model doorbell_model;
+extern const struct vdev_model sbsa_gwdt_model;
 
 #endif

@@ -42,6 +42,12 @@ struct vm {
     /* The operator asked for a restart (vm_operator_restart): its boot vCPU's CPU reloads it
      * (vm_serve_restart from the run loop). */
     volatile bool restart_requested;
+    uint64_t restart_delay_ms; /* a policy's back-off before that restart */
+    unsigned watchdog_expiries;
+    /* The deadline a device of the VM armed (its watchdog: vm_io's clock), served by vCPU 0's
+     * CPU (vm_hyp_timer); UINT64_MAX: none. */
+    uint64_t dev_deadline;
+    struct vdev *timed_dev;
     spinlock_t lock;
     struct pt s2;
     uint64_t vttbr;
@@ -90,6 +96,13 @@ void vm_power_off(struct vm *vm);
  * policy applies: it stays stopped, is restarted (from vcpu's CPU, after a back-off, up to its
  * restart limit; returns once its boot vCPU is ready), or the machine is reset. */
 void vm_stop(struct vm *vm, struct vcpu *vcpu, const char *reason, uint64_t esr, uint64_t far);
+/* Its watchdog expired (vdev/sbsa_gwdt.c, from any CPU, no lock held): said on the console,
+ * counted, then its on-watchdog policy applies: restarted by its boot vCPU's CPU after a
+ * back-off (restarts count against the restart limit), stopped, or the machine reset. */
+void vm_watchdog_expired(struct vm *vm);
+/* EL2's physical timer fired on vcpu's CPU (it need not be in the guest): a device deadline
+ * the VM armed is served (on vCPU 0's CPU), and CNTHP reprogrammed. */
+void vm_hyp_timer(struct vcpu *vcpu);
 /* The operator's stop (console monitor or a privileged VM's hypercall), from any CPU, in any
  * exit: the VM's vCPUs leave at their next exit and it stays stopped until a restart; the
  * machine powers off if no VM is left running. Returns at once, without waiting for another

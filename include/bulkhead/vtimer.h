@@ -42,6 +42,11 @@ struct vtimer {
     struct ptimer ptimer;
     struct vgic_dist *vgic;
     unsigned vcpu; /* index of the vCPU in its VM */
+    /* A deadline of the hypervisor's own on this CPU that CNTHP must also meet (the VM's
+     * devices' deadline, on its vCPU 0: el2/vm.c), read atomically; NULL or UINT64_MAX: none.
+     * resync: another CPU moved it, and the kick that brought it here asks for a reprogram. */
+    const uint64_t *hyp_deadline;
+    volatile bool resync;
 };
 
 /* Hypervisor side (vtimer/vtimer_hw.c), on the vCPU's own physical CPU. */
@@ -55,7 +60,11 @@ bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64
  * the timer no longer asserts it (the guest disabled, masked or reprogrammed it meanwhile), as
  * a level-sensitive line requires. */
 void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw);
-/* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. */
+/* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. CNTHP is
+ * set for the earlier of the emulated timer's expiry and *hyp_deadline. */
 void vtimer_ptimer_sync(struct vtimer *t);
+/* The vCPU starts from its reset: its emulated physical timer is off (CNTHP then serves only
+ * *hyp_deadline). */
+void vtimer_ptimer_reset(struct vtimer *t);
 
 #endif

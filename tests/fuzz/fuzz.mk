@@ -32,6 +32,7 @@ FUZZ_esr_mmio_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_vgic_mmio_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_vpl011_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_doorbell_SRCS := $(FUZZ_DEV_SRCS)
+FUZZ_watchdog_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_psci_SRCS := $(TEST_psci_SRCS) $(HOST_PURE_SRCS)
 
 .PHONY: fuzz fuzz-build

@@ -148,6 +148,7 @@ COV_FOCUS = {
     "vpl011": r"^(vdev/vpl011|el2/console_mux)\.c",
     "psci": r"^el2/psci\.c",
     "doorbell": r"^vdev/doorbell\.c",
+    "watchdog": r"^vdev/sbsa_gwdt\.c",
 }
 
 

@@ -253,6 +253,26 @@ def doorbell():
     write("doorbell", "pl061", s)
 
 
+# ---- watchdog: opcode (bits 0-2: read, write, time, halt, reset; bit 4: the refresh frame) ----
+
+def wd_w(off, val, size=4, refresh=False):
+    return u8((0x10 if refresh else 0) | 1) + u16(off) + u8({1: 0, 2: 1, 4: 2, 8: 3}[size]) + u64(val)
+
+
+def wd_r(off, size=4, refresh=False):
+    return u8(0x10 if refresh else 0) + u16(off) + u8({1: 0, 2: 1, 4: 2, 8: 3}[size])
+
+
+def watchdog():
+    # As Linux's sbsa_gwdt: W_IIDR, WOR low then high, enable; refreshes in time; then time
+    # passing: WS0, a refresh, WS0 again and WS1; WCV written; a reset.
+    s = wd_r(0xFCC) + wd_w(0x8, 1000) + wd_w(0xC, 0) + wd_w(0x0, 1) + wd_w(0x0, 0, refresh=True)
+    s += u8(2) + u32(900) + wd_w(0x0, 0, refresh=True) + u8(2) + u32(1000) + wd_r(0x0)
+    s += wd_w(0x0, 0, refresh=True) + u8(2) + u32(1000) + u8(2) + u32(1000) + wd_r(0x0)
+    s += wd_w(0x10, 5, 8) + wd_r(0x14) + u8(3) + u8(4) + wd_r(0x0)
+    write("watchdog", "linux", s)
+
+
 # ---- bundle ----
 
 def bundle():
@@ -298,6 +318,7 @@ def main():
     fdt_config()
     bundle()
     doorbell()
+    watchdog()
     esr_mmio()
     vgic_mmio()
     vpl011()

@@ -10,9 +10,10 @@
  *     (boot count 1) it finds the mark and member 1's pattern still there.
  *   mode=producer count=N period_ms=P: writes a counter (1, 2, ...) into the region's word 1
  *     every P ms and rings every other member each time, until N or until a peer rings it.
- *   mode=timed count=N period_us=P: the producer of a real-time guest: its virtual timer fires
- *     every P us (absolute deadlines, waiting in WFI), and each time it writes the counter and
- *     rings the others, until N or a peer's ring. It measures how late each timer interrupt
+ *   mode=timed count=N period_us=P [stop_rings=R]: the producer of a real-time guest: its
+ *     virtual timer fires every P us (absolute deadlines, waiting in WFI), and each time it
+ *     writes the counter and rings the others, until N or R rings from peers (1; a peer's
+ *     restart rings too). It measures how late each timer interrupt
  *     reaches its vector, apart for the periods when the region's word 3 (HDR_LOAD, which a
  *     Linux peer sets to 1 while it runs a load) is 1 ("loaded") or not ("quiet"), and prints
  *     "shmem: timing quiet n=N max_ns=M mean_ns=A" and the same for "loaded".
@@ -270,7 +271,7 @@ static void print_lateness(const char *phase, const struct lateness *l, uint64_t
            (unsigned long)mean_ns);
 }
 
-static void timed_producer(unsigned long count, unsigned long period_us)
+static void timed_producer(unsigned long count, unsigned long period_us, unsigned long stop_rings)
 {
     uint64_t freq = cntfrq();
     uint64_t period = freq / 1000000 * period_us;
@@ -280,7 +281,7 @@ static void timed_producer(unsigned long count, unsigned long period_us)
 
     region[HDR_MAGIC] = MAGIC;
     gic_enable(guest.vtimer_intid, true);
-    for (i = 1; i <= count && rings == 0; i++, deadline += period) {
+    for (i = 1; i <= count && rings < stop_rings; i++, deadline += period) {
         unsigned seen = timer_irqs;
         write_cntv_cval(deadline);
         isb();
@@ -360,7 +361,8 @@ static void run(const char *mode)
     } else if (strcmp(mode, "producer") == 0) {
         producer(bootarg_ul("count", 1000), bootarg_ul("period_ms", 1));
     } else if (strcmp(mode, "timed") == 0) {
-        timed_producer(bootarg_ul("count", 1000), MAX(bootarg_ul("period_us", 1000), 10ul));
+        timed_producer(bootarg_ul("count", 1000), MAX(bootarg_ul("period_us", 1000), 10ul),
+                       MAX(bootarg_ul("stop_rings", 1), 1ul));
     } else if (strcmp(mode, "reader") == 0) {
         reader(bootarg_ul("count", 20), bootarg_ul("ro", 0) != 0);
     } else {

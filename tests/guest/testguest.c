@@ -15,6 +15,8 @@
  *   mode=cpuoff            CPU 1 started, then CPU_OFF on CPU 1 and on CPU 0: the VM has no CPU
  *                          left, and the hypervisor must power it off
  *   mode=monitor [target=N] the console monitor's hypercalls (testguest_monitor.c)
+ *   mode=watchdog          the VM's SBSA watchdog, then a hang it must catch
+ *                          (testguest_watchdog.c)
  * No bootargs means mode=selftest on the bare board.
  */
 #include "guest.h"
@@ -415,7 +417,8 @@ static void cpuoff(void)
     guest_halt();
 }
 
-void testguest_monitor(void); /* testguest_monitor.c */
+void testguest_monitor(void);  /* testguest_monitor.c */
+void testguest_watchdog(void); /* testguest_watchdog.c */
 
 int main(void *dtb)
 {
@@ -440,6 +443,8 @@ int main(void *dtb)
         cpuoff();
     } else if (strcmp(mode, "monitor") == 0) {
         testguest_monitor();
+    } else if (strcmp(mode, "watchdog") == 0) {
+        testguest_watchdog();
     } else {
         fail("mode", "unknown mode \"%s\"", mode);
     }

@@ -123,13 +123,15 @@ def module(addr, size, bootargs=None, kind="kernel"):
     return out + "\t\t\t};\n"
 
 
-def vm(name, children, mem=0x4000000, cpus=1, xen=False, pcpus=None):
+def vm(name, children, mem=0x4000000, cpus=1, xen=False, pcpus=None, props=()):
+    """A VM node (DTS text): ours, or Xen's with xen; props: more property lines."""
     if xen:
         head = f"\t\t\tcompatible = \"xen,domain\";\n\t\t\tmemory = <0x0 {mem // 1024:#x}>;\n"
     else:
         head = f"\t\t\tcompatible = \"bulkhead,vm\";\n\t\t\tmemory-size = <0x0 {mem:#x}>;\n"
     if pcpus is not None:
         head += f"\t\t\tpcpus = <{' '.join(str(c) for c in pcpus)}>;\n"
+    head += "".join(f"\t\t\t{p};\n" for p in props)
     return (f"\t\t{name} {{\n{head}\t\t\tcpus = <{cpus}>;\n\t\t\t#address-cells = <2>;\n"
             f"\t\t\t#size-cells = <2>;\n" + "".join(children) + "\t\t};\n")
 

@@ -118,6 +118,12 @@ void vtimer_ptimer_sync(struct vtimer *t)
     fake.ptimer_sync++;
 }
 
+void vtimer_ptimer_reset(struct vtimer *t)
+{
+    t->ptimer = (struct ptimer){0};
+    fake.ptimer_sync++;
+}
+
 /* No CNTP_* emulation here: tests of it are in test_ptimer.c. */
 bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64_t *val)
 {
