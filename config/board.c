@@ -581,11 +581,6 @@ static void parse_uart(const void *fdt, struct board *board)
     }
 }
 
-const struct board_uart *board_console(const struct board *board)
-{
-    return board->aux_console.regs.size ? &board->aux_console : &board->uart;
-}
-
 /* ---- The gdb stub's UART ---- */
 
 /* The bootargs hold a bulkhead.gdb= option (config/bootargs.c reads its value). */

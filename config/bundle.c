@@ -434,7 +434,7 @@ static bool merge_node(const struct bundle *b, const void *desc, int dnode, void
  * NULL after naming why it cannot be used. */
 static const void *load_description(const struct bundle *b)
 {
-    static uint64_t copy[BUNDLE_DESCRIPTION_MAX / sizeof(uint64_t)];
+    static uint64_t copy[BUNDLE_DESCRIPTION_MAX / sizeof(uint64_t)] NOINIT; /* written first */
     const struct bundle_file *f = bundle_find(b, BUNDLE_DESCRIPTION);
     int err;
 

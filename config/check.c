@@ -318,7 +318,7 @@ int check_config(const void *fdt, const struct check_options *opt)
            (unsigned long long)limits.dtb.base, (unsigned long long)limits.dtb.size,
            (unsigned long long)limits.hyp.base, (unsigned long long)limits.hyp.size);
     /* The bundle's VMs as el2/main.c merges them; the initrd's RAM is kept from the pool below. */
-    static uint64_t with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
+    static uint64_t with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)] NOINIT; /* written first */
     if (opt->initrd) {
         fdt = bundle_apply(&board, &limits, opt->initrd, fdt, with_bundle, sizeof(with_bundle));
     }

@@ -36,6 +36,11 @@ void firmware_init(const void *fdt)
 {
     struct mem_range pm;
 
+    /* Only a board whose firmware cannot reset it needs the PM block, and looking for it walks
+     * the whole tree once per compatible: a million instructions of boot on QEMU virt. */
+    if (board.psci == PSCI_CONDUIT_SMC) {
+        return;
+    }
     if (bcm2835_wdt_find(fdt, &pm) == 1 &&
         mmu_map_device(ALIGN_DOWN(pm.base, PAGE_SIZE),
                        ALIGN_UP(pm.size + (pm.base & (PAGE_SIZE - 1)), PAGE_SIZE)) == 0) {

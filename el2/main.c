@@ -117,7 +117,7 @@ static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
 {
     /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the copy
      * outlives boot, as resets rebuild guest trees from it. */
-    static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)];
+    static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)] NOINIT;
     static struct shm_config shm;
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;

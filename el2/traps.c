@@ -123,6 +123,18 @@ static bool after_injection(struct vcpu *vcpu, uint64_t esr)
     return true;
 }
 
+/* SGI_KICK mostly only brings the CPU here; it also brings a device deadline that another CPU
+ * moved (el2/vm.c: clock_arm) to EL2's timer on this one. */
+static inline void kicked(struct vcpu *current)
+{
+    struct vcpu *mine = current ? current : this_pcpu()->vcpu;
+
+    if (mine && __atomic_load_n(&mine->timer.resync, __ATOMIC_ACQUIRE) &&
+        __atomic_exchange_n(&mine->timer.resync, false, __ATOMIC_ACQ_REL)) {
+        vtimer_ptimer_sync(&mine->timer);
+    }
+}
+
 void handle_physical_irqs(struct vcpu *current)
 {
     /* Bounded: an interrupt storm must not keep a vCPU out forever. */
@@ -143,20 +155,21 @@ void handle_physical_irqs(struct vcpu *current)
             continue;
         }
         gic_deactivate(iar);
-        struct vcpu *mine = current ? current : this_pcpu()->vcpu;
-        if (intid == board.timer.irq_hyp + VGIC_NR_SGIS && mine) {
-            vm_hyp_timer(mine);
-        } else if (intid == SGI_KICK && mine &&
-                   __atomic_load_n(&mine->timer.resync, __ATOMIC_ACQUIRE) &&
-                   __atomic_exchange_n(&mine->timer.resync, false, __ATOMIC_ACQ_REL)) {
-            vtimer_ptimer_sync(&mine->timer); /* a device deadline moved (vm.c: clock_arm) */
-        } else if (board_console(&board)->spi &&
-                   intid == board_console(&board)->spi + VGIC_NR_PRIVATE) {
+        unsigned console_spi = board_console(&board)->spi;
+        if (intid == SGI_KICK) {
+            kicked(current);
+        } else if (intid == board.timer.irq_hyp + VGIC_NR_SGIS) {
+            /* Also while the CPU idles: the VM's device deadline does not wait for its vCPU. */
+            struct vcpu *mine = current ? current : this_pcpu()->vcpu;
+            if (mine) {
+                vm_hyp_timer(mine);
+            }
+        } else if (console_spi && intid == console_spi + VGIC_NR_PRIVATE) {
             console_receive();
         } else if (gdbstub_owns_irq(intid)) {
             gdbstub_receive();
         }
-        /* SGI_KICK and the maintenance interrupt only needed to bring us here. */
+        /* The maintenance interrupt only needed to bring us here. */
     }
 }
 

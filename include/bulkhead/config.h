@@ -208,8 +208,11 @@ struct vm_defaults {
 int board_parse(const void *fdt, struct board *board);
 
 /* The UART the hypervisor's console is on: the mini UART if stdout-path named it, else the
- * PL011 (size 0 if the board has none). */
-const struct board_uart *board_console(const struct board *board);
+ * PL011 (size 0 if the board has none). Inline: every physical interrupt asks. */
+static inline const struct board_uart *board_console(const struct board *board)
+{
+    return board->aux_console.regs.size ? &board->aux_console : &board->uart;
+}
 
 /* Parses "bulkhead.*" options out of the hypervisor's bootargs. Returns 0 or -1 (message printed).
  */
