@@ -328,20 +328,33 @@ static bool read_vm_modules(const void *fdt, int node, const struct board *board
     return copy_bootargs(fdt, args, vm);
 }
 
-/* bulkhead,on-crash and bulkhead,restart-limit; the hypervisor's default if absent. */
+/* A policy property (`prop`: bulkhead,on-crash, -reset, -poweroff), left as *out if absent. */
+static bool read_policy(const void *fdt, int node, const char *prop, enum vm_crash_policy *out)
+{
+    int len;
+    const char *policy = fdt_getprop(fdt, node, prop, &len);
+
+    if (policy && (len < 1 || policy[len - 1] != '\0' ||
+                   !vm_crash_policy_parse(policy, (size_t)len - 1, out))) {
+        config_node_err(fdt, node, "%s is not \"stop\", \"restart\" or \"reset-machine\"", prop);
+        return false;
+    }
+    return true;
+}
+
+/* bulkhead,on-crash (the hypervisor's default if absent), bulkhead,on-reset (restart),
+ * bulkhead,on-poweroff (stop) and bulkhead,restart-limit. */
 static bool read_crash_policy(const void *fdt, int node, const struct vm_defaults *defaults,
                               struct vm_config *vm)
 {
-    int len;
-    const char *policy = fdt_getprop(fdt, node, "bulkhead,on-crash", &len);
     uint32_t limit = VM_DEFAULT_RESTART_LIMIT;
 
     vm->on_crash = defaults->on_crash;
-    if (policy && (len < 1 || policy[len - 1] != '\0' ||
-                   !vm_crash_policy_parse(policy, (size_t)len - 1, &vm->on_crash))) {
-        config_node_err(fdt, node,
-                        "bulkhead,on-crash is not \"stop\", \"restart\" or "
-                        "\"reset-machine\"");
+    vm->on_reset = VM_ON_CRASH_RESTART;
+    vm->on_poweroff = VM_ON_CRASH_STOP;
+    if (!read_policy(fdt, node, "bulkhead,on-crash", &vm->on_crash) ||
+        !read_policy(fdt, node, "bulkhead,on-reset", &vm->on_reset) ||
+        !read_policy(fdt, node, "bulkhead,on-poweroff", &vm->on_poweroff)) {
         return false;
     }
     if (config_read_u32(fdt, node, "bulkhead,restart-limit", &limit) < 0) {
@@ -394,6 +407,8 @@ static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bo
     vm->on_crash = defaults->on_crash;
     vm->restart_limit = VM_DEFAULT_RESTART_LIMIT;
     vm->on_watchdog = VM_ON_CRASH_RESTART;
+    vm->on_reset = VM_ON_CRASH_RESTART;
+    vm->on_poweroff = VM_ON_CRASH_STOP;
     if (!read_module(fdt, src->node, "kernel", board, limits, &vm->kernel)) {
         return false;
     }

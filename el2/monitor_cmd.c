@@ -7,7 +7,7 @@
 const char *const monitor_help[] = {
     "bulkhead monitor commands (N: a VM's number or name):",
     "  vms (or list)  every VM: state, vCPUs and their CPUs, memory, uptime, exits by class,",
-    "                 faults, resets (restarts by its on-crash policy in brackets)",
+    "                 faults, resets (restarts by its policies in brackets)",
     "  stop N         stop VM N (as if it had crashed: its CPUs idle until a restart)",
     "  restart N      restart VM N from its pristine images (also a stopped or off one)",
     "  pause N        hold VM N's vCPUs in the hypervisor, where they are",

@@ -608,21 +608,55 @@ static void power_off_if_idle(void)
     }
 }
 
+static bool request_restart(struct vm *vm);
+
+/* A policy's restart of a running VM, from any of its CPUs, under vm->lock: counted against
+ * the restart limit, after the back-off, by its boot vCPU's CPU. False once the limit is spent
+ * (or the VM no longer runs): the caller stops it instead. */
+static bool policy_restart(struct vm *vm, const char *policy)
+{
+    if (vm->state != VM_RUNNING || vm->restarts >= vm->cfg.restart_limit) {
+        return false;
+    }
+    vm->restarts++;
+    vm->restart_delay_ms = 100ULL << MIN(vm->restarts - 1, 5u);
+    printk("bulkhead: %s: restarting (%s restart: %u of %u)\n", vm->cfg.name, policy, vm->restarts,
+           vm->cfg.restart_limit);
+    request_restart(vm);
+    return true;
+}
+
 void vm_power_off(struct vm *vm)
 {
+    enum vm_crash_policy policy = vm->cfg.on_poweroff;
+
     spin_lock(&vm->lock);
+    if (policy == VM_ON_CRASH_RESTART && vm->state == VM_RUNNING) {
+        printk("bulkhead: %s: powered off by its guest\n", vm->cfg.name);
+        if (policy_restart(vm, "on-poweroff")) {
+            spin_unlock(&vm->lock);
+            return;
+        }
+    }
     bool halted = vm_halt_vcpus(vm, VM_OFF);
     if (halted) {
         printk("bulkhead: %s: powered off\n", vm->cfg.name);
+        if (policy == VM_ON_CRASH_RESTART) {
+            printk("bulkhead: %s: restarted %u times already: it stays off\n", vm->cfg.name,
+                   vm->restarts);
+        }
     }
     spin_unlock(&vm->lock);
+    if (halted && policy == VM_ON_CRASH_RESET_MACHINE) {
+        printk("bulkhead: %s: on-poweroff reset-machine: resetting the machine\n", vm->cfg.name);
+        machine_reset();
+    }
     if (halted) {
         power_off_if_idle();
     }
 }
 
 static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller);
-static bool request_restart(struct vm *vm);
 
 /* Waits ms milliseconds on the counter: the back-off between restarts, on the crashed VM's own
  * CPU, so no other VM waits with it. */
@@ -693,16 +727,10 @@ void vm_watchdog_expired(struct vm *vm)
         spin_unlock(&vm->lock);
         return;
     }
-    bool restart = policy == VM_ON_CRASH_RESTART && vm->restarts < vm->cfg.restart_limit;
     vm->watchdog_expiries++;
     printk("bulkhead: %s: watchdog expired: its guest stopped refreshing it (expiry %u)\n",
            vm->cfg.name, vm->watchdog_expiries);
-    if (restart) {
-        vm->restarts++;
-        vm->restart_delay_ms = 100ULL << MIN(vm->restarts - 1, 5u);
-        printk("bulkhead: %s: restarting (on-watchdog restart: %u of %u)\n", vm->cfg.name,
-               vm->restarts, vm->cfg.restart_limit);
-        request_restart(vm);
+    if (policy == VM_ON_CRASH_RESTART && policy_restart(vm, "on-watchdog")) {
         spin_unlock(&vm->lock);
         return;
     }
@@ -842,8 +870,34 @@ static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
     }
 }
 
+/* The guest asked for a reset and its on-reset policy says stop or reset-machine. */
+static void refuse_reset(struct vm *vm)
+{
+    enum vm_crash_policy policy = vm->cfg.on_reset;
+
+    spin_lock(&vm->lock);
+    bool halted = vm_halt_vcpus(vm, VM_STOPPED);
+    if (halted) {
+        printk("bulkhead: %s: reset by its guest: stopped (on-reset %s)\n", vm->cfg.name,
+               policy == VM_ON_CRASH_STOP ? "stop" : "reset-machine");
+    }
+    spin_unlock(&vm->lock);
+    if (!halted) {
+        return;
+    }
+    if (policy == VM_ON_CRASH_RESET_MACHINE) {
+        printk("bulkhead: %s: on-reset reset-machine: resetting the machine\n", vm->cfg.name);
+        machine_reset();
+    }
+    power_off_if_idle();
+}
+
 void vm_reset(struct vm *vm, const struct vcpu *caller)
 {
+    if (vm->cfg.on_reset != VM_ON_CRASH_RESTART) {
+        refuse_reset(vm);
+        return;
+    }
     spin_lock(&vm->lock);
     /* The first SYSTEM_RESET owns the reset; one from another vCPU meanwhile changes nothing. */
     bool owner = vm_halt_vcpus(vm, VM_RESETTING);

@@ -182,6 +182,9 @@ struct vm_config {
     /* What its watchdog's expiry does (`bulkhead,on-watchdog`); restarts count in
      * restart_limit too. */
     enum vm_crash_policy on_watchdog;
+    /* What the guest's own SYSTEM_RESET (a reboot, Linux's panic=N) and SYSTEM_OFF do
+     * (`bulkhead,on-reset`, restart by default; `bulkhead,on-poweroff`, stop by default). */
+    enum vm_crash_policy on_reset, on_poweroff;
     struct vm_watchdog watchdog;
     bool monitor; /* bulkhead,monitor: may use the monitor's hypercalls */
     struct vm_passthrough pt;

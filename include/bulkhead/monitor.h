@@ -104,7 +104,7 @@ struct monitor_vm_info {
     uint64_t exits[MON_EXIT_CLASSES];
     uint64_t faults;   /* guest faults answered (aborts and undefs injected, stops) */
     uint64_t resets;   /* resets and restarts since the hypervisor booted (boot count) */
-    uint64_t restarts; /* of those, made by its on-crash policy */
+    uint64_t restarts; /* of those, made by its policies (crash, watchdog, power-off) */
     bool privileged;   /* may use the monitor's hypercalls */
 };
 

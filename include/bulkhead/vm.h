@@ -36,7 +36,7 @@ struct vm {
     volatile enum vm_state state;
     volatile bool paused; /* by the operator (vm_pause): its vCPUs are held in EL2 */
     uint64_t boot_count;  /* resets since the hypervisor booted */
-    unsigned restarts;    /* of those, made by its on-crash policy */
+    unsigned restarts;    /* of those, made by its policies (crash, watchdog, power-off) */
     uint64_t faults;      /* guest faults answered since boot (el2/traps.c), for the monitor */
     uint64_t started_at;  /* CNTPCT when its current life began */
     /* The operator asked for a restart (vm_operator_restart): its boot vCPU's CPU reloads it

@@ -348,6 +348,51 @@ static void test_power_off_while_another_vm_runs(void **state)
     assert_int_equal(fake.machine_power_off, 0);
 }
 
+/* bulkhead,on-poweroff "restart": the guest's SYSTEM_OFF restarts the VM, counted against the
+ * restart limit, by its boot vCPU's CPU; once the limit is spent, it stays off. */
+static void test_power_off_with_restart_policy_restarts(void **state)
+{
+    (void)state;
+    vm->cfg.on_poweroff = VM_ON_CRASH_RESTART;
+    vm->cfg.restart_limit = 1;
+
+    vm_power_off(vm);
+    assert_int_equal(vm->state, VM_RESETTING);
+    assert_int_equal(vm->restarts, 1);
+    assert_true(vm->restart_requested);
+    assert_true(capture_contains("bulkhead: vm3: restarting (on-poweroff restart: 1 of 1)\n"));
+    vm->state = VM_RUNNING; /* as vm_serve_restart leaves it */
+    vm->restart_requested = false;
+    capture_reset();
+    vm_power_off(vm);
+    assert_int_equal(vm->state, VM_OFF);
+    assert_true(capture_contains("bulkhead: vm3: restarted 1 times already: it stays off\n"));
+}
+
+/* bulkhead,on-reset "stop" and "reset-machine": the guest's SYSTEM_RESET (a reboot, a panic with
+ * Linux's panic=N) does not restart the VM. */
+static void test_reset_with_stop_policy_stops(void **state)
+{
+    (void)state;
+    vm->cfg.on_reset = VM_ON_CRASH_STOP;
+
+    vm_reset(vm, &vm->vcpus[0]);
+    assert_int_equal(vm->state, VM_STOPPED);
+    assert_true(capture_contains("bulkhead: vm3: reset by its guest: stopped (on-reset stop)\n"));
+    assert_int_equal(fake.machine_reset, 0);
+}
+
+static void test_reset_with_reset_machine_policy_resets_the_board(void **state)
+{
+    (void)state;
+    vm->cfg.on_reset = VM_ON_CRASH_RESET_MACHINE;
+
+    assert_true(FAKE_CATCH_NORETURN(vm_reset(vm, &vm->vcpus[0])));
+    assert_int_equal(vm->state, VM_STOPPED);
+    assert_int_equal(fake.machine_reset, 1);
+    assert_true(capture_contains("on-reset reset-machine: resetting the machine"));
+}
+
 /* ---- the ends of a life racing each other (vm_reset waits for the VM's other vCPUs) ---- */
 
 #define RACE_WAIT_MS 2000
@@ -637,6 +682,9 @@ int main(void)
         T(test_reset_reloads_pristine_images_and_unmaps_every_block),
         T(test_stop_names_the_vm_pc_esr_and_far),
         T(test_power_off_while_another_vm_runs),
+        T(test_power_off_with_restart_policy_restarts),
+        T(test_reset_with_stop_policy_stops),
+        T(test_reset_with_reset_machine_policy_resets_the_board),
         T(test_last_vm_off_powers_the_machine_off),
         T(test_concurrent_resets_reset_once),
         T(test_power_off_and_stop_during_a_reset_change_nothing),

@@ -55,6 +55,7 @@ int vm_fixture_setup(void **state)
     memset(vm, 0, sizeof(*vm));
     strcpy(vm->cfg.name, "vm3");
     vm->cfg.nr_vcpus = 2;
+    vm->cfg.on_reset = VM_ON_CRASH_RESTART; /* the parsers' default */
     vm->cfg.kernel = (struct vm_module){.base = (uintptr_t)kernel_image, .size = KERNEL_SIZE};
     vm->cfg.ramdisk = (struct vm_module){.base = (uintptr_t)initrd_image, .size = INITRD_SIZE};
     vm->layout = (struct vm_layout){

@@ -18,12 +18,16 @@ sbsa_gwdt.c) and its `bulkhead,on-watchdog` policy. Each test adds VM nodes to Q
   off. Beside it, under -icount, the shared-memory test guest in mode=timed (a real-time
   producer on physical CPU 0, test_shmem's shm_timing) measures its timer's lateness through
   Linux's whole life, the watchdog's expiry and the restart: it must stay what it is alone.
+- vm_policies: bulkhead,on-poweroff "restart" (a VM powering off is restarted once, its limit,
+  then stays off) and bulkhead,on-reset "stop" (two vCPUs resetting at once: the VM is stopped),
+  in one boot that then powers off.
 
 Every QEMU run has a time limit; consoles are kept in build/test-logs/.
 Alone: make all guests linux-initrd; tests/qemu/test_watchdog.py [--build DIR] [--only RE]
 """
 
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
@@ -120,6 +124,40 @@ def test_linux(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+def test_policies(ctx, gic):
+    """bulkhead,on-poweroff and bulkhead,on-reset, in one boot: "off" (a ticker powering off,
+    on-poweroff restart, restart limit 1) is restarted once, then stays off; "rst" (two vCPUs
+    calling SYSTEM_RESET at once, on-reset stop) is stopped at its first reset; the machine
+    powers off when neither runs."""
+    name = f"v{gic}/vm_policies"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    guest = ctx.testguest
+    size = os.path.getsize(guest)
+    off = shm.vm("off", [shm.module(shm.ADDR_A, size, "mode=ticker count=3 tick_ms=20")],
+                 props=['bulkhead,on-poweroff = "restart"', "bulkhead,restart-limit = <1>"])
+    rst = shm.vm("rst", [shm.module(shm.ADDR_B, size, "mode=resetrace count=5")], cpus=2,
+                 props=['bulkhead,on-reset = "stop"'])
+    run_, err = shm.boot(ctx, gic, name, off + rst, [(guest, shm.ADDR_A), (guest, shm.ADDR_B)])
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [
+        r"^bulkhead: off: powered off by its guest$",
+        r"^bulkhead: off: restarting \(on-poweroff restart: 1 of 1\)$",
+        r"^bulkhead: off: restarted 1 times already: it stays off$",
+        r"^bulkhead: off: powered off$",
+        r"^bulkhead: rst: reset by its guest: stopped \(on-reset stop\)$",
+        r"^bulkhead: no VM running, powering off"]),
+        qemu.expect_none(t, [qemu.prefixed("rst", r"resetrace: boot 1$"),
+                             qemu.prefixed("off", r"FAIL"), qemu.prefixed("rst", r"FAIL")])]
+    if len(re.findall(r"^\[off\] ticker done", t, re.MULTILINE)) != 2:
+        reasons.append("the ticker VM did not run exactly twice")
+    reasons.append(qemu.expect_exit(run_))
+    return qemu.verdict(name, run_, *reasons)
+
+
 def cases(build):
     """[(name, callable returning a Result)]."""
     ctx = shm.Ctx(build)
@@ -127,7 +165,8 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/watchdog_linux", lambda g=gic: test_linux(ctx, g)),
                 (f"v{gic}/watchdog_restart", lambda g=gic: test_bare(ctx, g, "restart")),
-                (f"v{gic}/watchdog_stop", lambda g=gic: test_bare(ctx, g, "stop"))]
+                (f"v{gic}/watchdog_stop", lambda g=gic: test_bare(ctx, g, "stop")),
+                (f"v{gic}/vm_policies", lambda g=gic: test_policies(ctx, g))]
     return out
 
 
