@@ -40,20 +40,6 @@ struct cpio_entry {
     uint64_t next_offset;
 };
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Field index of the header at h. false if it is not 8 hex digits. */
 static bool cpio_field(const uint8_t *h, unsigned index, uint32_t *out)
 {

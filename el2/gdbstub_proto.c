@@ -11,7 +11,7 @@
 
 static enum gdb_rx_event rx_sum_digit(struct gdb_rx *rx, uint8_t c)
 {
-    int d = gdb_hex_digit((char)c);
+    int d = hex_digit((char)c);
 
     if (rx->state == RX_SUM1) {
         rx->got = (uint8_t)((d < 0 ? 0 : d) << 4);
@@ -74,20 +74,6 @@ enum gdb_rx_event gdb_rx_byte(struct gdb_rx *rx, uint8_t c)
 
 /* ---- hex ---- */
 
-int gdb_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 void gdb_hex_encode(char *out, const uint8_t *in, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -101,8 +87,8 @@ void gdb_hex_encode(char *out, const uint8_t *in, size_t n)
 bool gdb_hex_decode(uint8_t *out, const char *in, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = gdb_hex_digit(in[2 * i]);
-        int lo = hi < 0 ? -1 : gdb_hex_digit(in[2 * i + 1]);
+        int hi = hex_digit(in[2 * i]);
+        int lo = hi < 0 ? -1 : hex_digit(in[2 * i + 1]);
         if (lo < 0) {
             return false;
         }
@@ -117,7 +103,7 @@ bool gdb_parse_hex(const char **p, uint64_t *v)
     uint64_t x = 0;
     int d;
 
-    while ((d = gdb_hex_digit(*s)) >= 0) {
+    while ((d = hex_digit(*s)) >= 0) {
         if (x >> 60) {
             return false;
         }

@@ -51,9 +51,8 @@ struct gdb_rx {
 
 enum gdb_rx_event gdb_rx_byte(struct gdb_rx *rx, uint8_t c);
 
-/* Hex: the value of a digit, or -1. */
-int gdb_hex_digit(char c);
-/* Writes n bytes as 2n hex digits (no NUL). */
+/* Hex (a digit's value: bulkhead/string.h's hex_digit). Writes n bytes as 2n hex digits (no NUL).
+ */
 void gdb_hex_encode(char *out, const uint8_t *in, size_t n);
 /* Reads 2n hex digits into n bytes; false on a non-hex digit. */
 bool gdb_hex_decode(uint8_t *out, const char *in, size_t n);

@@ -27,4 +27,19 @@ unsigned long long strtoull(const char *s, char **end, int base);
  * Ours on both builds: Debian 12's glibc has none. */
 size_t strlcpy(char *dst, const char *src, size_t size);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 #endif

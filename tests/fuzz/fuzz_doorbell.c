@@ -16,14 +16,6 @@
 #include "fuzz_input.h"
 #include "support/capture.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_doorbell: %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 #define DOORBELL_IPA 0x70000000ULL
 #define DOORBELL_SPI 8 /* INTID 40 */
 #define NR_VMS 2

@@ -14,14 +14,6 @@
 #include "fuzz_input.h"
 #include "support/capture.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_esr_mmio: %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 static struct fuzz_vm vms[2][MAX_VCPUS]; /* [GICv3][vCPUs - 1] */
 static bool created[2][MAX_VCPUS];
 

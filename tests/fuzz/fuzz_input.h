@@ -18,6 +18,16 @@
 #include "bulkhead/vdev.h"
 #include "bulkhead/vgic.h"
 
+/* A property a target checks besides "no crash": a failure aborts, which libFuzzer keeps as a
+ * crash with its input. */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                             \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
 struct fuzz_input {
     const uint8_t *data;
     size_t size, at;

@@ -18,14 +18,6 @@
 #include "fuzz_input.h"
 #include "support/capture.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_psci: %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 static struct vm vm;
 
 static void vm_init(unsigned nr_vcpus)

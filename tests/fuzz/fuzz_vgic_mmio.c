@@ -18,14 +18,6 @@
 #include "fuzz_input.h"
 #include "support/capture.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_vgic_mmio: %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 #define V2_DIST_SIZE 0x1000
 #define V3_DIST_SIZE 0x10000
 

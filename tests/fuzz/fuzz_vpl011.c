@@ -15,14 +15,6 @@
 #include "fuzz_input.h"
 #include "support/capture.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_vpl011: %s:%d: %s\n", __FILE__, __LINE__, #cond);                \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 #define UARTMIS 0x040
 #define UART_INTID (VGIC_NR_PRIVATE + FUZZ_UART_SPI)
 

@@ -15,14 +15,6 @@
 #include "fuzz_input.h"
 #include "support/capture.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_watchdog: %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 #define WD_IPA 0x80000000ULL
 #define WD_SPI 91
 
