@@ -95,6 +95,18 @@ def _make_pi(pi_build):
     return None
 
 
+def pi_image_and_guest(build, guest_name, *more_missing):
+    """Builds the raspi4b tree beside build; returns (image, guest path, None) or (..., the
+    reason a test cannot run: the build failed, a file is missing, or the first of
+    more_missing's reasons)."""
+    pi_build = pi_build_dir(build)
+    image, guest = qemu.image_path(pi_build), qemu.guest_path(pi_build, guest_name)
+    err = make_pi(pi_build) or qemu.missing(image, guest)
+    for reason in more_missing:
+        err = err or reason()
+    return image, guest, err
+
+
 def run_until(name, cmd, timeout, stop_re):
     """qemu.run(), but QEMU is also ended as soon as a console line matches stop_re (a machine
     that halts instead of powering off). Returns (qemu.Run, whether stop_re ended it)."""
@@ -145,12 +157,7 @@ def test_run_bare(build):
         return qemu.failure(name, f"Debian's bcm2711-rpi-4-b.dtb not found under "
                                   f"{qemu.DEPS_DIR}/arm64/root (scripts/install-deps.sh unpacks "
                                   "it): raspi4b not tested")
-    pi_build = pi_build_dir(build)
-    err = make_pi(pi_build)
-    if err:
-        return qemu.failure(name, err)
-    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
-    err = qemu.missing(image, demo)
+    image, demo, err = pi_image_and_guest(build, "demo")
     if err:
         return qemu.failure(name, err)
     with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
@@ -186,12 +193,7 @@ def linux_missing():
 
 def test_linux(build):
     name = "raspi4b/linux"
-    pi_build = pi_build_dir(build)
-    err = make_pi(pi_build)
-    if err:
-        return qemu.failure(name, err)
-    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
-    err = qemu.missing(image, demo) or linux_missing()
+    image, demo, err = pi_image_and_guest(build, "demo", linux_missing)
     if err:
         return qemu.failure(name, err)
     with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
@@ -231,12 +233,7 @@ def test_linux(build):
 
 def test_machine_reset(build):
     name = "raspi4b/machine_reset"
-    pi_build = pi_build_dir(build)
-    err = make_pi(pi_build)
-    if err:
-        return qemu.failure(name, err)
-    image, guest = qemu.image_path(pi_build), qemu.guest_path(pi_build, "testguest")
-    err = qemu.missing(image, guest)
+    image, guest, err = pi_image_and_guest(build, "testguest")
     if err:
         return qemu.failure(name, err)
     addr = qemu.PI_MODULE_ADDRS[0]
@@ -269,12 +266,7 @@ def test_monitor_reset(build):
     """The monitor's reset-machine on the Pi: through the PM watchdog, and the hypervisor boots
     again (QEMU's raspi4b resets; the test ends QEMU then)."""
     name = "raspi4b/monitor_reset"
-    pi_build = pi_build_dir(build)
-    err = make_pi(pi_build)
-    if err:
-        return qemu.failure(name, err)
-    image, guest = qemu.image_path(pi_build), qemu.guest_path(pi_build, "testguest")
-    err = qemu.missing(image, guest)
+    image, guest, err = pi_image_and_guest(build, "testguest")
     if err:
         return qemu.failure(name, err)
     addr = qemu.PI_MODULE_ADDRS[0]
@@ -304,12 +296,7 @@ def test_mini_uart_console(build):
     """make run's VMs with the hypervisor's console on the mini UART (stdout-path "serial1", as
     Debian's DTB has it for a real Pi): its output and keyboard through QEMU's second -serial."""
     name = "raspi4b/mini_uart_console"
-    pi_build = pi_build_dir(build)
-    err = make_pi(pi_build)
-    if err:
-        return qemu.failure(name, err)
-    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
-    err = qemu.missing(image, demo) or linux_missing()
+    image, demo, err = pi_image_and_guest(build, "demo", linux_missing)
     if err:
         return qemu.failure(name, err)
     with tempfile.TemporaryDirectory(prefix="bulkhead-pi-") as workdir:
@@ -533,12 +520,7 @@ def test_rpi4_passthrough(build):
     desc = test_doc_examples.doc_block("RPI4.md", "rpi4-passthrough")
     if desc is None:
         return qemu.failure(name, "docs/RPI4.md lacks its rpi4-passthrough doc-example")
-    pi_build = pi_build_dir(build)
-    err = make_pi(pi_build)
-    if err:
-        return qemu.failure(name, err)
-    image, demo = qemu.image_path(pi_build), qemu.guest_path(pi_build, "demo")
-    err = qemu.missing(image, demo)
+    image, demo, err = pi_image_and_guest(build, "demo")
     if err:
         return qemu.failure(name, err)
     with tempfile.TemporaryDirectory(prefix="bulkhead-pi-pt-") as work:
