@@ -190,7 +190,7 @@ static int parse_reserved_memory(const void *fdt, struct board *board)
 /* Boot modules sit in RAM where firmware or QEMU left them: no VM may be given that RAM. */
 static int parse_modules(const void *fdt, struct board *board)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
     int depth = 0;
 
     if (chosen < 0) {
@@ -220,7 +220,7 @@ static int parse_modules(const void *fdt, struct board *board)
  * A malformed range is named and ignored (the bundle, if any, is then not read). */
 static int parse_initrd(const void *fdt, struct board *board)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
     uint64_t start, end;
 
     if (chosen < 0) {
@@ -500,7 +500,7 @@ static void parse_timer(const void *fdt, struct board *board)
  * PL011, or the Pi's mini UART (then *aux is set). */
 static int stdout_node(const void *fdt, bool *aux)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
 
     if (chosen < 0) {
         return -1;
@@ -651,7 +651,7 @@ int board_parse(const void *fdt, struct board *board)
         return -1;
     }
     copy_string(fdt, 0, "model", board->model, sizeof(board->model));
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
     if (chosen >= 0) {
         copy_string(fdt, chosen, "bootargs", board->bootargs, sizeof(board->bootargs));
     }

@@ -220,7 +220,7 @@ static unsigned check_vm_node(const void *fdt, int node)
 
 unsigned check_chosen(const void *fdt)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
     unsigned errors = 0;
     int node;
 

@@ -60,6 +60,22 @@ int config_path_offset(const void *fdt, const char *path, int len)
     return fdt_path_offset_namelen(fdt, path, len);
 }
 
+int config_chosen(const void *fdt)
+{
+    static const void *cached_fdt;
+    static int cached = -1;
+
+    if (fdt == cached_fdt && cached >= 0) {
+        const char *name = fdt_get_name(fdt, cached, NULL);
+        if (name && strcmp(name, "chosen") == 0) {
+            return cached;
+        }
+    }
+    cached = fdt_path_offset(fdt, "/chosen");
+    cached_fdt = fdt;
+    return cached;
+}
+
 const char *config_get_string(const void *fdt, int node, const char *prop)
 {
     int len;

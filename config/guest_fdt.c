@@ -5,6 +5,7 @@
  */
 #include <libfdt.h>
 
+#include "bulkhead/fdt_read.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/passthrough.h"
 #include "bulkhead/printk.h"
@@ -345,7 +346,7 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
 
 long guest_fdt_chosen_prop_at(const void *fdt, const char *name, int len)
 {
-    int node = fdt_path_offset(fdt, "/chosen");
+    int node = config_chosen(fdt);
     int found = 0;
     const void *val = node < 0 ? NULL : fdt_getprop(fdt, node, name, &found);
 

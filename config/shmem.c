@@ -199,7 +199,7 @@ static void read_our_region(const void *fdt, int node, const struct board *board
 static void read_chosen_regions(const void *fdt, const struct board *board,
                                 const struct module_limits *limits, struct shm_config *shm)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
     int node;
 
     if (chosen < 0) {

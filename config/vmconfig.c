@@ -95,7 +95,7 @@ static unsigned collect_sources(const void *fdt, struct vm_source *src)
 {
     struct top_module mods[MAX_TOP_MODULES];
     unsigned nr_mods = 0, nr_kernels = 0, nr_src = 0;
-    int chosen = fdt_path_offset(fdt, "/chosen");
+    int chosen = config_chosen(fdt);
     int node, only_kernel = -1;
 
     if (chosen < 0) {

@@ -27,6 +27,10 @@ void config_node_path(const void *fdt, int node, char *buf, size_t size);
  * path, or an alias (and a path under it) whose value is a full path. What libfdt's
  * fdt_path_offset_namelen() returns; never follows an alias to another alias. */
 int config_path_offset(const void *fdt, const char *path, int len);
+/* fdt_path_offset(fdt, "/chosen"), which every parser asks for and libfdt finds by walking every
+ * node before it (QEMU writes /chosen last: a whole walk of the tree each time). The answer for
+ * the last tree asked about is kept, and checked by its name before it is trusted again. */
+int config_chosen(const void *fdt);
 
 /* The property as a NUL-terminated string; NULL if absent or not a string (reported). */
 const char *config_get_string(const void *fdt, int node, const char *prop);
