@@ -33,19 +33,36 @@ static int read_ppi(const void *fdt, int node, int index, uint32_t *ppi)
     return 0;
 }
 
-/* The first enabled node compatible with any of compats, or -1. */
-static int find_compatible(const void *fdt, const char *const *compats, unsigned n)
+/* The first enabled node compatible with compats[i], for the smallest i that has one (its index
+ * in *which, if not NULL), or -1. One walk of the tree for all of them, each node's compatible
+ * list read once: libfdt's search by compatible walks the whole tree for each string that no
+ * node has, and QEMU's tree puts its GIC and timer near the end. */
+static int find_compatible_which(const void *fdt, const char *const *compats, unsigned n,
+                                 unsigned *which)
 {
-    for (unsigned i = 0; i < n; i++) {
-        int node = fdt_node_offset_by_compatible(fdt, -1, compats[i]);
-        while (node >= 0 && !config_node_enabled(fdt, node)) {
-            node = fdt_node_offset_by_compatible(fdt, node, compats[i]);
-        }
-        if (node >= 0) {
-            return node;
+    int best = -1;
+    unsigned best_i = n;
+
+    for (int node = fdt_next_node(fdt, -1, NULL); node >= 0 && best_i > 0;
+         node = fdt_next_node(fdt, node, NULL)) {
+        int len;
+        const char *list = fdt_getprop(fdt, node, "compatible", &len);
+        for (unsigned i = 0; list && i < best_i; i++) {
+            if (fdt_stringlist_contains(list, len, compats[i]) && config_node_enabled(fdt, node)) {
+                best = node;
+                best_i = i;
+            }
         }
     }
-    return -1;
+    if (which) {
+        *which = best_i;
+    }
+    return best;
+}
+
+static int find_compatible(const void *fdt, const char *const *compats, unsigned n)
+{
+    return find_compatible_which(fdt, compats, n, NULL);
 }
 
 static bool range_wraps(const struct mem_range *r)
@@ -434,21 +451,22 @@ static int parse_gic_v2(const void *fdt, int node, struct board_gic *gic)
 
 static void parse_gic(const void *fdt, struct board *board)
 {
-    static const char *const v3[] = {"arm,gic-v3"};
-    static const char *const v2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"};
+    /* A GICv3 first, wherever it is; then the GICv2s. */
+    static const char *const compats[] = {"arm,gic-v3", "arm,gic-400", "arm,cortex-a15-gic",
+                                          "arm,cortex-a7-gic"};
     struct board_gic gic = {0};
     uint32_t cells = INTR_CELLS;
-    int node = find_compatible(fdt, v3, ARRAY_SIZE(v3));
+    unsigned which;
+    int node = find_compatible_which(fdt, compats, ARRAY_SIZE(compats), &which);
     int r;
 
-    if (node >= 0) {
+    if (node < 0) {
+        return;
+    }
+    if (which == 0) {
         gic.version = GIC_V3;
         r = parse_gic_v3(fdt, node, &gic);
     } else {
-        node = find_compatible(fdt, v2, ARRAY_SIZE(v2));
-        if (node < 0) {
-            return;
-        }
         gic.version = GIC_V2;
         r = parse_gic_v2(fdt, node, &gic);
     }
