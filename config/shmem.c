@@ -444,8 +444,8 @@ static bool read_vm_maps(const void *fdt, const struct board *board,
 
 /* ---- channels ---- */
 
-static bool spi_taken(const struct board *board, const struct vm_config *vm, unsigned nr_maps,
-                      uint32_t spi)
+bool shm_spi_taken(const struct board *board, const struct vm_config *vm, unsigned nr_maps,
+                   uint32_t spi)
 {
     if (board->uart.spi == spi || (vm->watchdog.present && vm->watchdog.spi == spi)) {
         return true;
@@ -476,7 +476,7 @@ static void number_members(const struct board *board, struct vm_config *vms, uns
             struct shm_map *m = &vms[v].shm.maps[i];
             m->member = (uint8_t)shm->regions[m->region].nr_members++;
             m->doorbell_ipa = m->ipa + m->size;
-            while (spi_taken(board, &vms[v], i, spi)) {
+            while (shm_spi_taken(board, &vms[v], i, spi)) {
                 spi--;
             }
             m->doorbell_spi = spi;

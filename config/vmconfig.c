@@ -343,7 +343,8 @@ static bool read_policy(const void *fdt, int node, const char *prop, enum vm_cra
 }
 
 /* bulkhead,on-crash (the hypervisor's default if absent), bulkhead,on-reset (restart),
- * bulkhead,on-poweroff (stop) and bulkhead,restart-limit. */
+ * bulkhead,on-poweroff (stop), bulkhead,on-watchdog (restart: a watchdog is there to bring a
+ * hung guest back) and bulkhead,restart-limit. */
 static bool read_crash_policy(const void *fdt, int node, const struct vm_defaults *defaults,
                               struct vm_config *vm)
 {
@@ -352,9 +353,11 @@ static bool read_crash_policy(const void *fdt, int node, const struct vm_default
     vm->on_crash = defaults->on_crash;
     vm->on_reset = VM_ON_CRASH_RESTART;
     vm->on_poweroff = VM_ON_CRASH_STOP;
+    vm->on_watchdog = VM_ON_CRASH_RESTART;
     if (!read_policy(fdt, node, "bulkhead,on-crash", &vm->on_crash) ||
         !read_policy(fdt, node, "bulkhead,on-reset", &vm->on_reset) ||
-        !read_policy(fdt, node, "bulkhead,on-poweroff", &vm->on_poweroff)) {
+        !read_policy(fdt, node, "bulkhead,on-poweroff", &vm->on_poweroff) ||
+        !read_policy(fdt, node, "bulkhead,on-watchdog", &vm->on_watchdog)) {
         return false;
     }
     if (config_read_u32(fdt, node, "bulkhead,restart-limit", &limit) < 0) {

@@ -1,7 +1,7 @@
 /*
  * A VM's watchdog in its node (docs/CONFIG.md, "A watchdog for each VM"): `bulkhead,watchdog`
- * asks for an emulated SBSA generic watchdog (vdev/sbsa_gwdt.c), `bulkhead,on-watchdog` says what
- * its expiry does. Pure C, host-tested.
+ * asks for an emulated SBSA generic watchdog (vdev/sbsa_gwdt.c); `bulkhead,on-watchdog`, what its
+ * expiry does, is read with the VM's other policies (config/vmconfig.c). Pure C, host-tested.
  */
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/pt.h"
@@ -76,42 +76,9 @@ static bool check_place(const void *fdt, int node, const struct board *board,
     return true;
 }
 
-static bool spi_free(const struct board *board, const struct vm_config *vm, uint32_t spi)
-{
-    if (board->uart.spi == spi) {
-        return false;
-    }
-    for (unsigned i = 0; i < vm->pt.nr_irqs; i++) {
-        if (vm->pt.irqs[i].intid == spi + 32) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool read_policy(const void *fdt, int node, struct vm_config *vm)
-{
-    int len;
-    const char *policy = fdt_getprop(fdt, node, "bulkhead,on-watchdog", &len);
-
-    /* A watchdog is there to bring a hung guest back. */
-    vm->on_watchdog = VM_ON_CRASH_RESTART;
-    if (policy && (len < 1 || policy[len - 1] != '\0' ||
-                   !vm_crash_policy_parse(policy, (size_t)len - 1, &vm->on_watchdog))) {
-        config_node_err(fdt, node,
-                        "bulkhead,on-watchdog is not \"stop\", \"restart\" or "
-                        "\"reset-machine\"");
-        return false;
-    }
-    return true;
-}
-
 bool watchdog_parse(const void *fdt, int vm_node, const struct board *board, struct vm_config *vm)
 {
     vm->watchdog = (struct vm_watchdog){0};
-    if (!read_policy(fdt, vm_node, vm)) {
-        return false;
-    }
     if (!fdt_getprop(fdt, vm_node, "bulkhead,watchdog", NULL)) {
         return true;
     }
@@ -124,7 +91,8 @@ bool watchdog_parse(const void *fdt, int vm_node, const struct board *board, str
         return false;
     }
     uint32_t spi = WATCHDOG_SPI_TOP;
-    while (spi > 0 && !spi_free(board, vm, spi)) {
+    /* Before the VM's shared memory is read (config/shmem.c then skips this SPI). */
+    while (spi > 0 && shm_spi_taken(board, vm, 0, spi)) {
         spi--;
     }
     vm->watchdog.spi = spi;

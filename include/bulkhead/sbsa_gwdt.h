@@ -71,9 +71,9 @@ void gwdt_write(struct gwdt *w, bool control, uint64_t off, unsigned size, uint6
 /* Where a VM's watchdog goes unless its node says: the guests' IPA space reaches it. */
 ipa_t watchdog_default_ipa(const struct board *board);
 
-/* `bulkhead,watchdog` (empty, or the frames' IPA in the node's #address-cells) and
- * `bulkhead,on-watchdog` of a VM node, after its passthrough (pt_parse): fills vm->watchdog
- * and vm->on_watchdog. False after a message naming the node. */
+/* `bulkhead,watchdog` (empty, or the frames' IPA in the node's #address-cells) of a VM node,
+ * after its passthrough (pt_parse): fills vm->watchdog. False after a message naming the node.
+ * (`bulkhead,on-watchdog` is read with the other policies, config/vmconfig.c.) */
 bool watchdog_parse(const void *fdt, int vm_node, const struct board *board, struct vm_config *vm);
 
 #endif

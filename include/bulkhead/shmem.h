@@ -76,6 +76,11 @@ struct shm_doorbell_params {
 unsigned shm_vm_devices(const struct board *board, const struct vm_config *vm,
                         struct mem_range *out, unsigned max);
 
+/* SPI spi is the VM's already: the console UART's, one it passes through, its watchdog's, or the
+ * doorbell of one of its first nr_maps maps. */
+bool shm_spi_taken(const struct board *board, const struct vm_config *vm, unsigned nr_maps,
+                   uint32_t spi);
+
 unsigned shm_parse(const void *fdt, const struct board *board, const struct module_limits *limits,
                    struct vm_config *vms, unsigned nr_vms, struct shm_config *shm);
 
