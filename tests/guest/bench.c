@@ -559,6 +559,16 @@ static bool find_doorbell(void)
     return true;
 }
 
+/* The doorbell's SPI (level) to this CPU, taken by handler, interrupts on. */
+static void doorbell_irq_on(void (*handler)(uint64_t ticks))
+{
+    guest_set_irq_handler(handler);
+    gic_set_level(db.intid, true);
+    gic_route_spi(db.intid, 0);
+    gic_enable(db.intid, true);
+    irqs_on();
+}
+
 /* The ring is acknowledged (BH_HVC_DOORBELL_ACK) so that the line drops before the EOI. */
 static void doorbell_entry(uint64_t ticks)
 {
@@ -591,11 +601,7 @@ __attribute__((noinline)) static void bench_doorbell(void)
     if (!find_doorbell()) {
         return;
     }
-    guest_set_irq_handler(doorbell_entry);
-    gic_set_level(db.intid, true);
-    gic_route_spi(db.intid, 0);
-    gic_enable(db.intid, true);
-    irqs_on();
+    doorbell_irq_on(doorbell_entry);
     for (unsigned long r = 0; r < WARMUP_ROUNDS + db_rounds; r++) {
         uint32_t want = db.count + 1;
         delay_phase(next_rand(&seed));
@@ -666,11 +672,7 @@ __attribute__((noinline)) static void bench_doorbell_peer(void)
         return;
     }
     uint32_t peers = db_members & ~BIT(db.member);
-    guest_set_irq_handler(doorbell_entry);
-    gic_set_level(db.intid, true);
-    gic_route_spi(db.intid, 0);
-    gic_enable(db.intid, true);
-    irqs_on();
+    doorbell_irq_on(doorbell_entry);
     for (unsigned long r = 0; r < WARMUP_ROUNDS + peer_rounds; r++) {
         uint32_t want = db.count + 1;
         delay_phase(next_rand(&seed));
@@ -730,13 +732,9 @@ static void run_echo(void)
     if (!find_doorbell() || !find_peer_region()) {
         error("role=echo needs a doorbell and its shared region");
     }
-    guest_set_irq_handler(echo_entry);
     gic_dist_init();
     gic_cpu_setup(0);
-    gic_set_level(db.intid, true);
-    gic_route_spi(db.intid, 0);
-    gic_enable(db.intid, true);
-    irqs_on();
+    doorbell_irq_on(echo_entry);
     while (!echo_quit) {
         asm volatile("wfi" ::: "memory");
     }
