@@ -295,6 +295,18 @@ def timing(text):
     return {m.group(1): tuple(int(x) for x in m.group(2, 3, 4)) for m in TIMING_RE.finditer(text)}
 
 
+def lateness_reason(phase, alone_max, during):
+    """None if the producer measured 1000 periods or more in phase ((n, max_ns, mean_ns), as
+    timing() gives it) and none came later than alone_max + TIMING_MARGIN_NS; else why not."""
+    if not phase or phase[0] < 1000:
+        return f"the producer measured {phase and phase[0]} periods {during}, expected 1000 or more"
+    if phase[1] > alone_max + TIMING_MARGIN_NS:
+        return (f"{during} the producer's timer came up to {phase[1]} ns late (mean {phase[2]}), "
+                f"alone at most {alone_max} ns: over the bound of "
+                f"{alone_max + TIMING_MARGIN_NS} ns")
+    return None
+
+
 def test_timing(ctx, gic):
     """The real-time producer's timer lateness under -icount (instructions, the same every
     run), alone and beside a Linux VM running a load: Linux's load must not make it later."""
@@ -328,16 +340,9 @@ def test_timing(ctx, gic):
                                    qemu.prefixed("prod", r"shmem: produced \d+ values, stopped "
                                                  r"by a peer's ring")])]
     loaded = timing(t).get("loaded")
-    bound = alone[1] + TIMING_MARGIN_NS
     print(f"{name}: timer lateness alone max {alone[1]} ns mean {alone[2]} ns over {alone[0]}; "
           f"beside Linux's load {loaded}", file=sys.stderr)
-    if not loaded or loaded[0] < 1000:
-        reasons.append(f"the producer measured {loaded and loaded[0]} periods during Linux's "
-                       "load, expected 1000 or more")
-    elif loaded[1] > bound:
-        reasons.append(f"beside Linux's load the producer's timer came up to {loaded[1]} ns late "
-                       f"(mean {loaded[2]}), alone at most {alone[1]} ns: over the bound of "
-                       f"{bound} ns")
+    reasons.append(lateness_reason(loaded, alone[1], "during Linux's load"))
     reasons += qemu.ends_cleanly(t, run_, ("linux", "prod"), forbid=no_fail(("prod",)))
     return qemu.verdict(name, run_, *reasons)
 
