@@ -8,7 +8,7 @@ HOST_LDLIBS := -lcmocka -lfdt
 
 # Pure hypervisor sources: they must compile unchanged here.
 HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c lib/alloc.c stage2/pt.c el2/esr.c el2/console_mux.c \
-                  vdev/mmio.c vdev/vdev.c vdev/vpl011.c vdev/passthrough.c vdev/doorbell.c vdev/sbsa_gwdt.c vgic/vgic_dev.c \
+                  vdev/mmio.c vdev/vdev.c vdev/vpl011.c vdev/passthrough.c vdev/doorbell.c vdev/sbsa_gwdt.c vdev/vswitch.c vgic/vgic_dev.c \
                   vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c
 HOST_PURE_SRCS := $(filter $(wildcard $(HOST_PURE_SRCS)),$(HOST_PURE_SRCS))
 HOST_SUPPORT_SRCS := $(wildcard tests/host/support/*.c)
