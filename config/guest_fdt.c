@@ -12,6 +12,7 @@
 #include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/shmem.h"
 #include "bulkhead/string.h"
+#include "bulkhead/virtio.h"
 #include "bulkhead/vpl011.h"
 #include "fdt_writer.h"
 
@@ -255,6 +256,27 @@ static void write_watchdog(struct writer *w, const struct vm_config *vm)
     end(w);
 }
 
+/* Its virtio devices (config/virtio.c placed them): Linux's virtio_mmio driver binds each and
+ * finds the kind in its DeviceID register. dma-coherent: the device is the hypervisor, whose
+ * accesses are cacheable. */
+static void write_virtio(struct writer *w, const struct vm_config *vm)
+{
+    char name[NODE_NAME_LEN];
+
+    for (unsigned i = 0; i < vm->virtio.nr; i++) {
+        const struct vm_virtio_dev *d = &vm->virtio.devs[i];
+        struct mem_range reg = {d->ipa, VIRTIO_MMIO_SIZE};
+        uint32_t irq[] = {IRQ_TYPE_SPI, d->spi, IRQ_LEVEL_HIGH};
+        snprintf(name, sizeof(name), "virtio_mmio@%lx", d->ipa);
+        begin(w, name);
+        prop_string(w, "compatible", "virtio,mmio");
+        prop_reg(w, &reg, 1);
+        prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
+        prop_empty(w, "dma-coherent");
+        end(w);
+    }
+}
+
 static void write_chosen(struct writer *w, const struct vm_config *vm,
                          const struct vm_layout *layout, const char *stdout_path)
 {
@@ -335,6 +357,7 @@ int guest_fdt_build(void *buf, size_t size, const struct board *board, const str
     write_shared_memory(&w, vm);
     write_doorbells(&w, vm, board->gic.version != GIC_NONE, has_uart);
     write_watchdog(&w, vm);
+    write_virtio(&w, vm);
     write_chosen(&w, vm, layout, has_uart ? uart_path : NULL);
     write_aliases(&w, host, vm, has_uart ? uart_path : NULL, own_nodes, ARRAY_SIZE(own_nodes));
     end(&w);

@@ -359,6 +359,9 @@ unsigned shm_vm_devices(const struct board *board, const struct vm_config *vm,
     if (vm->watchdog.present && n < max) {
         out[n++] = (struct mem_range){vm->watchdog.ipa, GWDT_SIZE};
     }
+    for (unsigned i = 0; i < vm->virtio.nr && n < max; i++) {
+        out[n++] = (struct mem_range){vm->virtio.devs[i].ipa, VIRTIO_IPA_STRIDE};
+    }
     return n;
 }
 
@@ -366,7 +369,7 @@ unsigned shm_vm_devices(const struct board *board, const struct vm_config *vm,
 static bool check_map_place(const void *fdt, int node, const struct board *board,
                             const struct vm_config *vm, unsigned index)
 {
-    struct mem_range dev[5 + MAX_PT_RANGES];
+    struct mem_range dev[5 + MAX_PT_RANGES + MAX_VM_VIRTIO];
     const struct shm_map *m = &vm->shm.maps[index];
     unsigned nr = shm_vm_devices(board, vm, dev, ARRAY_SIZE(dev));
 
@@ -452,6 +455,11 @@ bool shm_spi_taken(const struct board *board, const struct vm_config *vm, unsign
     }
     for (unsigned i = 0; i < vm->pt.nr_irqs; i++) {
         if (vm->pt.irqs[i].intid == spi + 32) {
+            return true;
+        }
+    }
+    for (unsigned i = 0; i < vm->virtio.nr; i++) {
+        if (vm->virtio.devs[i].spi == spi) {
             return true;
         }
     }

@@ -393,7 +393,7 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
            read_memory(fdt, node, defaults, &vm->mem_size) &&
            read_pcpus(fdt, node, board, vm, pinned) &&
            read_vm_modules(fdt, node, board, limits, vm) && pt_parse(fdt, node, board, vm) &&
-           watchdog_parse(fdt, node, board, vm);
+           watchdog_parse(fdt, node, board, vm) && virtio_parse(fdt, node, board, limits, vm);
 }
 
 static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bool lone,

@@ -72,6 +72,9 @@ static uint64_t highest_guest_address(void)
             top = MAX(top, dev[i]->base + dev[i]->size - 1);
         }
     }
+    /* A VM's virtio devices, above where its watchdog goes by default (config/virtio.c). */
+    top = MAX(top, watchdog_default_ipa(&board) + VIRTIO_IPA_OFFSET +
+                       2 * MAX_VM_VIRTIO * VIRTIO_IPA_STRIDE - 1);
     /* A VM's watchdog, where it goes by default (config/watchdog.c). */
     return MAX(top, watchdog_default_ipa(&board) + GWDT_SIZE - 1);
 }
@@ -138,12 +141,13 @@ static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
     ram_pool_init(&pool, &board, taken, nr_taken);
     shm_place(&shm, &pool, cfgs, n);
     zero_shared_regions(&shm);
+    virtio_place(&pool, cfgs, n); /* writable disks' copies, kept across their VM's resets */
     layout_default_memory(&pool, cfgs, n);
 
     for (unsigned i = 0; i < n; i++) {
         paddr_t pa;
         struct vm *vm = &vms[nr_vms];
-        if (!shm_vm_ready(&shm, &cfgs[i])) {
+        if (!shm_vm_ready(&shm, &cfgs[i]) || !virtio_vm_ready(&cfgs[i])) {
             printk("bulkhead: %s: VM not started\n", cfgs[i].node);
             continue;
         }

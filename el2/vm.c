@@ -15,6 +15,7 @@
 #include "bulkhead/shmem.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
+#include "bulkhead/virtio.h"
 
 #define GUEST_DTB_BUF KiB(64)
 #define VM_NR_IRQS 128 /* at least: SGIs, PPIs and SPIs 32..127 */
@@ -23,6 +24,10 @@ struct vm vms[MAX_VMS];
 unsigned nr_vms;
 
 static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
+/* Each VM's RAM population (its populated bitmap and RAM blocks' mappings): a leaf lock, so that
+ * a device may populate its VM's RAM under its own lock (vdev_mem_ops), which comes after
+ * vm->lock. */
+static spinlock_t ram_locks[MAX_VMS];
 
 static void *guest_ram(const struct vm *vm, ipa_t ipa)
 {
@@ -127,18 +132,52 @@ static int populate_block(struct vm *vm, uint64_t block, ipa_t keep_from, ipa_t 
 static int populate_range(struct vm *vm, ipa_t ipa, uint64_t size)
 {
     const struct vm_layout *l = &vm->layout;
+    int rc = 0;
 
     if (!size) {
         return 0;
     }
+    spin_lock(&ram_locks[vm->id]);
     for (uint64_t b = (ipa - l->ram_ipa) / VM_RAM_BLOCK;
-         b <= (ipa + size - 1 - l->ram_ipa) / VM_RAM_BLOCK; b++) {
-        if (!block_populated(vm, b) && populate_block(vm, b, ipa, ipa + size) != 0) {
-            return -1;
+         b <= (ipa + size - 1 - l->ram_ipa) / VM_RAM_BLOCK && rc == 0; b++) {
+        if (!block_populated(vm, b)) {
+            rc = populate_block(vm, b, ipa, ipa + size);
         }
     }
-    return 0;
+    spin_unlock(&ram_locks[vm->id]);
+    return rc;
 }
+
+/* vdev_mem_ops: a device's view of the VM's RAM. Blocks it populates are zeroed whole: a
+ * device reading them must not see what the RAM held before. */
+static void *vm_mem_map(void *ctx, ipa_t ipa, uint64_t len)
+{
+    struct vm *vm = ctx;
+    const struct vm_layout *l = &vm->layout;
+    int rc = 0;
+
+    if (len == 0 || ipa < l->ram_ipa || ipa - l->ram_ipa >= l->ram_size ||
+        len > l->ram_size - (ipa - l->ram_ipa)) {
+        return NULL;
+    }
+    uint64_t last = (ipa + len - 1 - l->ram_ipa) / VM_RAM_BLOCK;
+    for (uint64_t b = (ipa - l->ram_ipa) / VM_RAM_BLOCK; b <= last; b++) {
+        if (block_populated(vm, b)) {
+            continue;
+        }
+        spin_lock(&ram_locks[vm->id]);
+        if (!block_populated(vm, b)) {
+            rc = populate_block(vm, b, 0, 0);
+        }
+        spin_unlock(&ram_locks[vm->id]);
+        if (rc != 0) {
+            return NULL;
+        }
+    }
+    return guest_ram(vm, ipa);
+}
+
+static const struct vdev_mem_ops vm_mem_ops = {.map = vm_mem_map};
 
 /* Forgets every block: the next life of the VM starts from zeroed RAM again. Its vCPUs are out
  * of the guest, and the unmapping flushes its TLB entries by VMID. */
@@ -146,12 +185,14 @@ static void unpopulate_all(struct vm *vm)
 {
     const struct vm_layout *l = &vm->layout;
 
+    spin_lock(&ram_locks[vm->id]);
     for (uint64_t b = 0; b < l->ram_size / VM_RAM_BLOCK; b++) {
         if (block_populated(vm, b)) {
             pt_unmap(&vm->s2, l->ram_ipa + b * VM_RAM_BLOCK, VM_RAM_BLOCK);
         }
     }
     memset(vm->populated, 0, sizeof(vm->populated));
+    spin_unlock(&ram_locks[vm->id]);
 }
 
 bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
@@ -167,11 +208,11 @@ bool vm_ram_fault(struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
         return false;
     }
     uint64_t block = (ipa - l->ram_ipa) / VM_RAM_BLOCK;
-    spin_lock(&vm->lock);
+    spin_lock(&ram_locks[vm->id]);
     if (!block_populated(vm, block)) {
         rc = populate_block(vm, block, 0, 0);
     }
-    spin_unlock(&vm->lock);
+    spin_unlock(&ram_locks[vm->id]);
     if (rc != 0) {
         vm_stop(vm, vcpu, "out of page-table memory for its RAM", esr, ipa);
     }
@@ -363,6 +404,36 @@ static int vm_create_watchdog(struct vm *vm)
     return wd->present ? vdev_create(&vm->io, &desc) : 0;
 }
 
+/* Its virtio devices (config/virtio.c placed them). A writable disk's image is copied once, here,
+ * into the memory set aside for it: the VM's resets keep what it wrote. */
+static int vm_create_virtio(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->cfg.virtio.nr; i++) {
+        const struct vm_virtio_dev *v = &vm->cfg.virtio.devs[i];
+        struct virtio_blk_params blk = {
+            .image = (uint8_t *)(uintptr_t)(v->read_only ? v->image_base : v->disk_pa),
+            .size = v->image_size,
+            .read_only = v->read_only,
+        };
+        struct vdev_desc desc = {
+            .compatible = virtio_model_compatible(v->kind),
+            .reg = {{v->ipa, VIRTIO_MMIO_SIZE}},
+            .nr_reg = 1,
+            .spis = {v->spi},
+            .nr_spis = 1,
+            /* The others read their entry (virtio-net: its switch and MAC). */
+            .params = v->kind == VIRTIO_ID_BLOCK ? (const void *)&blk : (const void *)v,
+        };
+        if (v->kind == VIRTIO_ID_BLOCK && !v->read_only) {
+            memcpy(blk.image, (const void *)(uintptr_t)v->image_base, v->image_size);
+        }
+        if (vdev_create(&vm->io, &desc) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Shared memory is mapped once, for the VM's whole life: a reset unmaps only RAM blocks, so the
  * region keeps its content (and its mapping) across the VM's restarts. Normal write-back like
  * RAM, never executable; read-only where the VM's access says so, a write then faulting as a
@@ -413,6 +484,8 @@ static int vm_create_devices(struct vm *vm)
     vm_io_init(&vm->io, vm->cfg.name, vm->cfg.nr_vcpus, &vm->vgic, &vm->s2, &vm->console);
     vm->io.clock = &vm_clock_ops;
     vm->io.clock_ctx = vm;
+    vm->io.mem = &vm_mem_ops;
+    vm->io.mem_ctx = vm;
     if (gic->version != GIC_NONE) {
         vm->io.phys_irqs = passthrough_phys_ops(gic->version);
         vm->io.phys_ctx = vm;
@@ -428,7 +501,10 @@ static int vm_create_devices(struct vm *vm)
             return -1;
         }
     }
-    return vm_create_doorbells(vm) == 0 ? vm_create_watchdog(vm) : -1;
+    if (vm_create_doorbells(vm) != 0 || vm_create_watchdog(vm) != 0) {
+        return -1;
+    }
+    return vm_create_virtio(vm);
 }
 
 /* "2, 3": the physical CPU of each vCPU, in vCPU order. */

@@ -4,10 +4,11 @@
 #include "bulkhead/alloc.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
+#include "bulkhead/virtio.h"
 
 static const struct vdev_model *const models[] = {
-    &vpl011_model,      &vgic_v2_model,  &vgic_v3_model,
-    &passthrough_model, &doorbell_model, &sbsa_gwdt_model,
+    &vpl011_model,   &vgic_v2_model,   &vgic_v3_model,    &passthrough_model,
+    &doorbell_model, &sbsa_gwdt_model, &virtio_blk_model, &virtio_console_model,
 };
 
 void vm_io_init(struct vm_io *io, const char *vm_name, unsigned nr_vcpus, struct vgic_dist *vgic,

@@ -7,6 +7,7 @@
 #define BULKHEAD_CONFIG_H
 
 #include "types.h"
+#include "virtio_config.h"
 
 #define MAX_CPUS 8
 #define MAX_VMS 8
@@ -188,7 +189,8 @@ struct vm_config {
     struct vm_watchdog watchdog;
     bool monitor; /* bulkhead,monitor: may use the monitor's hypercalls */
     struct vm_passthrough pt;
-    struct vm_shm shm; /* shared memory it maps (shm_parse) */
+    struct vm_shm shm;       /* shared memory it maps (shm_parse) */
+    struct vm_virtio virtio; /* its virtio devices (virtio_parse) */
 };
 
 /* Defaults the hypervisor's own bootargs can change: "bulkhead.vm-memory=256M

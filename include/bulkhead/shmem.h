@@ -72,12 +72,13 @@ struct shm_doorbell_params {
  * down. Then numbers the members, picks each doorbell's SPI and page. Returns the VMs kept.
  */
 /* The VM's device windows (its GIC frames, the console UART, what it passes through, its
- * watchdog) into out (at most max); returns how many. No shared region may overlap them. */
+ * watchdog, its virtio devices) into out (at most max); returns how many. No shared region may
+ * overlap them. */
 unsigned shm_vm_devices(const struct board *board, const struct vm_config *vm,
                         struct mem_range *out, unsigned max);
 
-/* SPI spi is the VM's already: the console UART's, one it passes through, its watchdog's, or the
- * doorbell of one of its first nr_maps maps. */
+/* SPI spi is the VM's already: the console UART's, one it passes through, its watchdog's, a
+ * virtio device's, or the doorbell of one of its first nr_maps maps. */
 bool shm_spi_taken(const struct board *board, const struct vm_config *vm, unsigned nr_maps,
                    uint32_t spi);
 

@@ -100,6 +100,14 @@ struct vdev_clock_ops {
     void (*watchdog_expired)(void *ctx, const struct vdev *dev);
 };
 
+/* The VM's RAM, for devices that read and write it (virtio's rings and buffers). */
+struct vdev_mem_ops {
+    /* A hypervisor pointer to [ipa, ipa + len) of the VM's RAM, whose blocks not yet touched
+     * are populated first; NULL unless the whole range (len > 0) is the VM's RAM. Takes only the
+     * VM's RAM lock, a leaf: callable under a device's lock. */
+    void *(*map)(void *ctx, ipa_t ipa, uint64_t len);
+};
+
 #define VM_IO_IRQ_WORDS ((VGIC_MAX_IRQS + 63) / 64)
 
 struct vm_io {
@@ -116,6 +124,8 @@ struct vm_io {
     void *phys_ctx;
     const struct vdev_clock_ops *clock; /* NULL: no device may keep time */
     void *clock_ctx;
+    const struct vdev_mem_ops *mem; /* NULL: no device may touch the VM's RAM */
+    void *mem_ctx;
 };
 
 struct vdev_model {

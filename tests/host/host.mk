@@ -10,6 +10,8 @@ HOST_LDLIBS := -lcmocka -lfdt
 HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c lib/alloc.c stage2/pt.c el2/esr.c el2/console_mux.c \
                   vdev/mmio.c vdev/vdev.c vdev/vpl011.c vdev/passthrough.c vdev/doorbell.c vdev/sbsa_gwdt.c vdev/vswitch.c vgic/vgic_dev.c \
                   vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c
+# Virtio: the transport, its queues and its devices (include/bulkhead/virtio.h).
+HOST_PURE_SRCS += vdev/virtqueue.c vdev/virtio_mmio.c vdev/virtio_blk.c vdev/virtio_console.c
 HOST_PURE_SRCS := $(filter $(wildcard $(HOST_PURE_SRCS)),$(HOST_PURE_SRCS))
 HOST_SUPPORT_SRCS := $(wildcard tests/host/support/*.c)
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOST_BUILD)/%,$(wildcard tests/host/test_*.c))
