@@ -26,6 +26,7 @@ static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
     c->redist_waker_asleep = true;
     c->lrs_in_use = 0;
     c->must_flush = true;
+    c->private_maybe_live = 0;
     for (unsigned i = 0; i < VGIC_NR_PRIVATE; i++) {
         struct virq *irq = &c->private_irqs[i];
         virq_reset(irq, i);
@@ -141,7 +142,7 @@ void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level
         irq->pending_latch = true;
     }
     irq->line = level;
-    vgic_mark_maybe_live(d, irq);
+    vgic_mark_maybe_live(d, cpu, irq);
     if (vgic_wants_attention(d, irq)) {
         kick(d, vgic_irq_owner(d, cpu, irq));
     }
@@ -156,7 +157,7 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     if (irq) {
         irq->pending_latch = true;
         irq->phys_active |= irq->held || irq->hw;
-        vgic_mark_maybe_live(d, irq);
+        vgic_mark_maybe_live(d, cpu, irq);
         if (vgic_wants_attention(d, irq)) {
             kick(d, vgic_irq_owner(d, cpu, irq));
         }
@@ -183,6 +184,7 @@ void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target,
         } else {
             irq->pending_latch = true;
         }
+        vgic_mark_maybe_live(d, target, irq);
         if (vgic_wants_attention(d, irq)) {
             kick(d, (int)target);
         }
@@ -236,15 +238,28 @@ static bool virq_live(const struct virq *irq)
     return irq->active || virq_pending(irq);
 }
 
-/* The next live virq vCPU cpu could take after position *pos (start at 0): its private ones,
- * then the SPIs it owns among those marked maybe-live. NULL at the end. prune (lock held
- * only) clears the marks of SPIs found not live. */
+/* The next live virq vCPU cpu could take after position *pos (start at 0): its private ones
+ * marked maybe-live, then the SPIs it owns among those marked maybe-live. NULL at the end.
+ * prune (lock held only) clears the marks of the interrupts found not live. */
 static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *pos, bool prune)
 {
+    struct vgic_cpu *c = d->cpus[cpu];
+
     while (*pos < VGIC_NR_PRIVATE) {
-        struct virq *irq = &d->cpus[cpu]->private_irqs[(*pos)++];
+        uint32_t marked =
+            *pos ? c->private_maybe_live & ~((1u << *pos) - 1) : c->private_maybe_live;
+        if (!marked) {
+            *pos = VGIC_NR_PRIVATE;
+            break;
+        }
+        unsigned intid = (unsigned)__builtin_ctz(marked);
+        struct virq *irq = &c->private_irqs[intid];
+        *pos = intid + 1;
         if (virq_live(irq)) {
             return irq;
+        }
+        if (prune) {
+            c->private_maybe_live &= ~(1u << intid);
         }
     }
     for (unsigned spi = *pos - VGIC_NR_PRIVATE; spi < d->nr_irqs - VGIC_NR_PRIVATE;) {
@@ -453,7 +468,7 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
         struct lr_state lr, empty = {0};
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
         hw->read_lr(n, &lr);
-        vgic_mark_maybe_live(d, irq);
+        vgic_mark_maybe_live(d, cpu, irq);
         /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep it
          * asserted while this CPU waits in WFI. */
         hw->write_lr(n, &empty);

@@ -220,7 +220,7 @@ void vgic_mmio_write_irqs(const struct vgic_access *a, uint64_t val)
         if (!((r->irqs & VGIC_IRQS_SGIS_WI) && intid < VGIC_NR_SGIS)) {
             field_set(d, irq, r->field, v);
         }
-        vgic_mark_maybe_live(d, irq);
+        vgic_mark_maybe_live(d, a->cpu, irq);
         if (vgic_wants_attention(d, irq) || irq->lr_clear_pending || irq->lr_clear_active) {
             /* Newly deliverable, or cleared in a list register that must be synced. */
             vgic_mmio_kick(d, vgic_irq_owner(d, a->cpu, irq));

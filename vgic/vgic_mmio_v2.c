@@ -67,6 +67,7 @@ static void write_sgi_pend(const struct vgic_access *a, uint64_t val)
             irq->sgi_sources &= (uint8_t)~bits;
         } else if (bits) {
             irq->sgi_sources |= bits;
+            vgic_mark_maybe_live(d, a->cpu, irq);
             vgic_mmio_kick(d, (int)a->cpu);
         }
     }

@@ -88,6 +88,9 @@ struct vgic_cpu {
     unsigned lrs_in_use;
     uint32_t flushed_generation;
     bool must_flush;
+    /* Its SGIs and PPIs that may be pending or active, a bit per INTID (a superset, cleared
+     * lazily by the flush's scan as spi_maybe_live is): an exit looks at those only. */
+    uint32_t private_maybe_live;
 };
 
 /* The physical side of hardware-linked SPIs (passed-through devices), told of what the guest
@@ -179,12 +182,15 @@ static inline void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgi
     }
 }
 
-/* Records that an SPI may have become pending or active (lock held). */
-static inline void vgic_mark_maybe_live(struct vgic_dist *d, const struct virq *irq)
+/* Records that irq, an SPI or a private interrupt of vCPU cpu, may have become pending or
+ * active (lock held). */
+static inline void vgic_mark_maybe_live(struct vgic_dist *d, unsigned cpu, const struct virq *irq)
 {
     if (irq->intid >= VGIC_NR_PRIVATE) {
         unsigned i = irq->intid - VGIC_NR_PRIVATE;
         d->spi_maybe_live[i / 64] |= 1ULL << (i % 64);
+    } else {
+        d->cpus[cpu]->private_maybe_live |= 1u << irq->intid;
     }
 }
 
