@@ -5,10 +5,11 @@
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
 #include "bulkhead/virtio.h"
+#include "bulkhead/virtio_net.h"
 
 static const struct vdev_model *const models[] = {
-    &vpl011_model,   &vgic_v2_model,   &vgic_v3_model,    &passthrough_model,
-    &doorbell_model, &sbsa_gwdt_model, &virtio_blk_model, &virtio_console_model,
+    &vpl011_model,    &vgic_v2_model,    &vgic_v3_model,        &passthrough_model, &doorbell_model,
+    &sbsa_gwdt_model, &virtio_blk_model, &virtio_console_model, &virtio_net_model,
 };
 
 void vm_io_init(struct vm_io *io, const char *vm_name, unsigned nr_vcpus, struct vgic_dist *vgic,

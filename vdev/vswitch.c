@@ -31,14 +31,6 @@ static bool mac_multicast(const uint8_t *mac)
 {
     return (mac[0] & 1) != 0;
 }
-
-bool vswitch_mac_valid(const uint8_t mac[ETH_ALEN])
-{
-    static const uint8_t zero[ETH_ALEN];
-
-    return !mac_multicast(mac) && !mac_equal(mac, zero);
-}
-
 struct vswitch_port *vswitch_add_port(struct vswitch *sw, const char *owner, const char *port_name,
                                       const uint8_t mac[ETH_ALEN],
                                       const struct vswitch_port_ops *ops, void *ctx)
@@ -190,20 +182,4 @@ void vswitch_port_counters(const struct vswitch_port *port, struct vswitch_count
     out->rx_frames = __atomic_load_n(&c->rx_frames, __ATOMIC_RELAXED);
     out->rx_bytes = __atomic_load_n(&c->rx_bytes, __ATOMIC_RELAXED);
     out->rx_drops = __atomic_load_n(&c->rx_drops, __ATOMIC_RELAXED);
-}
-
-void vswitch_default_mac(const char *vm_name, unsigned port, uint8_t mac[ETH_ALEN])
-{
-    /* FNV-1a: the same name gives the same bytes on every build and boot. */
-    uint32_t h = 2166136261u;
-
-    for (const char *p = vm_name; *p; p++) {
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    }
-    mac[0] = 0x02; /* locally administered, unicast */
-    mac[1] = 0xb4;
-    mac[2] = (uint8_t)(h >> 16);
-    mac[3] = (uint8_t)(h >> 8);
-    mac[4] = (uint8_t)h;
-    mac[5] = (uint8_t)port;
 }

@@ -106,14 +106,15 @@ void vswitch_port_forget(struct vswitch_port *port);
 /* A copy of port's counters (each read atomically). */
 void vswitch_port_counters(const struct vswitch_port *port, struct vswitch_counters *out);
 
-/*
- * The MAC a VM's port gets unless its node gives `local-mac-address`: locally administered and
- * unicast (02:b4), then three bytes of a hash of the VM's name and the port's number among the
- * VM's virtio-net devices, so it stays the same across boots and VM reordering.
- */
-void vswitch_default_mac(const char *vm_name, unsigned port, uint8_t mac[ETH_ALEN]);
-
 /* A MAC a port may own: not multicast (bit 0 of byte 0), not all zero. */
-bool vswitch_mac_valid(const uint8_t mac[ETH_ALEN]);
+static inline bool vswitch_mac_valid(const uint8_t mac[ETH_ALEN])
+{
+    uint8_t any = 0;
+
+    for (unsigned i = 0; i < ETH_ALEN; i++) {
+        any |= mac[i];
+    }
+    return !(mac[0] & 1) && any != 0;
+}
 
 #endif

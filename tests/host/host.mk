@@ -12,6 +12,8 @@ HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c lib/alloc.c stage2/pt.c el
                   vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c
 # Virtio: the transport, its queues and its devices (include/bulkhead/virtio.h).
 HOST_PURE_SRCS += vdev/virtqueue.c vdev/virtio_mmio.c vdev/virtio_blk.c vdev/virtio_console.c
+# virtio-net, a port of the hypervisor's switch (vdev/vswitch.c).
+HOST_PURE_SRCS += vdev/virtio_net.c
 HOST_PURE_SRCS := $(filter $(wildcard $(HOST_PURE_SRCS)),$(HOST_PURE_SRCS))
 HOST_SUPPORT_SRCS := $(wildcard tests/host/support/*.c)
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOST_BUILD)/%,$(wildcard tests/host/test_*.c))

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "bulkhead/virtio_net.h"
 #include "bulkhead/vswitch.h"
 #include "support/capture.h"
 
@@ -260,9 +261,9 @@ static void test_a_vm_may_have_several_ports(void **state)
     uint8_t buf[64];
     (void)state;
 
-    vswitch_default_mac("vm0", 0, m[0]);
-    vswitch_default_mac("vm0", 1, m[1]);
-    vswitch_default_mac("vm1", 0, m[2]);
+    vnet_default_mac("vm0", 0, m[0]);
+    vnet_default_mac("vm0", 1, m[1]);
+    vnet_default_mac("vm1", 0, m[2]);
     struct vswitch *sw = vswitch_get(&all, "lan0");
     struct vswitch_port *p0 = vswitch_add_port(sw, "vm0", "net0", m[0], &sink_ops, &sinks[0]);
     struct vswitch_port *p1 = vswitch_add_port(sw, "vm0", "net1", m[1], &sink_ops, &sinks[1]);
@@ -360,10 +361,10 @@ static void test_default_macs_are_stable_local_unicast_and_distinct(void **state
     uint8_t a[ETH_ALEN], b[ETH_ALEN], c[ETH_ALEN], again[ETH_ALEN];
     (void)state;
 
-    vswitch_default_mac("vm0", 0, a);
-    vswitch_default_mac("vm0", 1, b);
-    vswitch_default_mac("vm1", 0, c);
-    vswitch_default_mac("vm0", 0, again);
+    vnet_default_mac("vm0", 0, a);
+    vnet_default_mac("vm0", 1, b);
+    vnet_default_mac("vm1", 0, c);
+    vnet_default_mac("vm0", 0, again);
     assert_memory_equal(a, again, ETH_ALEN);
     assert_memory_not_equal(a, b, ETH_ALEN);
     assert_memory_not_equal(a, c, ETH_ALEN);
