@@ -1,11 +1,14 @@
 /* The demo guest: says hello with the name from its bootargs ("name=..."), tells what its DTB
  * shows, counts to five and powers off. Given a shared-memory region and its doorbell (make
  * run's tree), it then publishes a counter in the region's second word, ten times a second,
- * until every other member of the channel has left (the doorbell's LIVE mask). */
+ * until every other member of the channel has left (the doorbell's LIVE mask). Given a
+ * virtio-net device and an address (bootargs "ip=A.B.C.D", make run's tree), it meanwhile
+ * answers ARP requests for that address and ICMP echo requests to it: `ping` from Linux. */
 #include <libfdt.h>
 
 #include "bulkhead/shmem.h"
 #include "guest.h"
+#include "vnet.h"
 
 #define COUNT_MS 400
 #define PUBLISH_MS 100
@@ -17,6 +20,121 @@ static uint64_t reg_base(const void *fdt, const char *compatible)
     const fdt32_t *reg = node >= 0 ? fdt_getprop(fdt, node, "reg", &len) : NULL;
 
     return reg && len >= 8 ? ((uint64_t)fdt32_to_cpu(reg[0]) << 32) | fdt32_to_cpu(reg[1]) : 0;
+}
+
+static struct vnet net;
+static bool net_up;
+static uint8_t my_ip[4];
+static unsigned long pings;
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The Internet checksum (RFC 1071) of len bytes. */
+static uint16_t ip_checksum(const uint8_t *p, size_t len)
+{
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        sum += be16(p + i);
+    }
+    if (len & 1) {
+        sum += (uint32_t)p[len - 1] << 8;
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return (uint16_t)~sum;
+}
+
+/* An ARP request for my address: answered in place (f is the frame, len its length). */
+static void answer_arp(uint8_t *f, size_t len)
+{
+    uint8_t *a = f + 14;
+
+    if (len < 42 || be16(a) != 1 || be16(a + 2) != 0x0800 || be16(a + 6) != 1 ||
+        memcmp(a + 24, my_ip, 4) != 0) {
+        return;
+    }
+    memcpy(f, f + 6, 6); /* to the asker */
+    memcpy(f + 6, net.mac, 6);
+    a[7] = 2;                  /* reply */
+    memcpy(a + 18, a + 8, 10); /* target: the asker's MAC and IP */
+    memcpy(a + 8, net.mac, 6);
+    memcpy(a + 14, my_ip, 4);
+    vnet_send(&net, f, 42, true);
+}
+
+/* An ICMP echo request to my address: the reply, made in place. */
+static void answer_icmp(uint8_t *f, size_t len)
+{
+    uint8_t *ip = f + 14;
+    size_t ihl = (size_t)(ip[0] & 15) * 4, total = be16(ip + 2);
+    uint8_t *icmp = ip + ihl;
+
+    if (len < 14 + 20 || (ip[0] >> 4) != 4 || ihl < 20 || total > len - 14 || total < ihl + 8 ||
+        ip[9] != 1 || memcmp(ip + 16, my_ip, 4) != 0 || icmp[0] != 8) {
+        return;
+    }
+    uint8_t tmp[6];
+    memcpy(tmp, f, 6);
+    memcpy(f, f + 6, 6);
+    memcpy(f + 6, tmp, 6);
+    memcpy(ip + 16, ip + 12, 4); /* the header's checksum stays right: the same words, swapped */
+    memcpy(ip + 12, my_ip, 4);
+    icmp[0] = 0; /* echo reply */
+    icmp[2] = icmp[3] = 0;
+    uint16_t sum = ip_checksum(icmp, total - ihl);
+    icmp[2] = (uint8_t)(sum >> 8);
+    icmp[3] = (uint8_t)sum;
+    vnet_send(&net, f, 14 + total, true);
+    pings++;
+}
+
+/* Answers what came in for about ms milliseconds (just waits without a network). */
+static void serve_net(unsigned long ms)
+{
+    static uint8_t frame[VNET_BUF];
+
+    for (unsigned long t = 0; t < ms; t++) {
+        size_t len;
+        while (net_up && (len = vnet_recv(&net, frame, sizeof(frame))) >= 14) {
+            uint16_t type = be16(frame + 12);
+            if (type == 0x0806) {
+                answer_arp(frame, len);
+            } else if (type == 0x0800) {
+                answer_icmp(frame, len);
+            }
+        }
+        delay_ms(1);
+    }
+}
+
+/* Brings the virtio-net device up if the device tree has one and the bootargs an ip=. */
+static void net_start(const char *name)
+{
+    char ip[16];
+    unsigned long part[4] = {0};
+    unsigned k = 0;
+
+    if (!bootarg("ip", ip, sizeof(ip)) || !vnet_init(&net)) {
+        return;
+    }
+    for (const char *p = ip; *p && k < 4; p++) {
+        if (*p == '.') {
+            k++;
+        } else {
+            part[k] = part[k] * 10 + (unsigned long)(*p - '0');
+        }
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        my_ip[i] = (uint8_t)part[i];
+    }
+    net_up = true;
+    printf("%s: answering ping at %s on virtio-net (MAC %02x:%02x:%02x:%02x:%02x:%02x)\n", name, ip,
+           net.mac[0], net.mac[1], net.mac[2], net.mac[3], net.mac[4], net.mac[5]);
 }
 
 /* Publishes until the peers are gone; returns at once without a channel. */
@@ -35,10 +153,13 @@ static void publish(const char *name)
            name, (unsigned long)(region + 8), (unsigned long)(region + 8));
     for (uint64_t n = 1; mmio_read32(db + SHM_DB_LIVE) & peers; n++) {
         words[1] = n;
-        delay_ms(PUBLISH_MS);
+        serve_net(PUBLISH_MS);
     }
     printf("%s: the channel's other members have left, after %lu values\n", name,
            (unsigned long)words[1]);
+    if (net_up) {
+        printf("%s: answered %lu pings\n", name, pings);
+    }
 }
 
 int main(void *dtb)
@@ -64,6 +185,7 @@ int main(void *dtb)
         printf("%s counts %d\n", name, i);
         delay_ms(COUNT_MS);
     }
+    net_start(name);
     publish(name);
     printf("%s says goodbye, powering off\n", name);
     guest_halt();

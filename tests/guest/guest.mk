@@ -22,7 +22,7 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,--build-id=none \
                  -Wl,--no-warn-rwx-segments -Wl,--defsym=GUEST_LINK_ADDR=$(GUEST_LINK_ADDR) \
                  -T $(GUEST_DIR)/guest.ld
 
-GUEST_LIB_OBJ := $(patsubst %,$(GUEST_OBJDIR)/lib/%.o,start vectors exceptions runtime dt gic report) \
+GUEST_LIB_OBJ := $(patsubst %,$(GUEST_OBJDIR)/lib/%.o,start vectors exceptions runtime dt gic report vnet) \
                  $(GUEST_OBJDIR)/printf.o $(GUEST_OBJDIR)/string.o
 GUEST_NAMES := testguest demo irqtest bench shmem hostile
 GUEST_BINS := $(patsubst %,$(GUEST_BUILD)/%.bin,$(GUEST_NAMES))
