@@ -99,6 +99,10 @@ bool vnet_init(struct vnet *n)
         post(&n->rx, i, VNET_BUF, true);
     }
     wr(n, VIRTIO_MMIO_STATUS, driver | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    if (rd(n, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET) {
+        printf("vnet: the device at 0x%lx refused our queues\n", (unsigned long)n->base);
+        return false;
+    }
     return true;
 }
 

@@ -36,6 +36,7 @@
 #define VIRTIO_STATUS_DRIVER 2u
 #define VIRTIO_STATUS_DRIVER_OK 4u
 #define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_NEEDS_RESET 64u
 #define VIRTIO_ID_NET 1
 #define VIRTIO_F_VERSION_1 32
 #define VIRTIO_NET_F_MAC 5
@@ -52,8 +53,9 @@ struct virtq_desc {
 #define VNET_BUF 1536 /* a 1518-byte frame after its 12-byte header, rounded up */
 #define VNET_HDR 12
 
+/* The tables' alignments are virtio's (2.7): descriptors 16, available ring 2, used ring 4. */
 struct vnet_queue {
-    struct virtq_desc desc[VNET_QSIZE];
+    struct virtq_desc desc[VNET_QSIZE] __attribute__((aligned(16)));
     struct {
         uint16_t flags, idx, ring[VNET_QSIZE];
     } avail;
@@ -62,7 +64,7 @@ struct vnet_queue {
         struct {
             uint32_t id, len;
         } ring[VNET_QSIZE];
-    } used;
+    } used __attribute__((aligned(4)));
     uint16_t avail_idx; /* ours: chains made available */
     uint16_t used_seen; /* ours: used entries taken */
     unsigned in_flight; /* TX only: buffers the device has not given back */
