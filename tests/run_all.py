@@ -10,7 +10,8 @@
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
    tests/qemu/test_passthrough.py, then the shared-memory tests of tests/qemu/test_shmem.py,
-   then the network between VMs of tests/qemu/test_virtio_net.py,
+   then the network between VMs of tests/qemu/test_virtio_net.py, then the virtio disks and
+   consoles (and malformed rings) of tests/qemu/test_virtio.py,
    then the hostile-guest suite of tests/qemu/test_hostile.py, then the VM watchdog's tests of
    tests/qemu/test_watchdog.py,
    then the keyboard tests of tests/qemu/test_console.py and
@@ -58,6 +59,7 @@ import test_monitor  # noqa: E402
 import test_passthrough  # noqa: E402
 import test_raspi4b  # noqa: E402
 import test_shmem  # noqa: E402
+import test_virtio  # noqa: E402
 import test_virtio_net  # noqa: E402
 import test_watchdog  # noqa: E402
 
@@ -144,6 +146,7 @@ def run_qemu_tests(build, only):
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
     all_cases += test_passthrough.cases(build) + test_shmem.cases(build)
     all_cases += test_virtio_net.cases(build)
+    all_cases += test_virtio.cases(build)
     all_cases += test_hostile.cases(build) + test_watchdog.cases(build)
     all_cases += test_console.cases(build) + test_monitor.cases(build)
     all_cases += test_doc_examples.cases(build)

@@ -48,6 +48,8 @@ MODULES_GLOB = os.path.join(qemu.DEPS_DIR, "arm64", "root", "lib", "modules", "*
 # virtio_net (with failover and net_failover) the net mode's.
 MODULES = ("crc32c_generic", "ext4", "virtio_mmio", "virtio_blk", "gpio_keys", "sbsa_gwdt",
            "virtio_net")
+# virtio_console: hvc0 of the hypervisor's own virtio-console (tests/qemu/test_virtio.py).
+MODULES += ("virtio_console",)
 
 DIRS = ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "etc", "root",
         "run", "mnt")
