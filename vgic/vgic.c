@@ -27,6 +27,8 @@ static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
     c->lrs_in_use = 0;
     c->must_flush = true;
     c->private_maybe_live = 0;
+    c->lrs_written = c->nr_lrs; /* whatever the LRs hold, the next flush overwrites it */
+    c->maint_known = false;
     for (unsigned i = 0; i < VGIC_NR_PRIVATE; i++) {
         struct virq *irq = &c->private_irqs[i];
         virq_reset(irq, i);
@@ -371,19 +373,28 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
     hw->write_lr(n, &lr);
 }
 
-void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/* Asks for the maintenance interrupts, writing only what changed. */
+static void ask_maintenance(struct vgic_cpu *c, const struct vgic_hw_ops *hw, bool underflow,
+                            bool no_pending)
+{
+    if (!c->maint_known || underflow != c->underflow_asked) {
+        hw->set_underflow(underflow);
+    }
+    if (hw->set_no_pending && (!c->maint_known || no_pending != c->no_pending_asked)) {
+        hw->set_no_pending(no_pending);
+    }
+    c->underflow_asked = underflow;
+    c->no_pending_asked = no_pending;
+    c->maint_known = true;
+}
+
+void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
     struct virq *chosen[VGIC_MAX_LRS];
     unsigned nr = 0;
     bool more = false;
     struct vgic_cpu *c = d->cpus[cpu];
 
-    /* Read without the lock: whoever changes the state after this also kicks this vCPU, and the
-     * kick brings it back here. */
-    if (!c->must_flush && c->lrs_in_use == 0 &&
-        c->flushed_generation == __atomic_load_n(&d->generation, __ATOMIC_ACQUIRE)) {
-        return;
-    }
     spin_lock(&d->lock);
     c->flushed_generation = d->generation;
     c->must_flush = false;
@@ -409,7 +420,7 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
         chosen[pos] = irq;
         nr++;
     }
-    for (unsigned n = 0; n < c->nr_lrs; n++) {
+    for (unsigned n = 0; n < MAX(nr, c->lrs_written); n++) {
         if (n < nr) {
             fill_lr(c, n, chosen[n], hw);
         } else {
@@ -418,6 +429,7 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
             hw->write_lr(n, &empty);
         }
     }
+    c->lrs_written = nr;
     /* A GICv2 SGI with further sources pending needs a refill once the guest has taken it; an
      * underflow request would fire at once with a single valid LR and starve the guest. */
     bool more_sources = false;
@@ -426,10 +438,7 @@ void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
          * the whole time the guest handles it. */
         more_sources |= chosen[n]->sgi_sources != 0 && !chosen[n]->active;
     }
-    hw->set_underflow(more);
-    if (hw->set_no_pending) {
-        hw->set_no_pending(more_sources);
-    }
+    ask_maintenance(c, hw, more, more_sources);
     c->lrs_in_use = nr;
     spin_unlock(&d->lock);
 }
@@ -461,7 +470,8 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
     spin_lock(&d->lock);
     c->lrs_in_use = 0;
     c->must_flush = true;
-    for (unsigned n = 0; n < c->nr_lrs; n++) {
+    /* The flush filled LRs from 0 on, and emptied the rest. */
+    for (unsigned n = 0; n < c->lrs_written; n++) {
         if (c->lr_intid[n] == VGIC_SPURIOUS) {
             continue;
         }
@@ -511,11 +521,9 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
         irq->lr = -1;
         c->lr_intid[n] = VGIC_SPURIOUS;
     }
+    c->lrs_written = 0;
     /* With the LRs empty, an underflow or no-pending request would hold the maintenance
      * interrupt asserted and keep a CPU waiting in WFI from sleeping. */
-    hw->set_underflow(false);
-    if (hw->set_no_pending) {
-        hw->set_no_pending(false);
-    }
+    ask_maintenance(c, hw, false, false);
     spin_unlock(&d->lock);
 }

@@ -91,6 +91,11 @@ struct vgic_cpu {
     /* Its SGIs and PPIs that may be pending or active, a bit per INTID (a superset, cleared
      * lazily by the flush's scan as spi_maybe_live is): an exit looks at those only. */
     uint32_t private_maybe_live;
+    /* What the hardware holds, so that an entry writes only what changes: LRs from
+     * lrs_written on are empty; the maintenance requests are as last asked for (unknown after a
+     * reset until the next flush has written them). */
+    unsigned lrs_written;
+    bool underflow_asked, no_pending_asked, maint_known;
 };
 
 /* The physical side of hardware-linked SPIs (passed-through devices), told of what the guest
@@ -172,8 +177,20 @@ void vgic_retract_linked(struct vgic_dist *d, unsigned cpu, unsigned intid,
 bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);
 
 /* Entry and exit of vCPU cpu on its physical CPU (lock taken inside). */
-void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
 void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+static inline void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    const struct vgic_cpu *c = d->cpus[cpu];
+
+    /* The exit fast path, inline: no LR in use and nothing changed since the last flush. Read
+     * without the lock: whoever changes the state after this also kicks this vCPU, and the kick
+     * brings it back here. */
+    if (c->must_flush || c->lrs_in_use ||
+        c->flushed_generation != __atomic_load_n(&d->generation, __ATOMIC_ACQUIRE)) {
+        vgic_flush_lrs(d, cpu, hw);
+    }
+}
 static inline void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
     /* The exit fast path, inline: nothing in the LRs, no maintenance request armed. */

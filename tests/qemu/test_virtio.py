@@ -12,7 +12,7 @@ dumped DTB (test_shmem's helpers); guests, kernels and disk images are loaded wi
   line, and reads one the test types, which must reach hvc0 (the keyboard follows the console the
   guest writes to); then reboot -f: in its second life the writable disk still holds persist.txt
   from the first, and hvc0 works again.
-- virtio_bad: the bare-metal test guest in mode=virtio_bad (tests/guest/virtio_bad.c) hands its
+- virtio_bad: the bare-metal guest tests/guest/virtio_bad.c hands its
   virtio-blk device malformed rings, one per device reset: a buffer outside its RAM, a
   descriptor loop, a huge length, an available index far ahead, an indirect table inside an
   indirect table, rings outside its RAM. Each time the hypervisor reports the device (naming the
@@ -47,7 +47,7 @@ TYPED = "typed-into-hvc0"
 class Ctx(qemu.Build):
     def __init__(self, build):
         super().__init__(build)
-        self.testguest = qemu.guest_path(build, "testguest")
+        self.virtio_bad = qemu.guest_path(build, "virtio_bad")
 
     def missing_linux(self):
         return (qemu.missing(self.image, how="make all")
@@ -59,7 +59,7 @@ class Ctx(qemu.Build):
 
     def missing_bare(self):
         return (self.missing_linux()
-                or qemu.missing(self.testguest, how="make guests"))
+                or qemu.missing(self.virtio_bad, how="make guests"))
 
 
 def mke2fs(path, files, size):
@@ -161,12 +161,66 @@ def linux_session(name, cmd):
         lambda r: qemu.expect_none(r.text, [r"device needs a reset", line("linux", "FAIL")]))
 
 
+BAD_CASES = ("outside RAM", "loop", "huge length", "index ahead", "head beyond",
+             "nested indirect", "rings outside RAM")
+BAD_REPORTS = (r"descriptor 1: buffer 0x[0-9a-f]+\+0x200 outside the VM's RAM",
+               r"chain of head 0 loops \(descriptor 0 seen again\)",
+               r"descriptor 0: buffer 0x[0-9a-f]+\+0xffffffff outside the VM's RAM",
+               r"available index \d+ is 1001 ahead of the device's \d+ \(size 8\)",
+               r"available entry \d+: head 200 beyond the queue's 8",
+               r"descriptor 0: an indirect table inside an indirect table",
+               r"rings outside the VM's RAM \(desc 0x[0-9a-f]+, .*\)")
+BAD_ADDR, BAD_DISK_ADDR = shm.ADDR_A, 0x62000000
+
+
+def test_bad(ctx, gic):
+    name = f"v{gic}/virtio_bad"
+    missing = ctx.missing_bare()
+    if missing:
+        return qemu.failure(name, missing)
+    with tempfile.TemporaryDirectory(prefix="bulkhead-virtio-") as work:
+        ro, raw = os.path.join(work, "ro.img"), os.path.join(work, "raw.img")
+        err = mke2fs(ro, {"hello.txt": HELLO}, RO_SIZE)
+        if err:
+            return qemu.failure(name, err)
+        with open(raw, "wb") as f:
+            f.write(b"BULKHEAD-DISK".ljust(0x10000, b"\0"))
+        linux = linux_vm("linux", "console=ttyAMA0 bulkhead.test=virtio",
+                         [disk("disk@0", RO_ADDR, ro, True)])
+        bad = shm.vm("bad", [shm.module(BAD_ADDR, os.path.getsize(ctx.virtio_bad)),
+                             disk("disk@0", BAD_DISK_ADDR, raw, True)])
+        dtb, err = session_dtb(ctx, gic, work, linux + bad)
+        if err:
+            return qemu.failure(name, err)
+        files = [(qemu.LINUX_KERNEL, shm.KERNEL_ADDR), (qemu.LINUX_INITRD, shm.INITRD_ADDR),
+                 (ro, RO_ADDR), (ctx.virtio_bad, BAD_ADDR), (raw, BAD_DISK_ADDR)]
+        cmd = qemu.command(ctx.image, machine=qemu.machine(gic), smp=2, mem=shm.MEM, dtb=dtb,
+                           extra=shm.loaders(*files))
+        run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    sha = hashlib.sha256(HELLO).hexdigest()
+    checks = ["a good read first"]
+    for c in BAD_CASES:
+        checks += [f"{c}: device needs a reset", f"{c}: nothing served before the reset",
+                   f"{c}: a good read after the reset"]
+    reports = [r"^bulkhead: bad: virtio-blk@[0-9a-f]+: queue 0: " + r + ": device needs a reset$"
+               for r in BAD_REPORTS]
+    reasons = [qemu.expect_ordered(t, reports),
+               qemu.expect_all(t, shm.passes("bad", checks) + [
+                   shm.clean_done("bad"),
+                   qemu.prefixed("linux", rf"LINUX virtio disk vda file hello.txt sha256={sha}$"),
+                   qemu.prefixed("linux", r"LINUX virtio done$")])]
+    reasons += qemu.ends_cleanly(t, run_, ("linux", "bad"), forbid=shm.no_fail(("bad",)))
+    return qemu.verdict(name, run_, *reasons)
+
+
 def cases(build):
     """[(name, callable returning a Result)]."""
     ctx = Ctx(build)
     out = []
     for gic in (3, 2):
-        out += [(f"v{gic}/virtio_linux", lambda g=gic: test_linux(ctx, g))]
+        out += [(f"v{gic}/virtio_linux", lambda g=gic: test_linux(ctx, g)),
+                (f"v{gic}/virtio_bad", lambda g=gic: test_bad(ctx, g))]
     return out
 
 
