@@ -34,6 +34,7 @@ FUZZ_vpl011_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_doorbell_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_watchdog_SRCS := $(FUZZ_DEV_SRCS)
 FUZZ_psci_SRCS := $(TEST_psci_SRCS) $(HOST_PURE_SRCS)
+FUZZ_virtqueue_SRCS := $(FUZZ_LIB_SRCS) vdev/virtqueue.c
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS) $(HOST_DTB)
