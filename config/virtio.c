@@ -10,6 +10,7 @@
 #include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/shmem.h"
 #include "bulkhead/string.h"
+#include "bulkhead/virtio_net.h"
 
 #include <libfdt.h>
 
@@ -110,6 +111,17 @@ static bool pick_spi(const void *fdt, int node, const struct board *board,
     return true;
 }
 
+/* The VM's virtio-net devices so far: the number of its next port (for its default MAC). */
+static unsigned net_ports(const struct vm_config *vm)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < vm->virtio.nr; i++) {
+        n += vm->virtio.devs[i].kind == VIRTIO_ID_NET;
+    }
+    return n;
+}
+
 static bool parse_device(const void *fdt, int node, int kind, const struct board *board,
                          const struct module_limits *limits, struct vm_config *vm)
 {
@@ -121,6 +133,9 @@ static bool parse_device(const void *fdt, int node, int kind, const struct board
     }
     *d = (struct vm_virtio_dev){.kind = (uint8_t)kind};
     if (kind == VIRTIO_ID_BLOCK && !read_disk(fdt, node, board, limits, d)) {
+        return false;
+    }
+    if (kind == VIRTIO_ID_NET && !vnet_parse_node(fdt, node, vm->name, net_ports(vm), d)) {
         return false;
     }
     if (!place(fdt, node, board, vm, d) || !pick_spi(fdt, node, board, vm, d)) {
