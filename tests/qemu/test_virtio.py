@@ -12,6 +12,8 @@ dumped DTB (test_shmem's helpers); guests, kernels and disk images are loaded wi
   line, and reads one the test types, which must reach hvc0 (the keyboard follows the console the
   guest writes to); then reboot -f: in its second life the writable disk still holds persist.txt
   from the first, and hvc0 works again.
+- virtio_doc_example: docs/CONFIG.md's example ("Virtio devices") as written, but for its
+  modules' sizes (set to the files'): the read-only disk's file and hvc0 both ways.
 - virtio_bad: the bare-metal guest tests/guest/virtio_bad.c hands its
   virtio-blk device malformed rings, one per device reset: a buffer outside its RAM, a
   descriptor loop, a huge length, an available index far ahead, an indirect table inside an
@@ -25,6 +27,7 @@ Alone: make all guests linux-initrd; tests/qemu/test_virtio.py [--build DIR] [--
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,22 +138,28 @@ def test_linux(ctx, gic):
         return linux_session(name, cmd)
 
 
-def linux_session(name, cmd):
+def boot_steps(s, boot, at, writable):
+    """One life of the virtio mode: its disk checks, then hvc0 both ways."""
+    line = qemu.prefixed
     sha = hashlib.sha256(HELLO).hexdigest()
+    at = s.step(line("linux", rf"LINUX user space: .* boot-count={boot} "), after=at)
+    at = s.step(line("linux", rf"LINUX virtio disk vda file hello.txt sha256={sha}$"), after=at)
+    if writable:
+        persist = "none" if boot == 0 else "written at boot-count 0"
+        at = s.step(line("linux", rf"LINUX virtio disk vdb persist: {persist}$"), after=at)
+        at = s.step(line("linux", r"LINUX virtio disk vdb rw: written=(\w+) read=\1$"), after=at)
+    at = s.step(line("linux", rf"HVC0 hello from hvc0 \(boot-count {boot}\)$"), after=at)
+    at = s.step(line("linux", r"LINUX virtio hvc0 ready$"), after=at)
+    return s.step(line("linux", rf"LINUX virtio hvc0 got '{TYPED}{boot}'$"),
+                  keys=f"{TYPED}{boot}\r".encode(), after=at)
+
+
+def linux_session(name, cmd):
     line = qemu.prefixed
     s = Session(cmd)
     at = 0
     for boot in (0, 1):
-        at = s.step(line("linux", rf"LINUX user space: .* boot-count={boot} "), after=at)
-        at = s.step(line("linux", rf"LINUX virtio disk vda file hello.txt sha256={sha}$"),
-                    after=at)
-        persist = "none" if boot == 0 else "written at boot-count 0"
-        at = s.step(line("linux", rf"LINUX virtio disk vdb persist: {persist}$"), after=at)
-        at = s.step(line("linux", r"LINUX virtio disk vdb rw: written=(\w+) read=\1$"), after=at)
-        at = s.step(line("linux", rf"HVC0 hello from hvc0 \(boot-count {boot}\)$"), after=at)
-        at = s.step(line("linux", r"LINUX virtio hvc0 ready$"), after=at)
-        at = s.step(line("linux", rf"LINUX virtio hvc0 got '{TYPED}{boot}'$"),
-                    keys=f"{TYPED}{boot}\r".encode(), after=at)
+        at = boot_steps(s, boot, at, True)
     s.step(line("linux", r"LINUX virtio done$"), after=at)
     return s.verdict(name, lambda r: qemu.expect_all(r.text, [
         r"^bulkhead: linux: reset$",
@@ -159,6 +168,44 @@ def linux_session(name, cmd):
         line("linux", r"LINUX virtio disk vda: sectors=8192 ro=1$"),
         line("linux", r"LINUX virtio disk vdb: sectors=16384 ro=0$")]),
         lambda r: qemu.expect_none(r.text, [r"device needs a reset", line("linux", "FAIL")]))
+
+
+def with_file_sizes(block, files):
+    """The example's reg sizes set to its files' (a `reg = <0x0 ADDR 0x0 SIZE>` each)."""
+    for path, addr in files:
+        block = re.sub(rf"(reg = <0x0 {addr:#x} 0x0 )0x[0-9a-f]+>",
+                       lambda m, p=path: f"{m.group(1)}{os.path.getsize(p):#x}>", block)
+    return block
+
+
+def test_doc_example(ctx, gic):
+    """docs/CONFIG.md's virtio example as written, but for its modules' sizes."""
+    name = f"v{gic}/virtio_doc_example"
+    missing = ctx.missing_linux()
+    if missing:
+        return qemu.failure(name, missing)
+    block = shm.doc_chosen("virtio-blk")
+    if not block:
+        return qemu.failure(name, "docs/CONFIG.md lacks the virtio-blk doc-example")
+    with tempfile.TemporaryDirectory(prefix="bulkhead-virtio-") as work:
+        ro = os.path.join(work, "ro.img")
+        err = mke2fs(ro, {"hello.txt": HELLO}, RO_SIZE)
+        if err:
+            return qemu.failure(name, err)
+        files = [(qemu.LINUX_KERNEL, 0x50000000), (qemu.LINUX_INITRD, 0x58000000),
+                 (ro, 0x60000000)]
+        dtb, err = session_dtb(ctx, gic, work, with_file_sizes(block, files))
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.command(ctx.image, machine=qemu.machine(gic), smp=2, mem=shm.MEM, dtb=dtb,
+                           extra=shm.loaders(*files))
+        s = Session(cmd)
+        at = boot_steps(s, 0, 0, False)
+        s.step(qemu.prefixed("linux", r"LINUX virtio done$"), after=at)
+        return s.verdict(name, lambda r: qemu.expect_all(r.text, [
+            qemu.prefixed("linux", r"\[ *[\d.]+\] virtio_blk virtio0: \[vda\] 8192 512-byte "
+                          r"logical blocks"),
+            qemu.prefixed("linux", r"LINUX virtio disk vda: sectors=8192 ro=1$")]))
 
 
 BAD_CASES = ("outside RAM", "loop", "huge length", "index ahead", "head beyond",
@@ -220,6 +267,7 @@ def cases(build):
     out = []
     for gic in (3, 2):
         out += [(f"v{gic}/virtio_linux", lambda g=gic: test_linux(ctx, g)),
+                (f"v{gic}/virtio_doc_example", lambda g=gic: test_doc_example(ctx, g)),
                 (f"v{gic}/virtio_bad", lambda g=gic: test_bad(ctx, g))]
     return out
 
