@@ -19,9 +19,11 @@ LIBFDT_A := $(LIBFDT_ROOT)/lib/aarch64-linux-gnu/libfdt.a
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wvla -Wswitch-default \
             -Wstrict-prototypes -Wpointer-arith
-# Hypervisor code: freestanding, position independent (it relocates itself), no FP/SIMD.
+# Hypervisor code: freestanding, position independent (it relocates itself), no FP/SIMD. Calls
+# are direct (no -fno-plt): a static PIE needs no PLT, and a call through the GOT costs an exit
+# three instructions per call instead of one.
 HV_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
-             -mgeneral-regs-only -mstrict-align -mno-outline-atomics -fpie -fno-plt -fno-stack-protector \
+             -mgeneral-regs-only -mstrict-align -mno-outline-atomics -fpie -fno-stack-protector \
              -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -O2 -g $(WARNINGS) \
              -Iinclude -Iinclude/target -I$(LIBFDT_ROOT)/include -Iplatform/$(PLATFORM) \
              -DPLATFORM=\"$(PLATFORM)\" -MMD -MP
