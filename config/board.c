@@ -34,30 +34,23 @@ static int read_ppi(const void *fdt, int node, int index, uint32_t *ppi)
 }
 
 /* The first enabled node compatible with compats[i], for the smallest i that has one (its index
- * in *which, if not NULL), or -1. One walk of the tree for all of them, each node's compatible
- * list read once: libfdt's search by compatible walks the whole tree for each string that no
- * node has, and QEMU's tree puts its GIC and timer near the end. */
+ * in *which, if not NULL), or -1: a GICv3 is preferred wherever it is in the tree. */
 static int find_compatible_which(const void *fdt, const char *const *compats, unsigned n,
                                  unsigned *which)
 {
-    int best = -1;
-    unsigned best_i = n;
+    unsigned i = 0;
+    int node = -1;
 
-    for (int node = fdt_next_node(fdt, -1, NULL); node >= 0 && best_i > 0;
-         node = fdt_next_node(fdt, node, NULL)) {
-        int len;
-        const char *list = fdt_getprop(fdt, node, "compatible", &len);
-        for (unsigned i = 0; list && i < best_i; i++) {
-            if (fdt_stringlist_contains(list, len, compats[i]) && config_node_enabled(fdt, node)) {
-                best = node;
-                best_i = i;
-            }
+    for (; i < n && node < 0; i++) {
+        for (node = config_next_compatible(fdt, -1, compats[i]);
+             node >= 0 && !config_node_enabled(fdt, node);
+             node = config_next_compatible(fdt, node, compats[i])) {
         }
     }
     if (which) {
-        *which = best_i;
+        *which = node >= 0 ? i - 1 : n;
     }
-    return best;
+    return node >= 0 ? node : -1;
 }
 
 static int find_compatible(const void *fdt, const char *const *compats, unsigned n)
@@ -90,8 +83,8 @@ static void add_ram(struct board *board, const void *fdt, int node, struct mem_r
 static bool is_memory_node(const void *fdt, int node)
 {
     int len;
-    const char *type = fdt_getprop(fdt, node, "device_type", &len);
-    const char *name = fdt_get_name(fdt, node, NULL);
+    const char *type = config_getprop(fdt, node, "device_type", &len);
+    const char *name = config_node_name(fdt, node);
 
     if (type) {
         return len == 7 && memcmp(type, "memory", 7) == 0;
@@ -104,7 +97,7 @@ static int parse_memory(const void *fdt, struct board *board)
 {
     int node;
 
-    fdt_for_each_subnode(node, fdt, 0)
+    config_for_each_child(node, fdt, 0)
     {
         struct mem_range banks[MAX_RAM_BANKS];
 
@@ -174,13 +167,13 @@ static int parse_memreserve(const void *fdt, struct board *board)
 
 static int parse_reserved_memory(const void *fdt, struct board *board)
 {
-    int parent = fdt_path_offset(fdt, "/reserved-memory");
+    int parent = config_node_offset(fdt, "/reserved-memory");
     int node;
 
     if (parent < 0) {
         return 0;
     }
-    fdt_for_each_subnode(node, fdt, parent)
+    config_for_each_child(node, fdt, parent)
     {
         struct mem_range regs[MAX_RESERVED];
 
@@ -274,8 +267,8 @@ static int parse_reserved(const void *fdt, struct board *board)
 static bool is_cpu_node(const void *fdt, int node)
 {
     int len;
-    const char *type = fdt_getprop(fdt, node, "device_type", &len);
-    const char *name = fdt_get_name(fdt, node, NULL);
+    const char *type = config_getprop(fdt, node, "device_type", &len);
+    const char *name = config_node_name(fdt, node);
 
     if (type) {
         return len == 4 && memcmp(type, "cpu", 4) == 0;
@@ -322,7 +315,7 @@ static bool mpidr_known(const struct board *board, uint64_t mpidr)
 static void parse_cpu(const void *fdt, int node, int addr_cells, struct board *board)
 {
     int len;
-    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+    const fdt32_t *reg = config_getprop(fdt, node, "reg", &len);
 
     if (!reg || len != addr_cells * 4) {
         config_node_err(fdt, node, "reg must be %d cell(s) of MPIDR affinity", addr_cells);
@@ -344,7 +337,7 @@ static void parse_cpu(const void *fdt, int node, int addr_cells, struct board *b
 
 static int parse_cpus(const void *fdt, struct board *board)
 {
-    int cpus = fdt_path_offset(fdt, "/cpus");
+    int cpus = config_node_offset(fdt, "/cpus");
     int node;
 
     if (cpus < 0) {
@@ -356,7 +349,7 @@ static int parse_cpus(const void *fdt, struct board *board)
         config_node_err(fdt, cpus, "#address-cells must be 1 or 2");
         return -1;
     }
-    fdt_for_each_subnode(node, fdt, cpus)
+    config_for_each_child(node, fdt, cpus)
     {
         if (is_cpu_node(fdt, node) && config_node_enabled(fdt, node)) {
             parse_cpu(fdt, node, ac, board);
@@ -372,7 +365,7 @@ static int parse_cpus(const void *fdt, struct board *board)
 static void parse_psci(const void *fdt, struct board *board)
 {
     static const char *const compats[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
-    int node = fdt_path_offset(fdt, "/psci");
+    int node = config_node_offset(fdt, "/psci");
 
     if (node < 0) {
         node = find_compatible(fdt, compats, ARRAY_SIZE(compats));
@@ -477,7 +470,7 @@ static void parse_gic(const void *fdt, struct board *board)
         config_node_err(fdt, node, "#interrupt-cells must be 3");
         return;
     }
-    if (!fdt_getprop(fdt, node, "interrupts", NULL)) {
+    if (!config_getprop(fdt, node, "interrupts", NULL)) {
         /* PPI 9 (INTID 25) is the one the SBSA asks for, and what QEMU and the Pi use. */
         config_node_err(fdt, node, "no maintenance interrupt: assuming PPI 9");
         gic.maint_irq = 9;
@@ -626,8 +619,8 @@ static void parse_gdb_uart(const void *fdt, struct board *board)
     if (!gdb_requested(board->bootargs)) {
         return;
     }
-    for (node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011"); node >= 0;
-         node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011")) {
+    for (node = config_next_compatible(fdt, -1, "arm,pl011"); node >= 0;
+         node = config_next_compatible(fdt, node, "arm,pl011")) {
         if (!config_node_enabled(fdt, node) || config_read_reg(fdt, node, regs, 1) <= 0 ||
             regs[0].base == board->uart.regs.base) {
             continue;
@@ -657,13 +650,11 @@ static void copy_string(const void *fdt, int node, const char *prop, char *dst, 
 
 int board_parse(const void *fdt, struct board *board)
 {
-    int err = fdt_check_header(fdt);
+    /* One full walk now means every later libfdt call sees a well-formed structure; it indexes
+     * the tree for the parsers' lookups too. */
+    int err = config_index_tree(fdt);
 
     memset(board, 0, sizeof(*board));
-    if (err == 0) {
-        /* One full walk now means every later libfdt call sees a well-formed structure. */
-        err = fdt_check_full(fdt, fdt_totalsize(fdt));
-    }
     if (err) {
         pr_err("host DTB: malformed (%s)\n", fdt_strerror(err));
         return -1;

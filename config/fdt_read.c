@@ -18,9 +18,9 @@
 
 void config_node_path(const void *fdt, int node, char *buf, size_t size)
 {
-    if (fdt_get_path(fdt, node, buf, (int)size) < 0) {
+    if (config_get_path(fdt, node, buf, (int)size) < 0) {
         /* Deeper than the buffer: the node's own name still says which one it is. */
-        const char *name = fdt_get_name(fdt, node, NULL);
+        const char *name = config_node_name(fdt, node);
         strlcpy(buf, name ? name : "?", size);
     }
 }
@@ -49,7 +49,7 @@ int config_path_offset(const void *fdt, const char *path, int len)
          * path there; anything else names no node. */
         const char *slash = memchr(path, '/', (size_t)len);
         int name_len = slash ? (int)(slash - path) : len;
-        int aliases = fdt_path_offset(fdt, "/aliases");
+        int aliases = config_node_offset(fdt, "/aliases");
         int target_len = 0;
         const char *target =
             aliases >= 0 ? fdt_getprop_namelen(fdt, aliases, path, name_len, &target_len) : NULL;
@@ -57,29 +57,18 @@ int config_path_offset(const void *fdt, const char *path, int len)
             return -FDT_ERR_BADPATH;
         }
     }
-    return fdt_path_offset_namelen(fdt, path, len);
+    return config_full_path_offset(fdt, path, len);
 }
 
 int config_chosen(const void *fdt)
 {
-    static const void *cached_fdt;
-    static int cached = -1;
-
-    if (fdt == cached_fdt && cached >= 0) {
-        const char *name = fdt_get_name(fdt, cached, NULL);
-        if (name && strcmp(name, "chosen") == 0) {
-            return cached;
-        }
-    }
-    cached = fdt_path_offset(fdt, "/chosen");
-    cached_fdt = fdt;
-    return cached;
+    return config_node_offset(fdt, "/chosen");
 }
 
 const char *config_get_string(const void *fdt, int node, const char *prop)
 {
     int len;
-    const char *s = fdt_getprop(fdt, node, prop, &len);
+    const char *s = config_getprop(fdt, node, prop, &len);
 
     if (!s) {
         return NULL;
@@ -93,13 +82,16 @@ const char *config_get_string(const void *fdt, int node, const char *prop)
 
 bool config_is_compatible(const void *fdt, int node, const char *compat)
 {
-    return fdt_node_check_compatible(fdt, node, compat) == 0;
+    int len;
+    const char *list = config_getprop(fdt, node, "compatible", &len);
+
+    return list && fdt_stringlist_contains(list, len, compat);
 }
 
 bool config_node_enabled(const void *fdt, int node)
 {
     int len;
-    const char *status = fdt_getprop(fdt, node, "status", &len);
+    const char *status = config_getprop(fdt, node, "status", &len);
 
     if (!status) {
         return true;
@@ -122,7 +114,7 @@ uint64_t config_read_cells(const fdt32_t *p, int cells)
 int config_read_u64(const void *fdt, int node, const char *prop, uint64_t *val)
 {
     int len;
-    const fdt32_t *p = fdt_getprop(fdt, node, prop, &len);
+    const fdt32_t *p = config_getprop(fdt, node, prop, &len);
 
     if (!p) {
         return 0;
@@ -138,7 +130,7 @@ int config_read_u64(const void *fdt, int node, const char *prop, uint64_t *val)
 int config_read_u32(const void *fdt, int node, const char *prop, uint32_t *val)
 {
     int len;
-    const fdt32_t *p = fdt_getprop(fdt, node, prop, &len);
+    const fdt32_t *p = config_getprop(fdt, node, prop, &len);
 
     if (!p) {
         return 0;
@@ -155,7 +147,7 @@ int config_read_pairs(const void *fdt, int node, const char *prop, int addr_cell
                       struct mem_range *out, unsigned max)
 {
     int len;
-    const fdt32_t *p = fdt_getprop(fdt, node, prop, &len);
+    const fdt32_t *p = config_getprop(fdt, node, prop, &len);
 
     if (!p) {
         return 0;
@@ -204,8 +196,8 @@ int config_own_cells(const void *fdt, int node, const char *name, int dflt)
 /* As config_own_cells, but a node without the property takes its nearest ancestor's. */
 static int inherited_cells(const void *fdt, int node, const char *name, int dflt)
 {
-    for (int n = node; n >= 0; n = fdt_parent_offset(fdt, n)) {
-        if (fdt_getprop(fdt, n, name, NULL)) {
+    for (int n = node; n >= 0; n = config_parent(fdt, n)) {
+        if (config_getprop(fdt, n, name, NULL)) {
             return config_own_cells(fdt, n, name, dflt);
         }
         if (n == 0) {
@@ -218,7 +210,7 @@ static int inherited_cells(const void *fdt, int node, const char *name, int dflt
 bool config_is_module(const void *fdt, int node)
 {
     int len;
-    const char *list = fdt_getprop(fdt, node, "compatible", &len);
+    const char *list = config_getprop(fdt, node, "compatible", &len);
 
     for (int i = 0; list && i < len;) {
         const char *s = list + i;
@@ -234,7 +226,7 @@ bool config_is_module(const void *fdt, int node)
 
 int config_module_reg(const void *fdt, int module, struct vm_module *out)
 {
-    int parent = fdt_parent_offset(fdt, module);
+    int parent = config_parent(fdt, module);
     int ac, sc;
     struct mem_range r;
 
@@ -275,7 +267,7 @@ int config_module_reg(const void *fdt, int module, struct vm_module *out)
 static int apply_ranges(const void *fdt, int bus, int bus_parent, uint64_t *addr)
 {
     int len;
-    const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+    const fdt32_t *r = config_getprop(fdt, bus, "ranges", &len);
 
     if (!r || len == 0) {
         /* Empty ranges is an identity map; none at all is treated alike, as sloppy trees
@@ -309,10 +301,10 @@ static int apply_ranges(const void *fdt, int bus, int bus_parent, uint64_t *addr
 /* Turns a bus address of node's reg into a CPU physical address, through every ancestor bus. */
 static int translate(const void *fdt, int node, uint64_t *addr)
 {
-    int bus = fdt_parent_offset(fdt, node);
+    int bus = config_parent(fdt, node);
 
     while (bus > 0) {
-        int parent = fdt_parent_offset(fdt, bus);
+        int parent = config_parent(fdt, bus);
         if (parent < 0 || apply_ranges(fdt, bus, parent, addr) < 0) {
             return -1;
         }
@@ -327,7 +319,7 @@ static int translate(const void *fdt, int node, uint64_t *addr)
  */
 int config_read_reg(const void *fdt, int node, struct mem_range *out, unsigned max)
 {
-    int parent = fdt_parent_offset(fdt, node);
+    int parent = config_parent(fdt, node);
 
     if (parent < 0) {
         return -1;
@@ -354,7 +346,7 @@ int config_read_reg(const void *fdt, int node, struct mem_range *out, unsigned m
 int config_read_irq(const void *fdt, int node, int index, uint32_t *type, uint32_t *num)
 {
     int len;
-    const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
+    const fdt32_t *p = config_getprop(fdt, node, "interrupts", &len);
 
     if (!p) {
         config_node_err(fdt, node, "no interrupts");

@@ -420,7 +420,7 @@ static bool read_vm_maps(const void *fdt, const struct board *board,
                          const struct module_limits *limits, struct vm_config *vm,
                          struct shm_config *shm)
 {
-    int vm_node = fdt_path_offset(fdt, vm->node);
+    int vm_node = config_node_offset(fdt, vm->node);
     int child;
 
     vm->shm.nr = 0;

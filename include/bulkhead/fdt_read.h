@@ -27,9 +27,7 @@ void config_node_path(const void *fdt, int node, char *buf, size_t size);
  * path, or an alias (and a path under it) whose value is a full path. What libfdt's
  * fdt_path_offset_namelen() returns; never follows an alias to another alias. */
 int config_path_offset(const void *fdt, const char *path, int len);
-/* fdt_path_offset(fdt, "/chosen"), which every parser asks for and libfdt finds by walking every
- * node before it (QEMU writes /chosen last: a whole walk of the tree each time). The answer for
- * the last tree asked about is kept, and checked by its name before it is trusted again. */
+/* The offset of /chosen, which every parser asks for (config_node_offset). */
 int config_chosen(const void *fdt);
 
 /* The property as a NUL-terminated string; NULL if absent or not a string (reported). */
@@ -83,5 +81,32 @@ int config_read_reg(const void *fdt, int node, struct mem_range *out, unsigned m
 /* Interrupt specifier index of a 3-cell GIC `interrupts`: its type and number. 0, or -1 if
  * malformed or absent (reported). */
 int config_read_irq(const void *fdt, int node, int index, uint32_t *type, uint32_t *num);
+
+/*
+ * The tree's index (config/fdt_index.c): libfdt keeps no state, so each of its lookups of a
+ * parent, a path or a compatible walks the tree again. These answer the same from one walk of
+ * the tree, made when a tree is first asked about and again when its header shows it changed
+ * (a tree edited in place to the same block sizes must be indexed again: config_index_tree).
+ * A tree that cannot be indexed is answered by libfdt; the results are libfdt's either way.
+ */
+
+/* Checks the tree as fdt_check_full(fdt, fdt_totalsize(fdt)) does and indexes it: 0 or a libfdt
+ * error. */
+int config_index_tree(const void *fdt);
+/* fdt_get_name (without its length), fdt_parent_offset, fdt_first_subnode, fdt_next_subnode. */
+const char *config_node_name(const void *fdt, int node);
+int config_parent(const void *fdt, int node);
+int config_first_child(const void *fdt, int node);
+int config_next_child(const void *fdt, int node);
+#define config_for_each_child(node, fdt, parent)                                                   \
+    for ((node) = config_first_child((fdt), (parent)); (node) >= 0;                                \
+         (node) = config_next_child((fdt), (node)))
+/* fdt_path_offset_namelen for a full path (an alias goes to libfdt), fdt_path_offset. */
+int config_full_path_offset(const void *fdt, const char *path, int len);
+int config_node_offset(const void *fdt, const char *path);
+/* fdt_get_path, fdt_getprop, fdt_node_offset_by_compatible. */
+int config_get_path(const void *fdt, int node, char *buf, int size);
+const void *config_getprop(const void *fdt, int node, const char *name, int *lenp);
+int config_next_compatible(const void *fdt, int from, const char *compat);
 
 #endif
