@@ -97,17 +97,19 @@ static void reset_locked(struct virtio_dev *vd)
     update_irq(vd);
 }
 
-/* Another budget for the queues a previous notify left work in. Device lock held. */
-static void resume(struct virtio_dev *vd)
+/* Another budget for the queues of mask that an earlier access left work in. Returns them.
+ * Device lock held. */
+static uint32_t resume(struct virtio_dev *vd, uint32_t mask)
 {
-    uint32_t more = vd->more;
+    uint32_t served = mask & vd->more;
 
-    vd->more = 0;
-    for (unsigned q = 0; more && q < vd->be->nr_queues; q++) {
-        if ((more & BIT(q)) && virtio_live(vd)) {
+    vd->more &= ~served;
+    for (unsigned q = 0; q < vd->be->nr_queues; q++) {
+        if ((served & BIT(q)) && virtio_live(vd)) {
             vd->be->notify(vd, q);
         }
     }
+    return served;
 }
 
 static struct virtq *selected(struct virtio_dev *vd)
@@ -279,6 +281,7 @@ static enum mmio_result mmio_write(void *state, unsigned vcpu, uint64_t off, uns
 
     (void)vcpu;
     spin_lock(&vd->lock);
+    uint32_t left = vd->more; /* by earlier accesses: this one serves them another budget */
     if (off >= VIRTIO_MMIO_CONFIG) {
         if (vd->be->config_write && size <= 4 &&
             off - VIRTIO_MMIO_CONFIG + size <= vd->config_size) {
@@ -287,11 +290,10 @@ static enum mmio_result mmio_write(void *state, unsigned vcpu, uint64_t off, uns
     } else if (size == 4 && off % 4 == 0) {
         write_reg(vd, off, (uint32_t)val);
     }
-    /* Any access of the driver's resumes what a budget left: it acknowledges the interrupt the
-     * chains used so far raised. */
-    if (vd->more && virtio_live(vd)) {
-        served |= vd->more;
-        resume(vd);
+    /* The driver's next write after a notify whose budget ran out resumes its queue: it
+     * acknowledges the interrupt the chains used so far raised. */
+    if (left && virtio_live(vd)) {
+        served |= resume(vd, left);
     }
     spin_unlock(&vd->lock);
     for (unsigned q = 0; served && vd->be->after_notify && q < vd->be->nr_queues; q++) {
