@@ -77,6 +77,9 @@ static const char *const known_compats[] = {
     "bulkhead,shared-memory",
     "bulkhead,shared-memory-map",
     "xen,domain-shared-memory-v1",
+    "bulkhead,virtio-blk",
+    "bulkhead,virtio-console",
+    "bulkhead,virtio-net",
 };
 
 /* What vmconfig.c, passthrough.c and fdt_read.c read in a VM node (docs/CONFIG.md). */
@@ -95,6 +98,12 @@ static const char *const module_props[] = {"compatible", "reg",           "boota
 static const char *const shm_region_props[] = {SHM_COMMON_PROPS, "bulkhead,shm-id", "size", "reg"};
 static const char *const shm_map_props[] = {SHM_COMMON_PROPS, "bulkhead,shm-id", "bulkhead,ipa",
                                             "bulkhead,access"};
+/* What config/virtio.c (and config/vswitch.c for a network card) reads (docs/CONFIG.md,
+ * "Virtio devices"). */
+static const char *const virtio_blk_props[] = {SHM_COMMON_PROPS, "reg", "read-only"};
+static const char *const virtio_console_props[] = {SHM_COMMON_PROPS};
+static const char *const virtio_net_props[] = {SHM_COMMON_PROPS, "bulkhead,switch",
+                                               "local-mac-address"};
 static const char *const xen_shm_props[] = {SHM_COMMON_PROPS, "xen,shm-id", "role",
                                             "xen,shared-mem"};
 
@@ -111,6 +120,11 @@ static const struct prop_list shm_region = {shm_region_props, ARRAY_SIZE(shm_reg
                                             "bulkhead,shared-memory"};
 static const struct prop_list shm_map = {shm_map_props, ARRAY_SIZE(shm_map_props),
                                          "bulkhead,shared-memory-map"};
+static const struct prop_list virtio_lists[] = {
+    {virtio_blk_props, ARRAY_SIZE(virtio_blk_props), "bulkhead,virtio-blk"},
+    {virtio_console_props, ARRAY_SIZE(virtio_console_props), "bulkhead,virtio-console"},
+    {virtio_net_props, ARRAY_SIZE(virtio_net_props), "bulkhead,virtio-net"},
+};
 static const struct prop_list xen_shm = {xen_shm_props, ARRAY_SIZE(xen_shm_props),
                                          "xen,domain-shared-memory-v1"};
 
@@ -192,6 +206,17 @@ static bool is_any(const void *fdt, int node, const char *a, const char *b)
     return config_is_compatible(fdt, node, a) || config_is_compatible(fdt, node, b);
 }
 
+/* The properties a virtio child of a VM node may have, NULL if it is none. */
+static const struct prop_list *virtio_list(const void *fdt, int node)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(virtio_lists); i++) {
+        if (config_is_compatible(fdt, node, virtio_lists[i].what)) {
+            return &virtio_lists[i];
+        }
+    }
+    return NULL;
+}
+
 /* A VM node's properties, then its children: modules, or nodes nothing reads. */
 static unsigned check_vm_node(const void *fdt, int node)
 {
@@ -211,6 +236,8 @@ static unsigned check_vm_node(const void *fdt, int node)
             errors += check_props(fdt, child, &shm_map, &xen_shm);
         } else if (config_is_compatible(fdt, child, "xen,domain-shared-memory-v1")) {
             errors += check_props(fdt, child, &xen_shm, &shm_map);
+        } else if (virtio_list(fdt, child)) {
+            errors += check_props(fdt, child, virtio_list(fdt, child), NULL);
         } else {
             errors += check_compat_typo(fdt, child);
         }

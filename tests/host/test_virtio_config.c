@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <libfdt.h>
 
+#include "bulkhead/check.h"
 #include "bulkhead/config.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/layout.h"
@@ -91,6 +92,11 @@ static void test_mistakes_are_named(void **state)
     assert_true(capture_contains("/chosen/outside/disk@20000000"));
     assert_true(capture_contains("/chosen/many/console8: more than 8 virtio devices in one VM"));
     assert_true(capture_contains("bulkhead: /chosen/many: VM not started"));
+    /* The configuration checker knows the devices' properties. */
+    capture_reset();
+    assert_int_equal(check_chosen(fdt), 1);
+    assert_true(capture_contains("/chosen/small/disk@60500000: unknown property \"read-onyl\" "
+                                 "is ignored; did you mean \"read-only\"?"));
 }
 
 static void test_writable_disk_gets_its_copy(void **state)
