@@ -3,7 +3,8 @@
  * stop, and their RAM, zeroed and mapped a 2 MiB block at a time on first touch.
  *
  * Lock order: vm->lock, then a device's lock, then the vGIC's, then the console's. vm->lock
- * guards the VM's life cycle, its RAM population and its vCPUs' states; a vCPU's physical CPU
+ * guards the VM's life cycle and its vCPUs' states (its RAM population has a leaf lock of its own,
+ * el2/vm.c's ram_locks, which a device may take under its lock); a vCPU's physical CPU
  * reads its state without the lock and is woken with SEV or an SGI.
  */
 #ifndef BULKHEAD_VM_H
