@@ -174,6 +174,8 @@ static void *vm_mem_map(void *ctx, ipa_t ipa, uint64_t len)
             return NULL;
         }
     }
+    /* A block another CPU populated: its zeroes before the caller reads it. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return guest_ram(vm, ipa);
 }
 
