@@ -34,8 +34,64 @@ struct vnet {
     struct vnet_config config;
     spinlock_t tx_lock; /* the staged frames: taken before any device lock */
     uint16_t staged_len[VNET_STAGE];
-    uint8_t staged[VNET_STAGE][VSWITCH_MAX_FRAME];
+    uint8_t staged[VNET_STAGE][VSWITCH_MAX_FRAME] __attribute__((aligned(8)));
 };
+
+/*
+ * memcpy at word speed whatever the two addresses' alignments: lib's memcpy is word-fast only
+ * when both are 8-byte aligned, which a frame after a 12-byte header never is on both sides
+ * (bytes one at a time made a 1500-byte frame cost 17,000 instructions). The source is read in
+ * aligned 8-byte words, each lying in the same page as a byte of [src, src + n): nothing of
+ * another page is read.
+ */
+static void copy_words(uint8_t *d, const uint8_t *s, size_t n)
+{
+    while (n && ((uintptr_t)d & 7)) {
+        *d++ = *s++;
+        n--;
+    }
+    unsigned shift = (unsigned)((uintptr_t)s & 7) * 8;
+    if (shift == 0 || n < 16) {
+        memcpy(d, s, n);
+        return;
+    }
+    const uint64_t *from = (const uint64_t *)(uintptr_t)((uintptr_t)s & ~(uintptr_t)7);
+    uint64_t *to = (uint64_t *)(void *)d;
+    uint64_t lo = *from++;
+    size_t words = (n - 8) / 8; /* the last word's bytes may end past the next aligned word */
+    for (size_t i = 0; i < words; i++) {
+        uint64_t hi = *from++;
+        *to++ = (lo >> shift) | (hi << (64 - shift));
+        lo = hi;
+    }
+    memcpy(to, s + words * 8, n - words * 8);
+}
+
+/* Copies len bytes between buf and the chain's readable (out) or writable part from byte off
+ * of it, as virtq_read and virtq_write do, at word speed. Returns the count. */
+static size_t chain_copy(const struct virtq_chain *c, bool out, uint64_t off, uint8_t *buf,
+                         size_t len)
+{
+    unsigned first = out ? 0 : c->nr_out, nr = out ? c->nr_out : c->nr_in;
+    size_t done = 0;
+
+    for (unsigned i = first; i < first + nr && done < len; i++) {
+        const struct virtq_seg *seg = &c->seg[i];
+        if (off >= seg->len) {
+            off -= seg->len;
+            continue;
+        }
+        size_t n = MIN((size_t)(seg->len - off), len - done);
+        if (out) {
+            copy_words(buf + done, seg->host + off, n);
+        } else {
+            copy_words(seg->host + off, buf + done, n);
+        }
+        done += n;
+        off = 0;
+    }
+    return done;
+}
 
 /* Every switch of the machine, made as VMs' devices are created (before any vCPU runs). */
 static struct vswitches switches;
@@ -58,7 +114,7 @@ static unsigned stage(struct vnet *n, unsigned max)
         if (len > VSWITCH_MAX_FRAME) {
             len = VSWITCH_MAX_FRAME + 1;
         } else {
-            virtq_read(&c, VIRTIO_NET_HDR_LEN, n->staged[k], (size_t)len);
+            chain_copy(&c, true, VIRTIO_NET_HDR_LEN, n->staged[k], (size_t)len);
         }
         n->staged_len[k++] = (uint16_t)len;
         virtio_push(&n->vd, VIRTIO_NET_TXQ, &c, 0);
@@ -108,7 +164,7 @@ static enum vswitch_rx vnet_receive(void *ctx, const uint8_t *frame, size_t len)
             break;
         }
         virtq_write(&c, 0, hdr, sizeof(hdr));
-        virtq_write(&c, VIRTIO_NET_HDR_LEN, frame, len);
+        chain_copy(&c, false, VIRTIO_NET_HDR_LEN, (uint8_t *)(uintptr_t)frame, len);
         virtio_push(&n->vd, VIRTIO_NET_RXQ, &c, (uint32_t)(VIRTIO_NET_HDR_LEN + len));
         r = VSWITCH_RX_OK;
         break;

@@ -27,10 +27,10 @@
 #define DEV_SPI 40
 #define QSIZE 128
 /* Where the test's driver keeps each queue's tables, and its buffers, in the VM's RAM. */
-#define Q_DESC(q) (0x00000 + (q) * 0x4000)
-#define Q_AVAIL(q) (0x02000 + (q) * 0x4000)
-#define Q_USED(q) (0x03000 + (q) * 0x4000)
-#define BUF(q, i) (0x10000 + (q) * 0x60000 + (i) * 0x600)
+#define Q_DESC(q) (0x00000 + (q)*0x4000)
+#define Q_AVAIL(q) (0x02000 + (q)*0x4000)
+#define Q_USED(q) (0x03000 + (q)*0x4000)
+#define BUF(q, i) (0x10000 + (q)*0x60000 + (i)*0x600)
 
 /* One VM: its RAM, its vGIC, its device, and its driver's position in each queue. */
 struct vm {
@@ -151,8 +151,8 @@ static void driver_up(struct vm *vm)
     wr(vm, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)BIT(VIRTIO_NET_F_MAC));
     wr(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
     wr(vm, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-    wr(vm, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                                   VIRTIO_STATUS_FEATURES_OK);
+    wr(vm, VIRTIO_MMIO_STATUS,
+       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     assert_true(rd(vm, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
     for (unsigned q = 0; q < 2; q++) {
         wr(vm, VIRTIO_MMIO_QUEUE_SEL, q);
@@ -163,8 +163,9 @@ static void driver_up(struct vm *vm)
         wr(vm, VIRTIO_MMIO_QUEUE_READY, 1);
         assert_int_equal(rd(vm, VIRTIO_MMIO_QUEUE_READY), 1);
     }
-    wr(vm, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                                   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    wr(vm, VIRTIO_MMIO_STATUS,
+       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+           VIRTIO_STATUS_DRIVER_OK);
 }
 
 /* Makes descriptor i of queue q one buffer (its own, BUF(q, i)) of len bytes, and available. */
@@ -203,8 +204,7 @@ static void give_rx_buffers(struct vm *vm, unsigned n, uint32_t len)
 
 /* Queues a frame of len bytes (a header, then dst, src, type, numbered payload) in descriptor i
  * of the TX queue; does not notify. */
-static void queue_frame(struct vm *vm, unsigned i, const uint8_t *dst, uint8_t src_last,
-                        size_t len)
+static void queue_frame(struct vm *vm, unsigned i, const uint8_t *dst, uint8_t src_last, size_t len)
 {
     uint8_t *b = vm->ram + BUF(VIRTIO_NET_TXQ, i);
     const uint8_t src[ETH_ALEN] = {0x02, 0, 0, 0, 0, src_last};
