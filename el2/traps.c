@@ -300,12 +300,10 @@ static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
 
 /* A device model refused the access (a register it does not have, a width it does not take):
  * the guest gets an external abort, as from a bus error, and the console says which device. */
-static void report_refused(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr,
-                           const struct mmio_access *a)
+static void report_refused(const struct vcpu *vcpu, const struct mmio_region *r, ipa_t ipa,
+                           uint64_t esr, const struct mmio_access *a)
 {
-    const struct mmio_region *r = mmio_bus_find(&vcpu->vm->io.bus, ipa);
-
-    if (!r || !guest_report_allowed(vcpu->vm)) {
+    if (!guest_report_allowed(vcpu->vm)) {
         return;
     }
     printk("bulkhead: %s: %s refused a %u-byte %s at offset 0x%llx (pc=0x%llx esr=0x%llx), abort "
@@ -324,7 +322,8 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
 
     esr_decode_dabt(esr, ipa, &d);
     /* Devices first: they are the frequent case; RAM faults once per block. */
-    if (d.s1ptw || !mmio_bus_find(&vm->io.bus, ipa)) {
+    const struct mmio_region *r = d.s1ptw ? NULL : mmio_bus_find(&vm->io.bus, ipa);
+    if (!r) {
         if (vm_ram_fault(vcpu, ipa, esr)) {
             return true;
         }
@@ -341,7 +340,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
     if (d.access.size < 8) {
         val &= (1ULL << (8 * d.access.size)) - 1;
     }
-    switch (mmio_bus_access(&vm->io.bus, vcpu->index, &d.access, &val)) {
+    switch (mmio_region_access(r, vcpu->index, &d.access, &val)) {
     case MMIO_OK:
         if (!d.access.write) {
             reg_write(vcpu, d.access.reg, mmio_load_value(&d.access, val));
@@ -354,7 +353,7 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
         return true;
     case MMIO_ABORT:
     default:
-        report_refused(vcpu, ipa, esr, &d.access);
+        report_refused(vcpu, r, ipa, esr, &d.access);
         inject_dabt(vcpu, far, d.write);
         return true;
     }

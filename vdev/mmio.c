@@ -49,9 +49,12 @@ enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
 {
     const struct mmio_region *r = mmio_bus_find(bus, a->ipa);
 
-    if (!r) {
-        return MMIO_UNMAPPED;
-    }
+    return r ? mmio_region_access(r, vcpu, a, val) : MMIO_UNMAPPED;
+}
+
+enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
+                                    const struct mmio_access *a, uint64_t *val)
+{
     uint64_t offset = a->ipa - r->base;
     if (offset + a->size > r->size) {
         return MMIO_ABORT;

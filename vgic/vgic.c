@@ -76,14 +76,6 @@ void vgic_reset(struct vgic_dist *d)
     spin_unlock(&d->lock);
 }
 
-struct virq *vgic_get_irq(struct vgic_dist *d, unsigned cpu, unsigned intid)
-{
-    if (intid < VGIC_NR_PRIVATE) {
-        return cpu < d->nr_vcpus && d->cpus[cpu] ? &d->cpus[cpu]->private_irqs[intid] : NULL;
-    }
-    return intid < d->nr_irqs ? &d->spis[intid - VGIC_NR_PRIVATE] : NULL;
-}
-
 int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq)
 {
     if (d->version == GIC_V3) {
@@ -131,14 +123,8 @@ static void kick(struct vgic_dist *d, int cpu)
     }
 }
 
-void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level)
+void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool level)
 {
-    struct virq *irq = vgic_get_irq(d, cpu, intid);
-
-    /* Devices report their level after every access: most reports change nothing. */
-    if (!irq || __atomic_load_n(&irq->line, __ATOMIC_RELAXED) == level) {
-        return;
-    }
     spin_lock(&d->lock);
     if (!irq->level && level && !irq->line) {
         irq->pending_latch = true;

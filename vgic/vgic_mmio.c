@@ -33,38 +33,35 @@ static bool access_fits(const struct vgic_reg *r, uint64_t offset, unsigned size
     return one_size && (r->widths & size) && offset + size - r->offset <= r->len;
 }
 
-static void frame_access(struct vgic_dist *d, unsigned cpu, const struct vgic_frame *f,
-                         uint64_t offset, unsigned size, uint64_t *val, bool write)
-{
-    const struct vgic_reg *r = find_reg(f, offset);
-
-    if (!write) {
-        *val = 0;
-    }
-    if (!r || !access_fits(r, offset, size)) {
-        return;
-    }
-    const struct vgic_access a = {d, cpu, r, offset, size};
-    if (write && r->write) {
-        r->write(&a, *val);
-    } else if (!write && r->read) {
-        *val = r->read(&a);
-    }
-}
-
 void vgic_mmio_read(struct vgic_dist *d, unsigned cpu, const struct vgic_frame *f, uint64_t offset,
                     unsigned size, uint64_t *val)
 {
+    const struct vgic_reg *r = find_reg(f, offset);
+
+    *val = 0;
+    if (!r || !r->read || !access_fits(r, offset, size)) {
+        return;
+    }
+    const struct vgic_access a = {d, cpu, r, offset, size};
+    if (r->constant) {
+        *val = r->read(&a);
+        return;
+    }
     spin_lock(&d->lock);
-    frame_access(d, cpu, f, offset, size, val, false);
+    *val = r->read(&a);
     spin_unlock(&d->lock);
 }
 
 void vgic_mmio_write(struct vgic_dist *d, unsigned cpu, const struct vgic_frame *f, uint64_t offset,
                      unsigned size, uint64_t val)
 {
+    const struct vgic_reg *r = find_reg(f, offset);
+
     spin_lock(&d->lock);
-    frame_access(d, cpu, f, offset, size, &val, true);
+    if (r && r->write && access_fits(r, offset, size)) {
+        const struct vgic_access a = {d, cpu, r, offset, size};
+        r->write(&a, val);
+    }
     d->generation++;
     spin_unlock(&d->lock);
 }

@@ -67,6 +67,9 @@ struct vgic_reg {
     uint8_t bits_per_irq;
     uint8_t field; /* enum vgic_irq_field */
     uint8_t irqs;  /* VGIC_IRQS_* */
+    /* Reads what never changes once the VM is made (an ID, the interrupt count): read without
+     * the lock, which a guest probing its GIC would otherwise take on every read. */
+    bool constant;
     /* NULL: reads as zero, or ignores writes. */
     uint64_t (*read)(const struct vgic_access *a);
     void (*write)(const struct vgic_access *a, uint64_t val);
@@ -97,6 +100,12 @@ struct vgic_frame {
         .offset = (off), .len = (length), .widths = (w), .read = (rd), .write = (wr)               \
     }
 
+/* A read-only register whose value is fixed for the VM's life. */
+#define VGIC_REG_CONST(off, length, w, rd)                                                         \
+    {                                                                                              \
+        .offset = (off), .len = (length), .widths = (w), .read = (rd), .constant = true            \
+    }
+
 /* A bank of per-interrupt registers, bits per INTID, INTIDs 0 to 1023. */
 #define VGIC_REG_IRQS(off, fld, bits, w, which)                                                    \
     {                                                                                              \
@@ -105,7 +114,8 @@ struct vgic_frame {
         .write = vgic_mmio_write_irqs                                                              \
     }
 
-/* One access to a frame (lock taken inside; a write bumps the generation). */
+/* One access to a frame (lock taken inside, but for a constant register's read; a write bumps
+ * the generation). */
 void vgic_mmio_read(struct vgic_dist *d, unsigned cpu, const struct vgic_frame *f, uint64_t offset,
                     unsigned size, uint64_t *val);
 void vgic_mmio_write(struct vgic_dist *d, unsigned cpu, const struct vgic_frame *f, uint64_t offset,

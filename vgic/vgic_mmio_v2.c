@@ -85,8 +85,8 @@ static uint64_t read_pidr2(const struct vgic_access *a)
 /* Sorted by offset. What is not here is RAZ/WI. */
 static const struct vgic_reg dist_regs[] = {
     VGIC_REG(GICD_CTLR, 4, W32, vgic_mmio_read_ctlr, vgic_mmio_write_ctlr),
-    VGIC_REG(GICD_TYPER, 4, W32, read_typer, NULL),
-    VGIC_REG(GICD_IIDR, 4, W32, vgic_mmio_read_iidr, NULL),
+    VGIC_REG_CONST(GICD_TYPER, 4, W32, read_typer),
+    VGIC_REG_CONST(GICD_IIDR, 4, W32, vgic_mmio_read_iidr),
     VGIC_REG_IRQS(GICD_IGROUPR, VGIC_F_GROUP, 1, W32, VGIC_IRQS_ALL),
     VGIC_REG_IRQS(GICD_ISENABLER, VGIC_F_SET_ENABLE, 1, W32, VGIC_IRQS_ALL),
     VGIC_REG_IRQS(GICD_ICENABLER, VGIC_F_CLR_ENABLE, 1, W32, VGIC_IRQS_SGIS_WI),
@@ -99,7 +99,7 @@ static const struct vgic_reg dist_regs[] = {
     VGIC_REG_IRQS(GICD_ICFGR, VGIC_F_CONFIG, 2, W32, VGIC_IRQS_ALL),
     VGIC_REG(GICD_SGIR, 4, W32, NULL, write_sgir),
     VGIC_REG(GICD_CPENDSGIR, 0x20, VGIC_ACC_ANY, read_sgi_pend, write_sgi_pend),
-    VGIC_REG(GICD_PIDR2, 4, W32, read_pidr2, NULL),
+    VGIC_REG_CONST(GICD_PIDR2, 4, W32, read_pidr2),
 };
 
 static const struct vgic_frame dist_frame = VGIC_FRAME(dist_regs);

@@ -93,8 +93,8 @@ static void write_irouter(const struct vgic_access *a, uint64_t val)
 /* Sorted by offset. What is not here is RAZ/WI, GICD_ITARGETSR included. */
 static const struct vgic_reg dist_regs[] = {
     VGIC_REG(GICD_CTLR, 4, W32, read_ctlr, vgic_mmio_write_ctlr),
-    VGIC_REG(GICD_TYPER, 4, W32, read_typer, NULL),
-    VGIC_REG(GICD_IIDR, 4, W32, vgic_mmio_read_iidr, NULL),
+    VGIC_REG_CONST(GICD_TYPER, 4, W32, read_typer),
+    VGIC_REG_CONST(GICD_IIDR, 4, W32, vgic_mmio_read_iidr),
     VGIC_REG_IRQS(GICD_IGROUPR, VGIC_F_GROUP, 1, W32, VGIC_IRQS_SHARED),
     VGIC_REG_IRQS(GICD_ISENABLER, VGIC_F_SET_ENABLE, 1, W32, VGIC_IRQS_SHARED),
     VGIC_REG_IRQS(GICD_ICENABLER, VGIC_F_CLR_ENABLE, 1, W32, VGIC_IRQS_SHARED),
@@ -105,7 +105,7 @@ static const struct vgic_reg dist_regs[] = {
     VGIC_REG_IRQS(GICD_IPRIORITYR, VGIC_F_PRIORITY, 8, W8_32, VGIC_IRQS_SHARED),
     VGIC_REG_IRQS(GICD_ICFGR, VGIC_F_CONFIG, 2, W32, VGIC_IRQS_SHARED),
     VGIC_REG(IROUTER_FIRST, IROUTER_LEN, W32_64, read_irouter, write_irouter),
-    VGIC_REG(GICD_PIDR2, 4, W32, read_pidr2, NULL),
+    VGIC_REG_CONST(GICD_PIDR2, 4, W32, read_pidr2),
 };
 
 static const struct vgic_frame dist_frame = VGIC_FRAME(dist_regs);
@@ -155,10 +155,10 @@ static void write_waker(const struct vgic_access *a, uint64_t val)
 
 /* Sorted by offset. What is not here is RAZ/WI, GICR_CTLR included (no LPIs). */
 static const struct vgic_reg rd_regs[] = {
-    VGIC_REG(GICR_IIDR, 4, W32, vgic_mmio_read_iidr, NULL),
-    VGIC_REG(GICR_TYPER, 8, W32_64, read_gicr_typer, NULL),
+    VGIC_REG_CONST(GICR_IIDR, 4, W32, vgic_mmio_read_iidr),
+    VGIC_REG_CONST(GICR_TYPER, 8, W32_64, read_gicr_typer),
     VGIC_REG(GICR_WAKER, 4, W32, read_waker, write_waker),
-    VGIC_REG(GICR_PIDR2, 4, W32, read_pidr2, NULL),
+    VGIC_REG_CONST(GICR_PIDR2, 4, W32, read_pidr2),
 };
 
 /* ---- Redistributor: SGI frame ---- */

@@ -47,5 +47,8 @@ const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa);
  * (not yet sign-extended: see mmio_load_value()). */
 enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
                                  const struct mmio_access *a, uint64_t *val);
+/* The same, to region r, which holds a->ipa (mmio_bus_find's answer): an exit looks it up once. */
+enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
+                                    const struct mmio_access *a, uint64_t *val);
 
 #endif

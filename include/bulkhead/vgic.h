@@ -138,7 +138,14 @@ void vgic_cpu_init(struct vgic_dist *d, struct vgic_cpu *c, unsigned index, unsi
 void vgic_reset(struct vgic_dist *d);
 
 /* The virq for intid as seen by vCPU cpu (private IRQs are per vCPU), or NULL if out of range. */
-struct virq *vgic_get_irq(struct vgic_dist *d, unsigned cpu, unsigned intid);
+static inline struct virq *vgic_get_irq(struct vgic_dist *d, unsigned cpu, unsigned intid)
+{
+    if (intid < VGIC_NR_PRIVATE) {
+        return cpu < d->nr_vcpus && d->cpus[cpu] ? &d->cpus[cpu]->private_irqs[intid] : NULL;
+    }
+    /* nr_irqs is at most VGIC_MAX_IRQS: the second test costs nothing where intid is known. */
+    return intid < d->nr_irqs && intid < VGIC_MAX_IRQS ? &d->spis[intid - VGIC_NR_PRIVATE] : NULL;
+}
 
 /* The vCPU an SPI is routed to (GICv2: lowest set ITARGETSR bit; GICv3: IROUTER Aff0, or
  * vCPU 0 for 1-of-N). Returns -1 if it targets no vCPU. */
@@ -154,7 +161,17 @@ int vgic_irq_owner(const struct vgic_dist *d, unsigned cpu, const struct virq *i
 bool vgic_wants_attention(const struct vgic_dist *d, const struct virq *irq);
 
 /* Input side (lock taken inside). Level for level-sensitive lines; an edge pends once. */
-void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level);
+void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool level);
+static inline void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level)
+{
+    struct virq *irq = vgic_get_irq(d, cpu, intid);
+
+    /* Devices report their level after every access: most reports change nothing, told
+     * without a call or the lock. */
+    if (irq && __atomic_load_n(&irq->line, __ATOMIC_RELAXED) != level) {
+        vgic_change_line(d, cpu, irq, level);
+    }
+}
 void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
 /* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
