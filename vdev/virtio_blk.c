@@ -36,6 +36,8 @@
 #define BLK_SEG_MAX (VIRTQ_MAX_SEGS - 2) /* the header and the status take one each */
 #define BLK_MAX_DATA ((uint64_t)BLK_SIZE_MAX * BLK_SEG_MAX)
 #define BLK_MAX_DISCARD_SEGS 16
+/* A discard zeroes at most 2 MiB (all its ranges together): that counts in the budget. */
+#define BLK_MAX_DISCARD_SECTORS 4096
 /* Bytes a notify copies at most, besides VIRTIO_BUDGET chains: what is left waits for the
  * driver's next access. */
 #define BLK_BYTE_BUDGET MiB(2)
@@ -100,11 +102,14 @@ static uint8_t do_write(struct vblk *b, const struct virtq_chain *c, uint64_t se
     return VIRTIO_BLK_S_OK;
 }
 
-/* Each range is checked before any is zeroed: a bad one fails the whole request untouched. */
-static uint8_t do_discard(struct vblk *b, const struct virtq_chain *c, uint64_t len)
+/* Each range is checked before any is zeroed: a bad one fails the whole request untouched.
+ * *zeroed: the bytes zeroed, for the budget. */
+static uint8_t do_discard(struct vblk *b, const struct virtq_chain *c, uint64_t len,
+                          uint64_t *zeroed)
 {
     struct virtio_blk_discard seg[BLK_MAX_DISCARD_SEGS];
     unsigned n = (unsigned)(len / sizeof(seg[0]));
+    uint64_t total = 0;
 
     if (b->disk.read_only) {
         return VIRTIO_BLK_S_IOERR;
@@ -114,12 +119,15 @@ static uint8_t do_discard(struct vblk *b, const struct virtq_chain *c, uint64_t 
     }
     virtq_read(c, sizeof(struct virtio_blk_req), seg, len);
     for (unsigned i = 0; i < n; i++) {
-        if (seg[i].flags || !on_disk(b, seg[i].sector, (uint64_t)seg[i].num_sectors * SECTOR)) {
+        total += seg[i].num_sectors;
+        if (seg[i].flags || total > BLK_MAX_DISCARD_SECTORS ||
+            !on_disk(b, seg[i].sector, (uint64_t)seg[i].num_sectors * SECTOR)) {
             return seg[i].flags ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
         }
     }
     for (unsigned i = 0; i < n; i++) {
         memset(b->disk.image + seg[i].sector * SECTOR, 0, seg[i].num_sectors * SECTOR);
+        *zeroed += seg[i].num_sectors * SECTOR;
     }
     return VIRTIO_BLK_S_OK;
 }
@@ -135,8 +143,8 @@ static uint8_t do_get_id(struct vblk *b, const struct virtq_chain *c)
 }
 
 /* Serves one request; returns the bytes it wrote into the chain (data and status), or -1 if it
- * cannot be answered (the device has failed). */
-static int64_t serve(struct vblk *b, const struct virtq_chain *c)
+ * cannot be answered (the device has failed). *work grows by the bytes it moved or zeroed. */
+static int64_t serve(struct vblk *b, const struct virtq_chain *c, uint64_t *work)
 {
     struct virtio_blk_req req;
     uint8_t status;
@@ -159,7 +167,7 @@ static int64_t serve(struct vblk *b, const struct virtq_chain *c)
         status = do_get_id(b, c);
         written = MIN(data_in, (uint64_t)VIRTIO_BLK_ID_BYTES);
         break;
-    case VIRTIO_BLK_T_DISCARD: status = do_discard(b, c, data_out); break;
+    case VIRTIO_BLK_T_DISCARD: status = do_discard(b, c, data_out, work); break;
     default: status = VIRTIO_BLK_S_UNSUPP; break;
     }
     virtq_write(c, c->in_len - 1, &status, 1);
@@ -176,7 +184,7 @@ static void vblk_notify(struct virtio_dev *vd, unsigned q)
         if (virtio_pop(vd, q, &c) <= 0) {
             return;
         }
-        int64_t written = serve(b, &c);
+        int64_t written = serve(b, &c, &copied);
         if (written < 0) {
             return;
         }
@@ -227,7 +235,7 @@ static int vblk_create(struct vm_io *io, const struct vdev_desc *desc)
         .seg_max = BLK_SEG_MAX,
         .blk_size = SECTOR,
         .num_queues = 1,
-        .max_discard_sectors = (uint32_t)MIN(p->size / SECTOR, 0xffffffffULL),
+        .max_discard_sectors = (uint32_t)MIN(p->size / SECTOR, BLK_MAX_DISCARD_SECTORS),
         .max_discard_seg = BLK_MAX_DISCARD_SEGS,
         .discard_sector_alignment = 1,
     };
