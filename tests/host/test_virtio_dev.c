@@ -475,6 +475,25 @@ static void test_console_output_and_input(void **state)
     env_free(e);
 }
 
+static void test_console_input_waits_for_receive_buffers(void **state)
+{
+    struct env *e = env_new();
+
+    (void)state;
+    create_console(e);
+    driver_init(e, 2, VERSION_1);
+    console_tx(e, "prompt> ");
+    console_route('a'); /* no receive buffer yet: it waits in the console's queue */
+    assert_int_equal(used_idx(&e->ram), 0);
+    set_desc(&e->ram, 0, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
+    offer(&e->ram, QSIZE, 0);
+    wr(e, VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* the new buffer takes it */
+    assert_int_equal(used_idx(&e->ram), 1);
+    assert_int_equal(*fake_ram_ptr(&e->ram, BUF), 'a');
+    wr(e, VIRTIO_MMIO_STATUS, 0);
+    env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_a_notify_serves_a_budget_and_the_next_access_the_rest),
         cmocka_unit_test(test_vm_reset_and_halt),
         cmocka_unit_test(test_console_output_and_input),
+        cmocka_unit_test(test_console_input_waits_for_receive_buffers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
