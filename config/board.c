@@ -11,6 +11,7 @@
 #include "bulkhead/bcm2835_aux_uart.h"
 #include "bulkhead/config.h"
 #include "bulkhead/fdt_read.h"
+#include "bulkhead/pcie.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
 
@@ -673,5 +674,6 @@ int board_parse(const void *fdt, struct board *board)
     parse_timer(fdt, board);
     parse_uart(fdt, board);
     parse_gdb_uart(fdt, board);
+    board_find_smmu(fdt, board);
     return 0;
 }

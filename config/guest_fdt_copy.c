@@ -15,6 +15,7 @@
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/passthrough.h"
+#include "bulkhead/pcie.h"
 #include "bulkhead/printk.h"
 #include "fdt_writer.h"
 
@@ -191,6 +192,26 @@ static void write_extended_irqs(struct copy *c, const fdt32_t *p, int len)
     prop_u32(c->w, "interrupt-parent", c->gic_phandle);
 }
 
+/* A PCIe bridge's INTx map, its parent the guest's GIC, which has no address cells. */
+static void write_interrupt_map(struct copy *c, int node)
+{
+    struct pcie_intx intx[PCIE_MAX_INTX];
+    fdt32_t cells[PCIE_MAX_INTX * 8];
+    unsigned n = 0;
+    int m = pcie_read_interrupt_map(c->fdt, node, intx, ARRAY_SIZE(intx));
+
+    for (int i = 0; i < m && i < (int)ARRAY_SIZE(intx); i++) {
+        for (unsigned k = 0; k < 4; k++) {
+            cells[n++] = cpu_to_fdt32(intx[i].child[k]);
+        }
+        cells[n++] = cpu_to_fdt32(c->gic_phandle);
+        for (unsigned k = 0; k < 3; k++) {
+            cells[n++] = cpu_to_fdt32(intx[i].spec[k]);
+        }
+    }
+    prop(c->w, "interrupt-map", cells, (int)(n * sizeof(fdt32_t)));
+}
+
 static void note_dropped(const struct copy *c, int node, const char *prop)
 {
     char path[PT_PATH_LEN];
@@ -214,6 +235,8 @@ static bool copy_property(struct copy *c, int node, int offset, const struct pt_
         write_reg(c, node, dev);
     } else if (streq(name, "interrupts-extended")) {
         write_extended_irqs(c, val, len);
+    } else if (dev && streq(name, "interrupt-map") && pcie_is_host_bridge(c->fdt, node)) {
+        write_interrupt_map(c, node);
     } else if (streq(name, "interrupt-parent") && len == 4 &&
                pt_is_board_gic(c->fdt, c->board, fdt32_ld(val))) {
         prop_u32(c->w, name, c->gic_phandle);

@@ -11,6 +11,7 @@
 
 #include "bulkhead/fdt_read.h"
 #include "bulkhead/passthrough.h"
+#include "bulkhead/pcie.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
 
@@ -62,6 +63,11 @@ static bool window_free(const struct board *board, const struct vm_config *vm,
     if (overlaps(base, size, board->gdb_uart.regs.base, board->gdb_uart.regs.size)) {
         pr_err("%s: %s: %s 0x%lx+0x%lx is the hypervisor's gdb stub UART (%s, bulkhead.gdb)\n",
                vm->node, dev->path, which, base, size, board->gdb_uart.path);
+        return false;
+    }
+    if (overlaps(base, size, board->smmu.regs.base, board->smmu.regs.size)) {
+        pr_err("%s: %s: %s 0x%lx+0x%lx is the hypervisor's SMMU (%s)\n", vm->node, dev->path, which,
+               base, size, board->smmu.path);
         return false;
     }
     return true;
@@ -247,6 +253,47 @@ static bool may_do_dma(const void *fdt, int node)
            config_is_compatible(fdt, node, "virtio,mmio");
 }
 
+/* A PCIe host bridge's windows (its ranges, at their host addresses) and the SPIs of its
+ * interrupt-map (INTx), each once. */
+static bool add_bridge(const void *fdt, int node, const struct board *board, struct vm_config *vm,
+                       struct pt_device *dev)
+{
+    struct mem_range windows[PCIE_MAX_WINDOWS];
+    struct pcie_intx intx[PCIE_MAX_INTX];
+
+    if (dev->ipa_shift) {
+        pr_err("%s: %s: a PCIe bridge stays at its host addresses: no IPA for it\n", vm->node,
+               dev->path);
+        return false;
+    }
+    int n = pcie_read_windows(fdt, node, windows, ARRAY_SIZE(windows));
+    for (int i = 0; i < n && i < (int)ARRAY_SIZE(windows); i++) {
+        if (!add_window(board, vm, dev, windows[i].base, windows[i].size, windows[i].base)) {
+            return false;
+        }
+    }
+    int m = pcie_read_interrupt_map(fdt, node, intx, ARRAY_SIZE(intx));
+    if (n < 0 || n > (int)ARRAY_SIZE(windows) || m < 0 || m > (int)ARRAY_SIZE(intx)) {
+        pr_err("%s: %s: ranges or interrupt-map unreadable or too long\n", vm->node, dev->path);
+        return false;
+    }
+    for (int i = 0; i < m; i++) {
+        bool known = false;
+        if (!pt_is_board_gic(fdt, board, intx[i].parent)) {
+            pr_err("%s: %s: interrupt-map entry %d is not the GIC's: not supported\n", vm->node,
+                   dev->path, i);
+            return false;
+        }
+        for (unsigned k = dev->first_irq; k < vm->pt.nr_irqs; k++) {
+            known |= vm->pt.irqs[k].intid == intx[i].spec[1] + 32;
+        }
+        if (!known && !add_spi(board, vm, dev, intx[i].spec[0], intx[i].spec[1], intx[i].spec[2])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* One host node of our binding, moved by ipa_shift (0: at its own addresses). */
 static bool add_host_device(const void *fdt, int node, const struct board *board,
                             uint64_t ipa_shift, struct vm_config *vm)
@@ -269,6 +316,12 @@ static bool add_host_device(const void *fdt, int node, const struct board *board
         if (!add_window(board, vm, dev, regs[i].base, regs[i].size, regs[i].base + ipa_shift)) {
             return false;
         }
+    }
+    if (board->smmu.phandle) {
+        pcie_streams(fdt, node, board->smmu.phandle, &dev->sid_base, &dev->nr_sids);
+    }
+    if (pcie_is_host_bridge(fdt, node)) {
+        return add_bridge(fdt, node, board, vm, dev);
     }
     return read_host_irqs(fdt, node, board, vm, dev);
 }
@@ -466,7 +519,8 @@ bool pt_parse(const void *fdt, int vm_node, const struct board *board, struct vm
 void pt_warn_dma(const struct vm_config *vm)
 {
     for (unsigned i = 0; i < vm->pt.nr_devs && !vm->direct_map; i++) {
-        if (vm->pt.devs[i].dma) {
+        /* Behind the SMMU, its DMA goes through the VM's stage 2 (drivers/smmuv3.c). */
+        if (vm->pt.devs[i].dma && !vm->pt.devs[i].nr_sids) {
             printk("bulkhead: %s: warning: %s can do DMA, and %s has neither direct-map nor an "
                    "IOMMU: the addresses its driver gives the device are not where its RAM is\n",
                    vm->name, vm->pt.devs[i].path, vm->node);

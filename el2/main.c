@@ -18,6 +18,7 @@
 #include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/shmem.h"
+#include "bulkhead/smmuv3.h"
 #include "bulkhead/smp.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
@@ -44,8 +45,8 @@ static void NORETURN halt(void)
 static void map_board_devices(void)
 {
     const struct board_gic *gic = &board.gic;
-    const struct mem_range *dev[] = {&board.uart.regs, &gic->dist, &gic->cpuif,
-                                     &gic->hyp,        &gic->vcpu, &gic->redist};
+    const struct mem_range *dev[] = {&board.uart.regs, &gic->dist,   &gic->cpuif,     &gic->hyp,
+                                     &gic->vcpu,       &gic->redist, &board.smmu.regs};
 
     for (unsigned i = 0; i < ARRAY_SIZE(dev); i++) {
         if (dev[i]->size) {
@@ -72,6 +73,8 @@ static uint64_t highest_guest_address(void)
             top = MAX(top, dev[i]->base + dev[i]->size - 1);
         }
     }
+    /* The windows of a PCIe bridge behind the SMMU, which a VM may be given. */
+    top = MAX(top, board.smmu.fronted_top);
     /* A VM's virtio devices, above where its watchdog goes by default (config/virtio.c). */
     top = MAX(top, watchdog_default_ipa(&board) + VIRTIO_IPA_OFFSET +
                        2 * MAX_VM_VIRTIO * VIRTIO_IPA_STRIDE - 1);
@@ -203,6 +206,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
      * guest loses its ticks. On GICv2 the hypervisor deactivates it, at the guest's EOI. */
     vtimer_init(board.timer.irq_virt, board.timer.irq_phys, board.gic.version == GIC_V3);
     print_banner(dtb);
+    smmu_init(&board.smmu);
 
     struct vm_defaults defaults;
     if (vm_defaults_parse(board.bootargs, &defaults) != 0) {

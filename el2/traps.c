@@ -19,6 +19,7 @@
 #include "bulkhead/printk.h"
 #include "bulkhead/psci.h"
 #include "bulkhead/sched.h"
+#include "bulkhead/smmuv3.h"
 #include "bulkhead/vm.h"
 
 typedef bool (*exit_handler_fn)(struct vcpu *vcpu, uint64_t esr);
@@ -168,6 +169,8 @@ void handle_physical_irqs(struct vcpu *current)
             console_receive();
         } else if (gdbstub_owns_irq(intid)) {
             gdbstub_receive();
+        } else if (smmu_owns_irq(intid)) {
+            smmu_irq();
         }
         /* The maintenance interrupt only needed to bring us here. */
     }

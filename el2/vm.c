@@ -13,6 +13,7 @@
 #include "bulkhead/sbsa_gwdt.h"
 #include "bulkhead/sched.h"
 #include "bulkhead/shmem.h"
+#include "bulkhead/smmuv3.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
 #include "bulkhead/virtio.h"
@@ -24,6 +25,16 @@ struct vm vms[MAX_VMS];
 unsigned nr_vms;
 
 static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
+
+/* What the SMMU knows of each VM that owns streams behind it (it keeps the pointer); name NULL:
+ * none. The CPU's stage-2 invalidation, which such a VM's stage 2 calls before the SMMU's. */
+static struct smmu_owner smmu_owners[MAX_VMS];
+static void (*cpu_s2_invalidate)(void *ctx, uint64_t ipa, uint64_t size);
+
+static bool dma_through_smmu(const struct vm *vm)
+{
+    return smmu_owners[vm->id].name != NULL;
+}
 /* Each VM's RAM population (its populated bitmap and RAM blocks' mappings): a leaf lock, so that
  * a device may populate its VM's RAM under its own lock (vdev_mem_ops), which comes after
  * vm->lock. */
@@ -181,6 +192,17 @@ static void *vm_mem_map(void *ctx, ipa_t ipa, uint64_t len)
 
 static const struct vdev_mem_ops vm_mem_ops = {.map = vm_mem_map};
 
+/* Every block not populated yet, zeroed. */
+static int populate_all(struct vm *vm)
+{
+    for (uint64_t b = 0; b < vm->layout.ram_size / VM_RAM_BLOCK; b++) {
+        if (!block_populated(vm, b) && populate_block(vm, b, 0, 0) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Forgets every block: the next life of the VM starts from zeroed RAM again. Its vCPUs are out
  * of the guest, and the unmapping flushes its TLB entries by VMID. */
 static void unpopulate_all(struct vm *vm)
@@ -240,6 +262,11 @@ static void vm_load(struct vm *vm)
                       l->initrd_size);
     }
     copy_to_guest(vm, l->dtb_ipa, vm->dtb, vm->dtb_size);
+    /* A device may DMA anywhere in the VM's RAM before its CPUs touch it, and an SMMU fault
+     * aborts the transaction (nothing retries it once a block is populated): all of it now. */
+    if (dma_through_smmu(vm) && populate_all(vm) != 0) {
+        printk("bulkhead: %s: out of page-table memory for its RAM\n", vm->cfg.name);
+    }
     patch_guest_dtb(vm, vm->dtb_boot_count_at, (uint32_t)vm->boot_count, 4);
     patch_guest_dtb(vm, vm->dtb_kaslr_seed_at, entropy64(), 8);
     console_port_reset(&vm->console);
@@ -509,6 +536,53 @@ static int vm_create_devices(struct vm *vm)
     return vm_create_virtio(vm);
 }
 
+/* Break-before-make for both walkers: the CPUs' TLBs, then the SMMU's (ctx is the VM's VTTBR),
+ * before the new entry is written. */
+static void s2_invalidate_cpu_and_smmu(void *ctx, uint64_t ipa, uint64_t size)
+{
+    cpu_s2_invalidate(ctx, ipa, size);
+    smmu_invalidate_s2((uint16_t)(*(const uint64_t *)ctx >> 48), ipa, size);
+}
+
+static void vm_dma_fault(void *ctx);
+
+/* The stream IDs of the VM's devices behind the SMMU translate through its stage 2. */
+static int vm_bind_streams(struct vm *vm)
+{
+    struct smmu_owner *owner = &smmu_owners[vm->id];
+
+    for (unsigned i = 0; i < vm->cfg.pt.nr_devs; i++) {
+        const struct pt_device *dev = &vm->cfg.pt.devs[i];
+        if (!dev->nr_sids) {
+            continue;
+        }
+        if (!smmu_active()) {
+            printk("bulkhead: %s: warning: %s is behind an SMMU the hypervisor does not use: its "
+                   "DMA is not confined (nor translated: give %s direct-map)\n",
+                   vm->cfg.name, dev->path, vm->cfg.node);
+            continue;
+        }
+        if (!owner->name) {
+            *owner = (struct smmu_owner){
+                .name = vm->cfg.name,
+                .s2 = {.vmid = (uint16_t)(vm->id + 1),
+                       .ttb = (uint64_t)(uintptr_t)vm->s2.root,
+                       .ipa_bits = vm->s2.va_bits,
+                       .start_level = vm->s2.start_level,
+                       .ps_code = smmu_ps_code(vm->s2.va_bits)},
+                .dma_fault = vm_dma_fault,
+                .ctx = vm,
+            };
+            cpu_s2_invalidate = vm->s2.ops.invalidate;
+            vm->s2.ops.invalidate = s2_invalidate_cpu_and_smmu;
+        }
+        if (smmu_bind(dev->sid_base, dev->nr_sids, owner) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* "2, 3": the physical CPU of each vCPU, in vCPU order. */
 static const char *pcpu_list(const struct vm_config *cfg, char *buf, size_t size)
 {
@@ -557,7 +631,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
         *v = (struct vcpu){.vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF};
     }
     vm_init_vgic(vm);
-    if (vm_map_shm(vm) != 0 || vm_create_devices(vm) != 0) {
+    if (vm_map_shm(vm) != 0 || vm_create_devices(vm) != 0 || vm_bind_streams(vm) != 0) {
         return -1;
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
@@ -825,6 +899,34 @@ void vm_watchdog_expired(struct vm *vm)
         machine_reset();
     }
     power_off_if_idle();
+}
+
+/* A device of the VM did DMA outside its memory (the SMMU's event, from whichever CPU took it):
+ * already said with the stream and address; then its on-crash policy applies, as for a fault
+ * of its CPUs. */
+static void vm_dma_fault(void *ctx)
+{
+    struct vm *vm = ctx;
+    enum vm_crash_policy policy = vm->cfg.on_crash;
+
+    __atomic_fetch_add(&vm->faults, 1, __ATOMIC_RELAXED);
+    spin_lock(&vm->lock);
+    if (policy == VM_ON_CRASH_RESTART && policy_restart(vm, "on-crash")) {
+        spin_unlock(&vm->lock);
+        return;
+    }
+    bool halted = vm_halt_vcpus(vm, VM_STOPPED);
+    if (halted) {
+        printk("bulkhead: %s: stopped: a device of it did DMA outside its memory\n", vm->cfg.name);
+    }
+    spin_unlock(&vm->lock);
+    if (halted && policy == VM_ON_CRASH_RESET_MACHINE) {
+        printk("bulkhead: %s: on-crash reset-machine: resetting the machine\n", vm->cfg.name);
+        machine_reset();
+    }
+    if (halted) {
+        power_off_if_idle();
+    }
 }
 
 bool vm_operator_stop(struct vm *vm)

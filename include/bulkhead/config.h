@@ -53,6 +53,17 @@ struct board_uart {
     char path[64]; /* node path, for messages */
 };
 
+/* The board's SMMUv3 (arm,smmu-v3; config/pcie.c): the hypervisor's, never a VM's. Size 0: none. */
+struct board_smmu {
+    struct mem_range regs;
+    uint32_t phandle;
+    uint32_t event_spi, gerror_spi; /* SPI numbers as in the DT ("eventq", "gerror"), 0: none */
+    /* The highest address of the devices behind it (a PCIe bridge's windows): stage 2 must
+     * reach it for a VM to be given them. */
+    uint64_t fronted_top;
+    char path[64];
+};
+
 struct board {
     char model[64];
     struct mem_range ram[MAX_RAM_BANKS];
@@ -74,6 +85,7 @@ struct board {
     /* The UART of the gdb stub (docs/DEBUGGING.md), found when the bootargs ask for one
      * (bulkhead.gdb=): the first enabled PL011 that is not the console. Never passed to a VM. */
     struct board_uart gdb_uart;
+    struct board_smmu smmu;
     char bootargs[BOOTARGS_LEN]; /* the hypervisor's own: /chosen/bootargs */
     /* The initramfs the boot loader left (/chosen linux,initrd-start/-end): a bundle of VMs
      * (include/bulkhead/bundle.h), reserved like a boot module. Size 0: none. */
@@ -112,6 +124,9 @@ struct pt_device {
     uint8_t first_irq, nr_irqs;
     uint64_t ipa_shift; /* added to every address of the node's reg (an IPA override) */
     bool dma;           /* may master DMA (virtio, dma-coherent) */
+    /* Its stream IDs at the board's SMMU (iommu-map, iommus): DMA translated by the VM's stage
+     * 2. nr_sids 0: not behind it. */
+    uint32_t sid_base, nr_sids;
 };
 
 struct vm_passthrough {

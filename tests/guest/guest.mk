@@ -24,7 +24,7 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,--build-id=none \
 
 GUEST_LIB_OBJ := $(patsubst %,$(GUEST_OBJDIR)/lib/%.o,start vectors exceptions runtime dt gic report vnet) \
                  $(GUEST_OBJDIR)/printf.o $(GUEST_OBJDIR)/string.o
-GUEST_NAMES := testguest demo irqtest bench shmem hostile
+GUEST_NAMES := testguest demo irqtest bench shmem hostile dmatest
 # virtio_bad: malformed virtio rings (tests/qemu/test_virtio.py).
 GUEST_NAMES += virtio_bad
 GUEST_BINS := $(patsubst %,$(GUEST_BUILD)/%.bin,$(GUEST_NAMES))

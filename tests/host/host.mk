@@ -9,7 +9,8 @@ HOST_LDLIBS := -lcmocka -lfdt
 # Pure hypervisor sources: they must compile unchanged here.
 HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c lib/alloc.c stage2/pt.c el2/esr.c el2/console_mux.c \
                   vdev/mmio.c vdev/vdev.c vdev/vpl011.c vdev/passthrough.c vdev/doorbell.c vdev/sbsa_gwdt.c vdev/vswitch.c vgic/vgic_dev.c \
-                  vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c
+                  vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c \
+                  drivers/smmuv3_enc.c
 # Virtio: the transport, its queues and its devices (include/bulkhead/virtio.h).
 HOST_PURE_SRCS += vdev/virtqueue.c vdev/virtio_mmio.c vdev/virtio_blk.c vdev/virtio_console.c
 # virtio-net, a port of the hypervisor's switch (vdev/vswitch.c).
@@ -29,11 +30,11 @@ TEST_psci_SRCS := el2/psci.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAK
                   $(HOST_FAKE)/monitor.c
 TEST_traps_SRCS := el2/traps.c el2/inject.c el2/psci.c el2/vcpu.c el2/passthrough.c \
                    $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/vm.c $(HOST_FAKE)/hw.c \
-                   $(HOST_FAKE)/monitor.c $(HOST_FAKE)/gdbstub.c
+                   $(HOST_FAKE)/monitor.c $(HOST_FAKE)/gdbstub.c $(HOST_FAKE)/smmuv3.c
 TEST_gdbstub_SRCS := el2/gdbstub_proto.c
 TEST_monitor_SRCS := el2/monitor_cmd.c
 TEST_vm_SRCS := el2/vm.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c \
-                tests/host/vm_fixture.c
+                tests/host/vm_fixture.c $(HOST_FAKE)/smmuv3.c
 TEST_vm_operator_SRCS := $(TEST_vm_SRCS)
 TEST_bcm2835_wdt_SRCS := drivers/bcm2835_wdt.c
 TEST_bcm2835_aux_uart_SRCS := drivers/bcm2835_aux_uart.c

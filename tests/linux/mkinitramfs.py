@@ -45,9 +45,10 @@ MODULES_GLOB = os.path.join(qemu.DEPS_DIR, "arm64", "root", "lib", "modules", "*
 # crc32c_generic is ext4's and jbd2's soft dependency ("softdep=pre: crypto-crc32c", an alias
 # that only a full module index resolves): metadata_csum file systems need it.
 # sbsa_gwdt is the watchdog mode's (it binds only where the VM has an arm,sbsa-gwdt node);
-# virtio_net (with failover and net_failover) the net mode's.
-MODULES = ("crc32c_generic", "ext4", "virtio_mmio", "virtio_blk", "gpio_keys", "sbsa_gwdt",
-           "virtio_net")
+# virtio_net (with failover and net_failover) the net mode's; virtio_pci the disk of a PCIe
+# bridge behind the SMMU (test_smmu).
+MODULES = ("crc32c_generic", "ext4", "virtio_mmio", "virtio_pci", "virtio_blk", "gpio_keys",
+           "sbsa_gwdt", "virtio_net")
 # virtio_console: hvc0 of the hypervisor's own virtio-console (tests/qemu/test_virtio.py).
 MODULES += ("virtio_console",)
 
