@@ -9,7 +9,8 @@
    Then the fuzz targets (tests/fuzz/run_fuzz.py), each for a few seconds ("fuzz/<target>").
 2. The QEMU tests (tests/qemu/test_boot.py, then the interrupt tests of tests/qemu/test_irq.py,
    then the Linux tests of tests/qemu/test_linux.py, then the device passthrough tests of
-   tests/qemu/test_passthrough.py, then the shared-memory tests of tests/qemu/test_shmem.py,
+   tests/qemu/test_passthrough.py, then the SMMU's (DMA isolation, a PCIe bridge passed to a VM)
+   of tests/qemu/test_smmu.py, then the shared-memory tests of tests/qemu/test_shmem.py,
    then the network between VMs of tests/qemu/test_virtio_net.py, then the virtio disks and
    consoles (and malformed rings) of tests/qemu/test_virtio.py,
    then the hostile-guest suite of tests/qemu/test_hostile.py, then the VM watchdog's tests of
@@ -59,6 +60,7 @@ import test_monitor  # noqa: E402
 import test_passthrough  # noqa: E402
 import test_raspi4b  # noqa: E402
 import test_shmem  # noqa: E402
+import test_smmu  # noqa: E402
 import test_virtio  # noqa: E402
 import test_virtio_net  # noqa: E402
 import test_watchdog  # noqa: E402
@@ -144,7 +146,8 @@ def run_qemu_tests(build, only):
         out(f"note: QEMU boot tests run on qemu-virt only; skipped for {platform}")
         return 0, 0
     all_cases = test_boot.cases(build) + test_irq.cases(build) + test_linux.cases(build)
-    all_cases += test_passthrough.cases(build) + test_shmem.cases(build)
+    all_cases += test_passthrough.cases(build) + test_smmu.cases(build)
+    all_cases += test_shmem.cases(build)
     all_cases += test_virtio_net.cases(build)
     all_cases += test_virtio.cases(build)
     all_cases += test_hostile.cases(build) + test_watchdog.cases(build)
