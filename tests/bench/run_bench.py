@@ -57,6 +57,11 @@ OPS = (
     ("doorbell", "Shared-memory doorbell, ring (hypercall) to handler, same vCPU", "doorbell"),
     ("doorbell_peer", "Shared-memory doorbell, ring (hypercall) to the peer VM's handler (in WFI)",
      "doorbell_peer"),
+    ("net_notify", "virtio-net notify exit, empty transmit queue", "net_notify"),
+    ("net_frame", "virtio-net 1500-byte frame into the other VM's receive buffer (64 a notify)",
+     "net_frame"),
+    ("net_ping", "virtio-net round trip, a 64-byte frame to the other VM (in WFI) and back",
+     "net_ping"),
     ("noisy_idle", "Virtual timer in WFI, beside a VM idle on another CPU", "timer_wfi"),
     ("noisy_storm", "Virtual timer in WFI, beside a VM storming on another CPU", "timer_wfi"),
     ("boot", "Reset to the guest's first instruction", "boot"),
@@ -70,7 +75,9 @@ OPS = (
 # (bulkhead,shared-memory "bench"); the bare board has none, so doorbell has no bare figure.
 # doorbell_peer rings a second VM (vm1: the same guest with role=echo, one vCPU on a CPU of its
 # own, so this configuration's board has PT_SMP CPUs), which rings back.
-PT_OPS = ("pt_irq", "doorbell", "doorbell_peer")
+# The net_* rows (issue 12) use the same two VMs, each with a virtio-net port on the switch
+# "bench": vm1's echo role answers the frames vm0 sends.
+PT_OPS = ("pt_irq", "doorbell", "doorbell_peer", "net_notify", "net_frame", "net_ping")
 PT_SMP = 3
 PT_SERIALS = ["-serial", "mon:stdio", "-serial", "null"]
 PT_DEVICE = "/pl011@9040000"
@@ -97,6 +104,10 @@ PT_VM_NODE = """
                 bulkhead,shm-id = "bench";
                 bulkhead,ipa = <0x0 0x70000000>;
             }};
+            net {{
+                compatible = "bulkhead,virtio-net";
+                bulkhead,switch = "bench";
+            }};
         }};
         vm1 {{
             compatible = "bulkhead,vm";
@@ -113,6 +124,10 @@ PT_VM_NODE = """
                 compatible = "bulkhead,shared-memory-map";
                 bulkhead,shm-id = "bench";
                 bulkhead,ipa = <0x0 0x70000000>;
+            }};
+            net {{
+                compatible = "bulkhead,virtio-net";
+                bulkhead,switch = "bench";
             }};
         }};
 """

@@ -55,6 +55,18 @@
  *       the same ring to a peer VM on another CPU (waiting in WFI), to its handler: the peer
  *       is this guest with role=echo in its bootargs, which writes the counter at its vector
  *       into the shared region and rings back; only where the doorbell has a peer.
+ *   BENCH op=net_notify kind=loop n=N ticks=T
+ *       a virtio-net QUEUE_NOTIFY of the transmit queue with nothing queued: the exit and the
+ *       device's look at an empty ring (tests/guest/lib/vnet.c's device, on a switch with the
+ *       echo VM); only where the device tree has a virtio-net device.
+ *   BENCH op=net_frame kind=loop n=N ticks=T
+ *       a 1500-byte frame copied by the hypervisor from this VM's transmit queue into the echo
+ *       VM's receive buffer: NET_BATCH frames queued, then the counter across the one notify
+ *       that sends them all (the budget of one exit), N frames in all. 1500 x 1000 / the
+ *       figure is the bytes copied per 1,000 instructions.
+ *   BENCH op=net_ping kind=latency n=N ticks=T
+ *       a 64-byte frame to the echo VM (in WFI), which sends it back from its interrupt
+ *       handler, to this VM's handler of the answer: a round trip between two VMs.
  *   BENCH op=boot kind=once ticks=T
  *       The generic counter at this image's first instruction (it starts at 0 at QEMU's reset:
  *       reset to guest entry, QEMU's firmware handoff and the hypervisor's boot included).
@@ -66,7 +78,7 @@
  * Anything wrong prints "BENCH error=WHAT" and ends the run.
  *
  * Bootargs: hyp=1 (under Bulkhead: BH_HVC_NULL too), role=echo (the peer of doorbell_peer
- * only), noisy=NAME (above), iters=N (loops and ack_eoi, default
+ * and of the net_* rows only), noisy=NAME (above), iters=N (loops and ack_eoi, default
  * 1000), rounds=N (latencies, default 20), pt_rounds=N (pt_irq, default 1000).
  *
  * The single-CPU figures are taken while CPU 1 is off (nothing else runs); the IPI last, with
@@ -78,6 +90,7 @@
 #include "gic.h"
 #include "guest.h"
 #include "sysreg.h"
+#include "vnet.h"
 
 #define DEFAULT_ITERS 1000
 #define DEFAULT_ROUNDS 20
@@ -702,6 +715,183 @@ __attribute__((noinline)) static void bench_doorbell_peer(void)
 
 static volatile bool echo_quit;
 
+/* ---- frames between two VMs over virtio-net (the echo VM answers) ---- */
+
+#define NET_TYPE 0x88b5 /* IEEE 802's local experimental EtherType */
+#define NET_BATCH 64    /* frames per notify: VIRTIO_BUDGET, one exit's worth */
+#define NET_FRAME 1500
+#define NET_PING 64
+enum net_kind { NET_KIND_PING = 'P', NET_KIND_BULK = 'B', NET_KIND_ACK = 'A', NET_KIND_QUIT = 'Q' };
+
+static struct vnet net;
+static bool net_found;
+static struct {
+    volatile uint64_t entry_ticks;
+    volatile uint32_t count;
+} net_irq;
+static volatile bool net_quit;
+static unsigned net_bulk_seen;
+static uint8_t net_peer[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* A frame of ours: to the peer (broadcast until it answered once), our EtherType, kind. */
+static void net_send_kind(enum net_kind kind, size_t len, bool kick)
+{
+    static uint8_t f[NET_FRAME];
+
+    memcpy(f, net_peer, 6);
+    memcpy(f + 6, net.mac, 6);
+    f[12] = NET_TYPE >> 8;
+    f[13] = NET_TYPE & 0xff;
+    f[14] = (uint8_t)kind;
+    if (!vnet_send(&net, f, len, kick)) {
+        error("virtio-net: the transmit ring is full");
+    }
+}
+
+/* The echo VM's side: every frame taken; a ping sent back at once, an ack after each
+ * NET_BATCH bulk frames, a quit ends the run. Called from its interrupt handler. */
+static void net_echo_drain(void)
+{
+    static uint8_t f[VNET_BUF];
+    size_t len;
+
+    vnet_ack(&net);
+    while ((len = vnet_recv(&net, f, sizeof(f))) > 14) {
+        memcpy(net_peer, f + 6, 6);
+        switch (f[14]) {
+        case NET_KIND_PING: net_send_kind(NET_KIND_PING, len, true); break;
+        case NET_KIND_BULK:
+            if (++net_bulk_seen % NET_BATCH == 0) {
+                net_send_kind(NET_KIND_ACK, NET_PING, true);
+            }
+            break;
+        case NET_KIND_QUIT: net_quit = true; break;
+        default: break;
+        }
+    }
+}
+
+/* The device's SPI (level) to this CPU, taken by handler, interrupts on. */
+static void net_irq_on(void (*handler)(uint64_t ticks))
+{
+    guest_set_irq_handler(handler);
+    gic_set_level(net.intid, true);
+    gic_route_spi(net.intid, 0);
+    gic_enable(net.intid, true);
+    irqs_on();
+}
+
+/* The measuring VM's handler: when, and how many; the device's interrupt acknowledged so that
+ * the line drops before the EOI. */
+static void net_entry(uint64_t ticks)
+{
+    uint32_t iar = gic_ack();
+    unsigned intid = gic_iar_intid(iar);
+
+    if (intid >= GIC_SPURIOUS) {
+        return;
+    }
+    if (intid == net.intid) {
+        net_irq.entry_ticks = ticks;
+        vnet_ack(&net);
+        asm volatile("dmb ish" ::: "memory");
+        net_irq.count++;
+    }
+    gic_eoi(iar);
+}
+
+/* Waits in WFI for a frame of kind from the echo VM; returns its handler's entry counter. */
+static uint64_t net_wait(enum net_kind kind)
+{
+    static uint8_t f[VNET_BUF];
+    uint64_t end = cntvct() + WAIT_TICKS(freq);
+
+    for (;;) {
+        size_t len = vnet_recv(&net, f, sizeof(f));
+        if (len > 14 && f[14] == (uint8_t)kind) {
+            memcpy(net_peer, f + 6, 6);
+            return net_irq.entry_ticks;
+        }
+        if (!len) {
+            asm volatile("wfi" ::: "memory");
+        }
+        if (cntvct() > end) {
+            printf("BENCH note: net: no '%c' frame back, %u interrupts\n", kind, net_irq.count);
+            error("the echo VM did not answer over virtio-net");
+        }
+    }
+}
+
+/* The counter across n notifies of an empty transmit queue, minus an empty loop's. */
+static uint64_t net_notify_loop(bool with_op, uint64_t n)
+{
+    uint64_t t0, t1;
+    uintptr_t addr = net.base + VIRTIO_MMIO_QUEUE_NOTIFY;
+    uint64_t val = 1;
+
+    if (with_op) {
+        LOOP("str %w[v], [%[a]]");
+    } else {
+        LOOP("");
+    }
+    return t1 - t0;
+}
+
+/* Round trips of a small frame, then NET_BATCH-frame rounds of 1500-byte frames, then empty
+ * notifies; the echo VM is told to stop at the end. */
+__attribute__((noinline)) static void bench_net(void)
+{
+    unsigned long net_rounds = MAX(bootarg_ul("pt_rounds", DEFAULT_PT_ROUNDS), 1ul);
+    uint64_t sum = 0;
+    uint32_t seed = 1;
+
+    if (!vnet_init(&net)) {
+        printf("BENCH note: net: no virtio-net device: skipped\n");
+        return;
+    }
+    net_irq_on(net_entry);
+    for (unsigned long r = 0; r < WARMUP_ROUNDS + net_rounds; r++) {
+        delay_phase(next_rand(&seed));
+        uint64_t t0 = cntvct();
+        net_send_kind(NET_KIND_PING, NET_PING, true);
+        uint64_t at = net_wait(NET_KIND_PING);
+        if (r >= WARMUP_ROUNDS) {
+            sum += at - t0;
+        }
+    }
+    printf("BENCH op=net_ping kind=latency n=%lu ticks=%lu\n", net_rounds, (unsigned long)sum);
+
+    unsigned long batches = MAX(net_rounds / 50, 2ul);
+    sum = 0;
+    for (unsigned long r = 0; r < 1 + batches; r++) {
+        for (unsigned i = 0; i < NET_BATCH; i++) {
+            net_send_kind(NET_KIND_BULK, NET_FRAME, false);
+        }
+        /* Masked: the interrupt for our own used buffers waits until t1 is read. */
+        irqs_off();
+        uint64_t t0 = cntvct();
+        vnet_kick(&net);
+        uint64_t t1 = cntvct();
+        irqs_on();
+        net_wait(NET_KIND_ACK);
+        if (r >= 1) {
+            sum += t1 - t0;
+        }
+    }
+    printf("BENCH op=net_frame kind=loop n=%lu ticks=%lu\n", batches * NET_BATCH,
+           (unsigned long)sum);
+    irqs_off();
+
+    uint64_t n = iters;
+    net_notify_loop(true, MAX(n / 10, 1ul));
+    uint64_t base = net_notify_loop(false, n);
+    uint64_t with = net_notify_loop(true, n);
+    printf("BENCH op=net_notify kind=loop n=%lu ticks=%lu\n", (unsigned long)n,
+           (unsigned long)(with - base));
+    net_send_kind(NET_KIND_QUIT, NET_PING, true);
+    gic_enable(net.intid, false);
+}
+
 /* The echo VM's doorbell handler: records where it was entered, acknowledges and rings back
  * whoever rang, until the ringer says the run is over. */
 static void echo_entry(uint64_t ticks)
@@ -722,6 +912,8 @@ static void echo_entry(uint64_t ticks)
         } else {
             guest_hvc(BH_HVC_DOORBELL_RING, db.index, rang & db_members, 0);
         }
+    } else if (net_found && intid == net.intid) {
+        net_echo_drain();
     }
     gic_eoi(iar);
 }
@@ -734,12 +926,19 @@ static void run_echo(void)
     }
     gic_dist_init();
     gic_cpu_setup(0);
+    net_found = vnet_init(&net);
     doorbell_irq_on(echo_entry);
-    while (!echo_quit) {
+    if (net_found) {
+        gic_set_level(net.intid, true);
+        gic_route_spi(net.intid, 0);
+        gic_enable(net.intid, true);
+    }
+    while (!echo_quit || (net_found && !net_quit)) {
         asm volatile("wfi" ::: "memory");
     }
     irqs_off();
-    printf("BENCH echo: %lu rings\n", (unsigned long)peer_region[PEER_RINGS]);
+    printf("BENCH echo: %lu rings, %u frames\n", (unsigned long)peer_region[PEER_RINGS],
+           net_bulk_seen);
 }
 
 /* Waits until CPU 1 is off (PSCI AFFINITY_INFO), so that nothing else runs: between two
@@ -824,6 +1023,7 @@ int main(void *dtb)
     bench_pt_irq();
     bench_doorbell();
     bench_doorbell_peer();
+    bench_net();
     printf("BENCH done\n");
     return 0;
 }

@@ -3,7 +3,8 @@
 
 make run:      Debian's Linux with a shell (vm0, 2 vCPUs, keyboard input goes to it) beside a
                bare-metal guest of ours (vm1, "beta") that says hello, then publishes a counter
-               in a shared-memory channel that the shell reads (devmem 0x70000008 64), until
+               in a shared-memory channel that the shell reads (devmem 0x70000008 64), and
+               answers ping on the hypervisor's switch "demo" (ping 10.0.0.2 in the shell), until
                vm0 powers off.
 make run-bare: two bare-metal guests of ours, alpha and beta, that power off by themselves.
 On raspi4b (PLATFORM=raspi4b) both run in Debian's bcm2711-rpi-4-b.dtb with the VM nodes added;
@@ -27,6 +28,8 @@ DEMO_SMP, DEMO_MEM = 4, "2G"
 BETA_ADDR = 0x44000000
 SHM_IPA = 0x70000000  # the channel "demo" in both VMs
 SHM_COUNTER = SHM_IPA + 8  # beta's counter: the region's second 64-bit word
+LINUX_IP, BETA_IP = "10.0.0.1", "10.0.0.2"  # on the switch "demo" (virtio-net)
+NET_NODE = ("net { compatible = \"bulkhead,virtio-net\"; bulkhead,switch = \"demo\"; };\n")
 
 
 def shm_map(access):
@@ -38,7 +41,8 @@ def shm_map(access):
 def demo_nodes(demo):
     """make run's VMs (docs/CONFIG.md's bindings): Linux in vm0, 2 vCPUs, 512 MiB, a shell; the
     demo guest in vm1 ("beta"), 1 vCPU, 64 MiB; a 4 KiB channel "demo" that beta writes and vm0
-    reads (read-only), at 0x70000000 in both."""
+    reads (read-only), at 0x70000000 in both; a virtio-net port each on the switch "demo",
+    Linux's eth0 at LINUX_IP, beta answering ping at BETA_IP."""
     kernel, initrd = qemu.LINUX_ADDRS[0]
     cells = "#address-cells = <2>; #size-cells = <2>;"
     return ("shm-demo { compatible = \"bulkhead,shared-memory\"; bulkhead,shm-id = \"demo\"; "
@@ -46,12 +50,14 @@ def demo_nodes(demo):
             f"vm0 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x20000000>; cpus = <2>; "
             f"{cells}\n"
             + qemu.module_node(kernel, qemu.LINUX_KERNEL,
-                               bootargs="console=ttyAMA0 quiet bulkhead.test=shell")
+                               bootargs="console=ttyAMA0 quiet bulkhead.test=shell "
+                               f"bulkhead.net-ip={LINUX_IP}/24 bulkhead.net-peer={BETA_IP}")
             + qemu.module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk")
-            + shm_map("ro") + "};\n"
+            + shm_map("ro") + NET_NODE + "};\n"
             f"vm1 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; cpus = <1>; "
             f"{cells}\n"
-            + qemu.module_node(BETA_ADDR, demo, bootargs="name=beta") + shm_map("rw") + "};\n")
+            + qemu.module_node(BETA_ADDR, demo, bootargs=f"name=beta ip={BETA_IP}")
+            + shm_map("rw") + NET_NODE + "};\n")
 
 
 def linux_demo_command(image, demo, machine, workdir, cpu=qemu.CPU):

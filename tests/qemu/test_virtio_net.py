@@ -11,6 +11,12 @@ between VMs"), on QEMU virt with GICv3 and GICv2:
   reaches neither and receives no frame at all. Each eth0's MAC is checked against the binding
   (the default one is computed here as vnet_default_mac does). No device is reset, every VM
   powers off.
+- net_doc_example: docs/CONFIG.md's virtio-net example as written (two bare-metal demo guests on
+  one switch, alpha pinging beta five times over ARP and ICMP), GICv3 and GICv2.
+- net_demo_ping: `make run`'s own QEMU command (tests/qemu/run_demo.py): in Linux's shell, eth0
+  is up at 10.0.0.1 and `ping -c 3 10.0.0.2` typed on the console is answered by the bare-metal
+  demo guest (vm1, beta: ARP and ICMP echo over its own small virtio-net driver,
+  tests/guest/lib/vnet.c) through the switch "demo".
 
 Run on its own: tests/qemu/test_virtio_net.py [--build DIR] [--only REGEX].
 """
@@ -23,6 +29,7 @@ import tempfile
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
+import test_console  # noqa: E402
 
 TIME_LIMIT = 600  # three Linux boots and 16 MiB through TCG on a loaded machine
 MEM = "2G"
@@ -78,8 +85,8 @@ def net_args(ip, peer, other, role):
             f"bulkhead.net-other={other} bulkhead.net-role={role} bulkhead.net-bytes={NET_BYTES}")
 
 
-def boot(ctx, gic, name, nodes, limit=TIME_LIMIT):
-    files = [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR)]
+def boot(ctx, gic, name, nodes, limit=TIME_LIMIT, files=None):
+    files = files or [(qemu.LINUX_KERNEL, KERNEL_ADDR), (qemu.LINUX_INITRD, INITRD_ADDR)]
     loaders = []
     for path, addr in files:
         loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
@@ -153,12 +160,71 @@ def test_linux(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+def doc_chosen(name):
+    """The inside of the `chosen { ... };` block after `<!-- doc-example: name -->` in
+    docs/CONFIG.md, or None."""
+    with open(os.path.join("docs", "CONFIG.md"), encoding="utf-8") as f:
+        doc = f.read()
+    m = re.search(r"<!-- doc-example: " + re.escape(name) + r" -->\n```dts\nchosen \{\n(.*?)"
+                  r"^\};\n```", doc, re.MULTILINE | re.DOTALL)
+    return m.group(1) if m else None
+
+
+def test_doc_example(ctx, gic):
+    name = f"v{gic}/net_doc_example"
+    demo = qemu.guest_path(ctx.build, "demo")
+    missing = qemu.missing(ctx.image, how="make all") or qemu.missing(demo, how="make guests")
+    if missing:
+        return qemu.failure(name, missing)
+    block = doc_chosen("virtio-net")
+    if not block:
+        return qemu.failure(name, "docs/CONFIG.md lacks the virtio-net doc-example")
+    run_, err = boot(ctx, gic, name, block, files=[(demo, 0x44000000), (demo, 0x45000000)],
+                     limit=180)
+    if err:
+        return qemu.failure(name, err)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [
+        qemu.prefixed("alpha", r"alpha: answering ping at 10\.0\.0\.1 on virtio-net \(MAC "
+                      + default_mac("alpha") + r"\)"),
+        qemu.prefixed("beta", r"beta: answering ping at 10\.0\.0\.2 on virtio-net \(MAC "
+                      r"02:00:00:00:00:02\)"),
+        qemu.prefixed("alpha", r"alpha: 5 of 5 pings to 10\.0\.0\.2 answered"),
+        qemu.prefixed("beta", r"beta: answered 5 pings")])]
+    reasons += qemu.ends_cleanly(t, run_, ("alpha", "beta"), forbid=[qemu.stopped(("alpha", "beta")),
+                                                                    r"device needs a reset"])
+    return qemu.verdict(name, run_, *reasons)
+
+
+def demo_ping_session(name, cmd):
+    s = test_console.Session(cmd)
+    pos = s.step(r"^\[vm0\] LINUX eth0 is 10\.0\.0\.1/24", why="Linux's eth0 did not come up")
+    s.step(r"^\[vm1\] beta: answering ping at 10\.0\.0\.2 on virtio-net", after=0,
+           why="the demo guest (vm1) did not bring its virtio-net device up")
+    pos = s.step(r"^\[vm0\] / # ", after=pos, why="no shell prompt")
+    pos = s.step(r"3 packets transmitted, 3 packets received, 0% packet loss",
+                 b"ping -c 3 10.0.0.2\r", pos, "beta did not answer Linux's ping")
+    s.step(r"no VM running, powering off", b"poweroff -f\r", pos,
+           "'poweroff -f' did not end the machine")
+    return s.verdict(name, lambda r: qemu.expect_all(r.text, [r"^\[vm1\] beta: answered [1-9]\d* "
+                                                              r"pings"]),
+                     lambda r: qemu.expect_none(r.text, [r"PANIC", r"stopped:",
+                                                         r"device needs a reset"]))
+
+
+def test_demo_ping(build, gic):
+    ctx = test_console.Ctx(build)
+    return test_console.demo_test(ctx, gic, f"v{gic}/net_demo_ping", demo_ping_session)
+
+
 def cases(build):
     """[(name, callable returning a Result)]."""
     ctx = Ctx(build)
     out = []
     for gic in (3, 2):
-        out += [(f"v{gic}/net_linux", lambda g=gic: test_linux(ctx, g))]
+        out += [(f"v{gic}/net_linux", lambda g=gic: test_linux(ctx, g)),
+                (f"v{gic}/net_doc_example", lambda g=gic: test_doc_example(ctx, g))]
+    out += [("v3/net_demo_ping", lambda: test_demo_ping(build, 3))]
     return out
 
 
