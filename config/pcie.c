@@ -55,11 +55,12 @@ static uint64_t node_top(const void *fdt, int node)
 void board_find_smmu(const void *fdt, struct board *board)
 {
     struct board_smmu *smmu = &board->smmu;
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,smmu-v3");
+    /* From the tree's index: on a board without an SMMU this costs boot no walk of the tree. */
+    int node = config_next_compatible(fdt, -1, "arm,smmu-v3");
 
     memset(smmu, 0, sizeof(*smmu));
     while (node >= 0 && !config_node_enabled(fdt, node)) {
-        node = fdt_node_offset_by_compatible(fdt, node, "arm,smmu-v3");
+        node = config_next_compatible(fdt, node, "arm,smmu-v3");
     }
     if (node < 0 || config_read_reg(fdt, node, &smmu->regs, 1) < 1) {
         memset(smmu, 0, sizeof(*smmu));
@@ -70,7 +71,7 @@ void board_find_smmu(const void *fdt, struct board *board)
     smmu->gerror_spi = (uint32_t)smmu_spi(fdt, node, "gerror");
     config_node_path(fdt, node, smmu->path, sizeof(smmu->path));
     int dev;
-    fdt_for_each_subnode(dev, fdt, 0)
+    config_for_each_child(dev, fdt, 0)
     {
         uint32_t base, count;
         if (smmu->phandle && pcie_streams(fdt, dev, smmu->phandle, &base, &count)) {

@@ -195,12 +195,16 @@ static const struct vdev_mem_ops vm_mem_ops = {.map = vm_mem_map};
 /* Every block not populated yet, zeroed. */
 static int populate_all(struct vm *vm)
 {
-    for (uint64_t b = 0; b < vm->layout.ram_size / VM_RAM_BLOCK; b++) {
-        if (!block_populated(vm, b) && populate_block(vm, b, 0, 0) != 0) {
-            return -1;
+    int rc = 0;
+
+    spin_lock(&ram_locks[vm->id]);
+    for (uint64_t b = 0; b < vm->layout.ram_size / VM_RAM_BLOCK && rc == 0; b++) {
+        if (!block_populated(vm, b)) {
+            rc = populate_block(vm, b, 0, 0);
         }
     }
-    return 0;
+    spin_unlock(&ram_locks[vm->id]);
+    return rc;
 }
 
 /* Forgets every block: the next life of the VM starts from zeroed RAM again. Its vCPUs are out

@@ -10,6 +10,7 @@
  * with DMA through the SMMU); then reads the hypervisor's log (BH_HVC_LOG_READ, so its VM needs
  * bulkhead,monitor) for the victim VM's RAM address (victim=NAME) and has the device write a
  * page there and read one from there: addresses outside its own RAM, which the SMMU must block.
+ * With reboot=1 it resets its VM once after the copy and copies again in its second life.
  * Lines: "dmatest: ...", "PASS/FAIL <check>".
  *
  * mode=victim: fills a page at RAM + VICTIM_OFFSET with a pattern and checks it every 100 ms
@@ -234,6 +235,12 @@ static void dma_mode(void)
     }
     pass("dma_bridge");
     good_dma(edu);
+    /* reboot=1: the first life resets the VM after its copy (its RAM unmapped, the SMMU's TLB
+     * invalidated, its RAM mapped again), the second copies again, then strays. */
+    if (bootarg_ul("reboot", 0) && guest_hvc(BH_HVC_BOOT_COUNT, 0, 0, 0) == 0) {
+        printf("dmatest: resetting the VM\n");
+        smccc_call(PSCI_0_2_FN_SYSTEM_RESET, 0, 0, 0);
+    }
     stray_dma(edu, victim);
     /* The hypervisor stops this VM for the stray DMA (its default on-crash policy): a VM still
      * running after this long was not. */

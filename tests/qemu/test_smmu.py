@@ -14,9 +14,11 @@ PCIe host bridge (`/pcie@10000000`, behind the SMMU) to one VM, and boots the hy
 - smmu_stray_dma: the bare-metal guest tests/guest/dmatest.c in a VM "dma" that owns the bridge
   with QEMU's `edu` device (a DMA engine) behind it, and in a VM "victim" that writes a pattern
   in its RAM and checks it for 12 s. "dma" copies a page of its own RAM through the device and
-  back (the device's addresses are IPAs, translated by the SMMU: it must work), then reads the
+  back into a block of its RAM its CPU never touched (the device's addresses are IPAs, translated
+  by the SMMU: it must work), then reads the
   victim's RAM address from the hypervisor's log and has the device write there and read from
-  there. Checked: the hypervisor reports the SMMU's event naming the VM "dma", stream 0x8 (edu at
+  there; it first resets its VM once (reboot=1) and copies again in its second life (its RAM
+  unmapped and mapped again, the SMMU's TLB invalidated). Checked: the hypervisor reports the SMMU's event naming the VM "dma", stream 0x8 (edu at
   00:01.0) and that address; "dma" is stopped (its default on-crash policy) and never prints
   that it still runs; the victim's pattern is intact; the machine powers off.
 
@@ -121,7 +123,7 @@ def test_linux(ctx, gic):
 def dma_nodes(ctx):
     size = os.path.getsize(ctx.dmatest)
     dma = ptt.vm_node(DMA_VM, [ptt.module_node("kernel", DMA_ADDR, size,
-                                               f"mode=dma victim={VICTIM_VM}")],
+                                               f"mode=dma victim={VICTIM_VM} reboot=1")],
                       [BRIDGE], props=["bulkhead,monitor"], mem=0x4000000, cpus=1)
     victim = ptt.vm_node(VICTIM_VM, [ptt.module_node("kernel", VICTIM_ADDR, size,
                                                      f"mode=victim seconds={VICTIM_SECONDS}")],
@@ -144,6 +146,8 @@ def test_stray_dma(ctx, gic):
     target = m.group(1) if m else "0x[0-9a-f]+"
     reasons = [qemu.expect_all(t, [SMMU_FOUND, bound(DMA_VM)]),
                qemu.expect_ordered(t, [dma(r"PASS dma_bridge"), dma(r"PASS dma_own_ram"),
+                                       dma(r"dmatest: resetting the VM"), r"^bulkhead: dma: reset",
+                                       dma(r"PASS dma_bridge"), dma(r"PASS dma_own_ram"),
                                        dma(r"dmatest: DMA write to 0x[0-9a-f]+")]),
                qemu.expect_all(t, [r"^bulkhead: dma: DMA blocked by the SMMU: stream 0x8 wrote to "
                                    r"address " + target + r" \(address not mapped",
