@@ -97,7 +97,7 @@ PT_VM_NODE = """
             module@{addr:x} {{
                 compatible = "multiboot,kernel", "multiboot,module";
                 reg = <0x0 0x{addr:x} 0x0 0x{size:x}>;
-                bootargs = "hyp=1";
+                bootargs = "{bootargs0}";
             }};
             shm@70000000 {{
                 compatible = "bulkhead,shared-memory-map";
@@ -222,20 +222,21 @@ def pt_guest_addr():
     return qemu.MODULE_ADDRS[0]
 
 
-def make_pt_dtb(build, gic):
+def make_pt_dtb(build, gic, bootargs0="hyp=1", out=None):
     """The host DTB of the passthrough configuration under Bulkhead: QEMU's own (dumped with
-    the same board and serial lines) with PT_VM_NODE in /chosen; written to pt_dtb_path().
-    Raises BenchError."""
+    the same board and serial lines) with PT_VM_NODE in /chosen, vm0's bootargs bootargs0;
+    written to out (default pt_dtb_path()). Raises BenchError."""
     image, guest = paths(build)
+    out = out or pt_dtb_path(build, gic)
     nodes = PT_VM_NODE.format(device=PT_DEVICE, addr=pt_guest_addr(),
-                              size=os.path.getsize(guest))
+                              size=os.path.getsize(guest), bootargs0=bootargs0)
     with tempfile.TemporaryDirectory(dir=build) as work:
         dtb, err = qemu.make_dtb_with(qemu.Build(build), [], qemu.machine(gic), work, nodes,
                                       smp=PT_SMP, extra=PT_SERIALS, need_modules=False)
         if err:
             raise BenchError(f"passthrough DTB: {err}")
-        os.replace(dtb, pt_dtb_path(build, gic))
-    return pt_dtb_path(build, gic)
+        os.replace(dtb, out)
+    return out
 
 
 def noisy_dtb_path(build, gic, kind):
@@ -343,6 +344,35 @@ def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None):
     if why:
         raise BenchError(f"{why} (log: {run_.log})")
     return Figures(info, ops, raw, run_)
+
+
+# The wall time of a NET_BULK_MIB transfer between the passthrough configuration's two VMs
+# over virtio-net (vm0's bootargs net_mib=), reported, not gated: a run without -icount, where
+# the guest's counter follows the host's clock (so it varies from run to run and machine to
+# machine, unlike every other figure here).
+NET_BULK_MIB = 64
+
+
+def net_bulk_wall(build, gic, time_limit=300):
+    """{"mib", "seconds", "mib_per_s"} of one NET_BULK_MIB transfer under Bulkhead. Raises
+    BenchError."""
+    image, guest = paths(build)
+    dtb = make_pt_dtb(build, gic, f"hyp=1 net_mib={NET_BULK_MIB}",
+                      os.path.join(build, f"bench-netbulk-v{gic}.dtb"))
+    loader = f"loader,file={guest},addr={pt_guest_addr():#x},force-raw=on"
+    cmd = qemu.command(image, (), machine=qemu.machine(gic), smp=PT_SMP, dtb=dtb,
+                       extra=[*PT_SERIALS, "-device", loader])
+    run_ = qemu.run(f"bench-netbulk-v{gic}", cmd, time_limit)
+    try:
+        info, _, raw = parse(run_.text)
+    except BenchError as e:
+        raise BenchError(f"{e} (log: {run_.log})") from None
+    if "net_bulk" not in raw:
+        raise BenchError(f"no net_bulk figure (log: {run_.log})")
+    seconds = int(raw["net_bulk"]["ticks"]) / int(info["freq"])
+    mib = int(raw["net_bulk"]["bytes"]) / (1 << 20)
+    return {"mib": round(mib, 1), "seconds": round(seconds, 2),
+            "mib_per_s": round(mib / seconds, 1) if seconds else None}
 
 
 def run_both(build, gic, hyp, name, time_limit=TIME_LIMIT):
@@ -586,6 +616,14 @@ def markdown(doc):
     add("¹ BH_HVC_NULL exists only under Bulkhead; its bare reference is PSCI_VERSION, which "
         "QEMU answers itself there (the `hvc` costs the one instruction).")
     add("")
+    wall = doc.get("net_bulk_wall")
+    if wall:
+        add(f"**{NET_BULK_MIB} MiB between two VMs over virtio-net**, 1500-byte frames, 64 a "
+            "notify, each batch acknowledged by the receiving VM (the passthrough "
+            "configuration's two VMs, without `-icount`: wall time on this machine, reported, "
+            "not gated): " + "; ".join(f"GIC{g} {w['seconds']} s ({w['mib_per_s']} MiB/s)"
+                                        for g, w in sorted(wall.items(), reverse=True)) + ".")
+        add("")
     hvc3, hvc2 = r["v3"]["hvc_null"]["ours"], r["v2"]["hvc_null"]["ours"]
     prof = doc.get("profile")
     hvc = prof["exits"].get("hvc") if prof else None
@@ -809,6 +847,11 @@ def main():
         facts = image_facts(args.build)
         print("run_bench: two VMs, for the memory figures")
         vm_facts = two_vm_facts(args.build, facts)
+        print(f"run_bench: {NET_BULK_MIB} MiB between two VMs over virtio-net, wall time "
+              "(no -icount)")
+        net_wall = {f"v{gic}": net_bulk_wall(args.build, gic) for gic in GICS}
+        for g, w in net_wall.items():
+            print(f"  GIC{g}: {w['mib']} MiB in {w['seconds']} s ({w['mib_per_s']} MiB/s)")
         profile = None
         if not args.no_profile:
             print("run_bench: tracing the hypervisor's exits (about two minutes)")
@@ -826,6 +869,7 @@ def main():
         "deterministic": True,
         "runs_per_configuration": RUNS,
         "commands": {},
+        "net_bulk_wall": net_wall,
     }
     for gic in GICS:
         for hyp in (True, False):
