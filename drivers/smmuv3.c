@@ -578,6 +578,7 @@ bool smmu_init(const struct board_smmu *board_smmu)
                board_smmu->path, (unsigned long long)board_smmu->regs.size);
         return false;
     }
+    memset(&smmu, 0, sizeof(smmu));
     smmu.base = (uintptr_t)board_smmu->regs.base;
     uint32_t idr0 = rd32(SMMU_IDR0);
     smmu_decode_idr(idr0, rd32(SMMU_IDR1), rd32(SMMU_IDR5), &caps);

@@ -36,6 +36,7 @@ TEST_monitor_SRCS := el2/monitor_cmd.c
 TEST_vm_SRCS := el2/vm.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c \
                 tests/host/vm_fixture.c $(HOST_FAKE)/smmuv3.c
 TEST_vm_operator_SRCS := $(TEST_vm_SRCS)
+TEST_smmuv3_SRCS := drivers/smmuv3.c $(HOST_FAKE)/arch.c
 TEST_bcm2835_wdt_SRCS := drivers/bcm2835_wdt.c
 TEST_bcm2835_aux_uart_SRCS := drivers/bcm2835_aux_uart.c
 

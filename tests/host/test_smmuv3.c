@@ -1,7 +1,10 @@
 /* The SMMUv3's encodings against the specification's field layouts (Arm IHI 0070: STE, level-1
- * descriptor, commands, event records, ID registers, queue indexes), and a PCIe bridge behind
- * QEMU 10 virt's SMMU read from its tree: the SMMU found, the bridge's windows, INTx SPIs and
- * stream IDs given to a VM, and the bridge in the VM's device tree without IOMMU or MSI. */
+ * descriptor, commands, event records, ID registers, queue indexes); the driver
+ * (drivers/smmuv3.c) over a register file in memory that a thread answers as the SMMU would
+ * (CR0ACK, IRQ_CTRLACK, the command queue consumed); and a PCIe bridge behind QEMU 10 virt's SMMU
+ * read from its tree: the SMMU found, the bridge's windows, INTx SPIs and stream IDs given to a
+ * VM, and the bridge in the VM's device tree without IOMMU or MSI. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +15,14 @@
 #include <cmocka.h>
 #include <libfdt.h>
 
+#include "arch/sysreg.h"
 #include "bulkhead/config.h"
+#include "bulkhead/gic.h"
 #include "bulkhead/guest_fdt.h"
 #include "bulkhead/layout.h"
 #include "bulkhead/passthrough.h"
 #include "bulkhead/pcie.h"
+#include "bulkhead/smmuv3.h"
 #include "bulkhead/smmuv3_enc.h"
 #include "support/capture.h"
 #include "support/dtb_file.h"
@@ -188,6 +194,298 @@ static void test_queue_indexes(void **state)
     assert_int_equal(smmu_q_base(0x40a01000, 8), 0x40a01008);
 }
 
+/* ---- the driver over a register file in memory ---- */
+
+/* The GIC calls of the SMMU's interrupts: recorded. */
+static unsigned spis_enabled[4], nr_spis_enabled;
+
+void gic_spi_configure(unsigned intid, bool edge)
+{
+    (void)intid;
+    assert_true(edge); /* the SMMU's interrupts are edges (QEMU pulses them) */
+}
+
+void gic_enable_spi(unsigned intid, unsigned pcpu)
+{
+    assert_int_equal(pcpu, 0);
+    spis_enabled[nr_spis_enabled++ % 4] = intid;
+}
+
+static uint32_t regs[SMMU_MMIO_SIZE / 4] __attribute__((aligned(4096)));
+static uint64_t consumed[64][SMMU_CMD_DWORDS]; /* the commands the fake SMMU took, in order */
+static unsigned nr_consumed;
+static volatile bool running;
+static pthread_t smmu_thread;
+
+static uint32_t reg(unsigned off)
+{
+    return __atomic_load_n(&regs[off / 4], __ATOMIC_ACQUIRE);
+}
+
+static uint64_t reg64(unsigned off)
+{
+    return reg(off) | (uint64_t)reg(off + 4) << 32;
+}
+
+static void set_reg(unsigned off, uint32_t v)
+{
+    __atomic_store_n(&regs[off / 4], v, __ATOMIC_RELEASE);
+}
+
+/* The SMMU: acknowledges CR0 and IRQ_CTRL, and consumes every command the driver produces. */
+static void *fake_smmu(void *arg)
+{
+    (void)arg;
+    while (running) {
+        set_reg(SMMU_CR0ACK, reg(SMMU_CR0));
+        set_reg(SMMU_IRQ_CTRLACK, reg(SMMU_IRQ_CTRL));
+        uint64_t base = reg64(SMMU_CMDQ_BASE);
+        unsigned log2 = (unsigned)(base & 31);
+        const uint64_t *q = (const uint64_t *)(uintptr_t)(base & 0x000fffffffffffe0ULL);
+        uint32_t cons = reg(SMMU_CMDQ_CONS), prod = reg(SMMU_CMDQ_PROD);
+        if ((reg(SMMU_CR0) & SMMU_CR0_CMDQEN) && !smmu_q_empty(prod, cons, log2)) {
+            const uint64_t *c = &q[smmu_q_slot(cons, log2) * SMMU_CMD_DWORDS];
+            if (nr_consumed < ARRAY_SIZE(consumed)) {
+                consumed[nr_consumed][0] = c[0];
+                consumed[nr_consumed][1] = c[1];
+            }
+            __atomic_fetch_add(&nr_consumed, 1, __ATOMIC_RELEASE);
+            set_reg(SMMU_CMDQ_CONS, smmu_q_inc(cons, log2));
+        }
+    }
+    return NULL;
+}
+
+/* QEMU 10's: stage 2, 2-level table, coherent, 16-bit stream IDs, 44-bit output, 4 KiB. */
+static const struct board_smmu board_smmu = {
+    .event_spi = 74, .gerror_spi = 77, .path = "/smmuv3@9050000"};
+
+static int driver_setup(void **state)
+{
+    (void)state;
+    memset(regs, 0, sizeof(regs));
+    set_reg(SMMU_IDR0, 1u | (1u << 4) | (2u << 21) | (1u << 27));
+    set_reg(SMMU_IDR1, 16u | (19u << 16) | (19u << 21));
+    set_reg(SMMU_IDR5, 4u | (1u << 4));
+    nr_consumed = nr_spis_enabled = 0;
+    running = true;
+    assert_int_equal(pthread_create(&smmu_thread, NULL, fake_smmu, NULL), 0);
+    capture_reset();
+    return 0;
+}
+
+static int driver_teardown(void **state)
+{
+    (void)state;
+    running = false;
+    pthread_join(smmu_thread, NULL);
+    return 0;
+}
+
+static bool init(void)
+{
+    struct board_smmu b = board_smmu;
+
+    b.regs = (struct mem_range){(uint64_t)(uintptr_t)regs, SMMU_MMIO_SIZE};
+    return smmu_init(&b);
+}
+
+static unsigned opcode(unsigned i)
+{
+    return (unsigned)(consumed[i][0] & 0xff);
+}
+
+static void test_driver_init(void **state)
+{
+    (void)state;
+    assert_true(init());
+    assert_true(smmu_active());
+    assert_int_equal(reg(SMMU_CR0), SMMU_CR0_SMMUEN | SMMU_CR0_EVENTQEN | SMMU_CR0_CMDQEN);
+    assert_int_equal(reg(SMMU_STRTAB_BASE_CFG), (1u << 16) | (8u << 6) | 16u);
+    assert_int_equal(reg(SMMU_CR2), SMMU_CR2_RECINVSID);
+    assert_int_equal(reg(SMMU_IRQ_CTRL), SMMU_IRQ_CTRL_GERROR | SMMU_IRQ_CTRL_EVENTQ);
+    /* Queues: read- and write-allocate, 256 commands, 128 events. */
+    assert_int_equal(reg64(SMMU_CMDQ_BASE) & 31, 8);
+    assert_int_equal(reg64(SMMU_EVENTQ_BASE) & 31, 7);
+    assert_true(reg64(SMMU_STRTAB_BASE) & SMMU_Q_BASE_ALLOC);
+    /* Every stream aborts: no level-2 table anywhere. */
+    const uint64_t *l1 = (const uint64_t *)(uintptr_t)(reg64(SMMU_STRTAB_BASE) & 0xffffffffffc0ULL);
+    for (unsigned i = 0; i < 256; i++) {
+        assert_int_equal(l1[i], 0);
+    }
+    /* The caches forgotten, then a sync. */
+    assert_int_equal(nr_consumed, 4);
+    assert_int_equal(opcode(0), SMMU_CMD_CFGI_ALL);
+    assert_int_equal(opcode(1), SMMU_CMD_TLBI_EL2_ALL);
+    assert_int_equal(opcode(2), SMMU_CMD_TLBI_NSNH_ALL);
+    assert_int_equal(opcode(3), SMMU_CMD_SYNC);
+    assert_int_equal(nr_spis_enabled, 2);
+    assert_int_equal(spis_enabled[0], 74 + 32);
+    assert_int_equal(spis_enabled[1], 77 + 32);
+    assert_true(smmu_owns_irq(106));
+    assert_true(smmu_owns_irq(109));
+    assert_false(smmu_owns_irq(107));
+    assert_true(capture_contains("SMMU /smmuv3@9050000: 16 stream ID bits (2-level"));
+}
+
+static void test_driver_no_stage2(void **state)
+{
+    (void)state;
+    set_reg(SMMU_IDR0, reg(SMMU_IDR0) & ~1u);
+    assert_false(init());
+    assert_false(smmu_active());
+    assert_true(capture_contains("SMMU: not used: it has no stage 2"));
+    assert_int_equal(reg(SMMU_CR0), 0);
+    assert_false(smmu_owns_irq(106));
+}
+
+static unsigned faults_a, faults_b;
+
+static void fault(void *ctx)
+{
+    (*(unsigned *)ctx)++;
+}
+
+static const struct smmu_owner owner_a = {
+    .name = "a",
+    .s2 = {.vmid = 1, .ttb = 0x41000000, .ipa_bits = 40, .start_level = 1, .ps_code = 2},
+    .dma_fault = fault,
+    .ctx = &faults_a};
+static const struct smmu_owner owner_b = {
+    .name = "b",
+    .s2 = {.vmid = 2, .ttb = 0x42000000, .ipa_bits = 40, .start_level = 1, .ps_code = 2},
+    .dma_fault = fault,
+    .ctx = &faults_b};
+
+static const uint64_t *ste(uint32_t sid)
+{
+    const uint64_t *l1 = (const uint64_t *)(uintptr_t)(reg64(SMMU_STRTAB_BASE) & 0xffffffffffc0ULL);
+    uint64_t desc = l1[sid >> 8];
+
+    assert_int_equal(desc & 31, 9); /* Span: 256 STEs */
+    return (const uint64_t *)(uintptr_t)(desc & 0xffffffffffc0ULL) + (sid & 255) * 8;
+}
+
+static void test_driver_bind(void **state)
+{
+    (void)state;
+    assert_true(init());
+    nr_consumed = 0;
+    /* A bridge's 65536 streams: every span whole, all on one shared table. */
+    assert_int_equal(smmu_bind(0, 0x10000, &owner_a), 0);
+    assert_ptr_equal(ste(0), ste(0x100));
+    assert_int_equal(ste(0x1234)[0], 0xd);          /* V, Config stage 2 */
+    assert_int_equal(ste(0xffff)[2] & 0xffff, 1);   /* VMID */
+    assert_int_equal(ste(8)[3], 0x41000000);        /* the VM's stage-2 root */
+    assert_int_equal(opcode(0), SMMU_CMD_CFGI_ALL); /* then the SMMU forgets old STEs */
+    assert_int_equal(opcode(nr_consumed - 1), SMMU_CMD_SYNC);
+    assert_true(capture_contains("a: SMMU: streams 0x0-0xffff translate through its stage 2"));
+    /* Streams of a span another VM has whole are refused. */
+    assert_int_equal(smmu_bind(0x10, 2, &owner_b), -1);
+    assert_true(capture_contains("b: SMMU: streams 0x10-0x11 already belong to a"));
+}
+
+static void test_driver_partial_spans(void **state)
+{
+    (void)state;
+    assert_true(init());
+    /* Two owners in one span: a table of its own, the rest of it aborting. */
+    assert_int_equal(smmu_bind(0x300, 8, &owner_a), 0);
+    assert_int_equal(smmu_bind(0x308, 8, &owner_b), 0);
+    assert_int_equal(ste(0x307)[2] & 0xffff, 1);
+    assert_int_equal(ste(0x308)[2] & 0xffff, 2);
+    assert_int_equal(ste(0x310)[0], 1); /* V, Config abort */
+    /* Beyond the table's 2^16 streams. */
+    assert_int_equal(smmu_bind(0xffff0, 0x20, &owner_a), -1);
+}
+
+static void test_driver_invalidate(void **state)
+{
+    (void)state;
+    assert_true(init());
+    nr_consumed = 0;
+    smmu_invalidate_s2(3, 0x40123000, 4096);
+    assert_int_equal(nr_consumed, 2);
+    assert_int_equal(opcode(0), SMMU_CMD_TLBI_S2_IPA);
+    assert_int_equal((consumed[0][0] >> 32) & 0xffff, 3);
+    assert_int_equal(consumed[0][1], 0x40123000);
+    assert_int_equal(opcode(1), SMMU_CMD_SYNC);
+    smmu_invalidate_s2(3, 0x40200000, 0x200000);
+    assert_int_equal(nr_consumed, 4);
+    assert_int_equal(opcode(2), SMMU_CMD_TLBI_S12_VMALL);
+    assert_int_equal(opcode(3), SMMU_CMD_SYNC);
+}
+
+static void put_event(unsigned slot, uint8_t type, uint32_t sid, bool read, uint64_t addr)
+{
+    uint64_t *q = (uint64_t *)(uintptr_t)(reg64(SMMU_EVENTQ_BASE) & 0x000fffffffffffe0ULL);
+
+    q[slot * 4] = type | (uint64_t)sid << 32;
+    q[slot * 4 + 1] = (read ? 1ULL << 35 : 0) | 1ULL << 39;
+    q[slot * 4 + 2] = addr;
+    q[slot * 4 + 3] = addr;
+}
+
+static void test_driver_events(void **state)
+{
+    (void)state;
+    assert_true(init());
+    assert_int_equal(smmu_bind(0, 0x100, &owner_a), 0);
+    assert_int_equal(smmu_bind(0x100, 0x100, &owner_b), 0);
+    faults_a = faults_b = 0;
+    capture_reset();
+    /* One transfer of owner a (three accesses), one read of b's, one stream nobody owns. */
+    put_event(0, SMMU_EVT_TRANSLATION, 8, false, 0xbc200000);
+    put_event(1, SMMU_EVT_TRANSLATION, 8, false, 0xbc200004);
+    put_event(2, SMMU_EVT_TRANSLATION, 8, false, 0xbc200008);
+    put_event(3, SMMU_EVT_PERMISSION, 0x108, true, 0x1000);
+    put_event(4, SMMU_EVT_BAD_STREAMID, 0x2000, false, 0);
+    set_reg(SMMU_EVENTQ_PROD, 5);
+    smmu_irq();
+    assert_int_equal(reg(SMMU_EVENTQ_CONS), 5);
+    assert_true(
+        capture_contains("bulkhead: a: DMA blocked by the SMMU: stream 0x8 wrote to address "
+                         "0xbc200000 (address not mapped; 3 accesses up to 0xbc200008)\n"));
+    assert_true(capture_contains("bulkhead: b: DMA blocked by the SMMU: stream 0x108 read from "
+                                 "address 0x1000 (permission fault)\n"));
+    assert_true(capture_contains("bulkhead: no VM: DMA blocked by the SMMU: stream 0x2000 (stream "
+                                 "owned by no VM)\n"));
+    assert_int_equal(faults_a, 1);
+    assert_int_equal(faults_b, 1);
+    /* A full queue QEMU reports as an event-queue abort: said, acknowledged. */
+    set_reg(SMMU_GERROR, SMMU_GERROR_EVTQ_ABT);
+    capture_reset();
+    smmu_irq();
+    assert_true(capture_contains("SMMU: global error 0x4 (an event could not be queued"));
+    assert_int_equal(reg(SMMU_GERRORN), SMMU_GERROR_EVTQ_ABT);
+}
+
+static void test_driver_rate_limit(void **state)
+{
+    (void)state;
+    assert_true(init());
+    assert_int_equal(smmu_bind(0, 0x100, &owner_a), 0);
+    capture_reset();
+    fake_sysreg.cntfrq_el0 = 100;
+    fake_sysreg.cntpct_el0 = 5000;
+    /* 40 transfers (each a separate line) in one second: 32 said, the rest counted. */
+    uint32_t prod = 0;
+    for (unsigned i = 0; i < 40; i++) {
+        put_event(smmu_q_slot(prod, 7), SMMU_EVT_TRANSLATION, 8, false, 0x10000000 + i * 0x1000);
+        prod = smmu_q_inc(prod, 7);
+    }
+    set_reg(SMMU_EVENTQ_PROD, prod);
+    smmu_irq();
+    assert_int_equal(capture_count("DMA blocked"), 32);
+    fake_sysreg.cntpct_el0 += 1000; /* 10 s later */
+    put_event(smmu_q_slot(prod, 7), SMMU_EVT_TRANSLATION, 8, true, 0x20000000);
+    set_reg(SMMU_EVENTQ_PROD, smmu_q_inc(prod, 7));
+    capture_reset();
+    smmu_irq();
+    assert_true(capture_contains("bulkhead: a: SMMU: 8 more blocked DMAs not reported\n"));
+    assert_true(capture_contains("read from address 0x20000000"));
+}
+
 /* ---- QEMU's tree: the SMMU and the bridge behind it ---- */
 
 static struct board board;
@@ -331,6 +629,13 @@ int main(void)
         cmocka_unit_test(test_event_decode),
         cmocka_unit_test(test_idr_and_strtab),
         cmocka_unit_test(test_queue_indexes),
+        cmocka_unit_test_setup_teardown(test_driver_init, driver_setup, driver_teardown),
+        cmocka_unit_test_setup_teardown(test_driver_no_stage2, driver_setup, driver_teardown),
+        cmocka_unit_test_setup_teardown(test_driver_bind, driver_setup, driver_teardown),
+        cmocka_unit_test_setup_teardown(test_driver_partial_spans, driver_setup, driver_teardown),
+        cmocka_unit_test_setup_teardown(test_driver_invalidate, driver_setup, driver_teardown),
+        cmocka_unit_test_setup_teardown(test_driver_events, driver_setup, driver_teardown),
+        cmocka_unit_test_setup_teardown(test_driver_rate_limit, driver_setup, driver_teardown),
         cmocka_unit_test_setup_teardown(test_board_smmu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bridge_passed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smmu_refused, setup, teardown),
