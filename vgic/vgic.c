@@ -111,11 +111,6 @@ static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
     return irq->enabled && virq_pending(irq) && !irq->active && group_enabled(d, irq);
 }
 
-bool vgic_wants_attention(const struct vgic_dist *d, const struct virq *irq)
-{
-    return irq->enabled && virq_pending(irq) && group_enabled(d, irq);
-}
-
 static void kick(struct vgic_dist *d, int cpu)
 {
     if (cpu >= 0 && d->kick) {
@@ -363,6 +358,9 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
 static void ask_maintenance(struct vgic_cpu *c, const struct vgic_hw_ops *hw, bool underflow,
                             bool no_pending)
 {
+    if (c->maint_known && underflow == c->underflow_asked && no_pending == c->no_pending_asked) {
+        return; /* the usual case: nothing asked for, before or now */
+    }
     if (!c->maint_known || underflow != c->underflow_asked) {
         hw->set_underflow(underflow);
     }
@@ -402,7 +400,9 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
             more = true;
             nr--;
         }
-        memmove(&chosen[pos + 1], &chosen[pos], (nr - pos) * sizeof(chosen[0]));
+        for (unsigned i = nr; i > pos; i--) {
+            chosen[i] = chosen[i - 1]; /* a call to memmove would cost more than these few */
+        }
         chosen[pos] = irq;
         nr++;
     }

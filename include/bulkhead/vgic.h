@@ -156,10 +156,6 @@ int vgic_spi_target(const struct vgic_dist *d, const struct virq *irq);
  * else its target. -1 if none. */
 int vgic_irq_owner(const struct vgic_dist *d, unsigned cpu, const struct virq *irq);
 
-/* Worth a kick: newly pending and enabled. Its active state is not looked at, since a guest
- * deactivates without an exit and the model learns of it only at the next one. */
-bool vgic_wants_attention(const struct vgic_dist *d, const struct virq *irq);
-
 /* Input side (lock taken inside). Level for level-sensitive lines; an edge pends once. */
 void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool level);
 static inline void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned intid, bool level)
@@ -238,6 +234,13 @@ static inline bool virq_linked_spi(const struct virq *irq)
 static inline bool virq_pending(const struct virq *irq)
 {
     return irq->pending_latch || (irq->level && irq->line) || irq->sgi_sources;
+}
+
+/* Worth a kick: newly pending and enabled. Its active state is not looked at, since a guest
+ * deactivates without an exit and the model learns of it only at the next one. */
+static inline bool vgic_wants_attention(const struct vgic_dist *d, const struct virq *irq)
+{
+    return irq->enabled && virq_pending(irq) && (irq->group1 ? d->enable_grp1 : d->enable_grp0);
 }
 
 /* List-register encodings (vgic/lr.c). */
