@@ -59,7 +59,16 @@ static void zero_ram(void *p, uint64_t size)
     uintptr_t mid = MIN((uintptr_t)ALIGN_UP(a, block), end);
     uintptr_t mid_end = MAX((uintptr_t)ALIGN_DOWN(end, block), mid);
     memset(p, 0, mid - a);
-    for (uintptr_t x = mid; x < mid_end; x += block) {
+    /* Eight blocks to a turn while eight remain: a VM's RAM block is 32768 lines of 64 bytes,
+     * and a turn of one was three quarters loop. */
+    uintptr_t x = mid;
+    for (; mid_end - x >= 8 * block; x += 8 * block) {
+#pragma GCC unroll 8
+        for (unsigned i = 0; i < 8; i++) {
+            dc_zva(x + i * block);
+        }
+    }
+    for (; x < mid_end; x += block) {
         dc_zva(x);
     }
     memset((void *)mid_end, 0, end - mid_end);

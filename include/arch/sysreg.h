@@ -201,6 +201,14 @@ static inline void dcache_clean_poc(const volatile void *p, uint64_t size)
     uint64_t line = 4ULL << BITS(ctr, 19, 16);
     uintptr_t a = ALIGN_DOWN((uintptr_t)p, line), end = (uintptr_t)p + size;
 
+    /* Eight lines to a turn while eight remain: a VM's RAM block is 32768 lines, and a turn
+     * of one line was three quarters loop. */
+    for (; end - a >= 8 * line; a += 8 * line) {
+#pragma GCC unroll 8
+        for (unsigned i = 0; i < 8; i++) {
+            __asm__ volatile("dc cvac, %0" : : "r"(a + i * line) : "memory");
+        }
+    }
     for (; a < end; a += line) {
         __asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
     }
