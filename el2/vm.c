@@ -24,7 +24,8 @@
 struct vm vms[MAX_VMS];
 unsigned nr_vms;
 
-static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] __attribute__((aligned(8)));
+/* Not zeroed at boot (.noinit, half a MiB of .bss): guest_fdt_build() writes what is read. */
+static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] NOINIT __attribute__((aligned(8)));
 
 /* What the SMMU knows of each VM that owns streams behind it (it keeps the pointer); name NULL:
  * none. The CPU's stage-2 invalidation, which such a VM's stage 2 calls before the SMMU's. */
