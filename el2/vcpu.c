@@ -12,11 +12,6 @@ _Static_assert(offsetof(struct guest_regs, x[0]) == REGS_X(0), "REGS_X");
 _Static_assert(offsetof(struct guest_regs, elr) == REGS_ELR, "REGS_ELR");
 _Static_assert(offsetof(struct guest_regs, spsr) == REGS_SPSR, "REGS_SPSR");
 
-bool vcpu_should_run(const struct vcpu *vcpu)
-{
-    return vcpu->vm->state == VM_RUNNING && vcpu->state == VCPU_ON;
-}
-
 static void reset_el1_state(void)
 {
     write_sctlr_el1(SCTLR_EL1_RESET);

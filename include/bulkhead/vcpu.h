@@ -58,8 +58,7 @@ struct vcpu_call {
 
 /* Makes the calling CPU ready to run vcpu from its entry point, with EL1 as after a reset. */
 void vcpu_load(struct vcpu *vcpu);
-/* Its VM runs and it is on: it may enter the guest. */
-bool vcpu_should_run(const struct vcpu *vcpu);
+/* vcpu_should_run() is inline in vm.h, which has struct vm: every exit asks it. */
 
 /* el2/vectors.S: restores the guest's registers and returns to it. */
 void guest_enter(struct vcpu *vcpu) NORETURN;

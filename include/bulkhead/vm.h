@@ -63,6 +63,12 @@ struct vm {
     struct vcpu vcpus[MAX_VCPUS];
 };
 
+/* Its VM runs and it is on: it may enter the guest. Inline: every exit asks it. */
+static inline bool vcpu_should_run(const struct vcpu *vcpu)
+{
+    return vcpu->vm->state == VM_RUNNING && vcpu->state == VCPU_ON;
+}
+
 extern struct vm vms[MAX_VMS];
 extern unsigned nr_vms;
 
