@@ -96,6 +96,18 @@ static void print_banner(paddr_t dtb)
            s2_ipa_bits());
 }
 
+/* The hypervisor's RAM once the VMs exist: its image as loaded with .bss and .noinit, of which
+ * the page-table pool (stage 1 and every VM's stage 2, which grows as VMs touch their RAM). */
+static void print_footprint(void)
+{
+    uint64_t image = (paddr_t)__image_end - hyp_load_base;
+
+    printk("bulkhead: memory: %llu KiB for the hypervisor, of which page tables %u KiB (%u KiB in "
+           "use)\n",
+           (unsigned long long)(image >> 10), table_pages_total() * (unsigned)(PAGE_SIZE >> 10),
+           table_pages_used() * (unsigned)(PAGE_SIZE >> 10));
+}
+
 /* Reads from an address nothing maps: the hypervisor's own data abort, reported as any other
  * hypervisor fault would be. noinline keeps it in the backtrace. */
 static __attribute__((noinline)) void selftest_panic(void)
@@ -220,6 +232,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();
     }
+    print_footprint();
     gdbstub_init(defaults.gdb_vm);
     smp_boot_secondaries();
     monitor_init();

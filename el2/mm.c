@@ -37,6 +37,16 @@ void *table_pages_alloc(unsigned count)
     return table_pool[first];
 }
 
+unsigned table_pages_used(void)
+{
+    return __atomic_load_n(&table_pool_next, __ATOMIC_RELAXED);
+}
+
+unsigned table_pages_total(void)
+{
+    return TABLE_POOL_PAGES;
+}
+
 void *table_page_alloc(void *unused)
 {
     (void)unused;

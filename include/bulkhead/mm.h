@@ -8,6 +8,9 @@
 void *table_page_alloc(void *unused);
 /* count (a power of two) contiguous zeroed pages aligned to their total size, or NULL. */
 void *table_pages_alloc(unsigned count);
+/* The pool's pages handed out so far (alignment gaps included), and its size. */
+unsigned table_pages_used(void);
+unsigned table_pages_total(void);
 
 /* Linker-script symbols, at their run-time (relocated) addresses. */
 extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
