@@ -795,7 +795,7 @@ def markdown(doc):
         "guest is loaded by `-device loader` where its module node says:")
     add("")
     add("```")
-    node = PT_VM_NODE.format(device=PT_DEVICE, addr=pt_guest_addr(), size=0)
+    node = PT_VM_NODE.format(device=PT_DEVICE, addr=pt_guest_addr(), size=0, bootargs0="hyp=1")
     L.extend(textwrap.dedent(node.replace(" 0x0>;", " SIZE>;")).strip("\n").splitlines())
     add("```")
     add("")
