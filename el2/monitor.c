@@ -22,7 +22,9 @@
 #include "bulkhead/hvcall.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/string.h"
+#include "bulkhead/virtio_net.h"
 #include "bulkhead/vm.h"
+#include "bulkhead/vswitch.h"
 
 _Static_assert(MON_VM_RUNNING == BH_VM_STATE_RUNNING && MON_VM_PAUSED == BH_VM_STATE_PAUSED &&
                    MON_VM_STOPPED == BH_VM_STATE_STOPPED && MON_VM_OFF == BH_VM_STATE_OFF &&
@@ -167,6 +169,37 @@ static void print_load(void)
     load_at = now;
 }
 
+static void print_net(void)
+{
+    const struct vswitches *all = vnet_switches();
+    char buf[256];
+
+    if (!all->nr) {
+        say("no switch: no VM has a virtio-net device\n");
+    }
+    for (unsigned s = 0; s < all->nr; s++) {
+        const struct vswitch *sw = &all->sw[s];
+        for (unsigned i = 0; i < sw->nr_ports; i++) {
+            const struct vswitch_port *port = &sw->ports[i];
+            struct vswitch_counters c;
+            vswitch_port_counters(port, &c);
+            struct monitor_port_info p = {
+                .switch_name = sw->name,
+                .port_name = port->name,
+                .tx_frames = c.tx_frames,
+                .tx_bytes = c.tx_bytes,
+                .tx_errors = c.tx_errors,
+                .rx_frames = c.rx_frames,
+                .rx_bytes = c.rx_bytes,
+                .rx_drops = c.rx_drops,
+            };
+            memcpy(p.mac, port->mac, sizeof(p.mac));
+            monitor_format_port(buf, sizeof(buf), &p);
+            say("%s\n", buf);
+        }
+    }
+}
+
 /* The log ring's copy, from the first whole line it holds. */
 static void print_log(void)
 {
@@ -230,6 +263,7 @@ static bool run_command(const struct monitor_cmd *cmd)
     case MON_FOCUS: console_set_focus(cmd->vm); return false;
     case MON_LOG: print_log(); break;
     case MON_LOAD: print_load(); break;
+    case MON_NET: print_net(); break;
     case MON_RESET_MACHINE: say("bulkhead: the operator resets the machine\n"); machine_reset();
     case MON_EXIT: say("bulkhead: left the monitor\n"); return false;
     case MON_ERROR:

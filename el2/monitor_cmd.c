@@ -15,6 +15,8 @@ const char *const monitor_help[] = {
     "  focus N        give the keyboard to VM N and leave the monitor",
     "  log            the hypervisor's recent messages",
     "  load           each CPU's busy (guest and hypervisor) and idle time",
+    "  net            each virtio-net port of each switch: its MAC, frames and bytes sent and",
+    "                 received, errors, and drops (its receive ring was full)",
     "  reset-machine  reset the whole machine (PSCI, or the Raspberry Pi's watchdog): the",
     "                 hypervisor and every VM start again",
     "  exit           leave the monitor (also Ctrl-T ?); the keyboard goes back to its VM",
@@ -77,13 +79,21 @@ static const struct {
     enum monitor_op op;
     bool takes_vm;
 } commands[] = {
-    {"help", MON_HELP, false},  {"?", MON_HELP, false},
-    {"vms", MON_VMS, false},    {"list", MON_VMS, false},
-    {"stop", MON_STOP, true},   {"restart", MON_RESTART, true},
-    {"pause", MON_PAUSE, true}, {"resume", MON_RESUME, true},
-    {"focus", MON_FOCUS, true}, {"log", MON_LOG, false},
-    {"load", MON_LOAD, false},  {"exit", MON_EXIT, false},
-    {"quit", MON_EXIT, false},  {"reset-machine", MON_RESET_MACHINE, false},
+    {"help", MON_HELP, false},
+    {"?", MON_HELP, false},
+    {"vms", MON_VMS, false},
+    {"list", MON_VMS, false},
+    {"stop", MON_STOP, true},
+    {"restart", MON_RESTART, true},
+    {"pause", MON_PAUSE, true},
+    {"resume", MON_RESUME, true},
+    {"focus", MON_FOCUS, true},
+    {"log", MON_LOG, false},
+    {"load", MON_LOAD, false},
+    {"net", MON_NET, false},
+    {"exit", MON_EXIT, false},
+    {"quit", MON_EXIT, false},
+    {"reset-machine", MON_RESET_MACHINE, false},
 };
 
 /* A VM's number (all digits, below nr_vms) or its name; -1 if neither. */
@@ -260,5 +270,21 @@ int monitor_format_load(char *buf, size_t len, const struct monitor_cpu_load *l)
     }
     append(buf, len, &n, " busy %u%% idle %u%% since boot, busy %u%% idle %u%% since last load",
            100 - idle, idle, 100 - idle_delta, idle_delta);
+    return (int)n;
+}
+
+int monitor_format_port(char *buf, size_t len, const struct monitor_port_info *p)
+{
+    size_t n = 0;
+    const uint8_t *m = p->mac;
+
+    append(buf, len, &n, "%s: %s %02x:%02x:%02x:%02x:%02x:%02x", p->switch_name, p->port_name, m[0],
+           m[1], m[2], m[3], m[4], m[5]);
+    append(
+        buf, len, &n,
+        " sent %llu frames %llu bytes (%llu errors), received %llu frames %llu bytes (%llu drops)",
+        (unsigned long long)p->tx_frames, (unsigned long long)p->tx_bytes,
+        (unsigned long long)p->tx_errors, (unsigned long long)p->rx_frames,
+        (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_drops);
     return (int)n;
 }

@@ -46,6 +46,7 @@ enum monitor_op {
     MON_FOCUS,
     MON_LOG,
     MON_LOAD,
+    MON_NET,
     MON_RESET_MACHINE,
     MON_EXIT,
     MON_ERROR, /* unknown command or bad argument: cmd->error says which */
@@ -124,6 +125,18 @@ struct monitor_cpu_load {
 int monitor_format_load(char *buf, size_t len, const struct monitor_cpu_load *l);
 /* part of whole in whole percent, rounded, at most 100; 0 if whole is 0. */
 unsigned monitor_percent(uint64_t part, uint64_t whole);
+
+/* One port of a switch of the hypervisor's (vdev/vswitch.c), for `net`. */
+struct monitor_port_info {
+    const char *switch_name;
+    const char *port_name; /* "vm0 virtio-net@c0100000" */
+    uint8_t mac[6];
+    uint64_t tx_frames, tx_bytes, tx_errors; /* what the port sent into the switch */
+    uint64_t rx_frames, rx_bytes, rx_drops;  /* what it was given; drops: its RX ring was full */
+};
+
+/* One line of `net`, no newline. */
+int monitor_format_port(char *buf, size_t len, const struct monitor_port_info *p);
 
 /* ---- the el2 side (el2/monitor.c) ---- */
 

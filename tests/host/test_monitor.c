@@ -238,6 +238,34 @@ static void test_load_line(void **state)
     assert_non_null(strstr(buf, "cpu2 - busy 75%"));
 }
 
+static void test_net_command_and_port_line(void **state)
+{
+    struct monitor_cmd cmd;
+    struct monitor_port_info p = {
+        .switch_name = "lan0",
+        .port_name = "vm0 virtio-net@c0100000",
+        .mac = {0x02, 0xb4, 0x1c, 0x92, 0x14, 0x00},
+        .tx_frames = 20,
+        .tx_bytes = 1960,
+        .rx_frames = 21,
+        .rx_bytes = 2002,
+        .rx_drops = 3,
+    };
+    char buf[256];
+    (void)state;
+
+    monitor_parse("  net ", NULL, 0, &cmd);
+    assert_int_equal(cmd.op, MON_NET);
+    monitor_parse("net vm0", NULL, 0, &cmd);
+    assert_int_equal(cmd.op, MON_ERROR);
+    monitor_format_port(buf, sizeof(buf), &p);
+    assert_string_equal(buf, "lan0: vm0 virtio-net@c0100000 02:b4:1c:92:14:00 sent 20 frames 1960 "
+                             "bytes (0 errors), received 21 frames 2002 bytes (3 drops)");
+    /* A short buffer is cut, never overrun. */
+    monitor_format_port(buf, 16, &p);
+    assert_int_equal(strlen(buf), 15);
+}
+
 /* ---- Ctrl-T ? in the console multiplexer ---- */
 
 static struct console_port ports[2];
@@ -337,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_vm_line_truncated_safely),
         cmocka_unit_test(test_percent),
         cmocka_unit_test(test_load_line),
+        cmocka_unit_test(test_net_command_and_port_line),
         cmocka_unit_test(test_ctrl_t_question_mark_opens_and_closes_the_monitor),
     };
 

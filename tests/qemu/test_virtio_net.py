@@ -204,6 +204,15 @@ def demo_ping_session(name, cmd):
     pos = s.step(r"^\[vm0\] / # ", after=pos, why="no shell prompt")
     pos = s.step(r"3 packets transmitted, 3 packets received, 0% packet loss",
                  b"ping -c 3 10.0.0.2\r", pos, "beta did not answer Linux's ping")
+    # The operator reads the switch's counters: each side sent its ARP and 3 echoes or replies.
+    pos = s.step(r"^bulkhead monitor commands", test_console.CTRL_T + b"?", pos,
+                 "Ctrl-T ? did not open the monitor")
+    pos = s.step(r"^demo: vm0 virtio-net@\w+ [0-9a-f:]{17} sent ([4-9]|\d\d+) frames \d+ bytes "
+                 r"\(0 errors\), received ([4-9]|\d\d+) frames \d+ bytes \(0 drops\)",
+                 b"net\r", pos, "the monitor's net did not show vm0's port with its frames")
+    s.step(r"^demo: vm1 virtio-net@\w+ [0-9a-f:]{17} sent ([4-9]|\d\d+) frames", after=pos,
+           why="the monitor's net did not show the demo guest's port")
+    pos = s.step(r"left the monitor", b"exit\r", pos, "the monitor's exit did not close it")
     s.step(r"no VM running, powering off", b"poweroff -f\r", pos,
            "'poweroff -f' did not end the machine")
     return s.verdict(name, lambda r: qemu.expect_all(r.text, [r"^\[vm1\] beta: answered [1-9]\d* "
