@@ -30,6 +30,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import test_console  # noqa: E402
+import test_shmem as shm  # noqa: E402
 
 TIME_LIMIT = 600  # three Linux boots and 16 MiB through TCG on a loaded machine
 MEM = "2G"
@@ -160,23 +161,13 @@ def test_linux(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
-def doc_chosen(name):
-    """The inside of the `chosen { ... };` block after `<!-- doc-example: name -->` in
-    docs/CONFIG.md, or None."""
-    with open(os.path.join("docs", "CONFIG.md"), encoding="utf-8") as f:
-        doc = f.read()
-    m = re.search(r"<!-- doc-example: " + re.escape(name) + r" -->\n```dts\nchosen \{\n(.*?)"
-                  r"^\};\n```", doc, re.MULTILINE | re.DOTALL)
-    return m.group(1) if m else None
-
-
 def test_doc_example(ctx, gic):
     name = f"v{gic}/net_doc_example"
     demo = qemu.guest_path(ctx.build, "demo")
     missing = qemu.missing(ctx.image, how="make all") or qemu.missing(demo, how="make guests")
     if missing:
         return qemu.failure(name, missing)
-    block = doc_chosen("virtio-net")
+    block = shm.doc_chosen("virtio-net")
     if not block:
         return qemu.failure(name, "docs/CONFIG.md lacks the virtio-net doc-example")
     run_, err = boot(ctx, gic, name, block, files=[(demo, 0x44000000), (demo, 0x45000000)],
