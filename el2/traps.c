@@ -76,7 +76,7 @@ static void report_refill(struct report_budget *b, uint64_t now)
 }
 
 /* Every fault of the guest's is counted (the monitor's figure), reported or not. */
-static bool guest_report_allowed(struct vm *vm)
+bool guest_report_allowed(struct vm *vm)
 {
     struct report_budget *b = &report_budgets[vm->id];
     bool allowed, say_muted = false;

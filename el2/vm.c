@@ -16,6 +16,7 @@
 #include "bulkhead/smmuv3.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
+#include "bulkhead/traps.h"
 #include "bulkhead/virtio.h"
 
 #define GUEST_DTB_BUF KiB(64)
@@ -201,6 +202,11 @@ static void *vm_mem_map(void *ctx, ipa_t ipa, uint64_t len)
 }
 
 static const struct vdev_mem_ops vm_mem_ops = {.map = vm_mem_map};
+
+static bool io_report_allowed(void *ctx)
+{
+    return guest_report_allowed(ctx);
+}
 
 /* Every block not populated yet, zeroed. */
 static int populate_all(struct vm *vm)
@@ -529,6 +535,8 @@ static int vm_create_devices(struct vm *vm)
     vm->io.clock_ctx = vm;
     vm->io.mem = &vm_mem_ops;
     vm->io.mem_ctx = vm;
+    vm->io.report_allowed = io_report_allowed;
+    vm->io.report_ctx = vm;
     if (gic->version != GIC_NONE) {
         vm->io.phys_irqs = passthrough_phys_ops(gic->version);
         vm->io.phys_ctx = vm;

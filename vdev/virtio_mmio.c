@@ -34,7 +34,9 @@ void virtio_fail(struct virtio_dev *vd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    printk("bulkhead: %s: %s: %s: device needs a reset\n", vd->io->vm_name, vd->dev.name, why);
+    if (!vd->io->report_allowed || vd->io->report_allowed(vd->io->report_ctx)) {
+        printk("bulkhead: %s: %s: %s: device needs a reset\n", vd->io->vm_name, vd->dev.name, why);
+    }
     vd->failed = true;
     vd->more = 0;
     vd->status |= VIRTIO_STATUS_NEEDS_RESET;

@@ -5,10 +5,14 @@
 #include "types.h"
 
 struct vcpu;
+struct vm;
 
 /* Called by el2/vectors.S with the exit's kind (EXIT_* in asm.h); returns the vCPU to enter. */
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind);
 /* Takes the physical interrupts pending on this CPU; current is the vCPU it runs, or NULL. */
 void handle_physical_irqs(struct vcpu *current);
+/* Whether a fault of vm's guest (a CPU fault, or its misuse of a device) may be said on the
+ * console now: the VM's report budget, kept across its resets. Counts the fault either way. */
+bool guest_report_allowed(struct vm *vm);
 
 #endif

@@ -126,6 +126,11 @@ struct vm_io {
     void *clock_ctx;
     const struct vdev_mem_ops *mem; /* NULL: no device may touch the VM's RAM */
     void *mem_ctx;
+    /* Whether a guest's misuse of a device may be said now: the budget its CPU faults share, so
+     * that a guest breaking and resetting a device in a loop cannot flood the console. NULL:
+     * always. */
+    bool (*report_allowed)(void *ctx);
+    void *report_ctx;
 };
 
 struct vdev_model {

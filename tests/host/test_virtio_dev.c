@@ -365,6 +365,39 @@ static void test_broken_ring_needs_a_reset_and_is_reported(void **state)
     env_free(e);
 }
 
+static unsigned reports_asked;
+
+static bool budget_spent(void *ctx)
+{
+    (void)ctx;
+    reports_asked++;
+    return false;
+}
+
+/* A guest breaking and resetting its device in a loop is held to its VM's report budget: once
+ * that is spent, the device still fails, silently. */
+static void test_a_spent_report_budget_silences_the_failure_only(void **state)
+{
+    struct env *e = env_new();
+
+    (void)state;
+    e->io.report_allowed = budget_spent;
+    reports_asked = 0;
+    create_blk(e, false);
+    for (unsigned round = 0; round < 3; round++) {
+        driver_init(e, 1, VERSION_1);
+        set_desc(&e->ram, 0, 0x1000, 16, 0, 0); /* outside the VM's RAM */
+        offer(&e->ram, QSIZE, 0);
+        wr(e, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+        assert_true(rd(e, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+        assert_true(line(e));
+        memset(e->ram.bytes, 0, RAM_SIZE);
+    }
+    assert_int_equal(reports_asked, 3);
+    assert_int_equal(capture_count("device needs a reset"), 0);
+    env_free(e);
+}
+
 static void test_rings_outside_ram_fail_at_queue_ready(void **state)
 {
     struct env *e = env_new();
@@ -503,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_requests_of_a_writable_disk),
         cmocka_unit_test(test_read_only_disk_refuses_writes),
         cmocka_unit_test(test_broken_ring_needs_a_reset_and_is_reported),
+        cmocka_unit_test(test_a_spent_report_budget_silences_the_failure_only),
         cmocka_unit_test(test_rings_outside_ram_fail_at_queue_ready),
         cmocka_unit_test(test_a_notify_serves_a_budget_and_the_next_access_the_rest),
         cmocka_unit_test(test_vm_reset_and_halt),
