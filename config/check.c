@@ -80,6 +80,7 @@ static const char *const known_compats[] = {
     "bulkhead,virtio-blk",
     "bulkhead,virtio-console",
     "bulkhead,virtio-net",
+    "bulkhead,schedule",
 };
 
 /* What vmconfig.c, passthrough.c and fdt_read.c read in a VM node (docs/CONFIG.md). */
@@ -87,7 +88,7 @@ static const char *const known_compats[] = {
     "compatible", "status", "phandle", "linux,phandle", "name", "bulkhead,name", "cpus", "pcpus",  \
         "bootargs", "bulkhead,on-crash", "bulkhead,restart-limit", "bulkhead,watchdog",            \
         "bulkhead,on-watchdog", "#address-cells", "#size-cells", "bulkhead,passthrough",           \
-        "bulkhead,passthrough-ipa", "direct-map", "bulkhead,monitor"
+        "bulkhead,passthrough-ipa", "direct-map", "bulkhead,monitor", "bulkhead,priority"
 static const char *const ours_props[] = {VM_PROPS, "memory-size"};
 /* vpl011: every VM has its PL011, so Xen's request for one is met, not ignored. */
 static const char *const xen_props[] = {VM_PROPS, "memory", "vpl011"};
@@ -106,6 +107,10 @@ static const char *const virtio_net_props[] = {SHM_COMMON_PROPS, "bulkhead,switc
                                                "local-mac-address"};
 static const char *const xen_shm_props[] = {SHM_COMMON_PROPS, "xen,shm-id", "role",
                                             "xen,shared-mem"};
+/* What config/sched_config.c reads (docs/CONFIG.md, "Sharing CPUs between vCPUs"). */
+static const char *const schedule_props[] = {SHM_COMMON_PROPS,          "bulkhead,cpus",
+                                             "bulkhead,policy",         "bulkhead,time-slice-us",
+                                             "bulkhead,major-frame-us", "bulkhead,windows"};
 
 struct prop_list {
     const char *const *names;
@@ -127,6 +132,8 @@ static const struct prop_list virtio_lists[] = {
 };
 static const struct prop_list xen_shm = {xen_shm_props, ARRAY_SIZE(xen_shm_props),
                                          "xen,domain-shared-memory-v1"};
+static const struct prop_list schedule = {schedule_props, ARRAY_SIZE(schedule_props),
+                                          "bulkhead,schedule"};
 
 static bool listed(const char *name, const struct prop_list *list)
 {
@@ -265,6 +272,8 @@ unsigned check_chosen(const void *fdt)
             errors += check_props(fdt, node, &module, NULL);
         } else if (config_is_compatible(fdt, node, "bulkhead,shared-memory")) {
             errors += check_props(fdt, node, &shm_region, NULL);
+        } else if (config_is_compatible(fdt, node, "bulkhead,schedule")) {
+            errors += check_props(fdt, node, &schedule, NULL);
         } else if (config_is_compatible(fdt, node, "multiboot,device-tree")) {
             config_node_err(fdt, node,
                             "a multiboot,device-tree module at the top of /chosen belongs to no "
@@ -318,6 +327,8 @@ int check_config(const void *fdt, const struct check_options *opt)
     static struct board board;
     static struct vm_config cfgs[MAX_VMS];
     static struct shm_config shm;
+    static struct cpu_schedule sched[MAX_CPUS];
+    const struct vm_config *running[MAX_VMS];
     struct vm_defaults defaults;
     struct module_limits limits;
     struct ram_pool pool;
@@ -375,8 +386,10 @@ int check_config(const void *fdt, const struct check_options *opt)
             printk("bulkhead: %s: VM not started\n", cfg->node);
             continue;
         }
-        started++;
+        running[started++] = cfg;
     }
+    /* The CPUs' schedules as el2/main.c reads them, against the VMs that would run. */
+    sched_parse(fdt, &board, running, (unsigned)started, sched);
     if (!started) {
         pr_err("/chosen: no VM would start; describe one (docs/CONFIG.md) or fix the errors "
                "above\n");

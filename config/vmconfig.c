@@ -23,8 +23,6 @@ static void report_not_started(const char *node)
 #define MAX_SOURCES (4 * MAX_VMS)     /* VM nodes and kernel modules looked at; the rest refused */
 #define MAX_TOP_MODULES (4 * MAX_VMS) /* top-level kernel and ramdisk modules */
 
-_Static_assert(MAX_CPUS <= 32, "the pCPU sets below are 32-bit masks");
-
 /* Where a VM comes from: a VM node, or a top-level kernel module (and its ramdisk). */
 struct vm_source {
     int node;
@@ -201,13 +199,30 @@ static bool copy_bootargs(const void *fdt, int node, struct vm_config *vm)
     return true;
 }
 
-static bool check_vcpus(const void *fdt, int node, const struct board *board, uint64_t n)
+/* More vCPUs than the board has CPUs is fine: they take turns (docs/CONFIG.md, "Sharing CPUs
+ * between vCPUs"). */
+static bool check_vcpus(const void *fdt, int node, uint64_t n)
 {
-    if (n == 0 || n > MAX_VCPUS || n > board->nr_cpus) {
-        config_node_err(fdt, node, "%lu vCPUs asked: the board has %u CPUs (at most %d per VM)", n,
-                        board->nr_cpus, MAX_VCPUS);
+    if (n == 0 || n > MAX_VCPUS) {
+        config_node_err(fdt, node, "%lu vCPUs asked: from 1 to %d per VM", n, MAX_VCPUS);
         return false;
     }
+    return true;
+}
+
+static bool read_priority(const void *fdt, int node, struct vm_config *vm)
+{
+    uint32_t priority = 0;
+
+    if (config_read_u32(fdt, node, "bulkhead,priority", &priority) < 0) {
+        return false;
+    }
+    if (priority > SCHED_MAX_PRIORITY) {
+        config_node_err(fdt, node, "bulkhead,priority %u is out of range (0 to %d)", priority,
+                        SCHED_MAX_PRIORITY);
+        return false;
+    }
+    vm->priority = priority;
     return true;
 }
 
@@ -383,7 +398,8 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
         name = fdt_get_name(fdt, node, NULL);
     }
     strlcpy(vm->name, name ? name : "?", sizeof(vm->name));
-    if (config_read_u32(fdt, node, "cpus", &cpus) < 0 || !check_vcpus(fdt, node, board, cpus)) {
+    if (config_read_u32(fdt, node, "cpus", &cpus) < 0 || !check_vcpus(fdt, node, cpus) ||
+        !read_priority(fdt, node, vm)) {
         return false;
     }
     vm->nr_vcpus = cpus;
@@ -402,7 +418,7 @@ static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bo
 {
     unsigned cpus = defaults->nr_vcpus ? defaults->nr_vcpus : (lone ? board->nr_cpus : 1);
 
-    if (!check_vcpus(fdt, src->node, board, cpus)) {
+    if (!check_vcpus(fdt, src->node, cpus)) {
         return false;
     }
     vm->nr_vcpus = cpus;
@@ -422,84 +438,98 @@ static bool parse_kernel_module(const void *fdt, const struct vm_source *src, bo
     return copy_bootargs(fdt, src->node, vm);
 }
 
-static unsigned count_bits(uint32_t x)
+/* VMs with pcpus put their vCPUs where they say, on CPUs other vCPUs may name too. */
+static void place_pinned(const struct vm_config *vms, const struct vm_slot *slots, unsigned nr,
+                         unsigned load[MAX_CPUS])
 {
-    unsigned n = 0;
-
-    /* No __builtin_popcount: without SIMD registers it becomes a libgcc call we do not link. */
-    for (; x; x &= x - 1) {
-        n++;
-    }
-    return n;
-}
-
-/* The VM before index `before` that pinned a vCPU to cpu: it keeps the CPU. */
-static const char *pinned_by(const struct vm_config *vms, const struct vm_slot *slots,
-                             unsigned before, unsigned cpu)
-{
-    for (unsigned i = 0; i < before; i++) {
-        for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid && slots[i].pinned; v++) {
-            if (vms[i].pcpu[v] == cpu) {
-                return vms[i].node;
-            }
-        }
-    }
-    return NULL;
-}
-
-/* Claims the CPUs that VMs pinned with pcpus; the first VM to claim a CPU keeps it. */
-static uint32_t claim_pinned(struct vm_config *vms, struct vm_slot *slots, unsigned nr)
-{
-    uint32_t taken = 0;
-
     for (unsigned i = 0; i < nr; i++) {
-        uint32_t mine = 0;
-        if (!slots[i].pinned) {
-            continue;
-        }
-        for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid; v++) {
-            uint32_t bit = (uint32_t)BIT(vms[i].pcpu[v]);
-            if ((taken | mine) & bit) {
-                const char *owner = pinned_by(vms, slots, i, vms[i].pcpu[v]);
-                pr_err("%s: pcpu %u is already taken by %s; pin this vCPU to another CPU\n",
-                       vms[i].node, vms[i].pcpu[v], owner ? owner : "another of its vCPUs");
-                report_not_started(vms[i].node);
-                slots[i].valid = false;
-            }
-            mine |= bit;
-        }
-        if (slots[i].valid) {
-            taken |= mine;
+        for (unsigned v = 0; v < vms[i].nr_vcpus && slots[i].valid && slots[i].pinned; v++) {
+            load[vms[i].pcpu[v]]++;
         }
     }
-    return taken;
 }
 
-/* The other VMs take the next free CPUs, round robin, in VM order. */
-static void assign_free(const struct board *board, struct vm_config *vms, struct vm_slot *slots,
-                        unsigned nr, uint32_t taken)
+/* The next CPU no vCPU runs on, round robin from *cursor; false if there is none. */
+static bool next_free(const struct board *board, const unsigned load[MAX_CPUS], unsigned *cursor,
+                      unsigned *cpu)
+{
+    for (unsigned n = 0; n < board->nr_cpus; n++) {
+        unsigned c = (*cursor + n) % board->nr_cpus;
+        if (load[c] == 0) {
+            *cpu = c;
+            *cursor = (c + 1) % board->nr_cpus;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* For a vCPU that finds no free CPU: the CPU with the fewest of its VM's own vCPUs (a VM gains
+ * nothing from two of its vCPUs taking turns on one CPU while another CPU has none of them),
+ * then the fewest vCPUs, then the lowest index. */
+static unsigned least_loaded(const struct board *board, const unsigned load[MAX_CPUS],
+                             const unsigned mine[MAX_CPUS])
+{
+    unsigned best = 0;
+
+    for (unsigned c = 1; c < board->nr_cpus; c++) {
+        if (mine[c] < mine[best] || (mine[c] == mine[best] && load[c] < load[best])) {
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* The line that tells a user why a VM runs slower than on CPUs of its own. */
+static void report_shared(const struct board *board, const struct vm_config *vm,
+                          const unsigned load[MAX_CPUS])
+{
+    char list[MAX_CPUS * 4] = "";
+    size_t len = 0;
+    unsigned vcpus = 0, cpus = 0;
+
+    for (unsigned v = 0; v < vm->nr_vcpus; v++) {
+        vcpus += load[vm->pcpu[v]] > 1;
+    }
+    for (unsigned c = 0; c < board->nr_cpus; c++) {
+        bool mine = false;
+        for (unsigned v = 0; v < vm->nr_vcpus; v++) {
+            mine |= vm->pcpu[v] == c;
+        }
+        if (mine && load[c] > 1 && len < sizeof(list)) {
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u", cpus ? "," : "", c);
+            cpus++;
+        }
+    }
+    printk("bulkhead: %s: %u vCPU%s share%s CPU%s %s with other vCPUs (time-shared)\n", vm->node,
+           vcpus, vcpus == 1 ? "" : "s", vcpus == 1 ? "s" : "", cpus == 1 ? "" : "s", list);
+}
+
+/* The VMs without pcpus take the next free CPUs, round robin, in VM order; the vCPUs that find
+ * none free share the least loaded CPUs. */
+static void assign_unpinned(const struct board *board, struct vm_config *vms,
+                            const struct vm_slot *slots, unsigned nr, unsigned load[MAX_CPUS])
 {
     unsigned cursor = 0;
 
     for (unsigned i = 0; i < nr; i++) {
+        unsigned mine[MAX_CPUS] = {0};
+        bool shared = false;
         if (slots[i].pinned || !slots[i].valid) {
             continue;
         }
-        unsigned nr_free = board->nr_cpus - count_bits(taken);
-        if (vms[i].nr_vcpus > nr_free) {
-            pr_err("%s: needs %u CPUs but only %u are free; give it fewer cpus\n", vms[i].node,
-                   vms[i].nr_vcpus, nr_free);
-            report_not_started(vms[i].node);
-            slots[i].valid = false;
-            continue;
-        }
         for (unsigned v = 0; v < vms[i].nr_vcpus; v++) {
-            while (taken & BIT(cursor)) {
-                cursor = (cursor + 1) % board->nr_cpus;
+            unsigned cpu;
+            if (!next_free(board, load, &cursor, &cpu)) {
+                cpu = least_loaded(board, load, mine);
+                shared = true;
             }
-            vms[i].pcpu[v] = (uint8_t)cursor;
-            taken |= (uint32_t)BIT(cursor);
-            cursor = (cursor + 1) % board->nr_cpus;
+            vms[i].pcpu[v] = (uint8_t)cpu;
+            load[cpu]++;
+            mine[cpu]++;
+        }
+        if (shared) {
+            report_shared(board, &vms[i], load);
         }
     }
 }
@@ -570,7 +600,9 @@ unsigned vmcfg_parse(const void *fdt, const struct board *board, const struct vm
         slots[nr].valid = true;
         nr++;
     }
-    assign_free(board, vms, slots, nr, claim_pinned(vms, slots, nr));
+    unsigned load[MAX_CPUS] = {0};
+    place_pinned(vms, slots, nr, load);
+    assign_unpinned(board, vms, slots, nr, load);
     check_passthrough_claims(vms, slots, nr);
     nr = compact(vms, slots, nr);
     for (unsigned i = 0; i < nr; i++) {

@@ -92,8 +92,7 @@ static void test_every_mistake_named(void **state)
         "/chosen/vm0; give each module its own range\n",
         "error: /chosen/module@48000000: kernel module 0x48000000+0x1000 overlaps the host DTB "
         "(0x48000000+",
-        "error: /chosen/clash: pcpu 1 is already taken by /chosen/vm0; pin this vCPU to another "
-        "CPU\n",
+        "error: /chosen/badpriority: bulkhead,priority 300 is out of range (0 to 255)\n",
     };
     (void)state;
     assert_int_equal(check_tree("check-mistakes"), 2); /* vm0 and domU1 */
@@ -177,6 +176,41 @@ static void test_dtb_address_option(void **state)
                                  "0x50000000+0x2000000 overlaps the host DTB (0x50000000+"));
 }
 
+/* CPU schedules (sched.dts): their properties known (a misspelling gets its "did you mean"), and
+ * config/sched_config.c's checks against the VMs that would start, in the same run. */
+static void test_schedule(void **state)
+{
+    const struct check_options opt = {0};
+    (void)state;
+    fdt = dtb_load("sched", 256);
+    assert_int_equal(fdt_open_into(fdt, fdt, (int)fdt_totalsize(fdt) + 256), 0);
+    capture_reset();
+    assert_int_equal(check_config(fdt, &opt), 4);
+    assert_int_equal(capture_count("error: "), 1); /* notstarted's */
+    assert_true(capture_contains("error: /chosen/notstarted: no \"multiboot,kernel\" module\n"));
+
+    /* a from 0 to 8000 us, b from 4000 us. */
+    const fdt32_t overlapping[] = {
+        cpu_to_fdt32(fdt_get_phandle(fdt, fdt_path_offset(fdt, "/chosen/a"))),
+        0,
+        cpu_to_fdt32(8000),
+        cpu_to_fdt32(fdt_get_phandle(fdt, fdt_path_offset(fdt, "/chosen/b"))),
+        cpu_to_fdt32(4000),
+        cpu_to_fdt32(100)};
+    int prio = fdt_path_offset(fdt, "/chosen/prio");
+    assert_int_equal(fdt_setprop_u32(fdt, prio, "bulkhead,time-slice", 1000), 0);
+    int part1 = fdt_path_offset(fdt, "/chosen/part1"); /* after prio, which grew */
+    assert_int_equal(fdt_setprop(fdt, part1, "bulkhead,windows", overlapping, sizeof(overlapping)),
+                     0);
+    capture_reset();
+    assert_int_equal(check_config(fdt, &opt), 4);
+    assert_true(capture_contains("error: /chosen/prio: unknown property \"bulkhead,time-slice\" is "
+                                 "ignored; did you mean \"bulkhead,time-slice-us\"?\n"));
+    assert_true(capture_contains("error: /chosen/part1: the windows at 0 us and at 4000 us "
+                                 "overlap\n"));
+    assert_int_equal(capture_count("error: "), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +221,7 @@ int main(void)
         cmocka_unit_test_teardown(test_clean_tree, teardown),
         cmocka_unit_test_teardown(test_dtb_address_option, teardown),
         cmocka_unit_test_teardown(test_shared_memory, teardown),
+        cmocka_unit_test_teardown(test_schedule, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,9 +105,10 @@ static void test_explicit_nodes(void **state)
     assert_true(capture_contains("bulkhead: /chosen/nokernel: VM not started"));
     assert_true(capture_contains("/chosen/oddmemory: memory size 0x8100000 is not a non-zero "
                                  "multiple of 2 MiB"));
-    assert_true(capture_contains("/chosen/toomanycpus: 5 vCPUs asked: the board has 4 CPUs"));
-    assert_true(capture_contains("/chosen/duppcpu: pcpu 3 is already taken by /chosen/vm@0") &&
-                capture_contains("bulkhead: /chosen/duppcpu: VM not started"));
+    assert_true(capture_contains("/chosen/toomanycpus: 9 vCPUs asked: from 1 to 8 per VM"));
+    assert_true(capture_contains("/chosen/badpriority: bulkhead,priority 256 is out of range (0 "
+                                 "to 255)") &&
+                capture_contains("bulkhead: /chosen/badpriority: VM not started"));
     assert_true(capture_contains("/chosen/noreg/kernel: kernel module without reg"));
     assert_true(capture_contains("bulkhead: /chosen/noreg: VM not started"));
     assert_false(capture_contains("/chosen/off"));
@@ -164,23 +165,116 @@ static void test_explicit_pcpus_mistakes(void **state)
     load("vms-explicit");
     vm0 = node("/chosen/vm@0");
 
-    /* Each time alpha is refused, which leaves CPU 3 to duppcpu. */
+    /* Each time alpha is refused, which leaves its CPUs to the others. */
     assert_int_equal(fdt_setprop_u32(fdt, vm0, "pcpus", 2), 0);
-    assert_int_equal(parse(0, 0), 3);
+    assert_int_equal(parse(0, 0), 2);
     assert_true(capture_contains("/chosen/vm@0: pcpus has 1 cells, one per vCPU (2) is needed"));
 
     assert_int_equal(fdt_appendprop_u32(fdt, vm0, "pcpus", 4), 0);
-    assert_int_equal(parse(0, 0), 3);
+    assert_int_equal(parse(0, 0), 2);
     assert_true(capture_contains("/chosen/vm@0: pcpu 4 is out of range (the board has 4 CPUs)"));
+    assert_string_equal(vms[0].name, "vm@1");
+    assert_pcpus(&vms[0], 1, (const uint8_t[]){0});
+}
 
-    /* Both vCPUs on one CPU. */
+/* pcpus may name a CPU twice: the two vCPUs take turns on it. Nothing is said: it was asked. */
+static void test_repeated_pcpus(void **state)
+{
+    int vm0;
+    (void)state;
+    load("vms-explicit");
+    vm0 = node("/chosen/vm@0");
     assert_int_equal(fdt_setprop_u32(fdt, vm0, "pcpus", 2), 0);
     assert_int_equal(fdt_appendprop_u32(fdt, vm0, "pcpus", 2), 0);
     assert_int_equal(parse(0, 0), 3);
-    assert_true(capture_contains("/chosen/vm@0: pcpu 2 is already taken by another of its vCPUs"));
-    assert_string_equal(vms[0].name, "vm@1");
-    assert_string_equal(vms[1].node, "/chosen/duppcpu");
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){2, 2});
+    /* CPU 2 is not free for the others. */
+    assert_pcpus(&vms[1], 1, (const uint8_t[]){0});
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){1});
+    assert_false(capture_contains("time-shared"));
+    assert_false(capture_contains("pcpu"));
+}
+
+/* Several VMs may name one CPU. */
+static void test_cpu_shared_between_vms(void **state)
+{
+    (void)state;
+    load("vms-explicit");
+    assert_int_equal(fdt_setprop_u32(fdt, node("/chosen/vm@1"), "pcpus", 3), 0); /* alpha's */
+    assert_int_equal(fdt_setprop_u32(fdt, node("/chosen/vm@2"), "pcpus", 3), 0);
+    assert_int_equal(parse(0, 0), 3);
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){2, 3});
     assert_pcpus(&vms[1], 1, (const uint8_t[]){3});
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){3});
+    assert_false(capture_contains("time-shared"));
+    assert_int_equal(capture_count(": VM not started"), 5);
+}
+
+/* More vCPUs than the board has CPUs, pinned: up to 8. */
+static void test_more_vcpus_than_cpus_pinned(void **state)
+{
+    static const uint8_t five[] = {0, 1, 2, 3, 0};
+    int vm1;
+    (void)state;
+    load("vms-explicit");
+    vm1 = node("/chosen/vm@1");
+    assert_int_equal(fdt_setprop_u32(fdt, vm1, "cpus", 5), 0);
+    assert_int_equal(fdt_setprop_u32(fdt, vm1, "pcpus", 0), 0);
+    for (unsigned i = 1; i < sizeof(five); i++) {
+        assert_int_equal(fdt_appendprop_u32(fdt, vm1, "pcpus", five[i]), 0);
+    }
+    assert_int_equal(parse(0, 0), 3);
+    assert_pcpus(&vms[1], 5, five);
+
+    assert_int_equal(fdt_setprop_u32(fdt, vm1, "cpus", 9), 0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("/chosen/vm@1: 9 vCPUs asked: from 1 to 8 per VM"));
+}
+
+/* Without pcpus: the free CPUs first, then the least loaded, a VM's own vCPUs apart while the
+ * board has CPUs enough; one line per VM that shares. */
+static void test_spread_without_pcpus(void **state)
+{
+    (void)state;
+    load("vms-explicit");
+    assert_int_equal(fdt_setprop_u32(fdt, node("/chosen/vm@1"), "cpus", 6), 0);
+    assert_int_equal(parse(0, 0), 3);
+    /* alpha has 2 and 3; vm@1 takes the free 0 and 1, then the CPUs it has none on (2, 3),
+     * then the least loaded. */
+    assert_pcpus(&vms[0], 2, (const uint8_t[]){2, 3});
+    assert_pcpus(&vms[1], 6, (const uint8_t[]){0, 1, 2, 3, 0, 1});
+    assert_pcpus(&vms[2], 1, (const uint8_t[]){0}); /* every CPU has 2: the lowest */
+    assert_true(capture_contains("bulkhead: /chosen/vm@1: 6 vCPUs share CPUs 0,1,2,3 with other "
+                                 "vCPUs (time-shared)\n"));
+    assert_true(capture_contains("bulkhead: /chosen/vm@2: 1 vCPU shares CPU 0 with other vCPUs "
+                                 "(time-shared)\n"));
+    assert_int_equal(capture_count("time-shared"), 2);
+    assert_int_equal(capture_count("error:"), 5);
+}
+
+/* bulkhead,priority: 0 by default, SCHED_MAX_PRIORITY at most. */
+static void test_priority(void **state)
+{
+    int vm0;
+    (void)state;
+    load("vms-explicit");
+    vm0 = node("/chosen/vm@0");
+    assert_int_equal(fdt_setprop_u32(fdt, vm0, "bulkhead,priority", 7), 0);
+    assert_int_equal(fdt_setprop_u32(fdt, node("/chosen/vm@2"), "bulkhead,priority", 255), 0);
+    assert_int_equal(parse(0, 0), 3);
+    assert_int_equal(vms[0].priority, 7);
+    assert_int_equal(vms[1].priority, 0);
+    assert_int_equal(vms[2].priority, SCHED_MAX_PRIORITY);
+
+    assert_int_equal(fdt_setprop_u32(fdt, vm0, "bulkhead,priority", 256), 0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("error: /chosen/vm@0: bulkhead,priority 256 is out of range (0 to "
+                                 "255)\n"));
+    assert_true(capture_contains("bulkhead: /chosen/vm@0: VM not started"));
+
+    assert_int_equal(fdt_setprop_u64(fdt, vm0, "bulkhead,priority", 1), 0);
+    assert_int_equal(parse(0, 0), 2);
+    assert_true(capture_contains("/chosen/vm@0: bulkhead,priority must be 1 cell"));
 }
 
 static void test_explicit_module_mistakes(void **state)
@@ -286,10 +380,20 @@ static void test_guest_loader_defaults(void **state)
     assert_pcpus(&vms[0], 2, (const uint8_t[]){0, 1});
     assert_pcpus(&vms[1], 2, (const uint8_t[]){2, 3});
 
-    /* 3 + 3 > 4: the second VM is refused, the first kept. */
-    assert_int_equal(parse(0, 3), 1);
+    /* 3 + 3 > 4: the second VM takes the free CPU and shares two, each with one of vm0's. */
+    assert_int_equal(parse(0, 3), 2);
     assert_pcpus(&vms[0], 3, (const uint8_t[]){0, 1, 2});
-    assert_true(capture_contains("/chosen/module@0x4a000000: needs 3 CPUs but only 1 are free"));
+    assert_pcpus(&vms[1], 3, (const uint8_t[]){3, 0, 1});
+    assert_int_equal(vms[0].priority, 0);
+    assert_int_equal(vms[1].priority, 0);
+    assert_string_equal(capture_text(), "bulkhead: /chosen/module@0x4a000000: 2 vCPUs share CPUs "
+                                        "0,1 with other vCPUs (time-shared)\n");
+
+    /* 8 vCPUs each on 4 CPUs: 4 per CPU, each VM's spread evenly. */
+    assert_int_equal(parse(0, 8), 2);
+    assert_pcpus(&vms[0], 8, (const uint8_t[]){0, 1, 2, 3, 0, 1, 2, 3});
+    assert_pcpus(&vms[1], 8, (const uint8_t[]){0, 1, 2, 3, 0, 1, 2, 3});
+    assert_int_equal(capture_count("8 vCPUs share CPUs 0,1,2,3 with other vCPUs"), 2);
 }
 
 static void test_lone_guest_gets_every_cpu(void **state)
@@ -304,6 +408,12 @@ static void test_lone_guest_gets_every_cpu(void **state)
 
     assert_int_equal(parse(0, 1), 1); /* unless bulkhead.vm-cpus says otherwise */
     assert_pcpus(&vms[0], 1, (const uint8_t[]){0});
+
+    /* More than the board has: they take turns. */
+    assert_int_equal(parse(0, 4), 1);
+    assert_pcpus(&vms[0], 4, (const uint8_t[]){0, 1, 0, 1});
+    assert_string_equal(capture_text(), "bulkhead: /chosen/module@0x48000000: 4 vCPUs share CPUs "
+                                        "0,1 with other vCPUs (time-shared)\n");
 }
 
 static void test_guest_loader_mistakes(void **state)
@@ -494,6 +604,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_memory_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_pcpus_mistakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_pcpus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cpu_shared_between_vms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_vcpus_than_cpus_pinned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spread_without_pcpus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priority, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_module_mistakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xen_dom0less, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_loader, setup, teardown),
