@@ -57,6 +57,16 @@ static void none_maint(bool on)
     (void)on;
 }
 
+static void none_if_save(struct gic_vcpu_if *s)
+{
+    *s = (struct gic_vcpu_if){0};
+}
+
+static void none_if_restore(const struct gic_vcpu_if *s)
+{
+    (void)s;
+}
+
 static const struct gic_ops none_ops = {
     .iar_intid_mask = 0xffffffff,
     .init = NULL, /* never called */
@@ -65,11 +75,14 @@ static const struct gic_ops none_ops = {
     .eoi = none_iar,
     .deactivate = none_iar,
     .clear_active = none_cpu,
+    .set_active = none_cpu,
     .route_spi = none_irq_cpu,
     .send_sgi = none_irq_cpu,
     .before_wfi = none_nothing,
     .nr_lrs = none_nr_lrs,
     .vcpu_reset = none_nothing,
+    .vcpu_if_save = none_if_save,
+    .vcpu_if_restore = none_if_restore,
     .lr.write_lr = none_write_lr,
     .lr.read_lr = none_read_lr,
     .lr.set_underflow = none_maint,
@@ -153,6 +166,11 @@ void gic_clear_active(unsigned intid)
     gic_impl->clear_active(intid);
 }
 
+void gic_set_active(unsigned intid)
+{
+    gic_impl->set_active(intid);
+}
+
 void gic_enable_spi(unsigned intid, unsigned pcpu)
 {
     if (intid < 32 || intid >= nr_irqs) {
@@ -222,4 +240,14 @@ unsigned gic_nr_lrs(void)
 void gic_vcpu_reset(void)
 {
     gic_impl->vcpu_reset();
+}
+
+void gic_vcpu_if_save(struct gic_vcpu_if *s)
+{
+    gic_impl->vcpu_if_save(s);
+}
+
+void gic_vcpu_if_restore(const struct gic_vcpu_if *s)
+{
+    gic_impl->vcpu_if_restore(s);
 }

@@ -76,6 +76,11 @@ static void v2_clear_active(unsigned intid)
     gic_write32(v2.dist + GICD_ICACTIVER + (intid / 32) * 4, 1u << (intid % 32));
 }
 
+static void v2_set_active(unsigned intid)
+{
+    gic_write32(v2.dist + GICD_ISACTIVER + (intid / 32) * 4, 1u << (intid % 32));
+}
+
 static void v2_route_spi(unsigned intid, unsigned pcpu)
 {
     volatile uint8_t *targets = (volatile uint8_t *)(v2.dist + GICD_ITARGETSR);
@@ -143,6 +148,19 @@ static void v2_vcpu_reset(void)
     isb();
 }
 
+static void v2_vcpu_if_save(struct gic_vcpu_if *s)
+{
+    s->vmcr = gic_read32(v2.hyp + GICH_VMCR);
+    s->ap1r = gic_read32(v2.hyp + GICH_APR);
+    s->ap0r = 0;
+}
+
+static void v2_vcpu_if_restore(const struct gic_vcpu_if *s)
+{
+    gic_write32(v2.hyp + GICH_VMCR, (uint32_t)s->vmcr);
+    gic_write32(v2.hyp + GICH_APR, s->ap1r);
+}
+
 const struct gic_ops gicv2_ops = {
     .iar_intid_mask = 0x3ff, /* bits 12:10 hold an SGI's source CPU */
     .init = v2_init,
@@ -151,11 +169,14 @@ const struct gic_ops gicv2_ops = {
     .eoi = v2_eoi,
     .deactivate = v2_deactivate,
     .clear_active = v2_clear_active,
+    .set_active = v2_set_active,
     .route_spi = v2_route_spi,
     .send_sgi = v2_send_sgi,
     .before_wfi = v2_before_wfi,
     .nr_lrs = v2_nr_lrs,
     .vcpu_reset = v2_vcpu_reset,
+    .vcpu_if_save = v2_vcpu_if_save,
+    .vcpu_if_restore = v2_vcpu_if_restore,
     .lr.write_lr = v2_write_lr,
     .lr.read_lr = v2_read_lr,
     .lr.set_underflow = v2_set_underflow,

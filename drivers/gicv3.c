@@ -153,6 +153,20 @@ static void v3_clear_active(unsigned intid)
     gic_write32(base + GICD_ICACTIVER + (intid / 32) * 4, 1u << (intid % 32));
 }
 
+static void v3_set_active(unsigned intid)
+{
+    uintptr_t base = v3.dist;
+
+    if (intid < 32) {
+        uintptr_t r = this_redist();
+        if (!r) {
+            return;
+        }
+        base = r + GICR_SGI;
+    }
+    gic_write32(base + GICD_ISACTIVER + (intid / 32) * 4, 1u << (intid % 32));
+}
+
 static void v3_route_spi(unsigned intid, unsigned pcpu)
 {
     write64(v3.dist + GICD_IROUTER + 8 * intid, v3.mpidr[pcpu]);
@@ -260,6 +274,20 @@ static void v3_vcpu_reset(void)
     isb();
 }
 
+static void v3_vcpu_if_save(struct gic_vcpu_if *s)
+{
+    s->vmcr = read_ich_vmcr_el2();
+    s->ap0r = (uint32_t)read_ich_ap0r0_el2();
+    s->ap1r = (uint32_t)read_ich_ap1r0_el2();
+}
+
+static void v3_vcpu_if_restore(const struct gic_vcpu_if *s)
+{
+    write_ich_vmcr_el2(s->vmcr);
+    write_ich_ap0r0_el2(s->ap0r);
+    write_ich_ap1r0_el2(s->ap1r);
+}
+
 const struct gic_ops gicv3_ops = {
     .iar_intid_mask = 0xffffffff, /* the INTID is the whole IAR */
     .init = v3_init,
@@ -268,11 +296,14 @@ const struct gic_ops gicv3_ops = {
     .eoi = v3_eoi,
     .deactivate = v3_deactivate,
     .clear_active = v3_clear_active,
+    .set_active = v3_set_active,
     .route_spi = v3_route_spi,
     .send_sgi = v3_send_sgi,
     .before_wfi = v3_before_wfi,
     .nr_lrs = v3_nr_lrs,
     .vcpu_reset = v3_vcpu_reset,
+    .vcpu_if_save = v3_vcpu_if_save,
+    .vcpu_if_restore = v3_vcpu_if_restore,
     .lr.write_lr = v3_write_lr,
     .lr.read_lr = v3_read_lr,
     .lr.set_underflow = v3_set_underflow,

@@ -78,9 +78,10 @@ static void send_ack(char c)
 
 /* ---- the VM's vCPUs on their own CPUs ---- */
 
+/* v's EL1 state is in this CPU's registers. */
 static bool on_this_cpu(const struct vcpu *v)
 {
-    return v->pcpu == this_pcpu()->index;
+    return this_pcpu()->vcpu == v;
 }
 
 static bool vcpu_on(const struct vcpu *v)
@@ -124,7 +125,7 @@ static bool wait_held(const struct vm *vm)
         if (read_cntpct_el0() > end || vm->state != VM_RUNNING) {
             return false;
         }
-        yield();
+        sched_relax();
     }
     return true;
 }

@@ -129,6 +129,20 @@ static void zero_shared_regions(const struct shm_config *shm)
     }
 }
 
+/* How each CPU shared by several vCPUs shares its time, from /chosen's bulkhead,schedule nodes
+ * (a node in error is reported, and its CPUs keep the default policy). */
+static void configure_cpus(const void *fdt)
+{
+    static struct cpu_schedule schedules[MAX_CPUS];
+    const struct vm_config *cfgs[MAX_VMS];
+
+    for (unsigned i = 0; i < nr_vms; i++) {
+        cfgs[i] = &vms[i].cfg;
+    }
+    sched_parse(fdt, &board, cfgs, nr_vms, schedules);
+    sched_configure(schedules);
+}
+
 /* fdt: the tree the VMs are read from (the host DTB, or its copy with a bundle's nodes);
  * dtb: the host DTB where the boot loader left it. */
 static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
@@ -176,6 +190,7 @@ static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
         }
         nr_vms++;
     }
+    configure_cpus(fdt);
 }
 
 void hyp_main(paddr_t dtb, paddr_t load_base)
@@ -246,5 +261,6 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_start(&vms[i]);
     }
+    sched_start_cpu();
     pcpu_schedule();
 }

@@ -1,7 +1,14 @@
 /*
- * The loop each physical CPU runs: wait for the vCPU pinned to it to be started, then run it.
- * A CPU with nothing to run sleeps in WFI (WFE without a GIC); starting a vCPU (VM start, reset,
- * PSCI CPU_ON) wakes it.
+ * The loop each physical CPU runs: wait for its vCPU to be started, then run it. A CPU with
+ * nothing to run sleeps in WFI (WFE without a GIC); starting a vCPU (VM start, reset, PSCI
+ * CPU_ON) wakes it.
+ *
+ * A CPU given one vCPU runs that loop on its own stack and never switches. A CPU given several
+ * (shared: pcpu->shared) gives each vCPU a hypervisor thread of its own, a stack on which the
+ * vCPU's exits run and on which it waits (in WFI, paused, stopped). Where a vCPU would wait, or
+ * at the end of each of its exits, it asks the CPU's policy (el2/sched_policy.c) who runs
+ * next; another vCPU's turn switches its guest context and its thread (switch_to). Nothing is
+ * preempted inside the hypervisor: the CPU changes vCPU only at those points, with no lock held.
  */
 #include "bulkhead/sched.h"
 
@@ -10,8 +17,28 @@
 #include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
 #include "bulkhead/gic.h"
+#include "bulkhead/printk.h"
+#include "bulkhead/sched_policy.h"
 #include "bulkhead/traps.h"
 #include "bulkhead/vm.h"
+
+#define SCHED_MAX_PER_CPU 16
+#define SCHED_MAX_THREADS 16 /* vCPUs on shared CPUs, all CPUs together */
+
+/* A shared CPU's vCPUs and where its policy stands. */
+struct cpu_sched {
+    struct vcpu *vcpus[SCHED_MAX_PER_CPU];
+    unsigned nr;
+    struct cpu_schedule cfg;
+    struct sched_table table;
+    uint64_t turn_end; /* of the vCPU running now */
+    uint64_t revisit;  /* when the policy must choose again, UINT64_MAX: at the next event */
+    uint64_t switches;
+};
+
+static struct cpu_sched cpu_scheds[MAX_CPUS];
+static uint8_t thread_stacks[SCHED_MAX_THREADS][CPU_STACK_SIZE] NOINIT __attribute__((aligned(16)));
+static unsigned nr_threads;
 
 /* v was started (VM start or reset, CPU_ON) and its VM runs. */
 static bool may_start(const struct vcpu *v)
@@ -36,7 +63,196 @@ static void idle_wfi(void)
     __atomic_store_n(&p->idle_since, 0, __ATOMIC_RELAXED);
 }
 
-static void schedule_loop(void *unused)
+/* ---- shared CPUs: who runs next ---- */
+
+/* The readiness of a vCPU that gave up its CPU, by where it did. */
+static bool ready_always(struct vcpu *v)
+{
+    (void)v;
+    return true;
+}
+
+/* Off or never started: it has something to do once started, or asked to reload its VM. */
+static bool ready_to_start(struct vcpu *v)
+{
+    return may_start(v) ||
+           (v->index == 0 && __atomic_load_n(&v->vm->restart_requested, __ATOMIC_ACQUIRE));
+}
+
+/* Its saved virtual timer has fired and the guest would take the interrupt: it does once back
+ * on its CPU. (One the guest has disabled, or is still handling, wakes nothing: the two vCPUs
+ * of a CPU would otherwise hand it to each other for ever.) */
+static bool saved_timer_due(const struct vcpu *v)
+{
+    const struct virq *irq = &v->vgic.private_irqs[vtimer_virq()];
+
+    return v != this_pcpu()->vcpu && irq->enabled && !irq->active && !irq->phys_active &&
+           read_cntpct_el0() >= vcpu_saved_timer_deadline(v);
+}
+
+/* In WFI: an interrupt to take, or a reason to leave (stop, reset, pause). */
+static bool ready_from_wait(struct vcpu *v)
+{
+    return !vcpu_should_run(v) || __atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE) ||
+           saved_timer_due(v) || vgic_has_deliverable(&v->vm->vgic, v->index);
+}
+
+static bool held_on(const struct vcpu *vcpu);
+
+/* Held by a pause: a call to serve, or the hold is over. */
+static bool ready_from_hold(struct vcpu *v)
+{
+    return __atomic_load_n(&v->call, __ATOMIC_ACQUIRE) || !held_on(v);
+}
+
+static uint64_t ptimer_deadline(const struct vcpu *v)
+{
+    return vtimer_ptimer_deadline(&v->timer, read_cntpct_el0());
+}
+
+/* CNTHP for the earliest of: the policy's next choice, and each of the CPU's vCPUs' emulated
+ * physical timer and device deadline, and the saved virtual timer of those away (one already
+ * due is left out: it waits for its turn, not for an interrupt). */
+static void program_hyp_timer(struct cpu_sched *cs)
+{
+    uint64_t now = read_cntpct_el0();
+    uint64_t deadline = cs->revisit;
+
+    for (unsigned i = 0; i < cs->nr; i++) {
+        const struct vcpu *v = cs->vcpus[i];
+        deadline = MIN(deadline, ptimer_deadline(v));
+        if (v != this_pcpu()->vcpu) {
+            uint64_t t = vcpu_saved_timer_deadline(v);
+            if (t > now) {
+                deadline = MIN(deadline, t);
+            }
+        }
+    }
+    if (deadline != UINT64_MAX) {
+        write_cnthp_cval_el2(deadline);
+        write_cnthp_ctl_el2(CNT_CTL_ENABLE);
+    } else {
+        write_cnthp_ctl_el2(0);
+    }
+    isb();
+}
+
+void sched_hyp_timer_changed(void)
+{
+    program_hyp_timer(&cpu_scheds[this_pcpu()->index]);
+}
+
+void sched_hyp_timer(void)
+{
+    struct cpu_sched *cs = &cpu_scheds[this_pcpu()->index];
+
+    /* Each vCPU's emulated timer line and device deadline, whether it runs or not. */
+    for (unsigned i = 0; i < cs->nr; i++) {
+        __atomic_store_n(&cs->vcpus[i]->timer.resync, false, __ATOMIC_RELAXED);
+        vm_hyp_timer(cs->vcpus[i]);
+    }
+    program_hyp_timer(cs);
+}
+
+/* Saves the leaving vCPU's context, restores the arriving one's, and continues on its thread
+ * (where it gave up the CPU); returns once some later switch comes back to from. */
+static void switch_to(struct pcpu *p, struct cpu_sched *cs, struct vcpu *from, struct vcpu *to,
+                      uint64_t now)
+{
+    from->ctx.queued_at = now;
+    cs->turn_end = now + cs->table.slice;
+    cs->switches++;
+    to->ctx.switches_in++;
+    vcpu_context_save(from);
+    p->vcpu = to;
+    p->stack_top = to->ctx.stack_top;
+    vcpu_context_restore(to);
+    program_hyp_timer(cs);
+    hyp_thread_switch(&from->ctx.thread, &to->ctx.thread);
+}
+
+enum sched_result {
+    SCHED_KEEP,     /* self runs on */
+    SCHED_SWITCHED, /* others ran; self runs again */
+    SCHED_NONE,     /* nobody may run now: idle */
+};
+
+/* self gives up the CPU if the policy says so; ready tells whether self has something to do.
+ * Not shared: SCHED_NONE at once (the caller waits as a pinned CPU does). */
+static enum sched_result sched_yield(struct vcpu *self, bool (*ready)(struct vcpu *v))
+{
+    struct pcpu *p = this_pcpu();
+    struct sched_entity e[SCHED_MAX_PER_CPU];
+    int current = -1;
+
+    if (!p->shared) {
+        return SCHED_NONE;
+    }
+    struct cpu_sched *cs = &cpu_scheds[p->index];
+    self->ctx.ready = ready;
+    uint64_t now = read_cntpct_el0();
+    for (unsigned i = 0; i < cs->nr; i++) {
+        struct vcpu *v = cs->vcpus[i];
+        e[i] = (struct sched_entity){
+            .priority = v->vm->cfg.priority,
+            .vm = (int)v->vm->id,
+            .runnable = v->ctx.ready(v),
+            .queued_at = v->ctx.queued_at,
+        };
+        if (v == self) {
+            current = (int)i;
+        }
+    }
+    struct sched_choice c = sched_choose(&cs->table, e, cs->nr, current, cs->turn_end, now);
+    cs->revisit = c.revisit;
+    if (c.next < 0) {
+        program_hyp_timer(cs);
+        return SCHED_NONE;
+    }
+    if (c.next == current) {
+        if (now >= cs->turn_end) {
+            cs->turn_end = now + cs->table.slice; /* alone among equals: a new turn */
+        }
+        program_hyp_timer(cs);
+        return SCHED_KEEP;
+    }
+    switch_to(p, cs, self, cs->vcpus[c.next], now);
+    return SCHED_SWITCHED;
+}
+
+void sched_preempt(struct vcpu *self)
+{
+    /* Its turn or window may be over: it waits for the next one, others running meanwhile. */
+    while (sched_yield(self, ready_always) == SCHED_NONE) {
+        idle_wfi();
+        handle_physical_irqs(self);
+    }
+}
+
+void sched_relax(void)
+{
+    struct pcpu *p = this_pcpu();
+    struct cpu_sched *cs = &cpu_scheds[p->index];
+    struct vcpu *self = p->vcpu;
+
+    if (!p->shared || !self) {
+        yield();
+        return;
+    }
+    /* Whoever it waits for may be a vCPU of this CPU: any other with something to do runs,
+     * whatever the policy, or the wait would never end. */
+    self->ctx.ready = ready_always;
+    for (unsigned i = 0; i < cs->nr; i++) {
+        struct vcpu *v = cs->vcpus[i];
+        if (v != self && v->ctx.ready(v)) {
+            switch_to(p, cs, self, v, read_cntpct_el0());
+            return;
+        }
+    }
+    yield();
+}
+
+static void NORETURN schedule_loop(void *unused)
 {
     struct pcpu *p = this_pcpu();
     bool has_gic = board.gic.version != GIC_NONE;
@@ -64,6 +280,9 @@ static void schedule_loop(void *unused)
             }
             __atomic_store_n(&v->loaded, false, __ATOMIC_RELEASE);
         }
+        if (v && sched_yield(v, ready_to_start) != SCHED_NONE) {
+            continue;
+        }
         /* Woken by vcpu_wake(): an SGI where there is a GIC (it also brings the console's
          * input to CPU 0 while it idles), SEV where there is none. */
         if (has_gic) {
@@ -75,10 +294,107 @@ static void schedule_loop(void *unused)
     }
 }
 
+/* A shared CPU's thread of v: the loop above, on v's own stack (el2/switch.S starts it). */
+void sched_vcpu_thread(struct vcpu *v)
+{
+    (void)v; /* this_pcpu()->vcpu is v: switch_to made it so */
+    schedule_loop(NULL);
+}
+
 void pcpu_schedule(void)
 {
-    run_on_stack(this_pcpu()->stack_top, schedule_loop, NULL);
+    struct pcpu *p = this_pcpu();
+
+    /* On a shared CPU, the calling vCPU's thread starts over, on its own stack. */
+    run_on_stack(p->stack_top, schedule_loop, NULL);
 }
+
+/* ---- shared CPUs: set-up ---- */
+
+void sched_add_vcpu(struct vcpu *v)
+{
+    struct cpu_sched *cs = &cpu_scheds[v->pcpu];
+
+    if (cs->nr == SCHED_MAX_PER_CPU) {
+        return; /* config/vmconfig.c keeps fewer vCPUs than that on a CPU */
+    }
+    cs->vcpus[cs->nr++] = v;
+    if (!pcpus[v->pcpu].vcpu) {
+        pcpus[v->pcpu].vcpu = v;
+    }
+}
+
+/* v's thread, which starts in hyp_thread_start the first time it is switched to. */
+static bool give_thread(struct vcpu *v)
+{
+    if (nr_threads == SCHED_MAX_THREADS) {
+        return false;
+    }
+    v->ctx.stack_top = (uint64_t)(uintptr_t)&thread_stacks[nr_threads++][CPU_STACK_SIZE];
+    v->ctx.thread = (struct hyp_thread){.sp = v->ctx.stack_top};
+    v->ctx.thread.x19_x30[0] = (uint64_t)(uintptr_t)v;                  /* x19 */
+    v->ctx.thread.x19_x30[11] = (uint64_t)(uintptr_t)&hyp_thread_start; /* x30 */
+    v->ctx.ready = ready_to_start;
+    return true;
+}
+
+static const char *policy_name(enum sched_policy p)
+{
+    return p == SCHED_PARTITION ? "time partitions" : "priorities";
+}
+
+void sched_configure(const struct cpu_schedule cfg[MAX_CPUS])
+{
+    uint64_t now = read_cntpct_el0();
+
+    for (unsigned c = 0; c < MAX_CPUS; c++) {
+        struct cpu_sched *cs = &cpu_scheds[c];
+        cs->cfg = cfg[c];
+        sched_table_init(&cs->table, &cs->cfg, read_cntfrq_el0(), now);
+        cs->revisit = UINT64_MAX;
+        /* A partition table applies even to one vCPU: it runs in its windows only. */
+        if (cs->nr < 2 && cs->table.policy != SCHED_PARTITION) {
+            continue;
+        }
+        if (!cs->nr) {
+            continue;
+        }
+        bool ok = true;
+        for (unsigned i = 0; i < cs->nr && ok; i++) {
+            ok = give_thread(cs->vcpus[i]);
+        }
+        if (!ok) {
+            printk("bulkhead: CPU %u: more than %u time-shared vCPUs in all: it runs only %s\n", c,
+                   SCHED_MAX_THREADS, "its first");
+            cs->nr = 1;
+            continue;
+        }
+        pcpus[c].shared = true;
+        printk("bulkhead: CPU %u: %u vCPUs share it by %s\n", c, cs->nr,
+               policy_name(cs->table.policy));
+    }
+}
+
+void sched_start_cpu(void)
+{
+    struct pcpu *p = this_pcpu();
+    struct cpu_sched *cs = &cpu_scheds[p->index];
+
+    if (p->shared) {
+        cs->table.epoch = read_cntpct_el0();
+        p->vcpu = cs->vcpus[0];
+        p->stack_top = cs->vcpus[0]->ctx.stack_top;
+        write_vbar_el2((uint64_t)(uintptr_t)el2_vectors_shared);
+        isb();
+    }
+}
+
+uint64_t sched_switches(unsigned cpu)
+{
+    return cpu < MAX_CPUS ? __atomic_load_n(&cpu_scheds[cpu].switches, __ATOMIC_RELAXED) : 0;
+}
+
+/* ---- waking, blocking, holding ---- */
 
 void vcpu_kick(const struct vcpu *v)
 {
@@ -127,10 +443,14 @@ void vcpu_block(struct vcpu *vcpu)
         console_port_write_open(&vm->console);
     }
     /* A pause ends the wait (a spurious wake-up, which the architecture allows): the vCPU is
-     * held where its exit returns, with the others. */
+     * held where its exit returns, with the others. On a shared CPU, others run meanwhile. */
     while (vcpu_should_run(vcpu) && !vgic_has_deliverable(&vm->vgic, vcpu->index) &&
            !__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
-        idle_wfi();
+        /* Back from other vCPUs' turns, its own restored timer may be what woke it: taken
+         * here, before it looks again. */
+        if (sched_yield(vcpu, ready_from_wait) == SCHED_NONE) {
+            idle_wfi();
+        }
         handle_physical_irqs(vcpu);
     }
     __atomic_store_n(&vcpu->waiting, false, __ATOMIC_RELAXED);
@@ -162,7 +482,9 @@ void vcpu_hold(struct vcpu *vcpu)
         }
         /* A call posted after the check above comes with a kick, which ends this WFI. */
         if (!__atomic_load_n(&vcpu->call, __ATOMIC_ACQUIRE)) {
-            idle_wfi();
+            if (sched_yield(vcpu, ready_from_hold) == SCHED_NONE) {
+                idle_wfi();
+            }
             handle_physical_irqs(vcpu);
         }
     }
@@ -176,7 +498,7 @@ bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg),
     if (!__atomic_load_n(&vcpu->held, __ATOMIC_ACQUIRE)) {
         return false;
     }
-    if (vcpu->pcpu == this_pcpu()->index) {
+    if (this_pcpu()->vcpu == vcpu) {
         fn(vcpu, arg); /* from an interrupt its own CPU took while holding it */
         return true;
     }
@@ -184,7 +506,7 @@ bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg),
     while (!__atomic_compare_exchange_n(&vcpu->call, &none, &call, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
         none = NULL; /* another caller's call is pending: ours comes after it */
-        yield();
+        sched_relax();
     }
     vcpu_kick(vcpu);
     while (!__atomic_load_n(&call.done, __ATOMIC_ACQUIRE)) {
@@ -196,7 +518,7 @@ bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg),
                 return false;
             }
         }
-        yield();
+        sched_relax();
     }
     return true;
 }

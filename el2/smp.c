@@ -64,5 +64,6 @@ void secondary_main(unsigned index)
     s2_cpu_init();
     gic_cpu_init(index);
     __atomic_store_n(&pcpus[index].online, true, __ATOMIC_RELEASE);
+    sched_start_cpu();
     pcpu_schedule();
 }

@@ -130,6 +130,10 @@ static inline void kicked(struct vcpu *current)
 {
     struct vcpu *mine = current ? current : this_pcpu()->vcpu;
 
+    if (this_pcpu()->shared) {
+        sched_hyp_timer(); /* every vCPU of the CPU: whichever's deadline moved */
+        return;
+    }
     if (mine && __atomic_load_n(&mine->timer.resync, __ATOMIC_ACQUIRE) &&
         __atomic_exchange_n(&mine->timer.resync, false, __ATOMIC_ACQ_REL)) {
         vtimer_ptimer_sync(&mine->timer);
@@ -162,7 +166,9 @@ void handle_physical_irqs(struct vcpu *current)
         } else if (intid == board.timer.irq_hyp + VGIC_NR_SGIS) {
             /* Also while the CPU idles: the VM's device deadline does not wait for its vCPU. */
             struct vcpu *mine = current ? current : this_pcpu()->vcpu;
-            if (mine) {
+            if (this_pcpu()->shared) {
+                sched_hyp_timer();
+            } else if (mine) {
                 vm_hyp_timer(mine);
             }
         } else if (console_spi && intid == console_spi + VGIC_NR_PRIVATE) {
@@ -414,7 +420,9 @@ static bool handle_sync(struct vcpu *vcpu)
     return (fn ? fn : handle_unexpected)(vcpu, esr);
 }
 
-struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
+/* shared: a CPU several vCPUs take turns on (el2/sched.c); constant in each caller below. */
+static inline __attribute__((always_inline)) struct vcpu *exit_to_guest(struct vcpu *vcpu,
+                                                                        unsigned kind, bool shared)
 {
     struct vgic_dist *vgic = &vcpu->vm->vgic;
     bool has_gic = board.gic.version != GIC_NONE;
@@ -437,6 +445,9 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
     case EXIT_AARCH32:
     default: resume = stop_vm(vcpu, "exception from AArch32", read_esr_el2()); break;
     }
+    if (shared && resume) {
+        sched_preempt(vcpu);
+    }
     if (resume && __atomic_load_n(&vcpu->vm->paused, __ATOMIC_RELAXED)) {
         vcpu_hold(vcpu);
     }
@@ -447,4 +458,14 @@ struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
         vgic_flush(vgic, vcpu->index, &gic_lr_ops);
     }
     return vcpu;
+}
+
+struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
+{
+    return exit_to_guest(vcpu, kind, false);
+}
+
+struct vcpu *guest_exit_shared(struct vcpu *vcpu, unsigned kind)
+{
+    return exit_to_guest(vcpu, kind, true);
 }

@@ -95,3 +95,113 @@ void vcpu_load(struct vcpu *vcpu)
     isb();
     __atomic_store_n(&vcpu->state, VCPU_ON, __ATOMIC_RELEASE);
 }
+
+_Static_assert(offsetof(struct fpsimd_state, fpsr) == 512, "el2/switch.S: fpsimd_save");
+_Static_assert(offsetof(struct hyp_thread, sp) == 96, "el2/switch.S: hyp_thread_switch");
+
+/* Its virtual timer's interrupt, as the guest holds it: active in the guest means active in the
+ * GIC too (a hardware link), which must not follow the CPU to the next vCPU. */
+static bool timer_irq_phys_active(const struct vcpu *vcpu)
+{
+    return vcpu->vgic.private_irqs[vtimer_virq()].phys_active;
+}
+
+void vcpu_context_save(struct vcpu *vcpu)
+{
+    struct vcpu_el1 *s = &vcpu->ctx.el1;
+
+    s->cntv_ctl = read_cntv_ctl_el0();
+    s->cntv_cval = read_cntv_cval_el0();
+    s->cntvoff = read_cntvoff_el2();
+    /* Stopped: it must not fire for the next vCPU (el2/sched.c watches it meanwhile). */
+    write_cntv_ctl_el0(0);
+    s->sctlr = read_sctlr_el1();
+    s->tcr = read_tcr_el1();
+    s->ttbr0 = read_ttbr0_el1();
+    s->ttbr1 = read_ttbr1_el1();
+    s->mair = read_mair_el1();
+    s->amair = read_amair_el1();
+    s->vbar = read_vbar_el1();
+    s->cpacr = read_cpacr_el1();
+    s->contextidr = read_contextidr_el1();
+    s->tpidr_el1 = read_tpidr_el1();
+    s->tpidr_el0 = read_tpidr_el0();
+    s->tpidrro_el0 = read_tpidrro_el0();
+    s->sp_el1 = read_sp_el1();
+    s->sp_el0 = read_sp_el0();
+    s->elr_el1 = read_elr_el1();
+    s->spsr_el1 = read_spsr_el1();
+    s->esr = read_esr_el1();
+    s->far = read_far_el1();
+    s->afsr0 = read_afsr0_el1();
+    s->afsr1 = read_afsr1_el1();
+    s->par = read_par_el1();
+    s->cntkctl = read_cntkctl_el1();
+    s->mdscr = read_mdscr_el1();
+    s->csselr = read_csselr_el1();
+    s->vmpidr = read_vmpidr_el2();
+    s->mdcr = read_mdcr_el2();
+    fpsimd_save(&vcpu->ctx.fp);
+    gic_vcpu_if_save(&vcpu->ctx.gic);
+    if (timer_irq_phys_active(vcpu)) {
+        gic_clear_active(vtimer_virq());
+    }
+}
+
+void vcpu_context_restore(struct vcpu *vcpu)
+{
+    const struct vcpu_el1 *s = &vcpu->ctx.el1;
+
+    write_sctlr_el1(s->sctlr);
+    write_tcr_el1(s->tcr);
+    write_ttbr0_el1(s->ttbr0);
+    write_ttbr1_el1(s->ttbr1);
+    write_mair_el1(s->mair);
+    write_amair_el1(s->amair);
+    write_vbar_el1(s->vbar);
+    write_cpacr_el1(s->cpacr);
+    write_contextidr_el1(s->contextidr);
+    write_tpidr_el1(s->tpidr_el1);
+    write_tpidr_el0(s->tpidr_el0);
+    write_tpidrro_el0(s->tpidrro_el0);
+    write_sp_el1(s->sp_el1);
+    write_sp_el0(s->sp_el0);
+    write_elr_el1(s->elr_el1);
+    write_spsr_el1(s->spsr_el1);
+    write_esr_el1(s->esr);
+    write_far_el1(s->far);
+    write_afsr0_el1(s->afsr0);
+    write_afsr1_el1(s->afsr1);
+    write_par_el1(s->par);
+    write_cntkctl_el1(s->cntkctl);
+    write_mdscr_el1(s->mdscr);
+    write_csselr_el1(s->csselr);
+    write_vmpidr_el2(s->vmpidr);
+    write_mdcr_el2(s->mdcr);
+    /* Its VM's VMID tags the TLB entries: nothing to invalidate between VMs. */
+    write_vttbr_el2(vcpu->vm->vttbr);
+    fpsimd_restore(&vcpu->ctx.fp);
+    gic_vcpu_if_restore(&vcpu->ctx.gic);
+    if (timer_irq_phys_active(vcpu)) {
+        gic_set_active(vtimer_virq());
+    }
+    /* The list registers are empty (vgic_sync empties them at every exit), the maintenance
+     * requests the other vCPU's: the next flush writes all it needs. */
+    vcpu->vgic.must_flush = true;
+    vcpu->vgic.maint_known = false;
+    write_cntvoff_el2(s->cntvoff);
+    write_cntv_cval_el0(s->cntv_cval);
+    write_cntv_ctl_el0(s->cntv_ctl);
+    isb();
+}
+
+uint64_t vcpu_saved_timer_deadline(const struct vcpu *vcpu)
+{
+    const struct vcpu_el1 *s = &vcpu->ctx.el1;
+
+    if ((s->cntv_ctl & (CNT_CTL_ENABLE | CNT_CTL_IMASK)) != CNT_CTL_ENABLE) {
+        return UINT64_MAX;
+    }
+    /* The virtual count is the physical one less CNTVOFF. */
+    return s->cntv_cval + s->cntvoff;
+}

@@ -1,8 +1,9 @@
 /*
  * EL2 exception vectors, guest entry and exit. A guest exit saves the guest's general registers,
  * ELR and SPSR into its struct vcpu (TPIDR_EL2 -> struct pcpu -> vcpu) and calls
- * guest_exit(vcpu, kind) in C on the CPU's own stack, which returns the vCPU to enter next.
- * EL1 system registers stay live in the CPU: each physical CPU runs one vCPU only.
+ * guest_exit(vcpu, kind) in C on the CPU's own stack (guest_exit_shared on the vCPU's own stack
+ * where several share the CPU), which returns the vCPU to enter next. EL1 system registers stay
+ * live in the CPU: el2/sched.c switches them only where a CPU is shared.
  */
 #include "bulkhead/asm.h"
 
@@ -12,9 +13,10 @@
 .endm
 
 .section .text.vectors, "ax"
+.macro vector_table name, exit
 .balign 0x800
-.global el2_vectors
-el2_vectors:
+.global \name
+\name:
     ventry hyp_sync_sp0         /* current EL, SP_EL0: we never run on SP_EL0 */
     ventry hyp_irq_sp0
     ventry hyp_fiq_sp0
@@ -23,14 +25,20 @@ el2_vectors:
     ventry hyp_irq
     ventry hyp_fiq
     ventry hyp_serror
-    ventry guest_sync           /* lower EL, AArch64 */
-    ventry guest_irq
-    ventry guest_fiq
-    ventry guest_serror
-    ventry guest_aarch32        /* lower EL, AArch32: we run no AArch32 guests */
-    ventry guest_aarch32
-    ventry guest_aarch32
-    ventry guest_aarch32
+    ventry guest_sync\exit      /* lower EL, AArch64 */
+    ventry guest_irq\exit
+    ventry guest_fiq\exit
+    ventry guest_serror\exit
+    ventry guest_aarch32\exit   /* lower EL, AArch32: we run no AArch32 guests */
+    ventry guest_aarch32\exit
+    ventry guest_aarch32\exit
+    ventry guest_aarch32\exit
+.endm
+
+/* A CPU with one vCPU; a CPU shared by several (el2/sched.c), whose exits end by asking its
+ * policy who runs next: the pinned CPU's exits pay nothing for it. */
+vector_table el2_vectors, _pinned
+vector_table el2_vectors_shared, _shared
 
 /* Hypervisor's own exceptions: build a struct hyp_frame on the stack, then report. */
 .macro hyp_exception kind
@@ -73,7 +81,7 @@ hyp_irq:        hyp_exception EXIT_IRQ
 hyp_fiq:        hyp_exception EXIT_FIQ
 hyp_serror:     hyp_exception EXIT_SERROR
 
-.macro guest_exit_entry kind
+.macro guest_exit_entry kind, handler
     stp x0, x1, [sp, #-16]!
     mrs x0, tpidr_el2
     ldr x0, [x0, #PCPU_VCPU]
@@ -99,15 +107,20 @@ hyp_serror:     hyp_exception EXIT_SERROR
     str x3, [x0, #REGS_SPSR]
     mov x1, #\kind
     mov x29, xzr
-    bl guest_exit
+    bl \handler
     b guest_enter
 .endm
 
-guest_sync:    guest_exit_entry EXIT_SYNC
-guest_irq:     guest_exit_entry EXIT_IRQ
-guest_fiq:     guest_exit_entry EXIT_FIQ
-guest_serror:  guest_exit_entry EXIT_SERROR
-guest_aarch32: guest_exit_entry EXIT_AARCH32
+guest_sync_pinned:    guest_exit_entry EXIT_SYNC, guest_exit
+guest_irq_pinned:     guest_exit_entry EXIT_IRQ, guest_exit
+guest_fiq_pinned:     guest_exit_entry EXIT_FIQ, guest_exit
+guest_serror_pinned:  guest_exit_entry EXIT_SERROR, guest_exit
+guest_aarch32_pinned: guest_exit_entry EXIT_AARCH32, guest_exit
+guest_sync_shared:    guest_exit_entry EXIT_SYNC, guest_exit_shared
+guest_irq_shared:     guest_exit_entry EXIT_IRQ, guest_exit_shared
+guest_fiq_shared:     guest_exit_entry EXIT_FIQ, guest_exit_shared
+guest_serror_shared:  guest_exit_entry EXIT_SERROR, guest_exit_shared
+guest_aarch32_shared: guest_exit_entry EXIT_AARCH32, guest_exit_shared
 
 /* Enters vcpu (x0) on this CPU's stack top; never returns. */
 .text

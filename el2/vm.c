@@ -657,7 +657,7 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
         return -1;
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
-        pcpus[cfg->pcpu[i]].vcpu = &vm->vcpus[i];
+        sched_add_vcpu(&vm->vcpus[i]);
     }
     console_port_add(&vm->console);
     char cpus[MAX_VCPUS * 5];
@@ -839,7 +839,7 @@ static void delay_ms(uint64_t ms)
     uint64_t end = read_cntpct_el0() + read_cntfrq_el0() / 1000 * ms;
 
     while (read_cntpct_el0() < end) {
-        yield();
+        sched_relax(); /* a CPU it shares runs its other vCPUs meanwhile */
     }
 }
 
@@ -1067,7 +1067,7 @@ static void wait_for_other_vcpus(struct vm *vm, const struct vcpu *caller)
     for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
         const struct vcpu *v = &vm->vcpus[i];
         while (v != caller && __atomic_load_n(&v->loaded, __ATOMIC_ACQUIRE)) {
-            yield();
+            sched_relax(); /* v may be a vCPU of this CPU, which must run to leave */
         }
     }
 }

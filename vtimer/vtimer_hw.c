@@ -1,6 +1,8 @@
 /* The trapped EL1 physical timer, backed by EL2's physical timer (CNTHP) on the vCPU's CPU. */
 #include "arch/sysreg.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/esr.h"
+#include "bulkhead/sched.h"
 #include "bulkhead/vtimer.h"
 
 #define ENC_CNTP_TVAL SYSREG_ENC(3, 3, 14, 2, 0)
@@ -28,20 +30,30 @@ void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw)
     }
 }
 
-void vtimer_ptimer_sync(struct vtimer *vt)
+uint64_t vtimer_ptimer_deadline(const struct vtimer *vt, uint64_t now)
 {
-    struct ptimer *t = &vt->ptimer;
-    uint64_t now = read_cntpct_el0();
-    bool line = ptimer_line(t, now);
-
-    vgic_set_line(vt->vgic, vt->vcpu, ptimer_virq(), line);
+    const struct ptimer *t = &vt->ptimer;
     uint64_t deadline =
         vt->hyp_deadline ? __atomic_load_n(vt->hyp_deadline, __ATOMIC_ACQUIRE) : UINT64_MAX;
+
     /* Armed only while a future expiry matters; once the line is up, the guest's own register
      * writes (trapped) are what can lower it. */
-    if ((t->ctl & CNT_CTL_ENABLE) && !(t->ctl & CNT_CTL_IMASK) && !line) {
+    if ((t->ctl & CNT_CTL_ENABLE) && !(t->ctl & CNT_CTL_IMASK) && !ptimer_line(t, now)) {
         deadline = MIN(deadline, t->cval);
     }
+    return deadline;
+}
+
+void vtimer_ptimer_sync(struct vtimer *vt)
+{
+    uint64_t now = read_cntpct_el0();
+
+    vgic_set_line(vt->vgic, vt->vcpu, ptimer_virq(), ptimer_line(&vt->ptimer, now));
+    if (this_pcpu()->shared) {
+        sched_hyp_timer_changed(); /* CNTHP serves every vCPU of the CPU */
+        return;
+    }
+    uint64_t deadline = vtimer_ptimer_deadline(vt, now);
     if (deadline != UINT64_MAX) {
         write_cnthp_cval_el2(deadline);
         write_cnthp_ctl_el2(CNT_CTL_ENABLE);

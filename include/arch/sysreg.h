@@ -23,7 +23,7 @@ struct fake_sysregs {
     uint64_t sctlr_el1, tcr_el1, ttbr0_el1, ttbr1_el1, mair_el1, amair_el1, vbar_el1, cpacr_el1;
     uint64_t contextidr_el1, tpidr_el1, tpidr_el0, tpidrro_el0, sp_el1, sp_el0;
     uint64_t elr_el1, spsr_el1, esr_el1, far_el1, afsr0_el1, afsr1_el1, par_el1;
-    uint64_t cntkctl_el1, cntv_ctl_el0, cntv_cval_el0, cntp_ctl_el0, mdscr_el1;
+    uint64_t cntkctl_el1, cntv_ctl_el0, cntv_cval_el0, cntp_ctl_el0, mdscr_el1, csselr_el1;
     uint64_t cnthp_ctl_el2, cnthp_cval_el2;
     uint64_t icc_iar1_el1, icc_eoir1_el1, icc_dir_el1, icc_sgi1r_el1, icc_pmr_el1, icc_bpr1_el1;
     uint64_t icc_ctlr_el1, icc_igrpen1_el1, icc_sre_el1, icc_sre_el2;
@@ -124,6 +124,7 @@ SYSREG_RW(cntv_ctl_el0)
 SYSREG_RW(cntv_cval_el0)
 SYSREG_RW(cntp_ctl_el0)
 SYSREG_RW(mdscr_el1)
+SYSREG_RW(csselr_el1)
 SYSREG_RW(cnthp_ctl_el2)
 SYSREG_RW(cnthp_cval_el2)
 

@@ -203,6 +203,9 @@ struct vm_config {
     enum vm_crash_policy on_reset, on_poweroff;
     struct vm_watchdog watchdog;
     bool monitor; /* bulkhead,monitor: may use the monitor's hypercalls */
+    /* bulkhead,priority: on a CPU it shares under the priority policy, a runnable vCPU of a VM
+     * with a higher number preempts one of a lower (SCHED_MAX_PRIORITY at most; 0 by default). */
+    unsigned priority;
     struct vm_passthrough pt;
     struct vm_shm shm;       /* shared memory it maps (shm_parse) */
     struct vm_virtio virtio; /* its virtio devices (virtio_parse) */
@@ -220,6 +223,41 @@ struct vm_defaults {
     /* "bulkhead.gdb=<vm name>": the VM the gdb stub debugs (docs/DEBUGGING.md); "" for none. */
     char gdb_vm[NAME_LEN];
 };
+
+/*
+ * How a physical CPU shared by several vCPUs shares its time (`bulkhead,schedule` nodes,
+ * config/sched_config.c; the scheduler is el2/sched.c). A CPU with one vCPU switches nothing,
+ * whatever its policy.
+ */
+#define SCHED_MAX_PRIORITY 255
+#define SCHED_MAX_WINDOWS 16
+#define SCHED_DEFAULT_SLICE_US 10000
+enum sched_policy {
+    SCHED_PRIORITY,  /* fixed priority, preemptive; round robin among equals, a slice each */
+    SCHED_PARTITION, /* a time-partition table repeated every major frame */
+};
+struct sched_window {
+    uint32_t start_us, len_us; /* from the start of the major frame */
+    int vm;                    /* the VM that owns it (index in vms[]), or -1: idle */
+};
+struct cpu_schedule {
+    enum sched_policy policy;
+    uint32_t slice_us;   /* SCHED_PRIORITY */
+    uint32_t frame_us;   /* SCHED_PARTITION: the major frame */
+    unsigned nr_windows; /* sorted by start, not overlapping, inside the frame */
+    struct sched_window windows[SCHED_MAX_WINDOWS];
+};
+
+/*
+ * Reads /chosen's `bulkhead,schedule` nodes into out[] (one per board CPU; a CPU no node names
+ * gets SCHED_PRIORITY with the default slice). vms[0..nr) are the VMs that will run, in vms[]
+ * order: a window names one by phandle to its node (vms[i]->node). A node with an error (an
+ * unknown policy, a CPU out of range or named twice, overlapping windows, a window of a VM with
+ * no vCPU on that CPU, windows beyond the frame) is reported, naming it, and its CPUs keep the
+ * default. Returns the number of nodes refused.
+ */
+int sched_parse(const void *fdt, const struct board *board, const struct vm_config *const *vms,
+                unsigned nr, struct cpu_schedule out[MAX_CPUS]);
 
 /*
  * Reads the board from the host FDT. Returns 0, or -1 after printing an error that names the

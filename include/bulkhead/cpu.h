@@ -15,6 +15,7 @@ struct pcpu {
     uint64_t stack_top; /* PCPU_STACK_TOP */
     unsigned index;
     volatile bool online;
+    bool shared; /* several vCPUs take turns on it (el2/sched.c) */
     /* Time asleep in WFI (CNTPCT ticks) for the monitor's `load`, and when the current sleep
      * began (0: awake): written by this CPU, read by any. */
     uint64_t idle_ticks;
@@ -39,8 +40,9 @@ struct pcpu *this_pcpu(void); /* the host tests' fake */
  * must be while no guest runs. */
 void cpu_init(unsigned index);
 
-/* el2/vectors.S: EL2's exception table (VBAR_EL2). */
+/* el2/vectors.S: EL2's exception table (VBAR_EL2), and that of a CPU shared by vCPUs. */
 extern char el2_vectors[];
+extern char el2_vectors_shared[];
 
 /* el2/head.S: runs fn(arg) on a fresh stack, dropping whatever the CPU was doing. */
 void run_on_stack(uint64_t stack_top, void (*fn)(void *), void *arg) NORETURN;

@@ -57,9 +57,23 @@ void gic_spi_set_pending(unsigned intid);
 /* Call right before WFI at EL2 (see drivers/gicv2.c for the emulator bug it works around). */
 static inline void gic_before_wfi(void);
 
+/* Sets an interrupt's active state (private to this CPU for INTIDs below 32): a time-shared vCPU
+ * coming back to its CPU with its virtual timer's interrupt still active in the guest. */
+void gic_set_active(unsigned intid);
+
 /* The virtual CPU interface of this CPU. */
 unsigned gic_nr_lrs(void);
 void gic_vcpu_reset(void);
+/* What of the virtual CPU interface belongs to the vCPU on it beyond its list registers (which the
+ * vGIC keeps: vgic_sync empties them at every exit): the guest's priority mask, binary point and
+ * enables (VMCR) and its active priorities (APRs). Saved and restored when a CPU shared by
+ * several vCPUs switches between them. */
+struct gic_vcpu_if {
+    uint64_t vmcr;
+    uint32_t ap0r, ap1r;
+};
+void gic_vcpu_if_save(struct gic_vcpu_if *s);
+void gic_vcpu_if_restore(const struct gic_vcpu_if *s);
 /* The list registers for vgic_flush() and vgic_sync(): gic_init() copies the version's own
  * here, so that each access is one indirect call. */
 extern struct vgic_hw_ops gic_lr_ops;
@@ -79,11 +93,14 @@ struct gic_ops {
     void (*eoi)(uint32_t iar);
     void (*deactivate)(uint32_t iar);
     void (*clear_active)(unsigned intid);
+    void (*set_active)(unsigned intid);
     void (*route_spi)(unsigned intid, unsigned pcpu);
     void (*send_sgi)(unsigned pcpu, unsigned sgi);
     void (*before_wfi)(void);
     unsigned (*nr_lrs)(void);
     void (*vcpu_reset)(void);
+    void (*vcpu_if_save)(struct gic_vcpu_if *s);
+    void (*vcpu_if_restore)(const struct gic_vcpu_if *s);
     struct vgic_hw_ops lr; /* copied to gic_lr_ops */
 };
 
@@ -131,6 +148,7 @@ static inline void gic_before_wfi(void)
 #define GICD_ICENABLER 0x180
 #define GICD_ISPENDR 0x200
 #define GICD_ICPENDR 0x280
+#define GICD_ISACTIVER 0x300
 #define GICD_ICACTIVER 0x380
 #define GICD_IPRIORITYR 0x400
 #define GICD_ICFGR 0xc00

@@ -1,14 +1,38 @@
 /*
- * What each physical CPU runs (el2/sched.c): the vCPU pinned to it, once started, and nothing
- * else. A CPU with nothing to run sleeps; starting a vCPU (VM start, reset, PSCI CPU_ON) wakes
- * its CPU.
+ * What each physical CPU runs (el2/sched.c): its vCPU, once started, and nothing else; or, on a
+ * CPU several vCPUs share, each in turn as the CPU's policy says (`bulkhead,schedule`). A CPU
+ * with nothing to run sleeps; starting a vCPU (VM start, reset, PSCI CPU_ON) wakes its CPU.
  */
 #ifndef BULKHEAD_SCHED_H
 #define BULKHEAD_SCHED_H
 
+#include "config.h"
 #include "types.h"
 
 struct vcpu;
+struct cpu_schedule;
+
+/* At VM creation: v runs on CPU v->pcpu (a CPU given a second vCPU becomes shared). */
+void sched_add_vcpu(struct vcpu *v);
+/* Once every VM is created: each CPU's policy (config/sched_config.c); gives the vCPUs of shared
+ * CPUs their threads. */
+void sched_configure(const struct cpu_schedule cfg[MAX_CPUS]);
+/* On each CPU before its first pcpu_schedule(): a shared CPU takes up its first vCPU's thread
+ * and the exception vectors that end exits in sched_preempt(). */
+void sched_start_cpu(void);
+/* The end of an exit on a shared CPU: another vCPU runs first if the policy says so. */
+void sched_preempt(struct vcpu *self);
+/* A busy wait's turn (for another CPU, or a vCPU of this one): lets any other vCPU of this CPU
+ * with something to do run first. A pause instruction on a CPU that is not shared. */
+void sched_relax(void);
+/* EL2's timer fired on a shared CPU: every vCPU's emulated timer and device deadline served,
+ * the timer programmed again; sched_hyp_timer_changed() only programs it. */
+void sched_hyp_timer(void);
+void sched_hyp_timer_changed(void);
+/* vCPU switches made on cpu since boot (the monitor's and the benchmark's figure). */
+uint64_t sched_switches(unsigned cpu);
+/* el2/switch.S enters a shared CPU's vCPU thread here, the first time it runs. */
+void sched_vcpu_thread(struct vcpu *v) NORETURN;
 
 /* Drops what the calling CPU was doing and goes back to waiting for its vCPU. */
 void pcpu_schedule(void) NORETURN;

@@ -9,6 +9,8 @@ struct vm;
 
 /* Called by el2/vectors.S with the exit's kind (EXIT_* in asm.h); returns the vCPU to enter. */
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind);
+/* The same on a CPU several vCPUs share: the exit ends by asking its policy (el2/sched.c). */
+struct vcpu *guest_exit_shared(struct vcpu *vcpu, unsigned kind);
 /* Takes the physical interrupts pending on this CPU; current is the vCPU it runs, or NULL. */
 void handle_physical_irqs(struct vcpu *current);
 /* Whether a fault of vm's guest (a CPU fault, or its misuse of a device) may be said on the

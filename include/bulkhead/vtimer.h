@@ -63,6 +63,9 @@ void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw);
 /* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. CNTHP is
  * set for the earlier of the emulated timer's expiry and *hyp_deadline. */
 void vtimer_ptimer_sync(struct vtimer *t);
+/* The earliest of the emulated physical timer's next expiry and *hyp_deadline, at counter
+ * value now; UINT64_MAX: none. */
+uint64_t vtimer_ptimer_deadline(const struct vtimer *vt, uint64_t now);
 /* The vCPU starts from its reset: its emulated physical timer is off (CNTHP then serves only
  * *hyp_deadline). */
 void vtimer_ptimer_reset(struct vtimer *t);

@@ -10,7 +10,7 @@ HOST_LDLIBS := -lcmocka -lfdt
 HOST_PURE_SRCS := $(wildcard config/*.c) lib/string.c lib/alloc.c stage2/pt.c el2/esr.c el2/console_mux.c \
                   vdev/mmio.c vdev/vdev.c vdev/vpl011.c vdev/passthrough.c vdev/doorbell.c vdev/sbsa_gwdt.c vdev/vswitch.c vgic/vgic_dev.c \
                   vgic/vgic.c vgic/lr.c vgic/vgic_mmio.c vgic/vgic_mmio_v2.c vgic/vgic_mmio_v3.c vtimer/ptimer.c el2/idregs.c \
-                  drivers/smmuv3_enc.c
+                  drivers/smmuv3_enc.c el2/sched_policy.c
 # Virtio: the transport, its queues and its devices (include/bulkhead/virtio.h).
 HOST_PURE_SRCS += vdev/virtqueue.c vdev/virtio_mmio.c vdev/virtio_blk.c vdev/virtio_console.c
 # virtio-net, a port of the hypervisor's switch (vdev/vswitch.c).

@@ -62,6 +62,32 @@ void gic_clear_active(unsigned intid)
     fake.last_cleared = intid;
 }
 
+void gic_set_active(unsigned intid)
+{
+    (void)intid;
+}
+
+void gic_vcpu_if_save(struct gic_vcpu_if *s)
+{
+    *s = (struct gic_vcpu_if){0};
+}
+
+void gic_vcpu_if_restore(const struct gic_vcpu_if *s)
+{
+    (void)s;
+}
+
+/* el2/switch.S: the host has no FP/SIMD registers of a guest to keep. */
+void fpsimd_save(struct fpsimd_state *s)
+{
+    *s = (struct fpsimd_state){0};
+}
+
+void fpsimd_restore(const struct fpsimd_state *s)
+{
+    (void)s;
+}
+
 unsigned gic_nr_lrs(void)
 {
     return 4;

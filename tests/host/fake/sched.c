@@ -40,3 +40,25 @@ bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg),
     fn(vcpu, arg);
     return true;
 }
+
+void sched_add_vcpu(struct vcpu *v)
+{
+    (void)v;
+}
+
+void sched_relax(void)
+{
+}
+
+void sched_preempt(struct vcpu *self)
+{
+    (void)self;
+}
+
+void sched_hyp_timer(void)
+{
+}
+
+void sched_hyp_timer_changed(void)
+{
+}
