@@ -64,6 +64,8 @@ OPS = (
      "net_ping"),
     ("noisy_idle", "Virtual timer in WFI, beside a VM idle on another CPU", "timer_wfi"),
     ("noisy_storm", "Virtual timer in WFI, beside a VM storming on another CPU", "timer_wfi"),
+    ("vcpu_switch", "vCPU switch between two VMs sharing a CPU, WFI to the other's first "
+     "instruction", "vcpu_switch"),
     ("boot", "Reset to the guest's first instruction", "boot"),
 )
 
@@ -175,6 +177,66 @@ NOISY_VM_NODES = """
         }};
 """
 
+# The vCPU switch row (issue 15): two VMs of one vCPU each on physical CPU 0, equal priority,
+# the priority policy with SWITCH_SLICE_US slices: vm0 (the benchmark guest with switch=1) waits
+# in WFI with nothing pending, which switches the CPU to vm1 (the same guest with role=switch,
+# spinning on their shared region); bench_vcpu_switch in bench.c says what is measured. A
+# configuration of its own, under Bulkhead only (bare, there is no switch: no figure). The
+# short slice only makes the rounds short: vm0's timer takes the CPU back at the end of vm1's
+# slice. CPU 1 has no vCPU and idles.
+SWITCH_OPS = ("vcpu_switch",)
+SWITCH_SLICE_US = 100  # the least bulkhead,time-slice-us accepts
+SWITCH_ADDRS = NOISY_ADDRS  # the two guests' images, both bench.bin
+SWITCH_VM_NODES = """
+        shm-switch {{
+            compatible = "bulkhead,shared-memory";
+            bulkhead,shm-id = "switch";
+            size = <0x0 0x1000>;
+        }};
+        vm0 {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            pcpus = <0>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{addr0:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{addr0:x} 0x0 0x{size:x}>;
+                bootargs = "hyp=1 switch=1";
+            }};
+            shm@70000000 {{
+                compatible = "bulkhead,shared-memory-map";
+                bulkhead,shm-id = "switch";
+                bulkhead,ipa = <0x0 0x70000000>;
+            }};
+        }};
+        vm1 {{
+            compatible = "bulkhead,vm";
+            memory-size = <0x0 0x4000000>;
+            cpus = <1>;
+            pcpus = <0>;
+            #address-cells = <2>;
+            #size-cells = <2>;
+            module@{addr1:x} {{
+                compatible = "multiboot,kernel", "multiboot,module";
+                reg = <0x0 0x{addr1:x} 0x0 0x{size:x}>;
+                bootargs = "role=switch";
+            }};
+            shm@70000000 {{
+                compatible = "bulkhead,shared-memory-map";
+                bulkhead,shm-id = "switch";
+                bulkhead,ipa = <0x0 0x70000000>;
+            }};
+        }};
+        schedule-cpu0 {{
+            compatible = "bulkhead,schedule";
+            bulkhead,cpus = <0>;
+            bulkhead,policy = "priority";
+            bulkhead,time-slice-us = <{slice}>;
+        }};
+"""
+
 LINE_RE = re.compile(r"^(?:\[vm0\] )?BENCH (.*?)\s*$", re.MULTILINE)
 
 
@@ -190,6 +252,16 @@ class Figures:
         self.info, self.ops, self.raw, self.run = info, ops, raw, run_
         self.pt = None
         self.noisy = {}
+        self.switch = None
+
+    def merge_switch(self, switch):
+        """Takes SWITCH_OPS from switch, the vCPU switch configuration's figures."""
+        self.switch = switch
+        for op in SWITCH_OPS:
+            self.ops.pop(op, None)
+            self.raw.pop(op, None)
+            if op in switch.ops:
+                self.ops[op], self.raw[op] = switch.ops[op], switch.raw[op]
 
     def merge_noisy(self, kind, noisy):
         """Takes noisy_<kind> from noisy, that noisy-neighbour configuration's figures."""
@@ -264,14 +336,42 @@ def make_noisy_dtb(build, gic, kind):
     return noisy_dtb_path(build, gic, kind)
 
 
-def bench_command(build, gic, hyp, bootargs="hyp=1", extra=(), pt=False, noisy=None):
+def switch_dtb_path(build, gic):
+    return os.path.join(build, f"bench-switch-v{gic}.dtb")
+
+
+def make_switch_dtb(build, gic):
+    """The host DTB of the vCPU switch configuration: QEMU's own with SWITCH_VM_NODES in
+    /chosen; written to switch_dtb_path(). Raises BenchError."""
+    _, guest = paths(build)
+    nodes = SWITCH_VM_NODES.format(addr0=SWITCH_ADDRS[0], addr1=SWITCH_ADDRS[1],
+                                   size=os.path.getsize(guest), slice=SWITCH_SLICE_US)
+    with tempfile.TemporaryDirectory(dir=build) as work:
+        dtb, err = qemu.make_dtb_with(qemu.Build(build), [], qemu.machine(gic), work, nodes,
+                                      smp=2, need_modules=False)
+        if err:
+            raise BenchError(f"vCPU switch DTB: {err}")
+        os.replace(dtb, switch_dtb_path(build, gic))
+    return switch_dtb_path(build, gic)
+
+
+def bench_command(build, gic, hyp, bootargs="hyp=1", extra=(), pt=False, noisy=None,
+                  switch=False):
     """The QEMU command line of one configuration: under Bulkhead, the guest is the only module
     (one VM with both CPUs) with bootargs; bare, it is the kernel, at EL1 with QEMU's DTB and
     PSCI. extra: more QEMU options, after -icount. pt: the passthrough configuration (two
     serial lines; under Bulkhead, pt_dtb_path()'s DTB, which make_pt_dtb() writes, and the
     guest loaded as a raw file where its VM node says). noisy: the noisy-neighbour configuration
-    of that kind (under Bulkhead only: noisy_dtb_path()'s DTB, the two guests loaded raw)."""
+    of that kind (under Bulkhead only: noisy_dtb_path()'s DTB, the two guests loaded raw).
+    switch: the vCPU switch configuration (under Bulkhead only: switch_dtb_path()'s DTB, the
+    guest loaded raw twice)."""
     image, guest = paths(build)
+    if switch:
+        loads = []
+        for addr in SWITCH_ADDRS:
+            loads += ["-device", f"loader,file={guest},addr={addr:#x},force-raw=on"]
+        return qemu.command(image, (), machine=qemu.machine(gic), smp=2,
+                            dtb=switch_dtb_path(build, gic), extra=[*ICOUNT, *loads, *extra])
     if noisy:
         loads = []
         for addr, path in zip(NOISY_ADDRS, (guest, hostile_path(build))):
@@ -317,9 +417,10 @@ def parse(text):
     return info, ops, raw
 
 
-def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None):
+def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None, switch=False):
     """Runs one configuration (pt: the passthrough one; noisy: a noisy-neighbour one, under
-    Bulkhead); returns its Figures. Raises BenchError."""
+    Bulkhead; switch: the vCPU switch one, under Bulkhead); returns its Figures. Raises
+    BenchError."""
     missing = qemu.missing(*paths(build)[0 if hyp else 1:])
     if noisy:
         missing = missing or qemu.missing(hostile_path(build), how="make guests")
@@ -329,7 +430,10 @@ def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None):
         make_pt_dtb(build, gic)
     if noisy:
         make_noisy_dtb(build, gic, noisy)
-    run_ = qemu.run(name, bench_command(build, gic, hyp, pt=pt, noisy=noisy), time_limit)
+    if switch:
+        make_switch_dtb(build, gic)
+    run_ = qemu.run(name, bench_command(build, gic, hyp, pt=pt, noisy=noisy, switch=switch),
+                    time_limit)
     try:
         info, ops, raw = parse(run_.text)
     except BenchError as e:
@@ -339,6 +443,12 @@ def run_one(build, gic, hyp, name, time_limit=TIME_LIMIT, pt=False, noisy=None):
                                                     r"^\[vm1\] HOSTILE (idle|storm): "])
     if why:
         raise BenchError(f"the neighbour VM stopped before the measurement did: {why} (log: "
+                         f"{run_.log})")
+    # The peer took its turns until the end, and saw every round.
+    why = switch and qemu.expect_ordered(run_.text, [r"^\[vm0\] BENCH done",
+                                                     r"^\[vm1\] BENCH switch peer: \d+ rounds"])
+    if why:
+        raise BenchError(f"the peer VM did not end after the measurement: {why} (log: "
                          f"{run_.log})")
     why = qemu.expect_exit(run_)
     if why:
@@ -377,13 +487,15 @@ def net_bulk_wall(build, gic, time_limit=300):
 
 def run_both(build, gic, hyp, name, time_limit=TIME_LIMIT):
     """The configuration's Figures with the passthrough configuration's PT_OPS and, under
-    Bulkhead, the noisy-neighbour configurations' NOISY_OPS merged in (each a run of its own).
-    Raises BenchError."""
+    Bulkhead, the noisy-neighbour configurations' NOISY_OPS and the vCPU switch
+    configuration's SWITCH_OPS merged in (each a run of its own). Raises BenchError."""
     f = run_one(build, gic, hyp, name, time_limit)
     f.merge_pt(run_one(build, gic, hyp, name + "-pt", time_limit, pt=True))
     for kind in NOISY_KINDS if hyp else ():
         f.merge_noisy(kind, run_one(build, gic, hyp, f"{name}-noisy-{kind}", time_limit,
                                     noisy=kind))
+    if hyp:
+        f.merge_switch(run_one(build, gic, hyp, f"{name}-switch", time_limit, switch=True))
     return f
 
 
@@ -400,7 +512,8 @@ def measure(build, runs=RUNS, log=print):
                 f = run_both(build, gic, hyp, f"bench-{where}-v{gic}-{i + 1}")
                 log(f"  GICv{gic} {where:8} run {i + 1}: {f.run.seconds:.1f} s, passthrough "
                     f"{f.pt.run.seconds:.1f} s"
-                    + "".join(f", noisy {k} {n.run.seconds:.1f} s" for k, n in f.noisy.items()))
+                    + "".join(f", noisy {k} {n.run.seconds:.1f} s" for k, n in f.noisy.items())
+                    + (f", switch {f.switch.run.seconds:.1f} s" if f.switch else ""))
                 if first is None:
                     first = f
                 elif f.raw != first.raw:
@@ -677,6 +790,19 @@ def markdown(doc):
         "timer fires: on CPU 1 it would wait for CPU 0's time slice, an emulator artifact. Runs "
         "of their own (`-noisy-idle`, `-noisy-storm`), each with the two VM nodes in QEMU's DTB "
         "(`bench-noisy-KIND-vN.dtb`).")
+    add("- vCPU switch: two VMs of one vCPU each on physical CPU 0, equal priorities, the "
+        f"priority policy with {SWITCH_SLICE_US} µs slices (a `bulkhead,schedule` node). The "
+        "first reads the counter, stores a round number into their shared region and executes "
+        "WFI with nothing pending; the hypervisor blocks its vCPU and switches to the second, "
+        "which spins on that word and reads the counter as soon as it changes. The figure is the "
+        "difference: the WFI trap, the policy's choice, the first vCPU's context saved (EL1 "
+        "registers, FP/SIMD, virtual timer, GIC virtual CPU interface) and the second's "
+        "restored, the switch of hypervisor threads and the second's own exit returning, plus "
+        "the store and a turn of the spin loop. The first VM's virtual timer takes the CPU back "
+        "at the end of the second's slice: the next round. 1000 rounds after 3 of warm-up, the "
+        "read spread within a tick. Runs of their own (`-switch`), with the two VM nodes and "
+        "the schedule in QEMU's DTB (`bench-switch-vN.dtb`); the CPUs of every other row have "
+        "one vCPU each and never switch.")
     add("- Boot: the counter at the guest image's first instruction. QEMU starts the counter at "
         "0 at reset, so this includes QEMU's firmware handoff (a few instructions: bare, under "
         "16) and all of the hypervisor's boot up to the VM's entry.")
@@ -883,6 +1009,10 @@ def main():
                 meta["commands"][f"{key}-noisy-{kind}"] = shlex.join(
                     ["timeout", str(TIME_LIMIT)] + bench_command(args.build, gic, hyp,
                                                                  noisy=kind))
+            if hyp:
+                meta["commands"][f"{key}-switch"] = shlex.join(
+                    ["timeout", str(TIME_LIMIT)] + bench_command(args.build, gic, hyp,
+                                                                 switch=True))
     doc = to_json(results, budget, facts, vm_facts, profile, meta)
 
     over = []

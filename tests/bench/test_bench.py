@@ -2,7 +2,8 @@
 """The benchmark gate, run by `make test`: the benchmark guest under the
 hypervisor, once per GIC version (QEMU -icount: the same instruction counts every run, a few
 seconds each), once more in the passthrough configuration that run_bench.PT_OPS (pt_irq)
-need and once in each noisy-neighbour configuration (run_bench.NOISY_OPS), and one test per
+need, once in each noisy-neighbour configuration (run_bench.NOISY_OPS) and once in the vCPU
+switch configuration (run_bench.SWITCH_OPS: two VMs on one CPU), and one test per
 operation, "bench/v3/hvc_null", "bench/v2/ack_eoi", ..., that
 fails when its figure is over its budget in tests/bench/budget.json. Raising a budget is a
 deliberate commit that says why in the entry's "reason". `cases(build)` lists the tests.
@@ -21,15 +22,17 @@ from run_bench import qemu  # noqa: E402
 TIME_LIMIT = 60  # seconds per QEMU run; a passing one takes a few
 
 _runs = {}
-CONFIGS = ("", "pt", *run_bench.NOISY_KINDS)
+CONFIGS = ("", "pt", "switch", *run_bench.NOISY_KINDS)
 _locks = {(gic, c): threading.Lock() for gic in run_bench.GICS for c in CONFIGS}
 
 
 def config_of(op):
-    """The configuration whose run measures op: "" (the plain one), "pt" (run_bench.PT_OPS) or
-    a noisy-neighbour kind (run_bench.NOISY_OPS)."""
+    """The configuration whose run measures op: "" (the plain one), "pt" (run_bench.PT_OPS),
+    "switch" (run_bench.SWITCH_OPS) or a noisy-neighbour kind (run_bench.NOISY_OPS)."""
     if op in run_bench.PT_OPS:
         return "pt"
+    if op in run_bench.SWITCH_OPS:
+        return "switch"
     return op[len("noisy_"):] if op in run_bench.NOISY_OPS else ""
 
 
@@ -42,7 +45,8 @@ def gate_run(build, gic, config=""):
                 _runs[gic, config] = run_bench.run_one(
                     build, gic, True, f"bench-v{gic}" + (f"-{config}" if config else ""),
                     time_limit=TIME_LIMIT, pt=config == "pt",
-                    noisy=config if config in run_bench.NOISY_KINDS else None)
+                    noisy=config if config in run_bench.NOISY_KINDS else None,
+                    switch=config == "switch")
             except run_bench.BenchError as e:
                 _runs[gic, config] = e
         return _runs[gic, config]

@@ -79,12 +79,18 @@
  *       with noisy=NAME in the bootargs, only timer_wfi's figure, under this name, then done:
  *       run_bench.py's noisy-neighbour configuration, where a second VM on another CPU is idle
  *       (noisy=idle) or storms (noisy=storm: tests/guest/hostile.c phases=storm).
+ *   BENCH op=vcpu_switch kind=latency n=N ticks=T
+ *       with switch=1 in the bootargs, only this: this VM's counter just before a WFI with
+ *       nothing pending to the first counter read of a second VM (this guest with role=switch)
+ *       sharing the same physical CPU, to which the hypervisor switches: one vCPU switch,
+ *       summed over N rounds (bench_vcpu_switch says exactly what it includes).
  *   BENCH done
  * Anything wrong prints "BENCH error=WHAT" and ends the run.
  *
  * Bootargs: hyp=1 (under Bulkhead: BH_HVC_NULL too), role=echo (the peer of doorbell_peer
- * and of the net_* rows only), noisy=NAME (above), iters=N (loops and ack_eoi, default
- * 1000), rounds=N (latencies, default 20), pt_rounds=N (pt_irq, default 1000).
+ * and of the net_* rows only), role=switch (the peer of vcpu_switch only), noisy=NAME and
+ * switch=1 (above), iters=N (loops and ack_eoi, default 1000), rounds=N (latencies, default
+ * 20), pt_rounds=N (pt_irq, doorbells, net and vcpu_switch rounds, default 1000).
  *
  * The single-CPU figures are taken while CPU 1 is off (nothing else runs); the IPI last, with
  * CPU 1 started by PSCI CPU_ON. Built without FP/SIMD registers (guest.mk): the IRQ vector saves
@@ -1003,6 +1009,91 @@ __attribute__((noinline)) static void wait_cpu1_off(void)
     irqs_off();
 }
 
+/* ---- a vCPU switch between two VMs on one physical CPU ---- */
+
+/* The shared region's first words in the switch configuration: SWITCH_ROUND, written by the
+ * measuring VM just before its WFI; SWITCH_SEEN and SWITCH_AT, written by the peer VM
+ * (role=switch) when it sees a new round: that round and the counter then; SWITCH_QUIT, the end. */
+#define SWITCH_ROUND 0
+#define SWITCH_SEEN 1
+#define SWITCH_AT 2
+#define SWITCH_QUIT 3
+
+/*
+ * switch=1: this VM's one vCPU and the peer VM's share physical CPU 0, with equal priorities.
+ * Each round: the virtual timer armed TIMER_DELAY_TICKS ahead, then the counter read, the
+ * round's number stored into the shared region and WFI with nothing pending. The hypervisor
+ * blocks this vCPU and, the peer being runnable, switches: WFI trap, the policy's choice, this
+ * vCPU's context saved (EL1 registers, FP/SIMD, virtual timer, GIC interface), the peer's
+ * restored, the hypervisor thread switched, the peer's own exit (it was preempted) returning to
+ * it. The peer spins on the shared round word and reads the counter as soon as it changes: its
+ * read minus ours is the switch, with our store and WFI after the read and at most
+ * one turn of the peer's loop (a few instructions: where it resumes in the loop is fixed, so the
+ * same every run). Both VMs have CNTVOFF 0: their virtual counts are the same clock. Our timer
+ * wakes us at the end of the peer's time slice (it has our priority), which is the next round.
+ * The read is spread within a counter tick as the IPI's send, so that the average of the
+ * tick-quantized samples comes within about an instruction of the true cost.
+ */
+__attribute__((noinline)) static void bench_vcpu_switch(void)
+{
+    unsigned long switch_rounds = MAX(bootarg_ul("pt_rounds", DEFAULT_PT_ROUNDS), 1ul);
+    uint64_t sum = 0;
+    uint32_t seed = 1;
+
+    if (!find_peer_region()) {
+        error("switch=1 needs a shared region with the peer VM");
+    }
+    irqs_on();
+    for (unsigned long r = 0; r < WARMUP_ROUNDS + switch_rounds; r++) {
+        uint64_t round = r + 1, t0;
+        uint32_t want = irqs[0].count + 1;
+        write_cntv_cval(cntvct() + TIMER_DELAY_TICKS);
+        isb();
+        write_cntv_ctl(CNT_CTL_ENABLE);
+        isb();
+        delay_phase(next_rand(&seed));
+        asm volatile("isb\n mrs %0, cntvct_el0\n str %1, [%2]\n wfi"
+                     : "=&r"(t0)
+                     : "r"(round), "r"(&peer_region[SWITCH_ROUND])
+                     : "memory");
+        wait_irq(0, want, true, "vcpu_switch");
+        if (peer_region[SWITCH_SEEN] != round) {
+            printf("BENCH note: vcpu_switch: round %lu, the peer saw %lu\n", (unsigned long)round,
+                   (unsigned long)peer_region[SWITCH_SEEN]);
+            error("the peer VM did not run while this one waited");
+        }
+        if (r >= WARMUP_ROUNDS) {
+            sum += peer_region[SWITCH_AT] - t0;
+        }
+    }
+    irqs_off();
+    printf("BENCH op=vcpu_switch kind=latency n=%lu ticks=%lu\n", switch_rounds,
+           (unsigned long)sum);
+    peer_region[SWITCH_QUIT] = 1; /* it powers its VM off once it runs again */
+}
+
+/* role=switch: the peer of bench_vcpu_switch, in a VM of its own on the same CPU; spins, IRQs
+ * masked, so that it gives the CPU back only at the end of its time slice. */
+static void run_switch_peer(void)
+{
+    if (!find_peer_region()) {
+        error("role=switch needs a shared region with the measuring VM");
+    }
+    uint64_t seen = peer_region[SWITCH_ROUND];
+    unsigned long rounds_seen = 0;
+
+    while (!peer_region[SWITCH_QUIT]) {
+        uint64_t round = peer_region[SWITCH_ROUND];
+        if (round != seen) {
+            peer_region[SWITCH_AT] = cntvct();
+            peer_region[SWITCH_SEEN] = round;
+            seen = round;
+            rounds_seen++;
+        }
+    }
+    printf("BENCH switch peer: %lu rounds\n", rounds_seen);
+}
+
 /* ---- main ---- */
 
 static void print_start(bool hyp)
@@ -1028,6 +1119,20 @@ int main(void *dtb)
     bootarg("noisy", noisy, sizeof(noisy));
     if (strcmp(role, "echo") == 0) {
         run_echo();
+        return 0;
+    }
+    if (strcmp(role, "switch") == 0) {
+        run_switch_peer();
+        return 0;
+    }
+    if (bootarg_ul("switch", 0)) {
+        /* Only the switch, with nothing else to disturb the two VMs' turns. */
+        print_start(hyp);
+        guest_set_irq_handler(irq_entry);
+        gic_dist_init();
+        gic_cpu_setup(0);
+        bench_vcpu_switch();
+        printf("BENCH done\n");
         return 0;
     }
 
