@@ -17,6 +17,8 @@
  *   mode=monitor [target=N] the console monitor's hypercalls (testguest_monitor.c)
  *   mode=watchdog          the VM's SBSA watchdog, then a hang it must catch
  *                          (testguest_watchdog.c)
+ *   mode=periods [ms=N]    spins N ms, recording when it ran; prints its running periods
+ *                          (testguest_periods.c)
  * No bootargs means mode=selftest on the bare board.
  */
 #include "guest.h"
@@ -419,6 +421,7 @@ static void cpuoff(void)
 
 void testguest_monitor(void);  /* testguest_monitor.c */
 void testguest_watchdog(void); /* testguest_watchdog.c */
+void testguest_periods(void);  /* testguest_periods.c */
 
 int main(void *dtb)
 {
@@ -445,6 +448,8 @@ int main(void *dtb)
         testguest_monitor();
     } else if (strcmp(mode, "watchdog") == 0) {
         testguest_watchdog();
+    } else if (strcmp(mode, "periods") == 0) {
+        testguest_periods();
     } else {
         fail("mode", "unknown mode \"%s\"", mode);
     }
