@@ -14,7 +14,8 @@
    then the network between VMs of tests/qemu/test_virtio_net.py, then the virtio disks and
    consoles (and malformed rings) of tests/qemu/test_virtio.py,
    then the hostile-guest suite of tests/qemu/test_hostile.py, then the VM watchdog's tests of
-   tests/qemu/test_watchdog.py,
+   tests/qemu/test_watchdog.py, then the time-shared vCPUs' (partition windows, under -icount) of
+   tests/qemu/test_sched.py,
    then the keyboard tests of tests/qemu/test_console.py and
    the console monitor's of tests/qemu/test_monitor.py, then
    the documentation's command blocks of tests/qemu/test_doc_examples.py, then the bundles
@@ -59,6 +60,7 @@ import test_linux  # noqa: E402
 import test_monitor  # noqa: E402
 import test_passthrough  # noqa: E402
 import test_raspi4b  # noqa: E402
+import test_sched  # noqa: E402
 import test_shmem  # noqa: E402
 import test_smmu  # noqa: E402
 import test_virtio  # noqa: E402
@@ -151,6 +153,7 @@ def run_qemu_tests(build, only):
     all_cases += test_virtio_net.cases(build)
     all_cases += test_virtio.cases(build)
     all_cases += test_hostile.cases(build) + test_watchdog.cases(build)
+    all_cases += test_sched.cases(build)
     all_cases += test_console.cases(build) + test_monitor.cases(build)
     all_cases += test_doc_examples.cases(build)
     all_cases += test_bundle.cases(build)
