@@ -10,6 +10,15 @@
  *                                  "shmtool: mismatch at ADDR2: 0xREAD, expected 0xWANT" and
  *                                  the number of differing words (exit status 1)
  *   shmtool read64 ADDR            prints the 64-bit word at ADDR
+ *   shmtool cpushare START DUR     the share of its physical CPU this vCPU gets (issue 15): sleeps
+ *                                  until the counter reaches START seconds (the VMs of one
+ *                                  machine share the counter, so they all start together), then
+ *                                  spins DUR seconds reading CNTVCT_EL0; a jump over 100 us
+ *                                  between two reads is time the vCPU was away. Prints
+ *                                  "shmtool: cpushare permille=N loops=L late=0|1 began_ms=B"
+ *                                  (late: START had passed when it was started; B: how long
+ *                                  after START it began spinning, e.g. kept waiting by a VM of
+ *                                  higher priority)
  * ADDR must be 8-byte aligned, SIZE a multiple of 8; numbers are decimal or 0x-prefixed hex.
  * Word i of the pattern is a function of SEED and i only, so a shifted or stale copy fails.
  */
@@ -23,6 +32,7 @@ typedef long s64;
 #define SYS_EXIT_GROUP 94
 #define SYS_MUNMAP 215
 #define SYS_MMAP 222
+#define SYS_NANOSLEEP 101
 
 #define AT_FDCWD (-100)
 #define O_RDWR 2
@@ -94,7 +104,8 @@ static __attribute__((noreturn)) void leave(int code)
 
 static __attribute__((noreturn)) void usage(void)
 {
-    out("usage: shmtool fill|check ADDR SIZE SEED | shmtool read64 ADDR\n");
+    out("usage: shmtool fill|check ADDR SIZE SEED | shmtool read64 ADDR | shmtool cpushare START "
+        "DUR\n");
     leave(2);
 }
 
@@ -173,6 +184,57 @@ static volatile u64 *map(u64 addr, u64 size, u64 *base_out, u64 *len_out)
     return (volatile u64 *)((u64)p + (addr - base));
 }
 
+static u64 counter(void)
+{
+    u64 v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+
+static u64 counter_freq(void)
+{
+    u64 v;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
+    return v;
+}
+
+static void sleep_ticks(u64 ticks, u64 freq)
+{
+    u64 ns = ticks % freq * 1000000000UL / freq;
+    s64 ts[2] = {(s64)(ticks / freq), (s64)ns};
+    sys6(SYS_NANOSLEEP, (s64)ts, 0, 0, 0, 0, 0);
+}
+
+static int cpushare(u64 start_s, u64 dur_s)
+{
+    u64 freq = counter_freq(), start = start_s * freq, now = counter(), late = now > start;
+    u64 away = 0, loops = 0, gap = freq / 10000, prev, end;
+
+    if (!late)
+        sleep_ticks(start - now, freq);
+    /* Asleep until then: a VM of lower priority boots meanwhile. Spin from the start on. */
+    while ((now = counter()) < start)
+        ;
+    u64 began_ms = (now - start) * 1000 / freq;
+    end = now + dur_s * freq;
+    for (prev = now; prev < end; loops++) {
+        now = counter();
+        if (now - prev > gap)
+            away += now - prev;
+        prev = now;
+    }
+    out("shmtool: cpushare permille=");
+    out_dec(1000 - away * 1000 / (dur_s * freq));
+    out(" loops=");
+    out_dec(loops);
+    out(" late=");
+    out_dec(late);
+    out(" began_ms=");
+    out_dec(began_ms);
+    out("\n");
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     u64 addr, size = 8, seed = 0, mbase, mlen, words, i, bad = 0;
@@ -181,6 +243,11 @@ static int run(int argc, char **argv)
 
     if (argc < 3)
         usage();
+    if (same(argv[1], "cpushare")) {
+        if (argc != 4)
+            usage();
+        return cpushare(number(argv[2]), number(argv[3]));
+    }
     if (same(argv[1], "fill") || same(argv[1], "check")) {
         if (argc != 5)
             usage();

@@ -17,6 +17,17 @@ one boot each, in which the guest's init (tests/linux/init) reports and the test
 boot ("bulkhead: vm0: reset"), reaches user space again with boot-count 1 and powers off.
 "v2/linux_two_vms", "v3/linux_two_vms": two Linux VMs of 2 vCPUs each on 4 CPUs both run the
 checks above and power off.
+"v2/linux_vcpus4_on2", "v3/linux_vcpus4_on2": one VM of 4 vCPUs on a 2-CPU board (issue 15:
+two vCPUs take turns on each CPU) runs all the checks above (nproc 4, a job pinned to each vCPU,
+`sleep 2` against the guest's clock, its timer ticking on every vCPU).
+"v2/linux_cpushare_equal", "v3/linux_cpushare_equal": two Linux VMs on a 1-CPU board, equal
+priority; once both are up (the counter at SHARE_START s) each spins SHARE_S s and measures,
+from the counter's jumps, the share of the CPU it had (tests/linux/shmtool.c cpushare): each must
+get about half (SHARE_EQUAL permille).
+"v2/linux_cpushare_priority", "v3/linux_cpushare_priority": the same with bulkhead,priority 2 for
+vm0 and 1 for vm1: vm0 runs its job at full speed (at least SHARE_HIGH permille) and vm1 does
+not run at all meanwhile: its own job begins only once vm0's is over (SHARE_S s after the start,
+as its began_ms says), and then has the CPU to itself.
 If the bare-QEMU reference itself fails the checks, the failure says so: then the test or the
 machine is at fault, not the hypervisor.
 
@@ -26,7 +37,9 @@ Run alone: tests/qemu/test_linux.py [--build build/qemu-virt] [--only RE].
 import os
 import re
 import sys
+import tempfile
 import threading
+import types
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -277,6 +290,119 @@ def test_two_vms(ctx, gic):
     return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0", "vm1")))
 
 
+# ---- more vCPUs than CPUs: a 4-vCPU VM on 2 CPUs ----
+
+def test_vcpus4_on2(ctx, gic):
+    name = f"v{gic}/linux_vcpus4_on2"
+    missing = ctx.missing()
+    if missing:
+        return qemu.failure(name, missing)
+    cmd = qemu.command(ctx.image, [linux_module(0)], machine=qemu.machine(gic), smp=2, mem=MEM,
+                       append="bulkhead.vm-cpus=4")
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^bulkhead: vm0: 4 vCPU.* on CPUs 0, 1, 0, 1$",
+                                   r"^bulkhead: CPU 0: 2 vCPUs share it by priorities$",
+                                   r"^bulkhead: CPU 1: 2 vCPUs share it by priorities$"])]
+    checks, warnings = parse_checks(t, "vm0", 4)
+    reasons += checks
+    ref, err = ctx.bare_reference(gic, 4)
+    reasons.append(err or warnings_reason("", extra_warnings(warnings, ref)))
+    return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0",)))
+
+
+# ---- two Linux VMs on one CPU: the share each gets, by priority ----
+
+# Counter seconds (under -icount, so the same every run): both VMs are in user space by 7 s.
+SHARE_START = 10
+SHARE_S = 2
+SHARE_TIME_LIMIT = 200  # icount runs about four times slower than real time here
+SHARE_EQUAL = (350, 650)
+SHARE_HIGH = 900
+SHARE_MEM = "2G"
+
+
+def cpushare_nodes(priorities):
+    """Two Linux VMs (512 MiB, one vCPU each) both on CPU 0, with these bulkhead,priority
+    values."""
+    nodes = ""
+    args = (f"console=ttyAMA0 bulkhead.test=cpushare bulkhead.share-start={SHARE_START} "
+            f"bulkhead.share-s={SHARE_S}")
+    for vm, prio in enumerate(priorities):
+        kernel, initrd = qemu.LINUX_ADDRS[vm]
+        nodes += (f"vm{vm} {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x20000000>; "
+                  f"cpus = <1>; pcpus = <0>; bulkhead,priority = <{prio}>; "
+                  "#address-cells = <2>; #size-cells = <2>;\n"
+                  + qemu.module_node(kernel, KERNEL, bootargs=args)
+                  + qemu.module_node(initrd, INITRD, kind="ramdisk") + "};\n")
+    return nodes
+
+
+def shares(t, vm):
+    """((permille, began_ms), None) of the VM's cpushare line, or (None, reason)."""
+    m = re.search(qemu.prefixed(vm, r"LINUX cpushare: shmtool: cpushare permille=(\d+) "
+                                    r"loops=\d+ late=(\d) began_ms=(\d+)"), t, re.MULTILINE)
+    if not m:
+        return None, f"[{vm}] no cpushare line"
+    if m.group(2) != "0":
+        return None, (f"[{vm}] reached user space after the counter's {SHARE_START} s: the two "
+                      "measurements did not overlap")
+    return (int(m.group(1)), int(m.group(3))), None
+
+
+def test_cpushare(ctx, gic, priorities):
+    equal = priorities[0] == priorities[1]
+    name = f"v{gic}/linux_cpushare_{'equal' if equal else 'priority'}"
+    missing = ctx.missing()
+    if missing:
+        return qemu.failure(name, missing)
+    machine = qemu.machine(gic)
+    loaders = []
+    for vm in (0, 1):
+        for path, addr in zip((KERNEL, INITRD), qemu.LINUX_ADDRS[vm]):
+            loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = qemu.make_dtb_with(types.SimpleNamespace(image=ctx.image), [], machine, work,
+                                      cpushare_nodes(priorities), smp=1, mem=SHARE_MEM,
+                                      need_modules=False)
+        if err:
+            return qemu.failure(name, err)
+        # Under -icount the counter follows the instructions run: a gap the host's own load
+        # makes (QEMU's thread losing its host CPU) is not seen as the other VM's turn.
+        cmd = qemu.command(ctx.image, machine=machine, smp=1, mem=SHARE_MEM, dtb=dtb,
+                           extra=loaders + ["-icount", "shift=0"])
+        run_ = qemu.run(name, cmd, SHARE_TIME_LIMIT)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^bulkhead: CPU 0: 2 vCPUs share it by priorities$"])]
+    got = {}
+    for vm in ("vm0", "vm1"):
+        share, err = shares(t, vm)
+        reasons.append(err)
+        got[vm] = share
+    if None not in got.values():
+        if equal:
+            for vm, (share, began) in got.items():
+                if not SHARE_EQUAL[0] <= share <= SHARE_EQUAL[1]:
+                    reasons.append(f"[{vm}] had {share} permille of the CPU, expected about "
+                                   f"half ({SHARE_EQUAL[0]}..{SHARE_EQUAL[1]})")
+                if began > 100:
+                    reasons.append(f"[{vm}] began {began} ms after the start")
+        else:
+            (high, high_began), (low, low_began) = got["vm0"], got["vm1"]
+            if high < SHARE_HIGH or high_began > 100:
+                reasons.append(f"[vm0] (priority {priorities[0]}) had {high} permille of the CPU "
+                               f"from {high_began} ms after the start, expected at least "
+                               f"{SHARE_HIGH} from the start")
+            if low_began < SHARE_S * 1000:
+                reasons.append(f"[vm1] (priority {priorities[1]}) began {low_began} ms after the "
+                               f"start, while vm0's job ran (for {SHARE_S} s)")
+            if low < SHARE_HIGH:
+                reasons.append(f"[vm1] had {low} permille of the CPU after vm0 was done, "
+                               f"expected at least {SHARE_HIGH}")
+    return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0", "vm1")))
+
+
 def cases(build):
     """[(name, callable returning a Result)]: the 4-vCPU boots (the longest) first."""
     ctx = Ctx(build)
@@ -287,6 +413,11 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/linux_two_vms", lambda g=gic: test_two_vms(ctx, g)),
                 (f"v{gic}/linux_reboot", lambda g=gic: test_reboot(ctx, g))]
+    for gic in (3, 2):
+        out += [(f"v{gic}/linux_vcpus4_on2", lambda g=gic: test_vcpus4_on2(ctx, g)),
+                (f"v{gic}/linux_cpushare_equal", lambda g=gic: test_cpushare(ctx, g, (1, 1))),
+                (f"v{gic}/linux_cpushare_priority",
+                 lambda g=gic: test_cpushare(ctx, g, (2, 1)))]
     return out
 
 
