@@ -65,7 +65,7 @@ OPS = (
     ("noisy_idle", "Virtual timer in WFI, beside a VM idle on another CPU", "timer_wfi"),
     ("noisy_storm", "Virtual timer in WFI, beside a VM storming on another CPU", "timer_wfi"),
     ("vcpu_switch", "vCPU switch between two VMs sharing a CPU, WFI to the other's first "
-     "instruction", "vcpu_switch"),
+     "counter read", "vcpu_switch"),
     ("boot", "Reset to the guest's first instruction", "boot"),
 )
 
