@@ -112,11 +112,12 @@ static uint64_t ptimer_deadline(const struct vcpu *v)
 
 /* CNTHP for the earliest of: the policy's next choice, and each of the CPU's vCPUs' emulated
  * physical timer and device deadline, and the saved virtual timer of those away (one already
- * due is left out: it waits for its turn, not for an interrupt). */
-static void program_hyp_timer(struct cpu_sched *cs)
+ * due is left out: it waits for its turn, not for an interrupt). With due_choice_asked, a
+ * choice already due is left out too: the caller asks the policy next. */
+static void program_hyp_timer_for(struct cpu_sched *cs, bool due_choice_asked)
 {
     uint64_t now = read_cntpct_el0();
-    uint64_t deadline = cs->revisit;
+    uint64_t deadline = due_choice_asked && cs->revisit <= now ? UINT64_MAX : cs->revisit;
 
     for (unsigned i = 0; i < cs->nr; i++) {
         const struct vcpu *v = cs->vcpus[i];
@@ -137,6 +138,11 @@ static void program_hyp_timer(struct cpu_sched *cs)
     isb();
 }
 
+static void program_hyp_timer(struct cpu_sched *cs)
+{
+    program_hyp_timer_for(cs, false);
+}
+
 void sched_hyp_timer_changed(void)
 {
     program_hyp_timer(&cpu_scheds[this_pcpu()->index]);
@@ -151,7 +157,11 @@ void sched_hyp_timer(void)
         __atomic_store_n(&cs->vcpus[i]->timer.resync, false, __ATOMIC_RELAXED);
         vm_hyp_timer(cs->vcpus[i]);
     }
-    program_hyp_timer(cs);
+    /* Not for a choice already due: CNTHP would fire again at once, and handle_physical_irqs
+     * took it 16 times over at each window boundary (10,000 instructions). The policy is asked
+     * after it anyway (at the end of the exit, in the loop of a wait); the two ways back to a
+     * guest that do not ask it (schedule_loop's entry, the end of a hold) arm it again. */
+    program_hyp_timer_for(cs, true);
 }
 
 /* Saves the leaving vCPU's context, restores the arriving one's, and continues on its thread
@@ -278,6 +288,9 @@ static void NORETURN schedule_loop(void *unused)
             __atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             if (may_start(v)) {
+                if (p->shared) {
+                    program_hyp_timer(&cpu_scheds[p->index]); /* a choice due leaves at once */
+                }
                 vcpu_load(v);
                 if (has_gic) {
                     vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
@@ -495,6 +508,9 @@ void vcpu_hold(struct vcpu *vcpu)
         }
     }
     __atomic_store_n(&vcpu->held, false, __ATOMIC_SEQ_CST);
+    if (this_pcpu()->shared) {
+        program_hyp_timer(&cpu_scheds[this_pcpu()->index]); /* a choice due leaves at once */
+    }
 }
 
 bool vcpu_call_held(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg), void *arg)
