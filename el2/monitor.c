@@ -260,6 +260,15 @@ static bool run_command(const struct monitor_cmd *cmd)
             control_failed(vm, "resumed");
         }
         break;
+    case MON_MOVE: {
+        char why[160];
+        if (vm_move(vm, cmd->cpus, cmd->nr_cpus, why, sizeof(why))) {
+            printk("bulkhead: %s: moving, by the operator\n", vm->cfg.name);
+        } else {
+            say("monitor: %s cannot be moved: %s\n", vm->cfg.name, why);
+        }
+        break;
+    }
     case MON_FOCUS: console_set_focus(cmd->vm); return false;
     case MON_LOG: print_log(); break;
     case MON_LOAD: print_load(); break;

@@ -12,6 +12,8 @@ const char *const monitor_help[] = {
     "  restart N      restart VM N from its pristine images (also a stopped or off one)",
     "  pause N        hold VM N's vCPUs in the hypervisor, where they are",
     "  resume N       let a paused VM N go on",
+    "  move N C[,C..] move VM N's vCPUs to physical CPUs C (one per vCPU, from vCPU 0): each",
+    "                 leaves its CPU at its next exit and goes on from there on the new one",
     "  focus N        give the keyboard to VM N and leave the monitor",
     "  log            the hypervisor's recent messages",
     "  load           each CPU's busy (guest and hypervisor) and idle time",
@@ -79,21 +81,14 @@ static const struct {
     enum monitor_op op;
     bool takes_vm;
 } commands[] = {
-    {"help", MON_HELP, false},
-    {"?", MON_HELP, false},
-    {"vms", MON_VMS, false},
-    {"list", MON_VMS, false},
-    {"stop", MON_STOP, true},
-    {"restart", MON_RESTART, true},
-    {"pause", MON_PAUSE, true},
-    {"resume", MON_RESUME, true},
-    {"focus", MON_FOCUS, true},
-    {"log", MON_LOG, false},
-    {"load", MON_LOAD, false},
-    {"net", MON_NET, false},
-    {"exit", MON_EXIT, false},
-    {"quit", MON_EXIT, false},
-    {"reset-machine", MON_RESET_MACHINE, false},
+    {"help", MON_HELP, false},  {"?", MON_HELP, false},
+    {"vms", MON_VMS, false},    {"list", MON_VMS, false},
+    {"stop", MON_STOP, true},   {"restart", MON_RESTART, true},
+    {"pause", MON_PAUSE, true}, {"resume", MON_RESUME, true},
+    {"move", MON_MOVE, true},   {"focus", MON_FOCUS, true},
+    {"log", MON_LOG, false},    {"load", MON_LOAD, false},
+    {"net", MON_NET, false},    {"exit", MON_EXIT, false},
+    {"quit", MON_EXIT, false},  {"reset-machine", MON_RESET_MACHINE, false},
 };
 
 /* A VM's number (all digits, below nr_vms) or its name; -1 if neither. */
@@ -121,7 +116,38 @@ static void parse_error(struct monitor_cmd *cmd, const char *what, const char *w
     snprintf(cmd->error, sizeof(cmd->error), "%s \"%s\"; type help for the commands", what, word);
 }
 
-/* The VM argument of cmd's command, and nothing after it. */
+/* move's CPU list: decimal CPU numbers separated by commas, at most MAX_VCPUS. */
+static void parse_cpu_list(const char *rest, struct monitor_cmd *cmd)
+{
+    char word[MONITOR_LINE + 1];
+    const char *p = word;
+
+    next_word(&rest, word, sizeof(word));
+    if (!word[0]) {
+        cmd->op = MON_ERROR;
+        snprintf(cmd->error, sizeof(cmd->error),
+                 "move needs the new CPU of each vCPU, e.g. move 1 2,3");
+        return;
+    }
+    for (;;) {
+        char *end;
+        unsigned long cpu = strtoul(p, &end, 10);
+        if (end == p || cpu >= 256 || cmd->nr_cpus == MAX_VCPUS || (*end && *end != ',')) {
+            parse_error(cmd, "not a list of CPU numbers:", word);
+            return;
+        }
+        cmd->cpus[cmd->nr_cpus++] = (uint8_t)cpu;
+        if (!*end) {
+            break;
+        }
+        p = end + 1;
+    }
+    if (*skip_blanks(rest)) {
+        parse_error(cmd, "too many arguments after", word);
+    }
+}
+
+/* The VM argument of cmd's command, and nothing after it (move: its CPU list after it). */
 static void parse_vm_arg(const char *rest, const char *verb, const char *const *names,
                          unsigned nr_vms, struct monitor_cmd *cmd)
 {
@@ -141,7 +167,9 @@ static void parse_vm_arg(const char *rest, const char *verb, const char *const *
         return;
     }
     cmd->vm = (unsigned)vm;
-    if (*skip_blanks(rest)) {
+    if (cmd->op == MON_MOVE) {
+        parse_cpu_list(rest, cmd);
+    } else if (*skip_blanks(rest)) {
         parse_error(cmd, "too many arguments after", word);
     }
 }

@@ -22,11 +22,12 @@
 #include "bulkhead/traps.h"
 #include "bulkhead/vm.h"
 
-#define SCHED_MAX_PER_CPU 16
-#define SCHED_MAX_THREADS 16 /* vCPUs on shared CPUs, all CPUs together */
+#define SCHED_MAX_PER_CPU 16u
+#define SCHED_MAX_THREADS 16u /* vCPUs on shared CPUs, all CPUs together */
 
 /* A shared CPU's vCPUs and where its policy stands. */
 struct cpu_sched {
+    spinlock_t lock; /* taken to add or remove a vCPU: moves add from other CPUs */
     struct vcpu *vcpus[SCHED_MAX_PER_CPU];
     unsigned nr;
     struct cpu_schedule cfg;
@@ -73,9 +74,14 @@ static bool ready_always(struct vcpu *v)
 }
 
 /* Off or never started: it has something to do once started, or asked to reload its VM. */
+static bool move_asked(const struct vcpu *v)
+{
+    return __atomic_load_n(&v->move_to, __ATOMIC_ACQUIRE) >= 0;
+}
+
 static bool ready_to_start(struct vcpu *v)
 {
-    return may_start(v) ||
+    return may_start(v) || move_asked(v) ||
            (v->index == 0 && __atomic_load_n(&v->vm->restart_requested, __ATOMIC_ACQUIRE));
 }
 
@@ -102,7 +108,7 @@ static bool held_on(const struct vcpu *vcpu);
 /* Held by a pause: a call to serve, or the hold is over. */
 static bool ready_from_hold(struct vcpu *v)
 {
-    return __atomic_load_n(&v->call, __ATOMIC_ACQUIRE) || !held_on(v);
+    return __atomic_load_n(&v->call, __ATOMIC_ACQUIRE) || !held_on(v) || move_asked(v);
 }
 
 static uint64_t ptimer_deadline(const struct vcpu *v)
@@ -268,6 +274,193 @@ void sched_relax(void)
     yield();
 }
 
+static void NORETURN schedule_loop(void *unused);
+
+/* ---- moves (vm_move): a vCPU leaves its CPU at a point of its own and continues on another ----
+ */
+
+static uint64_t own_stack_top(const struct pcpu *p)
+{
+    return (uint64_t)(uintptr_t)&cpu_stacks[p->index + 1][0];
+}
+
+static void list_remove(struct cpu_sched *cs, const struct vcpu *v)
+{
+    spin_lock(&cs->lock);
+    for (unsigned i = 0; i < cs->nr; i++) {
+        if (cs->vcpus[i] == v) {
+            cs->vcpus[i] = cs->vcpus[cs->nr - 1];
+            __atomic_store_n(&cs->nr, cs->nr - 1, __ATOMIC_RELEASE);
+            break;
+        }
+    }
+    spin_unlock(&cs->lock);
+}
+
+static void list_add(struct cpu_sched *cs, struct vcpu *v)
+{
+    spin_lock(&cs->lock);
+    cs->vcpus[cs->nr] = v;
+    __atomic_store_n(&cs->nr, cs->nr + 1, __ATOMIC_RELEASE);
+    spin_unlock(&cs->lock);
+}
+
+static void reset_thread(struct vcpu *v)
+{
+    v->ctx.thread = (struct hyp_thread){.sp = v->ctx.stack_top};
+    v->ctx.thread.x19_x30[0] = (uint64_t)(uintptr_t)v;                  /* x19 */
+    v->ctx.thread.x19_x30[11] = (uint64_t)(uintptr_t)&hyp_thread_start; /* x30 */
+}
+
+static bool give_thread(struct vcpu *v);
+
+/* Publishes v on CPU to, which wakes to take it up. */
+static void arrive(struct vcpu *v, unsigned to)
+{
+    struct pcpu *p = &pcpus[to];
+
+    v->pcpu = to;
+    v->vm->cfg.pcpu[v->index] = (uint8_t)to;
+    if (p->shared) {
+        if (!v->ctx.stack_top) {
+            give_thread(v); /* sched_move_check counted the threads left */
+        }
+        reset_thread(v); /* its old thread was left behind with its old CPU */
+        v->ctx.ready = ready_always;
+        v->ctx.queued_at = read_cntpct_el0();
+    }
+    list_add(&cpu_scheds[to], v);
+    if (!p->shared) {
+        __atomic_store_n(&p->vcpu, v, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&v->move_to, -1, __ATOMIC_RELEASE);
+    vm_move_done(v->vm);
+    vcpu_wake(v);
+}
+
+/* On the leaving CPU's own stack: v is published on its new CPU, and this one goes on with what
+ * it has left. */
+static void NORETURN finish_move(void *arg)
+{
+    struct vcpu *v = arg;
+    struct pcpu *p = this_pcpu();
+    struct cpu_sched *cs = &cpu_scheds[p->index];
+
+    arrive(v, (unsigned)v->move_to);
+    if (p->shared && cs->nr) {
+        struct vcpu *next = cs->vcpus[0];
+        struct hyp_thread left_behind;
+        p->vcpu = next;
+        p->stack_top = next->ctx.stack_top;
+        vcpu_context_restore(next);
+        program_hyp_timer(cs);
+        hyp_thread_switch(&left_behind, &next->ctx.thread);
+    }
+    p->vcpu = NULL;
+    schedule_loop(NULL);
+}
+
+void sched_move_self(struct vcpu *v)
+{
+    struct pcpu *p = this_pcpu();
+
+    /* Its EL1 state is in this CPU's registers if it ran: kept for its new CPU. */
+    v->moved_live = __atomic_load_n(&v->loaded, __ATOMIC_ACQUIRE);
+    if (v->moved_live) {
+        vcpu_context_save(v);
+    }
+    __atomic_store_n(&v->loaded, false, __ATOMIC_RELEASE);
+    list_remove(&cpu_scheds[p->index], v);
+    /* Off v's stack before its new CPU may start a thread on it. */
+    p->vcpu = NULL;
+    p->stack_top = own_stack_top(p);
+    run_on_stack(p->stack_top, finish_move, v);
+}
+
+/* A shared CPU left without a vCPU that now has one (moved here): its thread starts. */
+static void NORETURN take_up_arrival(struct pcpu *p)
+{
+    struct vcpu *v = cpu_scheds[p->index].vcpus[0];
+
+    p->vcpu = v;
+    p->stack_top = v->ctx.stack_top;
+    run_on_stack(p->stack_top, schedule_loop, NULL);
+}
+
+/* v was moved here while it ran: it goes on from where it left its old CPU. */
+static void enter_moved(struct vcpu *v)
+{
+    struct pcpu *p = this_pcpu();
+
+    v->moved_live = false;
+    __atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
+    vcpu_arrive(v);
+    if (__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE)) {
+        vcpu_hold(v);
+    }
+    if (p->shared) {
+        sched_preempt(v); /* its turn, its window */
+    }
+    if (vcpu_should_run(v)) {
+        if (board.gic.version != GIC_NONE) {
+            vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);
+        }
+        guest_enter(v);
+    }
+    __atomic_store_n(&v->loaded, false, __ATOMIC_RELEASE);
+}
+
+static unsigned threads_left(void);
+
+bool sched_move_check(const struct vm *vm, const uint8_t *cpus, char *why, size_t len)
+{
+    unsigned arriving[MAX_CPUS] = {0}, threads = 0;
+
+    for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+        const struct vcpu *v = &vm->vcpus[i];
+        unsigned c = cpus[i];
+        if (c >= board.nr_cpus || c >= MAX_CPUS) {
+            snprintf(why, len, "there is no CPU %u", c);
+            return false;
+        }
+        if (c == v->pcpu) {
+            continue;
+        }
+        const struct cpu_sched *cs = &cpu_scheds[c];
+        if (!pcpus[c].shared) {
+            if (cs->nr || arriving[c]++) {
+                snprintf(why, len,
+                         "CPU %u has a vCPU of its own: a vCPU moves to an idle CPU, or to one "
+                         "shared by a bulkhead,schedule node or by several vCPUs",
+                         c);
+                return false;
+            }
+            continue;
+        }
+        if (cs->table.policy == SCHED_PARTITION) {
+            bool window = false;
+            for (unsigned w = 0; w < cs->table.nr_windows; w++) {
+                window |= cs->table.windows[w].vm == (int)vm->id;
+            }
+            if (!window) {
+                snprintf(why, len, "CPU %u's partition table has no window for it", c);
+                return false;
+            }
+        }
+        if (cs->nr + arriving[c]++ >= SCHED_MAX_PER_CPU) {
+            snprintf(why, len, "CPU %u has %u vCPUs already", c, SCHED_MAX_PER_CPU);
+            return false;
+        }
+        threads += !v->ctx.stack_top;
+    }
+    if (threads > threads_left()) {
+        snprintf(why, len, "no hypervisor thread left (%u time-shared vCPUs at most)",
+                 SCHED_MAX_THREADS);
+        return false;
+    }
+    return true;
+}
+
 static void NORETURN schedule_loop(void *unused)
 {
     struct pcpu *p = this_pcpu();
@@ -279,6 +472,15 @@ static void NORETURN schedule_loop(void *unused)
     }
     for (;;) {
         struct vcpu *v = p->vcpu;
+        if (!v && p->shared && __atomic_load_n(&cpu_scheds[p->index].nr, __ATOMIC_ACQUIRE)) {
+            take_up_arrival(p); /* a vCPU moved to this CPU, which had none left */
+        }
+        if (v && move_asked(v)) {
+            sched_move_self(v);
+        }
+        if (v && v->moved_live) {
+            enter_moved(v);
+        }
         if (v) {
             vm_serve_restart(v);
         }
@@ -343,16 +545,22 @@ void sched_add_vcpu(struct vcpu *v)
     }
 }
 
+static unsigned threads_left(void)
+{
+    return SCHED_MAX_THREADS - __atomic_load_n(&nr_threads, __ATOMIC_ACQUIRE);
+}
+
 /* v's thread, which starts in hyp_thread_start the first time it is switched to. */
 static bool give_thread(struct vcpu *v)
 {
-    if (nr_threads == SCHED_MAX_THREADS) {
+    unsigned n = __atomic_fetch_add(&nr_threads, 1, __ATOMIC_ACQ_REL);
+
+    if (n >= SCHED_MAX_THREADS) {
+        __atomic_fetch_sub(&nr_threads, 1, __ATOMIC_ACQ_REL);
         return false;
     }
-    v->ctx.stack_top = (uint64_t)(uintptr_t)&thread_stacks[nr_threads++][CPU_STACK_SIZE];
-    v->ctx.thread = (struct hyp_thread){.sp = v->ctx.stack_top};
-    v->ctx.thread.x19_x30[0] = (uint64_t)(uintptr_t)v;                  /* x19 */
-    v->ctx.thread.x19_x30[11] = (uint64_t)(uintptr_t)&hyp_thread_start; /* x30 */
+    v->ctx.stack_top = (uint64_t)(uintptr_t)&thread_stacks[n][CPU_STACK_SIZE];
+    reset_thread(v);
     v->ctx.ready = ready_to_start;
     return true;
 }
@@ -495,6 +703,10 @@ void vcpu_hold(struct vcpu *vcpu)
 {
     __atomic_store_n(&vcpu->held, true, __ATOMIC_SEQ_CST);
     while (held_on(vcpu)) {
+        if (move_asked(vcpu)) {
+            __atomic_store_n(&vcpu->held, false, __ATOMIC_SEQ_CST);
+            sched_move_self(vcpu); /* held again on its new CPU (enter_moved) */
+        }
         serve_call(vcpu);
         if (!held_on(vcpu)) {
             break;

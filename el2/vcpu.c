@@ -205,3 +205,20 @@ uint64_t vcpu_saved_timer_deadline(const struct vcpu *vcpu)
     /* The virtual count is the physical one less CNTVOFF. */
     return s->cntv_cval + s->cntvoff;
 }
+
+void vcpu_arrive(struct vcpu *vcpu)
+{
+    write_vpidr_el2(read_midr_el1());
+    write_hcr_el2(HCR_GUEST);
+    write_cptr_el2(cptr_guest());
+    write_cnthctl_el2(CNTHCTL_EL1PCTEN);
+    /* This CPU's interface may never have served a guest: enabled, emptied, then the vCPU's. */
+    gic_vcpu_reset();
+    vcpu_context_restore(vcpu);
+    /* Its emulated physical timer and its VM's device deadline now run on this CPU's CNTHP. */
+    vtimer_ptimer_sync(&vcpu->timer);
+    /* The guest's local TLB maintenance reached only its old CPU: nothing stale may be used. */
+    tlbi_vmalls12e1();
+    dsb_nsh();
+    isb();
+}

@@ -650,7 +650,8 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
-        *v = (struct vcpu){.vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF};
+        *v = (struct vcpu){
+            .vm = vm, .index = i, .pcpu = cfg->pcpu[i], .state = VCPU_OFF, .move_to = -1};
     }
     vm_init_vgic(vm);
     if (vm_map_shm(vm) != 0 || vm_create_devices(vm) != 0 || vm_bind_streams(vm) != 0) {
@@ -714,6 +715,56 @@ bool vm_resume(struct vm *vm)
     }
     spin_unlock(&vm->lock);
     return resumed;
+}
+
+bool vm_move(struct vm *vm, const uint8_t *cpus, unsigned nr, char *why, size_t len)
+{
+    bool ok = false;
+
+    spin_lock(&vm->lock);
+    if (nr != vm->cfg.nr_vcpus) {
+        snprintf(why, len, "give one CPU for each of its %u vCPUs", vm->cfg.nr_vcpus);
+    } else if (vm->state != VM_RUNNING) {
+        snprintf(why, len, "it is not running");
+    } else if (vm->moves_pending) {
+        snprintf(why, len, "a move of it is under way");
+    } else if (sched_move_check(vm, cpus, why, len)) {
+        unsigned moving = 0;
+        for (unsigned i = 0; i < nr; i++) {
+            moving += cpus[i] != vm->vcpus[i].pcpu;
+        }
+        ok = true;
+        if (!moving) {
+            spin_unlock(&vm->lock);
+            return ok; /* there already */
+        }
+        __atomic_store_n(&vm->moves_pending, moving, __ATOMIC_RELEASE);
+        vm->move_paused = moving && !vm->paused;
+        for (unsigned i = 0; i < nr; i++) {
+            if (cpus[i] != vm->vcpus[i].pcpu) {
+                __atomic_store_n(&vm->vcpus[i].move_to, cpus[i], __ATOMIC_RELEASE);
+            }
+        }
+        /* Paused: each vCPU stops at its next exit (vcpu_hold), where it moves. */
+        __atomic_store_n(&vm->paused, true, __ATOMIC_SEQ_CST);
+        kick_all(vm);
+    }
+    spin_unlock(&vm->lock);
+    return ok;
+}
+
+void vm_move_done(struct vm *vm)
+{
+    if (__atomic_sub_fetch(&vm->moves_pending, 1, __ATOMIC_ACQ_REL)) {
+        return;
+    }
+    char cpus[MAX_VCPUS * 5];
+    printk("bulkhead: %s: moved to CPU%s %s\n", vm->cfg.name, vm->cfg.nr_vcpus == 1 ? "" : "s",
+           pcpu_list(&vm->cfg, cpus, sizeof(cpus)));
+    if (vm->move_paused) {
+        vm->move_paused = false;
+        vm_resume(vm);
+    }
 }
 
 bool vm_is_held(const struct vm *vm)

@@ -43,6 +43,7 @@ enum monitor_op {
     MON_RESTART,
     MON_PAUSE,
     MON_RESUME,
+    MON_MOVE,
     MON_FOCUS,
     MON_LOG,
     MON_LOAD,
@@ -54,7 +55,10 @@ enum monitor_op {
 
 struct monitor_cmd {
     enum monitor_op op;
-    unsigned vm;     /* the VM of stop, restart, pause, resume and focus */
+    unsigned vm; /* the VM of stop, restart, pause, resume, move and focus */
+    /* move: the physical CPU of each vCPU from the first, nr_cpus of them */
+    uint8_t cpus[MAX_VCPUS];
+    unsigned nr_cpus;
     char error[192]; /* for MON_ERROR: one line, no newline (a typed word fits whole) */
 };
 

@@ -10,6 +10,7 @@
 #include "types.h"
 
 struct vcpu;
+struct vm;
 struct cpu_schedule;
 
 /* At VM creation: v runs on CPU v->pcpu (a CPU given a second vCPU becomes shared). */
@@ -29,6 +30,13 @@ void sched_relax(void);
  * the timer programmed again; sched_hyp_timer_changed() only programs it. */
 void sched_hyp_timer(void);
 void sched_hyp_timer_changed(void);
+/* Whether vm's vCPUs may go to cpus[i] (one per vCPU): each to an idle CPU, or to one shared
+ * (several vCPUs, or a bulkhead,schedule node) whose table, if it is a partition one, has a
+ * window for vm. If not, why says why. */
+bool sched_move_check(const struct vm *vm, const uint8_t *cpus, char *why, size_t len);
+/* On v's CPU, where v waits (held by vm_move's pause, or off): v leaves this CPU for
+ * v->move_to, its EL1 state with it; this CPU goes on with its other vCPUs, or idles. */
+void sched_move_self(struct vcpu *v) NORETURN;
 /* vCPU switches made on cpu since boot (the monitor's and the benchmark's figure). */
 uint64_t sched_switches(unsigned cpu);
 /* el2/switch.S enters a shared CPU's vCPU thread here, the first time it runs. */

@@ -74,6 +74,10 @@ struct vcpu {
      * EL1 state lives in that CPU's registers, so only that CPU can read or change it. */
     struct vcpu_call *volatile call;
     uint64_t entry, context_id; /* for the next start */
+    /* vm_move: the CPU it is to go to at its next exit (-1: none); once there, its EL1 state
+     * comes back from ctx (moved_live) instead of a reset. */
+    volatile int move_to;
+    bool moved_live;
     struct vgic_cpu vgic;
     struct vtimer timer;
     /* Where the last exception injected sent it, and how many injections in a row found it
@@ -104,6 +108,9 @@ void vcpu_load(struct vcpu *vcpu);
  * and stage-2 registers). The general registers are in regs already. */
 void vcpu_context_save(struct vcpu *vcpu);
 void vcpu_context_restore(struct vcpu *vcpu);
+/* Its first entry on the CPU it was moved to (el2/sched.c): EL2's controls for the guest and
+ * the context vcpu_context_save() kept, as it was on its old CPU. */
+void vcpu_arrive(struct vcpu *vcpu);
 /* The counter value at which its saved virtual timer fires; UINT64_MAX if it is off or
  * masked. Only meaningful while the vCPU is away from its CPU. */
 uint64_t vcpu_saved_timer_deadline(const struct vcpu *vcpu);

@@ -45,6 +45,10 @@ struct vm {
     volatile bool restart_requested;
     uint64_t restart_delay_ms; /* a policy's back-off before that restart */
     unsigned watchdog_expiries;
+    /* vm_move: vCPUs still to reach their new CPU, and whether the move paused the VM itself
+     * (then the last one to arrive resumes it). */
+    unsigned moves_pending;
+    bool move_paused;
     /* The deadline a device of the VM armed (its watchdog: vm_io's clock), served by vCPU 0's
      * CPU (vm_hyp_timer); UINT64_MAX: none. */
     uint64_t dev_deadline;
@@ -95,6 +99,14 @@ void vm_reset(struct vm *vm, const struct vcpu *caller);
  * if the VM does not run or is already in that state. */
 bool vm_pause(struct vm *vm);
 bool vm_resume(struct vm *vm);
+/* The operator's move, from any CPU: vCPU i goes to physical CPU cpus[i] (nr: one per vCPU).
+ * Each leaves its CPU at its next exit, its state with it, and goes on from there on the new
+ * one; the VM is paused meanwhile (unless it was already), and resumed once all have arrived.
+ * Returns at once; false, with why filled in, if the move cannot be made (sched_move_check, a
+ * move under way, the VM not running). */
+bool vm_move(struct vm *vm, const uint8_t *cpus, unsigned nr, char *why, size_t len);
+/* el2/sched.c: one of the VM's moved vCPUs has reached its new CPU. */
+void vm_move_done(struct vm *vm);
 /* Every vCPU of the paused VM that is on is held (vcpu->held): their state can be read. */
 bool vm_is_held(const struct vm *vm);
 /* SYSTEM_OFF; the last VM to go powers the machine off. */

@@ -103,6 +103,36 @@ static void test_vm_by_number_or_name(void **state)
     assert_int_equal(cmd.vm, 2);
 }
 
+static void test_move_takes_a_cpu_per_vcpu(void **state)
+{
+    struct monitor_cmd cmd;
+    (void)state;
+
+    cmd = parse("move beta 2,3");
+    assert_int_equal(cmd.op, MON_MOVE);
+    assert_int_equal(cmd.vm, 1);
+    assert_int_equal(cmd.nr_cpus, 2);
+    assert_int_equal(cmd.cpus[0], 2);
+    assert_int_equal(cmd.cpus[1], 3);
+    cmd = parse(" move 0 1 ");
+    assert_int_equal(cmd.op, MON_MOVE);
+    assert_int_equal(cmd.nr_cpus, 1);
+    assert_int_equal(cmd.cpus[0], 1);
+    cmd = parse("move 0");
+    assert_int_equal(cmd.op, MON_ERROR);
+    assert_non_null(strstr(cmd.error, "move needs the new CPU of each vCPU"));
+    cmd = parse("move 0 1,x");
+    assert_int_equal(cmd.op, MON_ERROR);
+    assert_non_null(strstr(cmd.error, "not a list of CPU numbers: \"1,x\""));
+    cmd = parse("move 0 1,");
+    assert_int_equal(cmd.op, MON_ERROR);
+    cmd = parse("move 0 1,2,3,4,5,6,7,0,1");
+    assert_int_equal(cmd.op, MON_ERROR); /* more than MAX_VCPUS */
+    cmd = parse("move 0 1 2");
+    assert_int_equal(cmd.op, MON_ERROR);
+    assert_non_null(strstr(cmd.error, "too many arguments after"));
+}
+
 static void test_errors_name_the_word_and_hint_help(void **state)
 {
     struct monitor_cmd cmd;
@@ -358,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_backspace_on_an_empty_line_and_a_full_line),
         cmocka_unit_test(test_commands_without_argument),
         cmocka_unit_test(test_vm_by_number_or_name),
+        cmocka_unit_test(test_move_takes_a_cpu_per_vcpu),
         cmocka_unit_test(test_errors_name_the_word_and_hint_help),
         cmocka_unit_test(test_help_lists_every_command),
         cmocka_unit_test(test_exit_classes),

@@ -6,6 +6,12 @@ go on), stops it, restarts it (it boots again: its reset count is 1), reads the 
 and each CPU's load, leaves the monitor (the shell answers again), then stops both VMs from the
 monitor, which powers the machine off.
 
+And the life cycle of a running Linux VM on time-shared CPUs (issue 15, v2/v3 monitor_move):
+Linux (1 vCPU, a job counting in a loop) shares CPU 0 with a ticking guest; from the monitor it
+is paused and resumed, refused a move to CPU 1 (another VM's vCPU has it), moved to the idle
+CPU 2 (leaving the shared CPU), and moved back to the shared CPU 0; after each step the job's counter
+still grows, `sleep 1` still holds on the guest's clock and the shell answers.
+
 And the monitor's hypercalls (docs/HYPERCALLS.md): a privileged bare-metal guest (bulkhead,monitor)
 lists the VMs, reads the log, pauses, resumes, stops and restarts the VM beside it; an
 unprivileged one gets NOT_SUPPORTED. And a VM faulting in a loop stopped from the monitor, the
@@ -119,6 +125,110 @@ def console_monitor_steps(s):
          "stopping the last VM did not power the machine off")
 
 
+# ---- issue 15: pause, resume and move of a running Linux VM ----
+
+MOVE_TICKER = "mode=ticker count=100000 tick_ms=300"
+MOVE_TICKER_ADDRS = (0x44000000, 0x46000000)
+
+
+def move_nodes(ctx):
+    """vm0: Linux with a shell (1 vCPU, 256 MiB) on CPU 0, shared with vm1, a ticker; vm2, a
+    ticker, has CPU 1 to itself; CPU 2 is idle."""
+    kernel, initrd = qemu.LINUX_ADDRS[0]
+    cells = "#address-cells = <2>; #size-cells = <2>;"
+    nodes = (f"vm0 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x10000000>; cpus = <1>; "
+             f"pcpus = <0>; {cells}\n"
+             + qemu.module_node(kernel, qemu.LINUX_KERNEL,
+                                bootargs="console=ttyAMA0 quiet bulkhead.test=shell")
+             + qemu.module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk") + "};\n")
+    for vm, (addr, cpu) in enumerate(zip(MOVE_TICKER_ADDRS, (0, 1)), start=1):
+        nodes += (f"vm{vm} {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; "
+                  f"cpus = <1>; pcpus = <{cpu}>; {cells}\n"
+                  + qemu.module_node(addr, ctx.testguest, bootargs=MOVE_TICKER) + "};\n")
+    return nodes
+
+
+def move_command(ctx, gic, workdir):
+    """(command, None) or (None, why not): QEMU's tree with move_nodes, 3 CPUs."""
+    kernel, initrd = qemu.LINUX_ADDRS[0]
+    loaders = []
+    for path, addr in ((qemu.LINUX_KERNEL, kernel), (qemu.LINUX_INITRD, initrd),
+                       *((ctx.testguest, a) for a in MOVE_TICKER_ADDRS)):
+        loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    machine = qemu.machine(gic)
+    dtb, err = qemu.make_dtb_with(ctx, [], machine, workdir, move_nodes(ctx), smp=3, mem="1G",
+                                  need_modules=False)
+    if err:
+        return None, err
+    return qemu.command(ctx.image, machine=machine, smp=3, mem="1G", dtb=dtb, extra=loaders), None
+
+
+def test_monitor_move(ctx, gic):
+    name = f"v{gic}/monitor_move"
+    missing = ctx.missing(ctx.image, ctx.testguest, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
+    if missing:
+        return qemu.failure(name, missing)
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        cmd, err = move_command(ctx, gic, work)
+        if err:
+            return qemu.failure(name, err)
+        return session(ctx, name, (), cmd, move_steps,
+                       lambda r: qemu.expect_none(r.text, [r"PANIC", r"stopped: "]),
+                       qemu.expect_exit)
+
+
+def vm0_says(text):
+    """A pattern for text as vm0 prints it: the console multiplexer may break a line of vm0's
+    anywhere to let another VM's line out, going on after a new "[vm0] " prefix."""
+    return r"(?:\n\[vm0\] )?".join(re.escape(c) for c in text)
+
+
+def move_steps(s):
+    step = s.step
+
+    def monitor(command, pattern, after, why):
+        return step(pattern, command.encode() + b"\r", after, why)
+
+    def job_grows(after, why):
+        """The job's counter, read twice a second apart on the guest's clock, grew; `sleep 1`
+        took a second of it. (The job renames each count into place: a read never sees a file
+        half written.)"""
+        return step(vm0_says("JOB grew=1 slept=1"), b"a=$(cat /tmp/jc); t0=$(cut -d. -f1 /proc/uptime); "
+                    b"sleep 1; b=$(cat /tmp/jc); t1=$(cut -d. -f1 /proc/uptime); "
+                    b"echo JOB grew=$((b > a)) slept=$(( t1 - t0 >= 1 && t1 - t0 <= 2 ))\r",
+                    after, why)
+
+    pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
+    pos = step(r"^bulkhead: CPU 0: 2 vCPUs share it by priorities$", after=0,
+               why="vm0 and vm1 do not share CPU 0") and pos
+    pos = step(vm0_says("JOB started"), b"( n=0; while :; do n=$((n+1)); echo $n > /tmp/jt; mv /tmp/jt /tmp/jc; done ) & "
+               b"echo JOB started\r", pos, "the job did not start")
+    pos = job_grows(pos, "the job did not run at first")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
+    pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
+    pos = monitor("resume 0", r"^bulkhead: vm0: resumed by the operator", pos, "resume refused")
+    pos = monitor("move 0 1", r"^monitor: vm0 cannot be moved: CPU 1 has a vCPU of its own", pos,
+                  "a move to vm2's CPU was not refused")
+    pos = monitor("move 0 2", r"^bulkhead: vm0: moved to CPU 2$", pos,
+                  "vm0 did not reach CPU 2")
+    pos = monitor("vms", r"^0 vm0 running vcpus 1 \(cpu 2\)", pos, "vms did not show vm0 on CPU 2")
+    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = job_grows(pos, "the job did not go on after the move to CPU 2")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
+    pos = monitor("move vm0 0", r"^bulkhead: vm0: moved to CPU 0$", pos,
+                  "vm0 did not come back to the shared CPU 0")
+    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = job_grows(pos, "the job did not go on after the move back to CPU 0")
+    pos = step(r"^\[vm1\] tick \d+$", after=pos, why="vm1 stopped ticking beside vm0")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
+    for vm in (1, 2):
+        pos = monitor(f"stop {vm}", rf"^bulkhead: vm{vm}: stopped by the operator", pos,
+                      f"stop {vm} failed")
+    step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
+         "stopping the last VM did not power the machine off")
+
+
 # ---- issue 16, item 9: a VM faulting in a loop, stopped from the monitor ----
 
 def test_stop_faultloop(ctx, gic):
@@ -220,7 +330,8 @@ def cases(build):
     for gic in (3, 2):
         out += [(f"v{gic}/monitor", lambda g=gic: test_console_monitor(ctx, g)),
                 (f"v{gic}/monitor_faultloop", lambda g=gic: test_stop_faultloop(ctx, g)),
-                (f"v{gic}/monitor_hypercalls", lambda g=gic: test_hypercalls(ctx, g))]
+                (f"v{gic}/monitor_hypercalls", lambda g=gic: test_hypercalls(ctx, g)),
+                (f"v{gic}/monitor_move", lambda g=gic: test_monitor_move(ctx, g))]
     return out
 
 

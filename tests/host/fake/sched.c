@@ -1,5 +1,6 @@
 /* bulkhead/sched.h, recorded. */
 #include "bulkhead/sched.h"
+#include "bulkhead/printk.h"
 #include "fake/fake.h"
 
 void pcpu_schedule(void)
@@ -61,4 +62,12 @@ void sched_hyp_timer(void)
 
 void sched_hyp_timer_changed(void)
 {
+}
+
+bool sched_move_check(const struct vm *vm, const uint8_t *cpus, char *why, size_t len)
+{
+    (void)vm;
+    (void)cpus;
+    snprintf(why, len, "not on the host");
+    return false;
 }
