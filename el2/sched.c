@@ -251,6 +251,13 @@ void sched_preempt(struct vcpu *self)
     }
 }
 
+void sched_end_turn(void)
+{
+    struct cpu_sched *cs = &cpu_scheds[this_pcpu()->index];
+
+    cs->turn_end = read_cntpct_el0();
+}
+
 void sched_relax(void)
 {
     struct pcpu *p = this_pcpu();
@@ -489,10 +496,13 @@ static void NORETURN schedule_loop(void *unused)
              * either sees it loaded and waits (wait_for_other_vcpus), or is seen here. */
             __atomic_store_n(&v->loaded, true, __ATOMIC_SEQ_CST);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (may_start(v) && p->shared) {
+                /* Started while the CPU idled: its turn, its window first (others may run
+                 * meanwhile), then a choice that falls due in the guest ends it at once. */
+                sched_preempt(v);
+                program_hyp_timer(&cpu_scheds[p->index]);
+            }
             if (may_start(v)) {
-                if (p->shared) {
-                    program_hyp_timer(&cpu_scheds[p->index]); /* a choice due leaves at once */
-                }
                 vcpu_load(v);
                 if (has_gic) {
                     vgic_flush(&v->vm->vgic, v->index, &gic_lr_ops);

@@ -193,6 +193,8 @@ static bool handle_wfx(struct vcpu *vcpu, uint64_t esr)
     skip_instruction(vcpu);
     if (ESR_WFX_TI(esr) == WFX_TI_WFI) {
         vcpu_block(vcpu);
+    } else if (this_pcpu()->shared) {
+        sched_end_turn(); /* only a shared CPU traps WFE (el2/vcpu.c) */
     }
     return true;
 }

@@ -2,6 +2,7 @@
 #include "bulkhead/vcpu.h"
 
 #include "arch/sysreg.h"
+#include "bulkhead/cpu.h"
 #include "bulkhead/gdbstub.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/string.h"
@@ -47,6 +48,13 @@ static void reset_el1_state(void)
     (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_TIDCP | HCR_TSW |   \
      HCR_RW | HCR_TLOR | HCR_APK | HCR_API | HCR_TID3)
 
+/* On a shared CPU WFE traps too: a guest spinning for a lock another vCPU of the CPU holds
+ * gives up its turn (el2/traps.c) instead of spinning out its slice. */
+static uint64_t hcr_guest(void)
+{
+    return HCR_GUEST | (this_pcpu()->shared ? HCR_TWE : 0);
+}
+
 /* Traps what the ID registers hide (include/bulkhead/idregs.h): SVE and SME stay trapped by
  * CPTR_EL2_GUEST; trace always, the activity monitors where they exist. */
 static uint64_t cptr_guest(void)
@@ -78,7 +86,7 @@ void vcpu_load(struct vcpu *vcpu)
     write_vpidr_el2(read_midr_el1());
     write_vmpidr_el2(BIT(31) | vcpu->index);
     write_vttbr_el2(vm->vttbr);
-    write_hcr_el2(HCR_GUEST);
+    write_hcr_el2(hcr_guest());
     write_cptr_el2(cptr_guest());
     write_mdcr_el2(mdcr_guest() | gdbstub_mdcr(vm));
     write_cntvoff_el2(0);
@@ -209,7 +217,7 @@ uint64_t vcpu_saved_timer_deadline(const struct vcpu *vcpu)
 void vcpu_arrive(struct vcpu *vcpu)
 {
     write_vpidr_el2(read_midr_el1());
-    write_hcr_el2(HCR_GUEST);
+    write_hcr_el2(hcr_guest());
     write_cptr_el2(cptr_guest());
     write_cnthctl_el2(CNTHCTL_EL1PCTEN);
     /* This CPU's interface may never have served a guest: enabled, emptied, then the vCPU's. */

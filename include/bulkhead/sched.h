@@ -23,6 +23,9 @@ void sched_configure(const struct cpu_schedule cfg[MAX_CPUS]);
 void sched_start_cpu(void);
 /* The end of an exit on a shared CPU: another vCPU runs first if the policy says so. */
 void sched_preempt(struct vcpu *self);
+/* The running vCPU of a shared CPU gives up the rest of its turn (a WFE: it waits for another
+ * vCPU, perhaps of this CPU): its equals run first at the end of this exit. */
+void sched_end_turn(void);
 /* A busy wait's turn (for another CPU, or a vCPU of this one): lets any other vCPU of this CPU
  * with something to do run first. A pause instruction on a CPU that is not shared. */
 void sched_relax(void);
