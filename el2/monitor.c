@@ -402,9 +402,26 @@ static uint64_t info_field(uint64_t n, uint64_t field)
 
 /* A privileged VM may restart itself (its vCPUs leave this exit like a SYSTEM_RESET's), but not
  * stop, pause or resume itself: nothing but the operator could undo it. */
-static int64_t control(struct vm *self, uint64_t n, uint64_t op)
+/* BH_VM_OP_MOVE: cpus holds vCPU i's new CPU in byte i. */
+static bool move_by(struct vm *vm, const struct vm *self, uint64_t cpus)
 {
-    if (n >= nr_vms || op > BH_VM_OP_RESUME) {
+    uint8_t to[MAX_VCPUS];
+    char why[160];
+
+    for (unsigned i = 0; i < MAX_VCPUS; i++) {
+        to[i] = (uint8_t)(cpus >> (8 * i));
+    }
+    if (!vm_move(vm, to, vm->cfg.nr_vcpus, why, sizeof(why))) {
+        printk("bulkhead: %s: not moved for %s: %s\n", vm->cfg.name, self->cfg.name, why);
+        return false;
+    }
+    printk("bulkhead: %s: moving, by %s\n", vm->cfg.name, self->cfg.name);
+    return true;
+}
+
+static int64_t control(struct vm *self, uint64_t n, uint64_t op, uint64_t arg)
+{
+    if (n >= nr_vms || op > BH_VM_OP_MOVE) {
         return PSCI_RET_INVALID_PARAMS;
     }
     struct vm *vm = &vms[n];
@@ -421,6 +438,7 @@ static int64_t control(struct vm *self, uint64_t n, uint64_t op)
             printk("bulkhead: %s: paused by %s\n", vm->cfg.name, self->cfg.name);
         }
         break;
+    case BH_VM_OP_MOVE: done = move_by(vm, self, arg); break;
     case BH_VM_OP_RESUME:
     default:
         done = vm_resume(vm);
@@ -478,7 +496,7 @@ bool monitor_hvc(struct vcpu *vcpu)
         x[1] = self->id;
         break;
     case BH_HVC_VM_INFO: x[0] = info_field(x[1], x[2]); break;
-    case BH_HVC_VM_CONTROL: x[0] = (uint64_t)control(self, x[1], x[2]); break;
+    case BH_HVC_VM_CONTROL: x[0] = (uint64_t)control(self, x[1], x[2], x[3]); break;
     case BH_HVC_LOG_READ: log_read(vcpu, x[1], x[2], x[3]); break;
     default: x[0] = SMCCC_RET_NOT_SUPPORTED; break;
     }

@@ -83,5 +83,6 @@
 #define BH_VM_OP_RESTART 1
 #define BH_VM_OP_PAUSE 2
 #define BH_VM_OP_RESUME 3
+#define BH_VM_OP_MOVE 4 /* x3: byte i is the physical CPU vCPU i goes to */
 
 #endif

@@ -34,9 +34,14 @@ static uint64_t info(uint64_t n, uint64_t field)
     return hvc3(BH_HVC_VM_INFO, n, field, 0).x0;
 }
 
+static int64_t control_arg(uint64_t n, uint64_t op, uint64_t arg)
+{
+    return (int64_t)hvc3(BH_HVC_VM_CONTROL, n, op, arg).x0;
+}
+
 static int64_t control(uint64_t n, uint64_t op)
 {
-    return (int64_t)hvc3(BH_HVC_VM_CONTROL, n, op, 0).x0;
+    return control_arg(n, op, 0);
 }
 
 static const char *state_name(uint64_t s)
@@ -154,6 +159,16 @@ static void control_target(uint64_t self, uint64_t t)
     delay_ms(300);
     EXPECT(control(t, BH_VM_OP_RESUME) == 0, "resume refused");
     EXPECT(info(t, BH_VM_STATE) == BH_VM_STATE_RUNNING, "not running after resume");
+    /* Issue 15: the target (1 vCPU) moves to the idle CPU 3, not to this VM's own CPU. */
+    EXPECT(control_arg(t, BH_VM_OP_MOVE, 3) == 0, "move to CPU 3 refused");
+    for (unsigned i = 0; i < 100 && info(t, BH_VM_PCPU) != 3; i++) {
+        delay_ms(10);
+    }
+    EXPECT(info(t, BH_VM_PCPU) == 3, "not on CPU 3 after the move");
+    EXPECT(wait_state(t, BH_VM_STATE_RUNNING), "not running after the move");
+    r = control_arg(t, BH_VM_OP_MOVE, info(self, BH_VM_PCPU));
+    EXPECT(r == PSCI_RET_DENIED, "move to my CPU returned %ld", (long)r);
+    printf("monitor: move of %lu to CPU 3 done, to my CPU denied\n", (unsigned long)t);
     EXPECT(control(t, BH_VM_OP_STOP) == 0, "stop refused");
     EXPECT(wait_state(t, BH_VM_STATE_STOPPED), "not stopped");
     EXPECT(control(t, BH_VM_OP_STOP) == PSCI_RET_DENIED, "a second stop was not refused");
