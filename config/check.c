@@ -88,7 +88,8 @@ static const char *const known_compats[] = {
     "compatible", "status", "phandle", "linux,phandle", "name", "bulkhead,name", "cpus", "pcpus",  \
         "bootargs", "bulkhead,on-crash", "bulkhead,restart-limit", "bulkhead,watchdog",            \
         "bulkhead,on-watchdog", "#address-cells", "#size-cells", "bulkhead,passthrough",           \
-        "bulkhead,passthrough-ipa", "direct-map", "bulkhead,monitor", "bulkhead,priority"
+        "bulkhead,passthrough-ipa", "direct-map", "bulkhead,monitor", "bulkhead,priority",         \
+        "bulkhead,snapshot"
 static const char *const ours_props[] = {VM_PROPS, "memory-size"};
 /* vpl011: every VM has its PL011, so Xen's request for one is met, not ignored. */
 static const char *const xen_props[] = {VM_PROPS, "memory", "vpl011"};

@@ -405,6 +405,7 @@ static bool parse_vm_node(const void *fdt, int node, const struct board *board,
     vm->nr_vcpus = cpus;
     /* The console monitor's hypercalls (docs/HYPERCALLS.md): only for a VM that says so. */
     vm->monitor = fdt_getprop(fdt, node, "bulkhead,monitor", NULL) != NULL;
+    vm->snapshot = fdt_getprop(fdt, node, "bulkhead,snapshot", NULL) != NULL;
     return read_crash_policy(fdt, node, defaults, vm) &&
            read_memory(fdt, node, defaults, &vm->mem_size) &&
            read_pcpus(fdt, node, board, vm, pinned) &&

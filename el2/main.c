@@ -20,6 +20,7 @@
 #include "bulkhead/shmem.h"
 #include "bulkhead/smmuv3.h"
 #include "bulkhead/smp.h"
+#include "bulkhead/snapshot.h"
 #include "bulkhead/stage2.h"
 #include "bulkhead/string.h"
 #include "bulkhead/vm.h"
@@ -129,6 +130,27 @@ static void zero_shared_regions(const struct shm_config *shm)
     }
 }
 
+/* RAM for the snapshot of each VM that asks for one (bulkhead,snapshot), as large as its own:
+ * taken before the VMs without a memory size share out what is free. */
+static void place_snapshots(struct ram_pool *pool, struct vm_config *cfgs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct vm_config *cfg = &cfgs[i];
+        paddr_t pa;
+        if (!cfg->snapshot) {
+            continue;
+        }
+        if (!cfg->mem_size || ram_pool_alloc(pool, cfg->mem_size + SNAPSHOT_STATE_SIZE, &pa) != 0) {
+            printk("bulkhead: %s: no RAM for its snapshot (bulkhead,snapshot needs a "
+                   "memory-size and as much RAM free again): it will have none\n",
+                   cfg->node);
+            cfg->snapshot = false;
+            continue;
+        }
+        cfg->snapshot_pa = pa;
+    }
+}
+
 /* How each CPU shared by several vCPUs shares its time, from /chosen's bulkhead,schedule nodes
  * (a node in error is reported, and its CPUs keep the default policy). */
 static void configure_cpus(const void *fdt)
@@ -171,6 +193,7 @@ static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
     shm_place(&shm, &pool, cfgs, n);
     zero_shared_regions(&shm);
     virtio_place(&pool, cfgs, n); /* writable disks' copies, kept across their VM's resets */
+    place_snapshots(&pool, cfgs, n);
     layout_default_memory(&pool, cfgs, n);
 
     for (unsigned i = 0; i < n; i++) {

@@ -21,6 +21,7 @@
 #include "bulkhead/firmware.h"
 #include "bulkhead/hvcall.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/snapshot.h"
 #include "bulkhead/string.h"
 #include "bulkhead/virtio_net.h"
 #include "bulkhead/vm.h"
@@ -227,6 +228,23 @@ static void control_failed(const struct vm *vm, const char *what)
         monitor_vm_state_name(vm_state(vm)));
 }
 
+/* snapshot N, restore N: timed, since a restore is there to beat a cold boot. */
+static void snapshot_command(struct vm *vm, bool restore)
+{
+    char why[160];
+    uint64_t t0 = read_cntpct_el0();
+    bool ok = restore ? vm_snapshot_restore(vm, why, sizeof(why))
+                      : vm_snapshot_take(vm, why, sizeof(why));
+    uint64_t us = (read_cntpct_el0() - t0) * 1000000 / read_cntfrq_el0();
+
+    if (ok) {
+        printk("bulkhead: %s: %s in %llu us\n", vm->cfg.name,
+               restore ? "restored from its snapshot" : "snapshot taken", (unsigned long long)us);
+    } else {
+        say("monitor: %s: no %s: %s\n", vm->cfg.name, restore ? "restore" : "snapshot", why);
+    }
+}
+
 /* Runs cmd; false when the monitor closes (exit, focus). */
 static bool run_command(const struct monitor_cmd *cmd)
 {
@@ -269,6 +287,8 @@ static bool run_command(const struct monitor_cmd *cmd)
         }
         break;
     }
+    case MON_SNAPSHOT:
+    case MON_RESTORE: snapshot_command(vm, cmd->op == MON_RESTORE); break;
     case MON_FOCUS: console_set_focus(cmd->vm); return false;
     case MON_LOG: print_log(); break;
     case MON_LOAD: print_load(); break;

@@ -14,6 +14,9 @@ const char *const monitor_help[] = {
     "  resume N       let a paused VM N go on",
     "  move N C[,C..] move VM N's vCPUs to physical CPUs C (one per vCPU, from vCPU 0): each",
     "                 leaves its CPU at its next exit and goes on from there on the new one",
+    "  snapshot N     keep paused VM N's state (RAM, vCPUs, interrupts, timers, devices): one",
+    "                 snapshot per VM with bulkhead,snapshot, replaced by the next",
+    "  restore N      bring paused VM N back to its snapshot (resume it to go on from there)",
     "  focus N        give the keyboard to VM N and leave the monitor",
     "  log            the hypervisor's recent messages",
     "  load           each CPU's busy (guest and hypervisor) and idle time",
@@ -81,14 +84,15 @@ static const struct {
     enum monitor_op op;
     bool takes_vm;
 } commands[] = {
-    {"help", MON_HELP, false},  {"?", MON_HELP, false},
-    {"vms", MON_VMS, false},    {"list", MON_VMS, false},
-    {"stop", MON_STOP, true},   {"restart", MON_RESTART, true},
-    {"pause", MON_PAUSE, true}, {"resume", MON_RESUME, true},
-    {"move", MON_MOVE, true},   {"focus", MON_FOCUS, true},
-    {"log", MON_LOG, false},    {"load", MON_LOAD, false},
-    {"net", MON_NET, false},    {"exit", MON_EXIT, false},
-    {"quit", MON_EXIT, false},  {"reset-machine", MON_RESET_MACHINE, false},
+    {"help", MON_HELP, false},      {"?", MON_HELP, false},
+    {"vms", MON_VMS, false},        {"list", MON_VMS, false},
+    {"stop", MON_STOP, true},       {"restart", MON_RESTART, true},
+    {"pause", MON_PAUSE, true},     {"resume", MON_RESUME, true},
+    {"move", MON_MOVE, true},       {"snapshot", MON_SNAPSHOT, true},
+    {"restore", MON_RESTORE, true}, {"focus", MON_FOCUS, true},
+    {"log", MON_LOG, false},        {"load", MON_LOAD, false},
+    {"net", MON_NET, false},        {"exit", MON_EXIT, false},
+    {"quit", MON_EXIT, false},      {"reset-machine", MON_RESET_MACHINE, false},
 };
 
 /* A VM's number (all digits, below nr_vms) or its name; -1 if neither. */

@@ -46,6 +46,7 @@ struct vdev *vdev_alloc(struct vm_io *io, size_t size, const struct vdev_ops *op
         return NULL;
     }
     dev->ops = ops;
+    dev->size = size;
     snprintf(dev->name, sizeof(dev->name), "%s@%llx", model, (unsigned long long)base);
     while (*tail) {
         tail = &(*tail)->next;

@@ -203,6 +203,10 @@ struct vm_config {
     enum vm_crash_policy on_reset, on_poweroff;
     struct vm_watchdog watchdog;
     bool monitor; /* bulkhead,monitor: may use the monitor's hypercalls */
+    /* bulkhead,snapshot: RAM as large as the VM's is set aside at boot (snapshot_pa) to keep one
+     * snapshot of it (el2/snapshot.c). */
+    bool snapshot;
+    uint64_t snapshot_pa;
     /* bulkhead,priority: on a CPU it shares under the priority policy, a runnable vCPU of a VM
      * with a higher number preempts one of a lower (SCHED_MAX_PRIORITY at most; 0 by default). */
     unsigned priority;

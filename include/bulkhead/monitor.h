@@ -44,6 +44,8 @@ enum monitor_op {
     MON_PAUSE,
     MON_RESUME,
     MON_MOVE,
+    MON_SNAPSHOT,
+    MON_RESTORE,
     MON_FOCUS,
     MON_LOG,
     MON_LOAD,

@@ -45,6 +45,7 @@ struct vdev {
     const struct vdev_ops *ops;
     char name[NAME_LEN]; /* "pl011@9000000": in messages and the MMIO table */
     struct vdev *next;   /* in its VM's list, in creation order */
+    size_t size;         /* of the whole object, this header included (a snapshot copies it) */
 };
 
 /* An interrupt line from a device into its VM's vGIC. */

@@ -131,13 +131,13 @@ MOVE_TICKER = "mode=ticker count=100000 tick_ms=300"
 MOVE_TICKER_ADDRS = (0x44000000, 0x46000000)
 
 
-def move_nodes(ctx):
+def move_nodes(ctx, extra=""):
     """vm0: Linux with a shell (1 vCPU, 256 MiB) on CPU 0, shared with vm1, a ticker; vm2, a
-    ticker, has CPU 1 to itself; CPU 2 is idle."""
+    ticker, has CPU 1 to itself; CPU 2 is idle. extra: more properties of vm0."""
     kernel, initrd = qemu.LINUX_ADDRS[0]
     cells = "#address-cells = <2>; #size-cells = <2>;"
     nodes = (f"vm0 {{ compatible = \"bulkhead,vm\"; memory-size = <0x0 0x10000000>; cpus = <1>; "
-             f"pcpus = <0>; {cells}\n"
+             f"pcpus = <0>; {extra} {cells}\n"
              + qemu.module_node(kernel, qemu.LINUX_KERNEL,
                                 bootargs="console=ttyAMA0 quiet bulkhead.test=shell")
              + qemu.module_node(initrd, qemu.LINUX_INITRD, kind="ramdisk") + "};\n")
@@ -148,7 +148,7 @@ def move_nodes(ctx):
     return nodes
 
 
-def move_command(ctx, gic, workdir):
+def move_command(ctx, gic, workdir, extra=""):
     """(command, None) or (None, why not): QEMU's tree with move_nodes, 3 CPUs."""
     kernel, initrd = qemu.LINUX_ADDRS[0]
     loaders = []
@@ -156,24 +156,25 @@ def move_command(ctx, gic, workdir):
                        *((ctx.testguest, a) for a in MOVE_TICKER_ADDRS)):
         loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
     machine = qemu.machine(gic)
-    dtb, err = qemu.make_dtb_with(ctx, [], machine, workdir, move_nodes(ctx), smp=3, mem="1G",
-                                  need_modules=False)
+    dtb, err = qemu.make_dtb_with(ctx, [], machine, workdir, move_nodes(ctx, extra), smp=3,
+                                  mem="1G", need_modules=False)
     if err:
         return None, err
     return qemu.command(ctx.image, machine=machine, smp=3, mem="1G", dtb=dtb, extra=loaders), None
 
 
-def test_monitor_move(ctx, gic):
-    name = f"v{gic}/monitor_move"
+def test_monitor_move(ctx, gic, what="move"):
+    name = f"v{gic}/monitor_{what}"
     missing = ctx.missing(ctx.image, ctx.testguest, qemu.LINUX_KERNEL, qemu.LINUX_INITRD)
     if missing:
         return qemu.failure(name, missing)
     os.makedirs(qemu.LOG_DIR, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
-        cmd, err = move_command(ctx, gic, work)
+        snapshot = what == "snapshot"
+        cmd, err = move_command(ctx, gic, work, "bulkhead,snapshot;" if snapshot else "")
         if err:
             return qemu.failure(name, err)
-        return session(ctx, name, (), cmd, move_steps,
+        return session(ctx, name, (), cmd, snapshot_steps if snapshot else move_steps,
                        lambda r: qemu.expect_none(r.text, [r"PANIC", r"stopped: "]),
                        qemu.expect_exit)
 
@@ -182,6 +183,57 @@ def vm0_says(text):
     """A pattern for text as vm0 prints it: the console multiplexer may break a line of vm0's
     anywhere to let another VM's line out, going on after a new "[vm0] " prefix."""
     return r"(?:\n\[vm0\] )?".join(re.escape(c) for c in text)
+
+
+def job_steps(s):
+    """(monitor, job_grows) of a session whose vm0 is Linux with a shell."""
+    step = s.step
+
+    def monitor(command, pattern, after, why):
+        return step(pattern, command.encode() + b"\r", after, why)
+
+    def job_grows(after, why):
+        return step(vm0_says("JOB grew=1 slept=1"), b"a=$(cat /tmp/jc); t0=$(cut -d. -f1 "
+                    b"/proc/uptime); sleep 1; b=$(cat /tmp/jc); t1=$(cut -d. -f1 /proc/uptime); "
+                    b"echo JOB grew=$((b > a)) slept=$(( t1 - t0 >= 1 && t1 - t0 <= 2 ))\r",
+                    after, why)
+    return monitor, job_grows
+
+
+def snapshot_steps(s):
+    """Issue 15: a value written to Linux's tmpfs after a snapshot is gone once the snapshot is
+    restored; the job started before it still counts and sleep still holds."""
+    step = s.step
+    monitor, job_grows = job_steps(s)
+    pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
+    pos = step(vm0_says("JOB started"), b"( n=0; while :; do n=$((n+1)); echo $n > /tmp/jt; "
+               b"mv /tmp/jt /tmp/jc; done ) & echo before > /tmp/v; echo JOB started\r", pos,
+               "the job did not start")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
+    pos = monitor("snapshot 0", r"^monitor: vm0: no snapshot: it is not paused", pos,
+                  "a snapshot of a running VM was not refused")
+    pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
+    pos = monitor("snapshot 0", r"^bulkhead: vm0: snapshot taken in \d+ us", pos,
+                  "the snapshot was not taken")
+    pos = monitor("resume 0", r"^bulkhead: vm0: resumed by the operator", pos, "resume refused")
+    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = step(vm0_says("VALUE after"), b"echo after > /tmp/v; echo VALUE $(cat /tmp/v)\r", pos,
+               "the value was not written after the snapshot")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
+    pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
+    pos = monitor("restore 0", r"^bulkhead: vm0: restored from its snapshot in \d+ us", pos,
+                  "the snapshot was not restored")
+    pos = monitor("resume 0", r"^bulkhead: vm0: resumed by the operator", pos, "resume refused")
+    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = step(vm0_says("VALUE before"), b"\recho VALUE $(cat /tmp/v)\r", pos,
+               "the value written after the snapshot is still there after the restore")
+    pos = job_grows(pos, "the job did not go on after the restore")
+    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
+    for vm in (1, 2):
+        pos = monitor(f"stop {vm}", rf"^bulkhead: vm{vm}: stopped by the operator", pos,
+                      f"stop {vm} failed")
+    step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
+         "stopping the last VM did not power the machine off")
 
 
 def move_steps(s):
@@ -333,7 +385,9 @@ def cases(build):
         out += [(f"v{gic}/monitor", lambda g=gic: test_console_monitor(ctx, g)),
                 (f"v{gic}/monitor_faultloop", lambda g=gic: test_stop_faultloop(ctx, g)),
                 (f"v{gic}/monitor_hypercalls", lambda g=gic: test_hypercalls(ctx, g)),
-                (f"v{gic}/monitor_move", lambda g=gic: test_monitor_move(ctx, g))]
+                (f"v{gic}/monitor_move", lambda g=gic: test_monitor_move(ctx, g)),
+                (f"v{gic}/monitor_snapshot",
+                 lambda g=gic: test_monitor_move(ctx, g, "snapshot"))]
     return out
 
 
