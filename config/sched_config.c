@@ -15,11 +15,14 @@
 #define MIN_SLICE_US 100
 #define WINDOW_CELLS 3 /* <owner start-us length-us> */
 
+/* Only what the default policy reads: the windows are not (a memset of them all, for each CPU,
+ * was a twentieth of the hypervisor's boot). */
 static void set_default(struct cpu_schedule *s)
 {
-    memset(s, 0, sizeof(*s));
     s->policy = SCHED_PRIORITY;
     s->slice_us = SCHED_DEFAULT_SLICE_US;
+    s->frame_us = 0;
+    s->nr_windows = 0;
 }
 
 static bool has_vcpu_on(const struct vm_config *vm, unsigned cpu)
@@ -278,7 +281,7 @@ int sched_parse(const void *fdt, const struct board *board, const struct vm_conf
     if (chosen < 0) {
         return 0;
     }
-    fdt_for_each_subnode(node, fdt, chosen)
+    config_for_each_child(node, fdt, chosen)
     {
         uint32_t cpus = 0;
         if (!config_node_enabled(fdt, node) || !config_is_compatible(fdt, node, SCHEDULE_COMPAT)) {

@@ -439,9 +439,26 @@ static bool move_by(struct vm *vm, const struct vm *self, uint64_t cpus)
     return true;
 }
 
+/* BH_VM_OP_SNAPSHOT, BH_VM_OP_RESTORE: as the console's, the outcome said on it. */
+static bool snapshot_by(struct vm *vm, const struct vm *self, bool restore)
+{
+    char why[160];
+    bool ok = restore ? vm_snapshot_restore(vm, why, sizeof(why))
+                      : vm_snapshot_take(vm, why, sizeof(why));
+
+    if (ok) {
+        printk("bulkhead: %s: %s by %s\n", vm->cfg.name,
+               restore ? "restored from its snapshot" : "snapshot taken", self->cfg.name);
+    } else {
+        printk("bulkhead: %s: no %s for %s: %s\n", vm->cfg.name, restore ? "restore" : "snapshot",
+               self->cfg.name, why);
+    }
+    return ok;
+}
+
 static int64_t control(struct vm *self, uint64_t n, uint64_t op, uint64_t arg)
 {
-    if (n >= nr_vms || op > BH_VM_OP_MOVE) {
+    if (n >= nr_vms || op > BH_VM_OP_RESTORE) {
         return PSCI_RET_INVALID_PARAMS;
     }
     struct vm *vm = &vms[n];
@@ -459,6 +476,8 @@ static int64_t control(struct vm *self, uint64_t n, uint64_t op, uint64_t arg)
         }
         break;
     case BH_VM_OP_MOVE: done = move_by(vm, self, arg); break;
+    case BH_VM_OP_SNAPSHOT:
+    case BH_VM_OP_RESTORE: done = snapshot_by(vm, self, op == BH_VM_OP_RESTORE); break;
     case BH_VM_OP_RESUME:
     default:
         done = vm_resume(vm);

@@ -586,16 +586,15 @@ void sched_configure(const struct cpu_schedule cfg[MAX_CPUS])
 
     for (unsigned c = 0; c < MAX_CPUS; c++) {
         struct cpu_sched *cs = &cpu_scheds[c];
+        cs->revisit = UINT64_MAX;
+        /* A partition table applies even to one vCPU: it runs in its windows only. A CPU that
+         * is not shared never reads its policy (nor copies it: the copies of every CPU's were a
+         * hundredth of the boot). */
+        if (!cs->nr || (cs->nr < 2 && cfg[c].policy != SCHED_PARTITION)) {
+            continue;
+        }
         cs->cfg = cfg[c];
         sched_table_init(&cs->table, &cs->cfg, read_cntfrq_el0(), now);
-        cs->revisit = UINT64_MAX;
-        /* A partition table applies even to one vCPU: it runs in its windows only. */
-        if (cs->nr < 2 && cs->table.policy != SCHED_PARTITION) {
-            continue;
-        }
-        if (!cs->nr) {
-            continue;
-        }
         bool ok = true;
         for (unsigned i = 0; i < cs->nr && ok; i++) {
             ok = give_thread(cs->vcpus[i]);

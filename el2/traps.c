@@ -130,10 +130,9 @@ static inline void kicked(struct vcpu *current)
 {
     struct vcpu *mine = current ? current : this_pcpu()->vcpu;
 
-    if (this_pcpu()->shared) {
-        sched_hyp_timer(); /* every vCPU of the CPU: whichever's deadline moved */
-        return;
-    }
+    /* On a shared CPU this programs CNTHP for all its vCPUs; a deadline that moved for one of
+     * them not running is met too, since the policy, asked at the end of this exit or in the
+     * loop of a wait, programs CNTHP for them all again. */
     if (mine && __atomic_load_n(&mine->timer.resync, __ATOMIC_ACQUIRE) &&
         __atomic_exchange_n(&mine->timer.resync, false, __ATOMIC_ACQ_REL)) {
         vtimer_ptimer_sync(&mine->timer);

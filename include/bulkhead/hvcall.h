@@ -84,5 +84,7 @@
 #define BH_VM_OP_PAUSE 2
 #define BH_VM_OP_RESUME 3
 #define BH_VM_OP_MOVE 4 /* x3: byte i is the physical CPU vCPU i goes to */
+#define BH_VM_OP_SNAPSHOT 5
+#define BH_VM_OP_RESTORE 6
 
 #endif

@@ -169,6 +169,16 @@ static void control_target(uint64_t self, uint64_t t)
     r = control_arg(t, BH_VM_OP_MOVE, info(self, BH_VM_PCPU));
     EXPECT(r == PSCI_RET_DENIED, "move to my CPU returned %ld", (long)r);
     printf("monitor: move of %lu to CPU 3 done, to my CPU denied\n", (unsigned long)t);
+    /* Issue 15: the target has no bulkhead,snapshot: no snapshot, running or paused. */
+    r = control(t, BH_VM_OP_SNAPSHOT);
+    EXPECT(r == PSCI_RET_DENIED, "snapshot of a running VM returned %ld", (long)r);
+    EXPECT(control(t, BH_VM_OP_PAUSE) == 0, "second pause refused");
+    r = control(t, BH_VM_OP_RESTORE);
+    EXPECT(r == PSCI_RET_DENIED, "restore without a snapshot returned %ld", (long)r);
+    EXPECT(control(t, BH_VM_OP_RESUME) == 0, "second resume refused");
+    r = control(t, 7);
+    EXPECT(r == PSCI_RET_INVALID_PARAMS, "operation 7 returned %ld", (long)r);
+    printf("monitor: snapshot and restore of %lu denied\n", (unsigned long)t);
     EXPECT(control(t, BH_VM_OP_STOP) == 0, "stop refused");
     EXPECT(wait_state(t, BH_VM_STATE_STOPPED), "not stopped");
     EXPECT(control(t, BH_VM_OP_STOP) == PSCI_RET_DENIED, "a second stop was not refused");

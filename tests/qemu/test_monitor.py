@@ -362,6 +362,9 @@ def test_hypercalls(ctx, gic):
                                 r"^bulkhead: vm1: resumed by admin",
                                 r"^bulkhead: vm1: moved to CPU 3$",
                                 admin(r"monitor: move of 1 to CPU 3 done, to my CPU denied"),
+                                r"^bulkhead: vm1: no snapshot for admin: it has no "
+                                r"bulkhead,snapshot",
+                                admin(r"monitor: snapshot and restore of 1 denied"),
                                 r"^bulkhead: vm1: stopped by the operator",
                                 r"^bulkhead: vm1: restart by the operator",
                                 admin(r"PASS monitor_control"),
