@@ -28,6 +28,10 @@ get about half (SHARE_EQUAL permille).
 vm0 and 1 for vm1: vm0 runs its job at full speed (at least SHARE_HIGH permille) and vm1 does
 not run at all meanwhile: its own job begins only once vm0's is over (SHARE_S s after the start,
 as its began_ms says), and then has the CPU to itself.
+"v2/linux_partition", "v3/linux_partition": a Linux VM of 2 vCPUs and a ticking bare-metal guest
+on a 1-CPU board under a time-partition table (PARTITION_FRAME_US frame: Linux's window, the
+ticker's, then an idle gap): Linux passes the checks above with 2 vCPUs (nproc 2, a job on each,
+`sleep 2` on its clock) and the ticker ticks to its end.
 If the bare-QEMU reference itself fails the checks, the failure says so: then the test or the
 machine is at fault, not the hypervisor.
 
@@ -403,6 +407,62 @@ def test_cpushare(ctx, gic, priorities):
     return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0", "vm1")))
 
 
+# ---- more vCPUs than CPUs under a time-partition table ----
+
+PARTITION_FRAME_US = 20000
+PARTITION_TICKER_ADDR = 0x44000000
+
+
+def partition_nodes(ticker):
+    """vm0: Linux, 2 vCPUs both on CPU 0, 512 MiB, windows 0-14 ms of a 20 ms frame; vm1: the
+    test guest ticking, 14-18 ms; 18-20 ms idle."""
+    kernel, initrd = qemu.LINUX_ADDRS[0]
+    cells = "#address-cells = <2>; #size-cells = <2>;"
+    return ("linux: vm0 { compatible = \"bulkhead,vm\"; memory-size = <0x0 0x20000000>; "
+            f"cpus = <2>; pcpus = <0 0>; {cells}\n"
+            + qemu.module_node(kernel, KERNEL, bootargs=BOOTARGS)
+            + qemu.module_node(initrd, INITRD, kind="ramdisk") + "};\n"
+            "tick: vm1 { compatible = \"bulkhead,vm\"; memory-size = <0x0 0x4000000>; "
+            f"cpus = <1>; pcpus = <0>; {cells}\n"
+            + qemu.module_node(PARTITION_TICKER_ADDR, ticker,
+                               bootargs="mode=ticker count=30 tick_ms=200") + "};\n"
+            "schedule { compatible = \"bulkhead,schedule\"; bulkhead,cpus = <0>; "
+            "bulkhead,policy = \"partition\"; "
+            f"bulkhead,major-frame-us = <{PARTITION_FRAME_US}>; "
+            "bulkhead,windows = <&linux 0 14000>, <&tick 14000 4000>; };\n")
+
+
+def test_partition(ctx, gic):
+    name = f"v{gic}/linux_partition"
+    missing = ctx.missing()
+    ticker = qemu.guest_path(ctx.build, "testguest")
+    missing = missing or qemu.missing(ticker)
+    if missing:
+        return qemu.failure(name, missing)
+    machine = qemu.machine(gic)
+    kernel, initrd = qemu.LINUX_ADDRS[0]
+    loaders = []
+    for path, addr in ((KERNEL, kernel), (INITRD, initrd), (ticker, PARTITION_TICKER_ADDR)):
+        loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = qemu.make_dtb_with(types.SimpleNamespace(image=ctx.image), [], machine, work,
+                                      partition_nodes(ticker), smp=1, mem=MEM,
+                                      need_modules=False)
+        if err:
+            return qemu.failure(name, err)
+        cmd = qemu.command(ctx.image, machine=machine, smp=1, mem=MEM, dtb=dtb, extra=loaders)
+        run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    reasons = [qemu.expect_all(t, [r"^bulkhead: CPU 0: 3 vCPUs share it by time partitions$",
+                                   qemu.prefixed("vm1", "ticker done")])]
+    checks, warnings = parse_checks(t, "vm0", 2)
+    reasons += checks
+    ref, err = ctx.bare_reference(gic, 2)
+    reasons.append(err or warnings_reason("", extra_warnings(warnings, ref)))
+    return hv_verdict(name, run_, reasons + ends_cleanly(t, run_, ("vm0", "vm1")))
+
+
 def cases(build):
     """[(name, callable returning a Result)]: the 4-vCPU boots (the longest) first."""
     ctx = Ctx(build)
@@ -417,7 +477,8 @@ def cases(build):
         out += [(f"v{gic}/linux_vcpus4_on2", lambda g=gic: test_vcpus4_on2(ctx, g)),
                 (f"v{gic}/linux_cpushare_equal", lambda g=gic: test_cpushare(ctx, g, (1, 1))),
                 (f"v{gic}/linux_cpushare_priority",
-                 lambda g=gic: test_cpushare(ctx, g, (2, 1)))]
+                 lambda g=gic: test_cpushare(ctx, g, (2, 1))),
+                (f"v{gic}/linux_partition", lambda g=gic: test_partition(ctx, g))]
     return out
 
 
