@@ -138,8 +138,9 @@ static uintptr_t this_redist(void)
     return 0;
 }
 
-/* The private interrupts' registers are the calling CPU's redistributor's. */
-static void v3_clear_active(unsigned intid)
+/* Writes intid's bit of a set/clear register (GICD_ISACTIVER, GICD_ICACTIVER): the private
+ * interrupts' registers are the calling CPU's redistributor's. */
+static void write_irq_bit(unsigned reg, unsigned intid)
 {
     uintptr_t base = v3.dist;
 
@@ -150,21 +151,17 @@ static void v3_clear_active(unsigned intid)
         }
         base = r + GICR_SGI;
     }
-    gic_write32(base + GICD_ICACTIVER + (intid / 32) * 4, 1u << (intid % 32));
+    gic_write32(base + reg + (intid / 32) * 4, 1u << (intid % 32));
+}
+
+static void v3_clear_active(unsigned intid)
+{
+    write_irq_bit(GICD_ICACTIVER, intid);
 }
 
 static void v3_set_active(unsigned intid)
 {
-    uintptr_t base = v3.dist;
-
-    if (intid < 32) {
-        uintptr_t r = this_redist();
-        if (!r) {
-            return;
-        }
-        base = r + GICR_SGI;
-    }
-    gic_write32(base + GICD_ISACTIVER + (intid / 32) * 4, 1u << (intid % 32));
+    write_irq_bit(GICD_ISACTIVER, intid);
 }
 
 static void v3_route_spi(unsigned intid, unsigned pcpu)

@@ -135,13 +135,7 @@ static void program_hyp_timer_for(struct cpu_sched *cs, bool due_choice_asked)
             }
         }
     }
-    if (deadline != UINT64_MAX) {
-        write_cnthp_cval_el2(deadline);
-        write_cnthp_ctl_el2(CNT_CTL_ENABLE);
-    } else {
-        write_cnthp_ctl_el2(0);
-    }
-    isb();
+    vtimer_program_hyp(deadline);
 }
 
 static void program_hyp_timer(struct cpu_sched *cs)

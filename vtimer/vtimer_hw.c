@@ -53,7 +53,11 @@ void vtimer_ptimer_sync(struct vtimer *vt)
         sched_hyp_timer_changed(); /* CNTHP serves every vCPU of the CPU */
         return;
     }
-    uint64_t deadline = vtimer_ptimer_deadline(vt, now);
+    vtimer_program_hyp(vtimer_ptimer_deadline(vt, now));
+}
+
+void vtimer_program_hyp(uint64_t deadline)
+{
     if (deadline != UINT64_MAX) {
         write_cnthp_cval_el2(deadline);
         write_cnthp_ctl_el2(CNT_CTL_ENABLE);

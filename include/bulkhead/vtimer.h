@@ -63,6 +63,8 @@ void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw);
 /* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. CNTHP is
  * set for the earlier of the emulated timer's expiry and *hyp_deadline. */
 void vtimer_ptimer_sync(struct vtimer *t);
+/* EL2's physical timer (CNTHP) of the calling CPU set for deadline (UINT64_MAX: off). */
+void vtimer_program_hyp(uint64_t deadline);
 /* The earliest of the emulated physical timer's next expiry and *hyp_deadline, at counter
  * value now; UINT64_MAX: none. */
 uint64_t vtimer_ptimer_deadline(const struct vtimer *vt, uint64_t now);

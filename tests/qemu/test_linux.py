@@ -326,6 +326,24 @@ SHARE_HIGH = 900
 SHARE_MEM = "2G"
 
 
+def run_vm_nodes(ctx, name, gic, nodes, loads, mem, limit, extra=()):
+    """Runs the hypervisor on a 1-CPU board whose /chosen has the VM nodes (DTS text), their
+    files loaded where loads [(path, address)] say: (Run, None), or (None, why not)."""
+    machine = qemu.machine(gic)
+    loaders = []
+    for path, addr in loads:
+        loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    os.makedirs(qemu.LOG_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
+        dtb, err = qemu.make_dtb_with(types.SimpleNamespace(image=ctx.image), [], machine, work,
+                                      nodes, smp=1, mem=mem, need_modules=False)
+        if err:
+            return None, err
+        cmd = qemu.command(ctx.image, machine=machine, smp=1, mem=mem, dtb=dtb,
+                           extra=loaders + list(extra))
+        return qemu.run(name, cmd, limit), None
+
+
 def cpushare_nodes(priorities):
     """Two Linux VMs (512 MiB, one vCPU each) both on CPU 0, with these bulkhead,priority
     values."""
@@ -360,23 +378,14 @@ def test_cpushare(ctx, gic, priorities):
     missing = ctx.missing()
     if missing:
         return qemu.failure(name, missing)
-    machine = qemu.machine(gic)
-    loaders = []
-    for vm in (0, 1):
-        for path, addr in zip((KERNEL, INITRD), qemu.LINUX_ADDRS[vm]):
-            loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
-    os.makedirs(qemu.LOG_DIR, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
-        dtb, err = qemu.make_dtb_with(types.SimpleNamespace(image=ctx.image), [], machine, work,
-                                      cpushare_nodes(priorities), smp=1, mem=SHARE_MEM,
-                                      need_modules=False)
-        if err:
-            return qemu.failure(name, err)
-        # Under -icount the counter follows the instructions run: a gap the host's own load
-        # makes (QEMU's thread losing its host CPU) is not seen as the other VM's turn.
-        cmd = qemu.command(ctx.image, machine=machine, smp=1, mem=SHARE_MEM, dtb=dtb,
-                           extra=loaders + ["-icount", "shift=0"])
-        run_ = qemu.run(name, cmd, SHARE_TIME_LIMIT)
+    loads = [(path, addr) for vm in (0, 1) for path, addr in zip((KERNEL, INITRD),
+                                                                  qemu.LINUX_ADDRS[vm])]
+    # Under -icount the counter follows the instructions run: a gap the host's own load makes
+    # (QEMU's thread losing its host CPU) is not seen as the other VM's turn.
+    run_, err = run_vm_nodes(ctx, name, gic, cpushare_nodes(priorities), loads, SHARE_MEM,
+                             SHARE_TIME_LIMIT, ["-icount", "shift=0"])
+    if err:
+        return qemu.failure(name, err)
     t = run_.text
     reasons = [qemu.expect_all(t, [r"^bulkhead: CPU 0: 2 vCPUs share it by priorities$"])]
     got = {}
@@ -439,20 +448,11 @@ def test_partition(ctx, gic):
     missing = missing or qemu.missing(ticker)
     if missing:
         return qemu.failure(name, missing)
-    machine = qemu.machine(gic)
     kernel, initrd = qemu.LINUX_ADDRS[0]
-    loaders = []
-    for path, addr in ((KERNEL, kernel), (INITRD, initrd), (ticker, PARTITION_TICKER_ADDR)):
-        loaders += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
-    os.makedirs(qemu.LOG_DIR, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=qemu.LOG_DIR) as work:
-        dtb, err = qemu.make_dtb_with(types.SimpleNamespace(image=ctx.image), [], machine, work,
-                                      partition_nodes(ticker), smp=1, mem=MEM,
-                                      need_modules=False)
-        if err:
-            return qemu.failure(name, err)
-        cmd = qemu.command(ctx.image, machine=machine, smp=1, mem=MEM, dtb=dtb, extra=loaders)
-        run_ = qemu.run(name, cmd, TIME_LIMIT)
+    loads = [(KERNEL, kernel), (INITRD, initrd), (ticker, PARTITION_TICKER_ADDR)]
+    run_, err = run_vm_nodes(ctx, name, gic, partition_nodes(ticker), loads, MEM, TIME_LIMIT)
+    if err:
+        return qemu.failure(name, err)
     t = run_.text
     reasons = [qemu.expect_all(t, [r"^bulkhead: CPU 0: 3 vCPUs share it by time partitions$",
                                    qemu.prefixed("vm1", "ticker done")])]

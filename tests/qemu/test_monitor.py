@@ -185,6 +185,10 @@ def vm0_says(text):
     return r"(?:\n\[vm0\] )?".join(re.escape(c) for c in text)
 
 
+# A job counting in Linux's shell, each count renamed into /tmp/jc.
+JOB = b"( n=0; while :; do n=$((n+1)); echo $n > /tmp/jt; mv /tmp/jt /tmp/jc; done ) & "
+
+
 def job_steps(s):
     """(monitor, job_grows) of a session whose vm0 is Linux with a shell."""
     step = s.step
@@ -193,6 +197,9 @@ def job_steps(s):
         return step(pattern, command.encode() + b"\r", after, why)
 
     def job_grows(after, why):
+        """The job's counter, read twice a second apart on the guest's clock, grew; `sleep 1`
+        took a second of it. (The job renames each count into place: a read never sees a file
+        half written.)"""
         return step(vm0_says("JOB grew=1 slept=1"), b"a=$(cat /tmp/jc); t0=$(cut -d. -f1 "
                     b"/proc/uptime); sleep 1; b=$(cat /tmp/jc); t1=$(cut -d. -f1 /proc/uptime); "
                     b"echo JOB grew=$((b > a)) slept=$(( t1 - t0 >= 1 && t1 - t0 <= 2 ))\r",
@@ -206,25 +213,27 @@ def snapshot_steps(s):
     step = s.step
     monitor, job_grows = job_steps(s)
     pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
-    pos = step(vm0_says("JOB started"), b"( n=0; while :; do n=$((n+1)); echo $n > /tmp/jt; "
-               b"mv /tmp/jt /tmp/jc; done ) & echo before > /tmp/v; echo JOB started\r", pos,
+    pos = step(vm0_says("JOB started"), JOB + b"echo before > /tmp/v; echo JOB started\r", pos,
                "the job did not start")
+    def while_paused(command, pattern, after, why):
+        """From the monitor: pause vm0, command, resume it, leave the monitor."""
+        pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", after, "the monitor did not open")
+        pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
+        pos = monitor(command, pattern, pos, why)
+        pos = monitor("resume 0", r"^bulkhead: vm0: resumed by the operator", pos,
+                      "resume refused")
+        return monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+
     pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
     pos = monitor("snapshot 0", r"^monitor: vm0: no snapshot: it is not paused", pos,
                   "a snapshot of a running VM was not refused")
-    pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
-    pos = monitor("snapshot 0", r"^bulkhead: vm0: snapshot taken in \d+ us", pos,
-                  "the snapshot was not taken")
-    pos = monitor("resume 0", r"^bulkhead: vm0: resumed by the operator", pos, "resume refused")
     pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = while_paused("snapshot 0", r"^bulkhead: vm0: snapshot taken in \d+ us", pos,
+                       "the snapshot was not taken")
     pos = step(vm0_says("VALUE after"), b"echo after > /tmp/v; echo VALUE $(cat /tmp/v)\r", pos,
                "the value was not written after the snapshot")
-    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
-    pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
-    pos = monitor("restore 0", r"^bulkhead: vm0: restored from its snapshot in \d+ us", pos,
-                  "the snapshot was not restored")
-    pos = monitor("resume 0", r"^bulkhead: vm0: resumed by the operator", pos, "resume refused")
-    pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
+    pos = while_paused("restore 0", r"^bulkhead: vm0: restored from its snapshot in \d+ us", pos,
+                       "the snapshot was not restored")
     pos = step(vm0_says("VALUE before"), b"\recho VALUE $(cat /tmp/v)\r", pos,
                "the value written after the snapshot is still there after the restore")
     pos = job_grows(pos, "the job did not go on after the restore")
@@ -238,24 +247,11 @@ def snapshot_steps(s):
 
 def move_steps(s):
     step = s.step
-
-    def monitor(command, pattern, after, why):
-        return step(pattern, command.encode() + b"\r", after, why)
-
-    def job_grows(after, why):
-        """The job's counter, read twice a second apart on the guest's clock, grew; `sleep 1`
-        took a second of it. (The job renames each count into place: a read never sees a file
-        half written.)"""
-        return step(vm0_says("JOB grew=1 slept=1"), b"a=$(cat /tmp/jc); t0=$(cut -d. -f1 /proc/uptime); "
-                    b"sleep 1; b=$(cat /tmp/jc); t1=$(cut -d. -f1 /proc/uptime); "
-                    b"echo JOB grew=$((b > a)) slept=$(( t1 - t0 >= 1 && t1 - t0 <= 2 ))\r",
-                    after, why)
-
+    monitor, job_grows = job_steps(s)
     pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
     pos = step(r"^bulkhead: CPU 0: 2 vCPUs share it by priorities$", after=0,
                why="vm0 and vm1 do not share CPU 0") and pos
-    pos = step(vm0_says("JOB started"), b"( n=0; while :; do n=$((n+1)); echo $n > /tmp/jt; mv /tmp/jt /tmp/jc; done ) & "
-               b"echo JOB started\r", pos, "the job did not start")
+    pos = step(vm0_says("JOB started"), JOB + b"echo JOB started\r", pos, "the job did not start")
     pos = job_grows(pos, "the job did not run at first")
     pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
     pos = monitor("pause 0", r"^bulkhead: vm0: paused by the operator", pos, "pause refused")
