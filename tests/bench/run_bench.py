@@ -187,23 +187,26 @@ NOISY_VM_NODES = """
 SWITCH_OPS = ("vcpu_switch",)
 SWITCH_SLICE_US = 100  # the least bulkhead,time-slice-us accepts
 SWITCH_ADDRS = NOISY_ADDRS  # the two guests' images, both bench.bin
-SWITCH_VM_NODES = """
-        shm-switch {{
+SWITCH_BOOTARGS = ("hyp=1 switch=1", "role=switch")  # the measuring VM, then the spinning one
+SWITCH_SHM_NODE = """
+        shm-switch {
             compatible = "bulkhead,shared-memory";
             bulkhead,shm-id = "switch";
             size = <0x0 0x1000>;
-        }};
-        vm0 {{
+        };
+"""
+SWITCH_VM_NODE = """
+        vm{n} {{
             compatible = "bulkhead,vm";
             memory-size = <0x0 0x4000000>;
             cpus = <1>;
             pcpus = <0>;
             #address-cells = <2>;
             #size-cells = <2>;
-            module@{addr0:x} {{
+            module@{addr:x} {{
                 compatible = "multiboot,kernel", "multiboot,module";
-                reg = <0x0 0x{addr0:x} 0x0 0x{size:x}>;
-                bootargs = "hyp=1 switch=1";
+                reg = <0x0 0x{addr:x} 0x0 0x{size:x}>;
+                bootargs = "{bootargs}";
             }};
             shm@70000000 {{
                 compatible = "bulkhead,shared-memory-map";
@@ -211,24 +214,8 @@ SWITCH_VM_NODES = """
                 bulkhead,ipa = <0x0 0x70000000>;
             }};
         }};
-        vm1 {{
-            compatible = "bulkhead,vm";
-            memory-size = <0x0 0x4000000>;
-            cpus = <1>;
-            pcpus = <0>;
-            #address-cells = <2>;
-            #size-cells = <2>;
-            module@{addr1:x} {{
-                compatible = "multiboot,kernel", "multiboot,module";
-                reg = <0x0 0x{addr1:x} 0x0 0x{size:x}>;
-                bootargs = "role=switch";
-            }};
-            shm@70000000 {{
-                compatible = "bulkhead,shared-memory-map";
-                bulkhead,shm-id = "switch";
-                bulkhead,ipa = <0x0 0x70000000>;
-            }};
-        }};
+"""
+SWITCH_SCHEDULE_NODE = """
         schedule-cpu0 {{
             compatible = "bulkhead,schedule";
             bulkhead,cpus = <0>;
@@ -236,6 +223,15 @@ SWITCH_VM_NODES = """
             bulkhead,time-slice-us = <{slice}>;
         }};
 """
+
+
+def switch_vm_nodes(size):
+    """The vCPU switch configuration's nodes for /chosen: the region the two VMs share, the two
+    VMs on CPU 0 (the guest, size bytes, at each of SWITCH_ADDRS) and CPU 0's schedule."""
+    vms = "".join(SWITCH_VM_NODE.format(n=n, addr=addr, size=size, bootargs=bootargs)
+                  for n, (addr, bootargs) in enumerate(zip(SWITCH_ADDRS, SWITCH_BOOTARGS)))
+    return SWITCH_SHM_NODE + vms + SWITCH_SCHEDULE_NODE.format(slice=SWITCH_SLICE_US)
+
 
 LINE_RE = re.compile(r"^(?:\[vm0\] )?BENCH (.*?)\s*$", re.MULTILINE)
 
@@ -341,11 +337,10 @@ def switch_dtb_path(build, gic):
 
 
 def make_switch_dtb(build, gic):
-    """The host DTB of the vCPU switch configuration: QEMU's own with SWITCH_VM_NODES in
+    """The host DTB of the vCPU switch configuration: QEMU's own with switch_vm_nodes() in
     /chosen; written to switch_dtb_path(). Raises BenchError."""
     _, guest = paths(build)
-    nodes = SWITCH_VM_NODES.format(addr0=SWITCH_ADDRS[0], addr1=SWITCH_ADDRS[1],
-                                   size=os.path.getsize(guest), slice=SWITCH_SLICE_US)
+    nodes = switch_vm_nodes(os.path.getsize(guest))
     with tempfile.TemporaryDirectory(dir=build) as work:
         dtb, err = qemu.make_dtb_with(qemu.Build(build), [], qemu.machine(gic), work, nodes,
                                       smp=2, need_modules=False)

@@ -191,7 +191,8 @@ JOB = b"( n=0; while :; do n=$((n+1)); echo $n > /tmp/jt; mv /tmp/jt /tmp/jc; do
 
 
 def job_steps(s):
-    """(monitor, job_grows) of a session whose vm0 is Linux with a shell."""
+    """(monitor, job_grows, stop_all) of a session whose vm0 is Linux with a shell, vm1 and vm2
+    beside it."""
     step = s.step
 
     def monitor(command, pattern, after, why):
@@ -207,14 +208,23 @@ def job_steps(s):
                     b"read u1 x < /proc/uptime; b=$(cat /tmp/jc); "
                     b"d=$(( ${u1%.*}${u1#*.} - ${u0%.*}${u0#*.} )); "
                     b"echo JOB grew=$((b > a)) slept=$(( d >= 99 && d <= 500 ))\r", after, why)
-    return monitor, job_grows
+
+    def stop_all(after):
+        """From the monitor: vm1 and vm2 stopped, then vm0, the last one, which powers off."""
+        pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", after, "the monitor did not open")
+        for vm in (1, 2):
+            pos = monitor(f"stop {vm}", rf"^bulkhead: vm{vm}: stopped by the operator", pos,
+                          f"stop {vm} failed")
+        step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
+             "stopping the last VM did not power the machine off")
+    return monitor, job_grows, stop_all
 
 
 def snapshot_steps(s):
     """Issue 15: a value written to Linux's tmpfs after a snapshot is gone once the snapshot is
     restored; the job started before it still counts and sleep still holds."""
     step = s.step
-    monitor, job_grows = job_steps(s)
+    monitor, job_grows, stop_all = job_steps(s)
     pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
     pos = step(vm0_says("JOB started"), JOB + b"echo before > /tmp/v; echo JOB started\r", pos,
                "the job did not start")
@@ -240,17 +250,12 @@ def snapshot_steps(s):
     pos = step(vm0_says("VALUE before"), b"\recho VALUE $(cat /tmp/v)\r", pos,
                "the value written after the snapshot is still there after the restore")
     pos = job_grows(pos, "the job did not go on after the restore")
-    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
-    for vm in (1, 2):
-        pos = monitor(f"stop {vm}", rf"^bulkhead: vm{vm}: stopped by the operator", pos,
-                      f"stop {vm} failed")
-    step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
-         "stopping the last VM did not power the machine off")
+    stop_all(pos)
 
 
 def move_steps(s):
     step = s.step
-    monitor, job_grows = job_steps(s)
+    monitor, job_grows, stop_all = job_steps(s)
     pos = step(r"^\[vm0\] LINUX shell:", why="the shell never started")
     pos = step(r"^bulkhead: CPU 0: 2 vCPUs share it by priorities$", after=0,
                why="vm0 and vm1 do not share CPU 0") and pos
@@ -272,12 +277,7 @@ def move_steps(s):
     pos = monitor("exit", r"left the monitor", pos, "exit did not leave the monitor")
     pos = job_grows(pos, "the job did not go on after the move back to CPU 0")
     pos = step(r"^\[vm1\] tick \d+$", after=pos, why="vm1 stopped ticking beside vm0")
-    pos = step(r"^bulkhead monitor commands", CTRL_T + b"?", pos, "the monitor did not open")
-    for vm in (1, 2):
-        pos = monitor(f"stop {vm}", rf"^bulkhead: vm{vm}: stopped by the operator", pos,
-                      f"stop {vm} failed")
-    step(r"^bulkhead: no VM running, powering off", b"stop vm0\r", pos,
-         "stopping the last VM did not power the machine off")
+    stop_all(pos)
 
 
 # ---- issue 16, item 9: a VM faulting in a loop, stopped from the monitor ----
