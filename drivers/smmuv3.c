@@ -94,6 +94,7 @@ static bool set_cr0(uint32_t v)
         if (rd32(SMMU_CR0ACK) == v) {
             return true;
         }
+        yield();
     }
     printk("bulkhead: SMMU: CR0 0x%x not acknowledged\n", v);
     return false;
@@ -131,6 +132,7 @@ static bool cmdq_wait(bool (*done)(uint32_t cons))
             return true;
         }
         cmdq_recover();
+        yield();
     }
     printk("bulkhead: SMMU: command queue stuck (prod 0x%x cons 0x%x)\n", smmu.cmdq_prod,
            rd32(SMMU_CMDQ_CONS));
@@ -561,6 +563,7 @@ static void enable_irqs(const struct board_smmu *board_smmu)
     unsigned polls = 0;
     while (rd32(SMMU_IRQ_CTRLACK) != rd32(SMMU_IRQ_CTRL) && polls < POLL_LIMIT) {
         polls++;
+        yield();
     }
 }
 

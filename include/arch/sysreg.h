@@ -32,6 +32,8 @@ struct fake_sysregs {
     uint64_t ich_lr6_el2, ich_lr7_el2, ich_lr8_el2, ich_lr9_el2, ich_lr10_el2, ich_lr11_el2;
     uint64_t ich_lr12_el2, ich_lr13_el2, ich_lr14_el2, ich_lr15_el2;
     uint64_t rndr; /* read_rndr(): the next random number; 0 stands for "none available" */
+    /* Called by yield() if set: a test whose fake device is a thread lets it run. */
+    void (*on_yield)(void);
     /* Instructions executed, and the bytes dcache_clean_poc() was asked to clean. */
     struct {
         unsigned isb, dsb, sev, wfe, wfi, yield;
@@ -295,6 +297,9 @@ static inline void wfi(void)
 static inline void yield(void)
 {
     fake_sysreg.count.yield++;
+    if (fake_sysreg.on_yield) {
+        fake_sysreg.on_yield();
+    }
 }
 static inline void tlbi_vmalls12e1(void)
 {
