@@ -173,11 +173,17 @@ static enum mmio_result dev_read(void *state, unsigned vcpu, uint64_t offset, un
 {
     struct vpl011_dev *d = state;
 
+    /* Of the reads, only UARTDR's changes the model (it takes a byte from the receive FIFO):
+     * the others leave the interrupt line as it was. */
+    bool takes_byte = (offset & ~3ULL) == UARTDR;
+
     spin_lock(&d->lock);
     enum mmio_result r = vpl011_read(&d->uart, vcpu, offset, size, val);
-    dev_update_irq(d);
+    if (takes_byte) {
+        dev_update_irq(d);
+    }
     spin_unlock(&d->lock);
-    if (offset == UARTDR) {
+    if (takes_byte) {
         /* The receive FIFO has room again: typed bytes waiting in the console come in. */
         console_port_pump(d->console);
     }

@@ -1,6 +1,7 @@
 /*
- * Emulated device regions of one VM: a sorted table searched by binary search. A device model
- * gets its own state pointer and a decoded access, never an ESR, and says what happened.
+ * Emulated device regions of one VM: a sorted table searched by binary search, behind a small
+ * table of guesses per page that answers most exits with one range check. A device model gets
+ * its own state pointer and a decoded access, never an ESR, and says what happened.
  * Pure C, host-tested.
  */
 #ifndef BULKHEAD_MMIO_H
@@ -32,23 +33,65 @@ struct mmio_region {
     const char *name;
 };
 
+#define MMIO_HINTS 64 /* a power of two */
+
 struct mmio_bus {
     struct mmio_region regions[MAX_MMIO_REGIONS];
     unsigned count;
+    /* hints[mmio_hint_slot(ipa)]: the index of the region last found in a page hashed there.
+     * Only a guess, checked before it is used (a region holding ipa is the only one that does:
+     * they never overlap), so a hint that is zero, stale or being rewritten by another vCPU
+     * costs a search, never a wrong answer. Bytes, written and read whole without a lock. */
+    uint8_t hints[MMIO_HINTS];
 };
 
 /* Adds a region, keeping the table sorted. Returns 0, or -1 if it overlaps another or is full. */
 int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region);
 
-/* The region containing ipa, or NULL. */
-const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa);
+/* The region containing ipa, or NULL, by binary search; remembers it as its page's hint. */
+const struct mmio_region *mmio_bus_search(struct mmio_bus *bus, ipa_t ipa);
+
+/* The page number folded with its 2 MiB block's: neighbouring pages, and devices some MiB
+ * apart at the same offset in their block, get slots of their own. */
+static inline unsigned mmio_hint_slot(ipa_t ipa)
+{
+    return (unsigned)(((ipa >> 12) ^ (ipa >> 21)) % MMIO_HINTS);
+}
+
+/* The region containing ipa, or NULL: its page's hint if that holds ipa, else a search. */
+static inline const struct mmio_region *mmio_bus_find(struct mmio_bus *bus, ipa_t ipa)
+{
+    unsigned hint = __atomic_load_n(&bus->hints[mmio_hint_slot(ipa)], __ATOMIC_RELAXED);
+
+    if (hint < bus->count) {
+        const struct mmio_region *r = &bus->regions[hint];
+        if (ipa - r->base < r->size) {
+            return r;
+        }
+    }
+    return mmio_bus_search(bus, ipa);
+}
 
 /* Routes one access. For a write *val is the value stored; for a read it receives the value
  * (not yet sign-extended: see mmio_load_value()). */
-enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
-                                 const struct mmio_access *a, uint64_t *val);
-/* The same, to region r, which holds a->ipa (mmio_bus_find's answer): an exit looks it up once. */
-enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
-                                    const struct mmio_access *a, uint64_t *val);
+enum mmio_result mmio_bus_access(struct mmio_bus *bus, unsigned vcpu, const struct mmio_access *a,
+                                 uint64_t *val);
+
+/* The same, to region r, which holds a->ipa (mmio_bus_find's answer): an exit looks it up once.
+ * Inline: an exit's access reaches the device's handler without a call of its own. */
+static inline enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
+                                                  const struct mmio_access *a, uint64_t *val)
+{
+    uint64_t offset = a->ipa - r->base;
+
+    if (offset + a->size > r->size) {
+        return MMIO_ABORT;
+    }
+    if (a->write) {
+        return r->ops->write ? r->ops->write(r->dev, vcpu, offset, a->size, *val) : MMIO_OK;
+    }
+    *val = 0;
+    return r->ops->read ? r->ops->read(r->dev, vcpu, offset, a->size, val) : MMIO_OK;
+}
 
 #endif
