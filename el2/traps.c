@@ -324,68 +324,73 @@ static void report_refused(const struct vcpu *vcpu, const struct mmio_region *r,
 }
 
 /* A data abort at no device: a RAM block the VM touches first (populated and mapped), or nothing
- * there (an abort for the guest). Kept out of handle_dabt, whose device accesses do not pay for
- * its registers. */
-static __attribute__((noinline)) bool dabt_not_device(struct vcpu *vcpu, uint64_t esr, ipa_t ipa,
-                                                      uint64_t far, bool write)
+ * there (an abort for the guest). */
+static __attribute__((noinline)) bool dabt_not_device(struct vcpu *vcpu, uint64_t esr)
 {
+    uint64_t far = read_far_el2();
+    ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
+
     if (vm_ram_fault(vcpu, ipa, esr)) {
         return true;
     }
     report_unmapped(vcpu, ipa, esr);
-    inject_dabt(vcpu, far, write);
+    inject_dabt(vcpu, far, esr & ESR_DABT_WNR);
     return after_injection(vcpu, esr);
 }
 
 /* A device did not complete the access: MMIO_UNMAPPED (no register there, as for a hole) or
- * MMIO_ABORT (it refuses it). Either way the guest gets an abort. FAR_EL2 and HPFAR_EL2 still
- * hold this exit's fault (EL2 takes no exception while it handles one): read again here, they
- * need not be kept across the device's call. */
+ * MMIO_ABORT (it refuses it). Either way the guest gets an abort. */
 static __attribute__((noinline)) bool dabt_device_failed(struct vcpu *vcpu, uint64_t esr,
                                                          enum mmio_result res)
 {
     uint64_t far = read_far_el2();
     ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
-    struct dabt_info d;
+    struct mmio_access a = esr_dabt_access(esr, ipa);
 
-    esr_decode_dabt(esr, ipa, &d);
     if (res == MMIO_UNMAPPED) {
         report_unmapped(vcpu, ipa, esr);
     } else {
-        report_refused(vcpu, mmio_bus_find(&vcpu->vm->io.bus, ipa), ipa, esr, d.access.size,
-                       d.access.write);
+        report_refused(vcpu, mmio_bus_find(&vcpu->vm->io.bus, ipa), ipa, esr, a.size, a.write);
     }
-    inject_dabt(vcpu, far, d.write);
+    inject_dabt(vcpu, far, a.write);
     return true;
 }
 
-static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
+/* The access to device region r that esr describes, emulated. */
+static bool emulate_mmio(struct vcpu *vcpu, uint64_t esr, const struct mmio_region *r, ipa_t ipa)
 {
-    uint64_t far = read_far_el2();
-    ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
-    struct dabt_info d;
-
-    esr_decode_dabt(esr, ipa, &d);
-    /* Devices first: they are the frequent case; RAM faults once per block. */
-    const struct mmio_region *r = d.s1ptw ? NULL : mmio_bus_find(&vcpu->vm->io.bus, ipa);
-    if (!r) {
-        return dabt_not_device(vcpu, esr, ipa, far, d.write);
-    }
-    if (!d.isv) {
-        return stop_vm(vcpu, "device access that cannot be emulated (no syndrome)", esr);
-    }
-
+    struct mmio_access a = esr_dabt_access(esr, ipa);
     /* A device sees only the bytes stored, not the rest of the register. */
-    uint64_t val = d.access.write ? mmio_store_value(&d.access, reg_read(vcpu, d.access.reg)) : 0;
-    enum mmio_result res = mmio_region_access(r, vcpu->index, &d.access, &val);
+    uint64_t val = a.write ? mmio_store_value(&a, reg_read(vcpu, a.reg)) : 0;
+    enum mmio_result res = mmio_region_access(r, vcpu->index, &a, &val);
+
     if (res != MMIO_OK) {
         return dabt_device_failed(vcpu, esr, res);
     }
-    if (!d.access.write) {
-        reg_write(vcpu, d.access.reg, mmio_load_value(&d.access, val));
+    if (!a.write) {
+        reg_write(vcpu, a.reg, mmio_load_value(&a, val));
     }
     skip_instruction(vcpu);
     return true;
+}
+
+/* FAR_EL2 and HPFAR_EL2 hold the fault's address until the next exception, which EL2 does not
+ * take while it handles this one: the rare paths read them again rather than have the frequent
+ * one keep them. */
+static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
+{
+    ipa_t ipa = fault_ipa(read_hpfar_el2(), read_far_el2());
+    /* Devices first: they are the frequent case; RAM faults once per block. */
+    const struct mmio_region *r =
+        (esr & ESR_DABT_S1PTW) ? NULL : mmio_bus_find(&vcpu->vm->io.bus, ipa);
+
+    if (!r) {
+        return dabt_not_device(vcpu, esr);
+    }
+    if (!(esr & ESR_DABT_ISV)) {
+        return stop_vm(vcpu, "device access that cannot be emulated (no syndrome)", esr);
+    }
+    return emulate_mmio(vcpu, esr, r, ipa);
 }
 
 static bool handle_iabt(struct vcpu *vcpu, uint64_t esr)

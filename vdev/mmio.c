@@ -23,8 +23,8 @@ int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region)
     }
     bus->regions[pos] = *region;
     bus->count++;
-    /* The regions after pos moved: their pages' hints now name other regions, which the check
-     * of every hint sees; each costs one search, which corrects it. */
+    /* The regions after pos moved: their pages' hints now point at their neighbours, which the
+     * check of every hint sees; each costs one search, which corrects it. */
     return 0;
 }
 
@@ -40,7 +40,7 @@ const struct mmio_region *mmio_bus_search(struct mmio_bus *bus, ipa_t ipa)
         } else if (ipa - r->base >= r->size) {
             lo = mid + 1;
         } else {
-            __atomic_store_n(&bus->hints[mmio_hint_slot(ipa)], (uint8_t)mid, __ATOMIC_RELAXED);
+            __atomic_store_n(&bus->hints[mmio_hint_slot(ipa)], r, __ATOMIC_RELAXED);
             return r;
         }
     }

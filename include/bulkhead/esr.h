@@ -10,7 +10,9 @@
 #define ESR_EC(esr) ((unsigned)BITS(esr, 31, 26))
 #define ESR_IL BIT(25)
 #define ESR_ISS(esr) ((uint32_t)BITS(esr, 24, 0))
-#define ESR_DABT_WNR BIT(6)
+#define ESR_DABT_ISV BIT(24)  /* the syndrome describes the access */
+#define ESR_DABT_WNR BIT(6)   /* a write */
+#define ESR_DABT_S1PTW BIT(7) /* on the guest's own page-table walk */
 
 enum esr_class {
     EC_UNKNOWN = 0x00,
@@ -78,25 +80,31 @@ static inline ipa_t fault_ipa(uint64_t hpfar, uint64_t far)
     return (BITS(hpfar, 43, 4) << 12) | (far & 0xfff);
 }
 
-/* Decodes the ISS of a data abort (EC 0x24/0x25) taken to EL2. Inline: an exit that emulates
- * a device access keeps the fields it uses in registers and computes no other. */
+/* The access a data abort's syndrome describes (ISV set), at ipa. */
+static inline struct mmio_access esr_dabt_access(uint64_t esr, ipa_t ipa)
+{
+    uint32_t iss = ESR_ISS(esr);
+
+    return (struct mmio_access){
+        .ipa = ipa,
+        .size = (uint8_t)(1u << BITS(iss, 23, 22)),
+        .reg = (uint8_t)BITS(iss, 20, 16),
+        .write = iss & ESR_DABT_WNR,
+        .sign_extend = iss & BIT(21),
+        .reg64 = iss & BIT(15),
+    };
+}
+
+/* Decodes the ISS of a data abort (EC 0x24/0x25) taken to EL2. */
 static inline void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out)
 {
     uint32_t iss = ESR_ISS(esr);
 
-    out->isv = iss & BIT(24);
-    out->s1ptw = iss & BIT(7);
-    out->write = iss & BIT(6);
+    out->isv = iss & ESR_DABT_ISV;
+    out->s1ptw = iss & ESR_DABT_S1PTW;
+    out->write = iss & ESR_DABT_WNR;
     out->fsc = (uint8_t)BITS(iss, 5, 0);
-    out->access = (struct mmio_access){.ipa = ipa};
-    if (!out->isv) {
-        return;
-    }
-    out->access.size = (uint8_t)(1u << BITS(iss, 23, 22));
-    out->access.sign_extend = iss & BIT(21);
-    out->access.reg = (uint8_t)BITS(iss, 20, 16);
-    out->access.reg64 = iss & BIT(15);
-    out->access.write = out->write;
+    out->access = out->isv ? esr_dabt_access(esr, ipa) : (struct mmio_access){.ipa = ipa};
 }
 
 /* MSR/MRS trap (EC 0x18): the register, as op0:op1:CRn:CRm:op2, and the direction. */

@@ -33,16 +33,18 @@ struct mmio_region {
     const char *name;
 };
 
-#define MMIO_HINTS 64 /* a power of two */
+#define MMIO_HINT_BITS 5
+#define MMIO_HINTS (1u << MMIO_HINT_BITS)
 
 struct mmio_bus {
     struct mmio_region regions[MAX_MMIO_REGIONS];
     unsigned count;
-    /* hints[mmio_hint_slot(ipa)]: the index of the region last found in a page hashed there.
-     * Only a guess, checked before it is used (a region holding ipa is the only one that does:
-     * they never overlap), so a hint that is zero, stale or being rewritten by another vCPU
-     * costs a search, never a wrong answer. Bytes, written and read whole without a lock. */
-    uint8_t hints[MMIO_HINTS];
+    /* hints[mmio_hint_slot(ipa)]: the region last found in a page hashed there, or NULL. Only
+     * a guess, checked before it is used (the region holding ipa is the only one that does:
+     * regions never overlap, and never leave the table), so a hint that is stale or being
+     * rewritten by another vCPU costs a search, never a wrong answer. Pointers into regions,
+     * written and read whole without a lock: a bus is not copied once it has been searched. */
+    const struct mmio_region *hints[MMIO_HINTS];
 };
 
 /* Adds a region, keeping the table sorted. Returns 0, or -1 if it overlaps another or is full. */
@@ -51,23 +53,21 @@ int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region);
 /* The region containing ipa, or NULL, by binary search; remembers it as its page's hint. */
 const struct mmio_region *mmio_bus_search(struct mmio_bus *bus, ipa_t ipa);
 
-/* The page number folded with its 2 MiB block's: neighbouring pages, and devices some MiB
- * apart at the same offset in their block, get slots of their own. */
+/* Fibonacci hashing of the page number: pages near each other, or apart by a power of two,
+ * get slots of their own. */
 static inline unsigned mmio_hint_slot(ipa_t ipa)
 {
-    return (unsigned)(((ipa >> 12) ^ (ipa >> 21)) % MMIO_HINTS);
+    return (uint32_t)(ipa >> 12) * 0x9e3779b9u >> (32 - MMIO_HINT_BITS);
 }
 
 /* The region containing ipa, or NULL: its page's hint if that holds ipa, else a search. */
 static inline const struct mmio_region *mmio_bus_find(struct mmio_bus *bus, ipa_t ipa)
 {
-    unsigned hint = __atomic_load_n(&bus->hints[mmio_hint_slot(ipa)], __ATOMIC_RELAXED);
+    const struct mmio_region *r =
+        __atomic_load_n(&bus->hints[mmio_hint_slot(ipa)], __ATOMIC_RELAXED);
 
-    if (hint < bus->count) {
-        const struct mmio_region *r = &bus->regions[hint];
-        if (ipa - r->base < r->size) {
-            return r;
-        }
+    if (r && ipa - r->base < r->size) {
+        return r;
     }
     return mmio_bus_search(bus, ipa);
 }
