@@ -1,25 +1,6 @@
 /* ESR_EL2 decoding. Pure: compiled for the host too. */
 #include "bulkhead/esr.h"
 
-void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out)
-{
-    uint32_t iss = ESR_ISS(esr);
-
-    out->isv = iss & BIT(24);
-    out->s1ptw = iss & BIT(7);
-    out->write = iss & BIT(6);
-    out->fsc = (uint8_t)BITS(iss, 5, 0);
-    out->access = (struct mmio_access){.ipa = ipa};
-    if (!out->isv) {
-        return;
-    }
-    out->access.size = (uint8_t)(1u << BITS(iss, 23, 22));
-    out->access.sign_extend = iss & BIT(21);
-    out->access.reg = (uint8_t)BITS(iss, 20, 16);
-    out->access.reg64 = iss & BIT(15);
-    out->access.write = out->write;
-}
-
 void esr_decode_sysreg(uint64_t esr, struct sysreg_access *out)
 {
     uint32_t iss = ESR_ISS(esr);
@@ -28,20 +9,6 @@ void esr_decode_sysreg(uint64_t esr, struct sysreg_access *out)
                                BITS(iss, 4, 1), BITS(iss, 19, 17));
     out->reg = (uint8_t)BITS(iss, 9, 5);
     out->read = iss & BIT(0);
-}
-
-uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw)
-{
-    unsigned bits = a->size * 8u;
-    uint64_t v = bits < 64 ? raw & ((1ULL << bits) - 1) : raw;
-
-    if (a->sign_extend && bits < 64 && (v & (1ULL << (bits - 1)))) {
-        v |= ~0ULL << bits;
-    }
-    if (!a->reg64) {
-        v &= 0xffffffffULL;
-    }
-    return v;
 }
 
 const char *esr_class_name(unsigned ec)

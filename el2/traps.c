@@ -311,62 +311,86 @@ static void report_unmapped(const struct vcpu *vcpu, ipa_t ipa, uint64_t esr)
 /* A device model refused the access (a register it does not have, a width it does not take):
  * the guest gets an external abort, as from a bus error, and the console says which device. */
 static void report_refused(const struct vcpu *vcpu, const struct mmio_region *r, ipa_t ipa,
-                           uint64_t esr, const struct mmio_access *a)
+                           uint64_t esr, unsigned size, bool write)
 {
     if (!guest_report_allowed(vcpu->vm)) {
         return;
     }
     printk("bulkhead: %s: %s refused a %u-byte %s at offset 0x%llx (pc=0x%llx esr=0x%llx), abort "
            "injected\n",
-           vcpu->vm->cfg.name, r->name, a->size, a->write ? "write" : "read",
+           vcpu->vm->cfg.name, r->name, size, write ? "write" : "read",
            (unsigned long long)(ipa - r->base), (unsigned long long)vcpu->regs.elr,
            (unsigned long long)esr);
 }
 
-static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
+/* A data abort at no device: a RAM block the VM touches first (populated and mapped), or nothing
+ * there (an abort for the guest). */
+static __attribute__((noinline)) bool dabt_not_device(struct vcpu *vcpu, uint64_t esr)
 {
-    struct vm *vm = vcpu->vm;
     uint64_t far = read_far_el2();
     ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
-    struct dabt_info d;
 
-    esr_decode_dabt(esr, ipa, &d);
-    /* Devices first: they are the frequent case; RAM faults once per block. */
-    const struct mmio_region *r = d.s1ptw ? NULL : mmio_bus_find(&vm->io.bus, ipa);
-    if (!r) {
-        if (vm_ram_fault(vcpu, ipa, esr)) {
-            return true;
-        }
-        report_unmapped(vcpu, ipa, esr);
-        inject_dabt(vcpu, far, d.write);
-        return after_injection(vcpu, esr);
+    if (vm_ram_fault(vcpu, ipa, esr)) {
+        return true;
     }
-    if (!d.isv) {
+    report_unmapped(vcpu, ipa, esr);
+    inject_dabt(vcpu, far, esr & ESR_DABT_WNR);
+    return after_injection(vcpu, esr);
+}
+
+/* A device did not complete the access: MMIO_UNMAPPED (no register there, as for a hole) or
+ * MMIO_ABORT (it refuses it). Either way the guest gets an abort. */
+static __attribute__((noinline)) bool dabt_device_failed(struct vcpu *vcpu, uint64_t esr,
+                                                         enum mmio_result res)
+{
+    uint64_t far = read_far_el2();
+    ipa_t ipa = fault_ipa(read_hpfar_el2(), far);
+    struct mmio_access a = esr_dabt_access(esr, ipa);
+
+    if (res == MMIO_UNMAPPED) {
+        report_unmapped(vcpu, ipa, esr);
+    } else {
+        report_refused(vcpu, mmio_bus_find(&vcpu->vm->io.bus, ipa), ipa, esr, a.size, a.write);
+    }
+    inject_dabt(vcpu, far, a.write);
+    return true;
+}
+
+/* The access to device region r that esr describes, emulated. */
+static bool emulate_mmio(struct vcpu *vcpu, uint64_t esr, const struct mmio_region *r, ipa_t ipa)
+{
+    struct mmio_access a = esr_dabt_access(esr, ipa);
+    /* A device sees only the bytes stored, not the rest of the register. */
+    uint64_t val = a.write ? mmio_store_value(&a, reg_read(vcpu, a.reg)) : 0;
+    enum mmio_result res = mmio_region_access(r, vcpu->index, &a, &val);
+
+    if (res != MMIO_OK) {
+        return dabt_device_failed(vcpu, esr, res);
+    }
+    if (!a.write) {
+        reg_write(vcpu, a.reg, mmio_load_value(&a, val));
+    }
+    skip_instruction(vcpu);
+    return true;
+}
+
+/* FAR_EL2 and HPFAR_EL2 hold the fault's address until the next exception, which EL2 does not
+ * take while it handles this one: the rare paths read them again rather than have the frequent
+ * one keep them. */
+static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
+{
+    ipa_t ipa = fault_ipa(read_hpfar_el2(), read_far_el2());
+    /* Devices first: they are the frequent case; RAM faults once per block. */
+    const struct mmio_region *r =
+        (esr & ESR_DABT_S1PTW) ? NULL : mmio_bus_find(&vcpu->vm->io.bus, ipa);
+
+    if (!r) {
+        return dabt_not_device(vcpu, esr);
+    }
+    if (!(esr & ESR_DABT_ISV)) {
         return stop_vm(vcpu, "device access that cannot be emulated (no syndrome)", esr);
     }
-
-    /* A device sees only the bytes stored, not the rest of the register. */
-    uint64_t val = reg_read(vcpu, d.access.reg);
-    if (d.access.size < 8) {
-        val &= (1ULL << (8 * d.access.size)) - 1;
-    }
-    switch (mmio_region_access(r, vcpu->index, &d.access, &val)) {
-    case MMIO_OK:
-        if (!d.access.write) {
-            reg_write(vcpu, d.access.reg, mmio_load_value(&d.access, val));
-        }
-        skip_instruction(vcpu);
-        return true;
-    case MMIO_UNMAPPED:
-        report_unmapped(vcpu, ipa, esr);
-        inject_dabt(vcpu, far, d.write);
-        return true;
-    case MMIO_ABORT:
-    default:
-        report_refused(vcpu, r, ipa, esr, &d.access);
-        inject_dabt(vcpu, far, d.write);
-        return true;
-    }
+    return emulate_mmio(vcpu, esr, r, ipa);
 }
 
 static bool handle_iabt(struct vcpu *vcpu, uint64_t esr)

@@ -23,10 +23,12 @@ int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region)
     }
     bus->regions[pos] = *region;
     bus->count++;
+    /* The regions after pos moved: their pages' hints now point at their neighbours, which the
+     * check of every hint sees; each costs one search, which corrects it. */
     return 0;
 }
 
-const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa)
+const struct mmio_region *mmio_bus_search(struct mmio_bus *bus, ipa_t ipa)
 {
     unsigned lo = 0, hi = bus->count;
 
@@ -38,30 +40,17 @@ const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa)
         } else if (ipa - r->base >= r->size) {
             lo = mid + 1;
         } else {
+            __atomic_store_n(&bus->hints[mmio_hint_slot(ipa)], r, __ATOMIC_RELAXED);
             return r;
         }
     }
     return NULL;
 }
 
-enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
-                                 const struct mmio_access *a, uint64_t *val)
+enum mmio_result mmio_bus_access(struct mmio_bus *bus, unsigned vcpu, const struct mmio_access *a,
+                                 uint64_t *val)
 {
     const struct mmio_region *r = mmio_bus_find(bus, a->ipa);
 
     return r ? mmio_region_access(r, vcpu, a, val) : MMIO_UNMAPPED;
-}
-
-enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
-                                    const struct mmio_access *a, uint64_t *val)
-{
-    uint64_t offset = a->ipa - r->base;
-    if (offset + a->size > r->size) {
-        return MMIO_ABORT;
-    }
-    if (a->write) {
-        return r->ops->write ? r->ops->write(r->dev, vcpu, offset, a->size, *val) : MMIO_OK;
-    }
-    *val = 0;
-    return r->ops->read ? r->ops->read(r->dev, vcpu, offset, a->size, val) : MMIO_OK;
 }

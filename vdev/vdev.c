@@ -91,15 +91,9 @@ int vdev_connect_spi(struct vm_io *io, const struct vdev *dev, uint32_t spi, str
         return -1;
     }
     io->irqs_taken[intid / 64] |= BIT(intid % 64);
-    *irq = (struct vdev_irq){.vgic = io->vgic, .intid = intid};
+    *irq = (struct vdev_irq){
+        .vgic = io->vgic, .virq = vgic_get_irq(io->vgic, 0, intid), .intid = intid};
     return 0;
-}
-
-void vdev_irq_set(const struct vdev_irq *irq, bool level)
-{
-    if (irq->intid) {
-        vgic_set_line(irq->vgic, 0, irq->intid, level);
-    }
 }
 
 void vm_io_reset(struct vm_io *io)

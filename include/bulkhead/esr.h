@@ -10,7 +10,9 @@
 #define ESR_EC(esr) ((unsigned)BITS(esr, 31, 26))
 #define ESR_IL BIT(25)
 #define ESR_ISS(esr) ((uint32_t)BITS(esr, 24, 0))
-#define ESR_DABT_WNR BIT(6)
+#define ESR_DABT_ISV BIT(24)  /* the syndrome describes the access */
+#define ESR_DABT_WNR BIT(6)   /* a write */
+#define ESR_DABT_S1PTW BIT(7) /* on the guest's own page-table walk */
 
 enum esr_class {
     EC_UNKNOWN = 0x00,
@@ -78,8 +80,32 @@ static inline ipa_t fault_ipa(uint64_t hpfar, uint64_t far)
     return (BITS(hpfar, 43, 4) << 12) | (far & 0xfff);
 }
 
+/* The access a data abort's syndrome describes (ISV set), at ipa. */
+static inline struct mmio_access esr_dabt_access(uint64_t esr, ipa_t ipa)
+{
+    uint32_t iss = ESR_ISS(esr);
+
+    return (struct mmio_access){
+        .ipa = ipa,
+        .size = (uint8_t)(1u << BITS(iss, 23, 22)),
+        .reg = (uint8_t)BITS(iss, 20, 16),
+        .write = iss & ESR_DABT_WNR,
+        .sign_extend = iss & BIT(21),
+        .reg64 = iss & BIT(15),
+    };
+}
+
 /* Decodes the ISS of a data abort (EC 0x24/0x25) taken to EL2. */
-void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out);
+static inline void esr_decode_dabt(uint64_t esr, ipa_t ipa, struct dabt_info *out)
+{
+    uint32_t iss = ESR_ISS(esr);
+
+    out->isv = iss & ESR_DABT_ISV;
+    out->s1ptw = iss & ESR_DABT_S1PTW;
+    out->write = iss & ESR_DABT_WNR;
+    out->fsc = (uint8_t)BITS(iss, 5, 0);
+    out->access = out->isv ? esr_dabt_access(esr, ipa) : (struct mmio_access){.ipa = ipa};
+}
 
 /* MSR/MRS trap (EC 0x18): the register, as op0:op1:CRn:CRm:op2, and the direction. */
 struct sysreg_access {
@@ -94,7 +120,23 @@ void esr_decode_sysreg(uint64_t esr, struct sysreg_access *out);
 
 /* Adjusts a value loaded by a trapped access as the load instruction would have: sign-extends
  * from the access size when asked, and truncates to 32 bits for a W register. */
-uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw);
+static inline uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw)
+{
+    /* The access's bytes moved to the top of the register and back: the shift back fills with
+     * the sign bit for a sign-extending load (GCC's >> of a signed value is arithmetic). */
+    unsigned pad = 64 - a->size * 8u;
+    uint64_t v = a->sign_extend ? (uint64_t)((int64_t)(raw << pad) >> pad) : (raw << pad) >> pad;
+
+    return a->reg64 ? v : (uint32_t)v;
+}
+
+/* The bytes a trapped store writes: the low a->size bytes of the register. */
+static inline uint64_t mmio_store_value(const struct mmio_access *a, uint64_t reg)
+{
+    unsigned pad = 64 - a->size * 8u;
+
+    return (reg << pad) >> pad;
+}
 
 /* A short name for an exception class, for messages. */
 const char *esr_class_name(unsigned ec);

@@ -1,6 +1,7 @@
 /*
- * Emulated device regions of one VM: a sorted table searched by binary search. A device model
- * gets its own state pointer and a decoded access, never an ESR, and says what happened.
+ * Emulated device regions of one VM: a sorted table searched by binary search, behind a small
+ * table of guesses per page that answers most exits with one range check. A device model gets
+ * its own state pointer and a decoded access, never an ESR, and says what happened.
  * Pure C, host-tested.
  */
 #ifndef BULKHEAD_MMIO_H
@@ -32,23 +33,65 @@ struct mmio_region {
     const char *name;
 };
 
+#define MMIO_HINT_BITS 5
+#define MMIO_HINTS (1u << MMIO_HINT_BITS)
+
 struct mmio_bus {
     struct mmio_region regions[MAX_MMIO_REGIONS];
     unsigned count;
+    /* hints[mmio_hint_slot(ipa)]: the region last found in a page hashed there, or NULL. Only
+     * a guess, checked before it is used (the region holding ipa is the only one that does:
+     * regions never overlap, and never leave the table), so a hint that is stale or being
+     * rewritten by another vCPU costs a search, never a wrong answer. Pointers into regions,
+     * written and read whole without a lock: a bus is not copied once it has been searched. */
+    const struct mmio_region *hints[MMIO_HINTS];
 };
 
 /* Adds a region, keeping the table sorted. Returns 0, or -1 if it overlaps another or is full. */
 int mmio_bus_add(struct mmio_bus *bus, const struct mmio_region *region);
 
-/* The region containing ipa, or NULL. */
-const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, ipa_t ipa);
+/* The region containing ipa, or NULL, by binary search; remembers it as its page's hint. */
+const struct mmio_region *mmio_bus_search(struct mmio_bus *bus, ipa_t ipa);
+
+/* Fibonacci hashing of the page number: pages near each other, or apart by a power of two,
+ * get slots of their own. */
+static inline unsigned mmio_hint_slot(ipa_t ipa)
+{
+    return (uint32_t)(ipa >> 12) * 0x9e3779b9u >> (32 - MMIO_HINT_BITS);
+}
+
+/* The region containing ipa, or NULL: its page's hint if that holds ipa, else a search. */
+static inline const struct mmio_region *mmio_bus_find(struct mmio_bus *bus, ipa_t ipa)
+{
+    const struct mmio_region *r =
+        __atomic_load_n(&bus->hints[mmio_hint_slot(ipa)], __ATOMIC_RELAXED);
+
+    if (r && ipa - r->base < r->size) {
+        return r;
+    }
+    return mmio_bus_search(bus, ipa);
+}
 
 /* Routes one access. For a write *val is the value stored; for a read it receives the value
  * (not yet sign-extended: see mmio_load_value()). */
-enum mmio_result mmio_bus_access(const struct mmio_bus *bus, unsigned vcpu,
-                                 const struct mmio_access *a, uint64_t *val);
-/* The same, to region r, which holds a->ipa (mmio_bus_find's answer): an exit looks it up once. */
-enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
-                                    const struct mmio_access *a, uint64_t *val);
+enum mmio_result mmio_bus_access(struct mmio_bus *bus, unsigned vcpu, const struct mmio_access *a,
+                                 uint64_t *val);
+
+/* The same, to region r, which holds a->ipa (mmio_bus_find's answer): an exit looks it up once.
+ * Inline: an exit's access reaches the device's handler without a call of its own. */
+static inline enum mmio_result mmio_region_access(const struct mmio_region *r, unsigned vcpu,
+                                                  const struct mmio_access *a, uint64_t *val)
+{
+    uint64_t offset = a->ipa - r->base;
+
+    if (offset + a->size > r->size) {
+        return MMIO_ABORT;
+    }
+    if (a->write) {
+        return r->ops->write ? r->ops->write(r->dev, vcpu, offset, a->size, *val) : MMIO_OK;
+    }
+    *val = 0;
+    return r->ops->read ? r->ops->read(r->dev, vcpu, offset, a->size, val) : MMIO_OK;
+}
 
 #endif

@@ -51,7 +51,8 @@ struct vdev {
 /* An interrupt line from a device into its VM's vGIC. */
 struct vdev_irq {
     struct vgic_dist *vgic;
-    unsigned intid; /* 0: not connected */
+    struct virq *virq; /* the SPI's state in vgic, looked up once; NULL: not connected */
+    unsigned intid;    /* 0: not connected */
 };
 
 #define VDEV_MAX_REGS 4
@@ -159,8 +160,15 @@ int vdev_add_mmio(struct vm_io *io, const struct vdev *dev, ipa_t base, uint64_t
 /* Takes SPI spi (INTID spi + 32) for dev and connects irq to it. Returns 0, or -1 after printing
  * why (another device has it, or the vGIC has no such SPI). */
 int vdev_connect_spi(struct vm_io *io, const struct vdev *dev, uint32_t spi, struct vdev_irq *irq);
-/* Drives a connected line (a no-op if not connected). Takes the vGIC lock. */
-void vdev_irq_set(const struct vdev_irq *irq, bool level);
+/* Drives a connected line (a no-op if not connected). Takes the vGIC lock when the level
+ * changes; devices report it after every access, and most reports change nothing, told here
+ * without a call or the lock (the line is the vGIC's own, so a reset of either side is seen). */
+static inline void vdev_irq_set(const struct vdev_irq *irq, bool level)
+{
+    if (irq->virq && __atomic_load_n(&irq->virq->line, __ATOMIC_RELAXED) != level) {
+        vgic_change_line(irq->vgic, 0, irq->virq, level);
+    }
+}
 
 /* Resets every device of the VM, in creation order. Call after vgic_reset(): devices link
  * their interrupts again. */

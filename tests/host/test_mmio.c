@@ -175,6 +175,88 @@ static void test_find_in_a_full_table(void **state)
     }
 }
 
+/* Two regions sharing one page (virtio-mmio transports are 0x200 apart): each page's hint
+ * names one region, and the other is still found, as is the gap between them, whatever the
+ * order of the lookups. */
+static void test_find_regions_sharing_a_page(void **state)
+{
+    struct mmio_bus bus = {0};
+    struct fake_dev a, b;
+    (void)state;
+
+    assert_int_equal(add(&bus, 0xa000000, 0x200, &a), 0);
+    assert_int_equal(add(&bus, 0xa000400, 0x200, &b), 0);
+    for (unsigned round = 0; round < 3; round++) {
+        assert_ptr_equal(mmio_bus_find(&bus, 0xa000000)->dev, &a);
+        assert_ptr_equal(mmio_bus_find(&bus, 0xa0005fc)->dev, &b);
+        assert_ptr_equal(mmio_bus_find(&bus, 0xa0001ff)->dev, &a);
+        assert_null(mmio_bus_find(&bus, 0xa000200)); /* the gap, with a hint for the page */
+        assert_null(mmio_bus_find(&bus, 0xa000600));
+        assert_ptr_equal(mmio_bus_find(&bus, 0xa000400)->dev, &b);
+    }
+}
+
+/* Adjacent regions: the hint of one is never taken for the other's first or last byte. */
+static void test_find_adjacent_regions_after_hits(void **state)
+{
+    struct mmio_bus bus = {0};
+    struct fake_dev a, b;
+    (void)state;
+
+    assert_int_equal(add(&bus, 0x9000000, 0x1800, &a), 0);
+    assert_int_equal(add(&bus, 0x9001800, 0x800, &b), 0); /* shares a's second page */
+    assert_ptr_equal(mmio_bus_find(&bus, 0x9001000)->dev, &a);
+    assert_ptr_equal(mmio_bus_find(&bus, 0x9001800)->dev, &b);
+    assert_ptr_equal(mmio_bus_find(&bus, 0x90017ff)->dev, &a);
+    assert_ptr_equal(mmio_bus_find(&bus, 0x9001fff)->dev, &b);
+    assert_null(mmio_bus_find(&bus, 0x9002000));
+    assert_null(mmio_bus_find(&bus, 0x8ffffff));
+}
+
+/* Pages whose hints share a slot: each lookup is right, the other's hint or not. */
+static void test_find_pages_sharing_a_hint_slot(void **state)
+{
+    struct mmio_bus bus = {0};
+    struct fake_dev a, b;
+    ipa_t first = 0x9000000, second = 0;
+    (void)state;
+
+    for (ipa_t page = first + 0x1000; !second; page += 0x1000) {
+        if (mmio_hint_slot(page) == mmio_hint_slot(first)) {
+            second = page;
+        }
+    }
+    assert_int_equal(add(&bus, first, 0x1000, &a), 0);
+    assert_int_equal(add(&bus, second, 0x1000, &b), 0);
+    for (unsigned round = 0; round < 3; round++) {
+        assert_ptr_equal(mmio_bus_find(&bus, first + 0x10)->dev, &a);
+        assert_ptr_equal(mmio_bus_find(&bus, second + 0x10)->dev, &b);
+        assert_null(mmio_bus_find(&bus, second + 0x1000));
+    }
+}
+
+/* A region added after lookups filled the hints (the table's regions moved): every lookup is
+ * still right, the new region's included. */
+static void test_find_after_a_region_is_added(void **state)
+{
+    struct mmio_bus bus = {0};
+    struct fake_dev devs[MAX_MMIO_REGIONS];
+    (void)state;
+
+    for (unsigned k = 0; k < MAX_MMIO_REGIONS; k++) {
+        /* Descending bases: each one shifts every region found so far. */
+        ipa_t base = 0x1000000 - 0x1000ULL * k;
+        assert_int_equal(add(&bus, base, 0x1000, &devs[k]), 0);
+        for (unsigned i = 0; i <= k; i++) {
+            ipa_t b = 0x1000000 - 0x1000ULL * i;
+            assert_ptr_equal(mmio_bus_find(&bus, b + 0xffc)->dev, &devs[i]);
+            assert_ptr_equal(mmio_bus_find(&bus, b)->dev, &devs[i]);
+        }
+        assert_null(mmio_bus_find(&bus, base - 1));
+        assert_null(mmio_bus_find(&bus, 0x1001000));
+    }
+}
+
 static struct mmio_access acc(ipa_t ipa, unsigned size, bool write)
 {
     return (struct mmio_access){.ipa = ipa, .size = (uint8_t)size, .write = write, .reg64 = true};
@@ -334,6 +416,10 @@ int main(void)
         cmocka_unit_test(test_add_rejects_full_table),
         cmocka_unit_test(test_find_at_edges_and_gaps),
         cmocka_unit_test(test_find_in_a_full_table),
+        cmocka_unit_test(test_find_regions_sharing_a_page),
+        cmocka_unit_test(test_find_adjacent_regions_after_hits),
+        cmocka_unit_test(test_find_pages_sharing_a_hint_slot),
+        cmocka_unit_test(test_find_after_a_region_is_added),
         cmocka_unit_test(test_access_routes_to_device_with_offset),
         cmocka_unit_test(test_access_outside_regions_is_unmapped),
         cmocka_unit_test(test_access_straddling_region_end_aborts),

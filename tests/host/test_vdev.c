@@ -262,6 +262,50 @@ static void test_gicv3_frames_cover_one_redistributor_per_vcpu(void **state)
     env_free(e);
 }
 
+/* The distributor's first words through the device (whose shadow answers 32-bit reads of
+ * TYPER, IIDR and TYPER2) read as the emulation reads them, at every width and offset, on both
+ * versions; CTLR, not shadowed, follows the guest's writes. */
+static void test_gicd_id_words_read_as_the_emulation(void **state)
+{
+    static const enum gic_version versions[] = {GIC_V2, GIC_V3};
+    (void)state;
+
+    for (unsigned v = 0; v < ARRAY_SIZE(versions); v++) {
+        struct env *e = env_new(versions[v]);
+        struct vdev_desc d = {
+            .compatible = versions[v] == GIC_V3 ? "arm,gic-v3" : "arm,cortex-a15-gic",
+            .reg = {{GICD_BASE, 0x10000}, {versions[v] == GIC_V3 ? GICR_BASE : GICC_BASE, 0x10000}},
+            .nr_reg = 2,
+            .host = {{GICV_PA, 0x10000}},
+            .nr_host = 1,
+        };
+        bool (*emulation)(struct vgic_dist *, unsigned, uint64_t, unsigned, uint64_t *) =
+            versions[v] == GIC_V3 ? vgic_v3_dist_read : vgic_v2_dist_read;
+
+        assert_int_equal(vdev_create(&e->io, &d), 0);
+        for (uint64_t off = 0; off < 0x14; off++) {
+            for (unsigned size = 1; size <= 8; size *= 2) {
+                struct mmio_access a = {.ipa = GICD_BASE + off, .size = (uint8_t)size};
+                uint64_t got = 0xdead, want = 0xbeef;
+                assert_int_equal(mmio_bus_access(&e->io.bus, 1, &a, &got), MMIO_OK);
+                assert_true(emulation(&e->vgic, 1, off, size, &want));
+                assert_int_equal(got, want);
+            }
+        }
+        struct mmio_access iidr = {.ipa = GICD_BASE + 8, .size = 4};
+        uint64_t val = 0;
+        assert_int_equal(mmio_bus_access(&e->io.bus, 0, &iidr, &val), MMIO_OK);
+        assert_int_equal(val, 0x43b);
+        struct mmio_access ctlr = {.ipa = GICD_BASE, .size = 4, .write = true};
+        val = 2;
+        assert_int_equal(mmio_bus_access(&e->io.bus, 0, &ctlr, &val), MMIO_OK);
+        ctlr.write = false;
+        assert_int_equal(mmio_bus_access(&e->io.bus, 0, &ctlr, &val), MMIO_OK);
+        assert_int_equal(val & 3, 2);
+        env_free(e);
+    }
+}
+
 static void test_gicv2_maps_the_hardware_cpu_interface_at_gicc(void **state)
 {
     struct env *e = env_new(GIC_V2);
@@ -415,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_an_spi_beyond_the_vgic_is_refused),
         cmocka_unit_test(test_two_devices_cannot_overlap),
         cmocka_unit_test(test_gicv3_frames_cover_one_redistributor_per_vcpu),
+        cmocka_unit_test(test_gicd_id_words_read_as_the_emulation),
         cmocka_unit_test(test_gicv2_maps_the_hardware_cpu_interface_at_gicc),
         cmocka_unit_test(test_gicv2_without_a_virtual_interface_is_refused),
         cmocka_unit_test(test_passthrough_maps_device_memory_and_links_its_spi),
