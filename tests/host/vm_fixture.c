@@ -19,7 +19,8 @@ uint8_t *ram;
 uint8_t kernel_image[KERNEL_SIZE];
 uint8_t initrd_image[INITRD_SIZE];
 uint8_t dtb_image[DTB_SIZE];
-struct vm *const vm = &vms[0];
+static struct vm fixture_vms[2];
+struct vm *const vm = &fixture_vms[0];
 
 /* el2/traps.c's report budget is not linked here: every report is said. */
 bool guest_report_allowed(struct vm *v)
@@ -60,6 +61,7 @@ int vm_fixture_setup(void **state)
     memset(ram, GARBAGE, RAM_SIZE);
     fake_sysreg.dczid_el0 = 4; /* DC ZVA zeroes 64 bytes */
 
+    vms = fixture_vms;
     memset(vm, 0, sizeof(*vm));
     strcpy(vm->cfg.name, "vm3");
     vm->cfg.nr_vcpus = 2;
