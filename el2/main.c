@@ -127,9 +127,10 @@ static void open_hyp_mem(void)
     hyp_mem_init(ram_pool_free_end(&pool, (paddr_t)__image_end));
 }
 
-/* The most the VMs can take of the hypervisor's memory: each one's guest DTB and stage-2 tables
- * (root, RAM, shared regions, passed-through windows), a thread stack per vCPU, and the few
- * tables EL2's own map may still need (the gdb UART, a spin table's release address). */
+/* The most the VMs can take of the hypervisor's memory: each one's struct vm and vCPUs, guest DTB
+ * and stage-2 tables (root, RAM, shared regions, passed-through windows), a thread stack per
+ * vCPU, and the few tables EL2's own map may still need (the gdb UART, a spin table's release
+ * address). */
 static uint64_t hyp_mem_needed(const struct vm_config *cfgs, unsigned n)
 {
     const struct mem_range gicv = {board.gic.cpuif.base, board.gic.version == GIC_V2 ? KiB(8) : 0};
@@ -145,7 +146,8 @@ static uint64_t hyp_mem_needed(const struct vm_config *cfgs, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         /* A root of several pages is aligned to its size: as many pages again at worst. */
         pages += 2 * root_pages + layout_s2_tables_max(&cfgs[i], ram_lo, ram_hi, gicv, start_level);
-        bytes += VM_DTB_MAX + sizeof(struct vm);
+        bytes += VM_DTB_MAX + sizeof(struct vm) + cfgs[i].nr_vcpus * sizeof(struct vcpu) +
+                 _Alignof(struct vcpu);
         vcpus += cfgs[i].nr_vcpus;
     }
     return bytes + _Alignof(struct vm) + pages * PAGE_SIZE +
@@ -351,7 +353,6 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();
     }
-    print_footprint();
     gdbstub_init(defaults.gdb_vm);
     smp_boot_secondaries();
     monitor_init();
@@ -359,6 +360,10 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     if (console->spi) {
         gic_enable_spi(console->spi + VGIC_NR_PRIVATE, 0);
     }
+    /* Nothing is allocated once the VMs run (their RAM's tables were made by vm_create): a
+     * late request fails, rather than racing another CPU's in the boot CPU's allocator. */
+    hyp_mem_set_limit(hyp_mem_end());
+    print_footprint();
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_prepare(&vms[i]);
     }

@@ -658,6 +658,13 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
                cfg->node, (unsigned long long)((hyp_mem_limit() - hyp_mem_end()) >> 10));
         return -1;
     }
+    vm->vcpus =
+        hyp_mem_alloc(cfg->nr_vcpus * sizeof(struct vcpu), _Alignof(struct vcpu), HYP_MEM_VMS);
+    if (!vm->vcpus) {
+        pr_err("%s: no room for its %u vCPUs in the hypervisor's memory\n", cfg->node,
+               cfg->nr_vcpus);
+        return -1;
+    }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
         *v = (struct vcpu){

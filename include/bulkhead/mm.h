@@ -12,7 +12,7 @@
  */
 enum hyp_mem_use {
     HYP_MEM_TABLES,  /* page tables beyond the image's early ones */
-    HYP_MEM_VMS,     /* struct vm, with its vCPUs, for each VM that runs */
+    HYP_MEM_VMS,     /* struct vm and its vCPUs, for each VM that runs */
     HYP_MEM_DTBS,    /* each VM's pristine device tree */
     HYP_MEM_THREADS, /* the EL2 stacks of vCPUs that may share a CPU */
     HYP_MEM_BUNDLE,  /* the copy of the host DTB with a bundle's VMs */

@@ -66,7 +66,7 @@ struct vm {
     long dtb_boot_count_at; /* offset of /chosen/bulkhead,boot-count's value, or -1 */
     long dtb_kaslr_seed_at; /* offset of /chosen/kaslr-seed's value, or -1 */
     uint64_t populated[VM_MAX_RAM_BLOCKS / 64]; /* blocks of RAM zeroed and mapped */
-    struct vcpu vcpus[MAX_VCPUS];
+    struct vcpu *vcpus; /* cfg.nr_vcpus of them, in the hypervisor's memory */
 };
 
 /* Its VM runs and it is on: it may enter the guest. Inline: every exit asks it. */

@@ -20,6 +20,7 @@ uint8_t kernel_image[KERNEL_SIZE];
 uint8_t initrd_image[INITRD_SIZE];
 uint8_t dtb_image[DTB_SIZE];
 static struct vm fixture_vms[2];
+static struct vcpu fixture_vcpus[MAX_VCPUS];
 struct vm *const vm = &fixture_vms[0];
 
 /* el2/traps.c's report budget is not linked here: every report is said. */
@@ -63,6 +64,8 @@ int vm_fixture_setup(void **state)
 
     vms = fixture_vms;
     memset(vm, 0, sizeof(*vm));
+    memset(fixture_vcpus, 0, sizeof(fixture_vcpus));
+    vm->vcpus = fixture_vcpus;
     strcpy(vm->cfg.name, "vm3");
     vm->cfg.nr_vcpus = 2;
     vm->cfg.on_reset = VM_ON_CRASH_RESTART; /* the parsers' default */
