@@ -32,7 +32,8 @@ HV_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z norelro -z noexecsta
               --no-warn-rwx-segments -T el2/bulkhead.ld
 
 HV_DIRS := el2 stage2 vgic vtimer config vdev drivers lib platform/$(PLATFORM)
-HV_SRC := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S))
+# config/check_run.c is the host tool's run (make check-config), no part of the hypervisor.
+HV_SRC := $(filter-out config/check_run.c,$(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S)))
 HV_OBJ := $(patsubst %,$(BUILD)/%.o,$(HV_SRC))
 
 IMAGE := $(BUILD)/bulkhead.img

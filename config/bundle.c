@@ -573,5 +573,7 @@ const void *bundle_apply(const struct board *board, const struct module_limits *
     }
     printk("bulkhead: bundle: %u file%s, %d node%s of " BUNDLE_DESCRIPTION "'s /chosen taken\n",
            b.nr_files, b.nr_files == 1 ? "" : "s", merged, merged == 1 ? "" : "s");
+    /* Only what it holds is kept (its totalsize): the caller keeps no more of out than that. */
+    fdt_pack(out);
     return out;
 }

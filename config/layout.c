@@ -5,6 +5,7 @@
  */
 #include "bulkhead/layout.h"
 #include "bulkhead/printk.h"
+#include "bulkhead/pt.h"
 #include "bulkhead/string.h"
 
 #define INITRD_ALIGN KiB(4)
@@ -158,6 +159,49 @@ int ram_pool_alloc(struct ram_pool *pool, uint64_t size, paddr_t *pa)
         }
     }
     return -1;
+}
+
+paddr_t ram_pool_free_end(const struct ram_pool *pool, paddr_t addr)
+{
+    for (unsigned i = 0; i < pool->nr_free; i++) {
+        const struct mem_range *r = &pool->free[i];
+        if (addr >= r->base && addr - r->base < r->size) {
+            return r->base + r->size;
+        }
+    }
+    return addr;
+}
+
+/* ---- Stage-2 tables ---- */
+
+/* The tables of levels start_level + 1 .. last_level that [base, base+size) passes through. */
+static uint64_t tables_through(uint64_t base, uint64_t size, unsigned start_level,
+                               unsigned last_level)
+{
+    uint64_t n = 0;
+
+    if (!size) {
+        return 0;
+    }
+    for (unsigned level = start_level + 1; level <= last_level; level++) {
+        unsigned parent_shift = PAGE_SHIFT + 9 * (3 - (level - 1)); /* what one table covers */
+        n += ((base + size - 1) >> parent_shift) - (base >> parent_shift) + 1;
+    }
+    return n;
+}
+
+uint64_t layout_s2_tables_max(const struct vm_config *cfg, paddr_t ram_lo, paddr_t ram_hi,
+                              struct mem_range gicv, unsigned start_level)
+{
+    uint64_t n = ram_hi > ram_lo ? tables_through(ram_lo, ram_hi - ram_lo, start_level, 2) : 0;
+
+    for (unsigned i = 0; i < cfg->shm.nr; i++) {
+        n += tables_through(cfg->shm.maps[i].ipa, cfg->shm.maps[i].size, start_level, 3);
+    }
+    for (unsigned i = 0; i < cfg->pt.nr_ranges; i++) {
+        n += tables_through(cfg->pt.ranges[i].ipa, cfg->pt.ranges[i].size, start_level, 3);
+    }
+    return n + tables_through(gicv.base, gicv.size, start_level, 3);
 }
 
 /* ---- Default VM sizes ---- */

@@ -16,6 +16,7 @@
 
 #include "arch/sysreg.h"
 #include "bulkhead/gic.h"
+#include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/spinlock.h"
 #include "bulkhead/string.h"
@@ -32,8 +33,8 @@
 /* CR1: queues and tables write-back cacheable, inner shareable. */
 #define CR1_VALUE 0xd75u
 
-static uint64_t l2_tables[L2_TABLES][L2_STES * SMMU_STE_DWORDS] NOINIT
-    __attribute__((aligned(L2_STES * SMMU_STE_DWORDS * 8)));
+/* Taken from the hypervisor's memory when there is an SMMU to use (128 KiB). */
+static uint64_t (*l2_tables)[L2_STES * SMMU_STE_DWORDS];
 static uint64_t l1_table[L1_MAX] NOINIT __attribute__((aligned(L1_MAX * 8)));
 static uint64_t cmdq[(1u << CMDQ_LOG2) * SMMU_CMD_DWORDS] NOINIT __attribute__((aligned(4096)));
 static uint64_t eventq[(1u << EVENTQ_LOG2) * SMMU_EVENT_DWORDS] NOINIT
@@ -596,6 +597,12 @@ bool smmu_init(const struct board_smmu *board_smmu)
     smmu.eventq_log2 = MIN(caps.eventq_log2, (unsigned)EVENTQ_LOG2);
     smmu.oas_code = caps.oas_code;
     if (!set_cr0(0)) {
+        return false;
+    }
+    l2_tables = hyp_mem_alloc(L2_TABLES * sizeof(*l2_tables), sizeof(*l2_tables), HYP_MEM_SMMU);
+    if (!l2_tables) {
+        printk("bulkhead: SMMU: not used: no room for its stream tables; DMA of the devices "
+               "behind it is not confined\n");
         return false;
     }
     init_tables();

@@ -97,16 +97,75 @@ static void print_banner(paddr_t dtb)
            s2_ipa_bits());
 }
 
-/* The hypervisor's RAM once the VMs exist: its image as loaded with .bss and .noinit, of which
- * the page-table pool (stage 1 and every VM's stage 2, which grows as VMs touch their RAM). */
+/* The hypervisor's RAM once the VMs exist: its image as loaded, with .bss and .noinit (the early
+ * page tables among them), and what it took after the image at boot. */
 static void print_footprint(void)
 {
     uint64_t image = (paddr_t)__image_end - hyp_load_base;
+    uint64_t tables = hyp_mem_used(HYP_MEM_TABLES);
+    uint64_t rest = hyp_mem_end() - ALIGN_UP((paddr_t)__image_end, PAGE_SIZE) - tables;
+    printk("bulkhead: footprint %llu KiB (image %llu KiB, VMs %llu KiB, vCPU stacks %llu KiB, "
+           "guest DTBs %llu KiB, bundle %llu KiB, SMMU %llu KiB) + %llu KiB of page tables (and "
+           "%u of the image's early pages)\n",
+           (unsigned long long)((image + rest) >> 10), (unsigned long long)(image >> 10),
+           (unsigned long long)(hyp_mem_used(HYP_MEM_VMS) >> 10),
+           (unsigned long long)(hyp_mem_used(HYP_MEM_THREADS) >> 10),
+           (unsigned long long)(hyp_mem_used(HYP_MEM_DTBS) >> 10),
+           (unsigned long long)(hyp_mem_used(HYP_MEM_BUNDLE) >> 10),
+           (unsigned long long)(hyp_mem_used(HYP_MEM_SMMU) >> 10),
+           (unsigned long long)(tables >> 10), table_pages_early());
+}
 
-    printk("bulkhead: memory: %llu KiB for the hypervisor, of which page tables %u KiB (%u KiB in "
-           "use)\n",
-           (unsigned long long)(image >> 10), table_pages_total() * (unsigned)(PAGE_SIZE >> 10),
-           table_pages_used() * (unsigned)(PAGE_SIZE >> 10));
+/* The hypervisor's memory (include/bulkhead/mm.h) starts at its image's end and may grow up to
+ * the next thing RAM holds there: a reserved range, the host DTB, a boot module, the initrd. */
+static void open_hyp_mem(void)
+{
+    static struct ram_pool pool;
+    const struct mem_range image = {hyp_load_base, (paddr_t)__image_end - hyp_load_base};
+
+    ram_pool_init(&pool, &board, &image, 1);
+    hyp_mem_init(ram_pool_free_end(&pool, (paddr_t)__image_end));
+}
+
+/* The most the VMs can take of the hypervisor's memory: each one's struct vm and vCPUs, guest DTB
+ * and stage-2 tables (root, RAM, shared regions, passed-through windows), a thread stack per
+ * vCPU, and the few tables EL2's own map may still need (the gdb UART, a spin table's release
+ * address). */
+static uint64_t hyp_mem_needed(const struct vm_config *cfgs, unsigned n)
+{
+    const struct mem_range gicv = {board.gic.cpuif.base, board.gic.version == GIC_V2 ? KiB(8) : 0};
+    paddr_t ram_lo = UINT64_MAX, ram_hi = 0;
+    unsigned start_level, root_pages, vcpus = 0;
+    uint64_t pages = 4, bytes = 0;
+
+    for (unsigned i = 0; i < board.nr_ram; i++) {
+        ram_lo = MIN(ram_lo, board.ram[i].base);
+        ram_hi = MAX(ram_hi, board.ram[i].base + board.ram[i].size);
+    }
+    pt_stage2_geometry(s2_ipa_bits(), &start_level, &root_pages);
+    for (unsigned i = 0; i < n; i++) {
+        /* A root of several pages is aligned to its size: as many pages again at worst. */
+        pages += 2 * root_pages + layout_s2_tables_max(&cfgs[i], ram_lo, ram_hi, gicv, start_level);
+        bytes += VM_DTB_MAX + sizeof(struct vm) + cfgs[i].nr_vcpus * sizeof(struct vcpu) +
+                 _Alignof(struct vcpu);
+        vcpus += cfgs[i].nr_vcpus;
+    }
+    return bytes + _Alignof(struct vm) + pages * PAGE_SIZE +
+           MIN(vcpus, SCHED_MAX_THREADS) * CPU_STACK_SIZE;
+}
+
+/* The copy of the host DTB with a bundle's VMs, kept in the hypervisor's memory at its size. */
+static const void *apply_bundle(const void *host_fdt, const struct module_limits *limits)
+{
+    uint64_t room;
+    void *out = hyp_mem_room(8, &room);
+    const void *fdt = bundle_apply(&board, limits, (const void *)(uintptr_t)board.initrd.base,
+                                   host_fdt, out, (int)MIN(room, BUNDLE_FDT_COPY_MAX));
+
+    if (fdt == out) {
+        hyp_mem_alloc(fdt_header_word((paddr_t)(uintptr_t)out, 1), 8, HYP_MEM_BUNDLE);
+    }
+    return fdt;
 }
 
 /* Reads from an address nothing maps: the hypervisor's own data abort, reported as any other
@@ -169,25 +228,32 @@ static void configure_cpus(const void *fdt)
  * dtb: the host DTB where the boot loader left it. */
 static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
 {
-    /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the copy
-     * outlives boot, as resets rebuild guest trees from it. */
-    static uint64_t fdt_with_bundle[BUNDLE_FDT_COPY_MAX / sizeof(uint64_t)] NOINIT;
     static struct shm_config shm;
     static struct vm_config cfgs[MAX_VMS];
     struct ram_pool pool;
-    /* The hypervisor's whole footprint: the image as loaded, then .bss and .noinit. */
     struct mem_range image = {hyp_load_base, (paddr_t)__image_end - hyp_load_base};
     paddr_t dtb = (paddr_t)(uintptr_t)host_fdt;
     /* Modules are checked against these and the board's RAM before anything reads them. */
     const struct module_limits limits = {.hyp = image, .dtb = {dtb, fdt_header_word(dtb, 1)}};
-    const void *fdt = bundle_apply(&board, &limits, (const void *)(uintptr_t)board.initrd.base,
-                                   host_fdt, fdt_with_bundle, sizeof(fdt_with_bundle));
+    /* A bundle's VMs join the host DTB's in a copy of it, which every VM then reads: the copy
+     * outlives boot, as resets rebuild guest trees from it. */
+    const void *fdt = apply_bundle(host_fdt, &limits);
 
     check_chosen(fdt);
     unsigned n = vmcfg_parse(fdt, &board, defaults, &limits, cfgs);
     n = shm_parse(fdt, &board, &limits, cfgs, n, &shm);
+    /* The hypervisor's memory is kept from the VMs' RAM as large as these VMs can need. */
+    paddr_t reserved_end = hyp_mem_end() + hyp_mem_needed(cfgs, n);
+    if (reserved_end > hyp_mem_limit()) {
+        printk("bulkhead: the hypervisor's memory after its image may need %llu KiB for these "
+               "VMs, but has %llu KiB (0x%llx-0x%llx: a reserved range, the DTB or a module "
+               "follows): VMs may not start; load those higher\n",
+               (unsigned long long)((reserved_end - hyp_mem_end()) >> 10),
+               (unsigned long long)((hyp_mem_limit() - hyp_mem_end()) >> 10),
+               (unsigned long long)hyp_mem_end(), (unsigned long long)hyp_mem_limit());
+    }
     /* Fixed shared regions are no VM's RAM; sized ones are taken before any VM's RAM. */
-    struct mem_range taken[1 + MAX_SHM_REGIONS] = {image};
+    struct mem_range taken[1 + MAX_SHM_REGIONS] = {{hyp_load_base, reserved_end - hyp_load_base}};
     unsigned nr_taken = 1 + shm_fixed_ranges(&shm, taken + 1, MAX_SHM_REGIONS);
     ram_pool_init(&pool, &board, taken, nr_taken);
     shm_place(&shm, &pool, cfgs, n);
@@ -196,17 +262,33 @@ static void create_vms(const void *host_fdt, const struct vm_defaults *defaults)
     place_snapshots(&pool, cfgs, n);
     layout_default_memory(&pool, cfgs, n);
 
+    paddr_t ram_pa[MAX_VMS];
+    bool placed[MAX_VMS];
+    unsigned nr_placed = 0;
     for (unsigned i = 0; i < n; i++) {
-        paddr_t pa;
-        struct vm *vm = &vms[nr_vms];
-        if (!shm_vm_ready(&shm, &cfgs[i]) || !virtio_vm_ready(&cfgs[i])) {
+        placed[i] = shm_vm_ready(&shm, &cfgs[i]) && virtio_vm_ready(&cfgs[i]);
+        if (!placed[i]) {
             printk("bulkhead: %s: VM not started\n", cfgs[i].node);
             continue;
         }
-        if (!check_vm_ram(&pool, &cfgs[i], &pa)) {
+        placed[i] = check_vm_ram(&pool, &cfgs[i], &ram_pa[i]);
+        nr_placed += placed[i];
+    }
+    /* Every VM's RAM is placed: the hypervisor's memory may grow up to whatever comes first. */
+    hyp_mem_set_limit(MIN(hyp_mem_limit(), ram_pool_free_end(&pool, reserved_end)));
+    vms = hyp_mem_alloc(nr_placed * sizeof(struct vm), _Alignof(struct vm), HYP_MEM_VMS);
+    if (!vms) {
+        printk("bulkhead: no room for %u VMs (%llu KiB) in the hypervisor's memory\n", nr_placed,
+               (unsigned long long)((nr_placed * sizeof(struct vm)) >> 10));
+        return;
+    }
+    memset(vms, 0, nr_placed * sizeof(struct vm));
+    for (unsigned i = 0; i < n; i++) {
+        struct vm *vm = &vms[nr_vms];
+        if (!placed[i]) {
             continue;
         }
-        if (vm_create(vm, nr_vms, &cfgs[i], pa, fdt) != 0) {
+        if (vm_create(vm, nr_vms, &cfgs[i], ram_pa[i], fdt) != 0) {
             passthrough_release(vm);
             printk("bulkhead: %s: VM not started\n", cfgs[i].node);
             continue;
@@ -240,6 +322,7 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     for (unsigned i = 0; i < board.nr_ram; i++) {
         mmu_map_ram(board.ram[i].base, board.ram[i].size);
     }
+    open_hyp_mem();
     map_board_devices();
     firmware_init(fdt);
     s2_global_init(highest_guest_address());
@@ -270,7 +353,6 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
         printk("bulkhead: no VM to run: pass guests with -device guest-loader (see README)\n");
         machine_power_off();
     }
-    print_footprint();
     gdbstub_init(defaults.gdb_vm);
     smp_boot_secondaries();
     monitor_init();
@@ -278,6 +360,10 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     if (console->spi) {
         gic_enable_spi(console->spi + VGIC_NR_PRIVATE, 0);
     }
+    /* Nothing is allocated once the VMs run (their RAM's tables were made by vm_create): a
+     * late request fails, rather than racing another CPU's in the boot CPU's allocator. */
+    hyp_mem_set_limit(hyp_mem_end());
+    print_footprint();
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_prepare(&vms[i]);
     }

@@ -4,47 +4,105 @@
 #include "arch/sysreg.h"
 #include "bulkhead/string.h"
 
-#define TABLE_POOL_PAGES 512
+/* EL2's stage 1 is built before the hypervisor's memory is mapped: its tables come from here
+ * (QEMU virt's map takes 14 pages), then from hyp_mem_alloc(). */
+#define EARLY_TABLE_PAGES 24
 #define EL2_VA_BITS 48
 
 /* Not zeroed at boot (.noinit): table_pages_alloc() zeroes what it hands out. */
-static uint8_t table_pool[TABLE_POOL_PAGES][PAGE_SIZE] NOINIT __attribute__((aligned(PAGE_SIZE)));
-static unsigned table_pool_next;
+static uint8_t early_tables[EARLY_TABLE_PAGES][PAGE_SIZE] NOINIT
+    __attribute__((aligned(PAGE_SIZE)));
+static unsigned early_tables_next;
 static uint64_t *el2_root;
 static struct pt el2_pt;
+
+/* The RAM after the image the hypervisor takes at boot: [base, next) is handed out, limit is
+ * where the next thing in RAM (a reserved range, a boot module, a VM's RAM) begins. Handed out
+ * on the boot CPU only, before the secondaries start: no lock. */
+static struct {
+    paddr_t base, next, limit;
+    uint64_t used[HYP_MEM_USES];
+} hyp_mem;
 
 /* Read by secondary CPUs with their MMU off; kept in .data so they are in the image. */
 static uint64_t el2_tcr __attribute__((section(".data")));
 static uint64_t el2_ttbr __attribute__((section(".data")));
+
+void hyp_mem_init(paddr_t limit)
+{
+    hyp_mem.base = hyp_mem.next = ALIGN_UP((paddr_t)__image_end, PAGE_SIZE);
+    hyp_mem.limit = MAX(limit, hyp_mem.base);
+}
+
+void hyp_mem_set_limit(paddr_t limit)
+{
+    hyp_mem.limit = MAX(limit, hyp_mem.next);
+}
+
+paddr_t hyp_mem_end(void)
+{
+    return hyp_mem.next;
+}
+
+paddr_t hyp_mem_limit(void)
+{
+    return hyp_mem.limit;
+}
+
+uint64_t hyp_mem_used(enum hyp_mem_use use)
+{
+    return hyp_mem.used[use];
+}
+
+void *hyp_mem_room(uint64_t align, uint64_t *room)
+{
+    paddr_t at = ALIGN_UP(hyp_mem.next, align);
+
+    *room = hyp_mem.base && at < hyp_mem.limit ? hyp_mem.limit - at : 0;
+    return (void *)(uintptr_t)at;
+}
+
+void *hyp_mem_alloc(uint64_t size, uint64_t align, enum hyp_mem_use use)
+{
+    uint64_t room;
+    void *p = hyp_mem_room(align, &room);
+
+    if (size > room) {
+        return NULL;
+    }
+    hyp_mem.used[use] += (paddr_t)(uintptr_t)p + size - hyp_mem.next;
+    hyp_mem.next = (paddr_t)(uintptr_t)p + size;
+    return p;
+}
 
 void *table_pages_alloc(unsigned count)
 {
     unsigned first, next;
 
     do {
-        next = __atomic_load_n(&table_pool_next, __ATOMIC_RELAXED);
+        next = __atomic_load_n(&early_tables_next, __ATOMIC_RELAXED);
         first = next;
         /* The pool is page-aligned; align the index to count (a power of two). */
-        while (!IS_ALIGNED((uint64_t)(uintptr_t)table_pool[first], count * PAGE_SIZE)) {
+        while (!IS_ALIGNED((uint64_t)(uintptr_t)early_tables[first], count * PAGE_SIZE)) {
             first++;
         }
-        if (first + count > TABLE_POOL_PAGES) {
-            return NULL;
+        if (first + count > EARLY_TABLE_PAGES) {
+            break;
         }
-    } while (!__atomic_compare_exchange_n(&table_pool_next, &next, first + count, false,
+    } while (!__atomic_compare_exchange_n(&early_tables_next, &next, first + count, false,
                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-    memset(table_pool[first], 0, count * PAGE_SIZE);
-    return table_pool[first];
+    void *pages = first + count <= EARLY_TABLE_PAGES
+                      ? early_tables[first]
+                      : hyp_mem_alloc(count * PAGE_SIZE, count * PAGE_SIZE, HYP_MEM_TABLES);
+    if (pages) {
+        memset(pages, 0, count * PAGE_SIZE);
+    }
+    return pages;
 }
 
-unsigned table_pages_used(void)
+unsigned table_pages_early(void)
 {
-    return __atomic_load_n(&table_pool_next, __ATOMIC_RELAXED);
-}
-
-unsigned table_pages_total(void)
-{
-    return TABLE_POOL_PAGES;
+    return __atomic_load_n(&early_tables_next, __ATOMIC_RELAXED);
 }
 
 void *table_page_alloc(void *unused)

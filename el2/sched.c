@@ -17,13 +17,13 @@
 #include "bulkhead/console.h"
 #include "bulkhead/cpu.h"
 #include "bulkhead/gic.h"
+#include "bulkhead/mm.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sched_policy.h"
 #include "bulkhead/traps.h"
 #include "bulkhead/vm.h"
 
 #define SCHED_MAX_PER_CPU 16u
-#define SCHED_MAX_THREADS 16u /* vCPUs on shared CPUs, all CPUs together */
 
 /* A shared CPU's vCPUs and where its policy stands. */
 struct cpu_sched {
@@ -38,8 +38,10 @@ struct cpu_sched {
 };
 
 static struct cpu_sched cpu_scheds[MAX_CPUS];
-static uint8_t thread_stacks[SCHED_MAX_THREADS][CPU_STACK_SIZE] NOINIT __attribute__((aligned(16)));
-static unsigned nr_threads;
+/* Taken at boot from the hypervisor's memory: a thread for every vCPU at most, as a vCPU gets
+ * one once and keeps it (moves included). */
+static uint8_t (*thread_stacks)[CPU_STACK_SIZE];
+static unsigned nr_threads, max_threads;
 
 /* v was started (VM start or reset, CPU_ON) and its VM runs. */
 static bool may_start(const struct vcpu *v)
@@ -455,8 +457,7 @@ bool sched_move_check(const struct vm *vm, const uint8_t *cpus, char *why, size_
         threads += !v->ctx.stack_top;
     }
     if (threads > threads_left()) {
-        snprintf(why, len, "no hypervisor thread left (%u time-shared vCPUs at most)",
-                 SCHED_MAX_THREADS);
+        snprintf(why, len, "no hypervisor thread left (%u time-shared vCPUs at most)", max_threads);
         return false;
     }
     return true;
@@ -551,7 +552,7 @@ void sched_add_vcpu(struct vcpu *v)
 
 static unsigned threads_left(void)
 {
-    return SCHED_MAX_THREADS - __atomic_load_n(&nr_threads, __ATOMIC_ACQUIRE);
+    return max_threads - __atomic_load_n(&nr_threads, __ATOMIC_ACQUIRE);
 }
 
 /* v's thread, which starts in hyp_thread_start the first time it is switched to. */
@@ -559,7 +560,7 @@ static bool give_thread(struct vcpu *v)
 {
     unsigned n = __atomic_fetch_add(&nr_threads, 1, __ATOMIC_ACQ_REL);
 
-    if (n >= SCHED_MAX_THREADS) {
+    if (n >= max_threads) {
         __atomic_fetch_sub(&nr_threads, 1, __ATOMIC_ACQ_REL);
         return false;
     }
@@ -574,9 +575,29 @@ static const char *policy_name(enum sched_policy p)
     return p == SCHED_PARTITION ? "time partitions" : "priorities";
 }
 
+/* Stacks for as many threads as there are vCPUs (SCHED_MAX_THREADS at most). */
+static void take_thread_stacks(void)
+{
+    unsigned vcpus = 0;
+
+    for (unsigned c = 0; c < MAX_CPUS; c++) {
+        vcpus += cpu_scheds[c].nr;
+    }
+    unsigned want = MIN(vcpus, SCHED_MAX_THREADS);
+    thread_stacks = hyp_mem_alloc((uint64_t)want * CPU_STACK_SIZE, 16, HYP_MEM_THREADS);
+    max_threads = thread_stacks ? want : 0;
+    if (want && !thread_stacks) {
+        printk("bulkhead: no room for %u KiB of vCPU thread stacks in the hypervisor's memory: "
+               "no CPU is time-shared\n",
+               (unsigned)(want * (CPU_STACK_SIZE >> 10)));
+    }
+}
+
 void sched_configure(const struct cpu_schedule cfg[MAX_CPUS])
 {
     uint64_t now = read_cntpct_el0();
+
+    take_thread_stacks();
 
     for (unsigned c = 0; c < MAX_CPUS; c++) {
         struct cpu_sched *cs = &cpu_scheds[c];
@@ -595,7 +616,7 @@ void sched_configure(const struct cpu_schedule cfg[MAX_CPUS])
         }
         if (!ok) {
             printk("bulkhead: CPU %u: more than %u time-shared vCPUs in all: it runs only %s\n", c,
-                   SCHED_MAX_THREADS, "its first");
+                   max_threads, "its first");
             cs->nr = 1;
             continue;
         }

@@ -8,6 +8,7 @@
 #include "bulkhead/firmware.h"
 #include "bulkhead/gic.h"
 #include "bulkhead/guest_fdt.h"
+#include "bulkhead/mm.h"
 #include "bulkhead/passthrough_irq.h"
 #include "bulkhead/printk.h"
 #include "bulkhead/sbsa_gwdt.h"
@@ -19,14 +20,11 @@
 #include "bulkhead/traps.h"
 #include "bulkhead/virtio.h"
 
-#define GUEST_DTB_BUF KiB(64)
-#define VM_NR_IRQS 128 /* at least: SGIs, PPIs and SPIs 32..127 */
+#define VM_RAM_BLOCK_LEVEL 2 /* VM_RAM_BLOCK: a level-2 block */
+#define VM_NR_IRQS 128       /* at least: SGIs, PPIs and SPIs 32..127 */
 
-struct vm vms[MAX_VMS];
+struct vm *vms;
 unsigned nr_vms;
-
-/* Not zeroed at boot (.noinit, half a MiB of .bss): guest_fdt_build() writes what is read. */
-static uint8_t dtb_store[MAX_VMS][GUEST_DTB_BUF] NOINIT __attribute__((aligned(8)));
 
 /* What the SMMU knows of each VM that owns streams behind it (it keeps the pointer); name NULL:
  * none. The CPU's stage-2 invalidation, which such a VM's stage 2 calls before the SMMU's. */
@@ -628,13 +626,17 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
                   &vm->layout) != 0) {
         return -1;
     }
-    if (guest_fdt_build(dtb_store[id], GUEST_DTB_BUF, &board, cfg, &vm->layout, host_fdt) != 0) {
-        pr_err("%s: guest device tree not built (see above) or larger than %llu KiB\n", cfg->node,
-               (unsigned long long)(GUEST_DTB_BUF >> 10));
+    /* Written where the hypervisor's memory ends, then kept at the size it came to. */
+    uint64_t room;
+    void *dtb = hyp_mem_room(8, &room);
+    if (guest_fdt_build(dtb, MIN(room, VM_DTB_MAX), &board, cfg, &vm->layout, host_fdt) != 0) {
+        pr_err("%s: guest device tree not built (see above) or larger than %llu KiB (the "
+               "hypervisor's memory has %llu KiB left)\n",
+               cfg->node, (unsigned long long)(VM_DTB_MAX >> 10), (unsigned long long)(room >> 10));
         return -1;
     }
-    vm->dtb = dtb_store[id];
-    vm->dtb_size = __builtin_bswap32(((const uint32_t *)vm->dtb)[1]);
+    vm->dtb_size = __builtin_bswap32(((const uint32_t *)dtb)[1]);
+    vm->dtb = hyp_mem_alloc(vm->dtb_size, 8, HYP_MEM_DTBS);
     vm->dtb_boot_count_at = guest_fdt_boot_count_at(vm->dtb);
     vm->dtb_kaslr_seed_at = guest_fdt_chosen_prop_at(vm->dtb, "kaslr-seed", 8);
 
@@ -646,6 +648,21 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
     /* RAM is mapped block by block when first touched (vm_ram_fault). */
     if (s2_create(&vm->s2, id + 1, &vm->vttbr) != 0) {
         pr_err("%s: out of page-table memory for stage 2\n", cfg->node);
+        return -1;
+    }
+    /* Every table its RAM's 2 MiB blocks will need, taken now: populating RAM later (a fault, a
+     * reset, a restore, a device's access) then never runs out of tables. */
+    if (pt_prepare(&vm->s2, vm->layout.ram_ipa, vm->layout.ram_size, VM_RAM_BLOCK_LEVEL) != 0) {
+        pr_err("%s: out of page-table memory for its RAM's stage 2 (%llu KiB of the hypervisor's "
+               "memory left)\n",
+               cfg->node, (unsigned long long)((hyp_mem_limit() - hyp_mem_end()) >> 10));
+        return -1;
+    }
+    vm->vcpus =
+        hyp_mem_alloc(cfg->nr_vcpus * sizeof(struct vcpu), _Alignof(struct vcpu), HYP_MEM_VMS);
+    if (!vm->vcpus) {
+        pr_err("%s: no room for its %u vCPUs in the hypervisor's memory\n", cfg->node,
+               cfg->nr_vcpus);
         return -1;
     }
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {

@@ -229,6 +229,33 @@ int pt_unmap(struct pt *pt, uint64_t va, uint64_t size)
     return update_range(pt, pt->root, pt->start_level, va, size, 0, 0, false);
 }
 
+/* The tables under table (at level) down to block_level's, for [va, va+size). */
+static int prepare_range(struct pt *pt, uint64_t *table, unsigned level, uint64_t va, uint64_t size,
+                         unsigned block_level)
+{
+    while (size) {
+        uint64_t blk = level_size(level);
+        uint64_t chunk = MIN(size, blk - (va & (blk - 1)));
+        uint64_t *child = next_table(pt, &table[entry_index(pt, va, level)], va, level);
+
+        if (!child || (level + 1 < block_level &&
+                       prepare_range(pt, child, level + 1, va, chunk, block_level) != 0)) {
+            return -1;
+        }
+        va += chunk;
+        size -= chunk;
+    }
+    return 0;
+}
+
+int pt_prepare(struct pt *pt, uint64_t va, uint64_t size, unsigned block_level)
+{
+    if (!range_ok(pt, va, size) || block_level <= pt->start_level || block_level > 3) {
+        return -1;
+    }
+    return prepare_range(pt, pt->root, pt->start_level, va, size, block_level);
+}
+
 bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *prot, enum pt_mem *mem)
 {
     const uint64_t *table = pt->root;

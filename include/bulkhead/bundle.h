@@ -70,7 +70,8 @@ int bundle_merge(const struct bundle *b, const void *host_fdt, void *out, int ou
  * The whole step at boot: when board->initrd is set, checks its range as a boot module's
  * (layout_check_module: in RAM, clear of *limits, the hypervisor and its DTB), reads it (its
  * bytes at initrd: where the hypervisor finds them, board->initrd.base; a copy in the host tool)
- * as a bundle and merges it into out. Returns out, or host_fdt when there is no bundle or
+ * as a bundle and merges it into out, packed (its totalsize is what it holds). Returns out, or
+ * host_fdt when there is no bundle or
  * nothing of it could be used (reported).
  */
 const void *bundle_apply(const struct board *board, const struct module_limits *limits,

@@ -55,6 +55,20 @@ uint64_t ram_pool_largest(const struct ram_pool *pool);
  * Returns 0 and *pa, or -1 when nothing fits. */
 int ram_pool_alloc(struct ram_pool *pool, uint64_t size, paddr_t *pa);
 
+/* The end of the free range holding addr (how far memory from addr up is free), or addr when
+ * addr is not free. */
+paddr_t ram_pool_free_end(const struct ram_pool *pool, paddr_t addr);
+
+/*
+ * The most stage-2 table pages (below the root) a VM's map can need: its RAM, anywhere in
+ * [ram_lo, ram_hi) and mapped by 2 MiB blocks, its shared regions, its passed-through windows
+ * and gicv (the GICv2 virtual CPU interface frame, size 0 if none), each mapped on its own by
+ * pages, as stage 2 starting at start_level would map them. An upper bound: tables two
+ * windows share are counted for each.
+ */
+uint64_t layout_s2_tables_max(const struct vm_config *cfg, paddr_t ram_lo, paddr_t ram_hi,
+                              struct mem_range gicv, unsigned start_level);
+
 /*
  * Decides the size of every VM whose mem_size is 0 (none given: see vmcfg_parse) from what the
  * pool can still give. A lone such VM gets the largest block the pool holds; several get equal

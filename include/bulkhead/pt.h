@@ -63,6 +63,11 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot
 /* Removes any mapping of [va, va+size), splitting blocks at the edges. Returns 0 or -1. */
 int pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
 
+/* Creates now the tables that mappings of [va, va+size) by blocks of level block_level (2: 2 MiB)
+ * will need, mapping nothing: later pt_map() calls of such blocks allocate no table, so they
+ * cannot fail for want of memory. Returns 0 or -1 (out of tables). */
+int pt_prepare(struct pt *pt, uint64_t va, uint64_t size, unsigned block_level);
+
 /* Translates va. Returns true and the output address, prot and mem type, if mapped. */
 bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *prot, enum pt_mem *mem);
 

@@ -13,10 +13,14 @@ struct vcpu;
 struct vm;
 struct cpu_schedule;
 
+/* vCPUs on shared CPUs, all CPUs together: each has a thread, whose EL2 stack sched_configure()
+ * takes from the hypervisor's memory (include/bulkhead/mm.h) for every vCPU, this many at most. */
+#define SCHED_MAX_THREADS 16u
+
 /* At VM creation: v runs on CPU v->pcpu (a CPU given a second vCPU becomes shared). */
 void sched_add_vcpu(struct vcpu *v);
-/* Once every VM is created: each CPU's policy (config/sched_config.c); gives the vCPUs of shared
- * CPUs their threads. */
+/* Once every VM is created: each CPU's policy (config/sched_config.c); takes the threads' stacks
+ * and gives the vCPUs of shared CPUs their threads. */
 void sched_configure(const struct cpu_schedule cfg[MAX_CPUS]);
 /* On each CPU before its first pcpu_schedule(): a shared CPU takes up its first vCPU's thread
  * and the exception vectors that end exits in sched_preempt(). */

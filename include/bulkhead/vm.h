@@ -29,6 +29,8 @@ enum vm_state {
 /* A VM's RAM is zeroed and mapped a 2 MiB block at a time, on its first touch. */
 #define VM_RAM_BLOCK MiB(2)
 #define VM_MAX_RAM_BLOCKS 8192 /* 16 GiB */
+/* A VM's pristine device tree, kept in the hypervisor's memory at the size it comes to. */
+#define VM_DTB_MAX KiB(64)
 
 struct vm {
     struct vm_config cfg;
@@ -64,7 +66,7 @@ struct vm {
     long dtb_boot_count_at; /* offset of /chosen/bulkhead,boot-count's value, or -1 */
     long dtb_kaslr_seed_at; /* offset of /chosen/kaslr-seed's value, or -1 */
     uint64_t populated[VM_MAX_RAM_BLOCKS / 64]; /* blocks of RAM zeroed and mapped */
-    struct vcpu vcpus[MAX_VCPUS];
+    struct vcpu *vcpus; /* cfg.nr_vcpus of them, in the hypervisor's memory */
 };
 
 /* Its VM runs and it is on: it may enter the guest. Inline: every exit asks it. */
@@ -73,7 +75,8 @@ static inline bool vcpu_should_run(const struct vcpu *vcpu)
     return vcpu->vm->state == VM_RUNNING && vcpu->state == VCPU_ON;
 }
 
-extern struct vm vms[MAX_VMS];
+/* The VMs that run, nr_vms of them, in the hypervisor's memory (include/bulkhead/mm.h). */
+extern struct vm *vms;
 extern unsigned nr_vms;
 
 /* Builds vm from cfg with its RAM at ram_pa: stage 2, vGIC, devices, pristine device tree, and

@@ -547,9 +547,6 @@ def image_facts(build):
         "text": text, "data": data, "bss": bss,
         "footprint": syms["__image_end"] - syms["__image_start"],
         "largest_symbols": biggest,
-        "table_pool_next_offset": syms.get("table_pool_next"),
-        "table_pool_bytes": next((b["bytes"] for b in biggest if b["symbol"] == "table_pool"),
-                                 None),
     }
 
 
@@ -575,10 +572,18 @@ def qmp(sock_path, command_line):
     return reply["return"]
 
 
+# The banner's account of the hypervisor's RAM once the VMs exist (el2/main.c, print_footprint).
+FOOTPRINT_LINE = (r"^bulkhead: footprint (\d+) KiB \(image (\d+) KiB, VMs (\d+) KiB, vCPU stacks "
+                  r"(\d+) KiB, guest DTBs (\d+) KiB, bundle (\d+) KiB, SMMU (\d+) KiB\) \+ (\d+) "
+                  r"KiB of page tables \(and (\d+) of the image's early pages\)")
+FOOTPRINT_KEYS = ("total", "image", "vms", "vcpu_stacks", "guest_dtbs", "bundle", "smmu",
+                  "page_tables", "early_table_pages")
+
+
 def two_vm_facts(build, facts):
     """Boots two VMs (the test guest ticking) and reads what the hypervisor uses then: the RAM
-    given to the VMs (from its console) and the page-table pages taken from its pool (read from
-    memory through QEMU's monitor). Best effort: {} with a "note" when it cannot tell."""
+    given to the VMs and the hypervisor's own, as its banner reports them once the VMs exist.
+    Best effort: {} with a "note" when it cannot tell."""
     image = qemu.image_path(build)
     guest = qemu.guest_path(build, "testguest")
     ticker = "mode=ticker count=20 tick_ms=50"
@@ -607,14 +612,13 @@ def two_vm_facts(build, facts):
         board = re.search(r"^bulkhead: board .*?(\d+) MiB RAM", text, re.MULTILINE)
         out["vm_ram_mib"] = {vm: int(mib) for vm, _, mib in vms}
         out["board_ram_mib"] = int(board.group(1)) if board else None
-        if m and facts.get("table_pool_next_offset") is not None:
-            addr = int(m.group(1), 16) + facts["table_pool_next_offset"]
-            reply = qmp(sock, f"xp /1wu {addr:#x}")
-            pages = int(reply.split(":")[1].split()[0])
-            out["table_pool_pages_used"] = pages
+        fp = re.search(FOOTPRINT_LINE, text, re.MULTILINE)
+        if fp:
+            out["footprint_kib"] = dict(zip(FOOTPRINT_KEYS, (int(x) for x in fp.groups())))
+            out["footprint_line"] = fp.group(0)
         out["load_address"] = m.group(1) if m else None
     except (OSError, ValueError, IndexError, BenchError) as e:
-        out["note"] = f"could not read the page-table pool: {e}"
+        out["note"] = f"could not read the footprint: {e}"
     finally:
         qemu.stop(proc)
         if os.path.exists(sock):
@@ -679,7 +683,7 @@ def to_json(results, budget, facts, vm_facts, profile, meta):
                 "samples": int(measured.get("n", 1)),
             }
         doc["results"][gic_key] = rows
-    doc["image"] = {k: v for k, v in facts.items() if not k.startswith("table_pool_next")}
+    doc["image"] = facts
     doc["two_vms"] = vm_facts
     if profile:
         doc["profile"] = profile
@@ -824,27 +828,38 @@ def markdown(doc):
     f = doc["image"]
     add("## Image size and memory")
     add("")
+    v = doc["two_vms"]
+    fp = v.get("footprint_kib")
     add(f"`{CROSS}size build/qemu-virt/bulkhead.elf`: text {f['text']:,}, data {f['data']:,}, "
-        f"bss {f['bss']:,} bytes. The hypervisor's whole footprint in RAM is its image with the "
-        f"bss, `__image_end - __image_start` = **{f['footprint']:,} bytes "
-        f"({f['footprint'] / 2**20:.2f} MiB)**, all static: nothing is allocated after boot "
-        "outside it. The largest symbols (`nm -S --size-sort`):")
+        f"bss {f['bss']:,} bytes; the image as loaded, `__image_end - __image_start` = "
+        f"{f['footprint']:,} bytes ({f['footprint'] / 1024:,.0f} KiB). The rest of the "
+        "hypervisor's RAM is sized at boot from the board and the VMs (el2/mm.c's allocator "
+        "after the image) and reported by the banner.")
+    add("")
+    if fp:
+        ram = ", ".join(f"{k} {m} MiB" for k, m in v["vm_ram_mib"].items())
+        add(f"With two VMs booted ({ram} of the board's {v['board_ram_mib']} MiB), the banner "
+            f"says: **{fp['total']:,} KiB** + {fp['page_tables']:,} KiB of page tables.")
+        add("")
+        add("| Part | KiB |")
+        add("|---|--:|")
+        for key, what in (("image", "image (text, data, bss, early page tables)"),
+                          ("vms", "VMs (struct vm and their vCPUs)"),
+                          ("vcpu_stacks", "vCPU thread stacks"), ("guest_dtbs", "guest DTBs"),
+                          ("bundle", "bundle's DTB copy"), ("smmu", "SMMU stream tables"),
+                          ("page_tables", "page tables beyond the image's early ones")):
+            add(f"| {what} | {fp[key]:,} |")
+        add("")
+        add(f"`{v['footprint_line']}`")
+    elif v.get("note"):
+        add(f"Two VMs: {v['note']}.")
+    add("")
+    add("The largest symbols of the image (`nm -S --size-sort`):")
     add("")
     add("| Symbol | Bytes | |")
     add("|---|--:|---|")
     for s in f["largest_symbols"]:
         add(f"| `{s['symbol']}` | {s['bytes']:,} | {s['type']} |")
-    add("")
-    v = doc["two_vms"]
-    if v.get("table_pool_pages_used") is not None:
-        pool = f.get("table_pool_bytes") or 0
-        used = v["table_pool_pages_used"] * 4096
-        add(f"With two VMs booted ({', '.join(f'{k} {m} MiB' for k, m in v['vm_ram_mib'].items())}"
-            f" of the board's {v['board_ram_mib']} MiB), the page-table pool (stage 1 and both "
-            f"stage 2s) has {v['table_pool_pages_used']} pages in use: {used / 1024:,.0f} KiB of "
-            f"its {pool / 1024:,.0f} KiB.")
-    elif v.get("note"):
-        add(f"Two VMs: {v['note']}.")
     add("")
     add("## Goals")
     add("")

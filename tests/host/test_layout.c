@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "bulkhead/layout.h"
+#include "bulkhead/pt.h"
 #include "support/capture.h"
 
 #define RAM_BASE 0x40000000ULL
@@ -65,6 +66,46 @@ static void test_pool_holes(void **state)
     assert_free(3, 0x49000000 + 700000, 0x7ff00000 - 0x49000000 - 700000);
     /* [0x49000000 + 700000 -> 2 MiB up, 0x7fe00000) */
     assert_int_equal(ram_pool_largest(&pool), 0x7fe00000 - 0x49200000);
+}
+
+/* How far RAM is free from an address up: to the next reserved range, to the bank's end. */
+static void test_pool_free_end(void **state)
+{
+    const struct mem_range hyp = {RAM_BASE + MiB(2), 0x61000};
+    (void)state;
+
+    reserve(RAM_BASE + MiB(8), PAGE_SIZE);
+    ram_pool_init(&pool, &board, &hyp, 1);
+    assert_int_equal(ram_pool_free_end(&pool, RAM_BASE + MiB(2) + 0x61000), RAM_BASE + MiB(8));
+    assert_int_equal(ram_pool_free_end(&pool, RAM_BASE + MiB(8) + PAGE_SIZE), RAM_BASE + GiB(1));
+    assert_int_equal(ram_pool_free_end(&pool, RAM_BASE + MiB(8)), RAM_BASE + MiB(8));
+    assert_int_equal(ram_pool_free_end(&pool, RAM_BASE + MiB(2) + PAGE_SIZE),
+                     RAM_BASE + MiB(2) + PAGE_SIZE);
+    assert_int_equal(ram_pool_free_end(&pool, RAM_BASE + GiB(1)), RAM_BASE + GiB(1));
+}
+
+/* A 2 GiB board at 1 GiB with a 32-bit IPA (root at level 1): RAM needs a level-2 table per
+ * GiB it touches; a 4 KiB window a level-2 and a level-3 table, one straddling a 2 MiB boundary
+ * two level-3 tables. */
+static void test_s2_tables_max(void **state)
+{
+    static struct vm_config cfg;
+    const struct mem_range none = {0, 0}, gicv = {0x08010000, KiB(8)};
+    (void)state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3), none, 1), 2);
+    assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3) + MiB(2), none, 1), 3);
+    assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3), gicv, 1), 4);
+    cfg.shm.nr = 1;
+    cfg.shm.maps[0].ipa = 0x70000000;
+    cfg.shm.maps[0].size = MiB(2);
+    cfg.pt.nr_ranges = 1;
+    cfg.pt.ranges[0] =
+        (struct pt_range){.pa = 0x0a000000, .ipa = MiB(2) - PAGE_SIZE, .size = 2 * PAGE_SIZE};
+    assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3), gicv, 1), 4 + 2 + 3);
+    /* A level-0 root (48-bit IPA): a level-1 table more for each. */
+    assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3), gicv, 0), 4 + 2 + 3 + 4);
 }
 
 static void test_pool_alloc_from_top(void **state)
@@ -477,6 +518,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_pool_holes, setup),
+        cmocka_unit_test_setup(test_pool_free_end, setup),
+        cmocka_unit_test_setup(test_s2_tables_max, setup),
         cmocka_unit_test_setup(test_pool_alloc_from_top, setup),
         cmocka_unit_test_setup(test_pool_exhausted, setup),
         cmocka_unit_test_setup(test_pool_takes_the_highest_range_that_fits, setup),

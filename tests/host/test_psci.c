@@ -50,12 +50,15 @@
 #define NR_VCPUS 4
 
 static struct vm vm;
+static struct vcpu vm_vcpus[MAX_VCPUS];
 
 static int setup(void **state)
 {
     (void)state;
     fake_reset();
     memset(&vm, 0, sizeof(vm));
+    memset(vm_vcpus, 0, sizeof(vm_vcpus));
+    vm.vcpus = vm_vcpus;
     strcpy(vm.cfg.name, "vm0");
     vm.cfg.nr_vcpus = NR_VCPUS;
     vm.state = VM_RUNNING;

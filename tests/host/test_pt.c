@@ -905,6 +905,47 @@ static void test_concatenated_root_ipa42_top_of_range(void **state)
     assert_int_equal(pt_map(&e->pt, 1ULL << 42, 0, GiB(1), PT_R, PT_MEM_NORMAL), -1);
 }
 
+/* A VM's RAM, 1 GiB + 4 MiB across two GiB boundaries (three level-2 tables), prepared for
+ * 2 MiB blocks, then mapped, unmapped and mapped again block by block: no table is asked for after
+ * the preparation, and nothing was mapped by it. */
+static void test_prepare_leaves_block_mappings_nothing_to_allocate(void **state)
+{
+    struct env *e = env_stage2(state, 32);
+    uint64_t base = GiB(1) - MiB(2), size = GiB(1) + MiB(4);
+
+    assert_int_equal(pt_prepare(&e->pt, base, size, 2), 0);
+    assert_int_equal(e->allocs, 3);
+    assert_false(mapped(e, base));
+    assert_false(mapped(e, base + size - 1));
+    e->alloc_limit = e->allocs;
+    for (unsigned round = 0; round < 2; round++) {
+        for (uint64_t b = base; b < base + size; b += MiB(2)) {
+            assert_int_equal(pt_map(&e->pt, b, b + GiB(2), MiB(2), PT_R | PT_W, PT_MEM_NORMAL), 0);
+        }
+        assert_int_equal(lookup_pa(e, base + size - 1), base + size - 1 + GiB(2));
+        /* Block by block, as a VM's reset does: a whole GiB unmapped at once drops its table. */
+        for (uint64_t b = base; b < base + size; b += MiB(2)) {
+            assert_int_equal(pt_unmap(&e->pt, b, MiB(2)), 0);
+        }
+        assert_false(mapped(e, base));
+    }
+    assert_int_equal(e->allocs, 3);
+}
+
+/* With a level-0 root (48-bit IPA), a level-1 table comes first. */
+static void test_prepare_from_level0_creates_level1_and_level2(void **state)
+{
+    struct env *e = env_stage2(state, 48);
+
+    assert_int_equal(pt_prepare(&e->pt, GiB(1), MiB(2), 2), 0);
+    assert_int_equal(e->allocs, 2);
+    assert_int_equal(pt_prepare(&e->pt, GiB(1), MiB(2), 2), 0);
+    assert_int_equal(e->allocs, 2); /* already there */
+    assert_int_equal(pt_prepare(&e->pt, GiB(1), MiB(2), 0), -1);
+    e->alloc_limit = e->allocs;
+    assert_int_equal(pt_prepare(&e->pt, GiB(8), MiB(2), 2), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -943,6 +984,8 @@ int main(void)
         T(test_split_allocation_failure_keeps_block),
         T(test_concatenated_root_ipa40_indexes_second_page),
         T(test_concatenated_root_ipa42_top_of_range),
+        T(test_prepare_leaves_block_mappings_nothing_to_allocate),
+        T(test_prepare_from_level0_creates_level1_and_level2),
     };
 
     return cmocka_run_group_tests_name("pt", tests, NULL, NULL);

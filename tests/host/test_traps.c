@@ -47,7 +47,8 @@
 static struct fake_dev dev;
 
 static struct vm vm;
-static struct vcpu *vcpu = &vm.vcpus[1]; /* not vCPU 0, so that an index mix-up shows */
+static struct vcpu vm_vcpus[MAX_VCPUS];
+static struct vcpu *vcpu = &vm_vcpus[1]; /* not vCPU 0, so that an index mix-up shows */
 
 /* The counter's frequency; each case starts an hour after the last, so that the report budget
  * el2/traps.c keeps per VM for the hypervisor's life is full again. */
@@ -70,6 +71,8 @@ static int setup(void **state)
     vtimer_init(11, 14, true);
 
     memset(&vm, 0, sizeof(vm));
+    memset(vm_vcpus, 0, sizeof(vm_vcpus));
+    vm.vcpus = vm_vcpus;
     strcpy(vm.cfg.name, "vm7");
     vm.cfg.nr_vcpus = 2;
     vm.state = VM_RUNNING;

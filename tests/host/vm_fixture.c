@@ -19,7 +19,9 @@ uint8_t *ram;
 uint8_t kernel_image[KERNEL_SIZE];
 uint8_t initrd_image[INITRD_SIZE];
 uint8_t dtb_image[DTB_SIZE];
-struct vm *const vm = &vms[0];
+static struct vm fixture_vms[2];
+static struct vcpu fixture_vcpus[MAX_VCPUS];
+struct vm *const vm = &fixture_vms[0];
 
 /* el2/traps.c's report budget is not linked here: every report is said. */
 bool guest_report_allowed(struct vm *v)
@@ -60,7 +62,10 @@ int vm_fixture_setup(void **state)
     memset(ram, GARBAGE, RAM_SIZE);
     fake_sysreg.dczid_el0 = 4; /* DC ZVA zeroes 64 bytes */
 
+    vms = fixture_vms;
     memset(vm, 0, sizeof(*vm));
+    memset(fixture_vcpus, 0, sizeof(fixture_vcpus));
+    vm->vcpus = fixture_vcpus;
     strcpy(vm->cfg.name, "vm3");
     vm->cfg.nr_vcpus = 2;
     vm->cfg.on_reset = VM_ON_CRASH_RESTART; /* the parsers' default */

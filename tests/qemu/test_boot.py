@@ -224,6 +224,47 @@ def test_explicit_vms(ctx, gic):
     return qemu.verdict(name, run_, *reasons)
 
 
+# ---- the hypervisor's RAM, sized at boot from the board and the VMs ----
+
+FOOTPRINT = (r"^bulkhead: footprint (\d+) KiB \(image (\d+) KiB, VMs (\d+) KiB, vCPU stacks (\d+) "
+             r"KiB, guest DTBs (\d+) KiB, bundle (\d+) KiB, SMMU (\d+) KiB\) \+ (\d+) KiB of page "
+             r"tables \(and (\d+) of the image's early pages\)")
+FOOTPRINT_MAX_KIB = 1024  # beside the page tables (issue 17)
+TABLES_PER_VM_KIB = 16  # root, RAM's level-2 table, the GICv2 frame's two: 4 pages
+
+
+def test_footprint(ctx, gic, nr_vms, smp):
+    """nr_vms ticking VMs (two to a CPU with 8: time-shared vCPUs) all run, and the banner's
+    footprint (the image, the VMs' structures, vCPU stacks and guest DTBs) stays under 1 MiB
+    with its parts adding up, the page tables beside it few."""
+    name = f"v{gic}/footprint_{nr_vms}vms"
+    missing = ctx.missing(ctx.image, ctx.testguest)
+    if missing:
+        return qemu.failure(name, missing)
+    # 8 MiB apart, below QEMU's DTB (RAM + 128 MiB)
+    modules = [qemu.Module(ctx.testguest, "mode=ticker count=3", addr=0x44000000 + i * 0x800000)
+               for i in range(nr_vms)]
+    cmd = qemu.command(ctx.image, modules, machine=qemu.machine(gic), smp=smp)
+    run_ = qemu.run(name, cmd, TIME_LIMIT)
+    t = run_.text
+    vms = [f"vm{i}" for i in range(nr_vms)]
+    m = re.search(FOOTPRINT, t, re.MULTILINE)
+    reasons = [None if m else f"no line /{FOOTPRINT}/"]
+    if m:
+        total, image, vm_kib, stacks, dtbs, bundle, smmu, tables, _ = (int(x) for x in m.groups())
+        parts = image + vm_kib + stacks + dtbs + bundle + smmu
+        reasons += [
+            None if total < FOOTPRINT_MAX_KIB else f"footprint {total} KiB, not under 1 MiB",
+            None if parts <= total <= parts + 8 else f"footprint {total} KiB, parts {parts} KiB",
+            None if vm_kib > 0 and dtbs > 0 else "no VM or guest DTB in the footprint",
+            None if tables <= TABLES_PER_VM_KIB * nr_vms
+            else f"{tables} KiB of page tables for {nr_vms} VMs",
+        ]
+    reasons += [*qemu.ends_cleanly(t, run_, vms),
+                qemu.expect_all(t, [qemu.prefixed(vm, "ticker done") for vm in vms])]
+    return qemu.verdict(name, run_, *reasons)
+
+
 # ---- boot modules where no module may be: refused by name before anything reads them ----
 
 HYP_BASE = 0x40200000  # where QEMU virt loads the hypervisor image (RAM + 2 MiB)
@@ -558,7 +599,9 @@ def cases(build):
                 (f"v{gic}/reset_race", lambda g=gic: test_reset_race(ctx, g)),
                 (f"v{gic}/cpu_off_all", lambda g=gic: test_cpu_off_all(ctx, g)),
                 (f"v{gic}/garbage_kernel", lambda g=gic: test_garbage_kernel(ctx, g)),
-                (f"v{gic}/on_crash_restart", lambda g=gic: test_on_crash_restart(ctx, g))]
+                (f"v{gic}/on_crash_restart", lambda g=gic: test_on_crash_restart(ctx, g)),
+                (f"v{gic}/footprint_2vms", lambda g=gic: test_footprint(ctx, g, 2, 2)),
+                (f"v{gic}/footprint_8vms", lambda g=gic: test_footprint(ctx, g, 8, 4))]
     for gic in (3, 2):
         out += [(f"v{gic}/module_in_hypervisor", lambda g=gic: test_module_in_hypervisor(ctx, g)),
                 (f"v{gic}/module_outside_ram", lambda g=gic: test_module_outside_ram(ctx, g))]
