@@ -46,8 +46,13 @@ static unsigned entry_index(const struct pt *pt, uint64_t va, unsigned level)
 
 void pt_stage2_geometry(unsigned ipa_bits, unsigned *start_level, unsigned *root_pages)
 {
-    /* Up to 16 concatenated tables at the start level save a level for IPA sizes 40..43. */
-    if (ipa_bits <= 43) {
+    /* Up to 16 concatenated tables at the start level save a level (as KVM does): a level-2
+     * start for IPA sizes up to 34 bits (a 32-bit IPA's 2 MiB block is then one descriptor read
+     * away: every stage-1 descriptor read and every TLB fill walks stage 2), level 1 for 35..43. */
+    if (ipa_bits <= 34) {
+        *start_level = 2;
+        *root_pages = ipa_bits > 30 ? 1u << (ipa_bits - 30) : 1;
+    } else if (ipa_bits <= 43) {
         *start_level = 1;
         *root_pages = ipa_bits > 39 ? 1u << (ipa_bits - 39) : 1;
     } else {

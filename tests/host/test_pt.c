@@ -260,13 +260,14 @@ static uint64_t s2_normal(unsigned prot)
 
 static void test_stage2_geometry_follows_start_level_rules(void **state)
 {
-    /* 4 KiB granule: a level-1 start resolves IPA sizes 31..43 with up to 16 concatenated
-     * tables; 44..48 need a level-0 start, where concatenation is not allowed. */
+    /* 4 KiB granule, up to 16 concatenated tables at the start level: a level-2 start resolves
+     * IPA sizes up to 34 bits, a level-1 start 35..43; 44..48 need a level-0 start, where
+     * concatenation is not allowed. */
     static const struct {
         unsigned ipa_bits, level, pages;
     } cases[] = {
-        {32, 1, 1}, {36, 1, 1},  {39, 1, 1}, {40, 1, 2}, {41, 1, 4},
-        {42, 1, 8}, {43, 1, 16}, {44, 0, 1}, {48, 0, 1},
+        {30, 2, 1}, {32, 2, 4}, {34, 2, 16}, {35, 1, 1},  {36, 1, 1}, {39, 1, 1},
+        {40, 1, 2}, {41, 1, 4}, {42, 1, 8},  {43, 1, 16}, {44, 0, 1}, {48, 0, 1},
     };
     (void)state;
 
@@ -385,6 +386,33 @@ static void test_stage2_1gib_block_at_level1(void **state)
     assert_int_equal(lookup_pa(e, GiB(4) - 1), GiB(6) - 1);
     assert_false(mapped(e, GiB(4)));
     assert_false(mapped(e, GiB(3) - 1));
+}
+
+/* A 32-bit IPA starts at level 2 with four concatenated tables: the root holds the 2 MiB blocks
+ * of all 4 GiB (entries past 512 index the next pages), and a 1 GiB range is 512 of them. */
+static void test_stage2_32bit_root_is_level2_concatenated(void **state)
+{
+    struct env *e = env_stage2(state, 32);
+    uint64_t va = GiB(3) + MiB(6), pa = GiB(9) + MiB(4);
+
+    assert_int_equal(e->pt.start_level, 2);
+    assert_int_equal(pt_map(&e->pt, va, pa, MiB(2), PT_R | PT_W | PT_X, PT_MEM_NORMAL), 0);
+    assert_int_equal(e->pt.root[(GiB(3) + MiB(6)) / MiB(2)], pa | 0x7fcULL | D_BLOCK);
+    assert_int_equal(leaf_level(e, va + 12345), 2);
+    assert_int_equal(e->allocs, 0);
+    assert_int_equal(lookup_pa(e, va + MiB(2) - 1), pa + MiB(2) - 1);
+
+    assert_int_equal(pt_map(&e->pt, GiB(1), GiB(5), GiB(1), PT_R | PT_W, PT_MEM_NORMAL), 0);
+    assert_int_equal(leaf_level(e, GiB(1) + MiB(3)), 2);
+    assert_int_equal(lookup_pa(e, GiB(2) - 1), GiB(6) - 1);
+    assert_false(mapped(e, GiB(2)));
+
+    assert_int_equal(pt_map(&e->pt, 0x09000000, 0xfe201000, PAGE_SIZE, PT_R | PT_W, PT_MEM_DEVICE),
+                     0);
+    assert_int_equal(leaf_level(e, 0x09000000), 3);
+    assert_int_equal(e->allocs, 1);
+    assert_int_equal(pt_unmap(&e->pt, va, MiB(2)), 0);
+    assert_false(mapped(e, va));
 }
 
 static void test_stage2_4kib_page_at_level3(void **state)
@@ -958,6 +986,7 @@ int main(void)
         T(test_stage1_mair_indices_name_the_right_attributes),
         T(test_stage2_2mib_block_at_level2),
         T(test_stage2_1gib_block_at_level1),
+        T(test_stage2_32bit_root_is_level2_concatenated),
         T(test_stage2_4kib_page_at_level3),
         T(test_stage2_device_page_descriptor),
         T(test_stage1_el2_block_and_page_descriptors),
