@@ -155,14 +155,18 @@ void handle_physical_irqs(struct vcpu *current)
             vgic_inject_edge(&current->vm->vgic, current->index, intid);
             continue;
         }
+        if (intid == SGI_KICK) {
+            /* Tested before the SPIs: the wake-up of a vCPU in WFI (an IPI's) waits on it. */
+            gic_deactivate(iar);
+            kicked(current);
+            continue;
+        }
         if (passthrough_irq(iar)) {
             continue;
         }
         gic_deactivate(iar);
         unsigned console_spi = board_console(&board)->spi;
-        if (intid == SGI_KICK) {
-            kicked(current);
-        } else if (intid == board.timer.irq_hyp + VGIC_NR_SGIS) {
+        if (intid == board.timer.irq_hyp + VGIC_NR_SGIS) {
             /* Also while the CPU idles: the VM's device deadline does not wait for its vCPU. */
             struct vcpu *mine = current ? current : this_pcpu()->vcpu;
             if (this_pcpu()->shared) {
