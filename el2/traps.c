@@ -241,17 +241,18 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 
     esr_decode_sysreg(esr, &sr);
     val = reg_read(vcpu, sr.reg);
+    /* First: an IPI's latency waits on it. */
+    if (!sr.read && (sr.encoding == ENC_ICC_SGI1R || sr.encoding == ENC_ICC_ASGI1R ||
+                     sr.encoding == ENC_ICC_SGI0R)) {
+        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, val);
+        skip_instruction(vcpu);
+        return true;
+    }
     if ((sr.read && idreg_trap_read(sr.encoding, &val)) ||
         vtimer_handle_sysreg(&vcpu->timer, sr.encoding, sr.read, &val)) {
         if (sr.read) {
             reg_write(vcpu, sr.reg, val);
         }
-        skip_instruction(vcpu);
-        return true;
-    }
-    if (!sr.read && (sr.encoding == ENC_ICC_SGI1R || sr.encoding == ENC_ICC_ASGI1R ||
-                     sr.encoding == ENC_ICC_SGI0R)) {
-        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, val);
         skip_instruction(vcpu);
         return true;
     }
