@@ -29,6 +29,7 @@ static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
     c->must_flush = true;
     c->refill = true;
     c->private_changed = 0;
+    c->spi_changed = NULL;
     c->private_maybe_live = 0;
     c->lrs_written = c->nr_lrs; /* whatever the LRs hold, the next flush overwrites it */
     c->maint_known = false;
@@ -114,15 +115,28 @@ static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
     return irq->enabled && virq_pending(irq) && !irq->active && group_enabled(d, irq);
 }
 
-/* Lock held: irq, an SPI or a private interrupt of vCPU cpu, changed. A private interrupt
- * concerns its vCPU only: the other vCPUs' next entries need not look again. */
-static void mark_changed(struct vgic_dist *d, unsigned cpu, const struct virq *irq)
+/* Lock held: the pending state or line of irq, an SPI or a private interrupt of vCPU cpu,
+ * changed. That concerns only the vCPU that holds it (its owner): the other vCPUs' next entries
+ * need not look again. A change of whom an SPI belongs to (routing, active state) bumps the
+ * VM's generation instead. */
+static void mark_changed(struct vgic_dist *d, unsigned cpu, struct virq *irq)
 {
     if (irq->intid < VGIC_NR_PRIVATE) {
         d->cpus[cpu]->must_flush = true;
         d->cpus[cpu]->private_changed |= 1u << irq->intid;
-    } else {
+        return;
+    }
+    int owner = vgic_irq_owner(d, cpu, irq);
+    struct vgic_cpu *c = owner >= 0 ? d->cpus[owner] : NULL;
+    if (!c) {
         d->generation++;
+        return;
+    }
+    c->must_flush = true;
+    if (!c->spi_changed || c->spi_changed == irq) {
+        c->spi_changed = irq;
+    } else {
+        c->refill = true; /* two SPIs: the scan orders them */
     }
 }
 
@@ -144,7 +158,14 @@ void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool 
     if (vgic_wants_attention(d, irq)) {
         kick(d, vgic_irq_owner(d, cpu, irq));
     }
-    mark_changed(d, cpu, irq);
+    /* An emulated device's SPI line moves at most of its accesses, each time with an exit of
+     * the guest's that reads or clears its state: bumping the generation costs less there than
+     * finding the SPI's owner would (measured: the virtio-net round trip). */
+    if (irq->intid < VGIC_NR_PRIVATE) {
+        mark_changed(d, cpu, irq);
+    } else {
+        d->generation++;
+    }
     spin_unlock(&d->lock);
 }
 
@@ -438,9 +459,9 @@ static unsigned choose_all(struct vgic_dist *d, unsigned cpu, struct virq **chos
 }
 
 /*
- * The common entry after an exit that changed one private interrupt of this vCPU's (a timer, an
- * SGI), without the scan: true, with the candidates in chosen[] and their count in *nr, if only
- * the private interrupts changed since the last flush can be candidates. That holds when the
+ * The common entry after an exit that changed one interrupt of this vCPU's (a timer, an SGI, a
+ * device's SPI), without the scan: true, with the candidates in chosen[] and their count in *nr,
+ * if only the interrupts changed since the last flush can be candidates. That holds when the
  * guest took and deactivated all the last flush gave it with nothing left out (!refill), the
  * maintenance requests are the ones that flush asked for, and nothing of the VM's changed since
  * (the generation): every interrupt that wanted an LR then has been delivered, and any other
@@ -449,18 +470,22 @@ static unsigned choose_all(struct vgic_dist *d, unsigned cpu, struct virq **chos
 static bool choose_changed(struct vgic_dist *d, unsigned cpu, struct virq **chosen, unsigned *nr)
 {
     struct vgic_cpu *c = d->cpus[cpu];
-    uint32_t changed = c->private_changed;
 
-    if (c->refill || !c->maint_known || c->lrs_in_use || c->flushed_generation != d->generation ||
-        (changed & (changed - 1))) {
+    if (c->flushed_generation != d->generation || c->refill || !c->maint_known || c->lrs_in_use) {
         return false;
     }
-    *nr = 0;
+    uint32_t changed = c->private_changed;
+    struct virq *irq = c->spi_changed;
     if (changed) {
-        struct virq *irq = &c->private_irqs[lowest_bit(changed)];
-        if (wants_lr(d, irq)) {
-            chosen[(*nr)++] = irq;
+        if ((changed & (changed - 1)) || irq) {
+            return false;
         }
+        irq = &c->private_irqs[lowest_bit(changed)];
+    }
+    *nr = 0;
+    /* An SPI's owner changes with a bump of the generation: it is still this vCPU. */
+    if (irq && wants_lr(d, irq)) {
+        chosen[(*nr)++] = irq;
     }
     return true;
 }
@@ -480,6 +505,7 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
     c->must_flush = false;
     c->refill = false;
     c->private_changed = 0;
+    c->spi_changed = NULL;
     for (unsigned n = 0; n < MAX(nr, c->lrs_written); n++) {
         if (n < nr) {
             fill_lr(c, n, chosen[n], hw);
@@ -524,8 +550,10 @@ static void apply_clear_requests(struct virq *irq, struct lr_state *lr,
 }
 
 /* Folds LR n, which held irq and shows state as lr, back into the model. */
-static void fold_lr(struct vgic_dist *d, unsigned cpu, unsigned n, struct virq *irq,
-                    struct lr_state *lr, const struct vgic_hw_ops *hw)
+static inline __attribute__((always_inline)) void fold_lr(struct vgic_dist *d, unsigned cpu,
+                                                          unsigned n, struct virq *irq,
+                                                          struct lr_state *lr,
+                                                          const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
 

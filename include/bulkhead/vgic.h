@@ -99,6 +99,7 @@ struct vgic_cpu {
      * untaken, some were left out, or the LRs are unknown): without refill, and with nothing
      * of the VM's changed, the changed ones are the only candidates. */
     uint32_t private_changed;
+    struct virq *spi_changed; /* the one SPI it holds that changed since, if any */
     bool refill;
     /* Its SGIs and PPIs that may be pending or active, a bit per INTID (a superset, cleared
      * lazily by the flush's scan as spi_maybe_live is): an exit looks at those only. */

@@ -1458,6 +1458,36 @@ static void test_linked_interrupt_completed_then_raised_again_is_presented(void 
     }
 }
 
+/* An SPI raised for vCPU 1 changes nothing of vCPU 0's: its entry writes no LR, while vCPU 1's
+ * presents the SPI; two SPIs raised together are presented in priority order. */
+static void test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 2, 4);
+    dist.enable_grp1 = true;
+    spi(40, 0xa0, 1)->group1 = true;
+    spi(41, 0x40, 1)->group1 = true;
+    flush(0);
+    flush(1);
+    unsigned writes = lr_writes_total();
+
+    vgic_inject_edge(&dist, 0, 40);
+    flush(0);
+    assert_int_equal(lr_writes_total(), writes);
+    sync_and_flush(1);
+    int n = lr_of(4, 40);
+    assert_true(n >= 0);
+    guest_ack((unsigned)n);
+    guest_eoi((unsigned)n);
+
+    vgic_inject_edge(&dist, 0, 40);
+    vgic_inject_edge(&dist, 0, 41);
+    sync_and_flush(1);
+    assert_int_equal(fake_lrs[0].intid, 41);
+    assert_int_equal(fake_lrs[1].intid, 40);
+    assert_int_equal(valid_lrs(4), 2);
+}
+
 /* ---- Lookups ---- */
 
 static void test_get_irq_banks_private_interrupts_and_bounds_everything(void **state)
@@ -1529,6 +1559,7 @@ int main(void)
         T(test_sgi_to_self_is_presented_at_the_next_entry),
         T(test_interrupts_left_out_are_presented_once_the_guest_took_the_rest),
         T(test_linked_interrupt_completed_then_raised_again_is_presented),
+        T(test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone),
         T(test_get_irq_banks_private_interrupts_and_bounds_everything),
     };
 #undef T
