@@ -19,6 +19,7 @@
 #define GICH_HCR 0x000
 #define GICH_VTR 0x004
 #define GICH_VMCR 0x008
+#define GICH_ELRSR0 0x030
 #define GICH_APR 0x0f0
 #define GICH_LR0 0x100
 #define GICH_HCR_EN BIT(0)
@@ -118,6 +119,11 @@ static void v2_read_lr(unsigned n, struct lr_state *lr)
     vgic_v2_lr_decode(gic_read32(v2.hyp + GICH_LR0 + 4 * n), lr);
 }
 
+static uint32_t v2_empty_lrs(void)
+{
+    return gic_read32(v2.hyp + GICH_ELRSR0); /* LRs 32 to 63 (ELRSR1) we never use */
+}
+
 static void v2_set_underflow(bool on)
 {
     uint32_t hcr = gic_read32(v2.hyp + GICH_HCR);
@@ -181,4 +187,5 @@ const struct gic_ops gicv2_ops = {
     .lr.read_lr = v2_read_lr,
     .lr.set_underflow = v2_set_underflow,
     .lr.set_no_pending = v2_set_no_pending,
+    .lr.empty_lrs = v2_empty_lrs,
 };

@@ -245,6 +245,11 @@ static void v3_read_lr(unsigned n, struct lr_state *lr)
     vgic_v3_lr_decode(read_lr(n), lr);
 }
 
+static uint32_t v3_empty_lrs(void)
+{
+    return (uint32_t)read_ich_elrsr_el2();
+}
+
 static void v3_set_underflow(bool on)
 {
     write_ich_hcr_el2((read_ich_hcr_el2() & ~ICH_HCR_UIE) | ICH_HCR_EN | (on ? ICH_HCR_UIE : 0));
@@ -305,4 +310,5 @@ const struct gic_ops gicv3_ops = {
     .lr.read_lr = v3_read_lr,
     .lr.set_underflow = v3_set_underflow,
     .lr.set_no_pending = v3_set_no_pending,
+    .lr.empty_lrs = v3_empty_lrs,
 };

@@ -155,14 +155,18 @@ void handle_physical_irqs(struct vcpu *current)
             vgic_inject_edge(&current->vm->vgic, current->index, intid);
             continue;
         }
+        if (intid == SGI_KICK) {
+            /* Tested before the SPIs: the wake-up of a vCPU in WFI (an IPI's) waits on it. */
+            gic_deactivate(iar);
+            kicked(current);
+            continue;
+        }
         if (passthrough_irq(iar)) {
             continue;
         }
         gic_deactivate(iar);
         unsigned console_spi = board_console(&board)->spi;
-        if (intid == SGI_KICK) {
-            kicked(current);
-        } else if (intid == board.timer.irq_hyp + VGIC_NR_SGIS) {
+        if (intid == board.timer.irq_hyp + VGIC_NR_SGIS) {
             /* Also while the CPU idles: the VM's device deadline does not wait for its vCPU. */
             struct vcpu *mine = current ? current : this_pcpu()->vcpu;
             if (this_pcpu()->shared) {
@@ -237,17 +241,18 @@ static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 
     esr_decode_sysreg(esr, &sr);
     val = reg_read(vcpu, sr.reg);
+    /* First: an IPI's latency waits on it. */
+    if (!sr.read && (sr.encoding == ENC_ICC_SGI1R || sr.encoding == ENC_ICC_ASGI1R ||
+                     sr.encoding == ENC_ICC_SGI0R)) {
+        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, val);
+        skip_instruction(vcpu);
+        return true;
+    }
     if ((sr.read && idreg_trap_read(sr.encoding, &val)) ||
         vtimer_handle_sysreg(&vcpu->timer, sr.encoding, sr.read, &val)) {
         if (sr.read) {
             reg_write(vcpu, sr.reg, val);
         }
-        skip_instruction(vcpu);
-        return true;
-    }
-    if (!sr.read && (sr.encoding == ENC_ICC_SGI1R || sr.encoding == ENC_ICC_ASGI1R ||
-                     sr.encoding == ENC_ICC_SGI0R)) {
-        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, val);
         skip_instruction(vcpu);
         return true;
     }

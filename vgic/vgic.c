@@ -16,6 +16,7 @@ static void spis_reset(struct vgic_dist *d)
     d->enable_grp0 = false;
     d->enable_grp1 = false;
     memset(d->spi_maybe_live, 0, sizeof(d->spi_maybe_live));
+    d->spi_words_maybe_live = 0;
     for (unsigned i = VGIC_NR_PRIVATE; i < d->nr_irqs; i++) {
         virq_reset(&d->spis[i - VGIC_NR_PRIVATE], i);
     }
@@ -26,6 +27,9 @@ static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
     c->redist_waker_asleep = true;
     c->lrs_in_use = 0;
     c->must_flush = true;
+    c->refill = true;
+    c->private_changed = 0;
+    c->spi_changed = NULL;
     c->private_maybe_live = 0;
     c->lrs_written = c->nr_lrs; /* whatever the LRs hold, the next flush overwrites it */
     c->maint_known = false;
@@ -111,6 +115,31 @@ static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
     return irq->enabled && virq_pending(irq) && !irq->active && group_enabled(d, irq);
 }
 
+/* Lock held: the pending state or line of irq, an SPI or a private interrupt of vCPU cpu,
+ * changed. That concerns only the vCPU that holds it (its owner): the other vCPUs' next entries
+ * need not look again. A change of whom an SPI belongs to (routing, active state) bumps the
+ * VM's generation instead. */
+static void mark_changed(struct vgic_dist *d, unsigned cpu, struct virq *irq)
+{
+    if (irq->intid < VGIC_NR_PRIVATE) {
+        d->cpus[cpu]->must_flush = true;
+        d->cpus[cpu]->private_changed |= 1u << irq->intid;
+        return;
+    }
+    int owner = vgic_irq_owner(d, cpu, irq);
+    struct vgic_cpu *c = owner >= 0 ? d->cpus[owner] : NULL;
+    if (!c) {
+        d->generation++;
+        return;
+    }
+    c->must_flush = true;
+    if (!c->spi_changed || c->spi_changed == irq) {
+        c->spi_changed = irq;
+    } else {
+        c->refill = true; /* two SPIs: the scan orders them */
+    }
+}
+
 static void kick(struct vgic_dist *d, int cpu)
 {
     if (cpu >= 0 && d->kick) {
@@ -129,7 +158,14 @@ void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool 
     if (vgic_wants_attention(d, irq)) {
         kick(d, vgic_irq_owner(d, cpu, irq));
     }
-    d->generation++;
+    /* An emulated device's SPI line moves at most of its accesses, each time with an exit of
+     * the guest's that reads or clears its state: bumping the generation costs less there than
+     * finding the SPI's owner would (measured: the virtio-net round trip). */
+    if (irq->intid < VGIC_NR_PRIVATE) {
+        mark_changed(d, cpu, irq);
+    } else {
+        d->generation++;
+    }
     spin_unlock(&d->lock);
 }
 
@@ -144,8 +180,8 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
         if (vgic_wants_attention(d, irq)) {
             kick(d, vgic_irq_owner(d, cpu, irq));
         }
+        mark_changed(d, cpu, irq);
     }
-    d->generation++;
     spin_unlock(&d->lock);
 }
 
@@ -160,7 +196,6 @@ void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target,
 {
     struct virq *irq = vgic_get_irq(d, target, sgi & 0xf);
 
-    d->generation++;
     if (irq) {
         if (d->version == GIC_V2) {
             irq->sgi_sources |= (uint8_t)(1u << source);
@@ -168,6 +203,8 @@ void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target,
             irq->pending_latch = true;
         }
         vgic_mark_maybe_live(d, target, irq);
+        /* The target's own: the sender's exit has nothing new to flush. */
+        mark_changed(d, target, irq);
         if (vgic_wants_attention(d, irq)) {
             kick(d, (int)target);
         }
@@ -210,7 +247,7 @@ void vgic_retract_linked(struct vgic_dist *d, unsigned cpu, unsigned intid,
         if (hw->deactivate) {
             hw->deactivate(irq->pintid);
         }
-        d->generation++;
+        mark_changed(d, cpu, irq);
     }
     spin_unlock(&d->lock);
 }
@@ -245,7 +282,12 @@ static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *p
             c->private_maybe_live &= ~(1u << intid);
         }
     }
-    for (unsigned spi = *pos - VGIC_NR_PRIVATE; spi < d->nr_irqs - VGIC_NR_PRIVATE;) {
+    /* Most exits: no SPI of the VM may be live at all. */
+    unsigned spi = *pos - VGIC_NR_PRIVATE;
+    if (!d->spi_words_maybe_live) {
+        spi = d->nr_irqs;
+    }
+    while (spi < d->nr_irqs - VGIC_NR_PRIVATE) {
         uint64_t word = d->spi_maybe_live[spi / 64] >> (spi % 64);
         if (!word) {
             spi = ALIGN_UP(spi + 1, 64);
@@ -259,7 +301,11 @@ static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *p
         *pos = VGIC_NR_PRIVATE + ++spi;
         if (!virq_live(irq)) {
             if (prune) {
-                d->spi_maybe_live[(spi - 1) / 64] &= ~(1ULL << ((spi - 1) % 64));
+                unsigned w = (spi - 1) / 64;
+                d->spi_maybe_live[w] &= ~(1ULL << ((spi - 1) % 64));
+                if (!d->spi_maybe_live[w]) {
+                    d->spi_words_maybe_live &= ~(1u << w);
+                }
             }
             continue;
         }
@@ -354,13 +400,9 @@ static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const stru
     hw->write_lr(n, &lr);
 }
 
-/* Asks for the maintenance interrupts, writing only what changed. */
-static void ask_maintenance(struct vgic_cpu *c, const struct vgic_hw_ops *hw, bool underflow,
-                            bool no_pending)
+static void write_maintenance(struct vgic_cpu *c, const struct vgic_hw_ops *hw, bool underflow,
+                              bool no_pending)
 {
-    if (c->maint_known && underflow == c->underflow_asked && no_pending == c->no_pending_asked) {
-        return; /* the usual case: nothing asked for, before or now */
-    }
     if (!c->maint_known || underflow != c->underflow_asked) {
         hw->set_underflow(underflow);
     }
@@ -372,18 +414,25 @@ static void ask_maintenance(struct vgic_cpu *c, const struct vgic_hw_ops *hw, bo
     c->maint_known = true;
 }
 
-void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/* Asks for the maintenance interrupts, writing only what changed. */
+static inline void ask_maintenance(struct vgic_cpu *c, const struct vgic_hw_ops *hw, bool underflow,
+                                   bool no_pending)
 {
-    struct virq *chosen[VGIC_MAX_LRS];
-    unsigned nr = 0;
-    bool more = false;
-    struct vgic_cpu *c = d->cpus[cpu];
+    /* The usual case, without a call: nothing asked for, before or now. */
+    if (!c->maint_known || underflow != c->underflow_asked || no_pending != c->no_pending_asked) {
+        write_maintenance(c, hw, underflow, no_pending);
+    }
+}
 
-    spin_lock(&d->lock);
-    c->flushed_generation = d->generation;
-    c->must_flush = false;
-    /* Insertion into a short sorted array: the LR count is small (4 to 16). */
+/* The highest-priority candidates for vCPU cpu's LRs, in LR order, into chosen[] (nr_lrs at
+ * most); returns how many, *more set if some were left out. */
+static unsigned choose_all(struct vgic_dist *d, unsigned cpu, struct virq **chosen, bool *more)
+{
+    const struct vgic_cpu *c = d->cpus[cpu];
+    unsigned nr = 0;
     unsigned scan = 0;
+
+    /* Insertion into a short sorted array: the LR count is small (4 to 16). */
     for (struct virq *irq; (irq = next_live_irq(d, cpu, &scan, true));) {
         if (!wants_lr(d, irq)) {
             continue;
@@ -393,11 +442,11 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
             pos--;
         }
         if (pos >= c->nr_lrs) {
-            more = true;
+            *more = true;
             continue;
         }
         if (nr == c->nr_lrs) {
-            more = true;
+            *more = true;
             nr--;
         }
         for (unsigned i = nr; i > pos; i--) {
@@ -406,6 +455,57 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
         chosen[pos] = irq;
         nr++;
     }
+    return nr;
+}
+
+/*
+ * The common entry after an exit that changed one interrupt of this vCPU's (a timer, an SGI, a
+ * device's SPI), without the scan: true, with the candidates in chosen[] and their count in *nr,
+ * if only the interrupts changed since the last flush can be candidates. That holds when the
+ * guest took and deactivated all the last flush gave it with nothing left out (!refill), the
+ * maintenance requests are the ones that flush asked for, and nothing of the VM's changed since
+ * (the generation): every interrupt that wanted an LR then has been delivered, and any other
+ * one that wants an LR now has changed. Several changed: the scan orders them.
+ */
+static bool choose_changed(struct vgic_dist *d, unsigned cpu, struct virq **chosen, unsigned *nr)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    if (c->flushed_generation != d->generation || c->refill || !c->maint_known || c->lrs_in_use) {
+        return false;
+    }
+    uint32_t changed = c->private_changed;
+    struct virq *irq = c->spi_changed;
+    if (changed) {
+        if ((changed & (changed - 1)) || irq) {
+            return false;
+        }
+        irq = &c->private_irqs[lowest_bit(changed)];
+    }
+    *nr = 0;
+    /* An SPI's owner changes with a bump of the generation: it is still this vCPU. */
+    if (irq && wants_lr(d, irq)) {
+        chosen[(*nr)++] = irq;
+    }
+    return true;
+}
+
+void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    struct virq *chosen[VGIC_MAX_LRS];
+    unsigned nr;
+    bool more = false;
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    spin_lock(&d->lock);
+    if (!choose_changed(d, cpu, chosen, &nr)) {
+        nr = choose_all(d, cpu, chosen, &more);
+    }
+    c->flushed_generation = d->generation;
+    c->must_flush = false;
+    c->refill = false;
+    c->private_changed = 0;
+    c->spi_changed = NULL;
     for (unsigned n = 0; n < MAX(nr, c->lrs_written); n++) {
         if (n < nr) {
             fill_lr(c, n, chosen[n], hw);
@@ -449,65 +549,108 @@ static void apply_clear_requests(struct virq *irq, struct lr_state *lr,
     irq->lr_clear_active = false;
 }
 
-void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/* Folds LR n, which held irq and shows state as lr, back into the model. */
+static inline __attribute__((always_inline)) void fold_lr(struct vgic_dist *d, unsigned cpu,
+                                                          unsigned n, struct virq *irq,
+                                                          struct lr_state *lr,
+                                                          const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
 
+    vgic_mark_maybe_live(d, cpu, irq);
+    apply_clear_requests(irq, lr, hw);
+    irq->active = lr->active;
+    if (irq->intid >= VGIC_NR_PRIVATE) {
+        int8_t now = lr->active ? (int8_t)cpu : -1;
+        if (now != irq->active_cpu) {
+            /* Another vCPU may now own it: its next flush must not take the fast path. */
+            d->generation++;
+        }
+        irq->active_cpu = now;
+    }
+    bool released = irq->intid >= VGIC_NR_PRIVATE && !lr->active;
+    if (lr->active && irq->intid < VGIC_NR_SGIS) {
+        irq->active_source = c->lr_source[n];
+    }
+    if (lr->pending && (!irq->level || irq->hw || c->lr_latched[n])) {
+        if (irq->intid < VGIC_NR_SGIS && d->version == GIC_V2) {
+            irq->sgi_sources |= (uint8_t)(1u << c->lr_source[n]);
+        } else {
+            irq->pending_latch = true;
+        }
+    }
+    if (irq->phys_active && !lr->active && !lr->pending) {
+        /* The guest has EOIed it: the physical interrupt may fire again. A hardware link
+         * deactivated it with the guest's EOI; a held one is deactivated here. */
+        if (irq->held && hw->deactivate) {
+            hw->deactivate(irq->pintid);
+        }
+        irq->phys_active = false;
+    }
+    /* An SPI routed elsewhere while active here now belongs to its new target. */
+    if (released && vgic_wants_attention(d, irq)) {
+        int owner = vgic_spi_target(d, irq);
+        if (owner >= 0 && owner != (int)cpu) {
+            kick(d, owner);
+        }
+    }
+}
+
+/* What fold_lr() does with an LR the hardware calls empty that held a private interrupt, in
+ * short: the guest took the interrupt and deactivated it (a flush writes only pending or active
+ * state), which leaves nothing of it live. A hardware link's physical interrupt was deactivated
+ * with the guest's EOI. (A held link's asks for an EOI maintenance interrupt, which the
+ * hardware does not call empty; deactivated here all the same, as fold_lr() would.) */
+static void retire_completed_private(struct virq *irq, const struct vgic_hw_ops *hw)
+{
+    if (irq->phys_active && irq->held && hw->deactivate) {
+        hw->deactivate(irq->pintid);
+    }
+    irq->active = false;
+    irq->phys_active = false;
+    irq->lr_clear_pending = false;
+    irq->lr_clear_active = false;
+}
+
+void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+    uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
+    /* The guest took and deactivated everything the last flush gave it and nothing was left
+     * out: a flush now would write nothing but what changed since (vgic_flush_lrs). */
+    bool all_taken = !c->underflow_asked && !c->no_pending_asked;
+
     spin_lock(&d->lock);
     c->lrs_in_use = 0;
-    c->must_flush = true;
     /* The flush filled LRs from 0 on, and emptied the rest. */
     for (unsigned n = 0; n < c->lrs_written; n++) {
         if (c->lr_intid[n] == VGIC_SPURIOUS) {
             continue;
         }
-        struct lr_state lr, empty = {0};
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
-        hw->read_lr(n, &lr);
-        vgic_mark_maybe_live(d, cpu, irq);
-        /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep it
-         * asserted while this CPU waits in WFI. */
-        hw->write_lr(n, &empty);
-        apply_clear_requests(irq, &lr, hw);
-        irq->active = lr.active;
-        if (irq->intid >= VGIC_NR_PRIVATE) {
-            int8_t now = lr.active ? (int8_t)cpu : -1;
-            if (now != irq->active_cpu) {
-                /* Another vCPU may now own it: its next flush must not take the fast path. */
-                d->generation++;
-            }
-            irq->active_cpu = now;
-        }
-        bool released = irq->intid >= VGIC_NR_PRIVATE && !lr.active;
-        if (lr.active && irq->intid < VGIC_NR_SGIS) {
-            irq->active_source = c->lr_source[n];
-        }
-        if (lr.pending && (!irq->level || irq->hw || c->lr_latched[n])) {
-            if (irq->intid < VGIC_NR_SGIS && d->version == GIC_V2) {
-                irq->sgi_sources |= (uint8_t)(1u << c->lr_source[n]);
-            } else {
-                irq->pending_latch = true;
-            }
-        }
-        if (irq->phys_active && !lr.active && !lr.pending) {
-            /* The guest has EOIed it: the physical interrupt may fire again. A hardware link
-             * deactivated it with the guest's EOI; a held one is deactivated here. */
-            if (irq->held && hw->deactivate) {
-                hw->deactivate(irq->pintid);
-            }
-            irq->phys_active = false;
-        }
-        /* An SPI routed elsewhere while active here now belongs to its new target. */
-        if (released && vgic_wants_attention(d, irq)) {
-            int owner = vgic_spi_target(d, irq);
-            if (owner >= 0 && owner != (int)cpu) {
-                kick(d, owner);
-            }
+        if (!(empty & (1u << n))) {
+            struct lr_state lr, none = {0};
+            hw->read_lr(n, &lr);
+            /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep
+             * it asserted while this CPU waits in WFI. One the hardware calls empty is left
+             * as it is: invalid, it shows the guest nothing. */
+            hw->write_lr(n, &none);
+            fold_lr(d, cpu, n, irq, &lr, hw);
+            all_taken = false;
+        } else if (irq->intid < VGIC_NR_PRIVATE) {
+            retire_completed_private(irq, hw);
+        } else {
+            struct lr_state lr = {0};
+            fold_lr(d, cpu, n, irq, &lr, hw);
         }
         irq->lr = -1;
         c->lr_intid[n] = VGIC_SPURIOUS;
     }
     c->lrs_written = 0;
+    if (!all_taken) {
+        c->must_flush = true;
+        c->refill = true;
+    }
     /* With the LRs empty, an underflow or no-pending request would hold the maintenance
      * interrupt asserted and keep a CPU waiting in WFI from sleeping. */
     ask_maintenance(c, hw, false, false);

@@ -27,7 +27,7 @@ struct fake_sysregs {
     uint64_t cnthp_ctl_el2, cnthp_cval_el2;
     uint64_t icc_iar1_el1, icc_eoir1_el1, icc_dir_el1, icc_sgi1r_el1, icc_pmr_el1, icc_bpr1_el1;
     uint64_t icc_ctlr_el1, icc_igrpen1_el1, icc_sre_el1, icc_sre_el2;
-    uint64_t ich_vtr_el2, ich_hcr_el2, ich_vmcr_el2, ich_ap0r0_el2, ich_ap1r0_el2;
+    uint64_t ich_vtr_el2, ich_elrsr_el2, ich_hcr_el2, ich_vmcr_el2, ich_ap0r0_el2, ich_ap1r0_el2;
     uint64_t ich_lr0_el2, ich_lr1_el2, ich_lr2_el2, ich_lr3_el2, ich_lr4_el2, ich_lr5_el2;
     uint64_t ich_lr6_el2, ich_lr7_el2, ich_lr8_el2, ich_lr9_el2, ich_lr10_el2, ich_lr11_el2;
     uint64_t ich_lr12_el2, ich_lr13_el2, ich_lr14_el2, ich_lr15_el2;
@@ -143,6 +143,7 @@ SYSREG_RW(icc_igrpen1_el1)
 SYSREG_RW(icc_sre_el1)
 SYSREG_RW(icc_sre_el2)
 SYSREG_READ(ich_vtr_el2)
+SYSREG_READ(ich_elrsr_el2)
 SYSREG_RW(ich_hcr_el2)
 SYSREG_RW(ich_vmcr_el2)
 SYSREG_RW(ich_ap0r0_el2)

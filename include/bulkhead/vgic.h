@@ -72,6 +72,10 @@ struct vgic_hw_ops {
     void (*set_no_pending)(bool on);
     /* Deactivates physical interrupt pintid of this CPU (a held link's, at the guest's EOI). */
     void (*deactivate)(unsigned pintid);
+    /* Bit n set: list register n holds nothing the guest could still take or deactivate and
+     * asks for no maintenance (ICH_ELRSR_EL2, GICH_ELRSR0), so a sync need not read or empty
+     * it. May be NULL: every LR in use is read. */
+    uint32_t (*empty_lrs)(void);
 };
 
 struct vgic_cpu {
@@ -84,10 +88,19 @@ struct vgic_cpu {
     uint64_t mpidr;           /* the guest's MPIDR: Aff0 = index */
     bool redist_waker_asleep; /* GICv3 GICR_WAKER.ProcessorSleep */
     /* The exit fast path: with no LR in use and nothing changed in the VM's interrupt state
-     * since the last flush, sync and flush have nothing to do. */
+     * since the last flush, sync and flush have nothing to do. must_flush says that something
+     * of this vCPU's own changed (an SGI sent to it, an LR given back with state in it): set
+     * by anyone (lock held, or by the vCPU's own CPU), cleared by the flush. */
     unsigned lrs_in_use;
     uint32_t flushed_generation;
     bool must_flush;
+    /* Its private interrupts changed since the last flush (a bit per INTID, lock held), and
+     * whether that flush's LRs must be chosen again from scratch (the guest left some of them
+     * untaken, some were left out, or the LRs are unknown): without refill, and with nothing
+     * of the VM's changed, the changed ones are the only candidates. */
+    uint32_t private_changed;
+    struct virq *spi_changed; /* the one SPI it holds that changed since, if any */
+    bool refill;
     /* Its SGIs and PPIs that may be pending or active, a bit per INTID (a superset, cleared
      * lazily by the flush's scan as spi_maybe_live is): an exit looks at those only. */
     uint32_t private_maybe_live;
@@ -122,8 +135,10 @@ struct vgic_dist {
     /* Bumped (lock held) by every change that could alter what a vCPU should see. */
     uint32_t generation;
     /* SPIs that may be pending or active (a superset: cleared lazily by the flush's scan), so
-     * that an exit does not look at every SPI of the VM. */
+     * that an exit does not look at every SPI of the VM; bit w of spi_words_maybe_live is set
+     * while word w of spi_maybe_live may be non-zero (most exits find no SPI live at all). */
     uint64_t spi_maybe_live[(VGIC_MAX_IRQS - VGIC_NR_PRIVATE + 63) / 64];
+    uint32_t spi_words_maybe_live;
     /* Called (dist lock held) when vCPU `cpu` has something new to take: kick it. */
     void (*kick)(void *ctx, unsigned cpu);
     void *kick_ctx;
@@ -219,6 +234,7 @@ static inline void vgic_mark_maybe_live(struct vgic_dist *d, unsigned cpu, const
     if (irq->intid >= VGIC_NR_PRIVATE) {
         unsigned i = irq->intid - VGIC_NR_PRIVATE;
         d->spi_maybe_live[i / 64] |= 1ULL << (i % 64);
+        d->spi_words_maybe_live |= 1u << (i / 64);
     } else {
         d->cpus[cpu]->private_maybe_live |= 1u << irq->intid;
     }

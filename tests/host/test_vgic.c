@@ -32,6 +32,7 @@
 
 static struct lr_state fake_lrs[VGIC_MAX_LRS];
 static unsigned fake_lr_writes[VGIC_MAX_LRS];
+static unsigned fake_lr_reads[VGIC_MAX_LRS];
 static unsigned fake_underflow_calls;
 static bool fake_underflow;
 
@@ -46,12 +47,27 @@ static void fake_read_lr(unsigned n, struct lr_state *lr)
 {
     assert_true(n < VGIC_MAX_LRS);
     *lr = fake_lrs[n];
+    fake_lr_reads[n]++;
 }
 
 static void fake_set_underflow(bool on)
 {
     fake_underflow = on;
     fake_underflow_calls++;
+}
+
+/* ICH_ELRSR_EL2 / GICH_ELRSR0: invalid, and no EOI maintenance interrupt asserted. */
+static uint32_t fake_empty_lrs(void)
+{
+    uint32_t empty = 0;
+
+    for (unsigned n = 0; n < VGIC_MAX_LRS; n++) {
+        const struct lr_state *lr = &fake_lrs[n];
+        if (!lr->pending && !lr->active && (lr->hw || !lr->eoi_maint)) {
+            empty |= 1u << n;
+        }
+    }
+    return empty;
 }
 
 static unsigned fake_deactivated[4];
@@ -64,6 +80,15 @@ static void fake_deactivate(unsigned pintid)
 }
 
 static const struct vgic_hw_ops fake_hw = {
+    .write_lr = fake_write_lr,
+    .read_lr = fake_read_lr,
+    .set_underflow = fake_set_underflow,
+    .deactivate = fake_deactivate,
+    .empty_lrs = fake_empty_lrs,
+};
+
+/* A virtual interface that does not say which LRs are empty: every LR in use is read. */
+static const struct vgic_hw_ops fake_hw_without_elrsr = {
     .write_lr = fake_write_lr,
     .read_lr = fake_read_lr,
     .set_underflow = fake_set_underflow,
@@ -110,6 +135,7 @@ static struct vgic_dist *init(enum gic_version version, unsigned nr_irqs, unsign
     for (unsigned n = 0; n < VGIC_MAX_LRS; n++) {
         fake_lrs[n] = (struct lr_state){.intid = 999, .pending = true, .active = true};
         fake_lr_writes[n] = 0;
+        fake_lr_reads[n] = 0;
     }
     fake_underflow = false;
     fake_underflow_calls = 0;
@@ -1253,6 +1279,215 @@ static void test_reset_keeps_the_vm_shape(void **state)
     }
 }
 
+/* ---- Exits that changed nothing ---- */
+
+static unsigned lr_writes_total(void)
+{
+    unsigned total = 0;
+
+    for (unsigned n = 0; n < VGIC_MAX_LRS; n++) {
+        total += fake_lr_writes[n];
+    }
+    return total;
+}
+
+/* The guest took and deactivated the one interrupt it had: the LR the hardware calls empty is
+ * neither read nor written back, and the next entry writes nothing. */
+static void test_lr_the_guest_completed_is_neither_read_nor_rewritten(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    spi(40, 0xa0, 0)->group1 = true;
+    vgic_inject_edge(&dist, 0, 40);
+    flush(0);
+    int n = lr_of(4, 40);
+    assert_true(n >= 0);
+    guest_ack((unsigned)n);
+    guest_eoi((unsigned)n);
+    unsigned writes = lr_writes_total();
+
+    sync_and_flush(0);
+    assert_int_equal(fake_lr_reads[n], 0);
+    assert_int_equal(lr_writes_total(), writes);
+    assert_false(irq_of(0, 40)->active);
+    assert_false(virq_pending(irq_of(0, 40)));
+    assert_int_equal(irq_of(0, 40)->lr, -1);
+    assert_int_equal(valid_lrs(4), 0);
+
+    /* The next edge is delivered as the first was. */
+    vgic_inject_edge(&dist, 0, 40);
+    sync_and_flush(0);
+    assert_true(lr_of(4, 40) >= 0);
+}
+
+/* Without the hardware's empty-LR status, the same exit reads the LR and still loses nothing. */
+static void test_sync_without_empty_lr_status_reads_every_lr_in_use(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    spi(40, 0xa0, 0)->group1 = true;
+    spi(41, 0xa0, 0)->group1 = true;
+    vgic_inject_edge(&dist, 0, 40);
+    vgic_inject_edge(&dist, 0, 41);
+    vgic_flush(&dist, 0, &fake_hw_without_elrsr);
+    int n = lr_of(4, 40);
+    guest_ack((unsigned)n);
+    guest_eoi((unsigned)n);
+    vgic_sync(&dist, 0, &fake_hw_without_elrsr);
+    assert_int_equal(fake_lr_reads[n], 1);
+    vgic_flush(&dist, 0, &fake_hw_without_elrsr);
+    assert_int_equal(lr_of(4, 40), -1);
+    assert_true(lr_of(4, 41) >= 0); /* untaken: presented again */
+}
+
+/* An interrupt injected while an LR still holds another, untaken one: both are presented. */
+static void test_injection_while_an_lr_holds_another_presents_both(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    spi(40, 0xa0, 0)->group1 = true;
+    spi(41, 0x80, 0)->group1 = true;
+    vgic_inject_edge(&dist, 0, 40);
+    flush(0);
+    assert_true(lr_of(4, 40) >= 0);
+    vgic_sync(&dist, 0, &fake_hw);
+    vgic_inject_edge(&dist, 0, 41);
+    flush(0);
+    assert_true(lr_of(4, 40) >= 0);
+    assert_true(lr_of(4, 41) >= 0);
+    assert_no_duplicate_lrs(4);
+}
+
+/* An SGI to another vCPU changes nothing of the sender's: its entry writes no LR, while the
+ * target's next entry presents the SGI. */
+static void test_sgi_to_another_vcpu_leaves_the_senders_lrs_alone(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 2, 4);
+    dist.enable_grp1 = true;
+    for (unsigned cpu = 0; cpu < 2; cpu++) {
+        irq_of(cpu, 2)->enabled = true;
+        irq_of(cpu, 2)->group1 = true;
+    }
+    flush(0);
+    flush(1);
+    unsigned writes = lr_writes_total();
+
+    vgic_sync(&dist, 0, &fake_hw);
+    vgic_send_sgi(&dist, 0, 1, 2);
+    vgic_flush(&dist, 0, &fake_hw);
+    assert_int_equal(lr_writes_total(), writes);
+    assert_true(kicks[1] >= 1);
+    assert_true(vgic_has_deliverable(&dist, 1));
+    assert_false(vgic_has_deliverable(&dist, 0));
+
+    sync_and_flush(1);
+    assert_true(lr_of(4, 2) >= 0);
+}
+
+/* An SGI a vCPU sends itself is presented at its own next entry. */
+static void test_sgi_to_self_is_presented_at_the_next_entry(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 2, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 5)->enabled = true;
+    irq_of(0, 5)->group1 = true;
+    flush(0);
+    vgic_sync(&dist, 0, &fake_hw);
+    vgic_send_sgi(&dist, 0, 0, 5);
+    vgic_flush(&dist, 0, &fake_hw);
+    assert_true(lr_of(4, 5) >= 0);
+    assert_int_equal(kicks[1], 0);
+}
+
+/* More pending than LRs: once the guest has taken all it was given, the ones left out are
+ * presented, though every LR it had is empty. */
+static void test_interrupts_left_out_are_presented_once_the_guest_took_the_rest(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 2);
+    dist.enable_grp1 = true;
+    for (unsigned i = 0; i < 5; i++) {
+        spi(40 + i, (uint8_t)(0x10 * (i + 1)), 0)->group1 = true;
+        vgic_inject_edge(&dist, 0, 40 + i);
+    }
+    flush(0);
+    assert_true(fake_underflow);
+    /* 40, 41 first; then 42, 43; then 44. */
+    for (unsigned round = 0; round < 2; round++) {
+        guest_handle_all(2);
+        sync_and_flush(0);
+    }
+    assert_true(lr_of(2, 44) >= 0);
+    assert_false(fake_underflow);
+    guest_handle_all(2);
+    sync_and_flush(0);
+    assert_int_equal(valid_lrs(2), 0);
+    assert_false(vgic_has_deliverable(&dist, 0));
+}
+
+/* A linked level interrupt (the virtual timer) the guest completed, then raised again: the
+ * empty LR is given back without a read and the new edge is presented. */
+static void test_linked_interrupt_completed_then_raised_again_is_presented(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = true;
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    for (unsigned round = 0; round < 3; round++) {
+        vgic_sync(&dist, 0, &fake_hw);
+        vgic_inject_edge(&dist, 0, 27);
+        vgic_flush(&dist, 0, &fake_hw);
+        int n = lr_of(4, 27);
+        assert_true(n >= 0);
+        assert_true(fake_lrs[n].hw);
+        assert_true(irq_of(0, 27)->phys_active);
+        guest_ack((unsigned)n);
+        guest_eoi((unsigned)n);
+        vgic_sync(&dist, 0, &fake_hw);
+        assert_false(irq_of(0, 27)->phys_active);
+        assert_int_equal(fake_lr_reads[n], 0);
+        vgic_flush(&dist, 0, &fake_hw);
+        assert_int_equal(valid_lrs(4), 0);
+    }
+}
+
+/* An SPI raised for vCPU 1 changes nothing of vCPU 0's: its entry writes no LR, while vCPU 1's
+ * presents the SPI; two SPIs raised together are presented in priority order. */
+static void test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 2, 4);
+    dist.enable_grp1 = true;
+    spi(40, 0xa0, 1)->group1 = true;
+    spi(41, 0x40, 1)->group1 = true;
+    flush(0);
+    flush(1);
+    unsigned writes = lr_writes_total();
+
+    vgic_inject_edge(&dist, 0, 40);
+    flush(0);
+    assert_int_equal(lr_writes_total(), writes);
+    sync_and_flush(1);
+    int n = lr_of(4, 40);
+    assert_true(n >= 0);
+    guest_ack((unsigned)n);
+    guest_eoi((unsigned)n);
+
+    vgic_inject_edge(&dist, 0, 40);
+    vgic_inject_edge(&dist, 0, 41);
+    sync_and_flush(1);
+    assert_int_equal(fake_lrs[0].intid, 41);
+    assert_int_equal(fake_lrs[1].intid, 40);
+    assert_int_equal(valid_lrs(4), 2);
+}
+
 /* ---- Lookups ---- */
 
 static void test_get_irq_banks_private_interrupts_and_bounds_everything(void **state)
@@ -1317,6 +1552,14 @@ int main(void)
         T(test_has_deliverable_follows_enable_group_pending_and_owner),
         T(test_reset_clears_every_interrupt_and_the_group_enables),
         T(test_reset_keeps_the_vm_shape),
+        T(test_lr_the_guest_completed_is_neither_read_nor_rewritten),
+        T(test_sync_without_empty_lr_status_reads_every_lr_in_use),
+        T(test_injection_while_an_lr_holds_another_presents_both),
+        T(test_sgi_to_another_vcpu_leaves_the_senders_lrs_alone),
+        T(test_sgi_to_self_is_presented_at_the_next_entry),
+        T(test_interrupts_left_out_are_presented_once_the_guest_took_the_rest),
+        T(test_linked_interrupt_completed_then_raised_again_is_presented),
+        T(test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone),
         T(test_get_irq_banks_private_interrupts_and_bounds_everything),
     };
 #undef T
