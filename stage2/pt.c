@@ -255,8 +255,11 @@ static int prepare_range(struct pt *pt, uint64_t *table, unsigned level, uint64_
 
 int pt_prepare(struct pt *pt, uint64_t va, uint64_t size, unsigned block_level)
 {
-    if (!range_ok(pt, va, size) || block_level <= pt->start_level || block_level > 3) {
+    if (!range_ok(pt, va, size) || block_level < MAX(pt->start_level, 1u) || block_level > 3) {
         return -1;
+    }
+    if (block_level == pt->start_level) {
+        return 0; /* the root itself holds the blocks: nothing to build */
     }
     return prepare_range(pt, pt->root, pt->start_level, va, size, block_level);
 }

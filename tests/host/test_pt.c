@@ -413,6 +413,9 @@ static void test_stage2_32bit_root_is_level2_concatenated(void **state)
     assert_int_equal(e->allocs, 1);
     assert_int_equal(pt_unmap(&e->pt, va, MiB(2)), 0);
     assert_false(mapped(e, va));
+    /* Its RAM blocks need no table of their own to be prepared. */
+    assert_int_equal(pt_prepare(&e->pt, GiB(2), GiB(1), 2), 0);
+    assert_int_equal(e->allocs, 1);
 }
 
 static void test_stage2_4kib_page_at_level3(void **state)
@@ -938,7 +941,7 @@ static void test_concatenated_root_ipa42_top_of_range(void **state)
  * the preparation, and nothing was mapped by it. */
 static void test_prepare_leaves_block_mappings_nothing_to_allocate(void **state)
 {
-    struct env *e = env_stage2(state, 32);
+    struct env *e = env_stage2(state, 36);
     uint64_t base = GiB(1) - MiB(2), size = GiB(1) + MiB(4);
 
     assert_int_equal(pt_prepare(&e->pt, base, size, 2), 0);
