@@ -19,10 +19,13 @@
 #include "support/capture.h"
 
 static struct vm vm;
+static struct vcpu vcpus[MAX_VCPUS]; /* the hypervisor allocates a VM's vCPUs at boot */
 
 static void vm_init(unsigned nr_vcpus)
 {
     memset(&vm, 0, sizeof(vm));
+    memset(vcpus, 0, sizeof(vcpus));
+    vm.vcpus = vcpus;
     snprintf(vm.cfg.name, sizeof(vm.cfg.name), "vm0");
     vm.cfg.nr_vcpus = nr_vcpus;
     vm.state = VM_RUNNING;

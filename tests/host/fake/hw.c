@@ -208,18 +208,21 @@ static void invalidate(void *ctx, uint64_t va, uint64_t size)
     fake.s2_invalidate++;
 }
 
-/* A 32-bit IPA space, as on QEMU virt: one root table at level 1. */
+/* A 36-bit IPA space: one root table at level 1, so that RAM's 2 MiB blocks need a level-2
+ * table, whose allocation can fail (QEMU virt's 32-bit IPA puts them in a level-2 root). */
+#define FAKE_IPA_BITS 36
+
 int s2_create(struct pt *pt, unsigned vmid, uint64_t *vttbr)
 {
     struct pt_ops ops = {.alloc_table = alloc_table, .invalidate = invalidate};
     unsigned start_level, root_pages;
 
-    pt_stage2_geometry(32, &start_level, &root_pages);
+    pt_stage2_geometry(FAKE_IPA_BITS, &start_level, &root_pages);
     uint64_t *root = alloc_table(NULL);
     if (!root) {
         return -1;
     }
-    pt_init(pt, PT_STAGE2, 32, start_level, root, &ops);
+    pt_init(pt, PT_STAGE2, FAKE_IPA_BITS, start_level, root, &ops);
     *vttbr = ((uint64_t)vmid << 48) | (uint64_t)(uintptr_t)root;
     return 0;
 }
