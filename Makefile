@@ -25,6 +25,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wvla -Wswitch-d
 HV_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
              -mgeneral-regs-only -mstrict-align -mno-outline-atomics -fpie -fno-stack-protector \
              -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -O2 -g $(WARNINGS) \
+             -include include/bulkhead/hidden.h \
              -Iinclude -Iinclude/target -I$(LIBFDT_ROOT)/include -Iplatform/$(PLATFORM) \
              -DPLATFORM=\"$(PLATFORM)\" -MMD -MP
 HV_ASFLAGS := -Iinclude -D__ASSEMBLY__ -MMD -MP

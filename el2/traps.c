@@ -387,7 +387,8 @@ static bool handle_dabt(struct vcpu *vcpu, uint64_t esr)
     ipa_t ipa = fault_ipa(read_hpfar_el2(), read_far_el2());
     /* Devices first: they are the frequent case; RAM faults once per block. */
     const struct mmio_region *r =
-        (esr & ESR_DABT_S1PTW) ? NULL : mmio_bus_find(&vcpu->vm->io.bus, ipa);
+        (esr & ESR_DABT_S1PTW) ? NULL
+                               : mmio_bus_find_from(&vcpu->vm->io.bus, &vcpu->mmio_last, ipa);
 
     if (!r) {
         return dabt_not_device(vcpu, esr);
@@ -420,7 +421,7 @@ static bool handle_hidden_feature(struct vcpu *vcpu, uint64_t esr)
     return after_injection(vcpu, esr);
 }
 
-static bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)
+static __attribute__((noinline)) bool handle_unexpected(struct vcpu *vcpu, uint64_t esr)
 {
     return stop_vm(vcpu, esr_class_name(ESR_EC(esr)), esr);
 }
@@ -440,14 +441,17 @@ static const exit_handler_fn exit_handlers[EC_MAX + 1] = {
     [EC_SOFTSTP_LOW] = gdbstub_debug_exit,
 };
 
-static bool handle_sync(struct vcpu *vcpu)
+static inline __attribute__((always_inline)) bool handle_sync(struct vcpu *vcpu)
 {
     uint64_t esr = read_esr_el2();
     exit_handler_fn fn = exit_handlers[ESR_EC(esr)];
 
     vcpu->exits_ec[ESR_EC(esr)]++; /* the monitor's figures */
 
-    return (fn ? fn : handle_unexpected)(vcpu, esr);
+    if (__builtin_expect(fn != NULL, 1)) {
+        return fn(vcpu, esr);
+    }
+    return handle_unexpected(vcpu, esr);
 }
 
 /* shared: a CPU several vCPUs take turns on (el2/sched.c); constant in each caller below. */
@@ -459,7 +463,7 @@ static inline __attribute__((always_inline)) struct vcpu *exit_to_guest(struct v
     bool resume;
 
     if (has_gic && vcpu->vgic.lrs_in_use) {
-        vgic_sync(vgic, vcpu->index, &gic_lr_ops);
+        vgic_sync_cpu(vgic, &vcpu->vgic, &gic_lr_ops);
         /* Only an interrupt that was in a list register can be waiting, untaken. */
         vtimer_resample(&vcpu->timer, &gic_lr_ops);
     }
@@ -478,14 +482,14 @@ static inline __attribute__((always_inline)) struct vcpu *exit_to_guest(struct v
     if (shared && resume) {
         sched_preempt(vcpu);
     }
-    if (resume && __atomic_load_n(&vcpu->vm->paused, __ATOMIC_RELAXED)) {
+    if (resume && vcpu->vm->paused) { /* volatile: a plain load at its offset, no address add */
         vcpu_hold(vcpu);
     }
     if (!resume || !vcpu_should_run(vcpu)) {
         pcpu_schedule();
     }
     if (has_gic) {
-        vgic_flush(vgic, vcpu->index, &gic_lr_ops);
+        vgic_flush_cpu(vgic, &vcpu->vgic, &gic_lr_ops);
     }
     return vcpu;
 }
@@ -493,6 +497,16 @@ static inline __attribute__((always_inline)) struct vcpu *exit_to_guest(struct v
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind)
 {
     return exit_to_guest(vcpu, kind, false);
+}
+
+struct vcpu *guest_exit_sync(struct vcpu *vcpu)
+{
+    return exit_to_guest(vcpu, EXIT_SYNC, false);
+}
+
+struct vcpu *guest_exit_irq(struct vcpu *vcpu)
+{
+    return exit_to_guest(vcpu, EXIT_IRQ, false);
 }
 
 struct vcpu *guest_exit_shared(struct vcpu *vcpu, unsigned kind)

@@ -81,7 +81,7 @@ hyp_irq:        hyp_exception EXIT_IRQ
 hyp_fiq:        hyp_exception EXIT_FIQ
 hyp_serror:     hyp_exception EXIT_SERROR
 
-.macro guest_exit_entry kind, handler
+.macro guest_exit_entry kind, handler, return
     stp x0, x1, [sp, #-16]!
     mrs x0, tpidr_el2
     ldr x0, [x0, #PCPU_VCPU]
@@ -108,19 +108,22 @@ hyp_serror:     hyp_exception EXIT_SERROR
     mov x1, #\kind
     mov x29, xzr
     bl \handler
-    b guest_enter
+    b \return
 .endm
 
-guest_sync_pinned:    guest_exit_entry EXIT_SYNC, guest_exit
-guest_irq_pinned:     guest_exit_entry EXIT_IRQ, guest_exit
-guest_fiq_pinned:     guest_exit_entry EXIT_FIQ, guest_exit
-guest_serror_pinned:  guest_exit_entry EXIT_SERROR, guest_exit
-guest_aarch32_pinned: guest_exit_entry EXIT_AARCH32, guest_exit
-guest_sync_shared:    guest_exit_entry EXIT_SYNC, guest_exit_shared
-guest_irq_shared:     guest_exit_entry EXIT_IRQ, guest_exit_shared
-guest_fiq_shared:     guest_exit_entry EXIT_FIQ, guest_exit_shared
-guest_serror_shared:  guest_exit_entry EXIT_SERROR, guest_exit_shared
-guest_aarch32_shared: guest_exit_entry EXIT_AARCH32, guest_exit_shared
+/* A pinned CPU's guest_exit returns the vCPU that exited, on the stack it exited on, now back at
+ * its top: the CPU's vCPU and stack pointer are already what guest_enter would set. (Where the
+ * CPU changes vCPU, or the exit ends elsewhere, pcpu_schedule() does not return.) */
+guest_sync_pinned:    guest_exit_entry EXIT_SYNC, guest_exit_sync, guest_resume
+guest_irq_pinned:     guest_exit_entry EXIT_IRQ, guest_exit_irq, guest_resume
+guest_fiq_pinned:     guest_exit_entry EXIT_FIQ, guest_exit, guest_resume
+guest_serror_pinned:  guest_exit_entry EXIT_SERROR, guest_exit, guest_resume
+guest_aarch32_pinned: guest_exit_entry EXIT_AARCH32, guest_exit, guest_resume
+guest_sync_shared:    guest_exit_entry EXIT_SYNC, guest_exit_shared, guest_enter
+guest_irq_shared:     guest_exit_entry EXIT_IRQ, guest_exit_shared, guest_enter
+guest_fiq_shared:     guest_exit_entry EXIT_FIQ, guest_exit_shared, guest_enter
+guest_serror_shared:  guest_exit_entry EXIT_SERROR, guest_exit_shared, guest_enter
+guest_aarch32_shared: guest_exit_entry EXIT_AARCH32, guest_exit_shared, guest_enter
 
 /* Enters vcpu (x0) on this CPU's stack top; never returns. */
 .text
@@ -130,6 +133,8 @@ guest_enter:
     ldr x2, [x1, #PCPU_STACK_TOP]
     mov sp, x2
     str x0, [x1, #PCPU_VCPU]
+/* Resumes vcpu (x0), this CPU's vCPU, with the stack pointer at its top already. */
+guest_resume:
     ldp x2, x3, [x0, #REGS_ELR]
     msr elr_el2, x2
     msr spsr_el2, x3

@@ -72,6 +72,24 @@ static inline const struct mmio_region *mmio_bus_find(struct mmio_bus *bus, ipa_
     return mmio_bus_search(bus, ipa);
 }
 
+/* The same, asked first of *last, the region a caller found last (NULL at first), which it
+ * keeps for itself alone (a vCPU: a driver's accesses come in runs to one device). Entries are
+ * self-describing and never leave the table: a stale *last costs a lookup, never a wrong answer. */
+static inline const struct mmio_region *
+mmio_bus_find_from(struct mmio_bus *bus, const struct mmio_region **last, ipa_t ipa)
+{
+    const struct mmio_region *r = *last;
+
+    if (r && ipa - r->base < r->size) {
+        return r;
+    }
+    r = mmio_bus_find(bus, ipa);
+    if (r) {
+        *last = r;
+    }
+    return r;
+}
+
 /* Routes one access. For a write *val is the value stored; for a read it receives the value
  * (not yet sign-extended: see mmio_load_value()). */
 enum mmio_result mmio_bus_access(struct mmio_bus *bus, unsigned vcpu, const struct mmio_access *a,

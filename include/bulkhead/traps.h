@@ -9,6 +9,9 @@ struct vm;
 
 /* Called by el2/vectors.S with the exit's kind (EXIT_* in asm.h); returns the vCPU to enter. */
 struct vcpu *guest_exit(struct vcpu *vcpu, unsigned kind);
+/* guest_exit() of the frequent kinds on a pinned CPU, the kind known at compile time. */
+struct vcpu *guest_exit_sync(struct vcpu *vcpu);
+struct vcpu *guest_exit_irq(struct vcpu *vcpu);
 /* The same on a CPU several vCPUs share: the exit ends by asking its policy (el2/sched.c). */
 struct vcpu *guest_exit_shared(struct vcpu *vcpu, unsigned kind);
 /* Takes the physical interrupts pending on this CPU; current is the vCPU it runs, or NULL. */

@@ -9,6 +9,7 @@
 
 #include "asm.h"
 #include "gic.h"
+#include "mmio.h"
 #include "vgic.h"
 #include "vtimer.h"
 
@@ -67,6 +68,7 @@ struct vcpu {
     unsigned index; /* within the VM; also the guest's MPIDR Aff0 */
     unsigned pcpu;
     volatile enum vcpu_state state;
+    const struct mmio_region *mmio_last; /* the device its last trapped access reached */
     volatile bool loaded;  /* its physical CPU is running it (in the guest or on its behalf) */
     volatile bool waiting; /* in WFI or CPU_SUSPEND (vcpu_block) */
     volatile bool held;    /* its VM is paused and it waits for the resume (vcpu_hold) */

@@ -207,24 +207,34 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);
 /* Entry and exit of vCPU cpu on its physical CPU (lock taken inside). */
 void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
 void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
-static inline void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/* c: d->cpus[c->index], which an exit has at hand (struct vcpu holds it). */
+static inline void vgic_flush_cpu(struct vgic_dist *d, const struct vgic_cpu *c,
+                                  const struct vgic_hw_ops *hw)
 {
-    const struct vgic_cpu *c = d->cpus[cpu];
-
     /* The exit fast path, inline: no LR in use and nothing changed since the last flush. Read
      * without the lock: whoever changes the state after this also kicks this vCPU, and the kick
-     * brings it back here. */
-    if (c->must_flush || c->lrs_in_use ||
-        c->flushed_generation != __atomic_load_n(&d->generation, __ATOMIC_ACQUIRE)) {
-        vgic_flush_lrs(d, cpu, hw);
+     * brings it back here. Relaxed: only the generation's value decides, and vgic_flush_lrs()
+     * takes the lock before it reads what changed. */
+    if (__builtin_expect(c->must_flush, 0) || __builtin_expect(c->lrs_in_use != 0, 0) ||
+        __builtin_expect(c->flushed_generation != *(const volatile uint32_t *)&d->generation, 0)) {
+        vgic_flush_lrs(d, c->index, hw);
+    }
+}
+static inline void vgic_flush(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    vgic_flush_cpu(d, d->cpus[cpu], hw);
+}
+static inline void vgic_sync_cpu(struct vgic_dist *d, const struct vgic_cpu *c,
+                                 const struct vgic_hw_ops *hw)
+{
+    /* The exit fast path, inline: nothing in the LRs, no maintenance request armed. */
+    if (c->lrs_in_use) {
+        vgic_sync_lrs(d, c->index, hw);
     }
 }
 static inline void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
-    /* The exit fast path, inline: nothing in the LRs, no maintenance request armed. */
-    if (d->cpus[cpu]->lrs_in_use) {
-        vgic_sync_lrs(d, cpu, hw);
-    }
+    vgic_sync_cpu(d, d->cpus[cpu], hw);
 }
 
 /* Records that irq, an SPI or a private interrupt of vCPU cpu, may have become pending or

@@ -257,6 +257,31 @@ static void test_find_after_a_region_is_added(void **state)
     }
 }
 
+/* A caller's own last region: asked first, kept when the lookup finds another, left as it was
+ * when nothing is there, and still right after the table's regions moved under it. */
+static void test_find_from_last_region(void **state)
+{
+    struct mmio_bus bus = {0};
+    struct fake_dev a, b, c;
+    const struct mmio_region *last = NULL;
+    (void)state;
+
+    assert_int_equal(add(&bus, 0x9000000, 0x1000, &a), 0);
+    assert_int_equal(add(&bus, 0x9010000, 0x1000, &b), 0);
+    assert_ptr_equal(mmio_bus_find_from(&bus, &last, 0x9000004)->dev, &a);
+    assert_ptr_equal(last->dev, &a);
+    assert_ptr_equal(mmio_bus_find_from(&bus, &last, 0x9000ffc)->dev, &a);
+    assert_ptr_equal(mmio_bus_find_from(&bus, &last, 0x9010000)->dev, &b);
+    assert_ptr_equal(last->dev, &b);
+    assert_null(mmio_bus_find_from(&bus, &last, 0x9011000));
+    assert_ptr_equal(last->dev, &b);
+    /* A region added below both shifts them: the entry last points at now describes a. */
+    assert_int_equal(add(&bus, 0x8000000, 0x1000, &c), 0);
+    assert_ptr_equal(mmio_bus_find_from(&bus, &last, 0x9010008)->dev, &b);
+    assert_ptr_equal(mmio_bus_find_from(&bus, &last, 0x9000008)->dev, &a);
+    assert_ptr_equal(mmio_bus_find_from(&bus, &last, 0x8000008)->dev, &c);
+}
+
 static struct mmio_access acc(ipa_t ipa, unsigned size, bool write)
 {
     return (struct mmio_access){.ipa = ipa, .size = (uint8_t)size, .write = write, .reg64 = true};
@@ -420,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_find_adjacent_regions_after_hits),
         cmocka_unit_test(test_find_pages_sharing_a_hint_slot),
         cmocka_unit_test(test_find_after_a_region_is_added),
+        cmocka_unit_test(test_find_from_last_region),
         cmocka_unit_test(test_access_routes_to_device_with_offset),
         cmocka_unit_test(test_access_outside_regions_is_unmapped),
         cmocka_unit_test(test_access_straddling_region_end_aborts),
