@@ -186,7 +186,9 @@ static inline void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned int
 void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
 /* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
-void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
+/* The same for each vCPU of the mask targets (bit n: vCPU n; those the VM lacks ignored). */
+void vgic_send_sgis(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi);
+void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi);
 /* Links interrupt intid (private to vCPU cpu, or an SPI) to a physical one: the guest's
  * deactivation of the virtual one deactivates the physical one in hardware (held false), or the
  * hypervisor does it once the guest has EOIed it (held true). An edge injected on a held link marks
@@ -269,9 +271,9 @@ void vgic_v3_lr_decode(uint64_t val, struct lr_state *lr);
  * (vgic/vgic_mmio_v2.c, vgic_mmio_v3.c; the lookup and the registers both share in vgic_mmio.c).
  * vgic_v2_* serve a GICv2 VM's distributor, vgic_v3_* a GICv3 VM's. cpu is the accessing vCPU;
  * offset is from the frame base; size 1, 2, 4 or 8. The lock is taken inside; a write bumps the
- * generation. Return true if the access is valid (reserved space, a width the register does not
- * take and an access running past a register's end read as zero and ignore writes, which is also
- * "valid"). */
+ * generation (but an SGI's, GICD_SGIR, which marks its targets changed). Return true if the access
+ * is valid (reserved space, a width the register does not take and an access running past a
+ * register's end read as zero and ignore writes, which is also "valid"). */
 bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
                        uint64_t *val);
 bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
