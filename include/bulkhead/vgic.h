@@ -271,9 +271,9 @@ void vgic_v3_lr_decode(uint64_t val, struct lr_state *lr);
  * (vgic/vgic_mmio_v2.c, vgic_mmio_v3.c; the lookup and the registers both share in vgic_mmio.c).
  * vgic_v2_* serve a GICv2 VM's distributor, vgic_v3_* a GICv3 VM's. cpu is the accessing vCPU;
  * offset is from the frame base; size 1, 2, 4 or 8. The lock is taken inside; a write bumps the
- * generation (but an SGI's, GICD_SGIR, which marks its targets changed). Return true if the access
- * is valid (reserved space, a width the register does not take and an access running past a
- * register's end read as zero and ignore writes, which is also "valid"). */
+ * generation. Return true if the access is valid (reserved space, a width the register does not
+ * take and an access running past a register's end read as zero and ignore writes, which is also
+ * "valid"). */
 bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
                        uint64_t *val);
 bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
