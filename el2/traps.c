@@ -229,25 +229,37 @@ static bool is_dc_set_way(uint32_t encoding)
 
 /* The GICv3 SGI generation registers, all op1=0 (Arm IHI 0069: S3_0_C12_C11_5/6/7). Our guests
  * have one security state, in which every interrupt is Group 1: an SGI asked for as Group 0
- * (SGI0R) or as the alternate group (ASGI1R) is the same SGI generation as SGI1R's. */
-#define ENC_ICC_SGI1R SYSREG_ENC(3, 0, 12, 11, 5)
-#define ENC_ICC_ASGI1R SYSREG_ENC(3, 0, 12, 11, 6)
-#define ENC_ICC_SGI0R SYSREG_ENC(3, 0, 12, 11, 7)
+ * (SGI0R) or as the alternate group (ASGI1R) is the same SGI generation as SGI1R's. Told apart in
+ * the ISS itself (Arm ARM, ESR_EL2 for EC 0x18: Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn
+ * [13:10], Rt [9:5], CRm [4:1], Direction [0], 0 for MSR), without decoding it: an IPI's latency
+ * waits on it. */
+#define ISS_SYSREG_MSR(op0, op1, crn, crm, op2)                                                    \
+    (((op0) << 20) | ((op2) << 17) | ((op1) << 14) | ((crn) << 10) | ((crm) << 1))
+#define ISS_SYSREG_KEY(iss) ((iss)&0x3ffc1fu) /* bits 21:0 but Rt */
+#define ISS_ICC_SGI1R ISS_SYSREG_MSR(3u, 0u, 12u, 11u, 5u)
+#define ISS_ICC_ASGI1R ISS_SYSREG_MSR(3u, 0u, 12u, 11u, 6u)
+#define ISS_ICC_SGI0R ISS_SYSREG_MSR(3u, 0u, 12u, 11u, 7u)
+
+static inline bool is_sgi_generation(uint32_t iss)
+{
+    uint32_t key = ISS_SYSREG_KEY(iss);
+
+    return key == ISS_ICC_SGI1R || key == ISS_ICC_ASGI1R || key == ISS_ICC_SGI0R;
+}
 
 static bool handle_sysreg(struct vcpu *vcpu, uint64_t esr)
 {
     struct sysreg_access sr;
+    uint32_t iss = ESR_ISS(esr);
     uint64_t val;
 
-    esr_decode_sysreg(esr, &sr);
-    val = reg_read(vcpu, sr.reg);
-    /* First: an IPI's latency waits on it. */
-    if (!sr.read && (sr.encoding == ENC_ICC_SGI1R || sr.encoding == ENC_ICC_ASGI1R ||
-                     sr.encoding == ENC_ICC_SGI0R)) {
-        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, val);
+    if (is_sgi_generation(iss)) {
+        vgic_v3_sgi1r_write(&vcpu->vm->vgic, vcpu->index, reg_read(vcpu, BITS(iss, 9, 5)));
         skip_instruction(vcpu);
         return true;
     }
+    esr_decode_sysreg(esr, &sr);
+    val = reg_read(vcpu, sr.reg);
     if ((sr.read && idreg_trap_read(sr.encoding, &val)) ||
         vtimer_handle_sysreg(&vcpu->timer, sr.encoding, sr.read, &val)) {
         if (sr.read) {

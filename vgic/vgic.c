@@ -6,6 +6,11 @@
 
 #define IROUTER_IRM BIT(31)
 
+static unsigned lowest_bit(unsigned v)
+{
+    return (unsigned)__builtin_ctz(v);
+}
+
 static void virq_reset(struct virq *irq, unsigned intid)
 {
     *irq = (struct virq){.intid = (uint16_t)intid, .lr = -1, .active_cpu = -1};
@@ -110,9 +115,16 @@ static bool group_enabled(const struct vgic_dist *d, const struct virq *irq)
     return irq->group1 ? d->enable_grp1 : d->enable_grp0;
 }
 
-static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
+static inline bool deliverable(const struct vgic_dist *d, const struct virq *irq)
 {
     return irq->enabled && virq_pending(irq) && !irq->active && group_enabled(d, irq);
+}
+
+/* Lock held: private interrupt intid of vCPU c changed (mark_changed). */
+static inline void mark_private_changed(struct vgic_cpu *c, unsigned intid)
+{
+    c->must_flush = true;
+    c->private_changed |= 1u << intid;
 }
 
 /* Lock held: the pending state or line of irq, an SPI or a private interrupt of vCPU cpu,
@@ -122,8 +134,7 @@ static bool deliverable(const struct vgic_dist *d, const struct virq *irq)
 static void mark_changed(struct vgic_dist *d, unsigned cpu, struct virq *irq)
 {
     if (irq->intid < VGIC_NR_PRIVATE) {
-        d->cpus[cpu]->must_flush = true;
-        d->cpus[cpu]->private_changed |= 1u << irq->intid;
+        mark_private_changed(d->cpus[cpu], irq->intid);
         return;
     }
     int owner = vgic_irq_owner(d, cpu, irq);
@@ -187,24 +198,39 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
 
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
 {
+    vgic_send_sgis(d, source, target < 32 ? 1u << target : 0, sgi);
+}
+
+void vgic_send_sgis(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi)
+{
     spin_lock(&d->lock);
-    vgic_send_sgi_locked(d, source, target, sgi);
+    vgic_send_sgis_locked(d, source, targets, sgi);
     spin_unlock(&d->lock);
 }
 
-void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
+/* An SGI is a private interrupt of each target: it changes nothing of the sender's, nor of the
+ * VM's (no generation bump here; GICD_SGIR still bumps it, see vgic_mmio_v2.c), so that neither
+ * the sender's exit nor the other vCPUs' next entries flush or scan for it; the target's flush
+ * finds it among its changed ones. */
+void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi)
 {
-    struct virq *irq = vgic_get_irq(d, target, sgi & 0xf);
+    unsigned intid = sgi & 0xf;
 
-    if (irq) {
+    targets &= (1u << d->nr_vcpus) - 1;
+    for (; targets; targets &= targets - 1) {
+        unsigned target = lowest_bit(targets);
+        struct vgic_cpu *c = d->cpus[target];
+        if (!c) {
+            continue;
+        }
+        struct virq *irq = &c->private_irqs[intid];
         if (d->version == GIC_V2) {
             irq->sgi_sources |= (uint8_t)(1u << source);
         } else {
             irq->pending_latch = true;
         }
-        vgic_mark_maybe_live(d, target, irq);
-        /* The target's own: the sender's exit has nothing new to flush. */
-        mark_changed(d, target, irq);
+        c->private_maybe_live |= 1u << intid;
+        mark_private_changed(c, intid);
         if (vgic_wants_attention(d, irq)) {
             kick(d, (int)target);
         }
@@ -317,14 +343,43 @@ static struct virq *next_live_irq(struct vgic_dist *d, unsigned cpu, unsigned *p
     return NULL;
 }
 
+/*
+ * Whether only the interrupts of vCPU c changed since its last flush (private_changed,
+ * spi_changed) can want a list register now. That holds when the guest took and deactivated all
+ * that flush gave it with nothing left out (!refill), the maintenance requests are the ones it
+ * asked for, and nothing of the VM's changed since (the generation): every interrupt that
+ * wanted an LR then has been delivered, and any other one that wants an LR now has changed.
+ */
+static bool only_changed_want_lr(const struct vgic_dist *d, const struct vgic_cpu *c)
+{
+    return c->flushed_generation == d->generation && !c->refill && c->maint_known && !c->lrs_in_use;
+}
+
+/* vgic_has_deliverable() where only_changed_want_lr(): the changed ones are the candidates. */
+static bool changed_deliverable(const struct vgic_dist *d, const struct vgic_cpu *c)
+{
+    const struct virq *spi = __atomic_load_n(&c->spi_changed, __ATOMIC_RELAXED);
+    bool found = spi && deliverable(d, spi);
+
+    for (uint32_t changed = c->private_changed; !found && changed; changed &= changed - 1) {
+        found = deliverable(d, &c->private_irqs[lowest_bit(changed)]);
+    }
+    return found;
+}
+
 bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
 {
+    const struct vgic_cpu *c = d->cpus[cpu];
     bool found = false;
     unsigned pos = 0;
 
     /* Without the lock: a blocked vCPU asks this in a loop, and whoever makes an interrupt
-     * pending afterwards kicks it (an SGI that ends its WFI), so a stale answer costs one more
-     * round, never a lost wake-up. */
+     * pending afterwards (or bumps the generation) kicks it (an SGI that ends its WFI), so a
+     * stale answer costs one more round, never a lost wake-up. The common case, a vCPU woken
+     * for the one SGI or timer interrupt marked changed since its last flush, looks at that. */
+    if (only_changed_want_lr(d, c)) {
+        return changed_deliverable(d, c);
+    }
     for (struct virq *irq; !found && (irq = next_live_irq(d, cpu, &pos, false));) {
         found = deliverable(d, irq);
     }
@@ -347,11 +402,6 @@ static bool lr_before(const struct virq *a, const struct virq *b)
         return a->priority < b->priority;
     }
     return a->intid < b->intid;
-}
-
-static unsigned lowest_bit(unsigned v)
-{
-    return (unsigned)__builtin_ctz(v);
 }
 
 static void fill_lr(struct vgic_cpu *c, unsigned n, struct virq *irq, const struct vgic_hw_ops *hw)
@@ -461,17 +511,14 @@ static unsigned choose_all(struct vgic_dist *d, unsigned cpu, struct virq **chos
 /*
  * The common entry after an exit that changed one interrupt of this vCPU's (a timer, an SGI, a
  * device's SPI), without the scan: true, with the candidates in chosen[] and their count in *nr,
- * if only the interrupts changed since the last flush can be candidates. That holds when the
- * guest took and deactivated all the last flush gave it with nothing left out (!refill), the
- * maintenance requests are the ones that flush asked for, and nothing of the VM's changed since
- * (the generation): every interrupt that wanted an LR then has been delivered, and any other
- * one that wants an LR now has changed. Several changed: the scan orders them.
+ * if only the interrupts changed since the last flush can be candidates (only_changed_want_lr).
+ * Several changed: the scan orders them.
  */
 static bool choose_changed(struct vgic_dist *d, unsigned cpu, struct virq **chosen, unsigned *nr)
 {
     struct vgic_cpu *c = d->cpus[cpu];
 
-    if (c->flushed_generation != d->generation || c->refill || !c->maint_known || c->lrs_in_use) {
+    if (!only_changed_want_lr(d, c)) {
         return false;
     }
     uint32_t changed = c->private_changed;

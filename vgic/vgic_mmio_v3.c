@@ -222,21 +222,17 @@ bool vgic_v3_redist_write(struct vgic_dist *d, unsigned target, uint64_t offset,
 void vgic_v3_sgi1r_write(struct vgic_dist *d, unsigned cpu, uint64_t val)
 {
     unsigned sgi = (unsigned)BITS(val, 27, 24);
-    bool others = val & BIT(40);
     uint64_t aff321 = BITS(val, 23, 16) | (BITS(val, 39, 32) << 8) | (BITS(val, 55, 48) << 16);
     unsigned range = (unsigned)BITS(val, 47, 44);
-    unsigned list = (unsigned)BITS(val, 15, 0);
+    uint32_t targets;
 
-    for (unsigned t = 0; t < d->nr_vcpus; t++) {
-        bool hit;
-        if (others) {
-            hit = t != cpu;
-        } else {
-            /* Our vCPUs have Aff0 = index and Aff1-3 = 0. */
-            hit = aff321 == 0 && t / 16 == range && (list & (1u << (t % 16)));
-        }
-        if (hit) {
-            vgic_send_sgi(d, cpu, t, sgi);
-        }
+    if (val & BIT(40)) {
+        targets = ~(1u << cpu); /* all but self */
+    } else if (aff321 == 0 && range * 16 < MAX_VCPUS) {
+        /* Our vCPUs have Aff0 = index and Aff1-3 = 0: the list's bit n is vCPU 16 * range + n. */
+        targets = (uint32_t)BITS(val, 15, 0) << (range * 16);
+    } else {
+        return; /* no vCPU of ours has that affinity */
     }
+    vgic_send_sgis(d, cpu, targets, sgi);
 }

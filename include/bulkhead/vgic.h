@@ -186,7 +186,9 @@ static inline void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned int
 void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
 /* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
-void vgic_send_sgi_locked(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
+/* The same for each vCPU of the mask targets (bit n: vCPU n; those the VM lacks ignored). */
+void vgic_send_sgis(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi);
+void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi);
 /* Links interrupt intid (private to vCPU cpu, or an SPI) to a physical one: the guest's
  * deactivation of the virtual one deactivates the physical one in hardware (held false), or the
  * hypervisor does it once the guest has EOIed it (held true). An edge injected on a held link marks

@@ -31,8 +31,8 @@ sys.path.insert(0, HERE)
 import qemu  # noqa: E402
 import run_bench  # noqa: E402
 
-TRACE_RE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
-KINDS = (("handle_hvc", "hvc"), ("handle_dabt", "dabt"), ("handle_sysreg", "sysreg"),
+TRACE_RE = re.compile(r"^Trace (\d+): (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
+KINDS = (("vgic_mmio_write", "dabt vgic write"), ("handle_hvc", "hvc"), ("handle_dabt", "dabt"), ("handle_sysreg", "sysreg"),
          ("handle_wfx", "wfx"), ("handle_smc", "smc"))
 QEMU_STUB = (0x40000000, 0x40000100)  # QEMU's own boot code on virt, before the image
 TIME_LIMIT = 900  # seconds: the trace slows QEMU down a lot
@@ -52,6 +52,11 @@ class Symbols:
                 self.addrs.append(int(p[0], 16))
                 self.names.append(p[2])
 
+    def range(self, name):
+        """[start, end) of function name: up to the next symbol."""
+        i = self.names.index(name)
+        return self.addrs[i], self.addrs[i + 1] if i + 1 < len(self.addrs) else self.end
+
     def name(self, offset):
         i = bisect.bisect_right(self.addrs, offset) - 1
         return self.names[i] if i >= 0 else "?"
@@ -64,16 +69,42 @@ def kind_of(funcs):
     return "irq" if "handle_physical_irqs" in funcs else "other"
 
 
-def profile(stream, syms):
-    """Reads the trace; returns (boot Counter, {kind: [Counter per exit]})."""
+class Exit:
+    """One exit of one CPU: instructions per function, in segments split where the CPU waited
+    (another CPU's TBs ran between two of its own: under -icount QEMU runs one CPU at a time
+    and changes CPU when one waits, as a vCPU blocked in WFI does in idle_wfi)."""
+
+    def __init__(self, cpu, seq):
+        self.cpu = cpu
+        self.seq = seq  # the trace line's TB count when the exit began
+        self.segments = [collections.Counter()]
+
+    def total(self):
+        total = collections.Counter()
+        for seg in self.segments:
+            total.update(seg)
+        return total
+
+
+def profile(stream, syms, guest_syms=None, window=None, by_cpu=False):
+    """Reads the trace; returns (boot Counter, {kind: [Counter per exit]}). Each CPU's exits
+    are followed on their own (the trace names the CPU of each TB). An exit in which the CPU
+    waited also counts its first segment as "KIND to the wait" and its last as "KIND from the
+    wake". window: a function of guest_syms (guest addresses): only the exits that begin between
+    the first and the last TB run in it, on any CPU, are kept. by_cpu: each CPU's exits apart,
+    as kinds "KIND cpuN"."""
     size = {}
     counting_tb = False
     ninsn = 0
     base = None
     boot = collections.Counter()
     booting = True
-    exits = collections.defaultdict(list)
-    cur = None
+    done = []
+    cur = {}  # CPU: its open Exit
+    last_cpu = None
+    seq = 0
+    window_seq = [None, None]
+    win = guest_syms.range(window) if window else None
     for line in stream:
         if line.startswith("IN:"):
             counting_tb, ninsn = True, 0
@@ -84,7 +115,8 @@ def profile(stream, syms):
         m = TRACE_RE.match(line)
         if not m:
             continue
-        host, pc = m.group(1), int(m.group(2), 16)
+        cpu, host, pc = int(m.group(1)), m.group(2), int(m.group(3), 16)
+        seq += 1
         if counting_tb:
             size[host] = ninsn
             counting_tb = False
@@ -101,21 +133,40 @@ def profile(stream, syms):
                 boot[syms.name(off)] += n
                 continue
             booting = False
+        if win and not in_hyp and win[0] <= pc < win[1]:
+            window_seq[0] = window_seq[0] or seq
+            window_seq[1] = seq
+        ex = cur.get(cpu)
         if in_hyp:
-            if cur is None:
-                cur = collections.Counter()
-            cur[syms.name(off)] += n
-        elif cur is not None:
-            exits[kind_of(cur)].append(cur)
-            cur = None
+            if ex is None:
+                ex = cur[cpu] = Exit(cpu, seq)
+            elif last_cpu != cpu:
+                ex.segments.append(collections.Counter())
+            ex.segments[-1][syms.name(off)] += n
+        elif ex is not None:
+            done.append(ex)
+            del cur[cpu]
+        last_cpu = cpu
+    exits = collections.defaultdict(list)
+    for ex in done:
+        if win and (window_seq[0] is None or not window_seq[0] <= ex.seq <= window_seq[1]):
+            continue
+        total = ex.total()
+        kind = kind_of(total) + (f" cpu{ex.cpu}" if by_cpu else "")
+        exits[kind].append(total)
+        if len(ex.segments) > 1:
+            exits[kind + " to the wait"].append(ex.segments[0])
+            exits[kind + " from the wake"].append(ex.segments[-1])
     return boot, exits
 
 
-def run_profile(build, gic, nm="aarch64-linux-gnu-nm"):
+def run_profile(build, gic, nm="aarch64-linux-gnu-nm", window=None, by_cpu=False):
     """Runs the benchmark guest under the traced hypervisor. Returns (boot, exits): boot a
     Counter of instructions per function before the guest's first instruction, exits
-    {kind: [Counter per exit]}. Raises RuntimeError when the guest does not finish."""
+    {kind: [Counter per exit]}; window and by_cpu: see profile(), window a function of the
+    benchmark guest. Raises RuntimeError when the guest does not finish."""
     syms = Symbols(os.path.join(build, "bulkhead.elf"), nm)
+    guest_syms = Symbols(os.path.join(build, "guests", "bench.elf"), nm) if window else None
     with tempfile.TemporaryDirectory() as tmp:
         fifo = os.path.join(tmp, "trace")
         os.mkfifo(fifo)
@@ -125,7 +176,7 @@ def run_profile(build, gic, nm="aarch64-linux-gnu-nm"):
         console = qemu.Console(proc)
         try:
             with open(fifo, errors="replace") as stream:
-                boot, exits = profile(stream, syms)
+                boot, exits = profile(stream, syms, guest_syms, window, by_cpu)
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             raise RuntimeError("QEMU did not exit after the trace ended") from None
@@ -168,9 +219,13 @@ def main():
     ap.add_argument("--gic", type=int, choices=(2, 3), default=3)
     ap.add_argument("--top", type=int, default=12, help="functions shown per exit kind")
     ap.add_argument("--nm", default="aarch64-linux-gnu-nm")
+    ap.add_argument("--window", metavar="GUEST_FUNCTION",
+                    help="only the exits while the benchmark guest runs this function of its "
+                         "own (e.g. cpu1_main: the ipi row, CPU 1's side of it)")
+    ap.add_argument("--by-cpu", action="store_true", help="each CPU's exits apart")
     args = ap.parse_args()
     try:
-        boot, exits = run_profile(args.build, args.gic, args.nm)
+        boot, exits = run_profile(args.build, args.gic, args.nm, args.window, args.by_cpu)
     except RuntimeError as e:
         print(e)
         return 1
