@@ -185,6 +185,20 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     spin_unlock(&d->lock);
 }
 
+void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *irq)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+    uint32_t bit = 1u << irq->intid;
+
+    spin_lock(&d->lock);
+    irq->pending_latch = true;
+    irq->phys_active |= irq->hw || irq->held;
+    c->private_maybe_live |= bit;
+    c->private_changed |= bit;
+    c->must_flush = true;
+    spin_unlock(&d->lock);
+}
+
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
 {
     spin_lock(&d->lock);
@@ -490,6 +504,37 @@ static bool choose_changed(struct vgic_dist *d, unsigned cpu, struct virq **chos
     return true;
 }
 
+/*
+ * The entry after an exit that pended one private interrupt (the timer's, an SGI), shorter
+ * than choose_changed()'s way: under its conditions, with the list registers empty (a sync
+ * emptied them, and the flush before wrote none beyond) and no maintenance request armed, the
+ * interrupt is the only candidate, LR 0 the only register to write and the requests stay as
+ * they are. A GICv2 SGI pending from several vCPUs, whose next source needs a request, takes
+ * the general way. Lock held; true if done.
+ */
+static bool flush_one_private(struct vgic_dist *d, struct vgic_cpu *c, const struct vgic_hw_ops *hw)
+{
+    uint32_t changed = c->private_changed;
+
+    if (!changed || (changed & (changed - 1)) || c->spi_changed || c->lrs_written || c->refill ||
+        !c->maint_known || c->underflow_asked || c->no_pending_asked ||
+        c->flushed_generation != d->generation) {
+        return false;
+    }
+    struct virq *irq = &c->private_irqs[lowest_bit(changed)];
+    if (irq->sgi_sources & (irq->sgi_sources - 1)) {
+        return false;
+    }
+    c->must_flush = false;
+    c->private_changed = 0;
+    if (wants_lr(d, irq)) {
+        fill_lr(c, 0, irq, hw);
+        c->lrs_written = 1;
+        c->lrs_in_use = 1;
+    }
+    return true;
+}
+
 void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
     struct virq *chosen[VGIC_MAX_LRS];
@@ -498,6 +543,10 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
     struct vgic_cpu *c = d->cpus[cpu];
 
     spin_lock(&d->lock);
+    if (flush_one_private(d, c, hw)) {
+        spin_unlock(&d->lock);
+        return;
+    }
     if (!choose_changed(d, cpu, chosen, &nr)) {
         nr = choose_all(d, cpu, chosen, &more);
     }
