@@ -661,10 +661,46 @@ static void retire_completed_private(struct virq *irq, const struct vgic_hw_ops 
     irq->lr_clear_active = false;
 }
 
-void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/*
+ * The usual exit after an interrupt's entry (the timer's, an SGI's): the guest took and
+ * completed all the last flush gave it, private interrupts only, and nothing was left out (no
+ * maintenance request). The hardware calls every LR written empty, so none is read or written:
+ * each interrupt is retired, and the flush that follows has only what changed since to look
+ * at. True if that was the case (and is done).
+ */
+static bool sync_completed_private(struct vgic_dist *d, struct vgic_cpu *c, uint32_t empty,
+                                   const struct vgic_hw_ops *hw)
+{
+    unsigned nr = c->lrs_written;
+    uint32_t written = (1u << nr) - 1;
+
+    if ((empty & written) != written || !c->maint_known || c->underflow_asked ||
+        c->no_pending_asked) {
+        return false;
+    }
+    /* lr_intid[] is written only by this vCPU's own flush and sync: no lock needed to read it. */
+    for (unsigned n = 0; n < nr; n++) {
+        if (c->lr_intid[n] >= VGIC_NR_PRIVATE) {
+            return false;
+        }
+    }
+    spin_lock(&d->lock);
+    for (unsigned n = 0; n < nr; n++) {
+        struct virq *irq = &c->private_irqs[c->lr_intid[n]];
+        retire_completed_private(irq, hw);
+        irq->lr = -1;
+        c->lr_intid[n] = VGIC_SPURIOUS;
+    }
+    c->lrs_written = 0;
+    c->lrs_in_use = 0;
+    spin_unlock(&d->lock);
+    return true;
+}
+
+static __attribute__((noinline)) void sync_all_lrs(struct vgic_dist *d, unsigned cpu,
+                                                   uint32_t empty, const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
-    uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
     /* The guest took and deactivated everything the last flush gave it and nothing was left
      * out: a flush now would write nothing but what changed since (vgic_flush_lrs). */
     bool all_taken = !c->underflow_asked && !c->no_pending_asked;
@@ -704,4 +740,13 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
      * interrupt asserted and keep a CPU waiting in WFI from sleeping. */
     ask_maintenance(c, hw, false, false);
     spin_unlock(&d->lock);
+}
+
+void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
+
+    if (!sync_completed_private(d, d->cpus[cpu], empty, hw)) {
+        sync_all_lrs(d, cpu, empty, hw);
+    }
 }
