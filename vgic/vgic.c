@@ -345,7 +345,7 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
     return found;
 }
 
-static bool wants_lr(const struct vgic_dist *d, const struct virq *irq)
+static inline bool wants_lr(const struct vgic_dist *d, const struct virq *irq)
 {
     return irq->active || (irq->enabled && virq_pending(irq) && group_enabled(d, irq));
 }
@@ -535,18 +535,15 @@ static bool flush_one_private(struct vgic_dist *d, struct vgic_cpu *c, const str
     return true;
 }
 
-void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/* The general flush, lock held: its own frame, which the short way does not pay for. */
+static __attribute__((noinline)) void flush_all_lrs(struct vgic_dist *d, unsigned cpu,
+                                                    const struct vgic_hw_ops *hw)
 {
     struct virq *chosen[VGIC_MAX_LRS];
     unsigned nr;
     bool more = false;
     struct vgic_cpu *c = d->cpus[cpu];
 
-    spin_lock(&d->lock);
-    if (flush_one_private(d, c, hw)) {
-        spin_unlock(&d->lock);
-        return;
-    }
     if (!choose_changed(d, cpu, chosen, &nr)) {
         nr = choose_all(d, cpu, chosen, &more);
     }
@@ -575,6 +572,14 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
     }
     ask_maintenance(c, hw, more, more_sources);
     c->lrs_in_use = nr;
+}
+
+void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    spin_lock(&d->lock);
+    if (!flush_one_private(d, d->cpus[cpu], hw)) {
+        flush_all_lrs(d, cpu, hw);
+    }
     spin_unlock(&d->lock);
 }
 
