@@ -667,15 +667,17 @@ static void retire_completed_private(struct virq *irq, const struct vgic_hw_ops 
 }
 
 /*
- * The usual exit after an interrupt's entry (the timer's, an SGI's): the guest took and
- * completed all the last flush gave it, private interrupts only, and nothing was left out (no
- * maintenance request). The hardware calls every LR written empty, so none is read or written:
- * each interrupt is retired, and the flush that follows has only what changed since to look
- * at. True if that was the case (and is done).
+ * The usual exit after an interrupt's entry (the timer's, an SGI's, a device's): the guest took
+ * and completed all the last flush gave it, and nothing was left out (no maintenance request).
+ * The hardware calls every LR written empty, so none is read or written: each interrupt is
+ * retired as the general sync would (a private one in short, retire_completed_private(); an
+ * SPI through fold_lr(), all clear), and the flush that follows has only what changed since to
+ * look at. True if that was the case (and is done).
  */
-static bool sync_completed_private(struct vgic_dist *d, struct vgic_cpu *c, uint32_t empty,
-                                   const struct vgic_hw_ops *hw)
+static bool sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty,
+                               const struct vgic_hw_ops *hw)
 {
+    struct vgic_cpu *c = d->cpus[cpu];
     unsigned nr = c->lrs_written;
     uint32_t written = (1u << nr) - 1;
 
@@ -683,16 +685,18 @@ static bool sync_completed_private(struct vgic_dist *d, struct vgic_cpu *c, uint
         c->no_pending_asked) {
         return false;
     }
-    /* lr_intid[] is written only by this vCPU's own flush and sync: no lock needed to read it. */
-    for (unsigned n = 0; n < nr; n++) {
-        if (c->lr_intid[n] >= VGIC_NR_PRIVATE) {
-            return false;
-        }
-    }
     spin_lock(&d->lock);
     for (unsigned n = 0; n < nr; n++) {
-        struct virq *irq = &c->private_irqs[c->lr_intid[n]];
-        retire_completed_private(irq, hw);
+        struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
+        if (!irq) {
+            continue; /* VGIC_SPURIOUS: the flush fills from LR 0 on, so never here */
+        }
+        if (irq->intid < VGIC_NR_PRIVATE) {
+            retire_completed_private(irq, hw);
+        } else {
+            struct lr_state none = {0};
+            fold_lr(d, cpu, n, irq, &none, hw);
+        }
         irq->lr = -1;
         c->lr_intid[n] = VGIC_SPURIOUS;
     }
@@ -751,7 +755,7 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
 {
     uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
 
-    if (!sync_completed_private(d, d->cpus[cpu], empty, hw)) {
+    if (!sync_all_completed(d, cpu, empty, hw)) {
         sync_all_lrs(d, cpu, empty, hw);
     }
 }

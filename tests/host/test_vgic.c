@@ -1523,9 +1523,10 @@ static void test_linked_private_injection_goes_to_lr0_alone_v2_held(void **state
     linked_private_rounds(GIC_V2, true);
 }
 
-/* The short sync is for private interrupts the guest completed only: an SPI in an LR, or one
- * LR the guest has not completed, takes the general sync, which reads it and keeps its state. */
-static void test_sync_of_completed_private_lrs_leaves_the_rest_to_the_general_way(void **state)
+/* The short sync is for LRs the guest completed only: one LR it has not completed takes the
+ * general sync, which reads it and keeps its state; an SPI completed is retired as the general
+ * sync would (its active owner given up). */
+static void test_sync_of_completed_lrs_leaves_the_rest_to_the_general_way(void **state)
 {
     (void)state;
     init(GIC_V3, 64, 1, 4);
@@ -1558,7 +1559,7 @@ static void test_sync_of_completed_private_lrs_leaves_the_rest_to_the_general_wa
     vgic_sync(&dist, 0, &fake_hw);
     assert_false(virq_pending(irq_of(0, 2)) || irq_of(0, 2)->active);
 
-    /* An SPI completed: the general way, which gives up its active owner. */
+    /* An SPI taken (read by the general way), then completed (the short way). */
     vgic_inject_edge(&dist, 0, 40);
     vgic_flush(&dist, 0, &fake_hw);
     int n = lr_of(4, 40);
@@ -1677,7 +1678,7 @@ int main(void)
         T(test_linked_interrupt_completed_then_raised_again_is_presented),
         T(test_linked_private_injection_goes_to_lr0_alone_v3),
         T(test_linked_private_injection_goes_to_lr0_alone_v2_held),
-        T(test_sync_of_completed_private_lrs_leaves_the_rest_to_the_general_way),
+        T(test_sync_of_completed_lrs_leaves_the_rest_to_the_general_way),
         T(test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone),
         T(test_get_irq_banks_private_interrupts_and_bounds_everything),
     };
