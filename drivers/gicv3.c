@@ -237,6 +237,12 @@ static inline uint64_t read_lr(unsigned n)
 
 static void v3_write_lr(unsigned n, const struct lr_state *lr)
 {
+    /* LR 0 before the switch's table: an entry that delivers one interrupt (a timer's, an
+     * SGI's) writes that one only. */
+    if (n == 0) {
+        write_ich_lr0_el2(vgic_v3_lr_encode(lr));
+        return;
+    }
     write_lr(n, vgic_v3_lr_encode(lr));
 }
 

@@ -152,7 +152,7 @@ void handle_physical_irqs(struct vcpu *current)
         if (intid == vtimer_virq() && current) {
             /* Linked: the guest's EOI of the virtual one deactivates this one, in hardware or
              * through the hypervisor (vtimer_init). */
-            vgic_inject_edge(&current->vm->vgic, current->index, intid);
+            vtimer_fired(&current->timer);
             continue;
         }
         if (intid == SGI_KICK) {

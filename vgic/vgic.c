@@ -196,6 +196,20 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     spin_unlock(&d->lock);
 }
 
+void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *irq)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+    uint32_t bit = 1u << irq->intid;
+
+    spin_lock(&d->lock);
+    irq->pending_latch = true;
+    irq->phys_active |= irq->hw || irq->held;
+    c->private_maybe_live |= bit;
+    c->private_changed |= bit;
+    c->must_flush = true;
+    spin_unlock(&d->lock);
+}
+
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi)
 {
     vgic_send_sgis(d, source, target < 32 ? 1u << target : 0, sgi);
@@ -386,7 +400,7 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
     return found;
 }
 
-static bool wants_lr(const struct vgic_dist *d, const struct virq *irq)
+static inline bool wants_lr(const struct vgic_dist *d, const struct virq *irq)
 {
     return irq->active || (irq->enabled && virq_pending(irq) && group_enabled(d, irq));
 }
@@ -537,14 +551,46 @@ static bool choose_changed(struct vgic_dist *d, unsigned cpu, struct virq **chos
     return true;
 }
 
-void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/*
+ * The entry after an exit that pended one private interrupt (the timer's, an SGI), shorter
+ * than choose_changed()'s way: under its conditions, with the list registers empty (a sync
+ * emptied them, and the flush before wrote none beyond) and no maintenance request armed, the
+ * interrupt is the only candidate, LR 0 the only register to write and the requests stay as
+ * they are. A GICv2 SGI pending from several vCPUs, whose next source needs a request, takes
+ * the general way. Lock held; true if done.
+ */
+static bool flush_one_private(struct vgic_dist *d, struct vgic_cpu *c, const struct vgic_hw_ops *hw)
+{
+    uint32_t changed = c->private_changed;
+
+    if (!changed || (changed & (changed - 1)) || c->spi_changed || c->lrs_written || c->refill ||
+        !c->maint_known || c->underflow_asked || c->no_pending_asked ||
+        c->flushed_generation != d->generation) {
+        return false;
+    }
+    struct virq *irq = &c->private_irqs[lowest_bit(changed)];
+    if (irq->sgi_sources & (irq->sgi_sources - 1)) {
+        return false;
+    }
+    c->must_flush = false;
+    c->private_changed = 0;
+    if (wants_lr(d, irq)) {
+        fill_lr(c, 0, irq, hw);
+        c->lrs_written = 1;
+        c->lrs_in_use = 1;
+    }
+    return true;
+}
+
+/* The general flush, lock held: its own frame, which the short way does not pay for. */
+static __attribute__((noinline)) void flush_all_lrs(struct vgic_dist *d, unsigned cpu,
+                                                    const struct vgic_hw_ops *hw)
 {
     struct virq *chosen[VGIC_MAX_LRS];
     unsigned nr;
     bool more = false;
     struct vgic_cpu *c = d->cpus[cpu];
 
-    spin_lock(&d->lock);
     if (!choose_changed(d, cpu, chosen, &nr)) {
         nr = choose_all(d, cpu, chosen, &more);
     }
@@ -573,6 +619,14 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
     }
     ask_maintenance(c, hw, more, more_sources);
     c->lrs_in_use = nr;
+}
+
+void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    spin_lock(&d->lock);
+    if (!flush_one_private(d, d->cpus[cpu], hw)) {
+        flush_all_lrs(d, cpu, hw);
+    }
     spin_unlock(&d->lock);
 }
 
@@ -659,10 +713,50 @@ static void retire_completed_private(struct virq *irq, const struct vgic_hw_ops 
     irq->lr_clear_active = false;
 }
 
-void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+/*
+ * The usual exit after an interrupt's entry (the timer's, an SGI's, a device's): the guest took
+ * and completed all the last flush gave it, and nothing was left out (no maintenance request).
+ * The hardware calls every LR written empty, so none is read or written: each interrupt is
+ * retired as the general sync would (a private one in short, retire_completed_private(); an
+ * SPI through fold_lr(), all clear), and the flush that follows has only what changed since to
+ * look at. True if that was the case (and is done).
+ */
+static bool sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty,
+                               const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
-    uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
+    unsigned nr = c->lrs_written;
+    uint32_t written = (1u << nr) - 1;
+
+    if ((empty & written) != written || !c->maint_known || c->underflow_asked ||
+        c->no_pending_asked) {
+        return false;
+    }
+    spin_lock(&d->lock);
+    for (unsigned n = 0; n < nr; n++) {
+        struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
+        if (!irq) {
+            continue; /* VGIC_SPURIOUS: the flush fills from LR 0 on, so never here */
+        }
+        if (irq->intid < VGIC_NR_PRIVATE) {
+            retire_completed_private(irq, hw);
+        } else {
+            struct lr_state none = {0};
+            fold_lr(d, cpu, n, irq, &none, hw);
+        }
+        irq->lr = -1;
+        c->lr_intid[n] = VGIC_SPURIOUS;
+    }
+    c->lrs_written = 0;
+    c->lrs_in_use = 0;
+    spin_unlock(&d->lock);
+    return true;
+}
+
+static __attribute__((noinline)) void sync_all_lrs(struct vgic_dist *d, unsigned cpu,
+                                                   uint32_t empty, const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
     /* The guest took and deactivated everything the last flush gave it and nothing was left
      * out: a flush now would write nothing but what changed since (vgic_flush_lrs). */
     bool all_taken = !c->underflow_asked && !c->no_pending_asked;
@@ -702,4 +796,13 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
      * interrupt asserted and keep a CPU waiting in WFI from sleeping. */
     ask_maintenance(c, hw, false, false);
     spin_unlock(&d->lock);
+}
+
+void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
+
+    if (!sync_all_completed(d, cpu, empty, hw)) {
+        sync_all_lrs(d, cpu, empty, hw);
+    }
 }

@@ -2,12 +2,13 @@
  * Pure. */
 #include "bulkhead/vtimer.h"
 
-static unsigned virt_intid, phys_intid;
+unsigned vtimer_virt_intid;
+static unsigned phys_intid;
 static bool hw_deactivates;
 
 void vtimer_init(unsigned virt_ppi, unsigned phys_ppi, bool hw_deactivation)
 {
-    virt_intid = virt_ppi + VGIC_NR_SGIS;
+    vtimer_virt_intid = virt_ppi + VGIC_NR_SGIS;
     phys_intid = phys_ppi + VGIC_NR_SGIS;
     hw_deactivates = hw_deactivation;
 }
@@ -15,11 +16,6 @@ void vtimer_init(unsigned virt_ppi, unsigned phys_ppi, bool hw_deactivation)
 bool vtimer_hw_deactivation(void)
 {
     return hw_deactivates;
-}
-
-unsigned vtimer_virq(void)
-{
-    return virt_intid;
 }
 
 unsigned ptimer_virq(void)

@@ -11,7 +11,8 @@
 
 void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
 {
-    *t = (struct vtimer){.vgic = vgic, .vcpu = vcpu};
+    *t = (struct vtimer){
+        .vgic = vgic, .vcpu = vcpu, .virq = vgic_get_irq(vgic, vcpu, vtimer_virq())};
 }
 
 void vtimer_reset(struct vtimer *t)
@@ -20,7 +21,12 @@ void vtimer_reset(struct vtimer *t)
     vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq(), !vtimer_hw_deactivation());
 }
 
-void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw)
+void vtimer_fired(struct vtimer *t)
+{
+    vgic_inject_linked_private(t->vgic, t->vcpu, t->virq);
+}
+
+void vtimer_resample_line(struct vtimer *t, const struct vgic_hw_ops *hw)
 {
     uint64_t ctl = read_cntv_ctl_el0();
     uint64_t asserted = CNT_CTL_ENABLE | CNT_CTL_ISTATUS;

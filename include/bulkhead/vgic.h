@@ -184,6 +184,11 @@ static inline void vgic_set_line(struct vgic_dist *d, unsigned cpu, unsigned int
     }
 }
 void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid);
+/* The physical interrupt linked to irq, a private interrupt of vCPU cpu, fired on the vCPU's
+ * own CPU, in its exit or its wait (the virtual timer's): as vgic_inject_edge(), without the
+ * lookup or the kick, since the CPU a kick would reach is this one, which looks at the vCPU's
+ * interrupts before it enters or waits again. */
+void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *irq);
 /* Marks a virtual SGI pending on target from source (GICv2 keeps the source). */
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
 /* The same for each vCPU of the mask targets (bit n: vCPU n; those the VM lacks ignored). */

@@ -33,7 +33,12 @@ void ptimer_write_tval(struct ptimer *t, uint64_t val, uint64_t now);
 /* hw_deactivation: the guest's EOI of the virtual timer interrupt may deactivate the physical
  * one in hardware (else the hypervisor does it, told by an EOI maintenance interrupt). */
 void vtimer_init(unsigned virt_ppi, unsigned phys_ppi, bool hw_deactivation);
-unsigned vtimer_virq(void); /* INTID of the virtual timer */
+/* INTID of the virtual timer: asked on every physical interrupt, so read inline. */
+extern unsigned vtimer_virt_intid;
+static inline unsigned vtimer_virq(void)
+{
+    return vtimer_virt_intid;
+}
 unsigned ptimer_virq(void); /* INTID of the EL1 physical timer */
 bool vtimer_hw_deactivation(void);
 
@@ -41,7 +46,8 @@ bool vtimer_hw_deactivation(void);
 struct vtimer {
     struct ptimer ptimer;
     struct vgic_dist *vgic;
-    unsigned vcpu; /* index of the vCPU in its VM */
+    unsigned vcpu;     /* index of the vCPU in its VM */
+    struct virq *virq; /* the virtual timer's interrupt, in the vCPU's vGIC state */
     /* A deadline of the hypervisor's own on this CPU that CNTHP must also meet (the VM's
      * devices' deadline, on its vCPU 0: el2/vm.c), read atomically; NULL or UINT64_MAX: none.
      * resync: another CPU moved it, and the kick that brought it here asks for a reprogram. */
@@ -50,16 +56,29 @@ struct vtimer {
 };
 
 /* Hypervisor side (vtimer/vtimer_hw.c), on the vCPU's own physical CPU. */
+/* After vgic_cpu_init() of the vCPU and vtimer_init(). */
 void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu);
 /* At the vCPU's (re)start: the physical timer off, the virtual timer's interrupt
  * hardware-linked (the vGIC must have been reset first). */
 void vtimer_reset(struct vtimer *t);
 /* A trapped CNTP_* access; false if encoding is not one. */
 bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64_t *val);
+/* The physical virtual-timer interrupt of the vCPU's CPU fired (acknowledged, its priority
+ * dropped): the guest's is pending, linked to it (vgic_inject_linked_private()). */
+void vtimer_fired(struct vtimer *t);
 /* After an exit's vgic_sync: a virtual timer interrupt the guest has not taken is withdrawn if
  * the timer no longer asserts it (the guest disabled, masked or reprogrammed it meanwhile), as
- * a level-sensitive line requires. */
-void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw);
+ * a level-sensitive line requires. Only one injected from the physical interrupt, whose
+ * physical interrupt is still active, can be in that state: most exits, the timer's own
+ * included, find it is not (the guest completed it, or none was injected), told inline
+ * without the lock; the vGIC rechecks under it. */
+void vtimer_resample_line(struct vtimer *t, const struct vgic_hw_ops *hw);
+static inline void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw)
+{
+    if (__atomic_load_n(&t->virq->phys_active, __ATOMIC_RELAXED)) {
+        vtimer_resample_line(t, hw);
+    }
+}
 /* Reprograms CNTHP and the guest's line: after a CNTP_* write and when CNTHP fires. CNTHP is
  * set for the earlier of the emulated timer's expiry and *hyp_deadline. */
 void vtimer_ptimer_sync(struct vtimer *t);

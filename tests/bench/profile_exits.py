@@ -14,6 +14,12 @@ leaves a TB half-way, which the hypervisor's own code does not do). The trace is
 read through a FIFO, never stored. Standard library only; takes a minute or two.
 
     tests/bench/profile_exits.py [--build build/qemu-virt] [--gic 3] [--top 12]
+                                 [--kind irq] [--order] [--each]
+
+--kind shows only the exits of one kind (no boot); --order adds the median exit's functions in
+the order they ran, calls and returns as they came (a function left and re-entered shows twice);
+--each lists every exit of the kind, in the order they happened, with its length and its three
+costliest functions (the timer rows' exits are the irq ones after the GICD loop, for instance).
 """
 
 import bisect
@@ -36,6 +42,22 @@ KINDS = (("vgic_mmio_write", "dabt vgic write"), ("handle_hvc", "hvc"), ("handle
          ("handle_wfx", "wfx"), ("handle_smc", "smc"))
 QEMU_STUB = (0x40000000, 0x40000100)  # QEMU's own boot code on virt, before the image
 TIME_LIMIT = 900  # seconds: the trace slows QEMU down a lot
+
+
+class Counts(collections.Counter):
+    """Instructions per function, and (order) the runs of consecutive instructions in one
+    function as [name, count] lists, in the order they ran."""
+
+    def __init__(self):
+        super().__init__()
+        self.order = []
+
+    def add(self, name, n):
+        self[name] += n
+        if self.order and self.order[-1][0] == name:
+            self.order[-1][1] += n
+        else:
+            self.order.append([name, n])
 
 
 class Symbols:
@@ -77,12 +99,13 @@ class Exit:
     def __init__(self, cpu, seq):
         self.cpu = cpu
         self.seq = seq  # the trace line's TB count when the exit began
-        self.segments = [collections.Counter()]
+        self.segments = [Counts()]
 
     def total(self):
-        total = collections.Counter()
+        total = Counts()
         for seg in self.segments:
-            total.update(seg)
+            for name, n in seg.order:
+                total.add(name, n)
         return total
 
 
@@ -141,8 +164,8 @@ def profile(stream, syms, guest_syms=None, window=None, by_cpu=False):
             if ex is None:
                 ex = cur[cpu] = Exit(cpu, seq)
             elif last_cpu != cpu:
-                ex.segments.append(collections.Counter())
-            ex.segments[-1][syms.name(off)] += n
+                ex.segments.append(Counts())
+            ex.segments[-1].add(syms.name(off), n)
         elif ex is not None:
             done.append(ex)
             del cur[cpu]
@@ -197,20 +220,32 @@ def median_exit(exits):
     return eps[len(eps) // 2], lengths
 
 
-def report(gic, boot, exits, top):
-    """The profile as text lines."""
+def report(gic, boot, exits, top, kind_only=None, order=False, each=False):
+    """The profile as text lines: the boot and every kind, or only kind_only's exits; order and
+    each as the options --order and --each."""
     out = []
-    total = sum(boot.values())
-    out.append(f"GICv{gic}: boot, reset to the guest's first instruction: {total} instructions")
-    for fn, n in boot.most_common(top):
-        out.append(f"  {n:>11} {100 * n / total:5.1f}%  {fn}")
+    if not kind_only:
+        total = sum(boot.values())
+        out.append(f"GICv{gic}: boot, reset to the guest's first instruction: {total} instructions")
+        for fn, n in boot.most_common(top):
+            out.append(f"  {n:>11} {100 * n / total:5.1f}%  {fn}")
     for kind in sorted(exits, key=lambda k: -len(exits[k])):
+        if kind_only and kind != kind_only:
+            continue
         med, lengths = median_exit(exits[kind])
         n_med = sum(med.values())
         out.append(f"{kind}: {len(lengths)} exits, median {n_med} instructions from vector to "
                    f"eret (min {lengths[0]}, max {lengths[-1]})")
         for fn, n in med.most_common(top):
             out.append(f"  {n:>11} {100 * n / n_med:5.1f}%  {fn}")
+        if order and hasattr(med, "order"):
+            out.append("  in the order they ran:")
+            out.extend(f"  {n:>11}  {fn}" for fn, n in med.order)
+        if each:
+            out.append("  every exit, in the order they ran:")
+            for i, e in enumerate(exits[kind]):
+                costliest = ", ".join(f"{fn} {n}" for fn, n in e.most_common(3))
+                out.append(f"  {i:>5} {sum(e.values()):>7}  {costliest}")
     return out
 
 
@@ -223,13 +258,17 @@ def main():
                     help="only the exits while the benchmark guest runs this function of its "
                          "own (e.g. cpu1_main: the ipi row, CPU 1's side of it)")
     ap.add_argument("--by-cpu", action="store_true", help="each CPU's exits apart")
+    ap.add_argument("--kind", help="only this kind of exit (hvc, dabt, sysreg, wfx, irq, ...)")
+    ap.add_argument("--order", action="store_true",
+                    help="the median exit's functions in the order they ran")
+    ap.add_argument("--each", action="store_true", help="every exit's length, in order")
     args = ap.parse_args()
     try:
         boot, exits = run_profile(args.build, args.gic, args.nm, args.window, args.by_cpu)
     except RuntimeError as e:
         print(e)
         return 1
-    print("\n".join(report(args.gic, boot, exits, args.top)))
+    print("\n".join(report(args.gic, boot, exits, args.top, args.kind, args.order, args.each)))
     return 0
 
 

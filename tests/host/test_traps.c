@@ -80,6 +80,7 @@ static int setup(void **state)
     for (unsigned i = 0; i < 2; i++) {
         vm.vcpus[i] = (struct vcpu){.vm = &vm, .index = i, .pcpu = i, .state = VCPU_ON};
         vgic_cpu_init(&vm.vgic, &vm.vcpus[i].vgic, i, 4);
+        vtimer_init_vcpu(&vm.vcpus[i].timer, &vm.vgic, i);
     }
     memset(&dev, 0, sizeof(dev));
     struct mmio_region r = {

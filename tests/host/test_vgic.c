@@ -1458,6 +1458,123 @@ static void test_linked_interrupt_completed_then_raised_again_is_presented(void 
     }
 }
 
+/* The timer's path (vgic_inject_linked_private): each round the timer's interrupt goes to LR 0
+ * alone, hardware-linked and pending, no other LR written; the sync after the guest completed
+ * it reads no LR; taken but not completed, the next round presents it active and keeps the new
+ * edge pending until the guest deactivates it. Held (GICv2) the same, with its EOI request. */
+static void linked_private_rounds(enum gic_version version, bool held)
+{
+    init(version, 64, 1, 4);
+    dist.enable_grp0 = true;
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = version == GIC_V3;
+    vgic_link_hw(&dist, 0, 27, 27, held);
+    vgic_flush(&dist, 0, &fake_hw); /* the first entry: every LR written */
+    for (unsigned round = 0; round < 3; round++) {
+        vgic_sync(&dist, 0, &fake_hw);
+        vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+        memset(fake_lr_writes, 0, sizeof(fake_lr_writes));
+        vgic_flush(&dist, 0, &fake_hw);
+        assert_int_equal(fake_lr_writes[0], 1);
+        for (unsigned n = 1; n < 4; n++) {
+            assert_int_equal(fake_lr_writes[n], 0);
+        }
+        assert_int_equal(fake_lrs[0].intid, 27);
+        assert_true(fake_lrs[0].pending);
+        assert_int_equal(fake_lrs[0].hw, !held);
+        assert_int_equal(fake_lrs[0].eoi_maint, held);
+        assert_true(irq_of(0, 27)->phys_active);
+        guest_ack(0);
+        guest_eoi(0);
+        memset(fake_lr_reads, 0, sizeof(fake_lr_reads));
+        vgic_sync(&dist, 0, &fake_hw);
+        assert_false(irq_of(0, 27)->phys_active);
+        assert_int_equal(fake_lr_reads[0], held ? 1 : 0);
+        vgic_flush(&dist, 0, &fake_hw);
+        assert_int_equal(valid_lrs(4), 0);
+    }
+    /* Taken, not completed, when the next edge comes: active in LR 0, the edge kept. */
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, &fake_hw);
+    guest_ack(0);
+    vgic_sync(&dist, 0, &fake_hw);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, &fake_hw);
+    int n = lr_of(4, 27);
+    assert_true(n >= 0);
+    assert_true(fake_lrs[n].active);
+    if (!held) {
+        assert_false(fake_lrs[n].pending); /* a linked LR cannot be both */
+        assert_true(irq_of(0, 27)->pending_latch);
+    }
+    assert_int_equal(valid_lrs(4), 1);
+}
+
+static void test_linked_private_injection_goes_to_lr0_alone_v3(void **state)
+{
+    (void)state;
+    linked_private_rounds(GIC_V3, false);
+}
+
+static void test_linked_private_injection_goes_to_lr0_alone_v2_held(void **state)
+{
+    (void)state;
+    linked_private_rounds(GIC_V2, true);
+}
+
+/* The short sync is for LRs the guest completed only: one LR it has not completed takes the
+ * general sync, which reads it and keeps its state; an SPI completed is retired as the general
+ * sync would (its active owner given up). */
+static void test_sync_of_completed_lrs_leaves_the_rest_to_the_general_way(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    for (unsigned intid = 1; intid <= 2; intid++) {
+        irq_of(0, intid)->enabled = true;
+        irq_of(0, intid)->group1 = true;
+    }
+    irq_of(0, 40)->enabled = true;
+    irq_of(0, 40)->group1 = true;
+    irq_of(0, 40)->irouter = 0;
+    vgic_send_sgi(&dist, 0, 0, 1);
+    vgic_send_sgi(&dist, 0, 0, 2);
+    vgic_flush(&dist, 0, &fake_hw);
+    assert_int_equal(valid_lrs(4), 2);
+    /* One completed, one untaken: the untaken one is read and presented again. */
+    int done = lr_of(4, 1), left = lr_of(4, 2);
+    guest_ack((unsigned)done);
+    guest_eoi((unsigned)done);
+    memset(fake_lr_reads, 0, sizeof(fake_lr_reads));
+    vgic_sync(&dist, 0, &fake_hw);
+    assert_int_equal(fake_lr_reads[done], 0);
+    assert_int_equal(fake_lr_reads[left], 1);
+    assert_true(virq_pending(irq_of(0, 2)));
+    vgic_flush(&dist, 0, &fake_hw);
+    assert_int_equal(valid_lrs(4), 1);
+    assert_true(lr_of(4, 2) >= 0);
+    guest_ack((unsigned)lr_of(4, 2));
+    guest_eoi((unsigned)lr_of(4, 2));
+    vgic_sync(&dist, 0, &fake_hw);
+    assert_false(virq_pending(irq_of(0, 2)) || irq_of(0, 2)->active);
+
+    /* An SPI taken (read by the general way), then completed (the short way). */
+    vgic_inject_edge(&dist, 0, 40);
+    vgic_flush(&dist, 0, &fake_hw);
+    int n = lr_of(4, 40);
+    assert_true(n >= 0);
+    guest_ack((unsigned)n);
+    vgic_sync(&dist, 0, &fake_hw);
+    assert_int_equal(irq_of(0, 40)->active_cpu, 0);
+    vgic_flush(&dist, 0, &fake_hw);
+    n = lr_of(4, 40);
+    guest_eoi((unsigned)n);
+    vgic_sync(&dist, 0, &fake_hw);
+    assert_int_equal(irq_of(0, 40)->active_cpu, -1);
+    assert_false(irq_of(0, 40)->active);
+}
+
 /* An SPI raised for vCPU 1 changes nothing of vCPU 0's: its entry writes no LR, while vCPU 1's
  * presents the SPI; two SPIs raised together are presented in priority order. */
 static void test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone(void **state)
@@ -1559,6 +1676,9 @@ int main(void)
         T(test_sgi_to_self_is_presented_at_the_next_entry),
         T(test_interrupts_left_out_are_presented_once_the_guest_took_the_rest),
         T(test_linked_interrupt_completed_then_raised_again_is_presented),
+        T(test_linked_private_injection_goes_to_lr0_alone_v3),
+        T(test_linked_private_injection_goes_to_lr0_alone_v2_held),
+        T(test_sync_of_completed_lrs_leaves_the_rest_to_the_general_way),
         T(test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone),
         T(test_get_irq_banks_private_interrupts_and_bounds_everything),
     };

@@ -122,7 +122,8 @@ struct vgic_hw_ops gic_lr_ops = {
 
 void vtimer_init_vcpu(struct vtimer *t, struct vgic_dist *vgic, unsigned vcpu)
 {
-    *t = (struct vtimer){.vgic = vgic, .vcpu = vcpu};
+    *t = (struct vtimer){
+        .vgic = vgic, .vcpu = vcpu, .virq = vgic_get_irq(vgic, vcpu, vtimer_virq())};
 }
 
 void vtimer_reset(struct vtimer *t)
@@ -131,7 +132,12 @@ void vtimer_reset(struct vtimer *t)
     fake.vtimer_reset++;
 }
 
-void vtimer_resample(struct vtimer *t, const struct vgic_hw_ops *hw)
+void vtimer_fired(struct vtimer *t)
+{
+    vgic_inject_linked_private(t->vgic, t->vcpu, t->virq);
+}
+
+void vtimer_resample_line(struct vtimer *t, const struct vgic_hw_ops *hw)
 {
     (void)t;
     (void)hw;
