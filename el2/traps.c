@@ -153,7 +153,9 @@ void handle_physical_irqs(struct vcpu *current)
             /* Linked: the guest's EOI of the virtual one deactivates this one, in hardware or
              * through the hypervisor (vtimer_init). */
             vtimer_fired(&current->timer);
-            continue;
+            /* Not another acknowledge to find none left, on the path of every tick: one more
+             * interrupt pending exits the guest again at once, and is taken then. */
+            return;
         }
         if (intid == SGI_KICK) {
             /* Tested before the SPIs: the wake-up of a vCPU in WFI (an IPI's) waits on it. */

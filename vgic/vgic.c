@@ -721,8 +721,8 @@ static void retire_completed_private(struct virq *irq, const struct vgic_hw_ops 
  * SPI through fold_lr(), all clear), and the flush that follows has only what changed since to
  * look at. True if that was the case (and is done).
  */
-static bool sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty,
-                               const struct vgic_hw_ops *hw)
+static __attribute__((noinline)) bool
+sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty, const struct vgic_hw_ops *hw)
 {
     struct vgic_cpu *c = d->cpus[cpu];
     unsigned nr = c->lrs_written;
@@ -798,10 +798,35 @@ static __attribute__((noinline)) void sync_all_lrs(struct vgic_dist *d, unsigned
     spin_unlock(&d->lock);
 }
 
+/* sync_all_completed() where the flush gave one private interrupt (a timer tick, an SGI) and
+ * the guest completed it: the most frequent sync of all, in a frame of its own size. */
+static inline bool sync_one_completed_private(struct vgic_dist *d, struct vgic_cpu *c,
+                                              uint32_t empty, const struct vgic_hw_ops *hw)
+{
+    unsigned intid = c->lr_intid[0];
+
+    if (c->lrs_written != 1 || !(empty & 1) || intid >= VGIC_NR_PRIVATE || !c->maint_known ||
+        c->underflow_asked || c->no_pending_asked) {
+        return false;
+    }
+    struct virq *irq = &c->private_irqs[intid];
+    spin_lock(&d->lock);
+    retire_completed_private(irq, hw);
+    irq->lr = -1;
+    c->lr_intid[0] = VGIC_SPURIOUS;
+    c->lrs_written = 0;
+    c->lrs_in_use = 0;
+    spin_unlock(&d->lock);
+    return true;
+}
+
 void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
 {
     uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
 
+    if (sync_one_completed_private(d, d->cpus[cpu], empty, hw)) {
+        return;
+    }
     if (!sync_all_completed(d, cpu, empty, hw)) {
         sync_all_lrs(d, cpu, empty, hw);
     }
