@@ -148,7 +148,8 @@ static int walk(struct fdt_index *ix, const void *fdt, bool *indexed)
                              .size_strings = fdt_size_dt_strings(fdt)};
     *indexed = false;
     for (;;) {
-        if (ix->size_struct - off < 4) {
+        /* A value's padding may run past a block whose size is not a multiple of 4. */
+        if (off > ix->size_struct || ix->size_struct - off < 4) {
             return -FDT_ERR_TRUNCATED;
         }
         uint32_t tag = be32_at(st + off);

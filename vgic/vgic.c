@@ -387,13 +387,22 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
     bool found = false;
     unsigned pos = 0;
 
-    /* Without the lock: a blocked vCPU asks this in a loop, and whoever makes an interrupt
-     * pending afterwards (or bumps the generation) kicks it (an SGI that ends its WFI), so a
-     * stale answer costs one more round, never a lost wake-up. The common case, a vCPU woken
-     * for the one SGI or timer interrupt marked changed since its last flush, looks at that. */
+    /* The common case, a vCPU woken for the one SGI or timer interrupt marked changed since
+     * its last flush, looks at that: under the lock, because whoever makes an interrupt
+     * pending kicks before it marks the change or bumps the generation (its kick may wake
+     * this vCPU in between), and the lock orders this after all of it or before all of it. */
     if (only_changed_want_lr(d, c)) {
-        return changed_deliverable(d, c);
+        spin_lock(&d->lock);
+        bool still = only_changed_want_lr(d, c);
+        found = still && changed_deliverable(d, c);
+        spin_unlock(&d->lock);
+        if (still) {
+            return found;
+        }
     }
+    /* Without the lock: a blocked vCPU asks this in a loop, and whoever makes an interrupt
+     * pending (pending state and maybe-live bit first) kicks it afterwards (an SGI that ends
+     * its WFI), so a stale answer costs one more round, never a lost wake-up. */
     for (struct virq *irq; !found && (irq = next_live_irq(d, cpu, &pos, false));) {
         found = deliverable(d, irq);
     }

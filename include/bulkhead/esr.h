@@ -125,14 +125,12 @@ static inline uint64_t mmio_load_value(const struct mmio_access *a, uint64_t raw
     /* The access's bytes moved to the top of the register and back: the shift back fills with
      * the sign bit for a sign-extending load (GCC's >> of a signed value is arithmetic). */
     unsigned pad = 64 - a->size * 8u;
+    uint64_t v = (raw << pad) >> pad;
 
-    /* The frequent load: a W register is at least as wide as the access, so zero-extending is
-     * all it takes. */
-    if (__builtin_expect(!a->sign_extend, 1)) {
-        return (raw << pad) >> pad;
+    /* A load that sign-extends is rare: the frequent one branches past it. */
+    if (__builtin_expect(a->sign_extend, 0)) {
+        v = (uint64_t)((int64_t)(raw << pad) >> pad);
     }
-    uint64_t v = (uint64_t)((int64_t)(raw << pad) >> pad);
-
     return a->reg64 ? v : (uint32_t)v;
 }
 
