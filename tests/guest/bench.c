@@ -70,7 +70,8 @@
  *   BENCH op=net_bulk kind=once ticks=T bytes=B
  *       with net_mib=N in the bootargs, only this: N MiB in 1500-byte frames to the echo VM,
  *       NET_BATCH a notify, each batch acknowledged by the echo VM; the counter from the first
- *       to the last acknowledgement. run_bench.py runs it without -icount, where the counter
+ *       to the last acknowledgement, after pings until the echo VM answers one (it may still
+ *       be bringing its device up). run_bench.py runs it without -icount, where the counter
  *       follows the host's clock: the transfer's wall time (reported, not gated).
  *   BENCH op=boot kind=once ticks=T
  *       The generic counter at this image's first instruction (it starts at 0 at QEMU's reset:
@@ -810,30 +811,77 @@ static void net_entry(uint64_t ticks)
         vnet_ack(&net);
         asm volatile("dmb ish" ::: "memory");
         net_irq.count++;
+    } else if (intid == guest.vtimer_intid) {
+        write_cntv_ctl(0); /* net_receive's deadline: its loop sees the time is up */
+        isb();
     }
     gic_eoi(iar);
 }
 
-/* Waits in WFI for a frame of kind from the echo VM; returns its handler's entry counter. */
-static uint64_t net_wait(enum net_kind kind)
+/* Waits in WFI, until the counter reaches end, for a frame of kind from the echo VM; false if
+ * none came. The ring is looked at with interrupts masked, up to the WFI (which a pending
+ * interrupt still ends): a frame whose interrupt the handler took between the look and the WFI
+ * would otherwise leave the CPU asleep with the frame unseen. The virtual timer ends the WFI at
+ * end: a frame that never comes (one the switch dropped) must not leave it asleep for good.
+ * *entry: its handler's entry counter. Interrupts on, as on entry. */
+static bool net_receive(enum net_kind kind, uint64_t end, uint64_t *entry)
 {
     static uint8_t f[VNET_BUF];
-    uint64_t end = cntvct() + net_wait_ticks;
+    bool got = false;
 
+    write_cntv_cval(end);
+    isb();
+    write_cntv_ctl(CNT_CTL_ENABLE);
     for (;;) {
+        irqs_off();
         size_t len = vnet_recv(&net, f, sizeof(f));
         if (len > 14 && f[14] == (uint8_t)kind) {
             memcpy(net_peer, f + 6, 6);
-            return net_irq.entry_ticks;
+            got = true;
+            break;
         }
         if (!len) {
+            if (cntvct() > end) {
+                break;
+            }
             asm volatile("wfi" ::: "memory");
         }
-        if (cntvct() > end) {
-            printf("BENCH note: net: no '%c' frame back, %u interrupts\n", kind, net_irq.count);
-            error("the echo VM did not answer over virtio-net");
-        }
+        irqs_on(); /* the interrupt that ended the WFI is taken here */
     }
+    write_cntv_ctl(0);
+    irqs_on();
+    *entry = net_irq.entry_ticks;
+    return got;
+}
+
+/* Waits net_wait_ticks for a frame of kind from the echo VM; returns its handler's entry
+ * counter. */
+static uint64_t net_wait(enum net_kind kind)
+{
+    uint64_t entry = 0;
+
+    if (!net_receive(kind, cntvct() + net_wait_ticks, &entry)) {
+        printf("BENCH note: net: no '%c' frame back, %u interrupts\n", kind, net_irq.count);
+        error("the echo VM did not answer over virtio-net");
+    }
+    return entry;
+}
+
+/* The echo VM starts beside us and may not have brought its device up yet: a frame sent
+ * before then is dropped (as a NIC that is down drops it). Pings, 10 ms apart, until one comes
+ * back, for net_wait_ticks at most; its answer also teaches us the peer's MAC. */
+static void net_handshake(void)
+{
+    uint64_t end = cntvct() + net_wait_ticks, entry;
+
+    do {
+        net_send_kind(NET_KIND_PING, NET_PING, true);
+        if (net_receive(NET_KIND_PING, MIN(cntvct() + freq / 100, end), &entry)) {
+            return;
+        }
+    } while (cntvct() < end);
+    printf("BENCH note: net: no ping answered, %u interrupts\n", net_irq.count);
+    error("the echo VM did not answer over virtio-net");
 }
 
 /* The counter across n notifies of an empty transmit queue, minus an empty loop's. */
@@ -861,6 +909,7 @@ static void bench_net_bulk(unsigned long mib)
         error("net_mib needs a virtio-net device");
     }
     net_irq_on(net_entry);
+    net_handshake();
     uint64_t t0 = cntvct();
     while (sent < frames) {
         unsigned batch = (unsigned)MIN((unsigned long)NET_BATCH, frames - sent);
@@ -977,11 +1026,17 @@ static void run_echo(void)
         gic_route_spi(net.intid, 0);
         gic_enable(net.intid, true);
     }
-    /* The net rows come after the doorbell's (or alone, net_mib=): the net's quit ends it. */
-    while (net_found ? !net_quit : !echo_quit) {
+    /* The net rows come after the doorbell's (or alone, net_mib=): the net's quit ends it.
+     * Looked at with interrupts masked up to the WFI, as net_receive does: a quit taken in
+     * between would leave this CPU asleep for good. */
+    for (;;) {
+        irqs_off();
+        if (net_found ? net_quit : echo_quit) {
+            break;
+        }
         asm volatile("wfi" ::: "memory");
+        irqs_on();
     }
-    irqs_off();
     printf("BENCH echo: %lu rings, %u frames\n", (unsigned long)peer_region[PEER_RINGS],
            net_bulk_seen);
 }
