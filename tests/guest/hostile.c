@@ -301,8 +301,10 @@ static void cpu1_main(unsigned index, void *arg)
     for (;;) {
         uint32_t seq = cpu1_seq;
         if (seq == cpu1_done) {
-            irqs_on();
+            /* Masked (a pending interrupt still ends the WFI), then taken: unmasked before the
+             * WFI, a command's SGI taken in between would leave this CPU asleep. */
             asm volatile("wfi" ::: "memory");
+            irqs_on();
             irqs_off();
             continue;
         }

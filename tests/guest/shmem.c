@@ -126,14 +126,22 @@ static void setup_irq(void)
     irqs_on();
 }
 
-/* Waits until `rings` passes `seen` (WFI between interrupts); false after WAIT_MS. */
+/* Waits until `rings` passes `seen` (WFI between interrupts); false after WAIT_MS. Looked at
+ * with interrupts masked up to the WFI, which a pending interrupt still ends: a ring taken
+ * between the look and the WFI would otherwise leave the CPU asleep. */
 static bool wait_ring(unsigned seen)
 {
     uint64_t end = cntvct() + cntfrq() / 1000 * WAIT_MS;
 
-    while (rings == seen && cntvct() < end) {
-        asm volatile("wfi");
+    for (;;) {
+        irqs_off();
+        if (rings != seen || cntvct() >= end) {
+            break;
+        }
+        asm volatile("wfi" ::: "memory");
+        irqs_on();
     }
+    irqs_on();
     return rings != seen;
 }
 
@@ -287,9 +295,14 @@ static void timed_producer(unsigned long count, unsigned long period_us, unsigne
         isb();
         write_cntv_ctl(CNT_CTL_ENABLE);
         isb();
+        /* Masked up to the WFI, as wait_ring does; each wake-up's interrupt taken unmasked. */
+        irqs_off();
         while (timer_irqs == seen) {
             asm volatile("wfi" ::: "memory");
+            irqs_on();
+            irqs_off();
         }
+        irqs_on();
         uint64_t late = timer_entry - deadline;
         struct lateness *l = region[HDR_LOAD] == 1 ? &loaded : &quiet;
         l->n++;
