@@ -216,9 +216,8 @@ void vgic_send_sgis(struct vgic_dist *d, unsigned source, uint32_t targets, unsi
 }
 
 /* An SGI is a private interrupt of each target: it changes nothing of the sender's, nor of the
- * VM's (no generation bump), so that neither
- * the sender's exit nor the other vCPUs' next entries flush or scan for it; the target's flush
- * finds it among its changed ones. */
+ * VM's (no generation bump), so that neither the sender's exit nor the other vCPUs' next entries
+ * flush or scan for it; the target's flush finds it among its changed ones. */
 void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi)
 {
     unsigned intid = sgi & 0xf;

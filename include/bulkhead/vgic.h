@@ -148,6 +148,7 @@ struct vgic_dist {
     const struct vgic_phys_ops *phys;
     void *phys_ctx;
 };
+_Static_assert(MAX_VCPUS <= 32, "kicks_due has a bit per vCPU");
 
 void vgic_dist_init(struct vgic_dist *d, enum gic_version version, unsigned nr_irqs,
                     unsigned nr_vcpus);
