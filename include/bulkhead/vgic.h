@@ -139,12 +139,16 @@ struct vgic_dist {
      * while word w of spi_maybe_live may be non-zero (most exits find no SPI live at all). */
     uint64_t spi_maybe_live[(VGIC_MAX_IRQS - VGIC_NR_PRIVATE + 63) / 64];
     uint32_t spi_words_maybe_live;
-    /* Called (dist lock held) when vCPU `cpu` has something new to take: kick it. */
+    /* Called when vCPU `cpu` has something new to take: kick it. Called after the change
+     * is complete and the lock dropped (vgic_unlock_and_kick); kicks_due (lock held) holds
+     * the vCPUs to kick until then, a bit per vCPU. */
     void (*kick)(void *ctx, unsigned cpu);
     void *kick_ctx;
+    uint32_t kicks_due;
     const struct vgic_phys_ops *phys;
     void *phys_ctx;
 };
+_Static_assert(MAX_VCPUS <= 32, "kicks_due has a bit per vCPU");
 
 void vgic_dist_init(struct vgic_dist *d, enum gic_version version, unsigned nr_irqs,
                     unsigned nr_vcpus);
@@ -193,6 +197,7 @@ void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *
 void vgic_send_sgi(struct vgic_dist *d, unsigned source, unsigned target, unsigned sgi);
 /* The same for each vCPU of the mask targets (bit n: vCPU n; those the VM lacks ignored). */
 void vgic_send_sgis(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi);
+/* The same, lock held: the targets are kicked by the caller's vgic_unlock_and_kick(). */
 void vgic_send_sgis_locked(struct vgic_dist *d, unsigned source, uint32_t targets, unsigned sgi);
 /* Links interrupt intid (private to vCPU cpu, or an SPI) to a physical one: the guest's
  * deactivation of the virtual one deactivates the physical one in hardware (held false), or the
@@ -244,6 +249,36 @@ static inline void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgi
     vgic_sync_cpu(d, d->cpus[cpu], hw);
 }
 
+/* Lock held: vCPU cpu (-1: none) has something new to take, and is kicked once the change in
+ * hand is complete (vgic_unlock_and_kick). */
+static inline void vgic_kick_later(struct vgic_dist *d, int cpu)
+{
+    if (cpu >= 0) {
+        d->kicks_due |= 1u << cpu;
+    }
+}
+
+/*
+ * Drops the lock, then kicks the vCPUs the change made under it concerns. A kick promises the
+ * kicked vCPU that what it was kicked for is there to see: its exit's flush test and its WFI
+ * test read the generation, must_flush and the changed marks without the lock, or take the
+ * lock only after the kick woke them. A kick sent in the middle of the change (before the
+ * generation's bump or the change's mark) could have the vCPU look, find nothing new and go
+ * back to the guest or to sleep with the kick spent, the interrupt left undelivered until
+ * some other event. Sent after the unlock (a release; the kick's own dsb orders it before
+ * the SGI), it finds every store of the change.
+ */
+static inline void vgic_unlock_and_kick(struct vgic_dist *d)
+{
+    uint32_t due = d->kicks_due;
+
+    d->kicks_due = 0;
+    spin_unlock(&d->lock);
+    for (; due && d->kick; due &= due - 1) {
+        d->kick(d->kick_ctx, (unsigned)__builtin_ctz(due));
+    }
+}
+
 /* Records that irq, an SPI or a private interrupt of vCPU cpu, may have become pending or
  * active (lock held). */
 static inline void vgic_mark_maybe_live(struct vgic_dist *d, unsigned cpu, const struct virq *irq)
@@ -286,9 +321,9 @@ void vgic_v3_lr_decode(uint64_t val, struct lr_state *lr);
  * (vgic/vgic_mmio_v2.c, vgic_mmio_v3.c; the lookup and the registers both share in vgic_mmio.c).
  * vgic_v2_* serve a GICv2 VM's distributor, vgic_v3_* a GICv3 VM's. cpu is the accessing vCPU;
  * offset is from the frame base; size 1, 2, 4 or 8. The lock is taken inside; a write bumps the
- * generation. Return true if the access is valid (reserved space, a width the register does not
- * take and an access running past a register's end read as zero and ignore writes, which is also
- * "valid"). */
+ * generation (but GICD_SGIR's, which marks its targets changed instead). Return true if the access
+ * is valid (reserved space, a width the register does not take and an access running past a
+ * register's end read as zero and ignore writes, which is also "valid"). */
 bool vgic_v2_dist_read(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,
                        uint64_t *val);
 bool vgic_v2_dist_write(struct vgic_dist *d, unsigned cpu, uint64_t offset, unsigned size,

@@ -1186,6 +1186,95 @@ static void test_no_kick_and_no_crash_without_a_kick_callback(void **state)
     assert_true(vgic_has_deliverable(&dist, 1));
 }
 
+/* A kick that asserts what the kicked vCPU will find: the lock free, and its WFI test true. */
+static unsigned kicks_finding_it;
+
+static void kick_and_look(void *ctx, unsigned cpu)
+{
+    record_kick(ctx, cpu);
+    assert_int_equal(dist.lock.locked, 0);
+    kicks_finding_it += vgic_has_deliverable(&dist, cpu);
+}
+
+/* Flushed with nothing to give: the WFI test looks only at what changes from here on. */
+static void idle_and_flushed(unsigned cpu)
+{
+    dist.kick = kick_and_look;
+    kicks_finding_it = 0;
+    flush(cpu);
+    vgic_sync(&dist, cpu, &fake_hw);
+    assert_false(vgic_has_deliverable(&dist, cpu));
+}
+
+/*
+ * A kick may wake its vCPU at once, and the vCPU's WFI test (or its exit's flush test) reads
+ * the generation and the changed marks without the lock. Kicked in the middle of a change (an
+ * SPI's line raised, then the generation bumped), it found nothing, went back to sleep with the
+ * kick spent, and the SPI waited for some other event (v2/irq_isolation: the UART's SPI 33 "not
+ * taken by CPU 1 within 1000 ms"). Each way in: the kicked vCPU finds what it was kicked for.
+ */
+static void test_a_kicked_vcpu_finds_what_it_was_kicked_for(void **state)
+{
+    (void)state;
+    init(GIC_V2, 64, 2, 4);
+    dist.enable_grp0 = true;
+
+    struct virq *uart = spi(33, 0x80, 1);
+    uart->level = true;
+    idle_and_flushed(1);
+    vgic_set_line(&dist, 0, 33, true); /* from vCPU 0's access to the device */
+    assert_int_equal(kicks[1], 1);
+    assert_int_equal(kicks_finding_it, 1);
+
+    init(GIC_V2, 64, 2, 4);
+    dist.enable_grp0 = true;
+    spi(40, 0x80, 1);
+    idle_and_flushed(1);
+    vgic_inject_edge(&dist, 0, 40);
+    assert_int_equal(kicks_finding_it, 1);
+
+    init(GIC_V2, 64, 2, 4);
+    dist.enable_grp0 = true;
+    spi(41, 0x80, 1);
+    idle_and_flushed(1);
+    assert_true(vgic_v2_dist_write(&dist, 0, 0x200 + 4, 4, 1u << (41 - 32))); /* ISPENDR1 */
+    assert_int_equal(kicks_finding_it, 1);
+
+    init(GIC_V2, 64, 2, 4);
+    dist.enable_grp0 = true;
+    idle_and_flushed(1);
+    assert_true(vgic_v2_dist_write(&dist, 0, 0xf00, 4, (2u << 16) | 5)); /* GICD_SGIR */
+    assert_int_equal(kicks[1], 1);
+    assert_int_equal(kicks_finding_it, 1);
+
+    init(GIC_V3, 64, 2, 4);
+    dist.enable_grp1 = true;
+    irq_of(1, 3)->enabled = irq_of(1, 3)->group1 = true;
+    idle_and_flushed(1);
+    vgic_send_sgi(&dist, 0, 1, 3);
+    assert_int_equal(kicks_total, 1);
+    assert_int_equal(kicks_finding_it, 1);
+}
+
+/* GICD_SGIR concerns its targets only: the VM's generation stays, and the sender's next entry
+ * has nothing to do. */
+static void test_v2_sgir_leaves_the_generation_alone(void **state)
+{
+    (void)state;
+    init(GIC_V2, 64, 2, 4);
+    dist.enable_grp0 = true;
+    flush(0);
+    flush(1);
+    uint32_t generation = dist.generation;
+
+    assert_true(vgic_v2_dist_write(&dist, 0, 0xf00, 4, (2u << 16) | 5));
+    assert_int_equal(dist.generation, generation);
+    assert_false(cpus[0].must_flush);
+    assert_true(cpus[1].must_flush);
+    flush(1);
+    assert_int_equal(lr_of_source(4, 5, 0), 0);
+}
+
 /* ---- vgic_has_deliverable ---- */
 
 static void test_has_deliverable_follows_enable_group_pending_and_owner(void **state)
@@ -1666,6 +1755,8 @@ int main(void)
         T(test_kick_names_the_vcpu_that_has_something_to_take),
         T(test_no_kick_when_the_interrupt_is_masked),
         T(test_no_kick_and_no_crash_without_a_kick_callback),
+        T(test_a_kicked_vcpu_finds_what_it_was_kicked_for),
+        T(test_v2_sgir_leaves_the_generation_alone),
         T(test_has_deliverable_follows_enable_group_pending_and_owner),
         T(test_reset_clears_every_interrupt_and_the_group_enables),
         T(test_reset_keeps_the_vm_shape),
