@@ -607,10 +607,7 @@ flush_one_private(struct vgic_dist *d, struct vgic_cpu *c, const struct vgic_hw_
     return true;
 }
 
-static bool flush_deferred(struct vgic_dist *d, struct vgic_cpu *c, const struct vgic_hw_ops *hw);
-
-/* The general flush, lock held: its own frame, which the short way does not pay for. First what
- * an IRQ exit deferred (flush_one_private() declines while it keeps LR 0 written). */
+/* The general flush, lock held: its own frame, which the short way does not pay for. */
 static __attribute__((noinline)) void flush_all_lrs(struct vgic_dist *d, unsigned cpu,
                                                     const struct vgic_hw_ops *hw)
 {
@@ -619,9 +616,6 @@ static __attribute__((noinline)) void flush_all_lrs(struct vgic_dist *d, unsigne
     bool more = false;
     struct vgic_cpu *c = d->cpus[cpu];
 
-    if (c->retire_deferred && flush_deferred(d, c, hw)) {
-        return;
-    }
     if (!choose_changed(d, cpu, chosen, &nr)) {
         nr = choose_all(d, cpu, chosen, &more);
     }
@@ -948,16 +942,20 @@ static bool rearm_completed_lr(const struct vgic_dist *d, struct vgic_cpu *c,
     return true;
 }
 
-/* The flush after vgic_sync_lrs_deferring(), lock held: true if done, false if the general
- * flush is still to come. */
-static __attribute__((noinline)) bool flush_deferred(struct vgic_dist *d, struct vgic_cpu *c,
+/* The flush after vgic_sync_lrs_deferring(), lock held: the tick re-armed in place, or what was
+ * deferred done and then the flush's usual ways. */
+static __attribute__((noinline)) void flush_deferred(struct vgic_dist *d, unsigned cpu,
                                                      const struct vgic_hw_ops *hw)
 {
+    struct vgic_cpu *c = d->cpus[cpu];
+
     if (rearm_completed_lr(d, c, hw)) {
-        return true;
+        return;
     }
     settle_deferred(c, hw);
-    return flush_one_private(d, c, hw);
+    if (!flush_one_private(d, c, hw)) {
+        flush_all_lrs(d, cpu, hw);
+    }
 }
 
 void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
@@ -965,8 +963,13 @@ void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops 
     struct vgic_cpu *c = d->cpus[cpu];
 
     spin_lock(&d->lock);
+    /* flush_one_private() declines while a deferred retirement keeps LR 0 written. */
     if (!flush_one_private(d, c, hw)) {
-        flush_all_lrs(d, cpu, hw);
+        if (c->retire_deferred) {
+            flush_deferred(d, cpu, hw);
+        } else {
+            flush_all_lrs(d, cpu, hw);
+        }
     }
     spin_unlock(&d->lock);
 }
