@@ -251,6 +251,15 @@ static void v3_read_lr(unsigned n, struct lr_state *lr)
     vgic_v3_lr_decode(read_lr(n), lr);
 }
 
+static void v3_repend_lr(unsigned n)
+{
+    if (n == 0) {
+        write_ich_lr0_el2(read_ich_lr0_el2() | VGIC_V3_LR_PENDING);
+        return;
+    }
+    write_lr(n, read_lr(n) | VGIC_V3_LR_PENDING);
+}
+
 static uint32_t v3_empty_lrs(void)
 {
     return (uint32_t)read_ich_elrsr_el2();
@@ -317,4 +326,5 @@ const struct gic_ops gicv3_ops = {
     .lr.set_underflow = v3_set_underflow,
     .lr.set_no_pending = v3_set_no_pending,
     .lr.empty_lrs = v3_empty_lrs,
+    .lr.repend_lr = v3_repend_lr,
 };

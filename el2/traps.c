@@ -468,6 +468,15 @@ static inline __attribute__((always_inline)) bool handle_sync(struct vcpu *vcpu)
     return handle_unexpected(vcpu, esr);
 }
 
+/* Before the vCPU of an exit for a physical interrupt is held or leaves its CPU: nothing of its
+ * own may wait in the LRs then (guest_exit_irq). */
+static __attribute__((noinline)) void settle_deferred_sync(struct vcpu *vcpu)
+{
+    if (board.gic.version != GIC_NONE) {
+        vgic_settle_cpu(&vcpu->vm->vgic, &vcpu->vgic, &gic_lr_ops);
+    }
+}
+
 /* shared: a CPU several vCPUs take turns on (el2/sched.c); constant in each caller below. */
 static inline __attribute__((always_inline)) struct vcpu *exit_to_guest(struct vcpu *vcpu,
                                                                         unsigned kind, bool shared)
@@ -497,9 +506,15 @@ static inline __attribute__((always_inline)) struct vcpu *exit_to_guest(struct v
         sched_preempt(vcpu);
     }
     if (resume && vcpu->vm->paused) { /* volatile: a plain load at its offset, no address add */
+        if (kind == EXIT_IRQ && !shared) {
+            settle_deferred_sync(vcpu);
+        }
         vcpu_hold(vcpu);
     }
     if (!resume || !vcpu_should_run(vcpu)) {
+        if (kind == EXIT_IRQ && !shared) {
+            settle_deferred_sync(vcpu);
+        }
         pcpu_schedule();
     }
     if (has_gic) {
@@ -518,8 +533,25 @@ struct vcpu *guest_exit_sync(struct vcpu *vcpu)
     return exit_to_guest(vcpu, EXIT_SYNC, false);
 }
 
+/* A physical interrupt's exit on a CPU of its own enters the vCPU again unless it is held or
+ * leaves (settle_deferred_sync()): the completed LR of the last one (a timer tick's) may wait
+ * for the entry's flush, one locked pass with the next tick's. */
+static __attribute__((noinline)) void sync_deferring(struct vcpu *vcpu)
+{
+    vgic_sync_lrs_deferring(&vcpu->vm->vgic, vcpu->index, &gic_lr_ops);
+    /* Only an interrupt that was in a list register can be waiting, untaken; one whose
+     * retirement is deferred was taken and completed. */
+    if (!vcpu->vgic.retire_deferred) {
+        vtimer_resample(&vcpu->timer, &gic_lr_ops);
+    }
+}
+
 struct vcpu *guest_exit_irq(struct vcpu *vcpu)
 {
+    /* Before exit_to_guest()'s own sync, which then finds no LR in use. */
+    if (board.gic.version != GIC_NONE && vcpu->vgic.lrs_in_use) {
+        sync_deferring(vcpu);
+    }
     return exit_to_guest(vcpu, EXIT_IRQ, false);
 }
 

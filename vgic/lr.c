@@ -16,7 +16,7 @@
 #define V3_LR_PRIO_SHIFT 48
 #define V3_LR_GROUP BIT(60)
 #define V3_LR_HW BIT(61)
-#define V3_LR_PENDING BIT(62)
+#define V3_LR_PENDING VGIC_V3_LR_PENDING
 #define V3_LR_ACTIVE BIT(63)
 
 uint32_t vgic_v2_lr_encode(const struct lr_state *lr)

@@ -38,6 +38,8 @@ static void cpu_reset(const struct vgic_dist *d, struct vgic_cpu *c)
     c->private_maybe_live = 0;
     c->lrs_written = c->nr_lrs; /* whatever the LRs hold, the next flush overwrites it */
     c->maint_known = false;
+    c->retire_deferred = false;
+    c->linked_fired = 0;
     for (unsigned i = 0; i < VGIC_NR_PRIVATE; i++) {
         struct virq *irq = &c->private_irqs[i];
         virq_reset(irq, i);
@@ -189,17 +191,30 @@ void vgic_inject_edge(struct vgic_dist *d, unsigned cpu, unsigned intid)
     vgic_unlock_and_kick(d);
 }
 
-void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *irq)
+/* Lock held. */
+static void pend_linked_private(struct vgic_cpu *c, struct virq *irq)
 {
-    struct vgic_cpu *c = d->cpus[cpu];
     uint32_t bit = 1u << irq->intid;
 
-    spin_lock(&d->lock);
     irq->pending_latch = true;
     irq->phys_active |= irq->hw || irq->held;
     c->private_maybe_live |= bit;
     c->private_changed |= bit;
     c->must_flush = true;
+}
+
+void vgic_inject_linked_private(struct vgic_dist *d, unsigned cpu, struct virq *irq)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    /* Its exit's flush pends it, after it has retired the LR that may hold it completed: the
+     * other way round, the retirement would take the new physical activation for the old. */
+    if (c->retire_deferred) {
+        c->linked_fired |= 1u << irq->intid;
+        return;
+    }
+    spin_lock(&d->lock);
+    pend_linked_private(c, irq);
     spin_unlock(&d->lock);
 }
 
@@ -551,7 +566,8 @@ static bool choose_changed(struct vgic_dist *d, unsigned cpu, struct virq **chos
  * they are. A GICv2 SGI pending from several vCPUs, whose next source needs a request, takes
  * the general way. Lock held; true if done.
  */
-static bool flush_one_private(struct vgic_dist *d, struct vgic_cpu *c, const struct vgic_hw_ops *hw)
+static inline __attribute__((always_inline)) bool
+flush_one_private(struct vgic_dist *d, struct vgic_cpu *c, const struct vgic_hw_ops *hw)
 {
     uint32_t changed = c->private_changed;
 
@@ -611,15 +627,6 @@ static __attribute__((noinline)) void flush_all_lrs(struct vgic_dist *d, unsigne
     }
     ask_maintenance(c, hw, more, more_sources);
     c->lrs_in_use = nr;
-}
-
-void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
-{
-    spin_lock(&d->lock);
-    if (!flush_one_private(d, d->cpus[cpu], hw)) {
-        flush_all_lrs(d, cpu, hw);
-    }
-    spin_unlock(&d->lock);
 }
 
 /* Pending or active state cleared by another vCPU while irq sat in this vCPU's list register
@@ -705,13 +712,40 @@ static void retire_completed_private(struct virq *irq, const struct vgic_hw_ops 
     irq->lr_clear_active = false;
 }
 
+/* LR n, which the hardware calls empty, held private interrupt irq: retired, the LR free.
+ * Lock held. */
+static inline void retire_private_lr(struct vgic_cpu *c, unsigned n, struct virq *irq,
+                                     const struct vgic_hw_ops *hw)
+{
+    retire_completed_private(irq, hw);
+    irq->lr = -1;
+    c->lr_intid[n] = VGIC_SPURIOUS;
+}
+
+/* LR n, which the hardware calls empty, held irq: a private interrupt retired in short, an SPI
+ * folded as all clear (fold_lr()), the LR free. Lock held. */
+static inline __attribute__((always_inline)) void retire_empty_lr(struct vgic_dist *d, unsigned cpu,
+                                                                  unsigned n, struct virq *irq,
+                                                                  const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    if (irq->intid < VGIC_NR_PRIVATE) {
+        retire_private_lr(c, n, irq, hw);
+        return;
+    }
+    struct lr_state none = {0};
+    fold_lr(d, cpu, n, irq, &none, hw);
+    irq->lr = -1;
+    c->lr_intid[n] = VGIC_SPURIOUS;
+}
+
 /*
  * The usual exit after an interrupt's entry (the timer's, an SGI's, a device's): the guest took
  * and completed all the last flush gave it, and nothing was left out (no maintenance request).
  * The hardware calls every LR written empty, so none is read or written: each interrupt is
- * retired as the general sync would (a private one in short, retire_completed_private(); an
- * SPI through fold_lr(), all clear), and the flush that follows has only what changed since to
- * look at. True if that was the case (and is done).
+ * retired as the general sync would (retire_empty_lr()), and the flush that follows has only
+ * what changed since to look at. True if that was the case (and is done).
  */
 static __attribute__((noinline)) bool
 sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty, const struct vgic_hw_ops *hw)
@@ -727,17 +761,9 @@ sync_all_completed(struct vgic_dist *d, unsigned cpu, uint32_t empty, const stru
     spin_lock(&d->lock);
     for (unsigned n = 0; n < nr; n++) {
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
-        if (!irq) {
-            continue; /* VGIC_SPURIOUS: the flush fills from LR 0 on, so never here */
+        if (irq) { /* VGIC_SPURIOUS: the flush fills from LR 0 on, so never here */
+            retire_empty_lr(d, cpu, n, irq, hw);
         }
-        if (irq->intid < VGIC_NR_PRIVATE) {
-            retire_completed_private(irq, hw);
-        } else {
-            struct lr_state none = {0};
-            fold_lr(d, cpu, n, irq, &none, hw);
-        }
-        irq->lr = -1;
-        c->lr_intid[n] = VGIC_SPURIOUS;
     }
     c->lrs_written = 0;
     c->lrs_in_use = 0;
@@ -761,21 +787,18 @@ static __attribute__((noinline)) void sync_all_lrs(struct vgic_dist *d, unsigned
             continue;
         }
         struct virq *irq = vgic_get_irq(d, cpu, c->lr_intid[n]);
-        if (!(empty & (1u << n))) {
-            struct lr_state lr, none = {0};
-            hw->read_lr(n, &lr);
-            /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep
-             * it asserted while this CPU waits in WFI. One the hardware calls empty is left
-             * as it is: invalid, it shows the guest nothing. */
-            hw->write_lr(n, &none);
-            fold_lr(d, cpu, n, irq, &lr, hw);
-            all_taken = false;
-        } else if (irq->intid < VGIC_NR_PRIVATE) {
-            retire_completed_private(irq, hw);
-        } else {
-            struct lr_state lr = {0};
-            fold_lr(d, cpu, n, irq, &lr, hw);
+        if (empty & (1u << n)) {
+            retire_empty_lr(d, cpu, n, irq, hw);
+            continue;
         }
+        struct lr_state lr, none = {0};
+        hw->read_lr(n, &lr);
+        /* Emptied at once: an LR that asked for an EOI maintenance interrupt would keep it
+         * asserted while this CPU waits in WFI. One the hardware calls empty is left as it is:
+         * invalid, it shows the guest nothing. */
+        hw->write_lr(n, &none);
+        fold_lr(d, cpu, n, irq, &lr, hw);
+        all_taken = false;
         irq->lr = -1;
         c->lr_intid[n] = VGIC_SPURIOUS;
     }
@@ -790,22 +813,23 @@ static __attribute__((noinline)) void sync_all_lrs(struct vgic_dist *d, unsigned
     vgic_unlock_and_kick(d); /* fold_lr(): an SPI released to another vCPU */
 }
 
-/* sync_all_completed() where the flush gave one private interrupt (a timer tick, an SGI) and
- * the guest completed it: the most frequent sync of all, in a frame of its own size. */
+/* The most frequent sync of all: the flush gave one private interrupt (a timer tick, an SGI),
+ * the guest completed it, and no maintenance was asked for. */
+static inline bool one_completed_private(const struct vgic_cpu *c, uint32_t empty)
+{
+    return c->lrs_written == 1 && (empty & 1) && c->lr_intid[0] < VGIC_NR_PRIVATE &&
+           c->maint_known && !c->underflow_asked && !c->no_pending_asked;
+}
+
+/* sync_all_completed() where one_completed_private(), in a frame of its own size. */
 static inline bool sync_one_completed_private(struct vgic_dist *d, struct vgic_cpu *c,
                                               uint32_t empty, const struct vgic_hw_ops *hw)
 {
-    unsigned intid = c->lr_intid[0];
-
-    if (c->lrs_written != 1 || !(empty & 1) || intid >= VGIC_NR_PRIVATE || !c->maint_known ||
-        c->underflow_asked || c->no_pending_asked) {
+    if (!one_completed_private(c, empty)) {
         return false;
     }
-    struct virq *irq = &c->private_irqs[intid];
     spin_lock(&d->lock);
-    retire_completed_private(irq, hw);
-    irq->lr = -1;
-    c->lr_intid[0] = VGIC_SPURIOUS;
+    retire_private_lr(c, 0, &c->private_irqs[c->lr_intid[0]], hw);
     c->lrs_written = 0;
     c->lrs_in_use = 0;
     spin_unlock(&d->lock);
@@ -822,4 +846,113 @@ void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *
     if (!sync_all_completed(d, cpu, empty, hw)) {
         sync_all_lrs(d, cpu, empty, hw);
     }
+}
+
+/* Nothing is touched but the vCPU's own fields: whoever looks at the interrupt meanwhile sees it
+ * as while the guest ran (in an LR, maybe still active), which is what the lock would have
+ * ordered its look before. */
+void vgic_sync_lrs_deferring(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+    uint32_t empty = hw->empty_lrs ? hw->empty_lrs() : 0;
+
+    if (one_completed_private(c, empty)) {
+        c->retire_deferred = true;
+        /* No sync left to do; the flush is (must_flush: the vCPU's own CPU may set it). */
+        c->lrs_in_use = 0;
+        c->must_flush = true;
+        return;
+    }
+    if (!sync_all_completed(d, cpu, empty, hw)) {
+        sync_all_lrs(d, cpu, empty, hw);
+    }
+}
+
+/* Lock held: what vgic_sync_lrs_deferring() left, done as the sync and
+ * vgic_inject_linked_private() would have. */
+static void settle_deferred(struct vgic_cpu *c, const struct vgic_hw_ops *hw)
+{
+    retire_private_lr(c, 0, &c->private_irqs[c->lr_intid[0]], hw);
+    c->lrs_written = 0;
+    c->retire_deferred = false;
+    for (uint32_t fired = c->linked_fired; fired; fired &= fired - 1) {
+        pend_linked_private(c, &c->private_irqs[lowest_bit(fired)]);
+    }
+    c->linked_fired = 0;
+}
+
+void vgic_settle_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    spin_lock(&d->lock);
+    if (c->retire_deferred) {
+        settle_deferred(c, hw);
+    }
+    spin_unlock(&d->lock);
+}
+
+/*
+ * The timer tick of a running vCPU, in short: the interrupt in LR 0, which the exit left to
+ * retire, is the hardware-linked one that fired again, and nothing else changed since the flush
+ * that wrote the LR (no change marked, the same generation, no refill; no maintenance asked, as
+ * the deferral required). Retire, pend and flush would then write the same LR again, pending:
+ * its priority, group and link are still the ones written, since a change of any of them bumps
+ * the generation. Lock held; true if done.
+ */
+static bool rearm_completed_lr(const struct vgic_dist *d, struct vgic_cpu *c,
+                               const struct vgic_hw_ops *hw)
+{
+    unsigned intid = c->lr_intid[0];
+    struct virq *irq = &c->private_irqs[intid];
+
+    /* The deferral's must_flush aside, a change sets one of these. */
+    if (!hw->repend_lr || c->linked_fired != 1u << intid || !irq->hw || c->private_changed ||
+        c->spi_changed || c->refill || c->flushed_generation != d->generation || !irq->enabled ||
+        !group_enabled(d, irq)) {
+        return false;
+    }
+    retire_completed_private(irq, hw);
+    /* Pended (pend_linked_private()), its pending state moved into the LR (fill_lr()). */
+    irq->phys_active = true;
+    c->private_maybe_live |= 1u << intid;
+    c->lr_latched[0] = true;
+    c->linked_fired = 0;
+    c->retire_deferred = false;
+    c->must_flush = false;
+    c->lrs_in_use = 1;
+    hw->repend_lr(0);
+    return true;
+}
+
+/* The flush after vgic_sync_lrs_deferring(), lock held: the tick re-armed in place, or what was
+ * deferred done and then the flush's usual ways. */
+static __attribute__((noinline)) void flush_deferred(struct vgic_dist *d, unsigned cpu,
+                                                     const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    if (rearm_completed_lr(d, c, hw)) {
+        return;
+    }
+    settle_deferred(c, hw);
+    if (!flush_one_private(d, c, hw)) {
+        flush_all_lrs(d, cpu, hw);
+    }
+}
+
+void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
+{
+    struct vgic_cpu *c = d->cpus[cpu];
+
+    spin_lock(&d->lock);
+    /* flush_one_private() declines while a deferred retirement keeps LR 0 written. */
+    if (!flush_one_private(d, c, hw)) {
+        if (c->retire_deferred) {
+            flush_deferred(d, cpu, hw);
+        } else {
+            flush_all_lrs(d, cpu, hw);
+        }
+    }
+    spin_unlock(&d->lock);
 }

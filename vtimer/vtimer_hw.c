@@ -21,11 +21,6 @@ void vtimer_reset(struct vtimer *t)
     vgic_link_hw(t->vgic, t->vcpu, vtimer_virq(), vtimer_virq(), !vtimer_hw_deactivation());
 }
 
-void vtimer_fired(struct vtimer *t)
-{
-    vgic_inject_linked_private(t->vgic, t->vcpu, t->virq);
-}
-
 void vtimer_resample_line(struct vtimer *t, const struct vgic_hw_ops *hw)
 {
     uint64_t ctl = read_cntv_ctl_el0();

@@ -76,6 +76,10 @@ struct vgic_hw_ops {
      * asks for no maintenance (ICH_ELRSR_EL2, GICH_ELRSR0), so a sync need not read or empty
      * it. May be NULL: every LR in use is read. */
     uint32_t (*empty_lrs)(void);
+    /* List register n, which the guest emptied by deactivating the hardware-linked interrupt
+     * it held, pending again with all else as written (the hardware changes only an LR's
+     * state). May be NULL: the LR is written whole. */
+    void (*repend_lr)(unsigned n);
 };
 
 struct vgic_cpu {
@@ -109,6 +113,14 @@ struct vgic_cpu {
      * reset until the next flush has written them). */
     unsigned lrs_written;
     bool underflow_asked, no_pending_asked, maint_known;
+    /* An IRQ exit found LR 0, the one written, holding a private interrupt the guest has
+     * completed, and left it to the entry's flush to retire (vgic_sync_lrs_deferring): one
+     * locked pass, which a timer tick also pends its interrupt in, instead of three. Meanwhile
+     * lrs_in_use is 0 and must_flush set, as after a sync, and linked_fired holds the private
+     * interrupts whose linked physical ones fired (vgic_inject_linked_private). The vCPU's own
+     * CPU only. */
+    bool retire_deferred;
+    uint32_t linked_fired;
 };
 
 /* The physical side of hardware-linked SPIs (passed-through devices), told of what the guest
@@ -219,6 +231,12 @@ bool vgic_has_deliverable(struct vgic_dist *d, unsigned cpu);
 /* Entry and exit of vCPU cpu on its physical CPU (lock taken inside). */
 void vgic_flush_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
 void vgic_sync_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+/* vgic_sync_lrs() at the start of an exit for a physical interrupt, after which the vCPU enters
+ * again unless vgic_settle_cpu() is called first: the usual completed LR is left to the flush
+ * (retire_deferred). */
+void vgic_sync_lrs_deferring(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
+/* What vgic_sync_lrs_deferring() left to the flush, done now. */
+void vgic_settle_lrs(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw);
 /* c: d->cpus[c->index], which an exit has at hand (struct vcpu holds it). */
 static inline void vgic_flush_cpu(struct vgic_dist *d, const struct vgic_cpu *c,
                                   const struct vgic_hw_ops *hw)
@@ -242,6 +260,15 @@ static inline void vgic_sync_cpu(struct vgic_dist *d, const struct vgic_cpu *c,
     /* The exit fast path, inline: nothing in the LRs, no maintenance request armed. */
     if (c->lrs_in_use) {
         vgic_sync_lrs(d, c->index, hw);
+    }
+}
+/* Before a vCPU whose exit deferred its sync waits, is held or leaves its CPU: nothing of its
+ * own may stay in the LRs then. */
+static inline void vgic_settle_cpu(struct vgic_dist *d, const struct vgic_cpu *c,
+                                   const struct vgic_hw_ops *hw)
+{
+    if (c->retire_deferred) {
+        vgic_settle_lrs(d, c->index, hw);
     }
 }
 static inline void vgic_sync(struct vgic_dist *d, unsigned cpu, const struct vgic_hw_ops *hw)
@@ -315,6 +342,7 @@ static inline bool vgic_wants_attention(const struct vgic_dist *d, const struct 
 uint32_t vgic_v2_lr_encode(const struct lr_state *lr);
 void vgic_v2_lr_decode(uint32_t val, struct lr_state *lr);
 uint64_t vgic_v3_lr_encode(const struct lr_state *lr);
+#define VGIC_V3_LR_PENDING BIT(62)
 void vgic_v3_lr_decode(uint64_t val, struct lr_state *lr);
 
 /* Distributor and redistributor register emulation: a register table per frame and GIC version

@@ -65,7 +65,10 @@ void vtimer_reset(struct vtimer *t);
 bool vtimer_handle_sysreg(struct vtimer *t, uint32_t encoding, bool read, uint64_t *val);
 /* The physical virtual-timer interrupt of the vCPU's CPU fired (acknowledged, its priority
  * dropped): the guest's is pending, linked to it (vgic_inject_linked_private()). */
-void vtimer_fired(struct vtimer *t);
+static inline void vtimer_fired(struct vtimer *t)
+{
+    vgic_inject_linked_private(t->vgic, t->vcpu, t->virq);
+}
 /* After an exit's vgic_sync: a virtual timer interrupt the guest has not taken is withdrawn if
  * the timer no longer asserts it (the guest disabled, masked or reprogrammed it meanwhile), as
  * a level-sensitive line requires. Only one injected from the physical interrupt, whose

@@ -87,6 +87,27 @@ static const struct vgic_hw_ops fake_hw = {
     .empty_lrs = fake_empty_lrs,
 };
 
+static unsigned fake_lr_repends[VGIC_MAX_LRS];
+
+/* As the hardware keeps an emptied LR's fields, only its state changes. */
+static void fake_repend_lr(unsigned n)
+{
+    assert_true(n < VGIC_MAX_LRS);
+    assert_false(fake_lrs[n].pending || fake_lrs[n].active);
+    fake_lrs[n].pending = true;
+    fake_lr_repends[n]++;
+}
+
+/* A GICv3 interface that pends an emptied LR again in place. */
+static const struct vgic_hw_ops fake_hw_repend = {
+    .write_lr = fake_write_lr,
+    .read_lr = fake_read_lr,
+    .set_underflow = fake_set_underflow,
+    .deactivate = fake_deactivate,
+    .empty_lrs = fake_empty_lrs,
+    .repend_lr = fake_repend_lr,
+};
+
 /* A virtual interface that does not say which LRs are empty: every LR in use is read. */
 static const struct vgic_hw_ops fake_hw_without_elrsr = {
     .write_lr = fake_write_lr,
@@ -136,6 +157,7 @@ static struct vgic_dist *init(enum gic_version version, unsigned nr_irqs, unsign
         fake_lrs[n] = (struct lr_state){.intid = 999, .pending = true, .active = true};
         fake_lr_writes[n] = 0;
         fake_lr_reads[n] = 0;
+        fake_lr_repends[n] = 0;
     }
     fake_underflow = false;
     fake_underflow_calls = 0;
@@ -1612,6 +1634,150 @@ static void test_linked_private_injection_goes_to_lr0_alone_v2_held(void **state
     linked_private_rounds(GIC_V2, true);
 }
 
+/* The timer's IRQ exit with a CPU of its own (guest_exit_irq): the sync leaves the completed
+ * LR 0 to the flush, the tick pends there, and the flush makes LR 0 pending again in place
+ * (repend_lr) or, without that, writes it whole: either way one LR, the timer's, pending and
+ * linked, nothing read, the physical interrupt known active; the guest completes it again. */
+static void deferred_tick_rounds(const struct vgic_hw_ops *hw)
+{
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = true;
+    irq_of(0, 27)->priority = 0xa0;
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    vgic_flush(&dist, 0, hw);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, hw);
+    for (unsigned round = 0; round < 3; round++) {
+        guest_ack(0);
+        guest_eoi(0);
+        memset(fake_lr_writes, 0, sizeof(fake_lr_writes));
+        memset(fake_lr_reads, 0, sizeof(fake_lr_reads));
+        vgic_sync_lrs_deferring(&dist, 0, hw);
+        assert_true(cpus[0].retire_deferred);
+        assert_int_equal(cpus[0].lrs_in_use, 0);
+        vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+        assert_false(irq_of(0, 27)->pending_latch); /* not before the LR is retired */
+        vgic_flush(&dist, 0, hw);
+        assert_false(cpus[0].retire_deferred);
+        assert_int_equal(cpus[0].linked_fired, 0);
+        assert_int_equal(cpus[0].lrs_in_use, 1);
+        assert_true(irq_of(0, 27)->phys_active);
+        assert_false(irq_of(0, 27)->active);
+        assert_false(irq_of(0, 27)->pending_latch);
+        assert_int_equal(irq_of(0, 27)->lr, 0);
+        assert_true(fake_lrs[0].pending && fake_lrs[0].hw);
+        assert_int_equal(fake_lrs[0].intid, 27);
+        assert_int_equal(fake_lrs[0].pintid, 27);
+        assert_int_equal(fake_lrs[0].priority, 0xa0);
+        assert_int_equal(fake_lr_writes[0] + fake_lr_repends[0], hw->repend_lr ? round + 1 : 1);
+        assert_int_equal(valid_lrs(4), 1);
+        for (unsigned n = 0; n < 4; n++) {
+            assert_int_equal(fake_lr_reads[n], 0);
+        }
+    }
+    /* Completed once more, with no new tick: retired by the next exit's sync. */
+    guest_ack(0);
+    guest_eoi(0);
+    vgic_sync(&dist, 0, hw);
+    assert_false(irq_of(0, 27)->phys_active);
+    assert_int_equal(irq_of(0, 27)->lr, -1);
+    assert_false(vgic_has_deliverable(&dist, 0));
+}
+
+static void test_deferred_tick_pends_lr0_again_in_place(void **state)
+{
+    (void)state;
+    deferred_tick_rounds(&fake_hw_repend);
+    assert_int_equal(fake_lr_repends[0], 3);
+}
+
+static void test_deferred_tick_without_repend_writes_lr0(void **state)
+{
+    (void)state;
+    deferred_tick_rounds(&fake_hw);
+}
+
+/* A deferred retirement the vCPU leaves before its flush (held, scheduled out): settled, the
+ * tick is pending in the model, which a wait's wake-up finds; the flush later presents it. */
+static void test_deferred_tick_settled_before_the_vcpu_leaves(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = true;
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    guest_ack(0);
+    guest_eoi(0);
+    vgic_sync_lrs_deferring(&dist, 0, &fake_hw_repend);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_settle_cpu(&dist, &cpus[0], &fake_hw_repend);
+    assert_false(cpus[0].retire_deferred);
+    assert_int_equal(cpus[0].linked_fired, 0);
+    assert_int_equal(irq_of(0, 27)->lr, -1);
+    assert_true(irq_of(0, 27)->pending_latch);
+    assert_true(irq_of(0, 27)->phys_active);
+    assert_true(vgic_has_deliverable(&dist, 0));
+    /* Settling twice changes nothing. */
+    vgic_settle_cpu(&dist, &cpus[0], &fake_hw_repend);
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    assert_int_equal(lr_of(4, 27), 0);
+    assert_true(fake_lrs[0].pending && fake_lrs[0].hw);
+    assert_int_equal(valid_lrs(4), 1);
+}
+
+/* Something else changed while the retirement waited (an SGI sent to the vCPU; the timer's
+ * priority written): no re-arm in place; the general flush presents all, the timer with its
+ * new priority. */
+static void test_deferred_tick_with_other_changes_takes_the_general_way(void **state)
+{
+    (void)state;
+    init(GIC_V3, 64, 1, 4);
+    dist.enable_grp1 = true;
+    irq_of(0, 27)->enabled = true;
+    irq_of(0, 27)->group1 = true;
+    irq_of(0, 3)->enabled = true;
+    irq_of(0, 3)->group1 = true;
+    vgic_link_hw(&dist, 0, 27, 27, false);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    guest_ack(0);
+    guest_eoi(0);
+    vgic_sync_lrs_deferring(&dist, 0, &fake_hw_repend);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_send_sgi(&dist, 0, 0, 3);
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    assert_int_equal(fake_lr_repends[0], 0);
+    assert_true(lr_of(4, 27) >= 0 && lr_of(4, 3) >= 0);
+    assert_int_equal(valid_lrs(4), 2);
+    assert_no_duplicate_lrs(4);
+
+    /* The guest takes both; a priority write (a generation bump) before the next tick. */
+    guest_handle_all(4);
+    vgic_sync(&dist, 0, &fake_hw_repend);
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    assert_int_equal(lr_of(4, 27), 0);
+    guest_ack(0);
+    guest_eoi(0);
+    vgic_sync_lrs_deferring(&dist, 0, &fake_hw_repend);
+    assert_true(cpus[0].retire_deferred);
+    assert_true(
+        vgic_v3_redist_write(&dist, 0, 0x10000 + 0x400 + 24, 4, 0x40u << 24)); /* IPRIORITYR27 */
+    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    vgic_flush(&dist, 0, &fake_hw_repend);
+    assert_int_equal(fake_lr_repends[0], 0);
+    assert_int_equal(lr_of(4, 27), 0);
+    assert_int_equal(fake_lrs[0].priority, irq_of(0, 27)->priority);
+    assert_int_equal(fake_lrs[0].priority, 0x40);
+    assert_true(fake_lrs[0].pending);
+}
+
 /* The short sync is for LRs the guest completed only: one LR it has not completed takes the
  * general sync, which reads it and keeps its state; an SPI completed is retired as the general
  * sync would (its active owner given up). */
@@ -1769,6 +1935,10 @@ int main(void)
         T(test_linked_interrupt_completed_then_raised_again_is_presented),
         T(test_linked_private_injection_goes_to_lr0_alone_v3),
         T(test_linked_private_injection_goes_to_lr0_alone_v2_held),
+        T(test_deferred_tick_pends_lr0_again_in_place),
+        T(test_deferred_tick_without_repend_writes_lr0),
+        T(test_deferred_tick_settled_before_the_vcpu_leaves),
+        T(test_deferred_tick_with_other_changes_takes_the_general_way),
         T(test_sync_of_completed_lrs_leaves_the_rest_to_the_general_way),
         T(test_spi_raised_for_one_vcpu_leaves_the_others_lrs_alone),
         T(test_get_irq_banks_private_interrupts_and_bounds_everything),

@@ -132,11 +132,6 @@ void vtimer_reset(struct vtimer *t)
     fake.vtimer_reset++;
 }
 
-void vtimer_fired(struct vtimer *t)
-{
-    vgic_inject_linked_private(t->vgic, t->vcpu, t->virq);
-}
-
 void vtimer_resample_line(struct vtimer *t, const struct vgic_hw_ops *hw)
 {
     (void)t;
