@@ -1699,15 +1699,19 @@ static void test_deferred_tick_without_repend_writes_lr0(void **state)
     deferred_tick_rounds(&fake_hw);
 }
 
-/* A deferred retirement the vCPU leaves before its flush (held, scheduled out): settled, the
- * tick is pending in the model, which a wait's wake-up finds; the flush later presents it. */
-static void test_deferred_tick_settled_before_the_vcpu_leaves(void **state)
+/* A one-vCPU GICv3 VM whose timer PPI 27 is linked and enabled in group 1 (and SGI
+ * extra_sgi, if not 0): a tick presented in LR 0, taken and EOIed by the guest, its exit's
+ * retirement deferred, and the next tick fired meanwhile. */
+static void second_tick_while_deferred(unsigned extra_sgi)
 {
-    (void)state;
     init(GIC_V3, 64, 1, 4);
     dist.enable_grp1 = true;
     irq_of(0, 27)->enabled = true;
     irq_of(0, 27)->group1 = true;
+    if (extra_sgi) {
+        irq_of(0, extra_sgi)->enabled = true;
+        irq_of(0, extra_sgi)->group1 = true;
+    }
     vgic_link_hw(&dist, 0, 27, 27, false);
     vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
     vgic_flush(&dist, 0, &fake_hw_repend);
@@ -1715,6 +1719,14 @@ static void test_deferred_tick_settled_before_the_vcpu_leaves(void **state)
     guest_eoi(0);
     vgic_sync_lrs_deferring(&dist, 0, &fake_hw_repend);
     vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+}
+
+/* A deferred retirement the vCPU leaves before its flush (held, scheduled out): settled, the
+ * tick is pending in the model, which a wait's wake-up finds; the flush later presents it. */
+static void test_deferred_tick_settled_before_the_vcpu_leaves(void **state)
+{
+    (void)state;
+    second_tick_while_deferred(0);
     vgic_settle_cpu(&dist, &cpus[0], &fake_hw_repend);
     assert_false(cpus[0].retire_deferred);
     assert_int_equal(cpus[0].linked_fired, 0);
@@ -1736,19 +1748,7 @@ static void test_deferred_tick_settled_before_the_vcpu_leaves(void **state)
 static void test_deferred_tick_with_other_changes_takes_the_general_way(void **state)
 {
     (void)state;
-    init(GIC_V3, 64, 1, 4);
-    dist.enable_grp1 = true;
-    irq_of(0, 27)->enabled = true;
-    irq_of(0, 27)->group1 = true;
-    irq_of(0, 3)->enabled = true;
-    irq_of(0, 3)->group1 = true;
-    vgic_link_hw(&dist, 0, 27, 27, false);
-    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
-    vgic_flush(&dist, 0, &fake_hw_repend);
-    guest_ack(0);
-    guest_eoi(0);
-    vgic_sync_lrs_deferring(&dist, 0, &fake_hw_repend);
-    vgic_inject_linked_private(&dist, 0, irq_of(0, 27));
+    second_tick_while_deferred(3);
     vgic_send_sgi(&dist, 0, 0, 3);
     vgic_flush(&dist, 0, &fake_hw_repend);
     assert_int_equal(fake_lr_repends[0], 0);
