@@ -153,6 +153,23 @@ def _opt(value):
     return str(value).replace(",", ",,")
 
 
+# Linux warnings that say only that the host was busy (QEMU's vCPU threads lost their host CPU for
+# a while) or that the guest stood still (a debugger held it); bare QEMU prints them too under
+# load. Never counted as the hypervisor's.
+HOST_LOAD_WARNINGS = (r"hrtimer: interrupt took \d+ ns",)
+
+
+def host_load_warning(line):
+    return any(re.search(p, line) for p in HOST_LOAD_WARNINGS)
+
+
+def linux_dmesg_warnings(text, vm):
+    """The dmesg warning lines a Linux guest's checks (tests/linux/init) printed for vm, host-load
+    warnings aside."""
+    lines = re.findall(r"^\[" + esc(vm) + r"\] LINUX dmesg: (.*)$", text, re.MULTILINE)
+    return [l for l in lines if not host_load_warning(l)]
+
+
 def linux_module(vm, bootargs):
     """Debian's kernel with the test initramfs as the guest of VM number vm (0 or 1)."""
     kaddr, iaddr = LINUX_ADDRS[vm]

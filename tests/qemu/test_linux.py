@@ -61,9 +61,6 @@ BOOTARGS = "console=ttyAMA0"
 # threads compete with each other and the other QEMU for the host's cores).
 SLEEP_RANGE = (1.99, 2.5)
 TIME_LIMIT = 100  # seconds per QEMU run; a passing one takes 5-30, even on a loaded host
-# Warnings that say only that the host was busy (QEMU's vCPU threads lost their host CPU for a
-# while); bare QEMU prints them too under load. Never counted as the hypervisor's.
-HOST_LOAD_WARNINGS = (r"hrtimer: interrupt took \d+ ns",)
 ROUTINE_HV = re.compile(r"^bulkhead: (board |no VM running|keyboard input goes to|Ctrl-T then"
                         r"|vm\d+: (\d+ vCPU|started|powered off|reset$))")
 
@@ -216,7 +213,7 @@ def extra_warnings(warnings, reference):
     warnings aside)."""
     known = {normalize(w) for w in reference}
     return [w for w in warnings if normalize(w) not in known
-            and not any(re.search(p, w) for p in HOST_LOAD_WARNINGS)]
+            and not qemu.host_load_warning(w)]
 
 
 def warnings_reason(who, extra):
