@@ -103,6 +103,7 @@
 #include "guest.h"
 #include "sysreg.h"
 #include "vnet.h"
+#include "wait.h"
 
 #define DEFAULT_ITERS 1000
 #define DEFAULT_ROUNDS 20
@@ -818,38 +819,28 @@ static void net_entry(uint64_t ticks)
     gic_eoi(iar);
 }
 
-/* Waits in WFI, until the counter reaches end, for a frame of kind from the echo VM; false if
- * none came. The ring is looked at with interrupts masked, up to the WFI (which a pending
- * interrupt still ends): a frame whose interrupt the handler took between the look and the WFI
- * would otherwise leave the CPU asleep with the frame unseen. The virtual timer ends the WFI at
- * end: a frame that never comes (one the switch dropped) must not leave it asleep for good.
- * *entry: its handler's entry counter. Interrupts on, as on entry. */
-static bool net_receive(enum net_kind kind, uint64_t end, uint64_t *entry)
+/* wait_until's test in net_receive: the ring drained up to a frame of *kind (others dropped). */
+static bool net_frame_in(void *kind)
 {
     static uint8_t f[VNET_BUF];
-    bool got = false;
+    size_t len;
 
-    write_cntv_cval(end);
-    isb();
-    write_cntv_ctl(CNT_CTL_ENABLE);
-    for (;;) {
-        irqs_off();
-        size_t len = vnet_recv(&net, f, sizeof(f));
-        if (len > 14 && f[14] == (uint8_t)kind) {
+    while ((len = vnet_recv(&net, f, sizeof(f)))) {
+        if (len > 14 && f[14] == (uint8_t) * (enum net_kind *)kind) {
             memcpy(net_peer, f + 6, 6);
-            got = true;
-            break;
+            return true;
         }
-        if (!len) {
-            if (cntvct() > end) {
-                break;
-            }
-            asm volatile("wfi" ::: "memory");
-        }
-        irqs_on(); /* the interrupt that ended the WFI is taken here */
     }
-    write_cntv_ctl(0);
-    irqs_on();
+    return false;
+}
+
+/* Waits in WFI, until the counter reaches end (the virtual timer's deadline: a frame that
+ * never comes, one the switch dropped, must not leave it asleep for good), for a frame of kind
+ * from the echo VM; false if none came. *entry: its handler's entry counter. */
+static bool net_receive(enum net_kind kind, uint64_t end, uint64_t *entry)
+{
+    bool got = wait_until(net_frame_in, &kind, end);
+
     *entry = net_irq.entry_ticks;
     return got;
 }
@@ -1011,6 +1002,13 @@ static void echo_entry(uint64_t ticks)
     gic_eoi(iar);
 }
 
+/* wait_until's test in run_echo. */
+static bool echo_done(void *unused)
+{
+    (void)unused;
+    return net_found ? net_quit : echo_quit;
+}
+
 /* role=echo: the peer of bench_doorbell_peer, in a VM of its own; waits in WFI. */
 static void run_echo(void)
 {
@@ -1026,17 +1024,9 @@ static void run_echo(void)
         gic_route_spi(net.intid, 0);
         gic_enable(net.intid, true);
     }
-    /* The net rows come after the doorbell's (or alone, net_mib=): the net's quit ends it.
-     * Looked at with interrupts masked up to the WFI, as net_receive does: a quit taken in
-     * between would leave this CPU asleep for good. */
-    for (;;) {
-        irqs_off();
-        if (net_found ? net_quit : echo_quit) {
-            break;
-        }
-        asm volatile("wfi" ::: "memory");
-        irqs_on();
-    }
+    /* The net rows come after the doorbell's (or alone, net_mib=): the net's quit ends it. */
+    wait_until(echo_done, NULL, WAIT_FOREVER);
+    irqs_off(); /* the figures below stay put while printed */
     printf("BENCH echo: %lu rings, %u frames\n", (unsigned long)peer_region[PEER_RINGS],
            net_bulk_seen);
 }

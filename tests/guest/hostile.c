@@ -68,6 +68,7 @@
 #include "gic.h"
 #include "guest.h"
 #include "sysreg.h"
+#include "wait.h"
 
 #define SGI_WAKE 1 /* CPU 0 to CPU 1: a command is waiting */
 #define SGI_PING 2 /* the storm's, to the other CPU (to itself in a 1-vCPU VM) */
@@ -293,21 +294,21 @@ static bool cpu_gic_setup(unsigned cpu)
 static void storm(unsigned cpu, uint64_t until);
 NORETURN static void race_reset(const char *who);
 
+/* wait_until's test in cpu1_main. */
+static bool cpu1_has_cmd(void *unused)
+{
+    (void)unused;
+    return cpu1_seq != cpu1_done;
+}
+
 static void cpu1_main(unsigned index, void *arg)
 {
     (void)arg;
     cpu_gic_setup(index);
     cpu1_ready = true;
     for (;;) {
+        wait_until(cpu1_has_cmd, NULL, WAIT_FOREVER);
         uint32_t seq = cpu1_seq;
-        if (seq == cpu1_done) {
-            /* Masked (a pending interrupt still ends the WFI), then taken: unmasked before the
-             * WFI, a command's SGI taken in between would leave this CPU asleep. */
-            asm volatile("wfi" ::: "memory");
-            irqs_on();
-            irqs_off();
-            continue;
-        }
         asm volatile("dmb ish" ::: "memory");
         switch (cpu1_cmd) {
         case CMD_POLL:
@@ -1105,16 +1106,7 @@ static void phase_fatal(const char *which)
 
 static void idle(unsigned long ms)
 {
-    uint64_t until = cntvct() + cntfrq() / 1000 * ms;
-
-    write_cntv_cval(until);
-    write_cntv_ctl(CNT_CTL_ENABLE);
-    isb();
-    irqs_on();
-    while (cntvct() < until) {
-        asm volatile("wfi" ::: "memory");
-    }
-    irqs_off();
+    wait_until(NULL, NULL, cntvct() + cntfrq() / 1000 * ms);
     printf("HOSTILE idle: %lu ms\n", ms);
 }
 

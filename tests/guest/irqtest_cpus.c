@@ -1,5 +1,6 @@
 /* irqtest: the other CPUs, each running commands from its mailbox with IRQs unmasked. */
 #include "irqtest.h"
+#include "wait.h"
 
 static struct mailbox {
     volatile uint32_t seq, done;
@@ -21,17 +22,19 @@ const char *cpu_state(unsigned cpu, char *buf, size_t len)
     return buf;
 }
 
-/* Waits for a command: in WFI if parked, else spinning. */
+/* wait_until's test in idle: a command, or no longer parked. */
+static bool unparked(void *mailbox)
+{
+    const struct mailbox *m = mailbox;
+
+    return !m->park || m->seq != m->done;
+}
+
+/* Waits for a command: in WFI if parked (woken by the doorbell), else spinning. */
 static void idle(struct mailbox *m)
 {
     if (m->park) {
-        /* WFI with IRQs masked: a pending interrupt (the doorbell) wakes it, and is taken once
-         * they are unmasked. */
-        irqs_off();
-        if (m->park && m->seq == m->done) {
-            asm volatile("wfi" ::: "memory");
-        }
-        irqs_on();
+        wait_until(unparked, m, WAIT_FOREVER);
     }
 }
 

@@ -29,6 +29,7 @@
 #include "bulkhead/shmem.h"
 #include "gic.h"
 #include "report.h"
+#include "wait.h"
 
 #define WORDS 4096 /* of each side's pattern: 32 KiB */
 #define HDR_MAGIC 0
@@ -126,23 +127,16 @@ static void setup_irq(void)
     irqs_on();
 }
 
-/* Waits until `rings` passes `seen` (WFI between interrupts); false after WAIT_MS. Looked at
- * with interrupts masked up to the WFI, which a pending interrupt still ends: a ring taken
- * between the look and the WFI would otherwise leave the CPU asleep. */
+/* wait_until's test in wait_ring. */
+static bool rung_since(void *seen)
+{
+    return rings != *(unsigned *)seen;
+}
+
+/* Waits until `rings` passes `seen` (WFI between interrupts); false after WAIT_MS. */
 static bool wait_ring(unsigned seen)
 {
-    uint64_t end = cntvct() + cntfrq() / 1000 * WAIT_MS;
-
-    for (;;) {
-        irqs_off();
-        if (rings != seen || cntvct() >= end) {
-            break;
-        }
-        asm volatile("wfi" ::: "memory");
-        irqs_on();
-    }
-    irqs_on();
-    return rings != seen;
+    return wait_until(rung_since, &seen, cntvct() + cntfrq() / 1000 * WAIT_MS);
 }
 
 static uint64_t pattern(unsigned i, uint64_t seed)
@@ -279,6 +273,12 @@ static void print_lateness(const char *phase, const struct lateness *l, uint64_t
            (unsigned long)mean_ns);
 }
 
+/* wait_until's test in timed_producer. */
+static bool timer_fired_since(void *seen)
+{
+    return timer_irqs != *(unsigned *)seen;
+}
+
 static void timed_producer(unsigned long count, unsigned long period_us, unsigned long stop_rings)
 {
     uint64_t freq = cntfrq();
@@ -295,14 +295,7 @@ static void timed_producer(unsigned long count, unsigned long period_us, unsigne
         isb();
         write_cntv_ctl(CNT_CTL_ENABLE);
         isb();
-        /* Masked up to the WFI, as wait_ring does; each wake-up's interrupt taken unmasked. */
-        irqs_off();
-        while (timer_irqs == seen) {
-            asm volatile("wfi" ::: "memory");
-            irqs_on();
-            irqs_off();
-        }
-        irqs_on();
+        wait_until(timer_fired_since, &seen, WAIT_FOREVER);
         uint64_t late = timer_entry - deadline;
         struct lateness *l = region[HDR_LOAD] == 1 ? &loaded : &quiet;
         l->n++;

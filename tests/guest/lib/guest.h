@@ -1,7 +1,8 @@
 /*
  * The runtime of the bare-metal test guests: console, device-tree facts, PSCI/SMCCC calls, SMP,
  * an IRQ handler hook and a hook for exceptions a test provokes on purpose. Runs at EL1 with the
- * MMU on (see start.S). The rest of the guest library: gic.h, report.h, sysreg.h.
+ * MMU on (see start.S). The rest of the guest library: gic.h, report.h, sysreg.h,
+ * wait.h.
  */
 #ifndef GUEST_H
 #define GUEST_H

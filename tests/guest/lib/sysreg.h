@@ -34,6 +34,7 @@ SYSREG(cntv_cval, "cntv_cval_el0")
 SYSREG(cntp_ctl, "cntp_ctl_el0")
 SYSREG(cntp_cval, "cntp_cval_el0")
 SYSREG(isr, "isr_el1")
+SYSREG(daif, "daif")
 
 #define ISR_I BIT(7)
 
