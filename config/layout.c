@@ -204,6 +204,13 @@ uint64_t layout_s2_tables_max(const struct vm_config *cfg, paddr_t ram_lo, paddr
     return n + tables_through(gicv.base, gicv.size, start_level, 3);
 }
 
+uint64_t layout_s2_ram_page_tables_max(paddr_t ram_lo, paddr_t ram_hi, unsigned nr_vms)
+{
+    uint64_t per_table = PAGE_SIZE << 9; /* what a level-3 table maps */
+
+    return ram_hi > ram_lo ? (ram_hi - ram_lo + per_table - 1) / per_table + nr_vms : 0;
+}
+
 /* ---- Default VM sizes ---- */
 
 /* Would every VM fit, those without a size of their own getting share bytes? */

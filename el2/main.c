@@ -150,6 +150,7 @@ static uint64_t hyp_mem_needed(const struct vm_config *cfgs, unsigned n)
                  _Alignof(struct vcpu);
         vcpus += cfgs[i].nr_vcpus;
     }
+    pages += layout_s2_ram_page_tables_max(ram_lo, ram_hi, n);
     return bytes + _Alignof(struct vm) + pages * PAGE_SIZE +
            MIN(vcpus, SCHED_MAX_THREADS) * CPU_STACK_SIZE;
 }
@@ -360,9 +361,8 @@ void hyp_main(paddr_t dtb, paddr_t load_base)
     if (console->spi) {
         gic_enable_spi(console->spi + VGIC_NR_PRIVATE, 0);
     }
-    /* Nothing is allocated once the VMs run (their RAM's tables were made by vm_create): a
-     * late request fails, rather than racing another CPU's in the boot CPU's allocator. */
-    hyp_mem_set_limit(hyp_mem_end());
+    /* Once the VMs run, only their RAM's level-3 tables are taken (under the allocator's lock),
+     * as blocks are first touched, from the room create_vms kept for them. */
     print_footprint();
     for (unsigned i = 0; i < nr_vms; i++) {
         vm_prepare(&vms[i]);

@@ -2,6 +2,7 @@
 #include "bulkhead/mm.h"
 
 #include "arch/sysreg.h"
+#include "bulkhead/spinlock.h"
 #include "bulkhead/string.h"
 
 /* EL2's stage 1 is built before the hypervisor's memory is mapped: its tables come from here
@@ -18,8 +19,10 @@ static struct pt el2_pt;
 
 /* The RAM after the image the hypervisor takes at boot: [base, next) is handed out, limit is
  * where the next thing in RAM (a reserved range, a boot module, a VM's RAM) begins. Handed out
- * on the boot CPU only, before the secondaries start: no lock. */
+ * on the boot CPU, and at run time for the level-3 stage-2 tables of a VM's RAM as its blocks
+ * are first touched: under the lock. */
 static struct {
+    spinlock_t lock;
     paddr_t base, next, limit;
     uint64_t used[HYP_MEM_USES];
 } hyp_mem;
@@ -65,13 +68,19 @@ void *hyp_mem_room(uint64_t align, uint64_t *room)
 void *hyp_mem_alloc(uint64_t size, uint64_t align, enum hyp_mem_use use)
 {
     uint64_t room;
-    void *p = hyp_mem_room(align, &room);
 
-    if (size > room) {
-        return NULL;
+    if (!hyp_mem.base) {
+        return NULL; /* not open yet: the MMU may be off, and the lock's exclusives with it */
     }
-    hyp_mem.used[use] += (paddr_t)(uintptr_t)p + size - hyp_mem.next;
-    hyp_mem.next = (paddr_t)(uintptr_t)p + size;
+    spin_lock(&hyp_mem.lock);
+    void *p = hyp_mem_room(align, &room);
+    if (size > room) {
+        p = NULL;
+    } else {
+        hyp_mem.used[use] += (paddr_t)(uintptr_t)p + size - hyp_mem.next;
+        hyp_mem.next = (paddr_t)(uintptr_t)p + size;
+    }
+    spin_unlock(&hyp_mem.lock);
     return p;
 }
 
@@ -91,11 +100,15 @@ void *table_pages_alloc(unsigned count)
         }
     } while (!__atomic_compare_exchange_n(&early_tables_next, &next, first + count, false,
                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-    void *pages = first + count <= EARLY_TABLE_PAGES
-                      ? early_tables[first]
-                      : hyp_mem_alloc(count * PAGE_SIZE, count * PAGE_SIZE, HYP_MEM_TABLES);
+    if (first + count <= EARLY_TABLE_PAGES) {
+        /* Stores, not DC ZVA: EL2's MMU may still be off (Device memory). */
+        return memset(early_tables[first], 0, count * PAGE_SIZE);
+    }
+    /* The MMU is on by now. A VM's stage 2 takes a page per 2 MiB of its RAM: DC ZVA zeroes a
+     * line at a go. */
+    void *pages = hyp_mem_alloc(count * PAGE_SIZE, count * PAGE_SIZE, HYP_MEM_TABLES);
     if (pages) {
-        memset(pages, 0, count * PAGE_SIZE);
+        zero_ram(pages, count * PAGE_SIZE);
     }
     return pages;
 }

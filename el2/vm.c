@@ -20,7 +20,7 @@
 #include "bulkhead/traps.h"
 #include "bulkhead/virtio.h"
 
-#define VM_RAM_BLOCK_LEVEL 2 /* VM_RAM_BLOCK: a level-2 block */
+#define VM_RAM_BLOCK_LEVEL 2 /* VM_RAM_BLOCK: what a level-2 entry maps */
 #define VM_NR_IRQS 128       /* at least: SGIs, PPIs and SPIs 32..127 */
 
 struct vm *vms;
@@ -43,35 +43,6 @@ static spinlock_t ram_locks[MAX_VMS];
 static void *guest_ram(const struct vm *vm, ipa_t ipa)
 {
     return (void *)(uintptr_t)(vm->layout.ram_pa + (ipa - vm->layout.ram_ipa));
-}
-
-/* Zeroes RAM a block at a time with DC ZVA where it can, stores at the unaligned edges. */
-static void zero_ram(void *p, uint64_t size)
-{
-    uint64_t dczid = read_dczid_el0();
-    uint64_t block = 4ULL << BITS(dczid, 3, 0);
-    uintptr_t a = (uintptr_t)p, end = a + size;
-
-    if (dczid & BIT(4)) {
-        memset(p, 0, size);
-        return;
-    }
-    uintptr_t mid = MIN((uintptr_t)ALIGN_UP(a, block), end);
-    uintptr_t mid_end = MAX((uintptr_t)ALIGN_DOWN(end, block), mid);
-    memset(p, 0, mid - a);
-    /* Eight blocks to a turn while eight remain: a VM's RAM block is 32768 lines of 64 bytes,
-     * and a turn of one was three quarters loop. */
-    uintptr_t x = mid;
-    for (; mid_end - x >= 8 * block; x += 8 * block) {
-#pragma GCC unroll 8
-        for (unsigned i = 0; i < 8; i++) {
-            dc_zva(x + i * block);
-        }
-    }
-    for (; x < mid_end; x += block) {
-        dc_zva(x);
-    }
-    memset((void *)mid_end, 0, end - mid_end);
 }
 
 static void copy_to_guest(struct vm *vm, ipa_t ipa, const void *src, uint64_t size)
@@ -131,7 +102,15 @@ static void zero_guest(struct vm *vm, ipa_t from, ipa_t to)
 
 /* Zeroes one block of the VM's RAM but [keep_from, keep_to) (an image about to be copied
  * there), cleans it to the point of coherency (a guest starting with its MMU and caches off must
- * see the zeroes, not what the RAM held before) and maps it. */
+ * see the zeroes, not what the RAM held before) and maps it.
+ *
+ * By pages, not as a 2 MiB block: QEMU's TLB files a two-stage translation under the larger of
+ * the two stages' page sizes, and a guest's TLBI by address that falls in the span such large
+ * entries cover flushes the guest's whole TLB. With blocks at stage 2 that is every TLBI Linux
+ * issues (its boot patches kernel text through the fixmap 70,000 times, a TLBI each), and
+ * Debian's kernel reached user space 1.26 times slower than on the bare board; with pages, as
+ * fast (docs/LINUX-BOOT.md). On hardware blocks would save TLB entries; the price here is a
+ * level-3 table per 2 MiB of RAM (0.2 %). */
 static int populate_block(struct vm *vm, uint64_t block, ipa_t keep_from, ipa_t keep_to)
 {
     const struct vm_layout *l = &vm->layout;
@@ -141,8 +120,8 @@ static int populate_block(struct vm *vm, uint64_t block, ipa_t keep_from, ipa_t 
     keep_to = MAX(MIN(keep_to, end), keep_from);
     zero_guest(vm, ipa, keep_from);
     zero_guest(vm, keep_to, end);
-    if (pt_map(&vm->s2, ipa, l->ram_pa + block * VM_RAM_BLOCK, VM_RAM_BLOCK, PT_R | PT_W | PT_X,
-               PT_MEM_NORMAL) != 0) {
+    if (pt_map(&vm->s2, ipa, l->ram_pa + block * VM_RAM_BLOCK, VM_RAM_BLOCK,
+               PT_R | PT_W | PT_X | PT_PAGES, PT_MEM_NORMAL) != 0) {
         return -1;
     }
     vm->populated[block / 64] |= BIT(block % 64);
@@ -492,7 +471,8 @@ static int vm_map_shm(struct vm *vm)
     }
     for (unsigned i = 0; i < vm->cfg.shm.nr; i++) {
         const struct shm_map *m = &vm->cfg.shm.maps[i];
-        unsigned prot = m->ro ? PT_R : PT_R | PT_W;
+        /* By pages, as RAM (populate_block): guests use these regions as much. */
+        unsigned prot = (m->ro ? PT_R : PT_R | PT_W) | PT_PAGES;
         if (pt_map(&vm->s2, m->ipa, m->pa, m->size, prot, PT_MEM_NORMAL) != 0) {
             pr_err("%s: region \"%s\" at IPA 0x%llx: beyond stage 2's reach or out of "
                    "page-table memory\n",
@@ -650,8 +630,9 @@ int vm_create(struct vm *vm, unsigned id, const struct vm_config *cfg, paddr_t r
         pr_err("%s: out of page-table memory for stage 2\n", cfg->node);
         return -1;
     }
-    /* Every table its RAM's 2 MiB blocks will need, taken now: populating RAM later (a fault, a
-     * reset, a restore, a device's access) then never runs out of tables. */
+    /* The tables down to its RAM's level-2 entries now; a block's level-3 table (its pages) when
+     * the block is first populated, from what hyp_mem_needed() reserved for them (zeroing them
+     * all here cost the boot 130,000 instructions for a 900 MiB VM). */
     if (pt_prepare(&vm->s2, vm->layout.ram_ipa, vm->layout.ram_size, VM_RAM_BLOCK_LEVEL) != 0) {
         pr_err("%s: out of page-table memory for its RAM's stage 2 (%llu KiB of the hypervisor's "
                "memory left)\n",

@@ -55,9 +55,18 @@ void *memset(void *dst, int c, size_t n)
 
     uint64_t pattern = 0x0101010101010101ULL * (unsigned char)c;
 
-    /* Byte stores up to an 8-byte boundary, then whole words. */
+    /* Byte stores up to an 8-byte boundary, then whole words, eight to a turn while eight remain:
+     * a VM's stage-2 tables (a page per 2 MiB of its RAM) are zeroed here at boot, and a turn of
+     * one word was three quarters loop. */
     for (; n && ((uintptr_t)d & 7); n--) {
         *d++ = (unsigned char)c;
+    }
+    for (; n >= 64; n -= 64, d += 64) {
+        uint64_t *w = (uint64_t *)(void *)d;
+#pragma GCC unroll 8
+        for (unsigned i = 0; i < 8; i++) {
+            w[i] = pattern;
+        }
     }
     for (; n >= 8; n -= 8, d += 8) {
         *(uint64_t *)(void *)d = pattern;

@@ -47,8 +47,9 @@ static unsigned entry_index(const struct pt *pt, uint64_t va, unsigned level)
 void pt_stage2_geometry(unsigned ipa_bits, unsigned *start_level, unsigned *root_pages)
 {
     /* Up to 16 concatenated tables at the start level save a level (as KVM does): a level-2
-     * start for IPA sizes up to 34 bits (a 32-bit IPA's 2 MiB block is then one descriptor read
-     * away: every stage-1 descriptor read and every TLB fill walks stage 2), level 1 for 35..43. */
+     * start for IPA sizes up to 34 bits (a 32-bit IPA's page is then two descriptor reads away,
+     * not three: every stage-1 descriptor read and every TLB fill walks stage 2), level 1 for
+     * 35..43. */
     if (ipa_bits <= 34) {
         *start_level = 2;
         *root_pages = ipa_bits > 30 ? 1u << (ipa_bits - 30) : 1;
@@ -183,30 +184,23 @@ static bool range_ok(const struct pt *pt, uint64_t va, uint64_t size)
            size <= limit - va;
 }
 
-/* Walks [va, va+size) within one table at level: maps it to pa with attrs, or unmaps it (!map). */
-static int update_range(struct pt *pt, uint64_t *table, unsigned level, uint64_t va, uint64_t size,
-                        uint64_t pa, uint64_t attrs, bool map)
+/* Walks [va, va+size) within one table at level and maps it to pa with attrs. */
+static int map_range(struct pt *pt, uint64_t *table, unsigned level, uint64_t va, uint64_t size,
+                     uint64_t pa, uint64_t attrs, bool pages)
 {
     while (size) {
         uint64_t blk = level_size(level);
         uint64_t chunk = MIN(size, blk - (va & (blk - 1)));
         uint64_t *slot = &table[entry_index(pt, va, level)];
-        bool whole = chunk == blk;
-        bool leaf_ok = level == 3 || (level >= 1 && whole && IS_ALIGNED(pa, blk));
+        bool block_ok = !pages && level >= 1 && chunk == blk && IS_ALIGNED(pa, blk);
 
-        if (whole && (!map || leaf_ok)) {
-            uint64_t d = 0;
-            if (map) {
-                d = pa | attrs | DESC_VALID | (level == 3 ? DESC_TABLE : 0);
-            }
+        if (level == 3 || block_ok) {
             /* A table being replaced by a block is left allocated: pools are per table and
              * reclaimed when the table is destroyed. */
-            set_entry(pt, slot, d, va, level);
-        } else if (!map && !(*slot & DESC_VALID)) {
-            /* nothing to remove */
+            set_entry(pt, slot, pa | attrs | DESC_VALID | (level == 3 ? DESC_TABLE : 0), va, level);
         } else {
             uint64_t *child = next_table(pt, slot, va, level);
-            if (!child || update_range(pt, child, level + 1, va, chunk, pa, attrs, map)) {
+            if (!child || map_range(pt, child, level + 1, va, chunk, pa, attrs, pages)) {
                 return -1;
             }
         }
@@ -217,21 +211,56 @@ static int update_range(struct pt *pt, uint64_t *table, unsigned level, uint64_t
     return 0;
 }
 
+/* Walks [va, va+size) within one table at level and removes its leaves, keeping the tables (a
+ * table pt_prepare() built stays for the next mapping). Sets *cleared when a valid leaf went:
+ * the caller invalidates the TLBs once for the whole range, not once per entry. */
+static int unmap_range(struct pt *pt, uint64_t *table, unsigned level, uint64_t va, uint64_t size,
+                       bool *cleared)
+{
+    while (size) {
+        uint64_t blk = level_size(level);
+        uint64_t chunk = MIN(size, blk - (va & (blk - 1)));
+        uint64_t *slot = &table[entry_index(pt, va, level)];
+
+        if (!(*slot & DESC_VALID)) {
+            /* nothing to remove */
+        } else if (!is_table(*slot, level) && chunk == blk) {
+            __atomic_store_n(slot, 0, __ATOMIC_RELEASE);
+            *cleared = true;
+        } else {
+            /* A table, or a block only part of which goes: split first. */
+            uint64_t *child = next_table(pt, slot, va, level);
+            if (!child || unmap_range(pt, child, level + 1, va, chunk, cleared)) {
+                return -1;
+            }
+        }
+        va += chunk;
+        size -= chunk;
+    }
+    return 0;
+}
+
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, enum pt_mem mem)
 {
     if (!range_ok(pt, va, size) || !IS_ALIGNED(pa, PAGE_SIZE) || (pa & ~DESC_ADDR_MASK)) {
         return -1;
     }
-    return update_range(pt, pt->root, pt->start_level, va, size, pa,
-                        pt_leaf_attrs(pt->format, prot, mem), true);
+    return map_range(pt, pt->root, pt->start_level, va, size, pa,
+                     pt_leaf_attrs(pt->format, prot, mem), prot & PT_PAGES);
 }
 
 int pt_unmap(struct pt *pt, uint64_t va, uint64_t size)
 {
+    bool cleared = false;
+
     if (!range_ok(pt, va, size)) {
         return -1;
     }
-    return update_range(pt, pt->root, pt->start_level, va, size, 0, 0, false);
+    int rc = unmap_range(pt, pt->root, pt->start_level, va, size, &cleared);
+    if (cleared) {
+        invalidate(pt, va, size);
+    }
+    return rc;
 }
 
 /* The tables under table (at level) down to block_level's, for [va, va+size). */

@@ -11,7 +11,7 @@
 
 #include "config.h"
 
-#define VM_RAM_ALIGN MiB(2)      /* so stage-2 can use 2 MiB blocks */
+#define VM_RAM_ALIGN MiB(2)      /* RAM's populating unit: one level-3 table's pages */
 #define RAW_IMAGE_OFFSET 0x80000 /* where QEMU puts a kernel without an Image header */
 #define GUEST_DTB_MAX MiB(2)     /* the arm64 boot protocol's limit */
 
@@ -61,13 +61,21 @@ paddr_t ram_pool_free_end(const struct ram_pool *pool, paddr_t addr);
 
 /*
  * The most stage-2 table pages (below the root) a VM's map can need: its RAM, anywhere in
- * [ram_lo, ram_hi) and mapped by 2 MiB blocks, its shared regions, its passed-through windows
+ * [ram_lo, ram_hi), down to its level-2 tables, its shared regions, its passed-through windows
  * and gicv (the GICv2 virtual CPU interface frame, size 0 if none), each mapped on its own by
  * pages, as stage 2 starting at start_level would map them. An upper bound: tables two
  * windows share are counted for each.
  */
 uint64_t layout_s2_tables_max(const struct vm_config *cfg, paddr_t ram_lo, paddr_t ram_hi,
                               struct mem_range gicv, unsigned start_level);
+
+/*
+ * The most level-3 tables that mapping every VM's RAM by pages needs, on top of
+ * layout_s2_tables_max()'s: the VMs' RAM is disjoint and inside [ram_lo, ram_hi), so a table per
+ * 2 MiB of that for all of them together, and one more each for RAM that does not start on a
+ * 2 MiB boundary of its IPA space.
+ */
+uint64_t layout_s2_ram_page_tables_max(paddr_t ram_lo, paddr_t ram_hi, unsigned nr_vms);
 
 /*
  * Decides the size of every VM whose mem_size is 0 (none given: see vmcfg_parse) from what the

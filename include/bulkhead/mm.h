@@ -7,7 +7,8 @@
 /*
  * The RAM the hypervisor takes beyond its image, sized at boot from the board and the VMs: a bump
  * allocator right after the image (__image_end), up to the first thing RAM holds above it. Used
- * by the boot CPU while VMs are created, never given back, never given to a VM. Nothing is
+ * by the boot CPU while VMs are created, and at run time for the level-3 tables of VMs' RAM
+ * (reserved at boot: see hyp_mem_needed()); never given back, never given to a VM. Nothing is
  * zeroed but what a caller zeroes.
  */
 enum hyp_mem_use {
@@ -31,6 +32,10 @@ void *hyp_mem_room(uint64_t align, uint64_t *room);
 paddr_t hyp_mem_end(void);
 paddr_t hyp_mem_limit(void);
 uint64_t hyp_mem_used(enum hyp_mem_use use);
+
+/* Zeroes [p, p+size) of Normal memory (the MMU on: DC ZVA faults on Device memory), a DC ZVA
+ * block at a time where the CPU allows it, with stores at the unaligned edges. */
+void zero_ram(void *p, uint64_t size);
 
 /* Zeroed 4 KiB pages for page tables: the image's few early ones (EL2's stage 1), then from
  * hyp_mem_alloc(). NULL when exhausted. */

@@ -5,8 +5,8 @@
  *
  * Contract: pt_map() and pt_unmap() may be called on live tables. Whenever they change or remove a
  * valid entry they follow break-before-make: the old entry is invalidated, ops->invalidate() is
- * called for the range it covered (the caller's TLB maintenance), and only then is the new entry
- * written. Callers serialize updates to one table.
+ * called for the range it covered (the caller's TLB maintenance; pt_unmap() calls it once for its
+ * whole range), and only then is the new entry written. Callers serialize updates to one table.
  */
 #ifndef BULKHEAD_PT_H
 #define BULKHEAD_PT_H
@@ -27,6 +27,8 @@ enum pt_mem {
 #define PT_R 1u
 #define PT_W 2u
 #define PT_X 4u
+/* With pt_map(): leaves at level 3 only, never blocks (see populate_block() in el2/vm.c). */
+#define PT_PAGES 8u
 
 struct pt_ops {
     /* A zeroed, page-aligned 4 KiB page, or NULL when the pool is empty. */
@@ -54,18 +56,21 @@ void pt_init(struct pt *pt, enum pt_format format, unsigned va_bits, unsigned st
 
 /*
  * Maps [va, va+size) to [pa, pa+size) with prot (PT_R/W/X) and mem type, using the largest
- * blocks that alignment allows (1 GiB at level 1, 2 MiB at level 2). va, pa and size must be
+ * blocks that alignment allows (1 GiB at level 1, 2 MiB at level 2), or pages alone with
+ * PT_PAGES in prot. va, pa and size must be
  * page-aligned and the range inside va_bits. Returns 0, or -1 when a table could not be
  * allocated (the part already mapped stays mapped) or the arguments are invalid.
  */
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot, enum pt_mem mem);
 
-/* Removes any mapping of [va, va+size), splitting blocks at the edges. Returns 0 or -1. */
+/* Removes any mapping of [va, va+size), splitting blocks at the edges; the tables stay. The TLB
+ * maintenance is one ops->invalidate() for the whole range, after every entry is gone. Returns 0
+ * or -1. */
 int pt_unmap(struct pt *pt, uint64_t va, uint64_t size);
 
-/* Creates now the tables that mappings of [va, va+size) by blocks of level block_level (2: 2 MiB)
- * will need, mapping nothing: later pt_map() calls of such blocks allocate no table, so they
- * cannot fail for want of memory. Returns 0 or -1 (out of tables). */
+/* Creates now the tables that mappings of [va, va+size) by leaves of level block_level (2: 2 MiB
+ * blocks, 3: pages) will need, mapping nothing: later pt_map() calls of such blocks allocate no
+ * table, so they cannot fail for want of memory. Returns 0 or -1 (out of tables). */
 int pt_prepare(struct pt *pt, uint64_t va, uint64_t size, unsigned block_level);
 
 /* Translates va. Returns true and the output address, prot and mem type, if mapped. */

@@ -33,7 +33,7 @@ TEST_traps_SRCS := el2/traps.c el2/inject.c el2/psci.c el2/vcpu.c el2/passthroug
                    $(HOST_FAKE)/monitor.c $(HOST_FAKE)/gdbstub.c $(HOST_FAKE)/smmuv3.c
 TEST_gdbstub_SRCS := el2/gdbstub_proto.c
 TEST_monitor_SRCS := el2/monitor_cmd.c
-TEST_vm_SRCS := el2/vm.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c \
+TEST_vm_SRCS := el2/vm.c lib/zero_ram.c el2/passthrough.c $(HOST_FAKE)/arch.c $(HOST_FAKE)/sched.c $(HOST_FAKE)/hw.c \
                 tests/host/vm_fixture.c $(HOST_FAKE)/smmuv3.c
 TEST_vm_operator_SRCS := $(TEST_vm_SRCS)
 TEST_smmuv3_SRCS := drivers/smmuv3.c $(HOST_FAKE)/arch.c

@@ -108,6 +108,16 @@ static void test_s2_tables_max(void **state)
     assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3), gicv, 0), 4 + 2 + 3 + 4);
 }
 
+/* RAM mapped by pages: a level-3 table per 2 MiB of the board's RAM span for all VMs together,
+ * and one more each for a RAM whose IPA is not on a 2 MiB boundary. */
+static void test_s2_ram_page_tables_max(void **state)
+{
+    (void)state;
+    assert_int_equal(layout_s2_ram_page_tables_max(GiB(1), GiB(3), 2), 1024 + 2);
+    assert_int_equal(layout_s2_ram_page_tables_max(GiB(1), GiB(1) + MiB(3), 1), 2 + 1);
+    assert_int_equal(layout_s2_ram_page_tables_max(GiB(1), GiB(1), 1), 0);
+}
+
 static void test_pool_alloc_from_top(void **state)
 {
     (void)state;
@@ -520,6 +530,7 @@ int main(void)
         cmocka_unit_test_setup(test_pool_holes, setup),
         cmocka_unit_test_setup(test_pool_free_end, setup),
         cmocka_unit_test_setup(test_s2_tables_max, setup),
+        cmocka_unit_test(test_s2_ram_page_tables_max),
         cmocka_unit_test_setup(test_pool_alloc_from_top, setup),
         cmocka_unit_test_setup(test_pool_exhausted, setup),
         cmocka_unit_test_setup(test_pool_takes_the_highest_range_that_fits, setup),

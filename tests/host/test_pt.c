@@ -954,13 +954,60 @@ static void test_prepare_leaves_block_mappings_nothing_to_allocate(void **state)
             assert_int_equal(pt_map(&e->pt, b, b + GiB(2), MiB(2), PT_R | PT_W, PT_MEM_NORMAL), 0);
         }
         assert_int_equal(lookup_pa(e, base + size - 1), base + size - 1 + GiB(2));
-        /* Block by block, as a VM's reset does: a whole GiB unmapped at once drops its table. */
+        /* Block by block, as a VM's reset does. */
         for (uint64_t b = base; b < base + size; b += MiB(2)) {
             assert_int_equal(pt_unmap(&e->pt, b, MiB(2)), 0);
         }
         assert_false(mapped(e, base));
     }
     assert_int_equal(e->allocs, 3);
+}
+
+/* PT_PAGES maps an aligned 2 MiB by 512 pages (a VM's RAM). Unmapping all of it at
+ * once, as a VM's reset does, clears every page, invalidates once for the whole range and keeps
+ * the tables pt_prepare() built: mapping it again asks for none. */
+static void test_pt_pages_maps_pages_and_unmap_keeps_tables(void **state)
+{
+    struct env *e = env_stage2(state, 36);
+    uint64_t base = GiB(1), size = MiB(6);
+
+    assert_int_equal(pt_prepare(&e->pt, base, size, 3), 0);
+    assert_int_equal(e->allocs, 1 + 3); /* a level-2 table, a level-3 table per 2 MiB */
+    e->alloc_limit = e->allocs;
+    for (uint64_t b = base; b < base + size; b += MiB(2)) {
+        assert_int_equal(
+            pt_map(&e->pt, b, b + GiB(2), MiB(2), PT_R | PT_W | PT_PAGES, PT_MEM_NORMAL), 0);
+    }
+    assert_int_equal(leaf_level(e, base), 3);
+    assert_int_equal(LEAF_ATTRS(desc_at(e, base, 3)), s2_normal(PT_R | PT_W));
+    assert_int_equal(leaf_level(e, base + size - 1), 3);
+    assert_int_equal(lookup_pa(e, base + size - 1), base + size - 1 + GiB(2));
+    assert_int_equal(e->ncalls, 0);
+
+    assert_int_equal(pt_unmap(&e->pt, base, size), 0);
+    assert_int_equal(e->ncalls, 1);
+    assert_true(has_call(e, base, size));
+    assert_calls_saw_invalid_entries(e);
+    for (uint64_t va = base; va < base + size; va += PAGE_SIZE) {
+        assert_false(mapped(e, va));
+    }
+    assert_int_equal(desc_at(e, base, 2) & 3, 0x3); /* still a table */
+    assert_int_equal(
+        pt_map(&e->pt, base, base + GiB(2), size, PT_R | PT_W | PT_PAGES, PT_MEM_NORMAL), 0);
+    assert_int_equal(leaf_level(e, base + MiB(2)), 3);
+    assert_int_equal(e->allocs, 1 + 3);
+}
+
+/* Unmapping what was never mapped, within a prepared range, asks for no TLB maintenance. */
+static void test_unmap_of_prepared_range_invalidates_nothing(void **state)
+{
+    struct env *e = env_stage2(state, 36);
+
+    assert_int_equal(pt_prepare(&e->pt, GiB(1), MiB(4), 3), 0);
+    assert_int_equal(pt_map(&e->pt, GiB(1) + MiB(2), GiB(3), PAGE_SIZE, PT_R, PT_MEM_NORMAL), 0);
+    assert_int_equal(pt_unmap(&e->pt, GiB(1), MiB(2)), 0);
+    assert_int_equal(e->ncalls, 0);
+    assert_true(mapped(e, GiB(1) + MiB(2)));
 }
 
 /* With a level-0 root (48-bit IPA), a level-1 table comes first. */
@@ -1018,6 +1065,8 @@ int main(void)
         T(test_concatenated_root_ipa42_top_of_range),
         T(test_prepare_leaves_block_mappings_nothing_to_allocate),
         T(test_prepare_from_level0_creates_level1_and_level2),
+        T(test_pt_pages_maps_pages_and_unmap_keeps_tables),
+        T(test_unmap_of_prepared_range_invalidates_nothing),
     };
 
     return cmocka_run_group_tests_name("pt", tests, NULL, NULL);
