@@ -166,7 +166,12 @@ int virtq_pop(struct virtq *q, const struct vm_io *io, struct virtq_chain *c,
                  q->last_avail, head, q->num);
         return -1;
     }
-    *c = (struct virtq_chain){.head = head};
+    /* The header only: seg[] is written as the walk finds buffers and read only up to
+     * nr_out + nr_in, and zeroing its 1 KiB cost each chain a sixth of a 1500-byte frame's trip
+     * through the switch. */
+    c->head = head;
+    c->nr_out = c->nr_in = 0;
+    c->out_len = c->in_len = 0;
     struct walk w = {.table = q->desc, .size = q->num, .steps = q->num};
     unsigned idx = head;
     for (;;) {
