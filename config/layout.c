@@ -204,11 +204,17 @@ uint64_t layout_s2_tables_max(const struct vm_config *cfg, paddr_t ram_lo, paddr
     return n + tables_through(gicv.base, gicv.size, start_level, 3);
 }
 
-uint64_t layout_s2_ram_page_tables_max(paddr_t ram_lo, paddr_t ram_hi, unsigned nr_vms)
+uint64_t layout_s2_ram_page_tables_max(const struct vm_config *cfgs, unsigned nr_vms,
+                                       paddr_t ram_lo, paddr_t ram_hi)
 {
-    uint64_t per_table = PAGE_SIZE << 9; /* what a level-3 table maps */
+    const uint64_t per_table = PAGE_SIZE << 9; /* what a level-3 table maps */
+    uint64_t span = ram_hi > ram_lo ? ram_hi - ram_lo : 0, ram = 0;
 
-    return ram_hi > ram_lo ? (ram_hi - ram_lo + per_table - 1) / per_table + nr_vms : 0;
+    for (unsigned i = 0; i < nr_vms && ram < span; i++) {
+        /* A VM without a size of its own may get all that is free. */
+        ram += cfgs[i].mem_size ? cfgs[i].mem_size : span;
+    }
+    return (MIN(ram, span) + per_table - 1) / per_table + nr_vms;
 }
 
 /* ---- Default VM sizes ---- */

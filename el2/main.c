@@ -150,7 +150,7 @@ static uint64_t hyp_mem_needed(const struct vm_config *cfgs, unsigned n)
                  _Alignof(struct vcpu);
         vcpus += cfgs[i].nr_vcpus;
     }
-    pages += layout_s2_ram_page_tables_max(ram_lo, ram_hi, n);
+    pages += layout_s2_ram_page_tables_max(cfgs, n, ram_lo, ram_hi);
     return bytes + _Alignof(struct vm) + pages * PAGE_SIZE +
            MIN(vcpus, SCHED_MAX_THREADS) * CPU_STACK_SIZE;
 }

@@ -70,12 +70,13 @@ uint64_t layout_s2_tables_max(const struct vm_config *cfg, paddr_t ram_lo, paddr
                               struct mem_range gicv, unsigned start_level);
 
 /*
- * The most level-3 tables that mapping every VM's RAM by pages needs, on top of
- * layout_s2_tables_max()'s: the VMs' RAM is disjoint and inside [ram_lo, ram_hi), so a table per
- * 2 MiB of that for all of them together, and one more each for RAM that does not start on a
- * 2 MiB boundary of its IPA space.
+ * The most level-3 tables that mapping the RAM of the nr_vms VMs of cfgs by pages needs, on top
+ * of layout_s2_tables_max()'s: a table per 2 MiB of their sizes together, or of [ram_lo, ram_hi)
+ * if that is less or a VM has no size yet (the VMs' RAM is disjoint and inside it), and one more
+ * each for RAM that does not start on a 2 MiB boundary of its IPA space.
  */
-uint64_t layout_s2_ram_page_tables_max(paddr_t ram_lo, paddr_t ram_hi, unsigned nr_vms);
+uint64_t layout_s2_ram_page_tables_max(const struct vm_config *cfgs, unsigned nr_vms,
+                                       paddr_t ram_lo, paddr_t ram_hi);
 
 /*
  * Decides the size of every VM whose mem_size is 0 (none given: see vmcfg_parse) from what the

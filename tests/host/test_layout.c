@@ -108,14 +108,24 @@ static void test_s2_tables_max(void **state)
     assert_int_equal(layout_s2_tables_max(&cfg, GiB(1), GiB(3), gicv, 0), 4 + 2 + 3 + 4);
 }
 
-/* RAM mapped by pages: a level-3 table per 2 MiB of the board's RAM span for all VMs together,
- * and one more each for a RAM whose IPA is not on a 2 MiB boundary. */
+/* RAM mapped by pages: a level-3 table per 2 MiB of the VMs' sizes together, at most of the
+ * board's RAM span (all of it if a VM has no size yet), and one more each for a RAM whose IPA is
+ * not on a 2 MiB boundary. */
 static void test_s2_ram_page_tables_max(void **state)
 {
+    static struct vm_config cfgs[2];
     (void)state;
-    assert_int_equal(layout_s2_ram_page_tables_max(GiB(1), GiB(3), 2), 1024 + 2);
-    assert_int_equal(layout_s2_ram_page_tables_max(GiB(1), GiB(1) + MiB(3), 1), 2 + 1);
-    assert_int_equal(layout_s2_ram_page_tables_max(GiB(1), GiB(1), 1), 0);
+
+    memset(cfgs, 0, sizeof(cfgs));
+    assert_int_equal(layout_s2_ram_page_tables_max(cfgs, 2, GiB(1), GiB(3)), 1024 + 2);
+    cfgs[0].mem_size = MiB(256);
+    assert_int_equal(layout_s2_ram_page_tables_max(cfgs, 2, GiB(1), GiB(3)), 1024 + 2);
+    cfgs[1].mem_size = MiB(64);
+    assert_int_equal(layout_s2_ram_page_tables_max(cfgs, 2, GiB(1), GiB(3)), 128 + 32 + 2);
+    cfgs[0].mem_size = GiB(4);
+    assert_int_equal(layout_s2_ram_page_tables_max(cfgs, 2, GiB(1), GiB(3)), 1024 + 2);
+    assert_int_equal(layout_s2_ram_page_tables_max(cfgs, 1, GiB(1), GiB(1) + MiB(3)), 2 + 1);
+    assert_int_equal(layout_s2_ram_page_tables_max(cfgs, 0, GiB(1), GiB(3)), 0);
 }
 
 static void test_pool_alloc_from_top(void **state)
